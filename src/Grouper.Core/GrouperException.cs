@@ -1,0 +1,33 @@
+namespace Grouper;
+
+/// <summary>What kind of failure, so hosts (the cmdlets) can pick an error category without parsing messages.</summary>
+public enum GrouperErrorKind
+{
+    InvalidData,
+    SchemaMismatch,
+    MissingColumn,
+    InvalidKey,
+    DestinationExists,
+    InvalidDataset,
+    NotFound,
+    InvalidArgument,
+    ResourceBusy,
+}
+
+/// <summary>A failure Grouper explains: which file, which row, what was wrong.</summary>
+public class GrouperException : Exception
+{
+    public GrouperException(GrouperErrorKind kind, string message, string? source = null, long row = 0, Exception? inner = null)
+        : base(message, inner)
+    {
+        Kind = kind;
+        SourceName = source;
+        Row = row;
+    }
+
+    public GrouperErrorKind Kind { get; }
+    /// <summary>The file (or "pipeline") the failure is about, when it is about one.</summary>
+    public string? SourceName { get; }
+    /// <summary>The 1-based line or row, when the failure is about one record; else 0.</summary>
+    public long Row { get; }
+}

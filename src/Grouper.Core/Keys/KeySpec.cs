@@ -1,0 +1,219 @@
+using System.Globalization;
+using System.Text;
+using Grouper.Schema;
+using Grouper.Sources;
+
+namespace Grouper.Keys;
+
+/// <summary>What to do with a record whose key (or one of its key columns) is null or empty.</summary>
+public enum NullKeyPolicy
+{
+    /// <summary>Stop the build with an error naming the file and row (the default).</summary>
+    Error,
+    /// <summary>Put such records in the group named by <see cref="KeySpec.NullGroupName"/>.</summary>
+    Group,
+}
+
+/// <summary>
+/// How a record's group key is made. The key is a string: for one column, the value's canonical text
+/// (<see cref="KeyText.Format(object)"/>); for several columns, the canonical texts joined by '|' with
+/// '\' and '|' inside each part escaped as "\\" and "\|".
+/// </summary>
+public abstract class KeySpec
+{
+    public NullKeyPolicy NullPolicy { get; init; } = NullKeyPolicy.Error;
+    public string NullGroupName { get; init; } = "__null__";
+
+    /// <summary>A description recorded in the manifest (e.g. "columns: user_id").</summary>
+    public abstract string Describe();
+
+    /// <summary>The kind recorded in the manifest: "columns", "function" or a scheme's name.</summary>
+    public abstract string KindName { get; }
+
+    /// <summary>Key columns, if the key is made of columns; else empty.</summary>
+    public virtual IReadOnlyList<string> Columns => Array.Empty<string>();
+
+    /// <summary>Makes the extractor for the records of one reader. Called again whenever the reader's schema changes.</summary>
+    public abstract KeyExtractor Bind(RecordReader reader);
+
+    public static KeySpec FromColumns(params string[] columns) => new ColumnKeySpec(columns);
+
+    public static KeySpec FromFunction(Func<RecordReader, object?> function, string description = "function") =>
+        new FunctionKeySpec(function, description);
+
+    /// <summary>Applies the null policy to one part; returns null when the part is acceptable as is.</summary>
+    internal string? NullPart(RecordReader reader, string what)
+    {
+        if (NullPolicy == NullKeyPolicy.Group) return NullGroupName;
+        throw new GrouperException(GrouperErrorKind.InvalidKey,
+            $"The group key is null or empty ({what}) in {reader.Location}. Use the null-key option to put such records in a named group.",
+            reader.SourceName, reader.RowNumber);
+    }
+}
+
+/// <summary>Computes the key of the reader's current record.</summary>
+public abstract class KeyExtractor
+{
+    /// <summary>Appends the key of the current record to <paramref name="sb"/> (cleared first).</summary>
+    public abstract void GetKey(RecordReader reader, StringBuilder sb);
+}
+
+public sealed class ColumnKeySpec : KeySpec
+{
+    private readonly string[] _columns;
+
+    public ColumnKeySpec(IEnumerable<string> columns)
+    {
+        _columns = columns.ToArray();
+        if (_columns.Length == 0) throw new ArgumentException("At least one key column is needed.", nameof(columns));
+        if (_columns.Any(string.IsNullOrEmpty)) throw new ArgumentException("Key column names must not be empty.", nameof(columns));
+    }
+
+    public override IReadOnlyList<string> Columns => _columns;
+    public override string KindName => "columns";
+    public override string Describe() => "columns: " + string.Join(", ", _columns);
+
+    public override KeyExtractor Bind(RecordReader reader)
+    {
+        var ordinals = new int[_columns.Length];
+        for (int i = 0; i < _columns.Length; i++)
+        {
+            ordinals[i] = reader.GetOrdinal(_columns[i]);
+            if (ordinals[i] < 0 && !reader.IsSchemaFlexible)
+            {
+                var have = string.Join(", ", Enumerable.Range(0, reader.FieldCount).Select(reader.GetName));
+                throw new GrouperException(GrouperErrorKind.MissingColumn,
+                    $"The key column '{_columns[i]}' is not in {reader.SourceName} (columns: {have}).", reader.SourceName, reader.RowNumber);
+            }
+        }
+        return new Extractor(this, ordinals);
+    }
+
+    private sealed class Extractor(ColumnKeySpec spec, int[] ordinals) : KeyExtractor
+    {
+        public override void GetKey(RecordReader reader, StringBuilder sb)
+        {
+            sb.Clear();
+            for (int i = 0; i < ordinals.Length; i++)
+            {
+                if (i > 0) sb.Append('|');
+                int o = ordinals[i];
+                if (o < 0)
+                {
+                    // A flexible source has not seen the column yet; for this record it is absent.
+                    if (reader.IsSchemaFlexible && reader.GetOrdinal(spec._columns[i]) is var late && late >= 0) { ordinals[i] = o = late; }
+                    else
+                    {
+                        AppendPart(sb, spec.NullPart(reader, $"column '{spec._columns[i]}' is missing")!, ordinals.Length > 1);
+                        continue;
+                    }
+                }
+                int start = sb.Length;
+                KeyText.Append(reader, o, sb, ordinals.Length > 1);
+                if (sb.Length == start)
+                    AppendPart(sb, spec.NullPart(reader, $"column '{spec._columns[i]}'")!, ordinals.Length > 1);
+            }
+        }
+
+        private static void AppendPart(StringBuilder sb, string part, bool escape)
+        {
+            if (escape) KeyText.AppendEscaped(sb, part.AsSpan()); else sb.Append(part);
+        }
+    }
+}
+
+public sealed class FunctionKeySpec(Func<RecordReader, object?> function, string description) : KeySpec
+{
+    internal Func<RecordReader, object?> Function { get; } = function;
+
+    public override string KindName => "function";
+    public override string Describe() => description;
+
+    public override KeyExtractor Bind(RecordReader reader) => new Extractor(this);
+
+    private sealed class Extractor(FunctionKeySpec spec) : KeyExtractor
+    {
+        public override void GetKey(RecordReader reader, StringBuilder sb)
+        {
+            sb.Clear();
+            object? value;
+            try { value = spec.Function(reader); }
+            catch (GrouperException) { throw; }
+            catch (Exception ex)
+            {
+                throw new GrouperException(GrouperErrorKind.InvalidKey,
+                    $"The key function failed on {reader.Location}: {ex.Message}", reader.SourceName, reader.RowNumber, ex);
+            }
+            var text = value is null ? null : KeyText.Format(value);
+            sb.Append(string.IsNullOrEmpty(text) ? spec.NullPart(reader, "the key function returned nothing") : text);
+        }
+    }
+}
+
+/// <summary>The canonical text of key values.</summary>
+public static class KeyText
+{
+    /// <summary>
+    /// Canonical text of one value: strings as they are; numbers in invariant culture, shortest round-trip
+    /// form; booleans "true"/"false"; timestamps ISO 8601 ("O"); dates "yyyy-MM-dd"; times "c";
+    /// binary as lowercase hex.
+    /// </summary>
+    public static string Format(object value) => value switch
+    {
+        string s => s,
+        bool b => b ? "true" : "false",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        DateTime t => t.ToString("O", CultureInfo.InvariantCulture),
+        DateTimeOffset t => t.ToString("O", CultureInfo.InvariantCulture),
+        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        TimeSpan t => t.ToString("c", CultureInfo.InvariantCulture),
+        byte[] bytes => Convert.ToHexString(bytes).ToLowerInvariant(),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    /// <summary>Joins parts into the canonical composite form.</summary>
+    public static string Compose(IEnumerable<string> parts)
+    {
+        var sb = new StringBuilder();
+        bool first = true;
+        foreach (var p in parts)
+        {
+            if (!first) sb.Append('|');
+            first = false;
+            AppendEscaped(sb, p.AsSpan());
+        }
+        return sb.ToString();
+    }
+
+    internal static void AppendEscaped(StringBuilder sb, ReadOnlySpan<char> part)
+    {
+        foreach (var c in part)
+        {
+            if (c is '\\' or '|') sb.Append('\\');
+            sb.Append(c);
+        }
+    }
+
+    /// <summary>Appends the canonical text of a reader's value; appends nothing for null.</summary>
+    internal static void Append(RecordReader r, int o, StringBuilder sb, bool escape)
+    {
+        var kind = r.GetKind(o);
+        switch (kind)
+        {
+            case ValueKind.Null: return;
+            case ValueKind.String:
+                if (escape) AppendEscaped(sb, r.GetChars(o)); else sb.Append(r.GetChars(o));
+                return;
+            case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64:
+                sb.Append(r.GetInt64(o).ToString(CultureInfo.InvariantCulture)); return;
+            case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64:
+                sb.Append(r.GetUInt64(o).ToString(CultureInfo.InvariantCulture)); return;
+            default:
+                var text = Format(r.GetValue(o)!);
+                if (escape) AppendEscaped(sb, text.AsSpan()); else sb.Append(text);
+                return;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using Grouper.Keys;
+
+namespace Grouper.Writer;
+
+/// <summary>Compression of the Parquet shards.</summary>
+public enum ShardCompression { Snappy, Zstd, Gzip, None }
+
+/// <summary>How a grouped dataset is built.</summary>
+public sealed class BuildOptions
+{
+    /// <summary>The default memory budget: 256 MiB.</summary>
+    public const long DefaultMemoryLimit = 256L << 20;
+
+    /// <summary>How each record's group key is made.</summary>
+    public required KeySpec Key { get; init; }
+
+    /// <summary>
+    /// Bytes of memory the build may use for records in flight (sort buffer, merge buffers, row-group
+    /// buffers). The process uses some more for the runtime and libraries.
+    /// </summary>
+    public long MemoryLimit { get; init; } = DefaultMemoryLimit;
+
+    /// <summary>Replace an existing dataset at the destination. Without it an existing destination is an error.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>Start a new shard once one holds this many bytes of encoded records (at a row-group boundary).</summary>
+    public long ShardTargetBytes { get; init; } = 512L << 20;
+
+    /// <summary>Largest number of rows in one Parquet row group.</summary>
+    public int RowGroupMaxRows { get; init; } = 64 * 1024;
+
+    /// <summary>Largest encoded size of one row group; the build lowers it to fit the memory budget.</summary>
+    public long RowGroupTargetBytes { get; init; } = 32L << 20;
+
+    public ShardCompression Compression { get; init; } = ShardCompression.Snappy;
+
+    /// <summary>Folder for spill runs. Default: inside the build's temporary folder beside the destination.</summary>
+    public string? SpillDirectory { get; init; }
+
+    /// <summary>Receives progress now and then (not per record).</summary>
+    public IProgress<BuildProgress>? Progress { get; init; }
+
+    /// <summary>Free-form description of how keys were made beyond <see cref="KeySpec.Describe"/> (a scheme's parameters), recorded in the manifest.</summary>
+    public IReadOnlyDictionary<string, string>? KeyParameters { get; init; }
+}
+
+/// <summary>Where a build is.</summary>
+public enum BuildPhase { Reading, Merging, Writing, Verifying, Committing, Done }
+
+/// <summary>A snapshot of a build's progress.</summary>
+public sealed record BuildProgress(
+    BuildPhase Phase,
+    long RecordsRead,
+    long BytesRead,
+    long RecordsWritten,
+    long GroupsWritten,
+    int SpillRuns,
+    string? CurrentSource);
