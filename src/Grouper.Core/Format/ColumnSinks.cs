@@ -1,0 +1,134 @@
+using System.Text;
+using Grouper.Schema;
+using Grouper.Writer;
+using Parquet;
+using Parquet.Schema;
+
+namespace Grouper.Format;
+
+/// <summary>One decoded fixed-width value of the row encoding, before conversion to its column's type.</summary>
+internal struct Scalar
+{
+    public long L;       // signed integers, booleans, date day numbers, time and timestamp ticks
+    public ulong U;      // unsigned integers
+    public double D;     // float and double
+    public decimal M;
+    public DateTimeKind TimestampKind;
+}
+
+/// <summary>Collects one column's values of a row group and writes them to Parquet.</summary>
+internal abstract class ColumnSink(DataField field)
+{
+    public DataField Field { get; } = field;
+    public abstract void Reset(int capacity);
+    public abstract void AppendNull(int row);
+    public abstract void AppendScalar(int row, in Scalar s, ValueKind tag);
+    public virtual void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag) =>
+        throw new InvalidDataException($"Column '{Field.Name}' cannot hold a {tag.ToName()} value.");
+    public abstract Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct);
+
+    /// <summary>A sink for column <paramref name="c"/> writing to <paramref name="f"/>, a field of the shard's schema.</summary>
+    public static ColumnSink Create(ColumnSpec c, DataField f)
+    {
+        return c.Kind switch
+        {
+            ValueKind.Boolean => new ValueSink<bool>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.L != 0),
+            ValueKind.Int8 => new ValueSink<sbyte>(f, c.Nullable, static (in Scalar s, ValueKind _) => (sbyte)s.L),
+            ValueKind.UInt8 => new ValueSink<byte>(f, c.Nullable, static (in Scalar s, ValueKind _) => (byte)s.U),
+            ValueKind.Int16 => new ValueSink<short>(f, c.Nullable, static (in Scalar s, ValueKind _) => (short)s.L),
+            ValueKind.UInt16 => new ValueSink<ushort>(f, c.Nullable, static (in Scalar s, ValueKind _) => (ushort)s.U),
+            ValueKind.Int32 => new ValueSink<int>(f, c.Nullable, static (in Scalar s, ValueKind _) => (int)s.L),
+            ValueKind.UInt32 => new ValueSink<uint>(f, c.Nullable, static (in Scalar s, ValueKind _) => (uint)s.U),
+            ValueKind.Int64 => new ValueSink<long>(f, c.Nullable, static (in Scalar s, ValueKind t) => t.IsUnsignedInteger() ? (long)s.U : s.L),
+            ValueKind.UInt64 => new ValueSink<ulong>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.U),
+            ValueKind.Float => new ValueSink<float>(f, c.Nullable, static (in Scalar s, ValueKind _) => (float)s.D),
+            ValueKind.Double => new ValueSink<double>(f, c.Nullable, static (in Scalar s, ValueKind t) =>
+                t.IsSignedInteger() ? s.L : t.IsUnsignedInteger() ? s.U : s.D),
+            ValueKind.Decimal => new ValueSink<decimal>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.M),
+            ValueKind.Timestamp => new ValueSink<DateTime>(f, c.Nullable, static (in Scalar s, ValueKind _) => new DateTime(s.L, s.TimestampKind)),
+            ValueKind.Date => new ValueSink<DateOnly>(f, c.Nullable, static (in Scalar s, ValueKind _) => DateOnly.FromDayNumber((int)s.L)),
+            // Parquet.Net writes TIME as raw integers since midnight: int milliseconds, long micro- or nanoseconds.
+            ValueKind.Time => c.Unit switch
+            {
+                TimeUnit.Millis => new ValueSink<int>(f, c.Nullable, static (in Scalar s, ValueKind _) => (int)(s.L / TimeSpan.TicksPerMillisecond)),
+                TimeUnit.Nanos => new ValueSink<long>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.L * 100),
+                _ => new ValueSink<long>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.L / 10),
+            },
+            ValueKind.String => new StringSink(f),
+            ValueKind.Binary => new BinarySink(f),
+            _ => throw new ArgumentOutOfRangeException(nameof(c)),
+        };
+    }
+}
+
+internal delegate T ScalarConverter<T>(in Scalar s, ValueKind tag);
+
+internal sealed class ValueSink<T>(DataField field, bool nullable, ScalarConverter<T> convert) : ColumnSink(field) where T : struct
+{
+    private T[] _values = [];
+    private T?[] _nullableValues = [];
+
+    public override void Reset(int capacity)
+    {
+        if (nullable) { if (_nullableValues.Length < capacity) _nullableValues = new T?[capacity]; }
+        else if (_values.Length < capacity) _values = new T[capacity];
+    }
+
+    public override void AppendNull(int row)
+    {
+        if (!nullable) throw new InvalidDataException($"Column '{Field.Name}' is not nullable but a record has no value for it.");
+        _nullableValues[row] = null;
+    }
+
+    public override void AppendScalar(int row, in Scalar s, ValueKind tag)
+    {
+        var v = convert(in s, tag);
+        if (nullable) _nullableValues[row] = v; else _values[row] = v;
+    }
+
+    public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) => nullable
+        ? rg.WriteAsync<T>(Field, _nullableValues.AsMemory(0, count), null, null, ct)
+        : rg.WriteAsync<T>(Field, _values.AsMemory(0, count), null, null, ct);
+}
+
+internal sealed class StringSink(DataField field) : ColumnSink(field)
+{
+    private string?[] _values = [];
+
+    public override void Reset(int capacity)
+    {
+        if (_values.Length < capacity) _values = new string?[capacity];
+    }
+
+    public override void AppendNull(int row) => _values[row] = null;
+
+    // Strings are the one type other values are never silently turned into.
+    public override void AppendScalar(int row, in Scalar s, ValueKind tag) =>
+        throw new InvalidDataException($"Column '{Field.Name}' holds strings but a record has a {tag.ToName()} value.");
+
+    public override void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag) =>
+        _values[row] = bytes.Length == 0 ? string.Empty : Encoding.UTF8.GetString(bytes);
+
+    public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) =>
+        rg.WriteAsync(Field, new ArraySegment<string>(_values!, 0, count), null);
+}
+
+internal sealed class BinarySink(DataField field) : ColumnSink(field)
+{
+    private byte[]?[] _values = [];
+
+    public override void Reset(int capacity)
+    {
+        if (_values.Length < capacity) _values = new byte[]?[capacity];
+    }
+
+    public override void AppendNull(int row) => _values[row] = null;
+
+    public override void AppendScalar(int row, in Scalar s, ValueKind tag) =>
+        throw new InvalidDataException($"Column '{Field.Name}' holds binary values but a record has a {tag.ToName()} value.");
+
+    public override void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag) => _values[row] = bytes.ToArray();
+
+    public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) =>
+        rg.WriteAsync(Field, new ArraySegment<byte[]>(_values!, 0, count), null);
+}

@@ -1,0 +1,127 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Grouper.Schema;
+
+namespace Grouper.Format;
+
+/// <summary>The manifest of a grouped dataset (manifest.json). See docs/format.md.</summary>
+public sealed class DatasetManifest
+{
+    public const string FileName = "manifest.json";
+    public const string FormatName = "grouper-dataset";
+    /// <summary>The format version this library writes and reads.</summary>
+    public const int CurrentFormatVersion = 1;
+    /// <summary>The string column, first in every shard, that holds each record's group key.</summary>
+    public const string KeyColumnName = "__group_key";
+
+    public string Format { get; init; } = FormatName;
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    public string CreatedBy { get; init; } = "";
+    public string KeyColumn { get; init; } = KeyColumnName;
+    public required KeyInfo Key { get; init; }
+    public required IReadOnlyList<ColumnInfo> Schema { get; init; }
+    public long GroupCount { get; init; }
+    public long RecordCount { get; init; }
+    /// <summary>Sum of the groups' byte counts (encoded record bytes, see docs/format.md).</summary>
+    public long ByteCount { get; init; }
+    public long LargestGroupRecords { get; init; }
+    public required IReadOnlyList<SourceFileInfo> Sources { get; init; }
+    public required IReadOnlyList<ShardInfo> Shards { get; init; }
+    public required FileEntry Index { get; init; }
+
+    /// <summary>The schema as column specs.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ColumnSpec> Columns => Schema.Select(c => c.ToSpec()).ToList();
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+
+    public static DatasetManifest Parse(ReadOnlySpan<byte> json, string path)
+    {
+        DatasetManifest? m;
+        try { m = JsonSerializer.Deserialize<DatasetManifest>(json, Json); }
+        catch (JsonException ex)
+        {
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The manifest {path} is not valid: {ex.Message}", path, inner: ex);
+        }
+        if (m is null || m.Format != FormatName)
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"{path} is not a Grouper dataset manifest.", path);
+        if (m.FormatVersion > CurrentFormatVersion || m.FormatVersion < 1)
+            throw new GrouperException(GrouperErrorKind.InvalidDataset,
+                $"{path} has format version {m.FormatVersion}; this Grouper reads version {CurrentFormatVersion}. Use a newer Grouper.", path);
+        return m;
+    }
+}
+
+public sealed class KeyInfo
+{
+    /// <summary>"columns", "function", or a scheme's name.</summary>
+    public required string Kind { get; init; }
+    public IReadOnlyList<string> Columns { get; init; } = Array.Empty<string>();
+    public string Description { get; init; } = "";
+    /// <summary>"error" or "group".</summary>
+    public string NullPolicy { get; init; } = "error";
+    public string? NullGroupName { get; init; }
+    public IReadOnlyDictionary<string, string>? Parameters { get; init; }
+}
+
+public sealed class ColumnInfo
+{
+    public required string Name { get; init; }
+    public required string Type { get; init; }
+    public bool Nullable { get; init; }
+    public int? Precision { get; init; }
+    public int? Scale { get; init; }
+    /// <summary>"millis", "micros" or "nanos", for timestamps and times.</summary>
+    public string? Unit { get; init; }
+    public bool? AdjustedToUtc { get; init; }
+
+    public static ColumnInfo From(ColumnSpec c) => new()
+    {
+        Name = c.Name,
+        Type = c.Kind.ToName(),
+        Nullable = c.Nullable,
+        Precision = c.Kind == ValueKind.Decimal ? c.Precision : null,
+        Scale = c.Kind == ValueKind.Decimal ? c.Scale : null,
+        Unit = c.Kind is ValueKind.Timestamp or ValueKind.Time ? c.Unit.ToString().ToLowerInvariant() : null,
+        AdjustedToUtc = c.Kind == ValueKind.Timestamp ? c.AdjustedToUtc : null,
+    };
+
+    public ColumnSpec ToSpec() => new(Name, ValueKinds.Parse(Type), Nullable)
+    {
+        Precision = Precision ?? 0,
+        Scale = Scale ?? 0,
+        Unit = Unit is null ? TimeUnit.Micros : Enum.Parse<TimeUnit>(Unit, ignoreCase: true),
+        AdjustedToUtc = AdjustedToUtc ?? true,
+    };
+}
+
+public sealed class SourceFileInfo
+{
+    public required string Path { get; init; }
+    public long Bytes { get; set; }
+    public long Records { get; set; }
+}
+
+public class FileEntry
+{
+    /// <summary>Path relative to the dataset folder, with '/' separators.</summary>
+    public required string File { get; init; }
+    public long Bytes { get; init; }
+    /// <summary>xxHash3 (64-bit) of the file's bytes, 16 lowercase hex digits.</summary>
+    public required string Xxh3 { get; init; }
+}
+
+public sealed class ShardInfo : FileEntry
+{
+    public long Records { get; init; }
+    public int RowGroups { get; init; }
+}

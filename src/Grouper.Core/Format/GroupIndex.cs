@@ -1,0 +1,230 @@
+using System.Buffers.Binary;
+using System.Text;
+using Grouper.Util;
+
+namespace Grouper.Format;
+
+/// <summary>One group as the index records it.</summary>
+/// <param name="Key">The group key (canonical text).</param>
+/// <param name="Ordinal">0-based position of the group in storage order (ordinal order of the keys' UTF-8 bytes).</param>
+/// <param name="Shard">The shard holding the group's first record.</param>
+/// <param name="RowOffset">Row of the group's first record within that shard (0-based). A group may continue into the following shards.</param>
+/// <param name="RecordCount">Number of records.</param>
+/// <param name="ByteCount">Encoded record bytes (see docs/format.md).</param>
+public sealed record GroupInfo(string Key, long Ordinal, int Shard, long RowOffset, long RecordCount, long ByteCount);
+
+/// <summary>
+/// Writes index.gidx: entries in key order packed into blocks, then a directory with each block's
+/// first key, then a fixed footer. A reader binary-searches the directory and reads one block.
+/// Layout in docs/format.md.
+/// </summary>
+internal sealed class GroupIndexWriter : IDisposable
+{
+    internal static ReadOnlySpan<byte> HeaderMagic => "GRPIDX\0\u0001"u8;
+    internal static ReadOnlySpan<byte> FooterMagic => "GIDX"u8;
+    internal const int FooterSize = 32;
+    private const int BlockTarget = 32 << 10;
+
+    private readonly HashingWriteStream _out;
+    private readonly ByteBuffer _block = new(BlockTarget + 1024);
+    private readonly ByteBuffer _directory = new(4096);
+    private byte[] _firstKey = [];
+    private int _blockEntries;
+    private long _ordinal;
+    private long _blockFirstOrdinal;
+    private byte[] _lastKey = [];
+
+    public GroupIndexWriter(string path)
+    {
+        _out = new HashingWriteStream(new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16));
+        _out.Write(HeaderMagic);
+    }
+
+    public long GroupCount => _ordinal;
+    public string? Checksum { get; private set; }
+    public long Length => _out.Length;
+
+    public void Add(ReadOnlySpan<byte> key, int shard, long rowOffset, long count, long bytes)
+    {
+        if (_ordinal > 0 && key.SequenceCompareTo(_lastKey) <= 0)
+            throw new InvalidOperationException("Index entries must come in strictly increasing key order.");
+        _lastKey = key.ToArray();
+        if (_blockEntries == 0)
+        {
+            _firstKey = _lastKey;
+            _blockFirstOrdinal = _ordinal;
+        }
+        _block.WriteVarInt((ulong)key.Length);
+        _block.Write(key);
+        _block.WriteVarInt((ulong)shard);
+        _block.WriteVarInt((ulong)rowOffset);
+        _block.WriteVarInt((ulong)count);
+        _block.WriteVarInt((ulong)bytes);
+        _blockEntries++;
+        _ordinal++;
+        if (_block.Length >= BlockTarget) FlushBlock();
+    }
+
+    private void FlushBlock()
+    {
+        if (_blockEntries == 0) return;
+        Span<byte> fixedPart = stackalloc byte[24];
+        BinaryPrimitives.WriteInt64LittleEndian(fixedPart, _out.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(fixedPart[8..], _block.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(fixedPart[12..], _blockFirstOrdinal);
+        BinaryPrimitives.WriteInt32LittleEndian(fixedPart[20..], _blockEntries);
+        _directory.Write(fixedPart);
+        _directory.WriteVarInt((ulong)_firstKey.Length);
+        _directory.Write(_firstKey);
+        _out.Write(_block.Span);
+        _block.Clear();
+        _blockEntries = 0;
+    }
+
+    public void Finish()
+    {
+        FlushBlock();
+        long dirOffset = _out.Length;
+        _out.Write(_directory.Span);
+        Span<byte> footer = stackalloc byte[FooterSize];
+        footer.Clear();
+        BinaryPrimitives.WriteInt64LittleEndian(footer, dirOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(footer[8..], _directory.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(footer[16..], _ordinal);
+        FooterMagic.CopyTo(footer[28..]);
+        _out.Write(footer);
+        _out.Flush();
+        Checksum = _out.Checksum;
+        _out.Dispose();
+    }
+
+    public void Dispose() => _out.Dispose();
+}
+
+/// <summary>Reads index.gidx: holds only the block directory in memory.</summary>
+public sealed class GroupIndexReader : IDisposable
+{
+    private readonly FileStream _file;
+    private readonly long[] _offsets;
+    private readonly int[] _lengths;
+    private readonly long[] _firstOrdinals;
+    private readonly int[] _entryCounts;
+    private readonly byte[][] _firstKeys;
+
+    public GroupIndexReader(string path)
+    {
+        Path = path;
+        try
+        {
+            _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.RandomAccess);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The index {path} is missing.", path, inner: ex);
+        }
+        try
+        {
+            if (_file.Length < GroupIndexWriter.HeaderMagic.Length + GroupIndexWriter.FooterSize) throw Corrupt("it is too short");
+            Span<byte> head = stackalloc byte[8];
+            RandomAccess.Read(_file.SafeFileHandle, head, 0);
+            if (!head.SequenceEqual(GroupIndexWriter.HeaderMagic)) throw Corrupt("its header is wrong");
+            Span<byte> footer = stackalloc byte[GroupIndexWriter.FooterSize];
+            RandomAccess.Read(_file.SafeFileHandle, footer, _file.Length - GroupIndexWriter.FooterSize);
+            if (!footer[28..].SequenceEqual(GroupIndexWriter.FooterMagic)) throw Corrupt("its footer is wrong");
+            long dirOffset = BinaryPrimitives.ReadInt64LittleEndian(footer);
+            long dirLength = BinaryPrimitives.ReadInt64LittleEndian(footer[8..]);
+            GroupCount = BinaryPrimitives.ReadInt64LittleEndian(footer[16..]);
+            if (dirOffset < 8 || dirLength < 0 || dirOffset + dirLength != _file.Length - GroupIndexWriter.FooterSize || GroupCount < 0)
+                throw Corrupt("its footer is inconsistent");
+            var dir = new byte[dirLength];
+            RandomAccess.Read(_file.SafeFileHandle, dir, dirOffset);
+            var offsets = new List<long>(); var lengths = new List<int>(); var firsts = new List<long>(); var counts = new List<int>(); var keys = new List<byte[]>();
+            int pos = 0;
+            while (pos < dir.Length)
+            {
+                offsets.Add(BinaryPrimitives.ReadInt64LittleEndian(dir.AsSpan(pos)));
+                lengths.Add(BinaryPrimitives.ReadInt32LittleEndian(dir.AsSpan(pos + 8)));
+                firsts.Add(BinaryPrimitives.ReadInt64LittleEndian(dir.AsSpan(pos + 12)));
+                counts.Add(BinaryPrimitives.ReadInt32LittleEndian(dir.AsSpan(pos + 20)));
+                pos += 24;
+                int kl = (int)VarInt.Read(dir, ref pos);
+                keys.Add(dir.AsSpan(pos, kl).ToArray());
+                pos += kl;
+            }
+            _offsets = offsets.ToArray(); _lengths = lengths.ToArray(); _firstOrdinals = firsts.ToArray(); _entryCounts = counts.ToArray(); _firstKeys = keys.ToArray();
+            if (_entryCounts.Sum(c => (long)c) != GroupCount) throw Corrupt("its directory does not add up");
+        }
+        catch (Exception ex) when (ex is not GrouperException)
+        {
+            _file.Dispose();
+            throw Corrupt(ex.Message, ex);
+        }
+        catch
+        {
+            _file.Dispose();
+            throw;
+        }
+    }
+
+    public string Path { get; }
+    public long GroupCount { get; }
+
+    private GrouperException Corrupt(string why, Exception? inner = null) =>
+        new(GrouperErrorKind.InvalidDataset, $"The index {Path} is damaged: {why}.", Path, inner: inner);
+
+    /// <summary>All groups in storage order, read block by block.</summary>
+    public IEnumerable<GroupInfo> Enumerate()
+    {
+        for (int b = 0; b < _offsets.Length; b++)
+            foreach (var g in ReadBlock(b)) yield return g;
+    }
+
+    /// <summary>Finds one group by key: a binary search of the directory and one block read.</summary>
+    public GroupInfo? Find(string key)
+    {
+        var k = Encoding.UTF8.GetBytes(key);
+        int lo = 0, hi = _firstKeys.Length - 1, found = -1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (_firstKeys[mid].AsSpan().SequenceCompareTo(k) <= 0) { found = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        if (found < 0) return null;
+        foreach (var g in ReadBlock(found))
+        {
+            if (g.Key == key) return g;
+        }
+        return null;
+    }
+
+    private List<GroupInfo> ReadBlock(int b)
+    {
+        var data = new byte[_lengths[b]];
+        RandomAccess.Read(_file.SafeFileHandle, data, _offsets[b]);
+        var result = new List<GroupInfo>(_entryCounts[b]);
+        int pos = 0;
+        long ordinal = _firstOrdinals[b];
+        try
+        {
+            for (int i = 0; i < _entryCounts[b]; i++)
+            {
+                int kl = (int)VarInt.Read(data, ref pos);
+                var key = Encoding.UTF8.GetString(data, pos, kl);
+                pos += kl;
+                int shard = (int)VarInt.Read(data, ref pos);
+                long row = (long)VarInt.Read(data, ref pos);
+                long count = (long)VarInt.Read(data, ref pos);
+                long bytes = (long)VarInt.Read(data, ref pos);
+                result.Add(new GroupInfo(key, ordinal++, shard, row, count, bytes));
+            }
+        }
+        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidDataException)
+        {
+            throw Corrupt($"block {b} cannot be decoded", ex);
+        }
+        return result;
+    }
+
+    public void Dispose() => _file.Dispose();
+}

@@ -1,0 +1,236 @@
+using System.Text;
+using Grouper.Schema;
+using Grouper.Util;
+using Grouper.Writer;
+using Parquet;
+
+namespace Grouper.Format;
+
+/// <summary>
+/// Writes the merged, key-ordered record stream as Parquet shards (data/shard-NNNNN.parquet) and the
+/// group index. Rows are gathered into a row group, decoded column-wise and written; a new shard starts
+/// at a row-group boundary once the current one is large enough, so a large group may span shards.
+/// </summary>
+internal sealed class ShardWriter : IDisposable
+{
+    private readonly string _root;
+    private readonly IReadOnlyList<ColumnSpec> _columns;
+    private readonly ParquetOptions _parquetOptions;
+    private readonly Parquet.Schema.ParquetSchema _schema;
+    private readonly Parquet.Schema.DataField _keyField;
+    private readonly ColumnSink[] _sinks;
+    private readonly GroupIndexWriter _index;
+    private readonly long _shardTarget;
+    private readonly int _rowGroupRows;
+    private readonly long _rowGroupBytes;
+
+    // Row group being gathered.
+    private readonly ByteBuffer _rows = new(1 << 20);
+    private int[] _rowEnds = new int[1024];
+    private string[] _rowKeys = new string[1024];
+    private int _rowCount;
+
+    // Shard being written.
+    private HashingWriteStream? _shardStream;
+    private ParquetWriter? _shard;
+    private long _shardRows;
+    private long _shardBytes;
+    private int _shardRowGroups;
+    private readonly List<ShardInfo> _shards = new();
+
+    // Group being written.
+    private byte[] _groupKey = [];
+    private string _groupKeyText = "";
+    private bool _inGroup;
+    private int _groupShard;
+    private long _groupRow;
+    private long _groupRecords;
+    private long _groupBytes;
+
+    public ShardWriter(string root, IReadOnlyList<ColumnSpec> columns, BuildOptions options, long memoryForRowGroups, GroupIndexWriter index)
+    {
+        _root = root;
+        _columns = columns;
+        _index = index;
+        _shardTarget = Math.Max(1, options.ShardTargetBytes);
+        _rowGroupRows = Math.Max(1, options.RowGroupMaxRows);
+        // Decoded .NET values take roughly three times their encoded size; keep that inside the budget.
+        _rowGroupBytes = Math.Max(64 << 10, Math.Min(options.RowGroupTargetBytes, memoryForRowGroups / 3));
+        _parquetOptions = new ParquetOptions
+        {
+            CompressionMethod = options.Compression switch
+            {
+                ShardCompression.Zstd => CompressionMethod.Zstd,
+                ShardCompression.Gzip => CompressionMethod.Gzip,
+                ShardCompression.None => CompressionMethod.None,
+                _ => CompressionMethod.Snappy,
+            },
+        };
+        _schema = ParquetSchemaMap.ToSchema(columns);
+        _keyField = _schema.DataFields[0];
+        _sinks = columns.Select((c, i) => ColumnSink.Create(c, _schema.DataFields[i + 1])).ToArray();
+        Directory.CreateDirectory(Path.Combine(root, "data"));
+    }
+
+    public IReadOnlyList<ShardInfo> Shards => _shards;
+    public long Records { get; private set; }
+    public long Groups { get; private set; }
+    public long Bytes { get; private set; }
+    public long LargestGroupRecords { get; private set; }
+
+    public void WriteAll(IRecordStream stream, Action<ShardWriter>? onProgress, CancellationToken ct)
+    {
+        while (stream.MoveNext())
+        {
+            Add(stream.Key, stream.Row);
+            if ((Records & 0x3FFF) == 0)
+            {
+                ct.ThrowIfCancellationRequested();
+                onProgress?.Invoke(this);
+            }
+        }
+        Finish(ct);
+    }
+
+    private void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
+    {
+        if (!_inGroup || !key.SequenceEqual(_groupKey))
+        {
+            EndGroup();
+            _groupKey = key.ToArray();
+            _groupKeyText = Encoding.UTF8.GetString(key);
+            _inGroup = true;
+            _groupShard = _shards.Count;           // the shard now open (or about to open) has this number
+            _groupRow = _shardRows + _rowCount;
+            _groupRecords = 0;
+            _groupBytes = 0;
+        }
+        if (_rowCount == _rowEnds.Length)
+        {
+            Array.Resize(ref _rowEnds, _rowCount * 2);
+            Array.Resize(ref _rowKeys, _rowCount * 2);
+        }
+        _rows.Write(row);
+        _rowEnds[_rowCount] = _rows.Length;
+        _rowKeys[_rowCount] = _groupKeyText;
+        _rowCount++;
+        _groupRecords++;
+        _groupBytes += row.Length;
+        Records++;
+        Bytes += row.Length;
+        if (_rowCount >= _rowGroupRows || _rows.Length >= _rowGroupBytes) FlushRowGroup(CancellationToken.None);
+    }
+
+    private void EndGroup()
+    {
+        if (!_inGroup) return;
+        _index.Add(_groupKey, _groupShard, _groupRow, _groupRecords, _groupBytes);
+        Groups++;
+        LargestGroupRecords = Math.Max(LargestGroupRecords, _groupRecords);
+        _inGroup = false;
+    }
+
+    private void FlushRowGroup(CancellationToken ct)
+    {
+        if (_rowCount == 0) return;
+        if (_shard is null) OpenShard(ct);
+        foreach (var s in _sinks) s.Reset(_rowCount);
+        var data = _rows.Span;
+        int start = 0;
+        for (int i = 0; i < _rowCount; i++)
+        {
+            DecodeRow(data[start.._rowEnds[i]], i);
+            start = _rowEnds[i];
+        }
+        using (var rg = _shard!.CreateRowGroup())
+        {
+            rg.WriteAsync(_keyField, new ArraySegment<string>(_rowKeys, 0, _rowCount), null).GetAwaiter().GetResult();
+            foreach (var s in _sinks) s.WriteAsync(rg, _rowCount, ct).GetAwaiter().GetResult();
+            rg.CompleteValidate();
+        }
+        _shardRows += _rowCount;
+        _shardBytes += _rows.Length;
+        _shardRowGroups++;
+        _rowCount = 0;
+        _rows.Clear();
+        _rows.TrimTo(Math.Max(1 << 20, (int)Math.Min(int.MaxValue, _rowGroupBytes * 2)));
+        Array.Clear(_rowKeys);
+        if (_shardBytes >= _shardTarget) CloseShard();
+    }
+
+    private void DecodeRow(ReadOnlySpan<byte> row, int r)
+    {
+        var reader = new RowCodec.Reader(row);
+        int n = reader.ColumnCount;
+        Scalar s = default;
+        for (int c = 0; c < _sinks.Length; c++)
+        {
+            var sink = _sinks[c];
+            // Rows encoded before a column was first seen stop short of it: the value is absent.
+            if (c >= n) { sink.AppendNull(r); continue; }
+            var tag = reader.NextKind();
+            switch (tag)
+            {
+                case ValueKind.Null: sink.AppendNull(r); continue;
+                case ValueKind.String or ValueKind.Binary: sink.AppendBytes(r, reader.ReadBytes(), tag); continue;
+                case ValueKind.Boolean: s.L = reader.ReadBoolean() ? 1 : 0; break;
+                case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64: s.L = reader.ReadSigned(); break;
+                case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64: s.U = reader.ReadUnsigned(); break;
+                case ValueKind.Float: s.D = reader.ReadFloat(); break;
+                case ValueKind.Double: s.D = reader.ReadDouble(); break;
+                case ValueKind.Decimal: s.M = reader.ReadDecimal(); break;
+                case ValueKind.Timestamp: var t = reader.ReadTimestamp(); s.L = t.Ticks; s.TimestampKind = t.Kind; break;
+                case ValueKind.Date: s.L = reader.ReadDate().DayNumber; break;
+                case ValueKind.Time: s.L = reader.ReadTime().Ticks; break;
+                default: throw new InvalidDataException($"Unknown value tag {(byte)tag} in an encoded row.");
+            }
+            sink.AppendScalar(r, in s, tag);
+        }
+    }
+
+    private void OpenShard(CancellationToken ct)
+    {
+        var name = ShardFileName(_shards.Count);
+        var fs = new FileStream(Path.Combine(_root, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+        _shardStream = new HashingWriteStream(fs);
+        _shard = ParquetWriter.CreateAsync(_schema, _shardStream, _parquetOptions, false, ct).GetAwaiter().GetResult();
+        _shardRows = 0;
+        _shardBytes = 0;
+        _shardRowGroups = 0;
+    }
+
+    public static string ShardFileName(int i) => $"data/shard-{i:D5}.parquet";
+
+    private void CloseShard()
+    {
+        if (_shard is null) return;
+        _shard.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _shardStream!.Flush();
+        _shards.Add(new ShardInfo
+        {
+            File = ShardFileName(_shards.Count),
+            Bytes = _shardStream.Length,
+            Xxh3 = _shardStream.Checksum,
+            Records = _shardRows,
+            RowGroups = _shardRowGroups,
+        });
+        _shardStream.Dispose();
+        _shard = null;
+        _shardStream = null;
+        // The open group continues at row 0 of the next shard; its entry keeps its first shard.
+        _shardRows = 0;
+    }
+
+    private void Finish(CancellationToken ct)
+    {
+        FlushRowGroup(ct);
+        EndGroup();
+        CloseShard();
+    }
+
+    public void Dispose()
+    {
+        try { _shard?.DisposeAsync().AsTask().GetAwaiter().GetResult(); } catch (Exception) { /* aborting: the folder is deleted */ }
+        _shardStream?.Dispose();
+    }
+}

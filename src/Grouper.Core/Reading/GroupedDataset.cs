@@ -1,0 +1,162 @@
+using Grouper.Format;
+using Grouper.Schema;
+using Parquet;
+
+namespace Grouper.Reading;
+
+/// <summary>
+/// An open grouped dataset: its manifest, its groups (from the index, without touching records) and
+/// each group's records, streamed one row group at a time so a group larger than memory streams too.
+/// Not thread-safe: open one per thread.
+/// </summary>
+public sealed class GroupedDataset : IDisposable
+{
+    private readonly GroupIndexReader _index;
+    private readonly Dictionary<int, (FileStream File, ParquetReader Reader, long[] RowGroupStarts)> _shards = new();
+
+    private GroupedDataset(string path, DatasetManifest manifest, GroupIndexReader index)
+    {
+        Path = path;
+        Manifest = manifest;
+        Columns = manifest.Columns;
+        _index = index;
+    }
+
+    public string Path { get; }
+    public DatasetManifest Manifest { get; }
+    public IReadOnlyList<ColumnSpec> Columns { get; }
+    public long GroupCount => _index.GroupCount;
+
+    /// <summary>Opens the dataset in folder <paramref name="path"/>: reads and validates the manifest and opens the index.</summary>
+    public static GroupedDataset Open(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        var manifestPath = System.IO.Path.Combine(full, DatasetManifest.FileName);
+        if (!Directory.Exists(full))
+            throw new GrouperException(GrouperErrorKind.NotFound, $"There is no dataset at {full}.", full);
+        if (!File.Exists(manifestPath))
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"{full} is not a Grouper dataset: it has no {DatasetManifest.FileName}.", full);
+        var manifest = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), manifestPath);
+        foreach (var f in manifest.Shards.Cast<FileEntry>().Append(manifest.Index))
+        {
+            var p = Resolve(full, f.File);
+            if (!File.Exists(p))
+                throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The dataset {full} is incomplete: {f.File} is missing.", p);
+            long size = new FileInfo(p).Length;
+            if (size != f.Bytes)
+                throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The dataset {full} is damaged: {f.File} has {size} bytes, the manifest says {f.Bytes}.", p);
+        }
+        var index = new GroupIndexReader(Resolve(full, manifest.Index.File));
+        if (index.GroupCount != manifest.GroupCount)
+        {
+            index.Dispose();
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The dataset {full} is damaged: the index has {index.GroupCount} groups, the manifest {manifest.GroupCount}.", full);
+        }
+        return new GroupedDataset(full, manifest, index);
+    }
+
+    internal static string Resolve(string root, string relative)
+    {
+        var p = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, relative));
+        // The manifest is data: never let it point outside the dataset.
+        if (!p.StartsWith(root.TrimEnd(System.IO.Path.DirectorySeparatorChar) + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The manifest of {root} names a file outside the dataset: {relative}.", root);
+        return p;
+    }
+
+    /// <summary>All groups in storage order, with their sizes; reads only the index.</summary>
+    public IEnumerable<GroupInfo> EnumerateGroups() => _index.Enumerate();
+
+    /// <summary>The group with this key, or null; reads one index block.</summary>
+    public GroupInfo? FindGroup(string key) => _index.Find(key);
+
+    /// <summary>The group's records in input order; each is an array of values aligned with <see cref="Columns"/>.</summary>
+    public IEnumerable<object?[]> ReadRecords(GroupInfo group, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        long remaining = group.RecordCount;
+        int shard = group.Shard;
+        long row = group.RowOffset;
+        while (remaining > 0)
+        {
+            if (shard >= Manifest.Shards.Count)
+                throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The dataset {Path} is damaged: group '{group.Key}' runs past the last shard.", Path);
+            var (_, reader, starts) = OpenShard(shard);
+            int rg = Array.BinarySearch(starts, row);
+            if (rg < 0) rg = ~rg - 1;
+            for (; rg < reader.RowGroupCount && remaining > 0; rg++)
+            {
+                ct.ThrowIfCancellationRequested();
+                using var rgr = reader.OpenRowGroupReader(rg);
+                int count = checked((int)rgr.RowCount);
+                int from = (int)(row - starts[rg]);
+                int take = (int)Math.Min(remaining, count - from);
+                var columns = LoadRowGroup(reader, rgr, count, ct);
+                for (int i = from; i < from + take; i++)
+                {
+                    var values = new object?[columns.Length];
+                    for (int c = 0; c < columns.Length; c++) values[c] = columns[c].Get(i);
+                    yield return values;
+                }
+                remaining -= take;
+                row += take;
+            }
+            shard++;
+            row = 0;
+        }
+    }
+
+    private ShardColumn[] LoadRowGroup(ParquetReader reader, ParquetRowGroupReader rg, int count, CancellationToken ct)
+    {
+        var fields = reader.Schema.DataFields;
+        var columns = new ShardColumn[Columns.Count];
+        for (int c = 0; c < Columns.Count; c++)
+        {
+            // Field 0 is the group key; the record's columns follow in manifest order.
+            var field = fields[c + 1];
+            if (field.Name != Columns[c].Name)
+                throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shards of {Path} do not match its manifest (column {c + 1} is '{field.Name}', expected '{Columns[c].Name}').", Path);
+            columns[c] = ShardColumn.Create(field, Columns[c]);
+            columns[c].Load(rg, count, ct);
+        }
+        return columns;
+    }
+
+    private (FileStream, ParquetReader, long[]) OpenShard(int shard)
+    {
+        if (_shards.TryGetValue(shard, out var open)) return open;
+        var path = Resolve(Path, Manifest.Shards[shard].File);
+        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess);
+        ParquetReader reader;
+        try
+        {
+            reader = ParquetReader.CreateAsync(fs, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true).GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            fs.Dispose();
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shard {path} cannot be read: {ex.Message}", path, inner: ex);
+        }
+        var starts = new long[reader.RowGroupCount];
+        long total = 0;
+        for (int i = 0; i < starts.Length; i++)
+        {
+            starts[i] = total;
+            total += reader.RowGroups[i].RowCount;
+        }
+        open = (fs, reader, starts);
+        _shards[shard] = open;
+        return open;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (fs, reader, _) in _shards.Values)
+        {
+            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            fs.Dispose();
+        }
+        _shards.Clear();
+        _index.Dispose();
+    }
+}

@@ -1,0 +1,93 @@
+using Grouper.Schema;
+using Parquet;
+using Parquet.Schema;
+
+namespace Grouper.Reading;
+
+/// <summary>One column of one row group of a shard, read whole and handed out value by value.</summary>
+internal abstract class ShardColumn
+{
+    public abstract void Load(ParquetRowGroupReader rg, int count, CancellationToken ct);
+    public abstract object? Get(int row);
+
+    public static ShardColumn Create(DataField field, ColumnSpec spec) => spec.Kind switch
+    {
+        ValueKind.Boolean => new Values<bool>(field, spec.Nullable),
+        ValueKind.Int8 => new Values<sbyte>(field, spec.Nullable),
+        ValueKind.UInt8 => new Values<byte>(field, spec.Nullable),
+        ValueKind.Int16 => new Values<short>(field, spec.Nullable),
+        ValueKind.UInt16 => new Values<ushort>(field, spec.Nullable),
+        ValueKind.Int32 => new Values<int>(field, spec.Nullable),
+        ValueKind.UInt32 => new Values<uint>(field, spec.Nullable),
+        ValueKind.Int64 => new Values<long>(field, spec.Nullable),
+        ValueKind.UInt64 => new Values<ulong>(field, spec.Nullable),
+        ValueKind.Float => new Values<float>(field, spec.Nullable),
+        ValueKind.Double => new Values<double>(field, spec.Nullable),
+        ValueKind.Decimal => new Values<decimal>(field, spec.Nullable),
+        ValueKind.Timestamp => new Values<DateTime>(field, spec.Nullable),
+        ValueKind.Date => new Values<DateOnly>(field, spec.Nullable),
+        ValueKind.Time => spec.Unit switch
+        {
+            TimeUnit.Millis => new Converted<int>(new Values<int>(field, spec.Nullable), v => TimeSpan.FromTicks(v * TimeSpan.TicksPerMillisecond)),
+            TimeUnit.Nanos => new Converted<long>(new Values<long>(field, spec.Nullable), v => TimeSpan.FromTicks(v / 100)),
+            _ => new Converted<long>(new Values<long>(field, spec.Nullable), v => TimeSpan.FromTicks(v * 10)),
+        },
+        ValueKind.String => new Strings(field),
+        ValueKind.Binary => new Binaries(field),
+        _ => throw new GrouperException(GrouperErrorKind.InvalidDataset, $"Column '{spec.Name}' has an unknown type."),
+    };
+
+    private sealed class Values<T>(DataField field, bool nullable) : ShardColumn where T : struct
+    {
+        private T[] _values = [];
+        private T?[] _nullable = [];
+
+        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct)
+        {
+            if (nullable)
+            {
+                if (_nullable.Length != count) _nullable = new T?[count];
+                rg.ReadAsync<T>(field, _nullable.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+            }
+            else
+            {
+                if (_values.Length != count) _values = new T[count];
+                rg.ReadAsync<T>(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+            }
+        }
+
+        public override object? Get(int row) => nullable ? _nullable[row] : _values[row];
+    }
+
+    private sealed class Converted<T>(ShardColumn raw, Func<T, object> convert) : ShardColumn where T : struct
+    {
+        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct) => raw.Load(rg, count, ct);
+        public override object? Get(int row) => raw.Get(row) is T v ? convert(v) : null;
+    }
+
+    private sealed class Strings(DataField field) : ShardColumn
+    {
+        private string?[] _values = [];
+
+        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct)
+        {
+            _values = new string?[count];
+            rg.ReadAsync(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+        }
+
+        public override object? Get(int row) => _values[row];
+    }
+
+    private sealed class Binaries(DataField field) : ShardColumn
+    {
+        private byte[]?[] _values = [];
+
+        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct)
+        {
+            _values = new byte[]?[count];
+            rg.ReadAsync(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+        }
+
+        public override object? Get(int row) => _values[row];
+    }
+}

@@ -1,0 +1,68 @@
+using System.IO.Hashing;
+
+namespace Grouper.Util;
+
+/// <summary>
+/// A write-only stream that hashes (xxHash3, 64-bit) what passes through it, so a file's checksum
+/// costs no second read.
+/// </summary>
+internal sealed class HashingWriteStream(Stream inner) : Stream
+{
+    private readonly XxHash3 _hash = new();
+    private long _length;
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => _length;
+    public override long Position { get => _length; set => throw new NotSupportedException(); }
+
+    /// <summary>The checksum of everything written, as 16 lowercase hex digits.</summary>
+    public string Checksum => Convert.ToHexString(_hash.GetCurrentHash()).ToLowerInvariant();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _hash.Append(buffer);
+        inner.Write(buffer);
+        _length += buffer.Length;
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct)
+    {
+        Write(buffer.AsSpan(offset, count));
+        return Task.CompletedTask;
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
+    {
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    public override void WriteByte(byte value) => Write([value]);
+    public override void Flush() => inner.Flush();
+    public override Task FlushAsync(CancellationToken ct) => inner.FlushAsync(ct);
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
+}
+
+internal static class FileChecksum
+{
+    /// <summary>xxHash3 (64-bit) of a file, as 16 lowercase hex digits.</summary>
+    public static string Compute(string path)
+    {
+        var h = new XxHash3();
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        h.Append(f);
+        return Convert.ToHexString(h.GetCurrentHash()).ToLowerInvariant();
+    }
+}

@@ -1,0 +1,329 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using Grouper.Format;
+using Grouper.Keys;
+using Grouper.Sources;
+using Grouper.Util;
+
+namespace Grouper.Writer;
+
+/// <summary>
+/// Builds a grouped dataset: records stream in (<see cref="AddAll"/>, <see cref="Add"/>), are encoded,
+/// buffered up to the memory budget, sorted by (key, arrival) and spilled as LZ4 runs; <see cref="Complete"/>
+/// merges the runs into Parquet shards, writes the index and manifest into a temporary folder beside the
+/// destination, verifies the counts and moves the folder into place. Disposing before completion deletes
+/// everything the build wrote.
+/// </summary>
+public sealed class GroupedDatasetBuilder : IDisposable
+{
+    private readonly BuildOptions _options;
+    private readonly string _destination;
+    private readonly string _workDir;
+    private readonly string _spillDir;
+    private readonly SortBuffer _buffer;
+    private readonly SchemaBuilder _schema = new();
+    private readonly ByteBuffer _row = new(4096);
+    private readonly StringBuilder _keyText = new();
+    private byte[] _keyBytes = new byte[256];
+    private readonly List<string> _runs = new();
+    private readonly List<SourceFileInfo> _sources = new();
+    private readonly Stopwatch _progressClock = Stopwatch.StartNew();
+    private readonly long _mergeMemory;
+    private readonly int _blockSize;
+
+    private RecordReader? _boundReader;
+    private int _boundVersion = -1;
+    private int[] _map = [];
+    private KeyExtractor? _extractor;
+
+    private long _recordsRead;
+    private long _bytesRead;
+    private int _activeSource = -1;
+    private string? _currentSource;
+    private BuildPhase _phase = BuildPhase.Reading;
+    private long _recordsWritten, _groupsWritten;
+    private bool _completed, _disposed;
+
+    /// <summary>The largest number of spill runs merged at once; more are merged in levels.</summary>
+    internal int MaxMergeFanIn { get; init; } = 128;
+
+    public GroupedDatasetBuilder(string destination, BuildOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        if (options.MemoryLimit < 4 << 20)
+            throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The memory limit must be at least 4 MB (it is {options.MemoryLimit} bytes).");
+        _options = options;
+        _destination = Path.GetFullPath(destination);
+        if (!options.Overwrite && (Directory.Exists(_destination) || File.Exists(_destination)))
+            throw new GrouperException(GrouperErrorKind.DestinationExists,
+                $"The destination {_destination} exists. Choose another destination or replace it (Overwrite / -Force).", _destination);
+        if (File.Exists(_destination))
+            throw new GrouperException(GrouperErrorKind.DestinationExists, $"The destination {_destination} is a file, not a dataset folder.", _destination);
+
+        var parent = Path.GetDirectoryName(_destination) ?? throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The destination {_destination} has no parent folder.");
+        Directory.CreateDirectory(parent);
+        _workDir = Path.Combine(parent, $".{Path.GetFileName(_destination)}.grouper-tmp-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^24]);
+        Directory.CreateDirectory(_workDir);
+        _spillDir = options.SpillDirectory is { } s ? Path.Combine(Path.GetFullPath(s), Path.GetFileName(_workDir)) : Path.Combine(_workDir, "spill");
+        Directory.CreateDirectory(_spillDir);
+
+        // Half the budget sorts; the other half is for the runtime, the reader of the input and slack.
+        // At merge time the sort buffer is released and the same half feeds the run readers and row groups.
+        _buffer = new SortBuffer(options.MemoryLimit / 2);
+        _mergeMemory = options.MemoryLimit / 2;
+        _blockSize = (int)Math.Clamp(options.MemoryLimit / 1024, 64 << 10, 1 << 20);
+    }
+
+    /// <summary>The folder the build writes into before it is moved to the destination.</summary>
+    public string WorkingDirectory => _workDir;
+
+    /// <summary>A snapshot of where the build is.</summary>
+    public BuildProgress Progress => new(_phase, _recordsRead, _bytesRead, _recordsWritten, _groupsWritten, _runs.Count, _currentSource);
+
+    /// <summary>Adds every record of <paramref name="reader"/>.</summary>
+    public void AddAll(RecordReader reader, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        long bytes = 0;
+        try { if (File.Exists(reader.SourceName)) bytes = new FileInfo(reader.SourceName).Length; } catch (IOException) { }
+        _sources.Add(new SourceFileInfo { Path = reader.SourceName, Bytes = bytes });
+        _activeSource = _sources.Count - 1;
+        _currentSource = reader.SourceName;
+        while (true)
+        {
+            bool more;
+            try { more = reader.Read(); }
+            catch (Exception ex) when (ex is not GrouperException and not OperationCanceledException)
+            {
+                throw new GrouperException(GrouperErrorKind.InvalidData, $"Cannot read {reader.Location}: {ex.Message}", reader.SourceName, reader.RowNumber, ex);
+            }
+            if (!more) break;
+            Add(reader);
+            if ((_recordsRead & 0x3FF) == 0) ct.ThrowIfCancellationRequested();
+        }
+        _bytesRead += bytes;
+        _activeSource = -1;
+        _currentSource = null;
+        Report();
+    }
+
+    /// <summary>Adds the reader's current record (for callers that push records one at a time).</summary>
+    public void Add(RecordReader reader)
+    {
+        ThrowIfDone();
+        if (!ReferenceEquals(reader, _boundReader) || reader.SchemaVersion != _boundVersion || _map.Length != _schema.Count && reader.IsSchemaFlexible)
+        {
+            _map = _schema.Bind(reader);
+            _extractor = _options.Key.Bind(reader);
+            _boundReader = reader;
+            _boundVersion = reader.SchemaVersion;
+        }
+
+        _extractor!.GetKey(reader, _keyText);
+        int keyLength = Encoding.UTF8.GetByteCount(_keyText.ToString());
+        if (_keyBytes.Length < keyLength) _keyBytes = new byte[Math.Max(keyLength, _keyBytes.Length * 2)];
+        keyLength = Encoding.UTF8.GetBytes(_keyText.ToString(), _keyBytes);
+
+        _row.Clear();
+        RowCodec.Encode(reader, _map, _schema, _row);
+        _schema.CountRecord();
+
+        if (_buffer.WouldOverflow(keyLength, _row.Length)) Spill();
+        _buffer.Add(_keyBytes.AsSpan(0, keyLength), _row.Span);
+        _row.TrimTo(1 << 16);
+        _recordsRead++;
+        _sources[_activeSource >= 0 ? _activeSource : PushedSourceIndex(reader)].Records++;
+        if ((_recordsRead & 0x3FFF) == 0) Report();
+    }
+
+    private readonly Dictionary<RecordReader, int> _pushed = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Objects pushed one at a time: their reader is the source, recorded when first seen.</summary>
+    private int PushedSourceIndex(RecordReader reader)
+    {
+        if (!_pushed.TryGetValue(reader, out var i))
+        {
+            _sources.Add(new SourceFileInfo { Path = reader.SourceName });
+            _pushed.Add(reader, i = _sources.Count - 1);
+        }
+        return i;
+    }
+
+    private void Spill()
+    {
+        _buffer.Sort();
+        var path = Path.Combine(_spillDir, $"run-{_runs.Count:D6}.lz4");
+        using (var w = new RunWriter(path, _blockSize))
+        using (var s = _buffer.Stream())
+        {
+            w.WriteAll(s, CancellationToken.None);
+            w.Finish();
+        }
+        _runs.Add(path);
+        _buffer.Clear();
+        Report();
+    }
+
+    private void Report(bool force = false)
+    {
+        if (_options.Progress is null) return;
+        if (!force && _progressClock.ElapsedMilliseconds < 250) return;
+        _progressClock.Restart();
+        _options.Progress.Report(Progress);
+    }
+
+    /// <summary>Merges, writes, verifies and commits the dataset; returns its manifest.</summary>
+    public DatasetManifest Complete(CancellationToken ct = default)
+    {
+        ThrowIfDone();
+        _completed = true;
+        try
+        {
+            var columns = _schema.ToSpecs();
+            ct.ThrowIfCancellationRequested();
+
+            _phase = BuildPhase.Merging;
+            Report(force: true);
+            IRecordStream stream;
+            if (_runs.Count == 0)
+            {
+                _buffer.Sort();
+                stream = _buffer.Stream();
+            }
+            else
+            {
+                if (!_buffer.IsEmpty) Spill();
+                _buffer.Release();
+                GC.Collect(); // the sort buffer's chunks are large; give them back before the merge takes memory
+                stream = MergeRuns(ct);
+            }
+
+            _phase = BuildPhase.Writing;
+            Report(force: true);
+            var indexPath = Path.Combine(_workDir, "index.gidx");
+            long rowGroupMemory = _runs.Count == 0 ? _mergeMemory / 2 : _mergeMemory - Math.Min(_runs.Count, MaxMergeFanIn) * (long)_blockSize * 3;
+            ShardWriter shards;
+            using (var index = new GroupIndexWriter(indexPath))
+            using (stream)
+            {
+                shards = new ShardWriter(_workDir, columns, _options, Math.Max(rowGroupMemory, 4 << 20), index);
+                using (shards)
+                {
+                    shards.WriteAll(stream, s =>
+                    {
+                        _recordsWritten = s.Records;
+                        _groupsWritten = s.Groups;
+                        Report();
+                    }, ct);
+                }
+                index.Finish();
+                _recordsWritten = shards.Records;
+                _groupsWritten = shards.Groups;
+
+                _phase = BuildPhase.Verifying;
+                Report(force: true);
+                if (shards.Records != _recordsRead || index.GroupCount != shards.Groups)
+                    throw new InvalidOperationException($"Verification failed: {_recordsRead} records read but {shards.Records} written.");
+
+                var manifest = new DatasetManifest
+                {
+                    CreatedBy = "Grouper " + (typeof(GroupedDatasetBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "?"),
+                    Key = new KeyInfo
+                    {
+                        Kind = _options.Key.KindName,
+                        Columns = _options.Key.Columns.ToArray(),
+                        Description = _options.Key.Describe(),
+                        NullPolicy = _options.Key.NullPolicy == NullKeyPolicy.Error ? "error" : "group",
+                        NullGroupName = _options.Key.NullPolicy == NullKeyPolicy.Group ? _options.Key.NullGroupName : null,
+                        Parameters = _options.KeyParameters is { } p ? new SortedDictionary<string, string>(p.ToDictionary(), StringComparer.Ordinal) : null,
+                    },
+                    Schema = columns.Select(ColumnInfo.From).ToList(),
+                    GroupCount = shards.Groups,
+                    RecordCount = shards.Records,
+                    ByteCount = shards.Bytes,
+                    LargestGroupRecords = shards.LargestGroupRecords,
+                    Sources = _sources.ToList(),
+                    Shards = shards.Shards.ToList(),
+                    Index = new FileEntry { File = "index.gidx", Bytes = index.Length, Xxh3 = index.Checksum! },
+                };
+                DeleteSpill();
+                File.WriteAllBytes(Path.Combine(_workDir, DatasetManifest.FileName), manifest.ToJson());
+
+                _phase = BuildPhase.Committing;
+                Report(force: true);
+                DatasetCommit.MoveIntoPlace(_workDir, _destination, _options.Overwrite);
+                _phase = BuildPhase.Done;
+                Report(force: true);
+                return manifest;
+            }
+        }
+        catch
+        {
+            Abort();
+            throw;
+        }
+    }
+
+    private IRecordStream MergeRuns(CancellationToken ct)
+    {
+        // Fan-in bounded by memory: each open run holds a raw and a compressed block plus a file buffer.
+        int fanIn = (int)Math.Clamp(_mergeMemory / 2 / ((long)_blockSize * 3), 2, MaxMergeFanIn);
+        fanIn = Math.Min(fanIn, MaxMergeFanIn);
+        var runs = _runs.ToList();
+        int level = 0;
+        while (runs.Count > fanIn)
+        {
+            // Merge consecutive runs so that arrival order between runs is kept.
+            var next = new List<string>();
+            for (int i = 0; i < runs.Count; i += fanIn)
+            {
+                var batch = runs.GetRange(i, Math.Min(fanIn, runs.Count - i));
+                if (batch.Count == 1) { next.Add(batch[0]); continue; }
+                var path = Path.Combine(_spillDir, $"merge-{level}-{next.Count:D6}.lz4");
+                using (var merged = new MergeStream(batch.Select(r => (IRecordStream)new RunReader(r, _blockSize)).ToList()))
+                using (var w = new RunWriter(path, _blockSize))
+                {
+                    w.WriteAll(merged, ct);
+                    w.Finish();
+                }
+                foreach (var r in batch) File.Delete(r);
+                next.Add(path);
+                Report();
+            }
+            runs = next;
+            level++;
+        }
+        return new MergeStream(runs.Select(r => (IRecordStream)new RunReader(r, _blockSize)).ToList());
+    }
+
+    private void DeleteSpill()
+    {
+        try { if (Directory.Exists(_spillDir)) Directory.Delete(_spillDir, recursive: true); }
+        catch (IOException) { }
+    }
+
+    private void Abort()
+    {
+        _buffer.Release();
+        DeleteSpill();
+        try { if (Directory.Exists(_workDir)) Directory.Delete(_workDir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    private void ThrowIfDone()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_completed) throw new InvalidOperationException("The build has already been completed.");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (!_completed) Abort();
+        else if (_phase != BuildPhase.Done) Abort();
+    }
+}

@@ -1,0 +1,127 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Grouper.Schema;
+using Grouper.Sources;
+using Grouper.Util;
+
+namespace Grouper.Writer;
+
+/// <summary>
+/// The compact binary row encoding of spill runs: a column count, then for each column a kind byte
+/// (<see cref="ValueKind"/>) and its payload. Integers are varints (signed ones zig-zagged), floats and
+/// decimals fixed width, strings and binary length-prefixed UTF-8/bytes, timestamps ticks plus kind.
+/// Each value carries its kind, so a column's final type can be settled after all records were seen.
+/// </summary>
+internal static class RowCodec
+{
+    public static void Encode(RecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf)
+    {
+        buf.WriteVarInt((ulong)map.Length);
+        for (int g = 0; g < map.Length; g++)
+        {
+            int o = map[g];
+            var col = schema[g];
+            var kind = o < 0 ? ValueKind.Null : r.GetKind(o);
+            if (kind != col.Kind) schema.Observe(col, kind, r);
+            buf.WriteByte((byte)kind);
+            switch (kind)
+            {
+                case ValueKind.Null: break;
+                case ValueKind.String: WriteChars(buf, r.GetChars(o)); break;
+                case ValueKind.Boolean: buf.WriteByte(r.GetBoolean(o) ? (byte)1 : (byte)0); break;
+                case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64:
+                    buf.WriteVarInt(VarInt.ZigZag(r.GetInt64(o))); break;
+                case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64:
+                    buf.WriteVarInt(r.GetUInt64(o)); break;
+                case ValueKind.Float:
+                    BinaryPrimitives.WriteSingleLittleEndian(buf.GetSpan(4), (float)r.GetDouble(o)); buf.Length += 4; break;
+                case ValueKind.Double:
+                    BinaryPrimitives.WriteDoubleLittleEndian(buf.GetSpan(8), r.GetDouble(o)); buf.Length += 8; break;
+                case ValueKind.Decimal: WriteDecimal(buf, r.GetDecimal(o)); break;
+                case ValueKind.Binary:
+                    var bytes = r.GetBytes(o);
+                    buf.WriteVarInt((ulong)bytes.Length);
+                    buf.Write(bytes);
+                    break;
+                case ValueKind.Timestamp:
+                    var t = r.GetDateTime(o);
+                    BinaryPrimitives.WriteInt64LittleEndian(buf.GetSpan(8), t.Ticks); buf.Length += 8;
+                    buf.WriteByte((byte)t.Kind);
+                    break;
+                case ValueKind.Date: buf.WriteVarInt((ulong)r.GetDate(o).DayNumber); break;
+                case ValueKind.Time: buf.WriteVarInt(VarInt.ZigZag(r.GetTime(o).Ticks)); break;
+                default: throw new InvalidOperationException($"Unknown value kind {kind}.");
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteChars(ByteBuffer buf, ReadOnlySpan<char> chars)
+    {
+        int n = Encoding.UTF8.GetByteCount(chars);
+        buf.WriteVarInt((ulong)n);
+        Encoding.UTF8.GetBytes(chars, buf.GetSpan(n));
+        buf.Length += n;
+    }
+
+    private static void WriteDecimal(ByteBuffer buf, decimal d)
+    {
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(d, bits);
+        var span = buf.GetSpan(16);
+        for (int i = 0; i < 4; i++) BinaryPrimitives.WriteInt32LittleEndian(span[(i * 4)..], bits[i]);
+        buf.Length += 16;
+    }
+
+    /// <summary>Reads values of one encoded row in column order.</summary>
+    internal ref struct Reader
+    {
+        private readonly ReadOnlySpan<byte> _row;
+        private int _pos;
+        public readonly int ColumnCount;
+
+        public Reader(ReadOnlySpan<byte> row)
+        {
+            _row = row;
+            _pos = 0;
+            ColumnCount = (int)VarInt.Read(row, ref _pos);
+        }
+
+        public ValueKind NextKind() => (ValueKind)_row[_pos++];
+
+        public long ReadSigned() => VarInt.UnZigZag(VarInt.Read(_row, ref _pos));
+        public ulong ReadUnsigned() => VarInt.Read(_row, ref _pos);
+        public bool ReadBoolean() => _row[_pos++] != 0;
+
+        public float ReadFloat() { var v = BinaryPrimitives.ReadSingleLittleEndian(_row[_pos..]); _pos += 4; return v; }
+        public double ReadDouble() { var v = BinaryPrimitives.ReadDoubleLittleEndian(_row[_pos..]); _pos += 8; return v; }
+
+        public decimal ReadDecimal()
+        {
+            Span<int> bits = stackalloc int[4];
+            for (int i = 0; i < 4; i++) bits[i] = BinaryPrimitives.ReadInt32LittleEndian(_row[(_pos + i * 4)..]);
+            _pos += 16;
+            return new decimal(bits);
+        }
+
+        public ReadOnlySpan<byte> ReadBytes()
+        {
+            int n = (int)VarInt.Read(_row, ref _pos);
+            var s = _row.Slice(_pos, n);
+            _pos += n;
+            return s;
+        }
+
+        public DateTime ReadTimestamp()
+        {
+            long ticks = BinaryPrimitives.ReadInt64LittleEndian(_row[_pos..]);
+            var kind = (DateTimeKind)_row[_pos + 8];
+            _pos += 9;
+            return new DateTime(ticks, kind);
+        }
+
+        public DateOnly ReadDate() => DateOnly.FromDayNumber((int)VarInt.Read(_row, ref _pos));
+        public TimeSpan ReadTime() => new(VarInt.UnZigZag(VarInt.Read(_row, ref _pos)));
+    }
+}

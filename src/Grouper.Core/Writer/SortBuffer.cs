@@ -1,0 +1,155 @@
+using System.Buffers.Binary;
+
+namespace Grouper.Writer;
+
+/// <summary>
+/// The in-memory part of the external group-by: encoded records packed into large byte chunks plus
+/// one small entry per record, sorted by (key, arrival) when full. Its size, chunks and entries
+/// together, never exceeds the capacity it was given (but for one record larger than that).
+/// </summary>
+internal sealed class SortBuffer
+{
+    private struct Entry
+    {
+        public ulong Prefix;   // first 8 key bytes, big-endian, so most comparisons never touch the chunks
+        public int Chunk;
+        public int Offset;
+        public int KeyLength;
+        public int RowLength;
+        public int Seq;
+    }
+
+    private readonly long _capacity;
+    private readonly int _chunkSize;
+    private readonly List<byte[]> _chunks = new();
+    private int _chunkIndex;     // chunk being filled
+    private int _chunkOffset;
+    private Entry[] _entries = new Entry[1024];
+    private int _count;
+    private long _chunkBytes;
+
+    public SortBuffer(long capacity)
+    {
+        _capacity = Math.Max(capacity, 1 << 20);
+        _chunkSize = (int)Math.Clamp(_capacity / 16, 64 << 10, 8 << 20);
+    }
+
+    public int Count => _count;
+    public long MemoryUsed => _chunkBytes + (long)_entries.Length * 32;
+    public bool IsEmpty => _count == 0;
+
+    /// <summary>True when adding a record of this size would break the capacity; the caller spills first.</summary>
+    public bool WouldOverflow(int keyLength, int rowLength)
+    {
+        if (_count == 0) return false;
+        int need = keyLength + rowLength;
+        bool fitsChunk = _chunkIndex < _chunks.Count && _chunkOffset + need <= _chunks[_chunkIndex].Length
+            || _chunkIndex + 1 < _chunks.Count && need <= _chunks[_chunkIndex + 1].Length;
+        long more = fitsChunk ? 0 : Math.Max(need, _chunkSize);
+        long entries = _count == _entries.Length ? (long)_entries.Length * 32 : 0;
+        return MemoryUsed + more + entries > _capacity;
+    }
+
+    public void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
+    {
+        int need = key.Length + row.Length;
+        if (_chunkIndex >= _chunks.Count || _chunkOffset + need > _chunks[_chunkIndex].Length)
+        {
+            if (_chunkIndex < _chunks.Count) _chunkIndex++;
+            _chunkOffset = 0;
+            if (_chunkIndex < _chunks.Count && _chunks[_chunkIndex].Length < need)
+            {
+                // A reused chunk too small for this record: replace it.
+                _chunkBytes -= _chunks[_chunkIndex].Length;
+                _chunks[_chunkIndex] = new byte[Math.Max(need, _chunkSize)];
+                _chunkBytes += _chunks[_chunkIndex].Length;
+            }
+            else if (_chunkIndex >= _chunks.Count)
+            {
+                var c = new byte[Math.Max(need, _chunkSize)];
+                _chunks.Add(c);
+                _chunkBytes += c.Length;
+            }
+        }
+        var chunk = _chunks[_chunkIndex];
+        key.CopyTo(chunk.AsSpan(_chunkOffset));
+        row.CopyTo(chunk.AsSpan(_chunkOffset + key.Length));
+
+        if (_count == _entries.Length) Array.Resize(ref _entries, _entries.Length * 2);
+        _entries[_count] = new Entry
+        {
+            Prefix = PrefixOf(key),
+            Chunk = _chunkIndex,
+            Offset = _chunkOffset,
+            KeyLength = key.Length,
+            RowLength = row.Length,
+            Seq = _count,
+        };
+        _count++;
+        _chunkOffset += need;
+    }
+
+    private static ulong PrefixOf(ReadOnlySpan<byte> key)
+    {
+        if (key.Length >= 8) return BinaryPrimitives.ReadUInt64BigEndian(key);
+        Span<byte> pad = stackalloc byte[8];
+        pad.Clear();
+        key.CopyTo(pad);
+        return BinaryPrimitives.ReadUInt64BigEndian(pad);
+    }
+
+    public void Sort()
+    {
+        var chunks = _chunks;
+        Array.Sort(_entries, 0, _count, Comparer<Entry>.Create((a, b) =>
+        {
+            int c = a.Prefix.CompareTo(b.Prefix);
+            if (c != 0) return c;
+            if (a.KeyLength > 8 || b.KeyLength > 8 || a.KeyLength != b.KeyLength)
+            {
+                c = chunks[a.Chunk].AsSpan(a.Offset, a.KeyLength).SequenceCompareTo(chunks[b.Chunk].AsSpan(b.Offset, b.KeyLength));
+                if (c != 0) return c;
+            }
+            return a.Seq.CompareTo(b.Seq);
+        }));
+    }
+
+    /// <summary>Empties the buffer but keeps its chunks for the next run.</summary>
+    public void Clear()
+    {
+        _count = 0;
+        _chunkIndex = 0;
+        _chunkOffset = 0;
+    }
+
+    /// <summary>Gives the memory back (after the last run).</summary>
+    public void Release()
+    {
+        Clear();
+        _chunks.Clear();
+        _chunkBytes = 0;
+        _entries = new Entry[16];
+    }
+
+    /// <summary>Iterates the (sorted) records. The buffer must not change while it is in use.</summary>
+    public IRecordStream Stream() => new Cursor(this);
+
+    private sealed class Cursor(SortBuffer buffer) : IRecordStream
+    {
+        private int _i = -1;
+
+        public bool MoveNext() => ++_i < buffer._count;
+
+        public ReadOnlySpan<byte> Key
+        {
+            get { ref var e = ref buffer._entries[_i]; return buffer._chunks[e.Chunk].AsSpan(e.Offset, e.KeyLength); }
+        }
+
+        public ReadOnlySpan<byte> Row
+        {
+            get { ref var e = ref buffer._entries[_i]; return buffer._chunks[e.Chunk].AsSpan(e.Offset + e.KeyLength, e.RowLength); }
+        }
+
+        public void Dispose() { }
+    }
+}

@@ -1,0 +1,197 @@
+using System.Buffers.Binary;
+using K4os.Compression.LZ4;
+using Grouper.Util;
+
+namespace Grouper.Writer;
+
+/// <summary>
+/// A spill run on disk: a sorted sequence of (key, row) records in LZ4-compressed blocks.
+/// Block: [int32 raw length][int32 compressed length][compressed bytes]; raw block: repeated
+/// [varint key length][key][varint row length][row]. A block holds whole records, so one record larger
+/// than the block size makes a larger block.
+/// </summary>
+internal sealed class RunWriter : IDisposable
+{
+    private readonly FileStream _file;
+    private readonly int _blockSize;
+    private readonly ByteBuffer _raw;
+    private byte[] _compressed;
+
+    public RunWriter(string path, int blockSize)
+    {
+        Path = path;
+        _blockSize = blockSize;
+        _raw = new ByteBuffer(blockSize + 64);
+        _compressed = new byte[LZ4Codec.MaximumOutputSize(blockSize + 64)];
+        _file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+    }
+
+    public string Path { get; }
+    public long Records { get; private set; }
+    public long BytesWritten => _file.Position;
+
+    public void Write(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
+    {
+        _raw.WriteVarInt((ulong)key.Length);
+        _raw.Write(key);
+        _raw.WriteVarInt((ulong)row.Length);
+        _raw.Write(row);
+        Records++;
+        if (_raw.Length >= _blockSize) FlushBlock();
+    }
+
+    public void WriteAll(IRecordStream stream, CancellationToken ct)
+    {
+        while (stream.MoveNext())
+        {
+            Write(stream.Key, stream.Row);
+            if ((Records & 0xFFF) == 0) ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    private void FlushBlock()
+    {
+        if (_raw.Length == 0) return;
+        int max = LZ4Codec.MaximumOutputSize(_raw.Length);
+        if (_compressed.Length < max) _compressed = new byte[max];
+        int n = LZ4Codec.Encode(_raw.Span, _compressed, LZ4Level.L00_FAST);
+        Span<byte> header = stackalloc byte[8];
+        BinaryPrimitives.WriteInt32LittleEndian(header, _raw.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(header[4..], n);
+        _file.Write(header);
+        _file.Write(_compressed, 0, n);
+        _raw.Clear();
+        _raw.TrimTo(_blockSize + 64);
+        if (_compressed.Length > LZ4Codec.MaximumOutputSize(_blockSize + 64) * 2)
+            _compressed = new byte[LZ4Codec.MaximumOutputSize(_blockSize + 64)];
+    }
+
+    /// <summary>Writes the last block and closes the file.</summary>
+    public void Finish()
+    {
+        FlushBlock();
+        _file.Flush();
+        _file.Dispose();
+    }
+
+    public void Dispose() => _file.Dispose();
+}
+
+/// <summary>Reads a spill run back, one decompressed block in memory at a time.</summary>
+internal sealed class RunReader : IRecordStream
+{
+    private readonly FileStream _file;
+    private byte[] _raw;
+    private byte[] _compressed;
+    private int _rawLength;
+    private int _pos;
+    private int _keyStart, _keyLength, _rowStart, _rowLength;
+
+    public RunReader(string path, int blockSize)
+    {
+        _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        _raw = new byte[blockSize + 64];
+        _compressed = new byte[LZ4Codec.MaximumOutputSize(blockSize + 64)];
+    }
+
+    public ReadOnlySpan<byte> Key => _raw.AsSpan(_keyStart, _keyLength);
+    public ReadOnlySpan<byte> Row => _raw.AsSpan(_rowStart, _rowLength);
+
+    public bool MoveNext()
+    {
+        if (_pos >= _rawLength && !ReadBlock()) return false;
+        var span = _raw.AsSpan(0, _rawLength);
+        _keyLength = (int)VarInt.Read(span, ref _pos);
+        _keyStart = _pos;
+        _pos += _keyLength;
+        _rowLength = (int)VarInt.Read(span, ref _pos);
+        _rowStart = _pos;
+        _pos += _rowLength;
+        return true;
+    }
+
+    private bool ReadBlock()
+    {
+        Span<byte> header = stackalloc byte[8];
+        int got = _file.ReadAtLeast(header, 8, throwOnEndOfStream: false);
+        if (got == 0) return false;
+        if (got < 8) throw new InvalidDataException($"Spill run {_file.Name} is truncated.");
+        int rawLength = BinaryPrimitives.ReadInt32LittleEndian(header);
+        int compLength = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
+        if (_compressed.Length < compLength) _compressed = new byte[compLength];
+        if (_raw.Length < rawLength) _raw = new byte[rawLength];
+        _file.ReadExactly(_compressed, 0, compLength);
+        int n = LZ4Codec.Decode(_compressed.AsSpan(0, compLength), _raw.AsSpan(0, rawLength));
+        if (n != rawLength) throw new InvalidDataException($"Spill run {_file.Name} is corrupt.");
+        _rawLength = rawLength;
+        _pos = 0;
+        return true;
+    }
+
+    public void Dispose() => _file.Dispose();
+}
+
+/// <summary>
+/// K-way merge of sorted streams by (key, stream index). Streams are given in arrival order, so equal
+/// keys come out in arrival order: the order of records inside a group is the input order.
+/// </summary>
+internal sealed class MergeStream : IRecordStream
+{
+    private readonly IRecordStream[] _streams;
+    private readonly int[] _heap;
+    private int _size;
+    private bool _started;
+
+    public MergeStream(IReadOnlyList<IRecordStream> streams)
+    {
+        _streams = streams.ToArray();
+        _heap = new int[_streams.Length];
+    }
+
+    public ReadOnlySpan<byte> Key => _streams[_heap[0]].Key;
+    public ReadOnlySpan<byte> Row => _streams[_heap[0]].Row;
+
+    public bool MoveNext()
+    {
+        if (!_started)
+        {
+            _started = true;
+            for (int i = 0; i < _streams.Length; i++)
+                if (_streams[i].MoveNext()) _heap[_size++] = i;
+            for (int i = _size / 2 - 1; i >= 0; i--) SiftDown(i);
+            return _size > 0;
+        }
+        if (_size == 0) return false;
+        if (!_streams[_heap[0]].MoveNext())
+        {
+            _heap[0] = _heap[--_size];
+            if (_size == 0) return false;
+        }
+        SiftDown(0);
+        return true;
+    }
+
+    private bool Less(int a, int b)
+    {
+        int c = _streams[a].Key.SequenceCompareTo(_streams[b].Key);
+        return c < 0 || (c == 0 && a < b);
+    }
+
+    private void SiftDown(int i)
+    {
+        while (true)
+        {
+            int l = 2 * i + 1, r = l + 1, m = i;
+            if (l < _size && Less(_heap[l], _heap[m])) m = l;
+            if (r < _size && Less(_heap[r], _heap[m])) m = r;
+            if (m == i) return;
+            (_heap[i], _heap[m]) = (_heap[m], _heap[i]);
+            i = m;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _streams) s.Dispose();
+    }
+}

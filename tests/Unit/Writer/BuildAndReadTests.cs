@@ -1,0 +1,351 @@
+using System.Security.Cryptography;
+using Grouper.Format;
+using Grouper.Keys;
+using Grouper.Reading;
+using Grouper.Schema;
+using Grouper.Writer;
+using Xunit;
+using static Grouper.Tests.TestRecords;
+
+namespace Grouper.Tests.Writer;
+
+public class BuildAndReadTests
+{
+    private static readonly ColumnSpec[] Simple = [Col("user", ValueKind.String), Col("seq", ValueKind.Int64), Col("text", ValueKind.String)];
+
+    private static DatasetManifest Build(string dest, IEnumerable<object?[]> rows, ColumnSpec[]? columns = null, KeySpec? key = null,
+        long memory = 64 << 20, Func<BuildOptions, BuildOptions>? tweak = null, int fanIn = 128)
+    {
+        var options = new BuildOptions { Key = key ?? KeySpec.FromColumns("user"), MemoryLimit = memory };
+        if (tweak is not null) options = tweak(options);
+        using var b = new GroupedDatasetBuilder(dest, options) { MaxMergeFanIn = fanIn };
+        using (var r = new TestRecords("test-input", columns ?? Simple, rows)) b.AddAll(r);
+        return b.Complete();
+    }
+
+    private static Dictionary<string, List<object?[]>> Expected(IEnumerable<object?[]> rows, int keyColumn = 0)
+    {
+        var d = new Dictionary<string, List<object?[]>>();
+        foreach (var r in rows)
+        {
+            var k = (string)r[keyColumn]!;
+            if (!d.TryGetValue(k, out var l)) d[k] = l = new();
+            l.Add(r);
+        }
+        return d;
+    }
+
+    private static void AssertDatasetEquals(string path, Dictionary<string, List<object?[]>> expected)
+    {
+        using var ds = GroupedDataset.Open(path);
+        var groups = ds.EnumerateGroups().ToList();
+        Assert.Equal(expected.Count, groups.Count);
+        Assert.Equal(expected.Keys.OrderBy(k => k, StringComparer.Ordinal), groups.Select(g => g.Key));
+        foreach (var g in groups)
+        {
+            var want = expected[g.Key];
+            Assert.Equal(want.Count, g.RecordCount);
+            var got = ds.ReadRecords(g).ToList();
+            Assert.Equal(want.Count, got.Count);
+            for (int i = 0; i < want.Count; i++) Assert.Equal(want[i], got[i]);
+        }
+    }
+
+    private static IEnumerable<object?[]> Rows(int count, int groups, int seed = 1, int textLength = 20)
+    {
+        var rng = new Random(seed);
+        for (int i = 0; i < count; i++)
+            yield return [$"u{rng.Next(groups):D5}", (long)i, new string((char)('a' + i % 26), 1 + rng.Next(textLength))];
+    }
+
+    [Fact]
+    public void Groups_are_contiguous_in_key_order_and_keep_input_order()
+    {
+        using var t = new TempDir();
+        var rows = Rows(5000, 37).ToList();
+        var m = Build(t["ds"], rows);
+        Assert.Equal(5000, m.RecordCount);
+        Assert.Equal(37, m.GroupCount);
+        AssertDatasetEquals(t["ds"], Expected(rows));
+        Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
+    }
+
+    [Fact]
+    public void Every_type_round_trips_with_nulls()
+    {
+        using var t = new TempDir();
+        ColumnSpec[] cols =
+        [
+            Col("k", ValueKind.String), Col("b", ValueKind.Boolean, true), Col("i8", ValueKind.Int8, true), Col("u8", ValueKind.UInt8),
+            Col("i16", ValueKind.Int16), Col("u16", ValueKind.UInt16, true), Col("i32", ValueKind.Int32), Col("u32", ValueKind.UInt32),
+            Col("i64", ValueKind.Int64, true), Col("u64", ValueKind.UInt64), Col("f", ValueKind.Float), Col("d", ValueKind.Double, true),
+            Col("m", ValueKind.Decimal, true) with { Precision = 18, Scale = 4 }, Col("s", ValueKind.String, true), Col("bin", ValueKind.Binary, true),
+            Col("ts", ValueKind.Timestamp, true), Col("date", ValueKind.Date, true), Col("time", ValueKind.Time, true),
+        ];
+        var rows = new List<object?[]>();
+        for (int i = 0; i < 300; i++)
+        {
+            bool n = i % 7 == 3;
+            rows.Add([
+                $"g{i % 5}", n ? null : i % 2 == 0, n ? null : (sbyte)(i % 100 - 50), (byte)(i % 256), (short)(-i), n ? null : (ushort)i, i * -1000, (uint)i * 7,
+                n ? null : long.MinValue + i, ulong.MaxValue - (ulong)i, i / 3f, n ? null : Math.PI * i, n ? null : 1234.5678m + i,
+                n ? null : $"é✓ \"{i}\",\n", n ? null : new byte[] { 0, (byte)i, 255 },
+                n ? null : new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc).AddTicks(i * 10L), n ? null : new DateOnly(2020, 2, 29).AddDays(i),
+                n ? null : TimeSpan.FromMilliseconds(i * 1001.5),
+            ]);
+        }
+        var m = Build(t["ds"], rows, cols, KeySpec.FromColumns("k"));
+        Assert.Equal(cols.Select(c => c with { }), m.Columns);
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(cols.Select(c => c.Kind.ClrType()), ds.Columns.Select(c => c.Kind.ClrType()));
+        AssertDatasetEquals(t["ds"], Expected(rows));
+        // Values come back as the CLR type of their column, not merely equal numbers.
+        var first = ds.ReadRecords(ds.FindGroup("g0")!).First();
+        for (int c = 0; c < cols.Length; c++)
+            if (first[c] is not null) Assert.IsType(cols[c].Kind.ClrType(), first[c]);
+    }
+
+    [Fact]
+    public void A_group_larger_than_the_memory_budget_spills_merges_and_streams()
+    {
+        using var t = new TempDir();
+        // 4 MB budget; the big group alone is ~12 MB of text.
+        IEnumerable<object?[]> rows()
+        {
+            for (int i = 0; i < 60_000; i++)
+            {
+                yield return [i % 10 == 0 ? $"small{i % 7}" : "big", (long)i, new string('x', 200) + i];
+            }
+        }
+        var progress = new List<BuildProgress>();
+        var m = Build(t["ds"], rows(), memory: 4 << 20, tweak: o => new BuildOptions
+        {
+            Key = o.Key, MemoryLimit = o.MemoryLimit, RowGroupMaxRows = 5000, ShardTargetBytes = 3 << 20,
+            Progress = new SyncProgress<BuildProgress>(progress.Add),
+        });
+        Assert.True(progress.Max(p => p.SpillRuns) > 3, "the build should have spilled several runs");
+        Assert.True(m.Shards.Count > 3, "the big group should span several shards");
+        using var ds = GroupedDataset.Open(t["ds"]);
+        var big = ds.FindGroup("big")!;
+        Assert.Equal(54_000, big.RecordCount);
+        long expect = 0, seen = 0;
+        foreach (var r in ds.ReadRecords(big))
+        {
+            while (expect % 10 == 0) expect++;
+            Assert.Equal(expect, r[1]);
+            Assert.Equal(new string('x', 200) + expect, r[2]);
+            expect++;
+            seen++;
+        }
+        Assert.Equal(54_000, seen);
+        Assert.Equal(60_000, ds.EnumerateGroups().Sum(g => g.RecordCount));
+    }
+
+    [Fact]
+    public void Multi_level_merge_keeps_order()
+    {
+        using var t = new TempDir();
+        var rows = Rows(40_000, 500, seed: 3, textLength: 200).ToList();
+        var progress = new List<BuildProgress>();
+        Build(t["ds"], rows, memory: 4 << 20, fanIn: 2,
+            tweak: o => new BuildOptions { Key = o.Key, MemoryLimit = o.MemoryLimit, Progress = new SyncProgress<BuildProgress>(progress.Add) });
+        Assert.True(progress.Max(p => p.SpillRuns) >= 3);
+        AssertDatasetEquals(t["ds"], Expected(rows));
+    }
+
+    [Fact]
+    public void Many_tiny_groups_are_found_by_key()
+    {
+        using var t = new TempDir();
+        var rows = Enumerable.Range(0, 100_000).Select(i => new object?[] { $"key-{i * 7919 % 100_000}", (long)i, "v" }).ToList();
+        var m = Build(t["ds"], rows);
+        Assert.Equal(100_000, m.GroupCount);
+        using var ds = GroupedDataset.Open(t["ds"]);
+        foreach (var i in new[] { 0, 1, 99_999, 50_000, 12_345 })
+        {
+            var g = ds.FindGroup($"key-{i}");
+            Assert.NotNull(g);
+            var rec = Assert.Single(ds.ReadRecords(g!));
+            Assert.Equal($"key-{i}", rec[0]);
+        }
+        Assert.Null(ds.FindGroup("key-100000"));
+        Assert.Null(ds.FindGroup(""));
+        Assert.Null(ds.FindGroup("zzz"));
+        var keys = ds.EnumerateGroups().Select(g => g.Key).ToList();
+        Assert.Equal(keys.OrderBy(k => k, StringComparer.Ordinal), keys);
+        Assert.Equal(Enumerable.Range(0, 100_000).Select(i => (long)i), ds.EnumerateGroups().Select(g => g.Ordinal));
+    }
+
+    [Fact]
+    public void Same_input_gives_byte_identical_files()
+    {
+        using var t = new TempDir();
+        var rows = Rows(20_000, 300, textLength: 100).ToList();
+        Build(t["a"], rows, memory: 4 << 20);
+        Build(t["b"], rows, memory: 4 << 20);
+        var files = Directory.GetFiles(t["a"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["a"], f)).Order().ToList();
+        Assert.Equal(files, Directory.GetFiles(t["b"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["b"], f)).Order());
+        foreach (var f in files)
+            Assert.Equal(SHA256.HashData(File.ReadAllBytes(Path.Combine(t["a"], f))), SHA256.HashData(File.ReadAllBytes(Path.Combine(t["b"], f))));
+    }
+
+    [Fact]
+    public void Checksums_in_the_manifest_match_the_files()
+    {
+        using var t = new TempDir();
+        var m = Build(t["ds"], Rows(1000, 10));
+        foreach (var f in m.Shards.Cast<FileEntry>().Append(m.Index))
+        {
+            Assert.Equal(new FileInfo(Path.Combine(t["ds"], f.File)).Length, f.Bytes);
+            Assert.Equal(Util.FileChecksum.Compute(Path.Combine(t["ds"], f.File)), f.Xxh3);
+        }
+    }
+
+    [Fact]
+    public void An_existing_destination_is_left_alone_unless_overwrite()
+    {
+        using var t = new TempDir();
+        Directory.CreateDirectory(t["ds"]);
+        File.WriteAllText(t["ds/keep.txt"], "precious");
+        var ex = Assert.Throws<GrouperException>(() => Build(t["ds"], Rows(10, 2)));
+        Assert.Equal(GrouperErrorKind.DestinationExists, ex.Kind);
+        Assert.Equal("precious", File.ReadAllText(t["ds/keep.txt"]));
+
+        Build(t["ds"], Rows(10, 2), tweak: o => new BuildOptions { Key = o.Key, Overwrite = true });
+        Assert.False(File.Exists(t["ds/keep.txt"]));
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(10, ds.Manifest.RecordCount);
+        Assert.Single(Directory.GetFileSystemEntries(t.Path));
+    }
+
+    [Fact]
+    public void A_failed_build_leaves_nothing_behind()
+    {
+        using var t = new TempDir();
+        IEnumerable<object?[]> rows()
+        {
+            for (int i = 0; i < 50_000; i++) yield return [i == 40_000 ? null : "u" + i % 10, (long)i, new string('y', 100)];
+        }
+        var ex = Assert.Throws<GrouperException>(() => Build(t["ds"], rows(), memory: 4 << 20));
+        Assert.Equal(GrouperErrorKind.InvalidKey, ex.Kind);
+        Assert.Contains("test-input, row 40001", ex.Message);
+        Assert.Equal(40_001, ex.Row);
+        Assert.Empty(Directory.GetFileSystemEntries(t.Path));
+    }
+
+    [Fact]
+    public void Cancelling_leaves_nothing_behind()
+    {
+        using var t = new TempDir();
+        using var cts = new CancellationTokenSource();
+        IEnumerable<object?[]> rows()
+        {
+            for (int i = 0; ; i++)
+            {
+                if (i == 30_000) cts.Cancel();
+                yield return ["u" + i % 10, (long)i, new string('y', 100)];
+            }
+        }
+        var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user"), MemoryLimit = 4 << 20 });
+        using (var r = new TestRecords("x", Simple, rows()))
+            Assert.ThrowsAny<OperationCanceledException>(() => b.AddAll(r, cts.Token));
+        Assert.NotEmpty(Directory.GetFileSystemEntries(t.Path));
+        b.Dispose();
+        Assert.Empty(Directory.GetFileSystemEntries(t.Path));
+    }
+
+    [Fact]
+    public void Null_keys_go_to_a_named_group_when_asked()
+    {
+        using var t = new TempDir();
+        var rows = new List<object?[]> { new object?[] { "a", 1L, "x" }, new object?[] { null, 2L, "y" }, new object?[] { "", 3L, "z" } };
+        Build(t["ds"], rows, columns: [Col("user", ValueKind.String, true), Simple[1], Simple[2]],
+            key: new ColumnKeySpec(["user"]) { NullPolicy = NullKeyPolicy.Group, NullGroupName = "(none)" });
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(["(none)", "a"], ds.EnumerateGroups().Select(g => g.Key));
+        Assert.Equal(2, ds.FindGroup("(none)")!.RecordCount);
+    }
+
+    [Fact]
+    public void Composite_keys_use_the_escaped_canonical_form()
+    {
+        using var t = new TempDir();
+        var rows = new List<object?[]> { new object?[] { "a|b", 1L, "x" }, new object?[] { "a", 2L, "b|x" }, new object?[] { @"c\", 3L, "1" } };
+        Build(t["ds"], rows, key: KeySpec.FromColumns("user", "text"));
+        using var ds = GroupedDataset.Open(t["ds"]);
+        var keys = ds.EnumerateGroups().Select(g => g.Key).ToList();
+        Assert.Equal([@"a\|b|x", @"a|b\|x", @"c\\|1"], keys);
+        Assert.Equal(@"a\|b|x", KeyText.Compose(["a|b", "x"]));
+        Assert.Equal(2L, ds.ReadRecords(ds.FindGroup(KeyText.Compose(["a", "b|x"]))!).Single()[1]);
+    }
+
+    [Fact]
+    public void A_key_function_sees_the_record()
+    {
+        using var t = new TempDir();
+        var rows = Rows(500, 20).ToList();
+        Build(t["ds"], rows, key: KeySpec.FromFunction(r => ((string)r.GetValue(0)!).Substring(0, 4), "first four"));
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(rows.Select(r => ((string)r[0]!)[..4]).Distinct().Count(), ds.GroupCount);
+        Assert.Equal("function", ds.Manifest.Key.Kind);
+        Assert.Equal("first four", ds.Manifest.Key.Description);
+    }
+
+    [Fact]
+    public void A_missing_key_column_names_the_source()
+    {
+        using var t = new TempDir();
+        var ex = Assert.Throws<GrouperException>(() => Build(t["ds"], Rows(10, 2), key: KeySpec.FromColumns("nope")));
+        Assert.Equal(GrouperErrorKind.MissingColumn, ex.Kind);
+        Assert.Contains("'nope'", ex.Message);
+        Assert.Contains("test-input", ex.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(t.Path));
+    }
+
+    [Fact]
+    public void Sources_with_different_columns_are_refused()
+    {
+        using var t = new TempDir();
+        using var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user") });
+        using (var r = new TestRecords("one.csv", Simple, Rows(10, 2))) b.AddAll(r);
+        using var r2 = new TestRecords("two.csv", [Simple[0], Simple[1], Col("other", ValueKind.String)], Rows(10, 2));
+        var ex = Assert.Throws<GrouperException>(() => b.AddAll(r2));
+        Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
+        Assert.Contains("two.csv", ex.Message);
+        Assert.Contains("one.csv", ex.Message);
+        Assert.Contains("'text'", ex.Message);
+    }
+
+    [Fact]
+    public void An_empty_input_makes_an_empty_dataset()
+    {
+        using var t = new TempDir();
+        var m = Build(t["ds"], []);
+        Assert.Equal(0, m.GroupCount);
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Empty(ds.EnumerateGroups());
+        Assert.Null(ds.FindGroup("x"));
+    }
+
+    [Fact]
+    public void A_damaged_dataset_is_reported()
+    {
+        using var t = new TempDir();
+        var m = Build(t["ds"], Rows(100, 3));
+        File.AppendAllText(Path.Combine(t["ds"], m.Shards[0].File), "junk");
+        var ex = Assert.Throws<GrouperException>(() => GroupedDataset.Open(t["ds"]));
+        Assert.Equal(GrouperErrorKind.InvalidDataset, ex.Kind);
+        Assert.Contains("shard-00000.parquet", ex.Message);
+
+        var manifest = File.ReadAllText(t["ds/manifest.json"]).Replace("\"formatVersion\": 1", "\"formatVersion\": 99");
+        File.WriteAllText(t["ds/manifest.json"], manifest);
+        ex = Assert.Throws<GrouperException>(() => GroupedDataset.Open(t["ds"]));
+        Assert.Contains("version 99", ex.Message);
+    }
+}
+
+/// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
