@@ -26,6 +26,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
     private readonly ByteBuffer _row = new(4096);
     private readonly StringBuilder _keyText = new();
     private byte[] _keyBytes = new byte[256];
+    private char[] _keyChars = new char[64];
     private readonly List<string> _runs = new();
     private readonly List<SourceFileInfo> _sources = new();
     private readonly Stopwatch _progressClock = Stopwatch.StartNew();
@@ -122,9 +123,12 @@ public sealed class GroupedDatasetBuilder : IDisposable
         }
 
         _extractor!.GetKey(reader, _keyText);
-        int keyLength = Encoding.UTF8.GetByteCount(_keyText.ToString());
-        if (_keyBytes.Length < keyLength) _keyBytes = new byte[Math.Max(keyLength, _keyBytes.Length * 2)];
-        keyLength = Encoding.UTF8.GetBytes(_keyText.ToString(), _keyBytes);
+        if (_keyChars.Length < _keyText.Length) _keyChars = new char[Math.Max(_keyText.Length, _keyChars.Length * 2)];
+        var chars = _keyChars.AsSpan(0, _keyText.Length);
+        _keyText.CopyTo(0, chars, chars.Length);
+        int maxBytes = Encoding.UTF8.GetMaxByteCount(chars.Length);
+        if (_keyBytes.Length < maxBytes) _keyBytes = new byte[Math.Max(maxBytes, _keyBytes.Length * 2)];
+        int keyLength = Encoding.UTF8.GetBytes(chars, _keyBytes);
 
         _row.Clear();
         RowCodec.Encode(reader, _map, _schema, _row);
