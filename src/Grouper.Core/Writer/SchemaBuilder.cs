@@ -122,15 +122,36 @@ internal sealed class SchemaBuilder
             if (kind == ValueKind.Decimal && col.Precision == 0) { col.Precision = 29; col.Scale = 9; }
             return;
         }
-        if (!col.Declared && IsWidening(col.Kind, kind)) { col.Kind = ValueKind.Double; return; }
-        if (!col.Declared && col.Kind == ValueKind.Double && kind == ValueKind.Int64) return;
+        if (!col.Declared && Widen(col.Kind, kind) is { } wider) { col.Kind = wider; return; }
         if (col.Declared && CanConvert(kind, col.Kind)) return;
         throw new GrouperException(GrouperErrorKind.SchemaMismatch,
             $"Column '{col.Name}' holds a {kind.ToName()} value in {reader.Location}, but it held {col.Kind.ToName()} values before (from {col.FirstSource}).",
             reader.SourceName, reader.RowNumber);
     }
 
-    private static bool IsWidening(ValueKind have, ValueKind got) => have == ValueKind.Int64 && got == ValueKind.Double;
+    /// <summary>
+    /// The type that holds both kinds of numbers without loss where one exists (ints widen to the wider int,
+    /// ints and floats to double), for columns whose values bring their own types (JSON, objects).
+    /// </summary>
+    internal static ValueKind? Widen(ValueKind have, ValueKind got)
+    {
+        if (have == got) return have;
+        static int Rank(ValueKind k) => k switch
+        {
+            ValueKind.Int8 or ValueKind.UInt8 => 1,
+            ValueKind.Int16 or ValueKind.UInt16 => 2,
+            ValueKind.Int32 or ValueKind.UInt32 => 3,
+            _ => 4,
+        };
+        bool haveInt = have.IsSignedInteger() || have.IsUnsignedInteger(), gotInt = got.IsSignedInteger() || got.IsUnsignedInteger();
+        if (haveInt && gotInt)
+        {
+            if (have.IsSignedInteger() == got.IsSignedInteger()) return Rank(have) >= Rank(got) ? have : got;
+            return have == ValueKind.UInt64 || got == ValueKind.UInt64 ? ValueKind.Double : ValueKind.Int64;
+        }
+        if ((haveInt || have.IsFloating()) && (gotInt || got.IsFloating())) return ValueKind.Double;
+        return null;
+    }
 
     /// <summary>Values a declared column accepts from other sources without loss.</summary>
     private static bool CanConvert(ValueKind from, ValueKind to) =>

@@ -1,0 +1,194 @@
+using System.Text;
+using System.Text.Json;
+using Grouper.Schema;
+
+namespace Grouper.Sources;
+
+/// <summary>
+/// JSON Lines: one object per line. Strings, integers (Int64), other numbers (Double), booleans and null
+/// keep their JSON types; a nested object or array becomes a string holding its JSON text. Fields are added
+/// as they are first met; a record without a field has null there. Blank lines are skipped.
+/// </summary>
+public sealed class JsonLinesRecordReader : RecordReader
+{
+    /// <summary>Longest line accepted, in bytes.</summary>
+    public const int MaxLineBytes = 256 << 20;
+
+    private struct Field
+    {
+        public ValueKind Kind;
+        public long Long;
+        public double Double;
+        public string? Text;
+    }
+
+    private readonly string _path;
+    private readonly Stream _stream;
+    private byte[] _buffer = new byte[1 << 16];
+    private int _start, _end;
+    private bool _eof;
+    private long _line;
+    private readonly List<string> _names = new();
+    private readonly Dictionary<string, int> _ordinals = new(StringComparer.Ordinal);
+    private Field[] _fields = new Field[16];
+    private int[] _seenStamp = new int[16];
+    private int _stamp;
+    private int _schemaVersion;
+
+    public JsonLinesRecordReader(string path, Stream stream)
+    {
+        _path = path;
+        _stream = stream;
+    }
+
+    public override string SourceName => _path;
+    public override long RowNumber => _line;
+    public override string RowNoun => "line";
+    public override bool IsSchemaFlexible => true;
+    public override int SchemaVersion => _schemaVersion;
+    public override int FieldCount => _names.Count;
+    public override string GetName(int ordinal) => _names[ordinal];
+    public override int GetOrdinal(string name) => _ordinals.TryGetValue(name, out var o) ? o : -1;
+
+    public override bool Read()
+    {
+        while (NextLine(out var line))
+        {
+            if (_line == 1 && line.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) line = line[3..];
+            if (line.Length > 0 && line[^1] == '\r') line = line[..^1];
+            if (line.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) continue;
+            Parse(line);
+            return true;
+        }
+        return false;
+    }
+
+    private bool NextLine(out ReadOnlySpan<byte> line)
+    {
+        int searchFrom = _start;
+        while (true)
+        {
+            int nl = _buffer.AsSpan(searchFrom, _end - searchFrom).IndexOf((byte)'\n');
+            if (nl >= 0)
+            {
+                line = _buffer.AsSpan(_start, searchFrom + nl - _start);
+                _start = searchFrom + nl + 1;
+                _line++;
+                return true;
+            }
+            if (_eof)
+            {
+                if (_start < _end)
+                {
+                    line = _buffer.AsSpan(_start, _end - _start);
+                    _start = _end;
+                    _line++;
+                    return true;
+                }
+                line = default;
+                return false;
+            }
+            searchFrom = _end - _start;
+            Fill();
+        }
+    }
+
+    private void Fill()
+    {
+        // Move the partial line to the front; grow when one line fills the buffer.
+        int pending = _end - _start;
+        if (pending > 0 && _start > 0) Buffer.BlockCopy(_buffer, _start, _buffer, 0, pending);
+        _start = 0;
+        _end = pending;
+        if (_end == _buffer.Length)
+        {
+            if (_buffer.Length >= MaxLineBytes)
+                throw new GrouperException(GrouperErrorKind.InvalidData, $"Line {_line + 1} of {_path} is longer than {MaxLineBytes} bytes.", _path, _line + 1);
+            Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, MaxLineBytes));
+        }
+        int n;
+        try { n = _stream.Read(_buffer, _end, _buffer.Length - _end); }
+        catch (InvalidDataException ex)
+        {
+            throw new GrouperException(GrouperErrorKind.InvalidData, $"Cannot read {_path} near line {_line + 1}: {ex.Message}", _path, _line + 1, ex);
+        }
+        if (n == 0) _eof = true;
+        _end += n;
+    }
+
+    private void Parse(ReadOnlySpan<byte> line)
+    {
+        _stamp++;
+        try
+        {
+            var json = new Utf8JsonReader(line, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+            if (!json.Read() || json.TokenType != JsonTokenType.StartObject)
+                throw Bad("the line is not a JSON object");
+            while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = json.GetString()!;
+                if (!_ordinals.TryGetValue(name, out var o))
+                {
+                    o = _names.Count;
+                    _names.Add(name);
+                    _ordinals.Add(name, o);
+                    _schemaVersion++;
+                    if (o == _fields.Length)
+                    {
+                        Array.Resize(ref _fields, o * 2);
+                        Array.Resize(ref _seenStamp, o * 2);
+                    }
+                }
+                if (_seenStamp[o] == _stamp) throw Bad($"the field '{name}' appears twice");
+                _seenStamp[o] = _stamp;
+                json.Read();
+                ref var f = ref _fields[o];
+                switch (json.TokenType)
+                {
+                    case JsonTokenType.String: f.Kind = ValueKind.String; f.Text = json.GetString(); break;
+                    case JsonTokenType.True: f.Kind = ValueKind.Boolean; f.Long = 1; break;
+                    case JsonTokenType.False: f.Kind = ValueKind.Boolean; f.Long = 0; break;
+                    case JsonTokenType.Null: f.Kind = ValueKind.Null; break;
+                    case JsonTokenType.Number:
+                        var raw = json.ValueSpan;
+                        if (raw.IndexOfAny(".eE"u8) < 0 && json.TryGetInt64(out var l)) { f.Kind = ValueKind.Int64; f.Long = l; }
+                        else { f.Kind = ValueKind.Double; f.Double = json.GetDouble(); }
+                        break;
+                    case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                        long begin = json.TokenStartIndex;
+                        json.Skip();
+                        f.Kind = ValueKind.String;
+                        f.Text = Encoding.UTF8.GetString(line[(int)begin..(int)(json.TokenStartIndex + 1)]);
+                        break;
+                    default: throw Bad($"unexpected {json.TokenType}");
+                }
+            }
+            if (json.TokenType != JsonTokenType.EndObject) throw Bad("the object is not closed");
+            if (json.Read()) throw Bad("there is more after the object");
+        }
+        catch (JsonException ex)
+        {
+            throw Bad(ex.Message, ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw Bad(ex.Message, ex);
+        }
+    }
+
+    private GrouperException Bad(string why, Exception? inner = null) =>
+        new(GrouperErrorKind.InvalidData, $"{_path}, line {_line}: not valid JSON Lines: {why}.", _path, _line, inner);
+
+    private ref Field At(int ordinal) => ref _fields[ordinal];
+
+    public override ValueKind GetKind(int ordinal) => _seenStamp[ordinal] == _stamp ? _fields[ordinal].Kind : ValueKind.Null;
+    public override string GetString(int ordinal) => At(ordinal).Text!;
+    public override long GetInt64(int ordinal) => At(ordinal).Long;
+    public override double GetDouble(int ordinal) => At(ordinal).Double;
+    public override bool GetBoolean(int ordinal) => At(ordinal).Long != 0;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _stream.Dispose();
+    }
+}

@@ -1,0 +1,96 @@
+using System.Globalization;
+using Grouper.Schema;
+
+namespace Grouper.Sources;
+
+/// <summary>
+/// Records supplied as objects by a caller, one at a time (the PowerShell pipeline): call
+/// <see cref="SetCurrent"/> with the record's fields, then hand the reader to
+/// <see cref="Writer.GroupedDatasetBuilder.Add"/>. <see cref="Read"/> is not used (it returns false).
+/// Fields are added as they are first met; a record without a field has null there.
+/// CLR values map to kinds: string; bool; sbyte…ulong; float, double; decimal; DateTime (timestamp);
+/// DateTimeOffset (timestamp, as UTC); DateOnly (date); TimeSpan and TimeOnly (time); byte[] (binary);
+/// null and DBNull (null); anything else its invariant-culture text.
+/// </summary>
+public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordReader
+{
+    private readonly List<string> _names = new();
+    private readonly Dictionary<string, int> _ordinals = new(StringComparer.Ordinal);
+    private object?[] _values = new object?[16];
+    private ValueKind[] _kinds = new ValueKind[16];
+    private long _row;
+    private int _schemaVersion;
+
+    public override string SourceName => sourceName;
+    public override long RowNumber => _row;
+    public override string RowNoun => "object";
+    public override bool IsSchemaFlexible => true;
+    public override int SchemaVersion => _schemaVersion;
+    public override int FieldCount => _names.Count;
+    public override string GetName(int ordinal) => _names[ordinal];
+    public override int GetOrdinal(string name) => _ordinals.TryGetValue(name, out var o) ? o : -1;
+    public override bool Read() => false;
+
+    /// <summary>Makes these fields the current record; <paramref name="rowNumber"/> is reported in messages (1-based).</summary>
+    public void SetCurrent(IEnumerable<KeyValuePair<string, object?>> fields, long rowNumber)
+    {
+        Array.Clear(_kinds, 0, _names.Count);
+        Array.Clear(_values, 0, _names.Count);
+        _row = rowNumber;
+        foreach (var (name, value) in fields)
+        {
+            if (!_ordinals.TryGetValue(name, out var o))
+            {
+                o = _names.Count;
+                _names.Add(name);
+                _ordinals.Add(name, o);
+                _schemaVersion++;
+                if (o == _values.Length)
+                {
+                    Array.Resize(ref _values, o * 2);
+                    Array.Resize(ref _kinds, o * 2);
+                }
+            }
+            (_kinds[o], _values[o]) = Classify(value);
+        }
+    }
+
+    private static (ValueKind, object?) Classify(object? v) => v switch
+    {
+        null or DBNull => (ValueKind.Null, null),
+        string s => (ValueKind.String, s),
+        bool => (ValueKind.Boolean, v),
+        sbyte => (ValueKind.Int8, v),
+        short => (ValueKind.Int16, v),
+        int => (ValueKind.Int32, v),
+        long => (ValueKind.Int64, v),
+        byte => (ValueKind.UInt8, v),
+        ushort => (ValueKind.UInt16, v),
+        uint => (ValueKind.UInt32, v),
+        ulong => (ValueKind.UInt64, v),
+        float => (ValueKind.Float, v),
+        double => (ValueKind.Double, v),
+        decimal => (ValueKind.Decimal, v),
+        DateTime => (ValueKind.Timestamp, v),
+        DateTimeOffset o => (ValueKind.Timestamp, o.UtcDateTime),
+        DateOnly => (ValueKind.Date, v),
+        TimeSpan => (ValueKind.Time, v),
+        TimeOnly t => (ValueKind.Time, t.ToTimeSpan()),
+        byte[] => (ValueKind.Binary, v),
+        IFormattable f => (ValueKind.String, f.ToString(null, CultureInfo.InvariantCulture)),
+        _ => (ValueKind.String, v.ToString() ?? ""),
+    };
+
+    public override ValueKind GetKind(int o) => o < _names.Count ? _kinds[o] : ValueKind.Null;
+    public override string GetString(int o) => (string)_values[o]!;
+    public override long GetInt64(int o) => Convert.ToInt64(_values[o], CultureInfo.InvariantCulture);
+    public override ulong GetUInt64(int o) => Convert.ToUInt64(_values[o], CultureInfo.InvariantCulture);
+    public override double GetDouble(int o) => Convert.ToDouble(_values[o], CultureInfo.InvariantCulture);
+    public override bool GetBoolean(int o) => (bool)_values[o]!;
+    public override decimal GetDecimal(int o) => (decimal)_values[o]!;
+    public override DateTime GetDateTime(int o) => (DateTime)_values[o]!;
+    public override DateOnly GetDate(int o) => (DateOnly)_values[o]!;
+    public override TimeSpan GetTime(int o) => (TimeSpan)_values[o]!;
+    public override ReadOnlySpan<byte> GetBytes(int o) => (byte[])_values[o]!;
+    public override object? GetValue(int o) => GetKind(o) == ValueKind.Null ? null : _values[o];
+}

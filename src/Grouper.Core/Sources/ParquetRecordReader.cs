@@ -1,0 +1,265 @@
+using Grouper.Schema;
+using Parquet;
+using Parquet.Schema;
+
+namespace Grouper.Sources;
+
+/// <summary>
+/// Parquet files from any writer (Parquet.Net): one row group in memory at a time, values typed as
+/// declared (timestamps with their unit, decimals with precision and scale, dates, times). Nested
+/// columns (lists, maps, structs) are refused with a clear error.
+/// </summary>
+public sealed class ParquetRecordReader : RecordReader
+{
+    private readonly string _path;
+    private readonly FileStream _file;
+    private readonly ParquetReader _reader;
+    private readonly DataField[] _fields;
+    private readonly ColumnSpec[] _specs;
+    private readonly SourceColumn[] _columns;
+    private int _rowGroup = -1;
+    private int _rowInGroup;
+    private int _rowsInGroup;
+    private long _row;
+
+    public ParquetRecordReader(string path)
+    {
+        _path = path;
+        _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        try
+        {
+            _reader = ParquetReader.CreateAsync(_file, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true)
+                .GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is not GrouperException)
+        {
+            _file.Dispose();
+            throw new GrouperException(GrouperErrorKind.InvalidData, $"{path} is not a readable Parquet file: {ex.Message}", path, 0, ex);
+        }
+        try
+        {
+            foreach (var f in _reader.Schema.Fields)
+                if (f is not DataField || ((DataField)f).IsArray)
+                    throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                        $"Column '{f.Name}' of {path} is a nested {f.SchemaType} column; nested columns are not supported yet.", path);
+            _fields = _reader.Schema.DataFields;
+            _specs = _fields.Select(f => ToSpec(f, path)).ToArray();
+            _columns = _specs.Select((s, i) => SourceColumn.Create(_fields[i], s)).ToArray();
+        }
+        catch
+        {
+            _reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _file.Dispose();
+            throw;
+        }
+    }
+
+    internal static ColumnSpec ToSpec(DataField f, string path)
+    {
+        var t = Nullable.GetUnderlyingType(f.ClrType) ?? f.ClrType;
+        ColumnSpec Spec(ValueKind k) => new(f.Name, k, f.IsNullable);
+        if (f is TimeDataField tf)
+            return Spec(ValueKind.Time) with { Unit = tf.Precision switch { TimeUnitPrecision.Millis => TimeUnit.Millis, TimeUnitPrecision.Nanos => TimeUnit.Nanos, _ => TimeUnit.Micros } };
+        if (f is DateTimeDataField df)
+        {
+            if (t == typeof(DateOnly)) return Spec(ValueKind.Date);
+            var unit = df.DateTimeFormat switch
+            {
+                DateTimeFormat.DateAndTime => TimeUnit.Millis,
+                DateTimeFormat.Timestamp => df.Unit switch { DateTimeTimeUnit.Millis => TimeUnit.Millis, DateTimeTimeUnit.Nanos => TimeUnit.Nanos, _ => TimeUnit.Micros },
+                _ => TimeUnit.Micros,
+            };
+            return Spec(ValueKind.Timestamp) with { Unit = unit, AdjustedToUtc = df.DateTimeFormat != DateTimeFormat.Timestamp || df.IsAdjustedToUTC };
+        }
+        if (f is DecimalDataField dec) return Spec(ValueKind.Decimal) with { Precision = dec.Precision, Scale = dec.Scale };
+        if (t == typeof(bool)) return Spec(ValueKind.Boolean);
+        if (t == typeof(sbyte)) return Spec(ValueKind.Int8);
+        if (t == typeof(byte)) return Spec(ValueKind.UInt8);
+        if (t == typeof(short)) return Spec(ValueKind.Int16);
+        if (t == typeof(ushort)) return Spec(ValueKind.UInt16);
+        if (t == typeof(int)) return Spec(ValueKind.Int32);
+        if (t == typeof(uint)) return Spec(ValueKind.UInt32);
+        if (t == typeof(long)) return Spec(ValueKind.Int64);
+        if (t == typeof(ulong)) return Spec(ValueKind.UInt64);
+        if (t == typeof(float)) return Spec(ValueKind.Float);
+        if (t == typeof(double)) return Spec(ValueKind.Double);
+        if (t == typeof(decimal)) return Spec(ValueKind.Decimal) with { Precision = 29, Scale = 9 };
+        if (t == typeof(string) || t == typeof(ReadOnlyMemory<char>)) return Spec(ValueKind.String);
+        if (t == typeof(byte[]) || t == typeof(ReadOnlyMemory<byte>)) return Spec(ValueKind.Binary);
+        if (t == typeof(DateTime)) return Spec(ValueKind.Timestamp);
+        if (t == typeof(DateOnly)) return Spec(ValueKind.Date);
+        if (t == typeof(TimeSpan) || t == typeof(TimeOnly)) return Spec(ValueKind.Time);
+        if (t == typeof(Guid)) return Spec(ValueKind.String);
+        throw new GrouperException(GrouperErrorKind.SchemaMismatch, $"Column '{f.Name}' of {path} has a type Grouper does not support ({t.Name}).", path);
+    }
+
+    public override string SourceName => _path;
+    public override long RowNumber => _row;
+    public override int FieldCount => _fields.Length;
+    public override string GetName(int ordinal) => _fields[ordinal].Name;
+    public override ColumnSpec? GetDeclaredColumn(int ordinal) => _specs[ordinal];
+
+    public override bool Read()
+    {
+        while (_rowInGroup + 1 >= _rowsInGroup)
+        {
+            if (_rowGroup + 1 >= _reader.RowGroupCount) return false;
+            _rowGroup++;
+            try
+            {
+                using var rg = _reader.OpenRowGroupReader(_rowGroup);
+                _rowsInGroup = checked((int)rg.RowCount);
+                foreach (var c in _columns) c.Load(rg, _rowsInGroup);
+            }
+            catch (Exception ex) when (ex is not GrouperException)
+            {
+                throw new GrouperException(GrouperErrorKind.InvalidData,
+                    $"Cannot read row group {_rowGroup} of {_path} (rows from {_row + 1}): {ex.Message}", _path, _row + 1, ex);
+            }
+            _rowInGroup = -1;
+        }
+        _rowInGroup++;
+        _row++;
+        return true;
+    }
+
+    public override ValueKind GetKind(int o) => _columns[o].IsNull(_rowInGroup) ? ValueKind.Null : _specs[o].Kind;
+    public override string GetString(int o) => _columns[o].GetString(_rowInGroup);
+    public override long GetInt64(int o) => _columns[o].GetInt64(_rowInGroup);
+    public override ulong GetUInt64(int o) => _columns[o].GetUInt64(_rowInGroup);
+    public override double GetDouble(int o) => _columns[o].GetDouble(_rowInGroup);
+    public override bool GetBoolean(int o) => _columns[o].GetInt64(_rowInGroup) != 0;
+    public override decimal GetDecimal(int o) => _columns[o].GetDecimal(_rowInGroup);
+    public override DateTime GetDateTime(int o) => _columns[o].GetDateTime(_rowInGroup);
+    public override DateOnly GetDate(int o) => _columns[o].GetDate(_rowInGroup);
+    public override TimeSpan GetTime(int o) => _columns[o].GetTime(_rowInGroup);
+    public override ReadOnlySpan<byte> GetBytes(int o) => _columns[o].GetBytes(_rowInGroup);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (!disposing) return;
+        _reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _file.Dispose();
+    }
+}
+
+/// <summary>One column of the current row group of a Parquet source, with typed access.</summary>
+internal abstract class SourceColumn
+{
+    public abstract void Load(ParquetRowGroupReader rg, int count);
+    public abstract bool IsNull(int row);
+    public virtual long GetInt64(int row) => throw new InvalidCastException();
+    public virtual ulong GetUInt64(int row) => throw new InvalidCastException();
+    public virtual double GetDouble(int row) => throw new InvalidCastException();
+    public virtual decimal GetDecimal(int row) => throw new InvalidCastException();
+    public virtual DateTime GetDateTime(int row) => throw new InvalidCastException();
+    public virtual DateOnly GetDate(int row) => throw new InvalidCastException();
+    public virtual TimeSpan GetTime(int row) => throw new InvalidCastException();
+    public virtual string GetString(int row) => throw new InvalidCastException();
+    public virtual ReadOnlySpan<byte> GetBytes(int row) => throw new InvalidCastException();
+
+    public static SourceColumn Create(DataField f, ColumnSpec spec)
+    {
+        var t = Nullable.GetUnderlyingType(f.ClrType) ?? f.ClrType;
+        return spec.Kind switch
+        {
+            ValueKind.Boolean => new Of<bool>(f, static v => v ? 1 : 0),
+            ValueKind.Int8 => new Of<sbyte>(f, static v => v),
+            ValueKind.Int16 => new Of<short>(f, static v => v),
+            ValueKind.Int32 => new Of<int>(f, static v => v),
+            ValueKind.Int64 => new Of<long>(f, static v => v),
+            ValueKind.UInt8 => new Of<byte>(f, u: static v => v),
+            ValueKind.UInt16 => new Of<ushort>(f, u: static v => v),
+            ValueKind.UInt32 => new Of<uint>(f, u: static v => v),
+            ValueKind.UInt64 => new Of<ulong>(f, u: static v => v),
+            ValueKind.Float => new Of<float>(f, d: static v => v),
+            ValueKind.Double => new Of<double>(f, d: static v => v),
+            ValueKind.Decimal => new Of<decimal>(f, m: static v => v),
+            ValueKind.Timestamp => new Of<DateTime>(f, ts: static v => v),
+            ValueKind.Date => new Of<DateOnly>(f, date: static v => v),
+            ValueKind.Time when t == typeof(int) => new Of<int>(f, time: static v => TimeSpan.FromTicks(v * TimeSpan.TicksPerMillisecond)),
+            ValueKind.Time when t == typeof(long) && spec.Unit == TimeUnit.Nanos => new Of<long>(f, time: static v => TimeSpan.FromTicks(v / 100)),
+            ValueKind.Time when t == typeof(long) => new Of<long>(f, time: static v => TimeSpan.FromTicks(v * 10)),
+            ValueKind.Time when t == typeof(TimeOnly) => new Of<TimeOnly>(f, time: static v => v.ToTimeSpan()),
+            ValueKind.Time => new Of<TimeSpan>(f, time: static v => v),
+            ValueKind.String when t == typeof(Guid) => new GuidStrings(f),
+            ValueKind.String => new Strings(f),
+            ValueKind.Binary => new Binaries(f),
+            _ => throw new ArgumentOutOfRangeException(nameof(spec)),
+        };
+    }
+
+    private sealed class Of<T>(DataField field,
+        Func<T, long>? l = null, Func<T, ulong>? u = null, Func<T, double>? d = null, Func<T, decimal>? m = null,
+        Func<T, DateTime>? ts = null, Func<T, DateOnly>? date = null, Func<T, TimeSpan>? time = null) : SourceColumn where T : struct
+    {
+        private T?[] _values = [];
+        private T[] _required = [];
+
+        public override void Load(ParquetRowGroupReader rg, int count)
+        {
+            if (field.IsNullable)
+            {
+                if (_values.Length < count) _values = new T?[count];
+                rg.ReadAsync<T>(field, _values.AsMemory(0, count), null, default).AsTask().GetAwaiter().GetResult();
+            }
+            else
+            {
+                if (_required.Length < count) _required = new T[count];
+                rg.ReadAsync<T>(field, _required.AsMemory(0, count), null, default).AsTask().GetAwaiter().GetResult();
+            }
+        }
+
+        private T V(int row) => field.IsNullable ? _values[row]!.Value : _required[row];
+        public override bool IsNull(int row) => field.IsNullable && !_values[row].HasValue;
+        public override long GetInt64(int row) => l!(V(row));
+        public override ulong GetUInt64(int row) => u!(V(row));
+        public override double GetDouble(int row) => d!(V(row));
+        public override decimal GetDecimal(int row) => m!(V(row));
+        public override DateTime GetDateTime(int row) => ts!(V(row));
+        public override DateOnly GetDate(int row) => date!(V(row));
+        public override TimeSpan GetTime(int row) => time!(V(row));
+    }
+
+    private sealed class Strings(DataField field) : SourceColumn
+    {
+        private string?[] _values = [];
+
+        public override void Load(ParquetRowGroupReader rg, int count)
+        {
+            _values = new string?[count];
+            rg.ReadAsync(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
+        }
+
+        public override bool IsNull(int row) => _values[row] is null;
+        public override string GetString(int row) => _values[row]!;
+    }
+
+    private sealed class GuidStrings(DataField field) : SourceColumn
+    {
+        private Guid?[] _values = [];
+
+        public override void Load(ParquetRowGroupReader rg, int count)
+        {
+            _values = new Guid?[count];
+            rg.ReadAsync<Guid>(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
+        }
+
+        public override bool IsNull(int row) => _values[row] is null;
+        public override string GetString(int row) => _values[row]!.Value.ToString();
+    }
+
+    private sealed class Binaries(DataField field) : SourceColumn
+    {
+        private byte[]?[] _values = [];
+
+        public override void Load(ParquetRowGroupReader rg, int count)
+        {
+            _values = new byte[]?[count];
+            rg.ReadAsync(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
+        }
+
+        public override bool IsNull(int row) => _values[row] is null;
+        public override ReadOnlySpan<byte> GetBytes(int row) => _values[row];
+    }
+}

@@ -1,0 +1,124 @@
+using System.IO.Compression;
+using System.IO.Enumeration;
+using Grouper.Schema;
+
+namespace Grouper.Sources;
+
+/// <summary>The input formats Grouper reads.</summary>
+public enum SourceFormat { Csv, Tsv, JsonLines, Parquet }
+
+/// <summary>Finds input files (a file, a folder, a wildcard) and opens them as record readers.</summary>
+public static class SourceFiles
+{
+    private static readonly string[] Known = [".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"];
+
+    /// <summary>
+    /// The files a path names: a file itself; every file of a known format inside a folder (recursively);
+    /// or the files matching a wildcard (* and ? in the last part; "**" as a folder part matches any depth).
+    /// Folders and wildcards expand in ordinal order of their paths, so builds are deterministic.
+    /// </summary>
+    public static IReadOnlyList<string> Expand(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        if (File.Exists(full)) return [full];
+        if (Directory.Exists(full))
+        {
+            var files = Directory.EnumerateFiles(full, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System })
+                .Where(f => TryDetectFormat(f, out _))
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            if (files.Count == 0)
+                throw new GrouperException(GrouperErrorKind.NotFound, $"The folder {full} holds no CSV, TSV, JSON Lines or Parquet files.", full);
+            return files;
+        }
+        if (full.IndexOfAny(['*', '?']) >= 0)
+        {
+            var files = ExpandWildcard(full);
+            if (files.Count == 0) throw new GrouperException(GrouperErrorKind.NotFound, $"No file matches {path}.", path);
+            return files;
+        }
+        throw new GrouperException(GrouperErrorKind.NotFound, $"The input {full} does not exist.", full);
+    }
+
+    private static List<string> ExpandWildcard(string full)
+    {
+        // Split at the first folder part that holds a wildcard: everything before it is a real folder.
+        var parts = full.Split(Path.DirectorySeparatorChar);
+        int first = Array.FindIndex(parts, p => p.IndexOfAny(['*', '?']) >= 0);
+        var root = string.Join(Path.DirectorySeparatorChar, parts[..first]);
+        if (root.Length == 0) root = Path.DirectorySeparatorChar.ToString();
+        if (!Directory.Exists(root)) return [];
+        var rest = parts[first..];
+        bool recursive = rest.Length > 1;
+        return Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = recursive, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System })
+            .Where(f => Matches(Path.GetRelativePath(root, f).Split(Path.DirectorySeparatorChar), rest))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static bool Matches(ReadOnlySpan<string> path, ReadOnlySpan<string> pattern)
+    {
+        if (pattern.Length == 0) return path.Length == 0;
+        if (pattern[0] == "**")
+        {
+            for (int skip = 0; skip <= path.Length; skip++)
+                if (Matches(path[skip..], pattern[1..])) return true;
+            return false;
+        }
+        return path.Length > 0 && FileSystemName.MatchesSimpleExpression(pattern[0], path[0], ignoreCase: false) && Matches(path[1..], pattern[1..]);
+    }
+
+    /// <summary>The format of a file by its extension (".gz" allowed after text formats).</summary>
+    public static SourceFormat DetectFormat(string path) =>
+        TryDetectFormat(path, out var f) ? f : throw new GrouperException(GrouperErrorKind.InvalidArgument,
+            $"Cannot tell the format of {path} from its extension; use .csv, .tsv, .jsonl, .ndjson, .json or .parquet (text formats may end in .gz), or name the format.", path);
+
+    public static bool TryDetectFormat(string path, out SourceFormat format)
+    {
+        var name = path.ToLowerInvariant();
+        bool gz = name.EndsWith(".gz", StringComparison.Ordinal);
+        if (gz) name = name[..^3];
+        var ext = Path.GetExtension(name);
+        format = ext switch
+        {
+            ".csv" => SourceFormat.Csv,
+            ".tsv" or ".tab" => SourceFormat.Tsv,
+            ".jsonl" or ".ndjson" or ".json" => SourceFormat.JsonLines,
+            ".parquet" or ".pq" when !gz => SourceFormat.Parquet,
+            _ => (SourceFormat)(-1),
+        };
+        return Array.IndexOf(Known, ext) >= 0 && (int)format >= 0;
+    }
+
+    /// <summary>Opens one file as a record reader.</summary>
+    public static RecordReader Open(string path, SourceFormat? format = null)
+    {
+        var full = Path.GetFullPath(path);
+        var f = format ?? DetectFormat(full);
+        if (!File.Exists(full)) throw new GrouperException(GrouperErrorKind.NotFound, $"The input {full} does not exist.", full);
+        return f switch
+        {
+            SourceFormat.Csv => new CsvRecordReader(full, OpenText(full), ','),
+            SourceFormat.Tsv => new CsvRecordReader(full, OpenText(full), '\t'),
+            SourceFormat.JsonLines => new JsonLinesRecordReader(full, OpenText(full)),
+            SourceFormat.Parquet => new ParquetRecordReader(full),
+            _ => throw new ArgumentOutOfRangeException(nameof(format)),
+        };
+    }
+
+    /// <summary>The column names of a file, for completion and previews; reads only its header or schema.</summary>
+    public static IReadOnlyList<string> ReadColumnNames(string path, SourceFormat? format = null)
+    {
+        using var r = Open(path, format);
+        if (r.IsSchemaFlexible) r.Read();
+        return Enumerable.Range(0, r.FieldCount).Select(r.GetName).ToList();
+    }
+
+    private static Stream OpenText(string path)
+    {
+        Stream s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) s = new GZipStream(s, CompressionMode.Decompress);
+        return s;
+    }
+}

@@ -1,0 +1,172 @@
+using System.IO.Compression;
+using System.Text;
+using Grouper.Schema;
+using Grouper.Sources;
+using Xunit;
+
+namespace Grouper.Tests.Sources;
+
+public class CsvAndJsonTests
+{
+    private static List<string[]> ReadAll(RecordReader r, List<long>? lines = null)
+    {
+        var rows = new List<string[]>();
+        while (r.Read())
+        {
+            rows.Add(Enumerable.Range(0, r.FieldCount).Select(i => r.GetValue(i)?.ToString() ?? "<null>").ToArray());
+            lines?.Add(r.RowNumber);
+        }
+        return rows;
+    }
+
+    [Fact]
+    public void Csv_quoting_edge_cases()
+    {
+        using var t = new TempDir();
+        var path = t["q.csv"];
+        File.WriteAllText(path, "\uFEFFid,text,n\r\n1,\"a, b\",x\r\n2,\"say \"\"hi\"\"\",\r\n3,\"two\nlines\r\nhere\",z\r\n\r\n4,,\"\"\n5,last,no-newline", new UTF8Encoding(false));
+        using var r = SourceFiles.Open(path);
+        Assert.Equal(["id", "text", "n"], Enumerable.Range(0, r.FieldCount).Select(r.GetName));
+        var lines = new List<long>();
+        var rows = ReadAll(r, lines);
+        Assert.Equal(5, rows.Count);
+        Assert.Equal(["1", "a, b", "x"], rows[0]);
+        Assert.Equal(["2", "say \"hi\"", ""], rows[1]);
+        Assert.Equal(["3", "two\nlines\r\nhere", "z"], rows[2]);
+        Assert.Equal(["4", "", ""], rows[3]);
+        Assert.Equal(["5", "last", "no-newline"], rows[4]);
+        Assert.Equal([2L, 3, 4, 8, 9], lines);
+        Assert.Equal(ValueKind.String, r.GetKind(1));
+    }
+
+    [Fact]
+    public void Tsv_and_gzip()
+    {
+        using var t = new TempDir();
+        using (var gz = new GZipStream(File.Create(t["a.tsv.gz"]), CompressionLevel.Fastest))
+            gz.Write(Encoding.UTF8.GetBytes("k\tv\nx\t1,2\ny\t\"q\tq\"\n"));
+        Assert.Equal(SourceFormat.Tsv, SourceFiles.DetectFormat(t["a.tsv.gz"]));
+        using var r = SourceFiles.Open(t["a.tsv.gz"]);
+        Assert.Equal([["x", "1,2"], ["y", "q\tq"]], ReadAll(r));
+    }
+
+    [Fact]
+    public void A_ragged_row_names_file_and_line()
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["r.csv"], "a,b\n1,2\n\"x\ny\",3\n4\n");
+        using var r = SourceFiles.Open(t["r.csv"]);
+        var ex = Assert.Throws<GrouperException>(() => ReadAll(r));
+        Assert.Equal(GrouperErrorKind.InvalidData, ex.Kind);
+        Assert.Equal(5, ex.Row);
+        Assert.Contains("r.csv, line 5", ex.Message);
+        Assert.Contains("1 fields", ex.Message);
+    }
+
+    [Fact]
+    public void An_unbalanced_quote_is_reported()
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["u.csv"], "a,b\n1,2\n3,\"open\n5,6\n");
+        using var r = SourceFiles.Open(t["u.csv"]);
+        var ex = Assert.Throws<GrouperException>(() => ReadAll(r));
+        Assert.Contains("u.csv", ex.Message);
+        Assert.Equal(3, ex.Row);
+    }
+
+    [Fact]
+    public void A_bad_header_is_reported()
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["h.csv"], "a,b,a\n1,2,3\n");
+        Assert.Contains("'a' twice", Assert.Throws<GrouperException>(() => SourceFiles.Open(t["h.csv"])).Message);
+        File.WriteAllText(t["e.csv"], "");
+        Assert.Contains("e.csv", Assert.Throws<GrouperException>(() => SourceFiles.Open(t["e.csv"])).Message);
+    }
+
+    [Fact]
+    public void Json_lines_keep_types_and_grow_columns()
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["d.jsonl"], "{\"u\":\"a\",\"n\":1,\"x\":1.5,\"ok\":true}\r\n\n{\"u\":\"b\",\"n\":9223372036854775807,\"nested\":{\"k\":[1,2]},\"ok\":null}\n{\"x\":2e3,\"u\":\"c\"}");
+        using var r = SourceFiles.Open(t["d.jsonl"]);
+        Assert.True(r.Read());
+        Assert.Equal(1, r.RowNumber);
+        Assert.Equal(["u", "n", "x", "ok"], Enumerable.Range(0, r.FieldCount).Select(r.GetName));
+        Assert.Equal([ValueKind.String, ValueKind.Int64, ValueKind.Double, ValueKind.Boolean], Enumerable.Range(0, 4).Select(r.GetKind));
+        Assert.Equal(1L, r.GetValue(1));
+        Assert.Equal(1.5, r.GetValue(2));
+        Assert.Equal(true, r.GetValue(3));
+        int v = r.SchemaVersion;
+        Assert.True(r.Read());
+        Assert.Equal(3, r.RowNumber);
+        Assert.NotEqual(v, r.SchemaVersion);
+        Assert.Equal(long.MaxValue, r.GetValue(1));
+        Assert.Equal(ValueKind.Null, r.GetKind(2));
+        Assert.Equal(ValueKind.Null, r.GetKind(3));
+        Assert.Equal("{\"k\":[1,2]}", r.GetValue(r.GetOrdinal("nested")));
+        Assert.True(r.Read());
+        Assert.Equal(2000.0, r.GetValue(2));
+        Assert.Equal(ValueKind.Null, r.GetKind(1));
+        Assert.False(r.Read());
+    }
+
+    [Theory]
+    [InlineData("{\"a\":1}\n{\"a\":\n", 2, "not valid JSON")]
+    [InlineData("{\"a\":1}\n[1,2]\n", 2, "not a JSON object")]
+    [InlineData("{\"a\":1,\"a\":2}\n", 1, "twice")]
+    [InlineData("{\"a\":1} x\n", 1, "not valid JSON")]
+    public void A_broken_json_line_names_file_and_line(string text, int line, string what)
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["b.jsonl"], text);
+        using var r = SourceFiles.Open(t["b.jsonl"]);
+        var ex = Assert.Throws<GrouperException>(() => { while (r.Read()) { } });
+        Assert.Equal(line, ex.Row);
+        Assert.Contains($"b.jsonl, line {line}", ex.Message);
+        Assert.Contains(what, ex.Message);
+    }
+
+    [Fact]
+    public void Gzipped_json_lines_longer_than_the_buffer()
+    {
+        using var t = new TempDir();
+        var big = new string('z', 200_000);
+        using (var gz = new GZipStream(File.Create(t["g.ndjson.gz"]), CompressionLevel.Fastest))
+            gz.Write(Encoding.UTF8.GetBytes($"{{\"k\":\"a\",\"t\":\"{big}\"}}\n{{\"k\":\"b\",\"t\":\"short\"}}\n"));
+        using var r = SourceFiles.Open(t["g.ndjson.gz"]);
+        var rows = ReadAll(r);
+        Assert.Equal(big, rows[0][1]);
+        Assert.Equal("short", rows[1][1]);
+    }
+
+    [Fact]
+    public void Folders_and_wildcards_expand_in_ordinal_order()
+    {
+        using var t = new TempDir();
+        var dir = Path.Combine(t.Path, "in [x] y");
+        Directory.CreateDirectory(Path.Combine(dir, "sub"));
+        foreach (var f in new[] { "b.csv", "a.csv", "sub/c.csv", "notes.txt", "B.jsonl" }) File.WriteAllText(Path.Combine(dir, f), "k\n1\n");
+        Assert.Equal(["B.jsonl", "a.csv", "b.csv", "sub/c.csv"], SourceFiles.Expand(dir).Select(f => Path.GetRelativePath(dir, f)));
+        Assert.Equal(["a.csv", "b.csv"], SourceFiles.Expand(Path.Combine(dir, "*.csv")).Select(Path.GetFileName));
+        Assert.Equal(["a.csv", "b.csv", "c.csv"], SourceFiles.Expand(Path.Combine(dir, "**", "*.csv")).Select(Path.GetFileName));
+        Assert.Equal(GrouperErrorKind.NotFound, Assert.Throws<GrouperException>(() => SourceFiles.Expand(Path.Combine(dir, "*.parquet"))).Kind);
+        Assert.Equal(GrouperErrorKind.NotFound, Assert.Throws<GrouperException>(() => SourceFiles.Expand(Path.Combine(dir, "nope.csv"))).Kind);
+        Assert.Equal(GrouperErrorKind.InvalidArgument, Assert.Throws<GrouperException>(() => SourceFiles.DetectFormat("x.txt")).Kind);
+    }
+
+    [Fact]
+    public void Objects_map_to_kinds()
+    {
+        var r = new ObjectRecordReader();
+        r.SetCurrent([new("s", "x"), new("i", 5), new("d", 1.5), new("t", new DateTimeOffset(2020, 1, 1, 5, 0, 0, TimeSpan.FromHours(2))), new("g", Guid.Empty), new("n", null)], 1);
+        Assert.Equal([ValueKind.String, ValueKind.Int32, ValueKind.Double, ValueKind.Timestamp, ValueKind.String, ValueKind.Null], Enumerable.Range(0, 6).Select(r.GetKind));
+        Assert.Equal(new DateTime(2020, 1, 1, 3, 0, 0, DateTimeKind.Utc), r.GetDateTime(3));
+        r.SetCurrent([new("i", 7L), new("new", true)], 2);
+        Assert.Equal(ValueKind.Null, r.GetKind(0));
+        Assert.Equal(ValueKind.Int64, r.GetKind(1));
+        Assert.Equal(7L, r.GetInt64(1));
+        Assert.Equal(6, r.GetOrdinal("new"));
+        Assert.Equal("pipeline, object 2", r.Location);
+    }
+}

@@ -1,0 +1,157 @@
+using DuckDB.NET.Data;
+using Grouper.Keys;
+using Grouper.Reading;
+using Grouper.Schema;
+using Grouper.Sources;
+using Grouper.Writer;
+using Parquet;
+using Parquet.Schema;
+using Xunit;
+
+namespace Grouper.Tests.Sources;
+
+public class ParquetSourceTests
+{
+    private static void Duck(string sql)
+    {
+        using var db = new DuckDBConnection("Data Source=:memory:");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    [Theory]
+    [InlineData("ZSTD")]
+    [InlineData("SNAPPY")]
+    public void Files_written_by_DuckDB_read_correctly(string codec)
+    {
+        using var t = new TempDir();
+        var path = t["duck.parquet"];
+        Duck($"""
+            COPY (SELECT 'user-' || (i % 7) AS user, i AS n, CASE WHEN i % 3 = 0 THEN NULL ELSE i * 0.25::DOUBLE END AS x,
+                         TIMESTAMPTZ '2024-03-01 00:00:00+00' + INTERVAL (i) SECOND AS ts, DATE '2024-01-01' + (i % 10)::INT AS d,
+                         (i % 2 = 0) AS flag, CAST(i / 4 AS DECIMAL(10,2)) AS amount, i::INTEGER AS small,
+                         CASE WHEN i % 5 = 0 THEN NULL ELSE 'label-' || (i % 3) END AS label
+                  FROM range(25000) r(i))
+            TO '{path}' (FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 4096)
+            """);
+        using var r = SourceFiles.Open(path);
+        var names = Enumerable.Range(0, r.FieldCount).Select(r.GetName).ToList();
+        Assert.Equal(["user", "n", "x", "ts", "d", "flag", "amount", "small", "label"], names);
+        Assert.Equal([ValueKind.String, ValueKind.Int64, ValueKind.Double, ValueKind.Timestamp, ValueKind.Date, ValueKind.Boolean, ValueKind.Decimal, ValueKind.Int32, ValueKind.String],
+            Enumerable.Range(0, r.FieldCount).Select(i => r.GetDeclaredColumn(i)!.Kind));
+        long i = 0;
+        while (r.Read())
+        {
+            Assert.Equal(i + 1, r.RowNumber);
+            Assert.Equal($"user-{i % 7}", r.GetString(0));
+            Assert.Equal(i, r.GetInt64(1));
+            if (i % 3 == 0) Assert.Equal(ValueKind.Null, r.GetKind(2)); else Assert.Equal(i * 0.25, r.GetDouble(2));
+            Assert.Equal(new DateTime(2024, 3, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(i), r.GetDateTime(3).ToUniversalTime());
+            Assert.Equal(new DateOnly(2024, 1, 1).AddDays((int)(i % 10)), r.GetDate(4));
+            Assert.Equal(i % 2 == 0, r.GetBoolean(5));
+            Assert.Equal(Math.Round(i / 4m, 2), r.GetDecimal(6));
+            Assert.Equal(i, r.GetInt64(7));
+            if (i % 5 == 0) Assert.Equal(ValueKind.Null, r.GetKind(8)); else Assert.Equal($"label-{i % 3}", r.GetString(8));
+            i++;
+        }
+        Assert.Equal(25000, i);
+    }
+
+    [Fact]
+    public void A_DuckDB_file_builds_into_groups_equal_to_DuckDB_group_by()
+    {
+        using var t = new TempDir();
+        var path = t["in.parquet"];
+        Duck($"COPY (SELECT 'k' || (i * 7919 % 50) AS k, i FROM range(10000) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000)");
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            using (var r = SourceFiles.Open(path)) b.AddAll(r);
+            b.Complete();
+        }
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(50, ds.GroupCount);
+        foreach (var g in ds.EnumerateGroups())
+        {
+            var ids = ds.ReadRecords(g).Select(v => (long)v[1]!).ToList();
+            Assert.Equal(ids.Order(), ids); // input order within the group
+            Assert.All(ids, id => Assert.Equal(g.Key, "k" + id * 7919 % 50));
+        }
+        Assert.Equal(10000, ds.EnumerateGroups().Sum(g => g.RecordCount));
+        Assert.Equal(ValueKind.Int64, ds.Columns[1].Kind);
+    }
+
+    [Fact]
+    public void Nested_columns_are_refused_by_name()
+    {
+        using var t = new TempDir();
+        var path = t["nested.parquet"];
+        Duck($"COPY (SELECT 1 AS id, [1, 2] AS xs) TO '{path}' (FORMAT parquet)");
+        var ex = Assert.Throws<GrouperException>(() => SourceFiles.Open(path));
+        Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
+        Assert.Contains("'xs'", ex.Message);
+        Assert.Contains("nested.parquet", ex.Message);
+    }
+
+    [Fact]
+    public void A_truncated_file_is_reported()
+    {
+        using var t = new TempDir();
+        var path = t["cut.parquet"];
+        Duck($"COPY (SELECT i FROM range(1000) r(i)) TO '{path}' (FORMAT parquet)");
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        var ex = Assert.Throws<GrouperException>(() => { using var r = SourceFiles.Open(path); while (r.Read()) { } });
+        Assert.Equal(GrouperErrorKind.InvalidData, ex.Kind);
+        Assert.Contains("cut.parquet", ex.Message);
+    }
+
+    [Fact]
+    public async Task Parquet_net_files_with_several_row_groups_round_trip_every_type()
+    {
+        using var t = new TempDir();
+        var path = t["pn.parquet"];
+        var fields = new DataField[]
+        {
+            new DataField<string>("k"), new DataField<int?>("i"), new DataField<long>("l"), new DataField<double?>("d"), new DataField<bool>("b"),
+            new DecimalDataField("m", 20, 5, false, true), new DateTimeDataField("ts", DateTimeFormat.Timestamp, true, DateTimeTimeUnit.Micros, false),
+            new DataField<byte[]>("bin"), new DataField<short>("s"), new DataField<ulong>("u"),
+        };
+        using (var fs = File.Create(path))
+        {
+            var w = await ParquetWriter.CreateAsync(new ParquetSchema(fields), fs);
+            for (int g = 0; g < 3; g++)
+            {
+                using var rg = w.CreateRowGroup();
+                int n = 100;
+                var range = Enumerable.Range(g * n, n).ToArray();
+                await rg.WriteAsync(fields[0], range.Select(i => "k" + i % 4).ToArray(), null);
+                await rg.WriteAsync<int>(fields[1], range.Select(i => i % 3 == 0 ? (int?)null : i).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync<long>(fields[2], range.Select(i => (long)i << 33).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync<double>(fields[3], range.Select(i => i % 4 == 0 ? (double?)null : i / 7.0).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync<bool>(fields[4], range.Select(i => i % 2 == 0).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync<decimal>(fields[5], range.Select(i => (decimal?)(i * 1.25m)).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync<DateTime>(fields[6], range.Select(i => new DateTime(2021, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(i * 10L)).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync(fields[7], range.Select(i => new[] { (byte)i, (byte)(i >> 8) }).ToArray(), null);
+                await rg.WriteAsync<short>(fields[8], range.Select(i => (short)-i).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync<ulong>(fields[9], range.Select(i => ulong.MaxValue - (ulong)i).ToArray().AsMemory(), null, null, default);
+            }
+            await w.DisposeAsync();
+        }
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            using (var r = SourceFiles.Open(path)) b.AddAll(r);
+            b.Complete();
+        }
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(["string", "int32", "int64", "double", "boolean", "decimal", "timestamp", "binary", "int16", "uint64"], ds.Manifest.Schema.Select(c => c.Type));
+        Assert.Equal([true, true, false, true, false, true, false, true, false, false], ds.Manifest.Schema.Select(c => c.Nullable));
+        var g1 = ds.ReadRecords(ds.FindGroup("k1")!).ToList();
+        Assert.Equal(75, g1.Count);
+        var rec = g1[2]; // i = 9
+        Assert.Equal<object?>(["k1", null, 9L << 33, 9 / 7.0, false, 11.25m, new DateTime(2021, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(90), new byte[] { 9, 0 }, (short)-9, ulong.MaxValue - 9], rec);
+        Assert.Equal(5, g1[1][1]); // i = 5
+        Assert.Null(ds.ReadRecords(ds.FindGroup("k0")!).First()[1]);
+    }
+}
