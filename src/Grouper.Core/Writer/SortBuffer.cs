@@ -98,10 +98,12 @@ internal sealed class SortBuffer
         return BinaryPrimitives.ReadUInt64BigEndian(pad);
     }
 
-    public void Sort()
+    public void Sort() => _entries.AsSpan(0, _count).Sort(new EntryComparer(_chunks));
+
+    // A struct comparer lets the JIT specialise and inline the sort's comparisons.
+    private readonly struct EntryComparer(List<byte[]> chunks) : IComparer<Entry>
     {
-        var chunks = _chunks;
-        Array.Sort(_entries, 0, _count, Comparer<Entry>.Create((a, b) =>
+        public int Compare(Entry a, Entry b)
         {
             int c = a.Prefix.CompareTo(b.Prefix);
             if (c != 0) return c;
@@ -111,7 +113,7 @@ internal sealed class SortBuffer
                 if (c != 0) return c;
             }
             return a.Seq.CompareTo(b.Seq);
-        }));
+        }
     }
 
     /// <summary>Empties the buffer but keeps its chunks for the next run.</summary>

@@ -32,12 +32,13 @@ internal sealed class RunWriter : IDisposable
 
     public void Write(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
     {
+        // Flush first so the block buffer grows only for a single record larger than a block.
+        if (_raw.Length > 0 && _raw.Length + key.Length + row.Length + 2 * VarInt.MaxLength > _blockSize) FlushBlock();
         _raw.WriteVarInt((ulong)key.Length);
         _raw.Write(key);
         _raw.WriteVarInt((ulong)row.Length);
         _raw.Write(row);
         Records++;
-        if (_raw.Length >= _blockSize) FlushBlock();
     }
 
     public void WriteAll(IRecordStream stream, CancellationToken ct)

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using DuckDB.NET.Data;
+using Grouper.Keys;
+using Grouper.Sources;
+using Grouper.Writer;
+
+// Grouper's reference benchmark: one subcommand per process, so each tool's peak RSS is its own.
+//   gen     --mb N --out file.csv [--seed S] [--budget-mb B]   synthetic skewed CSV with one group larger than B
+//   grouper --in file.csv --out dir [--budget-mb B]            Grouper build
+//   duckdb  --in file.csv --out file.parquet [--budget-mb B] [--threads T]
+// Each prints one line: RESULT tool=... wall_s=... rss_peak_mb=... records=...
+var cmd = args.Length > 0 ? args[0] : "";
+var opt = new Dictionary<string, string>();
+for (int i = 1; i + 1 < args.Length; i += 2) opt[args[i].TrimStart('-')] = args[i + 1];
+string Opt(string name, string? fallback = null) => opt.TryGetValue(name, out var v) ? v : fallback ?? throw new ArgumentException($"--{name} is required");
+long budget = long.Parse(Opt("budget-mb", "256"), CultureInfo.InvariantCulture) << 20;
+
+var sw = Stopwatch.StartNew();
+using var allocs = Environment.GetEnvironmentVariable("GROUPER_BENCH_ALLOC") == "1" ? new AllocListener() : null;
+AllocListener.Instance = allocs;
+switch (cmd)
+{
+    case "gen":
+        var records = Generate(Opt("out"), long.Parse(Opt("mb"), CultureInfo.InvariantCulture) << 20, int.Parse(Opt("seed", "42"), CultureInfo.InvariantCulture), budget);
+        Result("gen", records);
+        break;
+    case "grouper":
+    {
+        var trace = Environment.GetEnvironmentVariable("GROUPER_BENCH_TRACE") == "1";
+        var options = new BuildOptions
+        {
+            Key = KeySpec.FromColumns("user_id"), MemoryLimit = budget, Overwrite = true,
+            Progress = trace || allocs is not null ? new Trace(sw) : null,
+        };
+        using var builder = new GroupedDatasetBuilder(Opt("out"), options);
+        foreach (var file in SourceFiles.Expand(Opt("in")))
+            using (var reader = SourceFiles.Open(file)) builder.AddAll(reader);
+        var manifest = builder.Complete();
+        Result("grouper", manifest.RecordCount, $"groups={manifest.GroupCount}");
+        break;
+    }
+    case "duckdb":
+    {
+        var output = Opt("out");
+        var temp = output + ".tmp";
+        Directory.CreateDirectory(temp);
+        using var db = new DuckDBConnection("Data Source=:memory:");
+        db.Open();
+        using var c = db.CreateCommand();
+        // The same job: CSV values as strings (as Grouper keeps them), sorted by the key, Snappy Parquet.
+        c.CommandText = $"""
+            SET memory_limit='{budget >> 20}MB'; SET threads={Opt("threads", "2")}; SET temp_directory='{temp}'; SET preserve_insertion_order=false;
+            COPY (SELECT * FROM read_csv('{Opt("in")}', header=true, all_varchar=true) ORDER BY user_id)
+            TO '{output}' (FORMAT parquet, COMPRESSION snappy);
+            """;
+        c.ExecuteNonQuery();
+        c.CommandText = $"SELECT count(*) FROM read_parquet('{output}')";
+        var n = Convert.ToInt64(c.ExecuteScalar(), CultureInfo.InvariantCulture);
+        Directory.Delete(temp, true);
+        Result("duckdb", n);
+        break;
+    }
+    case "read":
+    {
+        // Reading alone, to see what parsing costs in time and allocations.
+        long n = 0, chars = 0;
+        using var r = SourceFiles.Open(Opt("in"));
+        while (r.Read())
+        {
+            for (int i = 0; i < r.FieldCount; i++) chars += r.GetChars(i).Length;
+            n++;
+        }
+        Result("read", n, $"chars={chars} alloc_mb={GC.GetTotalAllocatedBytes() >> 20}");
+        break;
+    }
+    default:
+        Console.Error.WriteLine("usage: Grouper.Bench gen|grouper|duckdb --option value ...");
+        return 2;
+}
+allocs?.Print();
+return 0;
+
+void Result(string tool, long records, string extra = "")
+{
+    Console.WriteLine(FormattableString.Invariant($"RESULT tool={tool} wall_s={sw.Elapsed.TotalSeconds:F2} rss_peak_mb={PeakRssMb():F0} records={records} {extra}").TrimEnd());
+}
+
+static double PeakRssMb()
+{
+    foreach (var line in File.ReadLines("/proc/self/status"))
+        if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+    return double.NaN;
+}
+
+// Zipf-distributed group sizes over many users, plus one user ("user_big") whose records take about 1.5x
+// the memory budget (at most 40% of the file), spread through the file.
+static long Generate(string path, long targetBytes, int seed, long budget)
+{
+    var rng = new Random(seed);
+    int users = (int)Math.Max(1000, targetBytes / 400);
+    // Zipf(s=1.1) by inverse CDF over a precomputed table.
+    var cdf = new double[users];
+    double sum = 0;
+    for (int i = 0; i < users; i++) { sum += 1 / Math.Pow(i + 1, 1.1); cdf[i] = sum; }
+    long bigBytes = Math.Min(budget * 3 / 2, targetBytes * 2 / 5);
+    double bigShare = (double)bigBytes / targetBytes;
+    string[] labels = ["cat", "dog", "bird", "fish", "horse", "cow", "sheep", "goat", "duck", "frog"];
+    const string words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ";
+    using var w = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 20);
+    w.Write("user_id,ts,label,value,text\n");
+    long bytes = 0, records = 0;
+    var sb = new StringBuilder(512);
+    var t0 = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+    while (bytes < targetBytes)
+    {
+        sb.Clear();
+        string user;
+        if (rng.NextDouble() < bigShare) user = "user_big";
+        else
+        {
+            int idx = Array.BinarySearch(cdf, rng.NextDouble() * sum);
+            user = "user_" + (idx < 0 ? ~idx : idx).ToString("D7", CultureInfo.InvariantCulture);
+        }
+        int textLen = 40 + rng.Next(200);
+        int start = rng.Next(words.Length - 1);
+        sb.Append(user).Append(',')
+          .Append(t0.AddSeconds(records).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)).Append(',')
+          .Append(labels[rng.Next(labels.Length)]).Append(',')
+          .Append((rng.NextDouble() * 1000).ToString("F3", CultureInfo.InvariantCulture)).Append(",\"");
+        for (int i = 0; i < textLen; i++) sb.Append(words[(start + i) % words.Length]);
+        sb.Append("\"\n");
+        w.Write(sb);
+        bytes += sb.Length;
+        records++;
+    }
+    return records;
+}
+
+/// <summary>With GROUPER_BENCH_TRACE=1: memory at each progress report, to see which phase holds it.</summary>
+sealed class Trace(Stopwatch sw) : IProgress<BuildProgress>
+{
+    private BuildPhase _last;
+    public void Report(BuildProgress p)
+    {
+        if (p.Phase != _last) { Console.Error.WriteLine($"-- allocations before {p.Phase}:"); AllocListener.Instance?.Print(); _last = p.Phase; }
+        Print(p);
+    }
+    private void Print(BuildProgress p) => Console.Error.WriteLine(FormattableString.Invariant(
+        $"{sw.Elapsed.TotalSeconds,7:F2}s {p.Phase,-10} read={p.RecordsRead} written={p.RecordsWritten} runs={p.SpillRuns} rss={Environment.WorkingSet >> 20}MB managed={GC.GetTotalMemory(false) >> 20}MB committed={GC.GetGCMemoryInfo().TotalCommittedBytes >> 20}MB alloc={GC.GetTotalAllocatedBytes() >> 20}MB gcs={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
+}
+
+/// <summary>With GROUPER_BENCH_ALLOC=1: which types the run allocates (sampled by the runtime every ~100 KB).</summary>
+sealed class AllocListener : System.Diagnostics.Tracing.EventListener
+{
+    public static AllocListener? Instance;
+    private readonly Dictionary<string, long> _bytes = new();
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+    {
+        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+    }
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (e.EventName != "GCAllocationTick_V4" || e.Payload is null) return;
+        var type = e.Payload[e.PayloadNames!.IndexOf("TypeName")]?.ToString() ?? "?";
+        lock (_bytes) _bytes[type] = _bytes.GetValueOrDefault(type) + 100_000;
+    }
+    public void Print()
+    {
+        lock (_bytes)
+            foreach (var (t, b) in _bytes.OrderByDescending(p => p.Value).Take(15)) Console.Error.WriteLine($"{b >> 20,8} MB  {t}");
+    }
+}
