@@ -1,0 +1,71 @@
+using System.Management.Automation;
+
+namespace Grouper.PowerShell.Commands;
+
+/// <summary>Streams the records of groups as objects with their native types; a group larger than memory streams too.</summary>
+[Cmdlet(VerbsCommon.Get, "GroupRecord", DefaultParameterSetName = "Group")]
+[OutputType(typeof(PSObject))]
+public sealed class GetGroupRecordCommand : GrouperCmdlet, IDisposable
+{
+    [Parameter(Mandatory = true, ParameterSetName = "Group", ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public GroupEntry[] Group { get; set; } = [];
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = [];
+
+    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = [];
+
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Path", ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = "LiteralPath", ValueFromPipeline = true)]
+    [AllowEmptyString]
+    public string[] Key { get; set; } = [];
+
+    private readonly DatasetCache _datasets = new();
+    private readonly CancellationTokenSource _cts = new();
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == "Group")
+        {
+            foreach (var g in Group) Emit(g.DatasetPath, g.Key);
+            return;
+        }
+        foreach (var path in ResolveInputPaths(ParameterSetName == "Path" ? Path : LiteralPath, ParameterSetName == "LiteralPath"))
+            foreach (var k in Key) Emit(path, k);
+    }
+
+    private void Emit(string datasetPath, string key)
+    {
+        try
+        {
+            var ds = _datasets.Get(datasetPath);
+            var g = ds.FindGroup(key);
+            if (g is null)
+            {
+                WriteError(new ErrorRecord(new ItemNotFoundException($"The dataset {ds.Path} has no group with key '{key}'."),
+                    "GroupNotFound", ErrorCategory.ObjectNotFound, key));
+                return;
+            }
+            var names = ds.Columns.Select(c => c.Name).ToList();
+            foreach (var values in ds.ReadRecords(g, _cts.Token)) WriteObject(ToPSObject(names, values));
+        }
+        catch (GrouperException ex)
+        {
+            WriteError(ToErrorRecord(ex, "ReadGroup", datasetPath));
+        }
+    }
+
+    protected override void StopProcessing() => _cts.Cancel();
+
+    public void Dispose()
+    {
+        _datasets.Dispose();
+        _cts.Dispose();
+    }
+}

@@ -1,0 +1,143 @@
+using System.Management.Automation;
+using Grouper.Format;
+using Grouper.Reading;
+
+namespace Grouper.PowerShell;
+
+/// <summary>What the cmdlets share: provider paths, error records from Core's exceptions, conversions.</summary>
+public abstract class GrouperCmdlet : PSCmdlet
+{
+    /// <summary>
+    /// Resolves -Path (wildcards) or -LiteralPath to file-system paths. A path of another provider, or one
+    /// that matches nothing, is reported with WriteError and skipped.
+    /// </summary>
+    protected List<string> ResolveInputPaths(IEnumerable<string> paths, bool literal)
+    {
+        var result = new List<string>();
+        foreach (var p in paths)
+        {
+            try
+            {
+                if (literal)
+                {
+                    var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(p, out var provider, out _);
+                    if (!IsFileSystem(provider, p)) continue;
+                    if (!File.Exists(full) && !Directory.Exists(full))
+                    {
+                        WriteError(new ErrorRecord(new ItemNotFoundException($"Cannot find path '{full}' because it does not exist."),
+                            "PathNotFound", ErrorCategory.ObjectNotFound, p));
+                        continue;
+                    }
+                    result.Add(full);
+                }
+                else
+                {
+                    var resolved = GetResolvedProviderPathFromPSPath(p, out var provider);
+                    if (!IsFileSystem(provider, p)) continue;
+                    if (resolved.Count == 0 && WildcardPattern.ContainsWildcardCharacters(p))
+                        WriteError(new ErrorRecord(new ItemNotFoundException($"No file matches '{p}'."), "PathNotFound", ErrorCategory.ObjectNotFound, p));
+                    result.AddRange(resolved);
+                }
+            }
+            catch (ItemNotFoundException ex)
+            {
+                WriteError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, p));
+            }
+            catch (System.Management.Automation.DriveNotFoundException ex)
+            {
+                WriteError(new ErrorRecord(ex, "DriveNotFound", ErrorCategory.ObjectNotFound, p));
+            }
+            catch (ProviderNotFoundException ex)
+            {
+                WriteError(new ErrorRecord(ex, "ProviderNotFound", ErrorCategory.ObjectNotFound, p));
+            }
+        }
+        return result;
+    }
+
+    private bool IsFileSystem(ProviderInfo provider, string path)
+    {
+        if (provider.Name == "FileSystem") return true;
+        WriteError(new ErrorRecord(new PSArgumentException($"'{path}' is a {provider.Name} path; Grouper reads and writes files only."),
+            "NotFileSystemPath", ErrorCategory.InvalidArgument, path));
+        return false;
+    }
+
+    /// <summary>An output path (which may not exist yet) as a file-system path; a path of another provider ends the command.</summary>
+    protected string ResolveOutputPath(string path, string errorId)
+    {
+        var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+        if (provider.Name != "FileSystem")
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException($"'{path}' is a {provider.Name} path; Grouper writes to the file system only."),
+                errorId, ErrorCategory.InvalidArgument, path));
+        return full;
+    }
+
+    protected static ErrorCategory CategoryOf(GrouperErrorKind kind) => kind switch
+    {
+        GrouperErrorKind.InvalidData or GrouperErrorKind.SchemaMismatch or GrouperErrorKind.InvalidKey or GrouperErrorKind.InvalidDataset => ErrorCategory.InvalidData,
+        GrouperErrorKind.MissingColumn => ErrorCategory.InvalidArgument,
+        GrouperErrorKind.DestinationExists => ErrorCategory.ResourceExists,
+        GrouperErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+        GrouperErrorKind.ResourceBusy => ErrorCategory.ResourceBusy,
+        _ => ErrorCategory.InvalidArgument,
+    };
+
+    /// <summary>An ErrorRecord for a Core failure: id "prefix.Kind", the fitting category, the file as target.</summary>
+    protected static ErrorRecord ToErrorRecord(GrouperException ex, string idPrefix, object? target) =>
+        new(ex, $"{idPrefix}.{ex.Kind}", CategoryOf(ex.Kind), ex.SourceName ?? target);
+
+    internal static GroupedDatasetInfo ToInfo(string path, DatasetManifest m) => new()
+    {
+        Path = path,
+        FormatVersion = m.FormatVersion,
+        GroupCount = m.GroupCount,
+        RecordCount = m.RecordCount,
+        ByteCount = m.ByteCount,
+        LargestGroupRecords = m.LargestGroupRecords,
+        Key = m.Key.Description,
+        KeyColumns = m.Key.Columns.ToArray(),
+        Columns = m.Schema.Select(c => c.Name).ToArray(),
+        ShardCount = m.Shards.Count,
+        SizeOnDisk = m.Shards.Sum(s => s.Bytes) + m.Index.Bytes,
+        Sources = m.Sources.Select(s => s.Path).ToArray(),
+        Manifest = m,
+    };
+
+    internal static GroupEntry ToEntry(string datasetPath, GroupInfo g) => new()
+    {
+        Key = g.Key,
+        RecordCount = g.RecordCount,
+        ByteCount = g.ByteCount,
+        Ordinal = g.Ordinal,
+        Shard = g.Shard,
+        RowOffset = g.RowOffset,
+        DatasetPath = datasetPath,
+    };
+
+    /// <summary>A record as a PSObject with one property per column, values in their native types.</summary>
+    internal static PSObject ToPSObject(IReadOnlyList<string> names, object?[] values)
+    {
+        var o = new PSObject();
+        for (int i = 0; i < names.Count; i++) o.Properties.Add(new PSNoteProperty(names[i], values[i]));
+        return o;
+    }
+}
+
+/// <summary>Open datasets by path, for cmdlets that take many groups from the pipeline.</summary>
+internal sealed class DatasetCache : IDisposable
+{
+    private readonly Dictionary<string, GroupedDataset> _open = new(StringComparer.Ordinal);
+
+    public GroupedDataset Get(string path)
+    {
+        if (!_open.TryGetValue(path, out var ds)) _open[path] = ds = GroupedDataset.Open(path);
+        return ds;
+    }
+
+    public void Dispose()
+    {
+        foreach (var ds in _open.Values) ds.Dispose();
+        _open.Clear();
+    }
+}

@@ -1,0 +1,52 @@
+namespace Grouper.PowerShell;
+
+/// <summary>A grouped dataset, as Get-GroupedDataset and New-GroupedDataset describe it.</summary>
+public sealed class GroupedDatasetInfo
+{
+    public required string Path { get; init; }
+    /// <summary>The same as <see cref="Path"/>, so datasets pipe into -LiteralPath of the other cmdlets.</summary>
+    public string PSPath => Path;
+    public int FormatVersion { get; init; }
+    public long GroupCount { get; init; }
+    public long RecordCount { get; init; }
+    public long ByteCount { get; init; }
+    public long LargestGroupRecords { get; init; }
+    public required string Key { get; init; }
+    public required string[] KeyColumns { get; init; }
+    public required string[] Columns { get; init; }
+    public int ShardCount { get; init; }
+    public long SizeOnDisk { get; init; }
+    public required string[] Sources { get; init; }
+    /// <summary>The whole manifest (Grouper.Format.DatasetManifest).</summary>
+    public required object Manifest { get; init; }
+}
+
+/// <summary>One group of a dataset, from its index.</summary>
+public sealed class GroupEntry
+{
+    public required string Key { get; init; }
+    public long RecordCount { get; init; }
+    public long ByteCount { get; init; }
+    public long Ordinal { get; init; }
+    public int Shard { get; init; }
+    public long RowOffset { get; init; }
+    public required string DatasetPath { get; init; }
+}
+
+/// <summary>Group counts and the distribution of group sizes (records per group).</summary>
+public sealed class GroupStats
+{
+    public string? DatasetPath { get; init; }
+    public long GroupCount { get; init; }
+    public long RecordCount { get; init; }
+    public long ByteCount { get; init; }
+    public long MinRecords { get; init; }
+    public long MaxRecords { get; init; }
+    public double MeanRecords { get; init; }
+    public double MedianRecords { get; init; }
+    public long P90Records { get; init; }
+    public long P99Records { get; init; }
+}
+
+/// <summary>Input formats; Auto tells by the file extension.</summary>
+public enum InputFormat { Auto, Csv, Tsv, JsonLines, Parquet }

@@ -1,0 +1,287 @@
+using System.Management.Automation;
+using System.Text;
+using Xunit;
+
+namespace Grouper.PowerShell.Tests;
+
+/// <summary>The module in the real PowerShell engine: real pipelines through every cmdlet.</summary>
+public sealed class ModuleTests : IDisposable
+{
+    private readonly PowerShellHost _ps = new();
+
+    public void Dispose() => _ps.Dispose();
+
+    // users u0..u6 with different sizes; ids increase in file order
+    private static (string Csv, Dictionary<string, List<int>> Groups) WriteCsv(string path, int rows = 200)
+    {
+        var sb = new StringBuilder("user,id,city,note\n");
+        var groups = new Dictionary<string, List<int>>();
+        for (int i = 0; i < rows; i++)
+        {
+            var u = "u" + (i * i % 7);
+            sb.Append($"{u},{i},{(i % 2 == 0 ? "Oslo" : "Lima")},\"n, {i}\"\n");
+            if (!groups.TryGetValue(u, out var l)) groups[u] = l = new();
+            l.Add(i);
+        }
+        File.WriteAllText(path, sb.ToString());
+        return (path, groups);
+    }
+
+    /// <summary>Runs a script that must fail with exactly one error (a terminating error of a cmdlet in a script is one record).</summary>
+    private ErrorRecord TheError(string script)
+    {
+        var (output, errors) = _ps.Invoke(script);
+        Assert.Empty(output);
+        return Assert.Single(errors);
+    }
+
+    private List<string> TempLeftovers() => Directory.GetFileSystemEntries(_ps.Dir, ".*grouper-tmp*", SearchOption.AllDirectories).ToList();
+
+    [Fact]
+    public void The_module_exports_its_cmdlets_with_help()
+    {
+        var names = _ps.Run("(Get-Module Grouper).ExportedCmdlets.Keys").Select(o => o.ToString()).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["Get-Group", "Get-GroupRecord", "Get-GroupedDataset", "Measure-GroupStats", "New-GroupedDataset"], names);
+        foreach (var n in names)
+        {
+            var examples = _ps.Run($"(Get-Help {n} -Full).examples.example").ToList();
+            Assert.True(examples.Count >= 2, $"{n} has {examples.Count} examples");
+            Assert.All(examples, e => Assert.False(string.IsNullOrWhiteSpace(e.Properties["code"].Value?.ToString())));
+            Assert.NotEmpty(_ps.Run($"(Get-Help {n} -Full).parameters.parameter"));
+            Assert.Contains("Grouper.PowerShell.", _ps.Run($"(Get-Help {n} -Full).returnValues.returnValue.type.name").Single().ToString() + "Grouper.PowerShell.");
+        }
+        var getGroupExamples = string.Join("\n", _ps.Run("(Get-Help Get-Group -Full).examples.example.code").Select(o => o.ToString()));
+        Assert.Contains("Grouper\\Get-Group", getGroupExamples);
+        var about = string.Join("\n", _ps.Run("Get-Help about_Grouper").Select(o => o.ToString()));
+        Assert.Contains("THE FORMAT", about);
+    }
+
+    [Fact]
+    public void Core_and_its_dependencies_load_in_their_own_context()
+    {
+        _ps.Run("New-GroupedDataset -InputObject ([pscustomobject]@{ k = 'a' }) -Destination ds -GroupBy k | Out-Null");
+        var core = AppDomain.CurrentDomain.GetAssemblies().Single(a => a.GetName().Name == "Grouper.Core");
+        Assert.NotSame(System.Runtime.Loader.AssemblyLoadContext.Default, System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(core));
+        var parquet = AppDomain.CurrentDomain.GetAssemblies().Single(a => a.GetName().Name == "Parquet");
+        Assert.Equal("Grouper", System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(parquet)!.Name);
+        Assert.StartsWith(Path.Combine(PowerShellHost.RepoRoot, "out", "Grouper", "bin", "deps"), parquet.Location);
+        // The hosting project carries none of Core's packages: what loaded is the module's own copies.
+        Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "Parquet.dll")));
+        Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "Grouper.Core.dll")));
+    }
+
+    [Fact]
+    public void Builds_from_a_relative_wildcard_path_and_reads_every_group_back()
+    {
+        var (_, expected) = WriteCsv(_ps["people.csv"]);
+        var info = _ps.Run("New-GroupedDataset -Path ./peo*.csv -Destination out -GroupBy user").Single();
+        Assert.Equal(Path.Combine(_ps.Dir, "out"), info.Properties["Path"].Value);
+        Assert.Equal((long)expected.Count, info.Properties["GroupCount"].Value);
+        Assert.Equal(200L, info.Properties["RecordCount"].Value);
+
+        var groups = _ps.Run("Get-Group out");
+        Assert.Equal(expected.Keys.OrderBy(k => k, StringComparer.Ordinal), groups.Select(g => (string)g.Properties["Key"].Value));
+        foreach (var g in groups)
+        {
+            var key = (string)g.Properties["Key"].Value;
+            Assert.Equal((long)expected[key].Count, g.Properties["RecordCount"].Value);
+        }
+        var records = _ps.Run("Get-Group out | Get-GroupRecord");
+        Assert.Equal(200, records.Count);
+        var byUser = records.GroupBy(r => (string)r.Properties["user"].Value).ToDictionary(g => g.Key, g => g.Select(r => int.Parse((string)r.Properties["id"].Value)).ToList());
+        foreach (var (k, ids) in expected) Assert.Equal(ids, byUser[k]);
+        Assert.Equal("n, 3", records.First(r => (string)r.Properties["id"].Value == "3").Properties["note"].Value);
+        Assert.Empty(TempLeftovers());
+    }
+
+    [Fact]
+    public void Pipeline_objects_keep_their_types_and_group_by_two_columns()
+    {
+        var output = _ps.Run("""
+            $rows = foreach ($i in 1..60) { [pscustomobject]@{ city = @('Oslo','Lima','Pune')[$i % 3]; kind = @('a','b')[$i % 2]; n = $i; price = [decimal]$i / 4; when = [datetime]::SpecifyKind([datetime]'2024-01-01', 'Utc').AddDays($i) } }
+            $rows | New-GroupedDataset -Destination 'by city' -GroupBy city, kind
+            """);
+        Assert.Equal(6L, output.Single().Properties["GroupCount"].Value);
+        var keys = _ps.Run("Get-Group -LiteralPath 'by city'").Select(g => (string)g.Properties["Key"].Value).ToList();
+        Assert.Equal(["Lima|a", "Lima|b", "Oslo|a", "Oslo|b", "Pune|a", "Pune|b"], keys);
+        var recs = _ps.Run("Get-GroupRecord -LiteralPath 'by city' -Key 'Oslo|b'");
+        Assert.Equal([3, 9, 15, 21, 27, 33, 39, 45, 51, 57], recs.Select(r => (int)r.Properties["n"].Value));
+        Assert.IsType<decimal>(recs[0].Properties["price"].Value);
+        Assert.Equal(0.75m, recs[0].Properties["price"].Value);
+        Assert.Equal(new DateTime(2024, 1, 4, 0, 0, 0, DateTimeKind.Utc), recs[0].Properties["when"].Value);
+    }
+
+    [Fact]
+    public void A_key_script_sees_each_record()
+    {
+        WriteCsv(_ps["people.csv"]);
+        _ps.Run("New-GroupedDataset people.csv bycity -KeyScript { $_.city.ToUpper() + '-' + ([int]$_.id % 2) }");
+        var keys = _ps.Run("Get-Group bycity").Select(g => (string)g.Properties["Key"].Value).ToList();
+        Assert.Equal(["LIMA-1", "OSLO-0"], keys);
+        Assert.Equal("function", _ps.Run("(Get-GroupedDataset bycity).Manifest.Key.Kind").Single().ToString());
+    }
+
+    [Fact]
+    public void Files_from_the_pipeline_and_literal_paths_with_brackets()
+    {
+        Directory.CreateDirectory(_ps["in [1]"]);
+        WriteCsv(_ps["in [1]/a b.csv"], 50);
+        WriteCsv(_ps["in [1]/c.csv"], 30);
+        var info = _ps.Run("[System.IO.DirectoryInfo]::new([System.IO.Path]::Combine($PWD.ProviderPath, 'in [1]')).GetFiles('*.csv') | New-GroupedDataset -Destination 'out [x]' -GroupBy user").Single();
+        Assert.Equal(80L, info.Properties["RecordCount"].Value);
+        Assert.Equal(2, ((string[])info.Properties["Sources"].Value).Length);
+        info = _ps.Run("New-GroupedDataset -LiteralPath 'in [1]/a b.csv' -Destination 'lit [y]' -GroupBy user").Single();
+        Assert.Equal(50L, info.Properties["RecordCount"].Value);
+        // A folder reads every file inside.
+        info = _ps.Run("New-GroupedDataset -LiteralPath 'in [1]' -Destination folder -GroupBy user").Single();
+        Assert.Equal(80L, info.Properties["RecordCount"].Value);
+        Assert.Equal(80L, _ps.Run("Get-GroupedDataset -LiteralPath 'out [x]'").Single().Properties["RecordCount"].Value);
+        // Datasets pipe into the other cmdlets by their PSPath.
+        Assert.Equal(80L, _ps.Run("Get-GroupedDataset -LiteralPath 'out [x]' | Measure-GroupStats").Single().Properties["RecordCount"].Value);
+    }
+
+    [Fact]
+    public void A_missing_key_column_is_an_error_naming_the_file_and_nothing_is_written()
+    {
+        WriteCsv(_ps["people.csv"]);
+        var err = TheError("New-GroupedDataset people.csv out -GroupBy nope");
+        Assert.Equal("BadInput.MissingColumn,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", err.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, err.CategoryInfo.Category);
+        Assert.Contains("people.csv", err.Exception.Message);
+        Assert.Contains("'nope'", err.Exception.Message);
+        Assert.False(Directory.Exists(_ps["out"]));
+        Assert.Empty(TempLeftovers());
+    }
+
+    [Fact]
+    public void A_malformed_file_names_file_and_line()
+    {
+        File.WriteAllText(_ps["bad.csv"], "user,id\nu1,1\nu2,2,extra\n");
+        var err = TheError("New-GroupedDataset bad.csv out -GroupBy user");
+        Assert.Equal("BadInput.InvalidData,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", err.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidData, err.CategoryInfo.Category);
+        Assert.Contains("bad.csv, line 3", err.Exception.Message);
+        Assert.Equal(_ps["bad.csv"], err.TargetObject);
+        Assert.False(Directory.Exists(_ps["out"]));
+        Assert.Empty(TempLeftovers());
+    }
+
+    [Fact]
+    public void An_existing_destination_needs_Force_and_WhatIf_writes_nothing()
+    {
+        WriteCsv(_ps["people.csv"]);
+        _ps.Run("New-GroupedDataset people.csv out -GroupBy user | Out-Null");
+        var err = TheError("New-GroupedDataset people.csv out -GroupBy city");
+        Assert.Equal("DestinationExists,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", err.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ResourceExists, err.CategoryInfo.Category);
+        Assert.Equal(4L, _ps.Run("(Get-GroupedDataset out).GroupCount").Single().BaseObject);
+
+        _ps.Run("New-GroupedDataset people.csv out -GroupBy city -Force -WhatIf");
+        Assert.Equal(4L, _ps.Run("(Get-GroupedDataset out).GroupCount").Single().BaseObject);
+        _ps.Run("New-GroupedDataset people.csv new -GroupBy city -WhatIf");
+        Assert.False(Directory.Exists(_ps["new"]));
+
+        _ps.Run("New-GroupedDataset people.csv out -GroupBy city -Force | Out-Null");
+        Assert.Equal(2L, _ps.Run("(Get-GroupedDataset out).GroupCount").Single().BaseObject);
+        Assert.Empty(TempLeftovers());
+        Assert.Empty(Directory.GetDirectories(_ps.Dir, ".*"));
+    }
+
+    [Fact]
+    public void Bad_parameter_combinations_and_other_providers_are_refused()
+    {
+        WriteCsv(_ps["people.csv"]);
+        var e1 = TheError("New-GroupedDataset people.csv out");
+        Assert.Equal("KeyParameterConflict,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", e1.FullyQualifiedErrorId);
+        var e2 = TheError("New-GroupedDataset people.csv Variable:/x -GroupBy user");
+        Assert.Equal("DestinationNotFileSystem,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", e2.FullyQualifiedErrorId);
+        var (_, errors) = _ps.Invoke("Get-GroupedDataset -Path Env:/PATH");
+        Assert.Equal("NotFileSystemPath,Grouper.PowerShell.Commands.GetGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        (_, errors) = _ps.Invoke("Get-GroupedDataset -Path nothing-here");
+        Assert.Equal("PathNotFound,Grouper.PowerShell.Commands.GetGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        (_, errors) = _ps.Invoke("Get-GroupedDataset -LiteralPath people.csv");
+        Assert.Equal("OpenDataset.NotFound,Grouper.PowerShell.Commands.GetGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
+    public void Get_Group_by_key_first_and_missing_keys()
+    {
+        WriteCsv(_ps["people.csv"]);
+        _ps.Run("New-GroupedDataset people.csv out -GroupBy user | Out-Null");
+        Assert.Equal(["u0", "u1"], _ps.Run("Get-Group out -First 2").Select(g => (string)g.Properties["Key"].Value));
+        var (output, errors) = _ps.Invoke("'u4', 'zz', 'u2' | Get-Group out");
+        Assert.Equal(["u4", "u2"], output.Select(g => (string)g.Properties["Key"].Value));
+        var err = Assert.Single(errors);
+        Assert.Equal("GroupNotFound,Grouper.PowerShell.Commands.GetGroupCommand", err.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ObjectNotFound, err.CategoryInfo.Category);
+        Assert.Equal("zz", err.TargetObject);
+        Assert.Equal(Path.Combine(_ps.Dir, "out"), output[0].Properties["DatasetPath"].Value);
+    }
+
+    [Fact]
+    public void Measure_GroupStats_from_a_path_and_from_the_pipeline()
+    {
+        var (_, expected) = WriteCsv(_ps["people.csv"]);
+        _ps.Run("New-GroupedDataset people.csv out -GroupBy user | Out-Null");
+        var s = _ps.Run("Measure-GroupStats out").Single();
+        var sizes = expected.Values.Select(v => (long)v.Count).Order().ToList();
+        Assert.Equal((long)sizes.Count, s.Properties["GroupCount"].Value);
+        Assert.Equal(200L, s.Properties["RecordCount"].Value);
+        Assert.Equal(sizes.Min(), s.Properties["MinRecords"].Value);
+        Assert.Equal(sizes.Max(), s.Properties["MaxRecords"].Value);
+        Assert.Equal(200.0 / sizes.Count, (double)s.Properties["MeanRecords"].Value, 9);
+        Assert.Equal((double)sizes[sizes.Count / 2], s.Properties["MedianRecords"].Value);
+        var piped = _ps.Run("Get-Group out | Where-Object RecordCount -gt 20 | Measure-GroupStats").Single();
+        Assert.Equal((long)sizes.Count(x => x > 20), piped.Properties["GroupCount"].Value);
+    }
+
+    [Fact]
+    public void Progress_is_reported_while_building()
+    {
+        var sb = new StringBuilder("k,v\n");
+        for (int i = 0; i < 400_000; i++) sb.Append("k").Append(i % 1000).Append(',').Append(i).Append('\n');
+        File.WriteAllText(_ps["big.csv"], sb.ToString());
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _ps.Runspace;
+        ps.AddScript("New-GroupedDataset big.csv out -GroupBy k -MemoryLimit 8MB");
+        ps.Invoke();
+        Assert.Empty(ps.Streams.Error);
+        var progress = ps.Streams.Progress.ToList();
+        Assert.NotEmpty(progress);
+        Assert.All(progress, p => Assert.Equal("New-GroupedDataset", p.Activity));
+        Assert.Contains(progress, p => p.StatusDescription.Contains("records"));
+        Assert.Contains(progress, p => p.RecordType == ProgressRecordType.Completed);
+        Assert.True(progress.Count < 200, $"progress is on a timer, not per record ({progress.Count} records)");
+    }
+
+    [Fact]
+    public void Stopping_a_running_build_leaves_nothing_behind()
+    {
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _ps.Runspace;
+        ps.AddScript("1..50000000 | ForEach-Object { [pscustomobject]@{ k = $_ % 100; v = 'x' * 50 } } | New-GroupedDataset -Destination stopped -GroupBy k -MemoryLimit 8MB");
+        var async = ps.BeginInvoke();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!Directory.EnumerateFileSystemEntries(_ps.Dir, ".*grouper-tmp*").Any() && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Thread.Sleep(1500);
+        Assert.False(async.IsCompleted);
+        ps.Stop();
+        Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
+        Assert.False(Directory.Exists(_ps["stopped"]));
+        Assert.Empty(TempLeftovers());
+    }
+
+    [Fact]
+    public void GroupBy_completes_column_names_from_the_input_header()
+    {
+        WriteCsv(_ps["people.csv"]);
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _ps.Runspace;
+        var line = "New-GroupedDataset -Path ./people.csv -Destination x -GroupBy ";
+        var all = CommandCompletion.CompleteInput(line, line.Length, null, ps).CompletionMatches.Select(m => m.CompletionText).ToList();
+        Assert.True(all.Count == 4, "completions: " + string.Join(" | ", all));
+        Assert.Equal(["user", "id", "city", "note"], all);
+        line = "New-GroupedDataset -Path ./people.csv -Destination x -GroupBy ci";
+        Assert.Equal(["city"], CommandCompletion.CompleteInput(line, line.Length, null, ps).CompletionMatches.Select(m => m.CompletionText));
+    }
+}
