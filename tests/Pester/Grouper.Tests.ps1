@@ -1,0 +1,120 @@
+#Requires -Version 7.4
+# Pester 5 suite for users who have pwsh:  Invoke-Pester ./tests/Pester
+# (CI runs the same scenarios through the hosted engine in ModuleTests.cs and parses this file to check
+#  that every Grouper command and parameter it uses exists.)
+
+BeforeAll {
+    $repo = (Resolve-Path "$PSScriptRoot/../..").ProviderPath
+    $module = Join-Path $repo 'out/Grouper/Grouper.psd1'
+    if (-not (Test-Path $module)) { & dotnet build (Join-Path $repo 'src/Grouper.PowerShell') -c Release | Out-Null }
+    Import-Module $module -Force
+
+    function New-SampleCsv([string] $Path, [int] $Rows = 200) {
+        $lines = [System.Collections.Generic.List[string]]::new()
+        $lines.Add('user,id,city,note')
+        for ($i = 0; $i -lt $Rows; $i++) { $lines.Add(('u{0},{1},{2},"n, {1}"' -f ($i * $i % 7), $i, @('Oslo', 'Lima')[$i % 2])) }
+        Set-Content -LiteralPath $Path -Value $lines
+    }
+}
+
+Describe 'New-GroupedDataset' {
+    BeforeEach {
+        $work = Join-Path $TestDrive 'work [1]'
+        New-Item -ItemType Directory -Path $work -Force | Out-Null
+        Push-Location -LiteralPath $work
+        New-SampleCsv -Path (Join-Path $work 'people.csv')
+    }
+    AfterEach { Pop-Location }
+
+    It 'groups a CSV by one column and reads every record back' {
+        $ds = New-GroupedDataset -Path ./people.csv -Destination out -GroupBy user
+        $ds.RecordCount | Should -Be 200
+        $expected = Import-Csv ./people.csv | Group-Object user | Sort-Object Name
+        $groups = Get-Group -Path out
+        $groups.Key | Should -Be ([string[]]($expected.Name | Sort-Object { $_ } -Culture ([cultureinfo]::InvariantCulture)))
+        foreach ($g in $expected) {
+            $records = Get-GroupRecord -Path out -Key $g.Name
+            $records.id | Should -Be $g.Group.id
+        }
+    }
+
+    It 'groups pipeline objects by two columns' {
+        $ds = Import-Csv ./people.csv | New-GroupedDataset -Destination 'by city' -GroupBy city, user
+        $ds.GroupCount | Should -Be 8
+        (Get-Group -LiteralPath 'by city' -Key 'Oslo|u0').RecordCount | Should -BeGreaterThan 0
+    }
+
+    It 'groups by a key script' {
+        New-GroupedDataset -Path people.csv -Destination bycity -KeyScript { $_.city.ToUpper() } | Out-Null
+        (Get-Group -Path bycity).Key | Should -Be @('LIMA', 'OSLO')
+    }
+
+    It 'takes files from Get-ChildItem' {
+        $ds = Get-ChildItem -Filter *.csv | New-GroupedDataset -Destination fromfiles -GroupBy user
+        $ds.RecordCount | Should -Be 200
+    }
+
+    It 'reports a missing key column with the file name' {
+        { New-GroupedDataset -Path people.csv -Destination out -GroupBy nope -ErrorAction Stop } |
+            Should -Throw -ErrorId 'BadInput.MissingColumn,Grouper.PowerShell.Commands.NewGroupedDatasetCommand'
+        Test-Path out | Should -BeFalse
+    }
+
+    It 'reports a malformed file with file and line' {
+        Set-Content -LiteralPath bad.csv -Value "user,id`nu1,1`nu2,2,extra"
+        { New-GroupedDataset -Path bad.csv -Destination out -GroupBy user -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage '*bad.csv, line 3*'
+    }
+
+    It 'leaves an existing destination alone without -Force' {
+        New-GroupedDataset -Path people.csv -Destination out -GroupBy user | Out-Null
+        { New-GroupedDataset -Path people.csv -Destination out -GroupBy city -ErrorAction Stop } |
+            Should -Throw -ErrorId 'DestinationExists,Grouper.PowerShell.Commands.NewGroupedDatasetCommand'
+        (Get-GroupedDataset -Path out).GroupCount | Should -Be 4
+        New-GroupedDataset -Path people.csv -Destination out -GroupBy city -Force | Out-Null
+        (Get-GroupedDataset -Path out).GroupCount | Should -Be 2
+    }
+
+    It 'writes nothing with -WhatIf' {
+        New-GroupedDataset -Path people.csv -Destination preview -GroupBy user -WhatIf
+        Test-Path preview | Should -BeFalse
+    }
+}
+
+Describe 'Reading a grouped dataset' {
+    BeforeAll {
+        $work = Join-Path $TestDrive 'read'
+        New-Item -ItemType Directory -Path $work -Force | Out-Null
+        New-SampleCsv -Path (Join-Path $work 'people.csv')
+        $ds = New-GroupedDataset -LiteralPath (Join-Path $work 'people.csv') -Destination (Join-Path $work 'ds') -GroupBy user
+    }
+
+    It 'streams the first groups' {
+        (Grouper\Get-Group -LiteralPath $ds.Path -First 2).Key | Should -Be @('u0', 'u1')
+    }
+
+    It 'finds groups by key from the pipeline and reports missing ones' {
+        $found = 'u4', 'zz' | Get-Group -LiteralPath $ds.Path -ErrorVariable missing -ErrorAction SilentlyContinue
+        $found.Key | Should -Be 'u4'
+        $missing[0].FullyQualifiedErrorId | Should -Be 'GroupNotFound,Grouper.PowerShell.Commands.GetGroupCommand'
+    }
+
+    It 'streams records of piped groups with native types' {
+        $records = Get-Group -LiteralPath $ds.Path -Key u2 | Get-GroupRecord
+        $records.Count | Should -Be (Get-Group -LiteralPath $ds.Path -Key u2).RecordCount
+        $records[0].note | Should -BeLike 'n, *'
+    }
+
+    It 'measures group sizes' {
+        $stats = Measure-GroupStats -LiteralPath $ds.Path
+        $stats.GroupCount | Should -Be 4
+        $stats.RecordCount | Should -Be 200
+        (Get-Group -LiteralPath $ds.Path | Measure-GroupStats).RecordCount | Should -Be 200
+    }
+
+    It 'describes the dataset' {
+        $info = Get-GroupedDataset -LiteralPath $ds.Path
+        $info.Columns | Should -Be @('user', 'id', 'city', 'note')
+        $info.Manifest.FormatVersion | Should -Be 1
+    }
+}
