@@ -36,15 +36,24 @@ for mb in "${sizes[@]}"; do
   disk=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
 
   rm -rf "$data/out-grouper" "$data/out-duck.parquet"
-  g=$(bench grouper --in "$csv" --out "$data/out-grouper" --budget-mb "$budget" | grep '^RESULT')
-  d=$(bench duckdb --in "$csv" --out "$data/out-duck.parquet" --budget-mb "$budget" --threads "$threads" | grep '^RESULT')
+  g=$(bench grouper --in "$csv" --out "$data/out-grouper" --budget-mb "$budget" | grep '^RESULT') || { echo "Grouper failed on $csv" >&2; exit 1; }
   gw=$(field wall_s "$g"); gr=$(field rss_peak_mb "$g"); gn=$(field records "$g")
-  dw=$(field wall_s "$d"); dr=$(field rss_peak_mb "$d"); dn=$(field records "$d")
-  if [ "$gn" != "$dn" ]; then echo "record counts differ: grouper $gn, duckdb $dn" >&2; exit 1; fi
-  awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v dw="$dw" -v dr="$dr" -v disk="$disk" 'BEGIN{
-    printf "| %d | grouper | %.2f | %.0f | %.1f | %.2fx | %.2fx | %.2fx |\n", mb, gw, gr, mb/gw, gw/dw, gr/dr, gw/disk;
-    printf "| %d | duckdb | %.2f | %.0f | %.1f | 1.00x | 1.00x | %.2fx |\n", mb, dw, dr, mb/dw, dw/disk;
+  awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v disk="$disk" 'BEGIN{
     printf "| %d | cat+cp | %.2f | | %.1f | | | 1.00x |\n", mb, disk, mb/disk }' >> "$table"
+  # DuckDB may fail where Grouper does not (out of memory under the same budget): that is a result too.
+  if d=$(bench duckdb --in "$csv" --out "$data/out-duck.parquet" --budget-mb "$budget" --threads "$threads" 2>"$data/duck.err" | grep '^RESULT'); then
+    dw=$(field wall_s "$d"); dr=$(field rss_peak_mb "$d"); dn=$(field records "$d")
+    if [ "$gn" != "$dn" ]; then echo "record counts differ: grouper $gn, duckdb $dn" >&2; exit 1; fi
+    awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v dw="$dw" -v dr="$dr" -v disk="$disk" 'BEGIN{
+      printf "| %d | grouper | %.2f | %.0f | %.1f | %.2fx | %.2fx | %.2fx |\n", mb, gw, gr, mb/gw, gw/dw, gr/dr, gw/disk;
+      printf "| %d | duckdb | %.2f | %.0f | %.1f | 1.00x | 1.00x | %.2fx |\n", mb, dw, dr, mb/dw, dw/disk }' >> "$table"
+  else
+    why=$(grep -m1 -oE '[A-Za-z ]*Error: [^(]*' "$data/duck.err" | head -c 120)
+    awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v disk="$disk" 'BEGIN{
+      printf "| %d | grouper | %.2f | %.0f | %.1f | n/a | n/a | %.2fx |\n", mb, gw, gr, mb/gw, gw/disk }' >> "$table"
+    echo "| $real_mb | duckdb | failed: ${why:-see duck.err} | | | | | |" >> "$table"
+  fi
+  rm -rf "$data/out-duck.parquet.tmp" "$data/duck.err"
   rm -rf "$data/out-grouper" "$data/out-duck.parquet"
   [ "${KEEP:-0}" = 1 ] || rm -f "$csv"
 done

@@ -62,6 +62,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                 $"The destination {_destination} exists. Choose another destination or replace it (Overwrite / -Force).", _destination);
         if (File.Exists(_destination))
             throw new GrouperException(GrouperErrorKind.DestinationExists, $"The destination {_destination} is a file, not a dataset folder.", _destination);
+        DatasetCommit.EnsureReplaceable(_destination);
 
         var parent = Path.GetDirectoryName(_destination) ?? throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The destination {_destination} has no parent folder.");
         Directory.CreateDirectory(parent);

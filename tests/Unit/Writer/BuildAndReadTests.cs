@@ -205,17 +205,32 @@ public class BuildAndReadTests
     public void An_existing_destination_is_left_alone_unless_overwrite()
     {
         using var t = new TempDir();
-        Directory.CreateDirectory(t["ds"]);
-        File.WriteAllText(t["ds/keep.txt"], "precious");
-        var ex = Assert.Throws<GrouperException>(() => Build(t["ds"], Rows(10, 2)));
+        Build(t["ds"], Rows(10, 2));
+        var before = File.ReadAllBytes(t["ds/manifest.json"]);
+        var ex = Assert.Throws<GrouperException>(() => Build(t["ds"], Rows(20, 3)));
         Assert.Equal(GrouperErrorKind.DestinationExists, ex.Kind);
-        Assert.Equal("precious", File.ReadAllText(t["ds/keep.txt"]));
+        Assert.Equal(before, File.ReadAllBytes(t["ds/manifest.json"]));
 
-        Build(t["ds"], Rows(10, 2), tweak: o => new BuildOptions { Key = o.Key, Overwrite = true });
-        Assert.False(File.Exists(t["ds/keep.txt"]));
-        using var ds = GroupedDataset.Open(t["ds"]);
-        Assert.Equal(10, ds.Manifest.RecordCount);
+        Build(t["ds"], Rows(20, 3), tweak: o => new BuildOptions { Key = o.Key, Overwrite = true });
+        using (var ds = GroupedDataset.Open(t["ds"])) Assert.Equal(20, ds.Manifest.RecordCount);
         Assert.Single(Directory.GetFileSystemEntries(t.Path));
+    }
+
+    [Fact]
+    public void Overwrite_never_replaces_a_folder_that_is_not_a_dataset()
+    {
+        using var t = new TempDir();
+        Directory.CreateDirectory(t["home"]);
+        File.WriteAllText(t["home/keep.txt"], "precious");
+        var ex = Assert.Throws<GrouperException>(() => Build(t["home"], Rows(10, 2), tweak: o => new BuildOptions { Key = o.Key, Overwrite = true }));
+        Assert.Equal(GrouperErrorKind.DestinationExists, ex.Kind);
+        Assert.Contains("not a Grouper dataset", ex.Message);
+        Assert.Equal("precious", File.ReadAllText(t["home/keep.txt"]));
+        Assert.Single(Directory.GetFileSystemEntries(t.Path));
+        // An empty folder is fine.
+        Directory.CreateDirectory(t["empty"]);
+        Build(t["empty"], Rows(10, 2), tweak: o => new BuildOptions { Key = o.Key, Overwrite = true });
+        Assert.True(File.Exists(t["empty/manifest.json"]));
     }
 
     [Fact]
