@@ -198,6 +198,23 @@ public sealed class GroupIndexReader : IDisposable
         return null;
     }
 
+    /// <summary>The group at a storage position (0-based), or null past the end; reads one block.</summary>
+    public GroupInfo? GetByOrdinal(long ordinal)
+    {
+        if (ordinal < 0 || ordinal >= GroupCount) return null;
+        int b = Array.BinarySearch(_firstOrdinals, ordinal);
+        if (b < 0) b = ~b - 1;
+        if (_cachedBlock != b)
+        {
+            _cached = ReadBlock(b);
+            _cachedBlock = b;
+        }
+        return _cached![(int)(ordinal - _firstOrdinals[b])];
+    }
+
+    private int _cachedBlock = -1;
+    private List<GroupInfo>? _cached;
+
     private List<GroupInfo> ReadBlock(int b)
     {
         var data = new byte[_lengths[b]];

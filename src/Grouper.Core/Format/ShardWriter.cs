@@ -40,6 +40,9 @@ internal sealed class ShardWriter : IDisposable
 
     // Group being written.
     private byte[] _groupKey = [];
+    private byte[] _naturalKey = [];
+    private long _distinctKeys;
+    private readonly int _mergeKeys;
     private string _groupKeyText = "";
     private bool _inGroup;
     private int _groupShard;
@@ -52,6 +55,7 @@ internal sealed class ShardWriter : IDisposable
         _root = root;
         _columns = columns;
         _index = index;
+        _mergeKeys = options.Key.MergeKeys;
         _shardTarget = Math.Max(1, options.ShardTargetBytes);
         _rowGroupRows = Math.Max(1, options.RowGroupMaxRows);
         // Decoded .NET values take roughly three times their encoded size; keep that inside the budget.
@@ -94,17 +98,24 @@ internal sealed class ShardWriter : IDisposable
 
     private void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
     {
-        if (!_inGroup || !key.SequenceEqual(_groupKey))
+        if (!_inGroup || !key.SequenceEqual(_naturalKey))
         {
+            _naturalKey = key.ToArray();
+            _distinctKeys++;
+            // GroupedNaturalId: only every k-th new natural key starts a group, named by its number.
+            if (_mergeKeys > 0 && _inGroup && (_distinctKeys - 1) % _mergeKeys != 0) goto append;
             EndGroup();
-            _groupKey = key.ToArray();
-            _groupKeyText = Encoding.UTF8.GetString(key);
+            _groupKeyText = _mergeKeys > 0
+                ? ((_distinctKeys - 1) / _mergeKeys).ToString("D" + Grouper.Partitioning.GroupNames.MergedWidth, System.Globalization.CultureInfo.InvariantCulture)
+                : Encoding.UTF8.GetString(key);
+            _groupKey = _mergeKeys > 0 ? Encoding.UTF8.GetBytes(_groupKeyText) : _naturalKey;
             _inGroup = true;
             _groupShard = _shards.Count;           // the shard now open (or about to open) has this number
             _groupRow = _shardRows + _rowCount;
             _groupRecords = 0;
             _groupBytes = 0;
         }
+    append:
         if (_rowCount == _rowEnds.Length)
         {
             Array.Resize(ref _rowEnds, _rowCount * 2);

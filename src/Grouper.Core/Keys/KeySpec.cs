@@ -33,6 +33,18 @@ public abstract class KeySpec
     /// <summary>Key columns, if the key is made of columns; else empty.</summary>
     public virtual IReadOnlyList<string> Columns => Array.Empty<string>();
 
+    /// <summary>Parameters recorded in the manifest (a scheme's seed, group count…), or null.</summary>
+    public virtual IReadOnlyDictionary<string, string>? Parameters => null;
+
+    /// <summary>
+    /// When above 0, consecutive keys (in storage order) are merged into groups of this many keys, named by
+    /// their 0-based group number (GroupedNaturalId). Applied when the sorted records are written.
+    /// </summary>
+    public virtual int MergeKeys => 0;
+
+    /// <summary>Called once before a build or preview starts: schemes restart their record count here.</summary>
+    public virtual void Reset() { }
+
     /// <summary>Makes the extractor for the records of one reader. Called again whenever the reader's schema changes.</summary>
     public abstract KeyExtractor Bind(RecordReader reader);
 

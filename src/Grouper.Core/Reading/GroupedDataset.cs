@@ -67,8 +67,19 @@ public sealed class GroupedDataset : IDisposable
     /// <summary>All groups in storage order, with their sizes; reads only the index.</summary>
     public IEnumerable<GroupInfo> EnumerateGroups() => _index.Enumerate();
 
+    /// <summary>The group at this storage position (0-based), or null; reads one index block.</summary>
+    public GroupInfo? GetGroup(long ordinal) => _index.GetByOrdinal(ordinal);
+
     /// <summary>The group with this key, or null; reads one index block.</summary>
     public GroupInfo? FindGroup(string key) => _index.Find(key);
+
+    /// <summary>One side of a split of the group's records (see <see cref="WithinGroupSplit"/>), in input order.</summary>
+    public IEnumerable<object?[]> ReadRecords(GroupInfo group, WithinGroupSplit split, CancellationToken ct = default)
+    {
+        long i = 0;
+        foreach (var r in ReadRecords(group, ct))
+            if (split.Includes(group, i++)) yield return r;
+    }
 
     /// <summary>The group's records in input order; each is an array of values aligned with <see cref="Columns"/>.</summary>
     public IEnumerable<object?[]> ReadRecords(GroupInfo group, CancellationToken ct = default)

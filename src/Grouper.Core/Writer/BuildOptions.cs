@@ -40,6 +40,12 @@ public sealed class BuildOptions
     /// <summary>Receives progress now and then (not per record).</summary>
     public IProgress<BuildProgress>? Progress { get; init; }
 
+    /// <summary>
+    /// Only count: records keep their key and size but not their values, and nothing is written
+    /// (<see cref="GroupedDatasetBuilder.Preview"/>).
+    /// </summary>
+    public bool KeysOnly { get; init; }
+
     /// <summary>Free-form description of how keys were made beyond <see cref="KeySpec.Describe"/> (a scheme's parameters), recorded in the manifest.</summary>
     public IReadOnlyDictionary<string, string>? KeyParameters { get; init; }
 }

@@ -56,6 +56,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         if (options.MemoryLimit < 4 << 20)
             throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The memory limit must be at least 4 MB (it is {options.MemoryLimit} bytes).");
         _options = options;
+        options.Key.Reset();
         _destination = Path.GetFullPath(destination);
         if (!options.Overwrite && (Directory.Exists(_destination) || File.Exists(_destination)))
             throw new GrouperException(GrouperErrorKind.DestinationExists,
@@ -134,6 +135,13 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _row.Clear();
         RowCodec.Encode(reader, _map, _schema, _row);
         _schema.CountRecord();
+        if (_options.KeysOnly)
+        {
+            // A preview needs each record's size, not its values.
+            int size = _row.Length;
+            _row.Clear();
+            _row.WriteVarInt((ulong)size);
+        }
 
         if (_buffer.WouldOverflow(keyLength, _row.Length)) Spill();
         _buffer.Add(_keyBytes.AsSpan(0, keyLength), _row.Span);
@@ -191,24 +199,14 @@ public sealed class GroupedDatasetBuilder : IDisposable
 
             _phase = BuildPhase.Merging;
             Report(force: true);
-            IRecordStream stream;
-            if (_runs.Count == 0)
-            {
-                _buffer.Sort();
-                stream = _buffer.Stream();
-            }
-            else
-            {
-                if (!_buffer.IsEmpty) Spill();
-                _buffer.Release();
-                GC.Collect(); // the sort buffer's chunks are large; give them back before the merge takes memory
-                stream = MergeRuns(ct);
-            }
+            if (_options.KeysOnly) throw new InvalidOperationException("A keys-only build can only be previewed.");
+            bool inMemory = _runs.Count == 0;
+            var stream = SortedStream(ct);
 
             _phase = BuildPhase.Writing;
             Report(force: true);
             var indexPath = Path.Combine(_workDir, "index.gidx");
-            long rowGroupMemory = _runs.Count == 0 ? _mergeMemory / 2 : _mergeMemory - Math.Min(_runs.Count, MaxMergeFanIn) * (long)_blockSize * 3;
+            long rowGroupMemory = inMemory ? _mergeMemory / 2 : _mergeMemory - Math.Min(_runs.Count, MaxMergeFanIn) * (long)_blockSize * 3;
             ShardWriter shards;
             using (var index = new GroupIndexWriter(indexPath))
             using (stream)
@@ -242,7 +240,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                         Description = _options.Key.Describe(),
                         NullPolicy = _options.Key.NullPolicy == NullKeyPolicy.Error ? "error" : "group",
                         NullGroupName = _options.Key.NullPolicy == NullKeyPolicy.Group ? _options.Key.NullGroupName : null,
-                        Parameters = _options.KeyParameters is { } p ? new SortedDictionary<string, string>(p.ToDictionary(), StringComparer.Ordinal) : null,
+                        Parameters = (_options.KeyParameters ?? _options.Key.Parameters) is { } p ? new SortedDictionary<string, string>(p.ToDictionary(), StringComparer.Ordinal) : null,
                     },
                     Schema = columns.Select(ColumnInfo.From).ToList(),
                     GroupCount = shards.Groups,
@@ -269,6 +267,68 @@ public sealed class GroupedDatasetBuilder : IDisposable
             Abort();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The groups the build would make, with their record counts and byte counts, in storage order;
+    /// writes no dataset. Use with <see cref="BuildOptions.KeysOnly"/> to keep only keys and sizes in memory.
+    /// </summary>
+    public IEnumerable<GroupInfo> Preview(CancellationToken ct = default)
+    {
+        ThrowIfDone();
+        _completed = true;
+        try
+        {
+            using var stream = SortedStream(ct);
+            int merge = _options.Key.MergeKeys;
+            byte[] natural = [];
+            string? key = null;
+            long distinct = 0, records = 0, bytes = 0, ordinal = 0, n = 0;
+            while (stream.MoveNext())
+            {
+                if (key is null || !stream.Key.SequenceEqual(natural))
+                {
+                    natural = stream.Key.ToArray();
+                    distinct++;
+                    if (merge == 0 || key is null || (distinct - 1) % merge == 0)
+                    {
+                        if (key is not null) yield return new GroupInfo(key, ordinal++, 0, 0, records, bytes);
+                        key = merge > 0
+                            ? ((distinct - 1) / merge).ToString("D" + Partitioning.GroupNames.MergedWidth, System.Globalization.CultureInfo.InvariantCulture)
+                            : Encoding.UTF8.GetString(natural);
+                        records = bytes = 0;
+                    }
+                }
+                records++;
+                bytes += _options.KeysOnly ? RowSize(stream.Row) : stream.Row.Length;
+                if ((++n & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            }
+            if (key is not null) yield return new GroupInfo(key, ordinal, 0, 0, records, bytes);
+        }
+        finally
+        {
+            Abort();
+        }
+    }
+
+    private static long RowSize(ReadOnlySpan<byte> row)
+    {
+        int pos = 0;
+        return (long)VarInt.Read(row, ref pos);
+    }
+
+    /// <summary>All records sorted by (key, arrival): the sort buffer alone, or the merge of the spill runs.</summary>
+    private IRecordStream SortedStream(CancellationToken ct)
+    {
+        if (_runs.Count == 0)
+        {
+            _buffer.Sort();
+            return _buffer.Stream();
+        }
+        if (!_buffer.IsEmpty) Spill();
+        _buffer.Release();
+        GC.Collect(); // the sort buffer's chunks are large; give them back before the merge takes memory
+        return MergeRuns(ct);
     }
 
     private IRecordStream MergeRuns(CancellationToken ct)
