@@ -104,8 +104,10 @@ public abstract class GrouperCmdlet : PSCmdlet
         Manifest = m,
     };
 
-    internal static GroupEntry ToEntry(string datasetPath, GroupInfo g) => new()
+    internal static GroupEntry ToEntry(string datasetPath, GroupInfo g, long position = 0, int? round = null) => new()
     {
+        Position = position,
+        Round = round,
         Key = g.Key,
         RecordCount = g.RecordCount,
         ByteCount = g.ByteCount,

@@ -31,6 +31,18 @@ public sealed class GroupEntry
     public int Shard { get; init; }
     public long RowOffset { get; init; }
     public required string DatasetPath { get; init; }
+    /// <summary>The federated round this group was sampled for (with -GroupsPerRound), else null.</summary>
+    public int? Round { get; init; }
+    /// <summary>0-based position in the selected stream: pass it to -Skip to resume after this group.</summary>
+    public long Position { get; init; }
+}
+
+/// <summary>A group a build would make (New-GroupedDataset -Preview).</summary>
+public sealed class GroupPreview
+{
+    public required string Key { get; init; }
+    public long RecordCount { get; init; }
+    public long ByteCount { get; init; }
 }
 
 /// <summary>Group counts and the distribution of group sizes (records per group).</summary>
@@ -47,6 +59,18 @@ public sealed class GroupStats
     public long P90Records { get; init; }
     public long P99Records { get; init; }
 }
+
+/// <summary>Synthetic partition schemes of New-GroupedDataset -Scheme.</summary>
+public enum PartitionScheme { Iid, Dirichlet, Shard, SizeSkew }
+
+/// <summary>Dirichlet recipes: proportions per label over groups, or per group over labels.</summary>
+public enum DirichletVariant { PerLabel, PerGroup }
+
+/// <summary>Group-size curves of the SizeSkew scheme.</summary>
+public enum GroupSizeCurve { Linear, Square, Exponential, PowerLaw }
+
+/// <summary>Which side of a split to read.</summary>
+public enum Side { Train, Test }
 
 /// <summary>Input formats; Auto tells by the file extension.</summary>
 public enum InputFormat { Auto, Csv, Tsv, JsonLines, Parquet }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Grouper.Reading;
 
 namespace Grouper.PowerShell.Commands;
 
@@ -26,6 +27,37 @@ public sealed class GetGroupCommand : GrouperCmdlet, IDisposable
     [ValidateRange(0, int.MaxValue)]
     public int First { get; set; } = -1;
 
+    [Parameter] [ValidateRange(0L, long.MaxValue)] public long MinRecords { get; set; } = -1;
+    [Parameter] [ValidateRange(0L, long.MaxValue)] public long MaxRecords { get; set; } = -1;
+    [Parameter] [ValidateRange(0L, long.MaxValue)] public long MinBytes { get; set; } = -1;
+    [Parameter] [ValidateRange(0L, long.MaxValue)] public long MaxBytes { get; set; } = -1;
+
+    /// <summary>Seeded shuffle of the group order (by xxHash3 of key and -Seed).</summary>
+    [Parameter] public SwitchParameter Shuffle { get; set; }
+
+    [Parameter] public long Seed { get; set; }
+
+    /// <summary>Skip this many selected groups: resume a stream after the group whose Position was N-1.</summary>
+    [Parameter] [ValidateRange(0L, long.MaxValue)] public long Skip { get; set; }
+
+    /// <summary>Hold out this fraction of the groups (by xxHash3 of key and -SplitSeed); -Side picks which part to read.</summary>
+    [Parameter] [ValidateRange(0.0, 1.0)] public double HoldOutFraction { get; set; } = -1;
+
+    [Parameter] public Side Side { get; set; } = Side.Train;
+
+    [Parameter] public long SplitSeed { get; set; }
+
+    /// <summary>Sample this many groups per round (federated cohorts), for -Rounds rounds.</summary>
+    [Parameter] [ValidateRange(1, int.MaxValue)] public int GroupsPerRound { get; set; }
+
+    [Parameter] [ValidateRange(1, int.MaxValue)] public int Rounds { get; set; } = 1;
+
+    /// <summary>The first round to sample (to resume a run); round r depends only on -Seed and r.</summary>
+    [Parameter] [ValidateRange(0, int.MaxValue)] public int FirstRound { get; set; }
+
+    /// <summary>Draw cohort members with probability proportional to their record count.</summary>
+    [Parameter] public SwitchParameter SizeWeighted { get; set; }
+
     private readonly DatasetCache _datasets = new();
     private List<string>? _paths;
     private long _emitted;
@@ -42,10 +74,24 @@ public sealed class GetGroupCommand : GrouperCmdlet, IDisposable
                 var ds = _datasets.Get(path);
                 if (Key is null)
                 {
-                    foreach (var g in ds.EnumerateGroups())
+                    if (GroupsPerRound > 0)
+                    {
+                        long position = 0;
+                        foreach (var cohort in CohortSampler.Sample(ds, Selection(), GroupsPerRound, Rounds, Seed, SizeWeighted, FirstRound))
+                            foreach (var g in cohort.Groups)
+                            {
+                                if (First >= 0 && _emitted >= First) return;
+                                WriteObject(ToEntry(ds.Path, g, position++, cohort.Round));
+                                _emitted++;
+                            }
+                        continue;
+                    }
+                    var selection = Selection();
+                    long pos = selection.Skip;
+                    foreach (var g in selection.Apply(ds))
                     {
                         if (First >= 0 && _emitted >= First) return;
-                        WriteObject(ToEntry(ds.Path, g));
+                        WriteObject(ToEntry(ds.Path, g, pos++));
                         _emitted++;
                     }
                     continue;
@@ -69,6 +115,26 @@ public sealed class GetGroupCommand : GrouperCmdlet, IDisposable
                 WriteError(ToErrorRecord(ex, "OpenDataset", path));
             }
         }
+    }
+
+    private GroupSelection Selection() => new()
+    {
+        MinRecords = MinRecords >= 0 ? MinRecords : null,
+        MaxRecords = MaxRecords >= 0 ? MaxRecords : null,
+        MinBytes = MinBytes >= 0 ? MinBytes : null,
+        MaxBytes = MaxBytes >= 0 ? MaxBytes : null,
+        TestFraction = HoldOutFraction >= 0 ? HoldOutFraction : null,
+        SplitSeed = SplitSeed,
+        Side = (SplitSide)Side,
+        ShuffleSeed = Shuffle ? Seed : null,
+        Skip = Skip,
+    };
+
+    protected override void BeginProcessing()
+    {
+        if (Key is not null && (GroupsPerRound > 0 || Shuffle || Skip > 0))
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-Key finds groups; -Shuffle, -Skip and -GroupsPerRound select among all groups. Use one or the other."),
+                "KeyWithSelection", ErrorCategory.InvalidArgument, null));
     }
 
     public void Dispose() => _datasets.Dispose();

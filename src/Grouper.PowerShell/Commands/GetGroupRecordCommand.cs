@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Grouper.Reading;
 
 namespace Grouper.PowerShell.Commands;
 
@@ -25,6 +26,15 @@ public sealed class GetGroupRecordCommand : GrouperCmdlet, IDisposable
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = "LiteralPath", ValueFromPipeline = true)]
     [AllowEmptyString]
     public string[] Key { get; set; } = [];
+
+    /// <summary>Read one side of a split of each group's records: the last fraction (or, with -RandomSplit, a seeded random fraction) is the test side.</summary>
+    [Parameter] [ValidateRange(0.0, 1.0)] public double TestFraction { get; set; } = -1;
+
+    [Parameter] public Side Side { get; set; } = Side.Train;
+
+    [Parameter] public SwitchParameter RandomSplit { get; set; }
+
+    [Parameter] public long SplitSeed { get; set; }
 
     private readonly DatasetCache _datasets = new();
     private readonly CancellationTokenSource _cts = new();
@@ -53,7 +63,10 @@ public sealed class GetGroupRecordCommand : GrouperCmdlet, IDisposable
                 return;
             }
             var names = ds.Columns.Select(c => c.Name).ToList();
-            foreach (var values in ds.ReadRecords(g, _cts.Token)) WriteObject(ToPSObject(names, values));
+            var records = TestFraction >= 0
+                ? ds.ReadRecords(g, new WithinGroupSplit(TestFraction, RandomSplit, SplitSeed, (SplitSide)Side), _cts.Token)
+                : ds.ReadRecords(g, _cts.Token);
+            foreach (var values in records) WriteObject(ToPSObject(names, values));
         }
         catch (GrouperException ex)
         {

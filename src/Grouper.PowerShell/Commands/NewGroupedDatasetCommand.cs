@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Grouper.Keys;
+using Grouper.Partitioning;
 using Grouper.Sources;
 using Grouper.Writer;
 
@@ -39,6 +40,72 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     [ValidateNotNull]
     public ScriptBlock? KeyScript { get; set; }
 
+    /// <summary>With -GroupBy (one column): the key is this regular expression's capture (group "key", else 1).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KeyPattern { get; set; }
+
+    /// <summary>Hash the key into this many numbered buckets.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int HashBuckets { get; set; }
+
+    /// <summary>GroupedNaturalId: merge this many consecutive natural ids into one numbered group.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int IdsPerGroup { get; set; }
+
+    [Parameter]
+    public PartitionScheme? Scheme { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int GroupCount { get; set; }
+
+    [Parameter]
+    public long Seed { get; set; }
+
+    [Parameter]
+    [ArgumentCompleter(typeof(ColumnNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? LabelColumn { get; set; }
+
+    [Parameter]
+    [ValidateRange(1e-9, 1e9)]
+    public double Alpha { get; set; } = double.NaN;
+
+    [Parameter]
+    public DirichletVariant DirichletMode { get; set; } = DirichletVariant.PerLabel;
+
+    [Parameter]
+    [ValidateRange(1L, long.MaxValue)]
+    public long MinGroupSize { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int LabelsPerGroup { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Labels { get; set; }
+
+    [Parameter]
+    public GroupSizeCurve SizeCurve { get; set; } = GroupSizeCurve.PowerLaw;
+
+    [Parameter]
+    [ValidateRange(1e-9, 100.0)]
+    public double Exponent { get; set; } = 1.0;
+
+    /// <summary>Draw a scheme's randomness from this column instead of the record's position.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(ColumnNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? IdColumn { get; set; }
+
+    /// <summary>Report the groups the build would make, and their sizes, without writing a dataset.</summary>
+    [Parameter]
+    public SwitchParameter Preview { get; set; }
+
     [Parameter]
     [ValidateRange(4L << 20, long.MaxValue)]
     public long MemoryLimit { get; set; } = BuildOptions.DefaultMemoryLimit;
@@ -61,42 +128,98 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     private string _destination = "";
     private int _failedInputs;
 
+    private bool _started;
+    private readonly List<string> _files = new();
+
     protected override void BeginProcessing()
     {
-        if ((GroupBy is null) == (KeyScript is null))
-            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("Give either -GroupBy (key columns) or -KeyScript (a script block that returns the key), not both and not neither."),
-                "KeyParameterConflict", ErrorCategory.InvalidArgument, null));
+        int ways = (GroupBy is null ? 0 : 1) + (KeyScript is null ? 0 : 1) + (Scheme is null ? 0 : 1);
+        if (ways != 1)
+            Refuse("Give one of -GroupBy (key columns), -KeyScript (a script block that returns the key) or -Scheme (a synthetic partition).", "KeyParameterConflict");
+        if (KeyPattern is not null && GroupBy is not { Length: 1 }) Refuse("-KeyPattern works on one -GroupBy column.", "KeyPatternNeedsOneColumn");
+        if (Scheme is not null && (HashBuckets > 0 || IdsPerGroup > 0 || KeyPattern is not null))
+            Refuse("-HashBuckets, -IdsPerGroup and -KeyPattern derive keys from -GroupBy or -KeyScript, not from a -Scheme.", "SchemeWithDerivedKey");
+        if (HashBuckets > 0 && IdsPerGroup > 0) Refuse("Use -HashBuckets or -IdsPerGroup, not both.", "BucketsAndIdsPerGroup");
+        if (Scheme is not null)
+        {
+            if (GroupCount < 1) Refuse($"-Scheme {Scheme} needs -GroupCount.", "SchemeNeedsGroupCount");
+            if (Scheme is PartitionScheme.Dirichlet or PartitionScheme.Shard && LabelColumn is null) Refuse($"-Scheme {Scheme} needs -LabelColumn.", "SchemeNeedsLabelColumn");
+            if (Scheme == PartitionScheme.Dirichlet && double.IsNaN(Alpha)) Refuse("-Scheme Dirichlet needs -Alpha (smaller is more skewed, e.g. 0.5).", "SchemeNeedsAlpha");
+            if (Scheme == PartitionScheme.Shard && LabelsPerGroup < 1) Refuse("-Scheme Shard needs -LabelsPerGroup.", "SchemeNeedsLabelsPerGroup");
+            if (MinGroupSize > 0 && Scheme != PartitionScheme.Dirichlet) Refuse("-MinGroupSize applies to -Scheme Dirichlet.", "MinGroupSizeWithoutDirichlet");
+        }
         _destination = ResolveOutputPath(Destination, "DestinationNotFileSystem");
+        if (Preview) return;
         bool exists = Directory.Exists(_destination) || File.Exists(_destination);
         if (exists && !Force)
             ThrowTerminatingError(new ErrorRecord(new IOException($"The destination '{_destination}' exists. Use -Force to replace it."),
                 "DestinationExists", ErrorCategory.ResourceExists, _destination));
-        if (!ShouldProcess(_destination, exists ? "Replace grouped dataset" : "Create grouped dataset")) return;
+        _started = ShouldProcess(_destination, exists ? "Replace grouped dataset" : "Create grouped dataset");
+    }
 
-        var key = GroupBy is not null ? (KeySpec)new ColumnKeySpec(GroupBy) : KeySpec.FromFunction(RunKeyScript, "script: " + KeyScript!.ToString().Trim());
-        if (NullKeyGroup is not null)
-            key = GroupBy is not null
-                ? new ColumnKeySpec(GroupBy) { NullPolicy = NullKeyPolicy.Group, NullGroupName = NullKeyGroup }
-                : new FunctionKeySpec(RunKeyScript, "script: " + KeyScript!.ToString().Trim()) { NullPolicy = NullKeyPolicy.Group, NullGroupName = NullKeyGroup };
+    private void Refuse(string message, string id) =>
+        ThrowTerminatingError(new ErrorRecord(new PSArgumentException(message), id, ErrorCategory.InvalidArgument, null));
+
+    /// <summary>Schemes that must know the labels (or their counts) before the first record is assigned.</summary>
+    private bool NeedsLabelScan => Scheme is PartitionScheme.Dirichlet && (MinGroupSize > 0 || DirichletMode == DirichletVariant.PerGroup && Labels is null)
+        || Scheme is PartitionScheme.Shard && Labels is null;
+
+    private KeySpec MakeKey(IReadOnlyDictionary<string, long>? labelCounts)
+    {
+        var labels = Labels ?? labelCounts?.Keys.ToArray();
+        KeySpec key = Scheme switch
+        {
+            PartitionScheme.Iid => new IidScheme(GroupCount, Seed, IdColumn),
+            PartitionScheme.SizeSkew => new SizeSkewScheme(GroupCount, (SizeCurve)SizeCurve, Exponent, Seed, IdColumn),
+            PartitionScheme.Dirichlet => new DirichletScheme(GroupCount, LabelColumn!, Alpha, (DirichletMode)DirichletMode, Seed, labels,
+                MinGroupSize > 0 ? labelCounts : null, MinGroupSize, IdColumn),
+            PartitionScheme.Shard => new ShardScheme(GroupCount, LabelColumn!, LabelsPerGroup, labels!, Seed, IdColumn),
+            _ => KeyPattern is not null
+                ? new RegexKeySpec(GroupBy![0], KeyPattern) { NullPolicy = NullPolicy, NullGroupName = NullKeyGroup ?? "__null__" }
+                : GroupBy is not null
+                    ? new ColumnKeySpec(GroupBy) { NullPolicy = NullPolicy, NullGroupName = NullKeyGroup ?? "__null__" }
+                    : new FunctionKeySpec(RunKeyScript, "script: " + KeyScript!.ToString().Trim()) { NullPolicy = NullPolicy, NullGroupName = NullKeyGroup ?? "__null__" },
+        };
+        if (HashBuckets > 0) key = new HashBucketKeySpec(key, HashBuckets, Seed);
+        if (IdsPerGroup > 0) key = new GroupedNaturalIdKeySpec(key, IdsPerGroup);
+        return key;
+    }
+
+    private NullKeyPolicy NullPolicy => NullKeyGroup is null ? NullKeyPolicy.Error : NullKeyPolicy.Group;
+
+    /// <summary>Creates the builder (once), after the label scan a scheme may need.</summary>
+    private GroupedDatasetBuilder Builder(IReadOnlyList<string>? files)
+    {
+        if (_builder is not null) return _builder;
+        IReadOnlyDictionary<string, long>? counts = null;
         try
         {
-            _builder = new GroupedDatasetBuilder(_destination, new BuildOptions
+            if (NeedsLabelScan)
             {
-                Key = key,
+                WriteProgress(new ProgressRecord(1, "New-GroupedDataset", $"Counting the labels of '{LabelColumn}'"));
+                counts = LabelScan.Count(files ?? [], LabelColumn!, _cts.Token);
+                WriteVerbose($"Labels of '{LabelColumn}': {string.Join(", ", counts.Select(p => $"{p.Key} ({p.Value})"))}");
+            }
+            var target = Preview ? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "grouper-preview-" + Guid.NewGuid().ToString("N")) : _destination;
+            _builder = new GroupedDatasetBuilder(target, new BuildOptions
+            {
+                Key = MakeKey(counts),
                 MemoryLimit = MemoryLimit,
                 Overwrite = Force,
+                KeysOnly = Preview,
                 Progress = new PipelineProgress(ReportProgress),
             });
         }
         catch (GrouperException ex)
         {
-            ThrowTerminatingError(ToErrorRecord(ex, "BuildStart", _destination));
+            ThrowTerminatingError(ToErrorRecord(ex, "BuildStart", ex.SourceName ?? _destination));
         }
+        return _builder!;
     }
 
     protected override void ProcessRecord()
     {
-        if (_builder is null) return; // -WhatIf, or the user declined
+        if (!_started && !Preview) return; // -WhatIf, or the user declined
         switch (ParameterSetName)
         {
             case PathSet: AddFiles(ResolveInputPaths(Path, literal: false)); break;
@@ -109,25 +232,32 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     {
         foreach (var path in paths)
         {
-            IReadOnlyList<string> files;
-            try { files = SourceFiles.Expand(path); }
+            try { _files.AddRange(SourceFiles.Expand(path)); }
             catch (GrouperException ex)
             {
                 _failedInputs++;
                 WriteError(ToErrorRecord(ex, "InputNotFound", path));
-                continue;
             }
-            foreach (var file in files) AddFile(file);
         }
+        // Files are read at the end, when all are known (a scheme may first count their labels); objects stream.
+        if (!NeedsLabelScan) ReadFiles();
     }
 
-    private void AddFile(string file)
+    private void ReadFiles()
+    {
+        if (_files.Count == 0) return;
+        var builder = Builder(_files);
+        foreach (var file in _files) AddFile(builder, file);
+        _files.Clear();
+    }
+
+    private void AddFile(GroupedDatasetBuilder builder, string file)
     {
         WriteVerbose($"Reading {file}");
         try
         {
             using var reader = SourceFiles.Open(file, Format == InputFormat.Auto ? null : (SourceFormat)(Format - 1));
-            _builder!.AddAll(reader, _cts.Token);
+            builder.AddAll(reader, _cts.Token);
         }
         catch (GrouperException ex) when (ex.Kind == GrouperErrorKind.InvalidArgument && ex.Row == 0)
         {
@@ -151,11 +281,15 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             AddFiles([fsi.FullName]);
             return;
         }
+        if (NeedsLabelScan)
+            // Pipeline input is seen once: it cannot be counted first. (Checked here: in BeginProcessing the
+            // parameter set of pipeline-bound input is not known yet.)
+            Refuse($"-Scheme {Scheme}{(MinGroupSize > 0 ? " with -MinGroupSize" : "")} needs {(MinGroupSize > 0 ? "the label counts" : "the labels")}, which are read from input files first; for pipeline input give -Labels{(MinGroupSize > 0 ? " and no -MinGroupSize" : "")}.", "SchemeNeedsFileInput");
         _objects ??= new ObjectRecordReader("pipeline");
         _objectCount++;
         _objects.SetCurrent(Fields(obj), _objectCount);
         _currentObject = obj;
-        try { _builder!.Add(_objects); }
+        try { Builder(null).Add(_objects); }
         catch (GrouperException ex) { ThrowTerminatingError(ToErrorRecord(ex, "BadInputObject", obj)); }
         finally { _currentObject = null; }
         if ((_objectCount & 0x3FF) == 0 && _cts.IsCancellationRequested) throw new PipelineStoppedException();
@@ -193,14 +327,23 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
 
     protected override void EndProcessing()
     {
-        if (_builder is null) return;
+        if (!_started && !Preview) return;
+        ReadFiles();
         if (_failedInputs > 0)
             ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
                 $"{_failedInputs} input(s) could not be read; the dataset was not written, so that it does not silently lack them."),
                 "InputsFailed", ErrorCategory.InvalidData, _destination));
+        var builder = Builder(_files);
         try
         {
-            var manifest = _builder.Complete(_cts.Token);
+            if (Preview)
+            {
+                foreach (var g in builder.Preview(_cts.Token))
+                    WriteObject(new GroupPreview { Key = g.Key, RecordCount = g.RecordCount, ByteCount = g.ByteCount });
+                WriteProgress(new ProgressRecord(1, "New-GroupedDataset", "Done") { RecordType = ProgressRecordType.Completed });
+                return;
+            }
+            var manifest = builder.Complete(_cts.Token);
             WriteProgress(new ProgressRecord(1, "New-GroupedDataset", "Done") { RecordType = ProgressRecordType.Completed });
             WriteObject(ToInfo(_destination, manifest));
         }
