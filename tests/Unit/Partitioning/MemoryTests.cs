@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using Grouper.Partitioning;
+using Grouper.Schema;
+using Grouper.Writer;
+using Xunit;
+using static Grouper.Tests.TestRecords;
+
+namespace Grouper.Tests.Partitioning;
+
+[CollectionDefinition(nameof(MemoryCollection), DisableParallelization = true)]
+public sealed class MemoryCollection { }
+
+/// <summary>
+/// A scheme on input several times the budget keeps the process's memory flat: four times the input
+/// does not raise the peak working set. Runs alone (no other test allocates meanwhile).
+/// </summary>
+[Collection(nameof(MemoryCollection))]
+public class MemoryTests
+{
+    private static IEnumerable<object?[]> Rows(long count)
+    {
+        var text = new string('t', 120);
+        for (long i = 0; i < count; i++) yield return [i, $"label{i % 10}", text];
+    }
+
+    private static long PeakDuringBuild(string dest, long records, long budget)
+    {
+        long peak = 0;
+        using var stop = new CancellationTokenSource();
+        var sampler = Task.Run(() =>
+        {
+            var p = Process.GetCurrentProcess();
+            while (!stop.IsCancellationRequested)
+            {
+                p.Refresh();
+                peak = Math.Max(peak, p.WorkingSet64);
+                Thread.Sleep(10);
+            }
+        });
+        var options = new BuildOptions { Key = new DirichletScheme(50, "label", 0.3, seed: 1), MemoryLimit = budget, ShardTargetBytes = 64L << 20 };
+        using (var b = new GroupedDatasetBuilder(dest, options))
+        {
+            using (var r = new TestRecords("gen", [Col("id", ValueKind.Int64), Col("label", ValueKind.String), Col("text", ValueKind.String)], Rows(records))) b.AddAll(r);
+            b.Complete();
+        }
+        stop.Cancel();
+        sampler.Wait();
+        return peak;
+    }
+
+    [Fact]
+    public void Memory_does_not_grow_with_input_size()
+    {
+        using var t = new TempDir();
+        const long budget = 16L << 20;
+        // ~150 encoded bytes a record: 300k ≈ 45 MB (3x the budget), 1.2M ≈ 180 MB (11x).
+        PeakDuringBuild(t["warm"], 50_000, budget); // JIT and pools first, so they do not count as growth
+        long small = PeakDuringBuild(t["small"], 300_000, budget);
+        long large = PeakDuringBuild(t["large"], 1_200_000, budget);
+        Assert.True(large <= small * 1.25 + (16L << 20), $"peak working set {small >> 20} MB for 3x the budget, {large >> 20} MB for 11x");
+    }
+}
