@@ -118,3 +118,44 @@ Describe 'Reading a grouped dataset' {
         $info.Manifest.FormatVersion | Should -Be 1
     }
 }
+
+Describe 'Partition schemes and selection' {
+    BeforeAll {
+        $work = Join-Path $TestDrive 'schemes'
+        New-Item -ItemType Directory -Path $work -Force | Out-Null
+        $csv = Join-Path $work 'labelled.csv'
+        $lines = [System.Collections.Generic.List[string]]::new()
+        $lines.Add('id,label')
+        for ($i = 0; $i -lt 3000; $i++) { $lines.Add(('{0},{1}' -f $i, @('cat', 'dog', 'bird')[$i % 3])) }
+        Set-Content -LiteralPath $csv -Value $lines
+    }
+
+    It 'builds a seeded Dirichlet partition that records its parameters' {
+        $ds = New-GroupedDataset -LiteralPath $csv -Destination (Join-Path $work 'dir') -Scheme Dirichlet -GroupCount 10 -LabelColumn label -Alpha 0.5 -Seed 7
+        $ds.Manifest.Key.Kind | Should -Be 'dirichlet'
+        $ds.Manifest.Key.Parameters['alpha'] | Should -Be '0.5'
+    }
+
+    It 'previews a size-skewed partition without writing' {
+        $preview = New-GroupedDataset -LiteralPath $csv -Destination (Join-Path $work 'none') -Scheme SizeSkew -SizeCurve Linear -GroupCount 3 -Preview
+        ($preview | Measure-Object RecordCount -Sum).Sum | Should -Be 3000
+        Test-Path (Join-Path $work 'none') | Should -BeFalse
+    }
+
+    It 'samples resumable cohorts' {
+        $path = Join-Path $work 'dir'
+        $all = Get-Group -LiteralPath $path -GroupsPerRound 3 -Rounds 4 -Seed 1
+        $resumed = Get-Group -LiteralPath $path -GroupsPerRound 3 -Rounds 2 -Seed 1 -FirstRound 2
+        $resumed.Key | Should -Be ($all | Select-Object -Skip 6).Key
+    }
+
+    It 'splits groups and records' {
+        $path = Join-Path $work 'dir'
+        $train = Get-Group -LiteralPath $path -HoldOutFraction 0.3 -SplitSeed 2
+        $test = Get-Group -LiteralPath $path -HoldOutFraction 0.3 -SplitSeed 2 -Side Test
+        ($train.Count + $test.Count) | Should -Be (Get-Group -LiteralPath $path).Count
+        $g = Get-Group -LiteralPath $path -First 1
+        $testRecords = $g | Get-GroupRecord -TestFraction 0.5 -Side Test
+        $testRecords.Count | Should -Be ([math]::Round($g.RecordCount * 0.5, [MidpointRounding]::AwayFromZero))
+    }
+}

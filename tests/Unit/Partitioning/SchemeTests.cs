@@ -115,10 +115,10 @@ public class SchemeTests
         long seed = Enumerable.Range(0, 100).First(sd => new DirichletScheme(20, "label", 1.0, seed: sd, labelCounts: counts).ExpectedSizes(counts).Min() < 800);
         var s = new DirichletScheme(20, "label", 1.0, seed: seed, labelCounts: counts, minGroupSize: 800);
         Assert.True(s.Attempt > 0);
-        Assert.True(s.ExpectedSizes(counts).Min() >= 800);
+        Assert.True(s.ExpectedSizes(counts).Min() >= 800 + 3 * Math.Sqrt(800));
         var actual = Assign(s, rows);
         Assert.Equal(20, actual.Count);
-        Assert.All(actual.Values, d => Assert.True(d.Values.Sum() >= 800 * 0.85, $"group of {d.Values.Sum()}"));
+        Assert.All(actual.Values, d => Assert.True(d.Values.Sum() >= 800, $"group of {d.Values.Sum()}"));
         Assert.Equal(seed.ToString(), s.Parameters!["seed"]);
         Assert.Equal(s.Attempt.ToString(), s.Parameters["attempt"]);
         var ex = Assert.Throws<GrouperException>(() => new DirichletScheme(20, "label", 0.1, labelCounts: counts, minGroupSize: 2000));
