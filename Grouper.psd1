@@ -15,6 +15,7 @@
         'Get-Group'
         'Get-GroupRecord'
         'Measure-GroupStats'
+        'Export-GroupReport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

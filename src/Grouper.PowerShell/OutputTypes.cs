@@ -45,7 +45,7 @@ public sealed class GroupPreview
     public long ByteCount { get; init; }
 }
 
-/// <summary>Group counts and the distribution of group sizes (records per group).</summary>
+/// <summary>Group counts, the distribution of group sizes (records per group) and, when asked, label heterogeneity and text size.</summary>
 public sealed class GroupStats
 {
     public string? DatasetPath { get; init; }
@@ -56,8 +56,43 @@ public sealed class GroupStats
     public long MaxRecords { get; init; }
     public double MeanRecords { get; init; }
     public double MedianRecords { get; init; }
+    public long P10Records { get; init; }
     public long P90Records { get; init; }
     public long P99Records { get; init; }
+    public double StdDevRecords { get; init; }
+    public double Gini { get; init; }
+    /// <summary>Share of records in the largest 1% of groups.</summary>
+    public double Top1PercentShare { get; init; }
+    public string? LabelColumn { get; init; }
+    public int? LabelCount { get; init; }
+    public double? MeanDistinctLabels { get; init; }
+    public double? MeanEntropy { get; init; }
+    public double? MeanJensenShannon { get; init; }
+    public double? MaxJensenShannon { get; init; }
+    public double? MeanHellinger { get; init; }
+    public double? MaxHellinger { get; init; }
+    public double? MeanEarthMovers { get; init; }
+    public double? MaxEarthMovers { get; init; }
+    public string? TextColumn { get; init; }
+    public long? TotalWords { get; init; }
+    public long? TotalCharacters { get; init; }
+    public double? MeanWords { get; init; }
+    public double? MeanCharacters { get; init; }
+}
+
+/// <summary>One group's measures (Measure-GroupStats -PerGroup), flat so it pipes to Export-Csv.</summary>
+public sealed class GroupStatsRow
+{
+    public required string Key { get; init; }
+    public long RecordCount { get; init; }
+    public long ByteCount { get; init; }
+    public int? DistinctLabels { get; init; }
+    public double? Entropy { get; init; }
+    public double? JensenShannon { get; init; }
+    public double? Hellinger { get; init; }
+    public double? EarthMovers { get; init; }
+    public long? Words { get; init; }
+    public long? Characters { get; init; }
 }
 
 /// <summary>Synthetic partition schemes of New-GroupedDataset -Scheme.</summary>

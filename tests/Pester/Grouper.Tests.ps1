@@ -159,3 +159,25 @@ Describe 'Partition schemes and selection' {
         $testRecords.Count | Should -Be ([math]::Round($g.RecordCount * 0.5, [MidpointRounding]::AwayFromZero))
     }
 }
+
+Describe 'Statistics and report' {
+    BeforeAll {
+        $work = Join-Path $TestDrive 'stats'
+        New-Item -ItemType Directory -Path $work -Force | Out-Null
+        $csv = Join-Path $work 'd.csv'
+        Set-Content -LiteralPath $csv -Value @('user,label,text', 'u0,a,hello world', 'u0,a,hi', 'u1,a,x y z', 'u1,b,w')
+        $ds = New-GroupedDataset -LiteralPath $csv -Destination (Join-Path $work 'ds') -GroupBy user
+    }
+
+    It 'measures label heterogeneity and text' {
+        $s = Measure-GroupStats -LiteralPath $ds.Path -LabelColumn label -TextColumn text
+        $s.LabelCount | Should -Be 2
+        $s.TotalWords | Should -Be 7
+        (Measure-GroupStats -LiteralPath $ds.Path -LabelColumn label -PerGroup).Count | Should -Be 2
+    }
+
+    It 'writes a report' {
+        $file = Export-GroupReport -LiteralPath $ds.Path -Destination (Join-Path $work 'r.html') -LabelColumn label
+        Get-Content -LiteralPath $file.FullName -Raw | Should -Match 'size-histogram'
+    }
+}

@@ -26,6 +26,8 @@ public sealed class DatasetManifest
     /// <summary>Sum of the groups' byte counts (encoded record bytes, see docs/format.md).</summary>
     public long ByteCount { get; init; }
     public long LargestGroupRecords { get; init; }
+    /// <summary>Group-size statistics computed while writing (from the index; no label or text measures).</summary>
+    public Grouper.Stats.GroupSizeStats? Stats { get; init; }
     public required IReadOnlyList<SourceFileInfo> Sources { get; init; }
     public required IReadOnlyList<ShardInfo> Shards { get; init; }
     public required FileEntry Index { get; init; }

@@ -81,6 +81,7 @@ internal sealed class ShardWriter : IDisposable
     public long Groups { get; private set; }
     public long Bytes { get; private set; }
     public long LargestGroupRecords { get; private set; }
+    public Grouper.Stats.GroupSizeStats.Accumulator SizeStats { get; } = new();
 
     public void WriteAll(IRecordStream stream, Action<ShardWriter>? onProgress, CancellationToken ct)
     {
@@ -136,6 +137,7 @@ internal sealed class ShardWriter : IDisposable
     {
         if (!_inGroup) return;
         _index.Add(_groupKey, _groupShard, _groupRow, _groupRecords, _groupBytes);
+        SizeStats.Add(_groupRecords, _groupBytes);
         Groups++;
         LargestGroupRecords = Math.Max(LargestGroupRecords, _groupRecords);
         _inGroup = false;

@@ -247,6 +247,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                     RecordCount = shards.Records,
                     ByteCount = shards.Bytes,
                     LargestGroupRecords = shards.LargestGroupRecords,
+                    Stats = shards.SizeStats.Result(),
                     Sources = _sources.ToList(),
                     Shards = shards.Shards.ToList(),
                     Index = new FileEntry { File = "index.gidx", Bytes = index.Length, Xxh3 = index.Checksum! },

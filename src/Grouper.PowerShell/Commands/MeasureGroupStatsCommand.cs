@@ -1,13 +1,18 @@
 using System.Management.Automation;
+using Grouper.Format;
 using Grouper.Reading;
 using Grouper.Stats;
 
 namespace Grouper.PowerShell.Commands;
 
-/// <summary>Group count, records, bytes and the distribution of group sizes, from a dataset's index or from groups on the pipeline.</summary>
+/// <summary>
+/// Group count, records, bytes and the distribution of group sizes, from a dataset's index or from groups
+/// on the pipeline; with -LabelColumn, label heterogeneity; with -TextColumn, words and characters;
+/// with -PerGroup, one row per group.
+/// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "GroupStats", DefaultParameterSetName = "Path")]
-[OutputType(typeof(GroupStats))]
-public sealed class MeasureGroupStatsCommand : GrouperCmdlet
+[OutputType(typeof(GroupStats), typeof(GroupStatsRow))]
+public sealed class MeasureGroupStatsCommand : GrouperCmdlet, IDisposable
 {
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
     [SupportsWildcards]
@@ -23,45 +28,106 @@ public sealed class MeasureGroupStatsCommand : GrouperCmdlet
     [ValidateNotNull]
     public GroupEntry[] InputObject { get; set; } = [];
 
-    private readonly List<(long, long)> _piped = new();
+    /// <summary>Measure each group's label mix against the whole dataset's (reads the records).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? LabelColumn { get; set; }
+
+    /// <summary>Count words (split on Unicode whitespace) and characters of this column (reads the records).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TextColumn { get; set; }
+
+    /// <summary>Emit one row per group instead of the summary.</summary>
+    [Parameter]
+    public SwitchParameter PerGroup { get; set; }
+
+    private readonly List<GroupEntry> _piped = new();
+    private readonly DatasetCache _datasets = new();
+    private readonly CancellationTokenSource _cts = new();
 
     protected override void ProcessRecord()
     {
         if (ParameterSetName == "Group")
         {
-            foreach (var g in InputObject) _piped.Add((g.RecordCount, g.ByteCount));
+            _piped.AddRange(InputObject);
             return;
         }
         foreach (var path in ResolveInputPaths(ParameterSetName == "Path" ? Path : LiteralPath, ParameterSetName == "LiteralPath"))
         {
             try
             {
-                using var ds = GroupedDataset.Open(path);
-                WriteObject(ToStats(ds.Path, GroupSizeStats.Compute(ds.EnumerateGroups())));
+                var ds = _datasets.Get(path);
+                Measure(ds, ds.EnumerateGroups(), ds.Path);
             }
             catch (GrouperException ex)
             {
-                WriteError(ToErrorRecord(ex, "OpenDataset", path));
+                WriteError(ToErrorRecord(ex, "MeasureDataset", path));
             }
         }
     }
 
     protected override void EndProcessing()
     {
-        if (ParameterSetName == "Group") WriteObject(ToStats(null, GroupSizeStats.Compute(_piped)));
+        if (ParameterSetName != "Group") return;
+        foreach (var byDataset in _piped.GroupBy(g => g.DatasetPath))
+        {
+            try
+            {
+                var ds = _datasets.Get(byDataset.Key);
+                var groups = byDataset.Select(e => new GroupInfo(e.Key, e.Ordinal, e.Shard, e.RowOffset, e.RecordCount, e.ByteCount)).ToList();
+                Measure(ds, groups, _piped.Select(g => g.DatasetPath).Distinct().Count() == 1 ? null : byDataset.Key);
+            }
+            catch (GrouperException ex)
+            {
+                WriteError(ToErrorRecord(ex, "MeasureGroups", byDataset.Key));
+            }
+        }
     }
 
-    private static GroupStats ToStats(string? path, GroupSizeStats s) => new()
+    private void Measure(GroupedDataset ds, IEnumerable<GroupInfo> groups, string? datasetPath)
     {
-        DatasetPath = path,
-        GroupCount = s.GroupCount,
-        RecordCount = s.RecordCount,
-        ByteCount = s.ByteCount,
-        MinRecords = s.MinRecords,
-        MaxRecords = s.MaxRecords,
-        MeanRecords = s.MeanRecords,
-        MedianRecords = s.MedianRecords,
-        P90Records = s.P90Records,
-        P99Records = s.P99Records,
-    };
+        bool content = LabelColumn is not null || TextColumn is not null;
+        IReadOnlyDictionary<string, long>? global = LabelColumn is null ? null : ContentStats.GlobalLabelCounts(ds, LabelColumn, null, _cts.Token);
+        if (PerGroup)
+        {
+            foreach (var r in ContentStats.PerGroup(ds, groups, LabelColumn, TextColumn, global, _cts.Token))
+                WriteObject(new GroupStatsRow
+                {
+                    Key = r.Key, RecordCount = r.Records, ByteCount = r.Bytes, DistinctLabels = r.DistinctLabels, Entropy = r.Entropy,
+                    JensenShannon = r.JensenShannon, Hellinger = r.Hellinger, EarthMovers = r.EarthMovers, Words = r.Words, Characters = r.Characters,
+                });
+            return;
+        }
+        var sizes = new GroupSizeStats.Accumulator();
+        var rows = ContentStats.PerGroup(ds, groups.Select(g => { sizes.Add(g.RecordCount, g.ByteCount); return g; }), content ? LabelColumn : null, TextColumn, global, _cts.Token);
+        var summary = ContentStats.Summarize(rows, global?.Count ?? 0);
+        var s = sizes.Result();
+        WriteObject(new GroupStats
+        {
+            DatasetPath = datasetPath,
+            GroupCount = s.GroupCount, RecordCount = s.RecordCount, ByteCount = s.ByteCount,
+            MinRecords = s.MinRecords, MaxRecords = s.MaxRecords, MeanRecords = s.MeanRecords, MedianRecords = s.MedianRecords,
+            P10Records = s.P10Records, P90Records = s.P90Records, P99Records = s.P99Records, StdDevRecords = s.StdDevRecords,
+            Gini = s.Gini, Top1PercentShare = s.Top1PercentShare,
+            LabelColumn = LabelColumn,
+            LabelCount = global?.Count,
+            MeanDistinctLabels = summary.DistinctLabels?.Mean,
+            MeanEntropy = summary.Entropy?.Mean,
+            MeanJensenShannon = summary.JensenShannon?.Mean, MaxJensenShannon = summary.JensenShannon?.Max,
+            MeanHellinger = summary.Hellinger?.Mean, MaxHellinger = summary.Hellinger?.Max,
+            MeanEarthMovers = summary.EarthMovers?.Mean, MaxEarthMovers = summary.EarthMovers?.Max,
+            TextColumn = TextColumn,
+            TotalWords = summary.TotalWords, TotalCharacters = summary.TotalCharacters,
+            MeanWords = summary.Words?.Mean, MeanCharacters = summary.Characters?.Mean,
+        });
+    }
+
+    protected override void StopProcessing() => _cts.Cancel();
+
+    public void Dispose()
+    {
+        _datasets.Dispose();
+        _cts.Dispose();
+    }
 }

@@ -1,0 +1,189 @@
+using System.Globalization;
+using Grouper.Format;
+using Grouper.Keys;
+using Grouper.Reading;
+
+namespace Grouper.Stats;
+
+/// <summary>What one group holds: its label mix against the whole dataset's, and the size of its text.</summary>
+/// <param name="Key">The group key.</param>
+/// <param name="Records">Records in the group.</param>
+/// <param name="Bytes">Encoded bytes of the group.</param>
+/// <param name="DistinctLabels">Labels that occur in the group.</param>
+/// <param name="Entropy">Shannon entropy of the group's label distribution, in bits.</param>
+/// <param name="JensenShannon">Jensen–Shannon divergence (base 2, 0…1) from the global label distribution.</param>
+/// <param name="Hellinger">Hellinger distance (0…1) from the global label distribution.</param>
+/// <param name="EarthMovers">Earth mover's distance from the global distribution over the ordered labels:
+/// by their numeric values when every label is a number, else by rank in ordinal order (neighbours 1 apart).</param>
+/// <param name="Words">Runs of non-whitespace (Unicode whitespace separates words).</param>
+/// <param name="Characters">Unicode scalar values.</param>
+public sealed record GroupContentRow(string Key, long Records, long Bytes,
+    int? DistinctLabels = null, double? Entropy = null, double? JensenShannon = null, double? Hellinger = null, double? EarthMovers = null,
+    long? Words = null, long? Characters = null);
+
+/// <summary>Mean and largest value of a per-group measure.</summary>
+public sealed record Summary(double Mean, double Min, double Max)
+{
+    public static Summary? Of(IReadOnlyCollection<double> values) => values.Count == 0 ? null : new(values.Average(), values.Min(), values.Max());
+}
+
+/// <summary>The dataset-wide summary of <see cref="GroupContentRow"/>s.</summary>
+public sealed record ContentSummary(int LabelCount, Summary? DistinctLabels, Summary? Entropy, Summary? JensenShannon, Summary? Hellinger,
+    Summary? EarthMovers, long? TotalWords, long? TotalCharacters, Summary? Words, Summary? Characters);
+
+/// <summary>
+/// Label heterogeneity and text size per group. With a label column it reads the records twice: once
+/// for the global label distribution, once per group; memory holds one group's label counts and the
+/// global ones (one entry per label), never a group's records.
+/// </summary>
+public static class ContentStats
+{
+    public static int ColumnIndex(GroupedDataset ds, string column)
+    {
+        for (int i = 0; i < ds.Columns.Count; i++) if (ds.Columns[i].Name == column) return i;
+        throw new GrouperException(GrouperErrorKind.MissingColumn,
+            $"The dataset {ds.Path} has no column '{column}' (columns: {string.Join(", ", ds.Columns.Select(c => c.Name))}).", ds.Path);
+    }
+
+    private static string LabelOf(object? v) => v is null ? "" : KeyText.Format(v);
+
+    /// <summary>Label counts over the given groups (all groups when null).</summary>
+    public static SortedDictionary<string, long> GlobalLabelCounts(GroupedDataset ds, string labelColumn, IEnumerable<GroupInfo>? groups = null, CancellationToken ct = default)
+    {
+        int c = ColumnIndex(ds, labelColumn);
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var g in groups ?? ds.EnumerateGroups())
+            foreach (var r in ds.ReadRecords(g, ct))
+            {
+                var l = LabelOf(r[c]);
+                counts[l] = counts.GetValueOrDefault(l) + 1;
+            }
+        return counts;
+    }
+
+    public static IEnumerable<GroupContentRow> PerGroup(GroupedDataset ds, IEnumerable<GroupInfo> groups, string? labelColumn, string? textColumn,
+        IReadOnlyDictionary<string, long>? globalLabels = null, CancellationToken ct = default)
+    {
+        int lc = labelColumn is null ? -1 : ColumnIndex(ds, labelColumn);
+        int tc = textColumn is null ? -1 : ColumnIndex(ds, textColumn);
+        LabelSpace? space = null;
+        if (lc >= 0) space = new LabelSpace(globalLabels ?? GlobalLabelCounts(ds, labelColumn!, null, ct));
+        foreach (var g in groups)
+        {
+            if (lc < 0 && tc < 0) { yield return new GroupContentRow(g.Key, g.RecordCount, g.ByteCount); continue; }
+            var counts = lc >= 0 ? new double[space!.Labels.Length] : null;
+            long words = 0, chars = 0;
+            foreach (var r in ds.ReadRecords(g, ct))
+            {
+                if (counts is not null) counts[space!.Index(LabelOf(r[lc]))]++;
+                if (tc >= 0 && r[tc] is { } t) CountText(KeyText.Format(t), ref words, ref chars);
+            }
+            var row = new GroupContentRow(g.Key, g.RecordCount, g.ByteCount);
+            if (counts is not null)
+            {
+                var p = Normalize(counts);
+                row = row with
+                {
+                    DistinctLabels = counts.Count(x => x > 0),
+                    Entropy = Entropy(p),
+                    JensenShannon = JensenShannon(p, space!.Global),
+                    Hellinger = Hellinger(p, space.Global),
+                    EarthMovers = EarthMovers(p, space.Global, space.Positions),
+                };
+            }
+            if (tc >= 0) row = row with { Words = words, Characters = chars };
+            yield return row;
+        }
+    }
+
+    public static ContentSummary Summarize(IEnumerable<GroupContentRow> rows, int labelCount)
+    {
+        var d = new List<double>(); var e = new List<double>(); var js = new List<double>(); var h = new List<double>(); var emd = new List<double>();
+        var w = new List<double>(); var c = new List<double>();
+        foreach (var r in rows)
+        {
+            if (r.DistinctLabels is { } dl) { d.Add(dl); e.Add(r.Entropy!.Value); js.Add(r.JensenShannon!.Value); h.Add(r.Hellinger!.Value); emd.Add(r.EarthMovers!.Value); }
+            if (r.Words is { } wo) { w.Add(wo); c.Add(r.Characters!.Value); }
+        }
+        return new ContentSummary(labelCount, Summary.Of(d), Summary.Of(e), Summary.Of(js), Summary.Of(h), Summary.Of(emd),
+            w.Count > 0 ? (long)w.Sum() : null, c.Count > 0 ? (long)c.Sum() : null, Summary.Of(w), Summary.Of(c));
+    }
+
+    /// <summary>Words are maximal runs of non-whitespace (any Unicode whitespace); characters are Unicode scalar values.</summary>
+    public static void CountText(string text, ref long words, ref long chars)
+    {
+        bool inWord = false;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            chars++;
+            bool space = System.Text.Rune.IsWhiteSpace(rune);
+            if (!space && !inWord) words++;
+            inWord = !space;
+        }
+    }
+
+    public static double[] Normalize(double[] counts)
+    {
+        double sum = counts.Sum();
+        return sum == 0 ? counts.ToArray() : counts.Select(x => x / sum).ToArray();
+    }
+
+    public static double Entropy(double[] p) => Math.Max(0, -p.Where(x => x > 0).Sum(x => x * Math.Log2(x)));
+
+    public static double JensenShannon(double[] p, double[] q)
+    {
+        double js = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            double m = (p[i] + q[i]) / 2;
+            if (p[i] > 0) js += 0.5 * p[i] * Math.Log2(p[i] / m);
+            if (q[i] > 0) js += 0.5 * q[i] * Math.Log2(q[i] / m);
+        }
+        return Math.Clamp(js, 0, 1);
+    }
+
+    public static double Hellinger(double[] p, double[] q)
+    {
+        double bc = 0;
+        for (int i = 0; i < p.Length; i++) bc += Math.Sqrt(p[i] * q[i]);
+        return Math.Sqrt(Math.Max(0, 1 - bc));
+    }
+
+    /// <summary>EMD between distributions over ordered points: Σ |F_p − F_q| · gap to the next point.</summary>
+    public static double EarthMovers(double[] p, double[] q, double[] positions)
+    {
+        double fp = 0, fq = 0, emd = 0;
+        for (int i = 0; i < p.Length - 1; i++)
+        {
+            fp += p[i];
+            fq += q[i];
+            emd += Math.Abs(fp - fq) * (positions[i + 1] - positions[i]);
+        }
+        return emd;
+    }
+
+    /// <summary>The labels in a fixed order (numeric when all are numbers), with the global distribution.</summary>
+    private sealed class LabelSpace
+    {
+        private readonly Dictionary<string, int> _index;
+
+        public LabelSpace(IReadOnlyDictionary<string, long> global)
+        {
+            bool numeric = global.Keys.All(k => double.TryParse(k, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+            var ordered = numeric
+                ? global.Keys.OrderBy(k => double.Parse(k, CultureInfo.InvariantCulture)).ToArray()
+                : global.Keys.Order(StringComparer.Ordinal).ToArray();
+            Labels = ordered;
+            Positions = numeric ? ordered.Select(k => double.Parse(k, CultureInfo.InvariantCulture)).ToArray() : ordered.Select((_, i) => (double)i).ToArray();
+            _index = ordered.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
+            Global = Normalize(ordered.Select(l => (double)global[l]).ToArray());
+        }
+
+        public string[] Labels { get; }
+        public double[] Positions { get; }
+        public double[] Global { get; }
+
+        public int Index(string label) => _index.TryGetValue(label, out var i) ? i
+            : throw new GrouperException(GrouperErrorKind.InvalidData, $"The label '{label}' is not in the global label counts.");
+    }
+}

@@ -1,0 +1,84 @@
+using System.Management.Automation;
+using Grouper.Stats;
+
+namespace Grouper.PowerShell.Commands;
+
+/// <summary>Writes a self-contained HTML report of a dataset: summary, size histogram and CDF, largest groups, label heatmap.</summary>
+[Cmdlet(VerbsData.Export, "GroupReport", DefaultParameterSetName = "Path", SupportsShouldProcess = true)]
+[OutputType(typeof(FileInfo))]
+public sealed class ExportGroupReportCommand : GrouperCmdlet, IDisposable
+{
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string LiteralPath { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string Destination { get; set; } = "";
+
+    /// <summary>Adds label heterogeneity and a heatmap of the label mix of a sample of groups.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? LabelColumn { get; set; }
+
+    /// <summary>Seed of the heatmap's sample of groups.</summary>
+    [Parameter]
+    public long Seed { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    private readonly DatasetCache _datasets = new();
+    private readonly CancellationTokenSource _cts = new();
+
+    protected override void ProcessRecord()
+    {
+        var paths = ResolveInputPaths([ParameterSetName == "Path" ? Path : LiteralPath], ParameterSetName == "LiteralPath");
+        if (paths.Count != 1)
+        {
+            if (paths.Count > 1) WriteError(new ErrorRecord(new PSArgumentException($"'{Path}' names {paths.Count} datasets; a report is about one."), "AmbiguousDataset", ErrorCategory.InvalidArgument, Path));
+            return;
+        }
+        var destination = ResolveOutputPath(Destination, "DestinationNotFileSystem");
+        if (File.Exists(destination) && !Force)
+        {
+            WriteError(new ErrorRecord(new IOException($"The file '{destination}' exists. Use -Force to replace it."), "ReportExists", ErrorCategory.ResourceExists, destination));
+            return;
+        }
+        if (!ShouldProcess(destination, "Write grouped dataset report")) return;
+        try
+        {
+            var ds = _datasets.Get(paths[0]);
+            // Written beside the destination and moved into place, so a failure leaves no half report.
+            var temp = destination + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+            try
+            {
+                GroupReport.Write(ds, temp, new ReportOptions { LabelColumn = LabelColumn, Seed = Seed }, _cts.Token);
+                File.Move(temp, destination, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+            WriteObject(new FileInfo(destination));
+        }
+        catch (GrouperException ex)
+        {
+            WriteError(ToErrorRecord(ex, "Report", paths[0]));
+        }
+    }
+
+    protected override void StopProcessing() => _cts.Cancel();
+
+    public void Dispose()
+    {
+        _datasets.Dispose();
+        _cts.Dispose();
+    }
+}

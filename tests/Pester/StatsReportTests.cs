@@ -1,0 +1,70 @@
+using System.Text;
+using Xunit;
+
+namespace Grouper.PowerShell.Tests;
+
+/// <summary>Measure-GroupStats with labels and text, per-group rows, and Export-GroupReport, through the cmdlets.</summary>
+public sealed class StatsReportTests : IDisposable
+{
+    private readonly PowerShellHost _ps = new();
+
+    public StatsReportTests()
+    {
+        var sb = new StringBuilder("user,label,text\n");
+        // u0: only label a; u1: a and b evenly; u2: only b. Text: two words per record.
+        foreach (var (u, labels) in new[] { ("u0", "aaaa"), ("u1", "abab"), ("u2", "bbbb") })
+            foreach (var l in labels) sb.Append($"{u},{l},\"hello\u00A0wörld\"\n");
+        File.WriteAllText(_ps["d.csv"], sb.ToString());
+        _ps.Run("New-GroupedDataset d.csv ds -GroupBy user | Out-Null");
+    }
+
+    public void Dispose() => _ps.Dispose();
+
+    [Fact]
+    public void Label_and_text_measures()
+    {
+        var s = _ps.Run("Measure-GroupStats ds -LabelColumn label -TextColumn text").Single();
+        Assert.Equal(3L, s.Properties["GroupCount"].Value);
+        Assert.Equal(2, s.Properties["LabelCount"].Value);
+        Assert.Equal(4.0 / 3, (double)s.Properties["MeanDistinctLabels"].Value!, 9);
+        Assert.Equal(1.0 / 3, (double)s.Properties["MeanEntropy"].Value!, 9);           // 0, 1, 0 bits
+        Assert.Equal(Math.Sqrt(1 - Math.Sqrt(0.5)), (double)s.Properties["MaxHellinger"].Value!, 9); // u0 vs global (1/2,1/2)
+        Assert.Equal(24L, s.Properties["TotalWords"].Value);
+        Assert.Equal(12L * 11, s.Properties["TotalCharacters"].Value);                   // "hello wörld" is 11 characters
+        Assert.Equal(0.0, (double)s.Properties["Gini"].Value, 9);
+
+        var rows = _ps.Run("Measure-GroupStats ds -LabelColumn label -PerGroup");
+        Assert.Equal(["u0", "u1", "u2"], rows.Select(r => (string)r.Properties["Key"].Value));
+        Assert.Equal(0.0, (double)rows[1].Properties["JensenShannon"].Value!, 9);
+        Assert.Equal(1, rows[0].Properties["DistinctLabels"].Value);
+        Assert.Equal(0.5, (double)rows[0].Properties["EarthMovers"].Value!, 9);          // ranks a=0, b=1: |1 - 1/2|
+        var (_, errors) = _ps.Invoke("Measure-GroupStats ds -LabelColumn nope");
+        Assert.Equal("MeasureDataset.MissingColumn,Grouper.PowerShell.Commands.MeasureGroupStatsCommand", Assert.Single(errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
+    public void Stats_are_in_the_manifest_at_build_time()
+    {
+        var stats = _ps.Run("(Get-GroupedDataset ds).Manifest.Stats").Single();
+        Assert.Equal(3L, stats.Properties["GroupCount"].Value);
+        Assert.Equal(4.0, stats.Properties["MedianRecords"].Value);
+    }
+
+    [Fact]
+    public void Export_GroupReport_writes_one_html_file_and_respects_Force_and_WhatIf()
+    {
+        var file = _ps.Run("Export-GroupReport ds 'report [1].html' -LabelColumn label").Single();
+        var path = _ps["report [1].html"];
+        Assert.Equal(path, file.Properties["FullName"].Value);
+        var html = File.ReadAllText(path);
+        Assert.Contains("label-heatmap", html);
+        Assert.Contains(">u1<", html);
+        var (_, errors) = _ps.Invoke("Export-GroupReport ds 'report [1].html'");
+        Assert.Equal("ReportExists,Grouper.PowerShell.Commands.ExportGroupReportCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        _ps.Run("Export-GroupReport ds 'report [1].html' -Force | Out-Null");
+        Assert.DoesNotContain("label-heatmap", File.ReadAllText(path));
+        _ps.Run("Export-GroupReport ds other.html -WhatIf");
+        Assert.False(File.Exists(_ps["other.html"]));
+        Assert.Empty(Directory.GetFiles(_ps.Dir, "*.tmp-*"));
+    }
+}

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Grouper.Keys;
+using Grouper.Reading;
+using Grouper.Schema;
+using Grouper.Stats;
+using Grouper.Writer;
+using Xunit;
+using Xunit.Abstractions;
+using static Grouper.Tests.TestRecords;
+
+namespace Grouper.Tests.Stats;
+
+public class ReportTests(ITestOutputHelper output)
+{
+    private static string BuildLabelled(TempDir t)
+    {
+        var rng = new Random(3);
+        var rows = new List<object?[]>();
+        for (int g = 0; g < 300; g++)
+        {
+            int n = (int)Math.Max(1, 2000 / Math.Pow(g + 1, 1.1));
+            for (int i = 0; i < n; i++) rows.Add([$"user{g:D3}", (long)((g % 5) + rng.Next(3)), $"word {i} and more"]);
+        }
+        using var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user") });
+        using (var r = new TestRecords("in", [Col("user", ValueKind.String), Col("label", ValueKind.Int64), Col("text", ValueKind.String)], rows)) b.AddAll(r);
+        b.Complete();
+        return t["ds"];
+    }
+
+    [Fact]
+    public void The_report_is_self_contained_and_its_numbers_match_the_statistics()
+    {
+        using var t = new TempDir();
+        using var ds = GroupedDataset.Open(BuildLabelled(t));
+        GroupReport.Write(ds, t["r.html"], new ReportOptions { LabelColumn = "label" });
+        var html = File.ReadAllText(t["r.html"]);
+        Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", ""));
+        Assert.DoesNotContain("https://", html);
+        Assert.DoesNotContain("<link", html);
+        Assert.Contains("id=\"size-histogram\"", html);
+        Assert.Contains("id=\"size-cdf\"", html);
+        Assert.Contains("id=\"label-heatmap\"", html);
+        var stats = GroupSizeStats.Compute(ds.EnumerateGroups());
+        foreach (var (name, value) in GroupReport.SizeRows(stats))
+            Assert.Contains($"data-stat=\"{name}\">{System.Net.WebUtility.HtmlEncode(value)}<", html);
+        Assert.Equal(stats, ds.Manifest.Stats); // computed at build time too
+    }
+
+    [Fact]
+    public void The_report_renders_in_headless_Chromium()
+    {
+        var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" }.FirstOrDefault(File.Exists);
+        if (chromium is null)
+        {
+            // CI installs Chromium (.ci/run); elsewhere the check needs it too.
+            Assert.Fail("Chromium is not installed: apt-get install chromium");
+        }
+        using var t = new TempDir();
+        using var ds = GroupedDataset.Open(BuildLabelled(t));
+        GroupReport.Write(ds, t["report.html"], new ReportOptions { LabelColumn = "label" });
+        string Run(params string[] extra)
+        {
+            var psi = new ProcessStartInfo(chromium) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", $"--user-data-dir={t["profile"]}" }.Concat(extra)) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add(new Uri(t["report.html"]).AbsoluteUri);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            p.StandardError.ReadToEndAsync();
+            Assert.True(p.WaitForExit(90_000), "Chromium did not finish");
+            return stdout.Result;
+        }
+        var dom = Run("--dump-dom", "--virtual-time-budget=2000");
+        var m = System.Text.RegularExpressions.Regex.Match(dom, "data-charts=\"([^\"]*)\"");
+        Assert.True(m.Success, "the report's script did not run");
+        var charts = JsonSerializer.Deserialize<List<Chart>>(System.Net.WebUtility.HtmlDecode(m.Groups[1].Value), new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!;
+        Assert.Equal(["size-histogram", "size-cdf", "label-heatmap"], charts.Select(c => c.Id));
+        Assert.All(charts, c => Assert.True(c.Width > 100 && c.Height > 100 && c.Marks > 0, $"{c.Id}: {c.Width}x{c.Height}, {c.Marks} marks"));
+
+        var shot = Path.Combine(AppContext.BaseDirectory, "report-screenshot.png");
+        File.Delete(shot);
+        Run($"--screenshot={shot}", "--window-size=1200,2600", "--hide-scrollbars");
+        Assert.True(new FileInfo(shot).Length > 10_000, "the screenshot is empty");
+        output.WriteLine($"screenshot: {shot}");
+    }
+
+    private sealed record Chart(string Id, int Width, int Height, int Marks);
+}
