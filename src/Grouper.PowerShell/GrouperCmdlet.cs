@@ -101,6 +101,7 @@ public abstract class GrouperCmdlet : PSCmdlet
         ShardCount = m.Shards.Count,
         SizeOnDisk = m.Shards.Sum(s => s.Bytes) + m.Index.Bytes,
         Sources = m.Sources.Select(s => s.Path).ToArray(),
+        Stats = m.Stats,
         Manifest = m,
     };
 

@@ -17,6 +17,8 @@ public sealed class GroupedDatasetInfo
     public int ShardCount { get; init; }
     public long SizeOnDisk { get; init; }
     public required string[] Sources { get; init; }
+    /// <summary>Group-size statistics recorded at build time (Grouper.Stats.GroupSizeStats).</summary>
+    public object? Stats { get; init; }
     /// <summary>The whole manifest (Grouper.Format.DatasetManifest).</summary>
     public required object Manifest { get; init; }
 }

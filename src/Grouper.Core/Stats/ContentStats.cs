@@ -32,9 +32,9 @@ public sealed record ContentSummary(int LabelCount, Summary? DistinctLabels, Sum
     Summary? EarthMovers, long? TotalWords, long? TotalCharacters, Summary? Words, Summary? Characters);
 
 /// <summary>
-/// Label heterogeneity and text size per group. With a label column it reads the records twice: once
-/// for the global label distribution, once per group; memory holds one group's label counts and the
-/// global ones (one entry per label), never a group's records.
+/// Label heterogeneity and text size per group, in one pass over the records: memory holds one group's
+/// label counts and the global ones (one entry per label), never a group's records; the per-group
+/// counts wait in a temporary file until the global distribution is known.
 /// </summary>
 public static class ContentStats
 {
@@ -61,39 +61,99 @@ public static class ContentStats
         return counts;
     }
 
+    /// <summary>
+    /// Measures each group. With a label column and no <paramref name="globalLabels"/>, the records are read
+    /// once: each group's label counts go to a temporary file while the global counts add up, then the
+    /// distances are computed from that file (<paramref name="onGlobal"/> receives the global counts).
+    /// </summary>
     public static IEnumerable<GroupContentRow> PerGroup(GroupedDataset ds, IEnumerable<GroupInfo> groups, string? labelColumn, string? textColumn,
-        IReadOnlyDictionary<string, long>? globalLabels = null, CancellationToken ct = default)
+        IReadOnlyDictionary<string, long>? globalLabels = null, CancellationToken ct = default, Action<IReadOnlyDictionary<string, long>>? onGlobal = null)
     {
         int lc = labelColumn is null ? -1 : ColumnIndex(ds, labelColumn);
         int tc = textColumn is null ? -1 : ColumnIndex(ds, textColumn);
-        LabelSpace? space = null;
-        if (lc >= 0) space = new LabelSpace(globalLabels ?? GlobalLabelCounts(ds, labelColumn!, null, ct));
+        if (lc < 0 && tc < 0) return groups.Select(g => new GroupContentRow(g.Key, g.RecordCount, g.ByteCount));
+        if (lc >= 0 && globalLabels is null) return OnePass(ds, groups, lc, tc, ct, onGlobal);
+        if (globalLabels is not null) onGlobal?.Invoke(globalLabels);
+        return WithGlobal(ds, groups, lc, tc, lc >= 0 ? new LabelSpace(globalLabels!) : null, ct);
+    }
+
+    private static IEnumerable<GroupContentRow> WithGlobal(GroupedDataset ds, IEnumerable<GroupInfo> groups, int lc, int tc, LabelSpace? space, CancellationToken ct)
+    {
         foreach (var g in groups)
         {
-            if (lc < 0 && tc < 0) { yield return new GroupContentRow(g.Key, g.RecordCount, g.ByteCount); continue; }
-            var counts = lc >= 0 ? new double[space!.Labels.Length] : null;
+            var counts = space is null ? null : new Dictionary<string, long>(StringComparer.Ordinal);
             long words = 0, chars = 0;
             foreach (var r in ds.ReadRecords(g, ct))
             {
-                if (counts is not null) counts[space!.Index(LabelOf(r[lc]))]++;
+                if (counts is not null) { var l = LabelOf(r[lc]); counts[l] = counts.GetValueOrDefault(l) + 1; }
                 if (tc >= 0 && r[tc] is { } t) CountText(KeyText.Format(t), ref words, ref chars);
             }
-            var row = new GroupContentRow(g.Key, g.RecordCount, g.ByteCount);
-            if (counts is not null)
-            {
-                var p = Normalize(counts);
-                row = row with
-                {
-                    DistinctLabels = counts.Count(x => x > 0),
-                    Entropy = Entropy(p),
-                    JensenShannon = JensenShannon(p, space!.Global),
-                    Hellinger = Hellinger(p, space.Global),
-                    EarthMovers = EarthMovers(p, space.Global, space.Positions),
-                };
-            }
-            if (tc >= 0) row = row with { Words = words, Characters = chars };
-            yield return row;
+            yield return Row(g.Key, g.RecordCount, g.ByteCount, counts, space, tc >= 0 ? words : null, tc >= 0 ? chars : null);
         }
+    }
+
+    private static IEnumerable<GroupContentRow> OnePass(GroupedDataset ds, IEnumerable<GroupInfo> groups, int lc, int tc, CancellationToken ct,
+        Action<IReadOnlyDictionary<string, long>>? onGlobal)
+    {
+        var temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"grouper-stats-{Environment.ProcessId}-{Guid.NewGuid():N}.bin");
+        try
+        {
+            var global = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            using (var w = new BinaryWriter(new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.None)))
+            {
+                var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+                foreach (var g in groups)
+                {
+                    counts.Clear();
+                    long words = 0, chars = 0;
+                    foreach (var r in ds.ReadRecords(g, ct))
+                    {
+                        var l = LabelOf(r[lc]);
+                        counts[l] = counts.GetValueOrDefault(l) + 1;
+                        if (tc >= 0 && r[tc] is { } t) CountText(KeyText.Format(t), ref words, ref chars);
+                    }
+                    w.Write(g.Key); w.Write(g.RecordCount); w.Write(g.ByteCount); w.Write(words); w.Write(chars); w.Write(counts.Count);
+                    foreach (var (l, n) in counts)
+                    {
+                        w.Write(l); w.Write(n);
+                        global[l] = global.GetValueOrDefault(l) + n;
+                    }
+                }
+            }
+            onGlobal?.Invoke(global);
+            var space = new LabelSpace(global);
+            using var rd = new BinaryReader(new FileStream(temp, FileMode.Open, FileAccess.Read, FileShare.None, 1 << 16, FileOptions.SequentialScan));
+            var groupCounts = new Dictionary<string, long>(StringComparer.Ordinal);
+            while (rd.BaseStream.Position < rd.BaseStream.Length)
+            {
+                string key = rd.ReadString(); long records = rd.ReadInt64(), bytes = rd.ReadInt64(), words = rd.ReadInt64(), chars = rd.ReadInt64();
+                int n = rd.ReadInt32();
+                groupCounts.Clear();
+                for (int i = 0; i < n; i++) groupCounts[rd.ReadString()] = rd.ReadInt64();
+                yield return Row(key, records, bytes, groupCounts, space, tc >= 0 ? words : null, tc >= 0 ? chars : null);
+            }
+        }
+        finally
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+        }
+    }
+
+    private static GroupContentRow Row(string key, long records, long bytes, Dictionary<string, long>? counts, LabelSpace? space, long? words, long? chars)
+    {
+        var row = new GroupContentRow(key, records, bytes, Words: words, Characters: chars);
+        if (counts is null || space is null) return row;
+        var v = new double[space.Labels.Length];
+        foreach (var (l, n) in counts) v[space.Index(l)] += n;
+        var p = Normalize(v);
+        return row with
+        {
+            DistinctLabels = counts.Count(x => x.Value > 0),
+            Entropy = Entropy(p),
+            JensenShannon = JensenShannon(p, space.Global),
+            Hellinger = Hellinger(p, space.Global),
+            EarthMovers = EarthMovers(p, space.Global, space.Positions),
+        };
     }
 
     public static ContentSummary Summarize(IEnumerable<GroupContentRow> rows, int labelCount)

@@ -89,8 +89,8 @@ public static class GroupReport
 
         if (options.LabelColumn is { } lc)
         {
-            var global = ContentStats.GlobalLabelCounts(ds, lc, null, ct);
-            var summary = ContentStats.Summarize(ContentStats.PerGroup(ds, ds.EnumerateGroups(), lc, null, global, ct), global.Count);
+            IReadOnlyDictionary<string, long> global = new Dictionary<string, long>();
+            var summary = ContentStats.Summarize(ContentStats.PerGroup(ds, ds.EnumerateGroups(), lc, null, null, ct, g => global = g), 0);
             html.Append($"<h2>Labels: {E(lc)}</h2><table id=\"label-stats\"><tr><th></th><th class=\"n\">mean</th><th class=\"n\">min</th><th class=\"n\">max</th></tr>");
             void S(string name, Summary? s) { if (s is not null) html.Append($"<tr><th>{name}</th><td class=\"n\">{F(s.Mean)}</td><td class=\"n\">{F(s.Min)}</td><td class=\"n\">{F(s.Max)}</td></tr>"); }
             S("Distinct labels per group", summary.DistinctLabels);

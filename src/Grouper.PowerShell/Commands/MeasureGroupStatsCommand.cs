@@ -87,11 +87,10 @@ public sealed class MeasureGroupStatsCommand : GrouperCmdlet, IDisposable
 
     private void Measure(GroupedDataset ds, IEnumerable<GroupInfo> groups, string? datasetPath)
     {
-        bool content = LabelColumn is not null || TextColumn is not null;
-        IReadOnlyDictionary<string, long>? global = LabelColumn is null ? null : ContentStats.GlobalLabelCounts(ds, LabelColumn, null, _cts.Token);
+        IReadOnlyDictionary<string, long>? global = null;
         if (PerGroup)
         {
-            foreach (var r in ContentStats.PerGroup(ds, groups, LabelColumn, TextColumn, global, _cts.Token))
+            foreach (var r in ContentStats.PerGroup(ds, groups, LabelColumn, TextColumn, null, _cts.Token))
                 WriteObject(new GroupStatsRow
                 {
                     Key = r.Key, RecordCount = r.Records, ByteCount = r.Bytes, DistinctLabels = r.DistinctLabels, Entropy = r.Entropy,
@@ -100,7 +99,7 @@ public sealed class MeasureGroupStatsCommand : GrouperCmdlet, IDisposable
             return;
         }
         var sizes = new GroupSizeStats.Accumulator();
-        var rows = ContentStats.PerGroup(ds, groups.Select(g => { sizes.Add(g.RecordCount, g.ByteCount); return g; }), content ? LabelColumn : null, TextColumn, global, _cts.Token);
+        var rows = ContentStats.PerGroup(ds, groups.Select(g => { sizes.Add(g.RecordCount, g.ByteCount); return g; }), LabelColumn, TextColumn, null, _cts.Token, g => global = g);
         var summary = ContentStats.Summarize(rows, global?.Count ?? 0);
         var s = sizes.Result();
         WriteObject(new GroupStats

@@ -48,6 +48,22 @@ public class ReportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void One_pass_label_measures_equal_two_pass_ones()
+    {
+        using var t = new TempDir();
+        using var ds = GroupedDataset.Open(BuildLabelled(t));
+        IReadOnlyDictionary<string, long>? seen = null;
+        var onePass = ContentStats.PerGroup(ds, ds.EnumerateGroups(), "label", "text", null, default, g => seen = g).ToList();
+        var global = ContentStats.GlobalLabelCounts(ds, "label");
+        var twoPass = ContentStats.PerGroup(ds, ds.EnumerateGroups(), "label", "text", global).ToList();
+        Assert.Equal(twoPass, onePass);
+        Assert.Equal(global, seen);
+        Assert.Equal(300, onePass.Count);
+        Assert.All(onePass, r => Assert.Equal(r.Records * 4, r.Words)); // "word {i} and more"
+        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $"grouper-stats-{Environment.ProcessId}-*"));
+    }
+
+    [Fact]
     public void The_report_renders_in_headless_Chromium()
     {
         var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" }.FirstOrDefault(File.Exists);
