@@ -28,6 +28,10 @@ public sealed class DatasetManifest
     public long LargestGroupRecords { get; init; }
     /// <summary>Group-size statistics computed while writing (from the index; no label or text measures).</summary>
     public Grouper.Stats.GroupSizeStats? Stats { get; init; }
+    /// <summary>Set on a part of a sharded build (see Merge-GroupedDataset); null on a complete dataset.</summary>
+    public WorkerInfo? Worker { get; init; }
+    /// <summary>"key" when shards hold groups in key order throughout; "parts" after a merge (each part's shards in key order).</summary>
+    public string StorageOrder { get; init; } = "key";
     public required IReadOnlyList<SourceFileInfo> Sources { get; init; }
     public required IReadOnlyList<ShardInfo> Shards { get; init; }
     public required FileEntry Index { get; init; }
@@ -61,6 +65,16 @@ public sealed class DatasetManifest
                 $"{path} has format version {m.FormatVersion}; this Grouper reads version {CurrentFormatVersion}. Use a newer Grouper.", path);
         return m;
     }
+}
+
+public sealed class WorkerInfo
+{
+    public int Index { get; init; }
+    public int Count { get; init; }
+    /// <summary>"key" or "file".</summary>
+    public required string Split { get; init; }
+    /// <summary>Records the worker read (kept or not), so a merge can check that workers saw the same input.</summary>
+    public long RecordsSeen { get; init; }
 }
 
 public sealed class KeyInfo

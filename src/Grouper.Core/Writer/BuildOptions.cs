@@ -46,6 +46,14 @@ public sealed class BuildOptions
     /// </summary>
     public bool KeysOnly { get; init; }
 
+    /// <summary>
+    /// Build one part of a sharded build: keep only the groups whose key hashes to this worker
+    /// (<see cref="WorkerSplit.Key"/>), or read only this worker's share of the input files
+    /// (<see cref="WorkerSplit.File"/>, applied by the caller that lists the files). Parts combine with
+    /// <see cref="Format.DatasetMerger"/>.
+    /// </summary>
+    public WorkerShare? Worker { get; init; }
+
     /// <summary>Free-form description of how keys were made beyond <see cref="KeySpec.Describe"/> (a scheme's parameters), recorded in the manifest.</summary>
     public IReadOnlyDictionary<string, string>? KeyParameters { get; init; }
 }
@@ -62,3 +70,29 @@ public sealed record BuildProgress(
     long GroupsWritten,
     int SpillRuns,
     string? CurrentSource);
+
+/// <summary>How a sharded build divides the work among workers.</summary>
+public enum WorkerSplit
+{
+    /// <summary>Every worker reads all input; worker i keeps the groups with xxh3_64(UTF-8 key, 0) mod n = i.</summary>
+    Key,
+    /// <summary>Worker i reads the input files at positions i, i+n, i+2n… of the ordered file list and keeps all their groups.</summary>
+    File,
+}
+
+/// <summary>One worker's share of a sharded build.</summary>
+public sealed record WorkerShare(int Index, int Count, WorkerSplit Split = WorkerSplit.Key)
+{
+    public void Validate()
+    {
+        if (Count < 1 || Index < 0 || Index >= Count)
+            throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The worker index must be between 0 and {Count - 1} (it is {Index} of {Count}).");
+    }
+
+    /// <summary>The worker that keeps a group, for key splits: xxh3_64 of the key's UTF-8 bytes, seed 0, modulo the worker count.</summary>
+    public static int WorkerOf(ReadOnlySpan<byte> utf8Key, int count) => (int)(System.IO.Hashing.XxHash3.HashToUInt64(utf8Key) % (ulong)count);
+
+    /// <summary>The files this worker reads, for file splits: every n-th of the ordered list, from position i.</summary>
+    public IEnumerable<string> FilesOf(IReadOnlyList<string> orderedFiles) =>
+        Split == WorkerSplit.File ? orderedFiles.Where((_, i) => i % Count == Index) : orderedFiles;
+}

@@ -21,17 +21,15 @@ public sealed class GroupedDatasetBuilder : IDisposable
     private readonly string _destination;
     private readonly string _workDir;
     private readonly string _spillDir;
-    private readonly SortBuffer _buffer;
+    private readonly ExternalSorter _sorter;
     private readonly SchemaBuilder _schema = new();
     private readonly ByteBuffer _row = new(4096);
     private readonly StringBuilder _keyText = new();
     private byte[] _keyBytes = new byte[256];
     private char[] _keyChars = new char[64];
-    private readonly List<string> _runs = new();
     private readonly List<SourceFileInfo> _sources = new();
     private readonly Stopwatch _progressClock = Stopwatch.StartNew();
     private readonly long _mergeMemory;
-    private readonly int _blockSize;
 
     private RecordReader? _boundReader;
     private int _boundVersion = -1;
@@ -39,6 +37,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
     private KeyExtractor? _extractor;
 
     private long _recordsRead;
+    private long _skipped;
     private long _bytesRead;
     private int _activeSource = -1;
     private string? _currentSource;
@@ -47,7 +46,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
     private bool _completed, _disposed;
 
     /// <summary>The largest number of spill runs merged at once; more are merged in levels.</summary>
-    internal int MaxMergeFanIn { get; init; } = 128;
+    internal int MaxMergeFanIn { get => _maxFanIn; init { _maxFanIn = value; _sorter?.SetMaxFanIn(value); } }
+    private int _maxFanIn = 128;
 
     public GroupedDatasetBuilder(string destination, BuildOptions options)
     {
@@ -56,6 +56,9 @@ public sealed class GroupedDatasetBuilder : IDisposable
         if (options.MemoryLimit < 4 << 20)
             throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The memory limit must be at least 4 MB (it is {options.MemoryLimit} bytes).");
         _options = options;
+        options.Worker?.Validate();
+        if (options.Worker is { Split: WorkerSplit.Key } && options.Key.MergeKeys > 0)
+            throw new GrouperException(GrouperErrorKind.InvalidArgument, "Merged natural ids (ids per group) cannot be split by key across workers: a merged group spans keys of several workers.");
         options.Key.Reset();
         _destination = Path.GetFullPath(destination);
         if (!options.Overwrite && (Directory.Exists(_destination) || File.Exists(_destination)))
@@ -74,16 +77,17 @@ public sealed class GroupedDatasetBuilder : IDisposable
 
         // Half the budget sorts; the other half is for the runtime, the reader of the input and slack.
         // At merge time the sort buffer is released and the same half feeds the run readers and row groups.
-        _buffer = new SortBuffer(options.MemoryLimit / 2);
         _mergeMemory = options.MemoryLimit / 2;
-        _blockSize = (int)Math.Clamp(options.MemoryLimit / 1024, 64 << 10, 1 << 20);
+        _sorter = new ExternalSorter(_spillDir, options.MemoryLimit / 2, _mergeMemory,
+            (int)Math.Clamp(options.MemoryLimit / 1024, 64 << 10, 1 << 20), MaxMergeFanIn);
+        _sorter.Spilled += () => Report();
     }
 
     /// <summary>The folder the build writes into before it is moved to the destination.</summary>
     public string WorkingDirectory => _workDir;
 
     /// <summary>A snapshot of where the build is.</summary>
-    public BuildProgress Progress => new(_phase, _recordsRead, _bytesRead, _recordsWritten, _groupsWritten, _runs.Count, _currentSource);
+    public BuildProgress Progress => new(_phase, _recordsRead, _bytesRead, _recordsWritten, _groupsWritten, _sorter.RunCount, _currentSource);
 
     /// <summary>Adds every record of <paramref name="reader"/>.</summary>
     public void AddAll(RecordReader reader, CancellationToken ct = default)
@@ -135,6 +139,12 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _row.Clear();
         RowCodec.Encode(reader, _map, _schema, _row);
         _schema.CountRecord();
+        if (_options.Worker is { Split: WorkerSplit.Key } w && WorkerShare.WorkerOf(_keyBytes.AsSpan(0, keyLength), w.Count) != w.Index)
+        {
+            // Another worker's group: encoded all the same, so every worker infers the same schema, but not kept.
+            _skipped++;
+            return;
+        }
         if (_options.KeysOnly)
         {
             // A preview needs each record's size, not its values.
@@ -143,8 +153,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             _row.WriteVarInt((ulong)size);
         }
 
-        if (_buffer.WouldOverflow(keyLength, _row.Length)) Spill();
-        _buffer.Add(_keyBytes.AsSpan(0, keyLength), _row.Span);
+        _sorter.Add(_keyBytes.AsSpan(0, keyLength), _row.Span);
         _row.TrimTo(1 << 16);
         _recordsRead++;
         _sources[_activeSource >= 0 ? _activeSource : PushedSourceIndex(reader)].Records++;
@@ -162,21 +171,6 @@ public sealed class GroupedDatasetBuilder : IDisposable
             _pushed.Add(reader, i = _sources.Count - 1);
         }
         return i;
-    }
-
-    private void Spill()
-    {
-        _buffer.Sort();
-        var path = Path.Combine(_spillDir, $"run-{_runs.Count:D6}.lz4");
-        using (var w = new RunWriter(path, _blockSize))
-        using (var s = _buffer.Stream())
-        {
-            w.WriteAll(s, CancellationToken.None);
-            w.Finish();
-        }
-        _runs.Add(path);
-        _buffer.Clear();
-        Report();
     }
 
     private void Report(bool force = false)
@@ -200,13 +194,13 @@ public sealed class GroupedDatasetBuilder : IDisposable
             _phase = BuildPhase.Merging;
             Report(force: true);
             if (_options.KeysOnly) throw new InvalidOperationException("A keys-only build can only be previewed.");
-            bool inMemory = _runs.Count == 0;
-            var stream = SortedStream(ct);
+            bool inMemory = _sorter.InMemory;
+            var stream = _sorter.Sorted(ct);
 
             _phase = BuildPhase.Writing;
             Report(force: true);
             var indexPath = Path.Combine(_workDir, "index.gidx");
-            long rowGroupMemory = inMemory ? _mergeMemory / 2 : _mergeMemory - Math.Min(_runs.Count, MaxMergeFanIn) * (long)_blockSize * 3;
+            long rowGroupMemory = inMemory ? _mergeMemory / 2 : _mergeMemory - Math.Min(_sorter.RunCount, MaxMergeFanIn) * (long)_sorter.BlockSize * 3;
             ShardWriter shards;
             using (var index = new GroupIndexWriter(indexPath))
             using (stream)
@@ -248,11 +242,12 @@ public sealed class GroupedDatasetBuilder : IDisposable
                     ByteCount = shards.Bytes,
                     LargestGroupRecords = shards.LargestGroupRecords,
                     Stats = shards.SizeStats.Result(),
+                    Worker = _options.Worker is { } wk ? new WorkerInfo { Index = wk.Index, Count = wk.Count, Split = wk.Split.ToString().ToLowerInvariant(), RecordsSeen = _recordsRead + _skipped } : null,
                     Sources = _sources.ToList(),
                     Shards = shards.Shards.ToList(),
                     Index = new FileEntry { File = "index.gidx", Bytes = index.Length, Xxh3 = index.Checksum! },
                 };
-                DeleteSpill();
+                _sorter.Dispose();
                 File.WriteAllBytes(Path.Combine(_workDir, DatasetManifest.FileName), manifest.ToJson());
 
                 _phase = BuildPhase.Committing;
@@ -280,7 +275,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _completed = true;
         try
         {
-            using var stream = SortedStream(ct);
+            using var stream = _sorter.Sorted(ct);
             int merge = _options.Key.MergeKeys;
             byte[] natural = [];
             string? key = null;
@@ -318,62 +313,9 @@ public sealed class GroupedDatasetBuilder : IDisposable
         return (long)VarInt.Read(row, ref pos);
     }
 
-    /// <summary>All records sorted by (key, arrival): the sort buffer alone, or the merge of the spill runs.</summary>
-    private IRecordStream SortedStream(CancellationToken ct)
-    {
-        if (_runs.Count == 0)
-        {
-            _buffer.Sort();
-            return _buffer.Stream();
-        }
-        if (!_buffer.IsEmpty) Spill();
-        _buffer.Release();
-        GC.Collect(); // the sort buffer's chunks are large; give them back before the merge takes memory
-        return MergeRuns(ct);
-    }
-
-    private IRecordStream MergeRuns(CancellationToken ct)
-    {
-        // Fan-in bounded by memory: each open run holds a raw and a compressed block plus a file buffer.
-        int fanIn = (int)Math.Clamp(_mergeMemory / 2 / ((long)_blockSize * 3), 2, MaxMergeFanIn);
-        fanIn = Math.Min(fanIn, MaxMergeFanIn);
-        var runs = _runs.ToList();
-        int level = 0;
-        while (runs.Count > fanIn)
-        {
-            // Merge consecutive runs so that arrival order between runs is kept.
-            var next = new List<string>();
-            for (int i = 0; i < runs.Count; i += fanIn)
-            {
-                var batch = runs.GetRange(i, Math.Min(fanIn, runs.Count - i));
-                if (batch.Count == 1) { next.Add(batch[0]); continue; }
-                var path = Path.Combine(_spillDir, $"merge-{level}-{next.Count:D6}.lz4");
-                using (var merged = new MergeStream(batch.Select(r => (IRecordStream)new RunReader(r, _blockSize)).ToList()))
-                using (var w = new RunWriter(path, _blockSize))
-                {
-                    w.WriteAll(merged, ct);
-                    w.Finish();
-                }
-                foreach (var r in batch) File.Delete(r);
-                next.Add(path);
-                Report();
-            }
-            runs = next;
-            level++;
-        }
-        return new MergeStream(runs.Select(r => (IRecordStream)new RunReader(r, _blockSize)).ToList());
-    }
-
-    private void DeleteSpill()
-    {
-        try { if (Directory.Exists(_spillDir)) Directory.Delete(_spillDir, recursive: true); }
-        catch (IOException) { }
-    }
-
     private void Abort()
     {
-        _buffer.Release();
-        DeleteSpill();
+        _sorter.Dispose();
         try { if (Directory.Exists(_workDir)) Directory.Delete(_workDir, recursive: true); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
