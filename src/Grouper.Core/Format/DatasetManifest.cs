@@ -15,10 +15,16 @@ public sealed class DatasetManifest
     /// <summary>The string column, first in every shard, that holds each record's group key.</summary>
     public const string KeyColumnName = "__group_key";
 
+    /// <summary>"Grouper x.y.z" of this library.</summary>
+    public static string CreatedByThisVersion => "Grouper " + (typeof(DatasetManifest).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+        .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion.Split('+')[0] ?? "?");
+
     public string Format { get; init; } = FormatName;
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public string CreatedBy { get; init; } = "";
-    public string KeyColumn { get; init; } = KeyColumnName;
+    /// <summary>The shards' key column, or null for imported shards that have none (their key is made from <see cref="Key"/>'s columns).</summary>
+    public string? KeyColumn { get; init; } = KeyColumnName;
     public required KeyInfo Key { get; init; }
     public required IReadOnlyList<ColumnInfo> Schema { get; init; }
     public long GroupCount { get; init; }

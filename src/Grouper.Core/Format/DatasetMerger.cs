@@ -183,7 +183,7 @@ public static class DatasetMerger
         }
     }
 
-    private static void Transfer(string from, string to, ShardTransfer how)
+    internal static void Transfer(string from, string to, ShardTransfer how)
     {
         switch (how)
         {

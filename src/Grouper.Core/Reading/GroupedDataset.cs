@@ -123,10 +123,12 @@ public sealed class GroupedDataset : IDisposable
         var columns = new ShardColumn[Columns.Count];
         for (int c = 0; c < Columns.Count; c++)
         {
-            // Field 0 is the group key; the record's columns follow in manifest order.
-            var field = fields[c + 1];
-            if (field.Name != Columns[c].Name)
-                throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shards of {Path} do not match its manifest (column {c + 1} is '{field.Name}', expected '{Columns[c].Name}').", Path);
+            // Grouper's shards: the key column, then the record's columns in manifest order. Imported shards
+            // have no key column and may order columns their own way: find them by name.
+            var field = Manifest.KeyColumn is not null && c + 1 < fields.Length && fields[c + 1].Name == Columns[c].Name
+                ? fields[c + 1]
+                : fields.FirstOrDefault(f => f.Name == Columns[c].Name)
+                  ?? throw new GrouperException(GrouperErrorKind.InvalidDataset, $"A shard of {Path} has no column '{Columns[c].Name}' (the manifest lists it).", Path);
             columns[c] = ShardColumn.Create(field, Columns[c]);
             columns[c].Load(rg, count, ct);
         }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Text;
 using Grouper.Format;
 using Grouper.Keys;
@@ -226,7 +225,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
 
                 var manifest = new DatasetManifest
                 {
-                    CreatedBy = "Grouper " + (typeof(GroupedDatasetBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "?"),
+                    CreatedBy = DatasetManifest.CreatedByThisVersion,
                     Key = new KeyInfo
                     {
                         Kind = _options.Key.KindName,

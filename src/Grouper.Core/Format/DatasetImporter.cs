@@ -1,0 +1,192 @@
+using System.Text;
+using Grouper.Keys;
+using Grouper.Schema;
+using Grouper.Sources;
+using Grouper.Stats;
+using Grouper.Util;
+using Grouper.Writer;
+
+namespace Grouper.Format;
+
+/// <summary>
+/// Adopts Parquet files that are already grouped (Spark's repartition + sortWithinPartitions, DuckDB's
+/// ORDER BY with PARTITION_BY): one streaming pass checks that every group is contiguous and lies in one
+/// file, then an index and a manifest are written, in place or into a new dataset that links or copies
+/// the files. The records are not rewritten.
+/// </summary>
+public static class DatasetImporter
+{
+    /// <param name="source">A folder of Parquet files, or a wildcard.</param>
+    /// <param name="key">The key; columns (or a function) of the records.</param>
+    /// <param name="destination">A new dataset folder, or null to write the index and manifest into the source folder.</param>
+    /// <param name="overwrite">Replace an existing dataset (or, in place, an existing manifest).</param>
+    /// <param name="transfer">How files get into a new dataset: linked (default), copied, or moved.</param>
+    /// <param name="memoryLimit">Memory for sorting the group entries.</param>
+    /// <param name="ct">Stops the import; nothing is left behind.</param>
+    public static DatasetManifest Import(string source, KeySpec key, string? destination, bool overwrite = false,
+        ShardTransfer transfer = ShardTransfer.Link, long memoryLimit = BuildOptions.DefaultMemoryLimit, CancellationToken ct = default)
+    {
+        var files = SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet).ToList();
+        if (files.Count == 0) throw new GrouperException(GrouperErrorKind.NotFound, $"{source} holds no Parquet files.", source);
+        bool inPlace = destination is null;
+        string root = inPlace ? (Directory.Exists(source) ? Path.GetFullPath(source) : Path.GetDirectoryName(files[0])!) : Path.GetFullPath(destination!);
+        if (inPlace && File.Exists(Path.Combine(root, DatasetManifest.FileName)) && !overwrite)
+            throw new GrouperException(GrouperErrorKind.DestinationExists, $"{root} already has a {DatasetManifest.FileName}; use -Force to replace it.", root);
+        if (inPlace && files.Any(f => !Path.GetFullPath(f).StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+            throw new GrouperException(GrouperErrorKind.InvalidArgument, $"To import in place, the files must be inside {root}.", root);
+        if (!inPlace)
+        {
+            if (!overwrite && (Directory.Exists(root) || File.Exists(root)))
+                throw new GrouperException(GrouperErrorKind.DestinationExists, $"The destination {root} exists. Choose another destination or replace it (-Force).", root);
+            DatasetCommit.EnsureReplaceable(root);
+        }
+
+        key.Reset();
+        var parent = inPlace ? root : Path.GetDirectoryName(root)!;
+        Directory.CreateDirectory(parent);
+        var work = Path.Combine(parent, $".{Path.GetFileName(root)}.grouper-tmp-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^24]);
+        Directory.CreateDirectory(work);
+        try
+        {
+            var schema = new SchemaBuilder();
+            var sourcesInfo = new List<SourceFileInfo>();
+            IReadOnlyList<ColumnSpec>? firstSpecs = null;
+            using var sorter = new ExternalSorter(Path.Combine(work, "spill"), memoryLimit / 2, memoryLimit / 2,
+                (int)Math.Clamp(memoryLimit / 1024, 64 << 10, 1 << 20), 128);
+            var row = new ByteBuffer();
+            var entry = new ByteBuffer(64);
+            var keyText = new StringBuilder();
+            long total = 0;
+            for (int f = 0; f < files.Count; f++)
+            {
+                using var reader = SourceFiles.Open(files[f], SourceFormat.Parquet);
+                var specs = Enumerable.Range(0, reader.FieldCount).Select(i => reader.GetDeclaredColumn(i)!).ToList();
+                if (firstSpecs is null) firstSpecs = specs;
+                else if (!specs.SequenceEqual(firstSpecs))
+                    throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                        $"The schema of {files[f]} ({string.Join(", ", specs)}) differs from that of {files[0]} ({string.Join(", ", firstSpecs)}).", files[f]);
+                var map = schema.Bind(reader);
+                var extractor = key.Bind(reader);
+                byte[] current = [];
+                long start = 0, count = 0, bytes = 0, rowIndex = 0;
+                void Emit()
+                {
+                    if (count == 0) return;
+                    entry.Clear();
+                    entry.WriteVarInt((ulong)f); entry.WriteVarInt((ulong)start); entry.WriteVarInt((ulong)count); entry.WriteVarInt((ulong)bytes);
+                    sorter.Add(current, entry.Span);
+                }
+                while (reader.Read())
+                {
+                    extractor.GetKey(reader, keyText);
+                    var k = Encoding.UTF8.GetBytes(keyText.ToString());
+                    row.Clear();
+                    RowCodec.Encode(reader, map, schema, row);
+                    if (count == 0 || !k.AsSpan().SequenceEqual(current))
+                    {
+                        Emit();
+                        current = k;
+                        start = rowIndex;
+                        count = 0;
+                        bytes = 0;
+                    }
+                    count++;
+                    bytes += row.Length;
+                    rowIndex++;
+                    if ((++total & 0x3FFF) == 0) ct.ThrowIfCancellationRequested();
+                }
+                Emit();
+                sourcesInfo.Add(new SourceFileInfo { Path = files[f], Bytes = new FileInfo(files[f]).Length, Records = rowIndex });
+            }
+
+            // In key order, one entry per group; a key seen twice was split (within a file, or across files).
+            var indexPath = Path.Combine(work, "index.gidx");
+            var sizes = new GroupSizeStats.Accumulator();
+            long groups = 0, records = 0, allBytes = 0, largest = 0;
+            string checksum;
+            long indexLength;
+            using (var index = new GroupIndexWriter(indexPath))
+            using (var sorted = sorter.Sorted(ct))
+            {
+                byte[]? last = null;
+                (int File, long Start) lastAt = default;
+                while (sorted.MoveNext())
+                {
+                    var payload = sorted.Row;
+                    int pos = 0;
+                    int file = (int)VarInt.Read(payload, ref pos);
+                    long start = (long)VarInt.Read(payload, ref pos), count = (long)VarInt.Read(payload, ref pos), bytes = (long)VarInt.Read(payload, ref pos);
+                    if (last is not null && sorted.Key.SequenceEqual(last))
+                    {
+                        var where = lastAt.File == file ? $"at rows {lastAt.Start + 1} and {start + 1} of {files[file]}" : $"in {files[lastAt.File]} (row {lastAt.Start + 1}) and in {files[file]} (row {start + 1})";
+                        throw new GrouperException(GrouperErrorKind.InvalidData,
+                            $"Group '{Encoding.UTF8.GetString(sorted.Key)}' is not contiguous in one file: it appears {where}. Regroup the files instead (-Regroup).", files[file], start + 1);
+                    }
+                    last = sorted.Key.ToArray();
+                    lastAt = (file, start);
+                    index.Add(sorted.Key, file, start, count, bytes);
+                    sizes.Add(count, bytes);
+                    groups++; records += count; allBytes += bytes; largest = Math.Max(largest, count);
+                }
+                index.Finish();
+                checksum = index.Checksum!;
+                indexLength = index.Length;
+            }
+
+            var shards = new List<ShardInfo>();
+            for (int f = 0; f < files.Count; f++)
+            {
+                string rel;
+                if (inPlace) rel = Path.GetRelativePath(root, files[f]).Replace(Path.DirectorySeparatorChar, '/');
+                else
+                {
+                    rel = ShardWriter.ShardFileName(f);
+                    Directory.CreateDirectory(Path.Combine(work, "data"));
+                    DatasetMerger.Transfer(files[f], Path.Combine(work, rel), transfer == ShardTransfer.Move ? ShardTransfer.Copy : transfer);
+                }
+                var pr = Parquet.ParquetReader.CreateAsync(files[f]).GetAwaiter().GetResult();
+                int rowGroups = pr.RowGroupCount;
+                pr.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                shards.Add(new ShardInfo { File = rel, Bytes = new FileInfo(files[f]).Length, Xxh3 = FileChecksum.Compute(files[f]), Records = sourcesInfo[f].Records, RowGroups = rowGroups });
+            }
+            var manifest = new DatasetManifest
+            {
+                CreatedBy = DatasetManifest.CreatedByThisVersion,
+                KeyColumn = null,
+                Key = new KeyInfo { Kind = key.KindName, Columns = key.Columns.ToArray(), Description = key.Describe() },
+                Schema = schema.ToSpecs().Select(ColumnInfo.From).ToList(),
+                GroupCount = groups,
+                RecordCount = records,
+                ByteCount = allBytes,
+                LargestGroupRecords = largest,
+                Stats = sizes.Result(),
+                StorageOrder = "files",
+                Sources = sourcesInfo,
+                Shards = shards,
+                Index = new FileEntry { File = "index.gidx", Bytes = indexLength, Xxh3 = checksum },
+            };
+            sorter.Dispose();
+            if (inPlace)
+            {
+                // The files stay; the index goes in first and the manifest last, so a dataset is only there once complete.
+                File.Move(indexPath, Path.Combine(root, "index.gidx"), overwrite: true);
+                var m = Path.Combine(root, DatasetManifest.FileName);
+                File.WriteAllBytes(Path.Combine(work, DatasetManifest.FileName), manifest.ToJson());
+                File.Move(Path.Combine(work, DatasetManifest.FileName), m, overwrite: true);
+                Directory.Delete(work, true);
+            }
+            else
+            {
+                File.WriteAllBytes(Path.Combine(work, DatasetManifest.FileName), manifest.ToJson());
+                DatasetCommit.MoveIntoPlace(work, root, overwrite);
+            }
+            if (transfer == ShardTransfer.Move && !inPlace) foreach (var f in files) File.Delete(f);
+            return manifest;
+        }
+        catch
+        {
+            try { if (Directory.Exists(work)) Directory.Delete(work, true); } catch (IOException) { }
+            throw;
+        }
+    }
+}
