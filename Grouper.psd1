@@ -16,6 +16,8 @@
         'Get-GroupRecord'
         'Measure-GroupStats'
         'Export-GroupReport'
+        'Merge-GroupedDataset'
+        'Import-GroupedDataset'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

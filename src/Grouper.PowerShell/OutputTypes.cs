@@ -106,6 +106,12 @@ public enum DirichletVariant { PerLabel, PerGroup }
 /// <summary>Group-size curves of the SizeSkew scheme.</summary>
 public enum GroupSizeCurve { Linear, Square, Exponential, PowerLaw }
 
+/// <summary>How a sharded build divides the work: by key (every worker reads all input) or by input file.</summary>
+public enum SplitBy { Key, File }
+
+/// <summary>How shards get into a merged or imported dataset.</summary>
+public enum TransferMode { Link, Copy, Move }
+
 /// <summary>Which side of a split to read.</summary>
 public enum Side { Train, Test }
 

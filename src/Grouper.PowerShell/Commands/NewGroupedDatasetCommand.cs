@@ -102,6 +102,19 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? IdColumn { get; set; }
 
+    /// <summary>This worker's number (0-based) in a sharded build of -WorkerCount workers.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int WorkerIndex { get; set; } = -1;
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int WorkerCount { get; set; }
+
+    /// <summary>Key: each worker reads all input and keeps its share of the groups. File: each worker reads its share of the files.</summary>
+    [Parameter]
+    public SplitBy SplitBy { get; set; } = SplitBy.Key;
+
     /// <summary>Report the groups the build would make, and their sizes, without writing a dataset.</summary>
     [Parameter]
     public SwitchParameter Preview { get; set; }
@@ -148,6 +161,10 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             if (Scheme == PartitionScheme.Shard && LabelsPerGroup < 1) Refuse("-Scheme Shard needs -LabelsPerGroup.", "SchemeNeedsLabelsPerGroup");
             if (MinGroupSize > 0 && Scheme != PartitionScheme.Dirichlet) Refuse("-MinGroupSize applies to -Scheme Dirichlet.", "MinGroupSizeWithoutDirichlet");
         }
+        if ((WorkerIndex >= 0) != (WorkerCount > 0)) Refuse("-WorkerIndex and -WorkerCount go together.", "WorkerParametersIncomplete");
+        if (WorkerCount > 0 && WorkerIndex >= WorkerCount) Refuse($"-WorkerIndex {WorkerIndex} is not below -WorkerCount {WorkerCount}.", "WorkerIndexOutOfRange");
+        if (WorkerCount > 0 && SplitBy == SplitBy.File && Scheme is not null && IdColumn is null)
+            Refuse("A scheme draws from each record's position in the whole input, which a worker that reads only some files does not know: give -IdColumn, or -SplitBy Key.", "FileSplitSchemeNeedsIdColumn");
         _destination = ResolveOutputPath(Destination, "DestinationNotFileSystem");
         if (Preview) return;
         bool exists = Directory.Exists(_destination) || File.Exists(_destination);
@@ -207,6 +224,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
                 MemoryLimit = MemoryLimit,
                 Overwrite = Force,
                 KeysOnly = Preview,
+                Worker = Share,
                 Progress = new PipelineProgress(ReportProgress),
             });
         }
@@ -239,15 +257,20 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
                 WriteError(ToErrorRecord(ex, "InputNotFound", path));
             }
         }
-        // Files are read at the end, when all are known (a scheme may first count their labels); objects stream.
-        if (!NeedsLabelScan) ReadFiles();
+        // Files are read at the end when all must be known first (a scheme counting labels, a split by file).
+        if (!NeedsLabelScan && !SplitsFiles) ReadFiles();
     }
+
+    private bool SplitsFiles => WorkerCount > 0 && SplitBy == SplitBy.File;
+
+    private WorkerShare? Share => WorkerCount > 0 ? new WorkerShare(WorkerIndex, WorkerCount, (WorkerSplit)SplitBy) : null;
 
     private void ReadFiles()
     {
         if (_files.Count == 0) return;
-        var builder = Builder(_files);
-        foreach (var file in _files) AddFile(builder, file);
+        var mine = Share?.FilesOf(_files).ToList() ?? _files;
+        var builder = Builder(mine);
+        foreach (var file in mine) AddFile(builder, file);
         _files.Clear();
     }
 
@@ -281,6 +304,8 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             AddFiles([fsi.FullName]);
             return;
         }
+        if (SplitsFiles)
+            Refuse("-SplitBy File divides input files among workers; pipeline objects can only be split by key.", "FileSplitNeedsFiles");
         if (NeedsLabelScan)
             // Pipeline input is seen once: it cannot be counted first. (Checked here: in BeginProcessing the
             // parameter set of pipeline-bound input is not known yet.)

@@ -1,0 +1,53 @@
+using System.Management.Automation;
+using Grouper.Format;
+
+namespace Grouper.PowerShell.Commands;
+
+/// <summary>Combines the parts of a sharded build into one dataset without rewriting record data.</summary>
+[Cmdlet(VerbsData.Merge, "GroupedDataset", DefaultParameterSetName = "Path", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(GroupedDatasetInfo))]
+public sealed class MergeGroupedDatasetCommand : GrouperCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = [];
+
+    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = [];
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string Destination { get; set; } = "";
+
+    /// <summary>Link (default: hard links, else copies), Copy, or Move the parts' shards.</summary>
+    [Parameter]
+    public TransferMode Transfer { get; set; } = TransferMode.Link;
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    private readonly List<string> _parts = new();
+
+    protected override void ProcessRecord() =>
+        _parts.AddRange(ResolveInputPaths(ParameterSetName == "Path" ? Path : LiteralPath, ParameterSetName == "LiteralPath"));
+
+    protected override void EndProcessing()
+    {
+        var destination = ResolveOutputPath(Destination, "DestinationNotFileSystem");
+        if (_parts.Count == 0)
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("No parts to merge."), "NoParts", ErrorCategory.InvalidArgument, Path));
+        if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;
+        try
+        {
+            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer);
+            WriteObject(ToInfo(destination, m));
+        }
+        catch (GrouperException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, "Merge", destination));
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text;
+using DuckDB.NET.Data;
+using System.Management.Automation;
+using Xunit;
+
+namespace Grouper.PowerShell.Tests;
+
+/// <summary>Sharded builds, Merge-GroupedDataset and Import-GroupedDataset through the cmdlets.</summary>
+public sealed class ScaleOutTests : IDisposable
+{
+    private readonly PowerShellHost _ps = new();
+
+    public ScaleOutTests()
+    {
+        var sb = new StringBuilder("user,n\n");
+        for (int i = 0; i < 4000; i++) sb.Append($"u{i * 13 % 97},{i}\n");
+        File.WriteAllText(_ps["data.csv"], sb.ToString());
+    }
+
+    public void Dispose() => _ps.Dispose();
+
+    private List<(string, long)> Groups(string path) =>
+        _ps.Run("Get-Group -LiteralPath $p", new Dictionary<string, object?> { ["p"] = path }).Select(g => ((string)g.Properties["Key"].Value, (long)g.Properties["RecordCount"].Value)).ToList();
+
+    private List<string> Records(string path) =>
+        _ps.Run("Get-Group -LiteralPath $p | Get-GroupRecord | ForEach-Object { $_.user + ':' + $_.n }", new Dictionary<string, object?> { ["p"] = path }).Select(o => o.ToString()).ToList();
+
+    [Fact]
+    public void Workers_build_parts_that_merge_into_the_single_build()
+    {
+        _ps.Run("New-GroupedDataset data.csv single -GroupBy user | Out-Null");
+        _ps.Run("0..3 | ForEach-Object { New-GroupedDataset data.csv \"part-$_\" -GroupBy user -WorkerIndex $_ -WorkerCount 4 } | Out-Null");
+        var merged = _ps.Run("Merge-GroupedDataset -Path part-* -Destination merged").Single();
+        Assert.Equal(4000L, merged.Properties["RecordCount"].Value);
+        Assert.Equal(Groups(_ps["single"]), Groups(_ps["merged"]));
+        Assert.Equal(Records(_ps["single"]), Records(_ps["merged"]));
+
+        Directory.Delete(_ps["part-2"], true);
+        var (_, errors) = _ps.Invoke("Merge-GroupedDataset -Path part-* -Destination again");
+        Assert.Equal("Merge.InvalidDataset,Grouper.PowerShell.Commands.MergeGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        Assert.Contains("worker(s) 2 of 4", errors[0].ToString());
+        Assert.False(Directory.Exists(_ps["again"]));
+    }
+
+    [Fact]
+    public void Worker_parameters_are_checked()
+    {
+        var (_, errors) = _ps.Invoke("New-GroupedDataset data.csv x -GroupBy user -WorkerIndex 4 -WorkerCount 4");
+        Assert.Equal("WorkerIndexOutOfRange,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        (_, errors) = _ps.Invoke("New-GroupedDataset data.csv x -GroupBy user -WorkerIndex 1");
+        Assert.Equal("WorkerParametersIncomplete,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        (_, errors) = _ps.Invoke("[pscustomobject]@{ user = 'a' } | New-GroupedDataset -Destination x -GroupBy user -WorkerIndex 0 -WorkerCount 2 -SplitBy File");
+        Assert.Equal("FileSplitNeedsFiles,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        (_, errors) = _ps.Invoke("New-GroupedDataset data.csv x -Scheme Iid -GroupCount 3 -WorkerIndex 0 -WorkerCount 2 -SplitBy File");
+        Assert.Equal("FileSplitSchemeNeedsIdColumn,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        Assert.False(Directory.Exists(_ps["x"]));
+    }
+
+    [Fact]
+    public void DuckDB_output_is_imported_and_unsorted_files_are_refused_or_regrouped()
+    {
+        var dir = _ps["duck out"];
+        using (var db = new DuckDBConnection("Data Source=:memory:"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"""
+                COPY (SELECT *, hash(user) % 3 AS bucket FROM read_csv('{_ps["data.csv"]}', header = true) ORDER BY bucket, user) TO '{dir}' (FORMAT parquet, PARTITION_BY (bucket));
+                COPY (SELECT * FROM read_csv('{_ps["data.csv"]}', header = true)) TO '{_ps["unsorted.parquet"]}' (FORMAT parquet);
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        _ps.Run("New-GroupedDataset data.csv single -GroupBy user | Out-Null");
+        var imported = _ps.Run("Import-GroupedDataset -LiteralPath 'duck out' -GroupBy user -Destination imported").Single();
+        Assert.Equal(4000L, imported.Properties["RecordCount"].Value);
+        Assert.Equal(Groups(_ps["single"]), Groups(_ps["imported"]));
+        Assert.Equal(Records(_ps["single"]).Order(), Records(_ps["imported"]).Order());
+
+        _ps.Run("Import-GroupedDataset -LiteralPath 'duck out' -GroupBy user | Out-Null"); // in place
+        Assert.Equal(Groups(_ps["single"]), Groups(_ps["duck out"]));
+
+        Directory.CreateDirectory(_ps["loose"]);
+        File.Move(_ps["unsorted.parquet"], _ps["loose/unsorted.parquet"]);
+        var (_, errors) = _ps.Invoke("Import-GroupedDataset loose -GroupBy user -Destination nope");
+        var err = Assert.Single(errors);
+        Assert.Equal("Import.InvalidData,Grouper.PowerShell.Commands.ImportGroupedDatasetCommand", err.FullyQualifiedErrorId);
+        Assert.Contains("unsorted.parquet", err.ToString());
+        Assert.False(Directory.Exists(_ps["nope"]));
+        var regrouped = _ps.Run("Import-GroupedDataset loose -GroupBy user -Destination regrouped -Regroup").Single();
+        Assert.Equal(Groups(_ps["single"]), Groups(_ps["regrouped"]));
+    }
+}
