@@ -181,3 +181,28 @@ Describe 'Statistics and report' {
         Get-Content -LiteralPath $file.FullName -Raw | Should -Match 'size-histogram'
     }
 }
+
+Describe 'Scale out' {
+    BeforeAll {
+        $work = Join-Path $TestDrive 'scale'
+        New-Item -ItemType Directory -Path $work -Force | Out-Null
+        $csv = Join-Path $work 'd.csv'
+        Set-Content -LiteralPath $csv -Value (@('user,n') + (0..999 | ForEach-Object { 'u{0},{1}' -f ($_ % 37), $_ }))
+    }
+
+    It 'merges the parts of four workers into the single build' {
+        New-GroupedDataset -LiteralPath $csv -Destination (Join-Path $work 'single') -GroupBy user | Out-Null
+        0..3 | ForEach-Object { New-GroupedDataset -LiteralPath $csv -Destination (Join-Path $work "part-$_") -GroupBy user -WorkerIndex $_ -WorkerCount 4 } | Out-Null
+        $merged = Merge-GroupedDataset -Path (Join-Path $work 'part-*') -Destination (Join-Path $work 'merged')
+        $merged.RecordCount | Should -Be 1000
+        (Get-Group -LiteralPath $merged.Path).Key | Should -Be (Get-Group -LiteralPath (Join-Path $work 'single')).Key
+    }
+
+    It 'imports a grouped dataset''s own shards as external files' {
+        $src = Join-Path $work 'external'
+        New-Item -ItemType Directory -Path $src -Force | Out-Null
+        Copy-Item (Join-Path $work 'single/data/*.parquet') $src
+        $imported = Import-GroupedDataset -LiteralPath $src -GroupBy user -Destination (Join-Path $work 'imported')
+        $imported.GroupCount | Should -Be 37
+    }
+}
