@@ -12,6 +12,8 @@ public enum GrouperErrorKind
     NotFound,
     InvalidArgument,
     ResourceBusy,
+    /// <summary>Writing failed: a full disk, an unwritable folder.</summary>
+    WriteFailed,
 }
 
 /// <summary>A failure Grouper explains: which file, which row, what was wrong.</summary>

@@ -4,6 +4,46 @@ namespace Grouper.Format;
 internal static class DatasetCommit
 {
     /// <summary>
+    /// Cleans up after writers of <paramref name="destination"/> that died: a dataset set aside by an
+    /// interrupted replacement goes back if the destination is missing (else it is deleted), and work
+    /// folders of dead builds are deleted. Call it holding the destination's lock. Returns what it did.
+    /// </summary>
+    public static List<string> Recover(string destination)
+    {
+        var done = new List<string>();
+        var parent = Path.GetDirectoryName(destination)!;
+        if (!Directory.Exists(parent)) return done;
+        var name = Path.GetFileName(destination);
+        foreach (var aside in Directory.GetDirectories(parent, $".{name}.grouper-old-*").Order(StringComparer.Ordinal))
+        {
+            if (!Directory.Exists(destination) && File.Exists(Path.Combine(aside, DatasetManifest.FileName)))
+            {
+                Directory.Move(aside, destination);
+                done.Add($"Restored the dataset at {destination} that an interrupted replacement had set aside ({aside}).");
+            }
+            else
+            {
+                TryDelete(aside);
+                done.Add($"Deleted {aside}, left by an interrupted replacement of {destination}.");
+            }
+        }
+        // Whoever holds the lock is the only live writer: every other work folder is a dead build's.
+        foreach (var work in Directory.GetDirectories(parent, $".{name}.grouper-tmp-*"))
+        {
+            TryDelete(work);
+            done.Add($"Deleted {work}, left by an interrupted build of {destination}.");
+        }
+        return done;
+    }
+
+    private static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
     /// Replacing is for datasets: a folder that is neither empty nor a Grouper dataset (a home folder
     /// given by mistake) is never deleted.
     /// </summary>
@@ -29,6 +69,7 @@ internal static class DatasetCommit
     /// </summary>
     public static void MoveIntoPlace(string work, string destination, bool overwrite)
     {
+        Grouper.Util.Faults.Hit("commit");
         if (!Directory.Exists(destination) && !File.Exists(destination))
         {
             Directory.Move(work, destination);
@@ -40,7 +81,11 @@ internal static class DatasetCommit
             throw new GrouperException(GrouperErrorKind.DestinationExists, $"The destination {destination} is a file, not a dataset folder.", destination);
         EnsureReplaceable(destination);
         var aside = Path.Combine(Path.GetDirectoryName(destination)!, $".{Path.GetFileName(destination)}.grouper-old-{Guid.NewGuid():N}"[..^24]);
+        Grouper.Util.Faults.Hit("commit-replace");
         Directory.Move(destination, aside);
+        // A crash here leaves the old dataset aside and the new one complete in the work folder: the next
+        // writer of this destination puts the old one back (Recover).
+        Grouper.Util.Faults.Hit("commit-aside");
         try
         {
             Directory.Move(work, destination);

@@ -30,6 +30,8 @@ public static class DatasetImporter
         if (files.Count == 0) throw new GrouperException(GrouperErrorKind.NotFound, $"{source} holds no Parquet files.", source);
         bool inPlace = destination is null;
         string root = inPlace ? (Directory.Exists(source) ? Path.GetFullPath(source) : Path.GetDirectoryName(files[0])!) : Path.GetFullPath(destination!);
+        using var writerLock = DestinationLock.Acquire(root);
+        if (!inPlace) DatasetCommit.Recover(root);
         if (inPlace && File.Exists(Path.Combine(root, DatasetManifest.FileName)) && !overwrite)
             throw new GrouperException(GrouperErrorKind.DestinationExists, $"{root} already has a {DatasetManifest.FileName}; use -Force to replace it.", root);
         if (inPlace && files.Any(f => !Path.GetFullPath(f).StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
@@ -168,11 +170,20 @@ public static class DatasetImporter
             sorter.Dispose();
             if (inPlace)
             {
-                // The files stay; the index goes in first and the manifest last, so a dataset is only there once complete.
-                File.Move(indexPath, Path.Combine(root, "index.gidx"), overwrite: true);
-                var m = Path.Combine(root, DatasetManifest.FileName);
+                // The files stay. The index goes in under a name of its own and the manifest, which names it,
+                // replaces the old one last in one rename: a crash leaves the old dataset or the new one.
+                var indexName = $"index-{checksum[..8]}.gidx";
+                manifest = new DatasetManifest
+                {
+                    CreatedBy = manifest.CreatedBy, KeyColumn = null, Key = manifest.Key, Schema = manifest.Schema, GroupCount = manifest.GroupCount,
+                    RecordCount = manifest.RecordCount, ByteCount = manifest.ByteCount, LargestGroupRecords = manifest.LargestGroupRecords, Stats = manifest.Stats,
+                    StorageOrder = manifest.StorageOrder, Sources = manifest.Sources, Shards = manifest.Shards,
+                    Index = new FileEntry { File = indexName, Bytes = indexLength, Xxh3 = checksum },
+                };
+                File.Move(indexPath, Path.Combine(root, indexName), overwrite: true);
                 File.WriteAllBytes(Path.Combine(work, DatasetManifest.FileName), manifest.ToJson());
-                File.Move(Path.Combine(work, DatasetManifest.FileName), m, overwrite: true);
+                File.Move(Path.Combine(work, DatasetManifest.FileName), Path.Combine(root, DatasetManifest.FileName), overwrite: true);
+                foreach (var old in Directory.GetFiles(root, "index*.gidx").Where(f => Path.GetFileName(f) != indexName)) File.Delete(old);
                 Directory.Delete(work, true);
             }
             else

@@ -29,6 +29,8 @@ public static class DatasetMerger
     {
         if (partPaths.Count == 0) throw new GrouperException(GrouperErrorKind.InvalidArgument, "There are no parts to merge.");
         destination = Path.GetFullPath(destination);
+        using var writerLock = DestinationLock.Acquire(destination);
+        DatasetCommit.Recover(destination);
         if (!overwrite && (Directory.Exists(destination) || File.Exists(destination)))
             throw new GrouperException(GrouperErrorKind.DestinationExists, $"The destination {destination} exists. Choose another destination or replace it (-Force).", destination);
         DatasetCommit.EnsureReplaceable(destination);

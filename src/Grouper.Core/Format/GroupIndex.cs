@@ -68,6 +68,7 @@ internal sealed class GroupIndexWriter : IDisposable
     private void FlushBlock()
     {
         if (_blockEntries == 0) return;
+        Faults.Hit("index");
         Span<byte> fixedPart = stackalloc byte[24];
         BinaryPrimitives.WriteInt64LittleEndian(fixedPart, _out.Length);
         BinaryPrimitives.WriteInt32LittleEndian(fixedPart[8..], _block.Length);

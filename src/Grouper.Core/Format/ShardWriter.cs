@@ -161,6 +161,7 @@ internal sealed class ShardWriter : IDisposable
             foreach (var s in _sinks) s.WriteAsync(rg, _rowCount, ct).GetAwaiter().GetResult();
             rg.CompleteValidate();
         }
+        Faults.Hit("shard");
         _shardRows += _rowCount;
         _shardBytes += _rows.Length;
         _shardRowGroups++;

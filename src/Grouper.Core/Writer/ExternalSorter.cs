@@ -62,6 +62,7 @@ internal sealed class ExternalSorter : IDisposable
             return _buffer.Stream();
         }
         if (!_buffer.IsEmpty) Spill();
+        Util.Faults.Hit("merge");
         Release();
         GC.Collect(); // the sort buffer's chunks are large; give them back before the merge takes memory
         return MergeRuns(ct);
@@ -81,6 +82,7 @@ internal sealed class ExternalSorter : IDisposable
             {
                 var batch = runs.GetRange(i, Math.Min(fanIn, runs.Count - i));
                 if (batch.Count == 1) { next.Add(batch[0]); continue; }
+                Util.Faults.Hit("merge");
                 var path = Path.Combine(_spillDir, $"merge-{level}-{next.Count:D6}.lz4");
                 using (var merged = new MergeStream(batch.Select(r => (IRecordStream)new RunReader(r, BlockSize)).ToList()))
                 using (var w = new RunWriter(path, BlockSize))

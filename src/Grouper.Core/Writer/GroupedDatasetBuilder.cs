@@ -18,8 +18,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
 {
     private readonly BuildOptions _options;
     private readonly string _destination;
-    private readonly string _workDir;
-    private readonly string _spillDir;
+    private string _workDir = "";
+    private string _spillDir = "";
     private readonly ExternalSorter _sorter;
     private readonly SchemaBuilder _schema = new();
     private readonly ByteBuffer _row = new(4096);
@@ -60,6 +60,39 @@ public sealed class GroupedDatasetBuilder : IDisposable
             throw new GrouperException(GrouperErrorKind.InvalidArgument, "Merged natural ids (ids per group) cannot be split by key across workers: a merged group spans keys of several workers.");
         options.Key.Reset();
         _destination = Path.GetFullPath(destination);
+        if (Path.GetDirectoryName(_destination) is null)
+            throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The destination {_destination} has no parent folder.");
+        try
+        {
+            _lock = DestinationLock.Acquire(_destination);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new GrouperException(GrouperErrorKind.WriteFailed, $"Cannot write beside {_destination}: {ex.Message}", _destination, inner: ex);
+        }
+        try
+        {
+            Recovered = DatasetCommit.Recover(_destination);
+            Prepare(options);
+        }
+        catch
+        {
+            _lock.Dispose();
+            throw;
+        }
+        _mergeMemory = options.MemoryLimit / 2;
+        _sorter = new ExternalSorter(_spillDir, options.MemoryLimit / 2, _mergeMemory,
+            (int)Math.Clamp(options.MemoryLimit / 1024, 64 << 10, 1 << 20), MaxMergeFanIn);
+        _sorter.Spilled += () => Report();
+    }
+
+    /// <summary>What the start of this build cleaned up after earlier builds that died (for warnings).</summary>
+    public IReadOnlyList<string> Recovered { get; } = [];
+
+    private readonly DestinationLock _lock;
+
+    private void Prepare(BuildOptions options)
+    {
         if (!options.Overwrite && (Directory.Exists(_destination) || File.Exists(_destination)))
             throw new GrouperException(GrouperErrorKind.DestinationExists,
                 $"The destination {_destination} exists. Choose another destination or replace it (Overwrite / -Force).", _destination);
@@ -68,18 +101,19 @@ public sealed class GroupedDatasetBuilder : IDisposable
         DatasetCommit.EnsureReplaceable(_destination);
 
         var parent = Path.GetDirectoryName(_destination) ?? throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The destination {_destination} has no parent folder.");
-        Directory.CreateDirectory(parent);
-        _workDir = Path.Combine(parent, $".{Path.GetFileName(_destination)}.grouper-tmp-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^24]);
-        Directory.CreateDirectory(_workDir);
-        _spillDir = options.SpillDirectory is { } s ? Path.Combine(Path.GetFullPath(s), Path.GetFileName(_workDir)) : Path.Combine(_workDir, "spill");
-        Directory.CreateDirectory(_spillDir);
-
+        try
+        {
+            _workDir = Path.Combine(parent, $".{Path.GetFileName(_destination)}.grouper-tmp-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^24]);
+            Directory.CreateDirectory(_workDir);
+            _spillDir = options.SpillDirectory is { } s ? Path.Combine(Path.GetFullPath(s), Path.GetFileName(_workDir)) : Path.Combine(_workDir, "spill");
+            Directory.CreateDirectory(_spillDir);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new GrouperException(GrouperErrorKind.WriteFailed, $"Cannot write beside {_destination}: {ex.Message}", _destination, inner: ex);
+        }
         // Half the budget sorts; the other half is for the runtime, the reader of the input and slack.
         // At merge time the sort buffer is released and the same half feeds the run readers and row groups.
-        _mergeMemory = options.MemoryLimit / 2;
-        _sorter = new ExternalSorter(_spillDir, options.MemoryLimit / 2, _mergeMemory,
-            (int)Math.Clamp(options.MemoryLimit / 1024, 64 << 10, 1 << 20), MaxMergeFanIn);
-        _sorter.Spilled += () => Report();
     }
 
     /// <summary>The folder the build writes into before it is moved to the destination.</summary>
@@ -127,6 +161,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             _boundVersion = reader.SchemaVersion;
         }
 
+        Faults.Hit("read");
         _extractor!.GetKey(reader, _keyText);
         if (_keyChars.Length < _keyText.Length) _keyChars = new char[Math.Max(_keyText.Length, _keyChars.Length * 2)];
         var chars = _keyChars.AsSpan(0, _keyText.Length);
@@ -247,6 +282,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                     Index = new FileEntry { File = "index.gidx", Bytes = index.Length, Xxh3 = index.Checksum! },
                 };
                 _sorter.Dispose();
+                Faults.Hit("manifest");
                 File.WriteAllBytes(Path.Combine(_workDir, DatasetManifest.FileName), manifest.ToJson());
 
                 _phase = BuildPhase.Committing;
@@ -257,10 +293,19 @@ public sealed class GroupedDatasetBuilder : IDisposable
                 return manifest;
             }
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Abort();
+            throw new GrouperException(GrouperErrorKind.WriteFailed, $"Writing the dataset {_destination} failed: {ex.Message}. Nothing was committed.", _destination, inner: ex);
+        }
         catch
         {
             Abort();
             throw;
+        }
+        finally
+        {
+            _lock.Dispose();
         }
     }
 
@@ -332,5 +377,6 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _disposed = true;
         if (!_completed) Abort();
         else if (_phase != BuildPhase.Done) Abort();
+        _lock.Dispose();
     }
 }

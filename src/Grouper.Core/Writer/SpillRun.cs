@@ -53,6 +53,7 @@ internal sealed class RunWriter : IDisposable
     private void FlushBlock()
     {
         if (_raw.Length == 0) return;
+        Faults.Hit("spill");
         int max = LZ4Codec.MaximumOutputSize(_raw.Length);
         if (_compressed.Length < max) _compressed = new byte[max];
         int n = LZ4Codec.Encode(_raw.Span, _compressed, LZ4Level.L00_FAST);

@@ -1,0 +1,162 @@
+using System.Text;
+using Grouper.Keys;
+using Grouper.Reading;
+using Grouper.Util;
+using Parquet;
+
+namespace Grouper.Format;
+
+/// <summary>One thing wrong with a dataset.</summary>
+/// <param name="Check">What was checked: manifest, file, checksum, index, shard, group.</param>
+/// <param name="Target">The file (relative to the dataset) or group key concerned.</param>
+/// <param name="Message">What is wrong, in words.</param>
+public sealed record DatasetProblem(string Check, string Target, string Message);
+
+/// <summary>
+/// Checks a dataset: the manifest, that every file is there with its size and (unless quick) its xxHash3,
+/// and that the index matches the shards: every row belongs to exactly one group, in order, with the
+/// group's key, and the counts add up. Reports problems; never throws for a damaged dataset.
+/// </summary>
+public static class DatasetVerifier
+{
+    public static IEnumerable<DatasetProblem> Verify(string path, bool quick = false, CancellationToken ct = default)
+    {
+        var root = Path.GetFullPath(path);
+        var manifestPath = Path.Combine(root, DatasetManifest.FileName);
+        if (!Directory.Exists(root)) { yield return new("manifest", root, $"There is no folder {root}."); yield break; }
+        if (!File.Exists(manifestPath)) { yield return new("manifest", DatasetManifest.FileName, "The manifest is missing."); yield break; }
+        DatasetManifest m;
+        DatasetProblem? bad = null;
+        try { m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), manifestPath); }
+        catch (GrouperException ex) { bad = new("manifest", DatasetManifest.FileName, ex.Message); m = null!; }
+        if (bad is not null) { yield return bad; yield break; }
+
+        bool filesOk = true;
+        foreach (var f in m.Shards.Cast<FileEntry>().Append(m.Index))
+        {
+            ct.ThrowIfCancellationRequested();
+            string? full = null;
+            string? outside = null;
+            try { full = GroupedDataset.Resolve(root, f.File); }
+            catch (GrouperException ex) { outside = ex.Message; }
+            if (full is null) { filesOk = false; yield return new("file", f.File, outside!); continue; }
+            if (!File.Exists(full)) { filesOk = false; yield return new("file", f.File, "The file is missing."); continue; }
+            long size = new FileInfo(full).Length;
+            if (size != f.Bytes) { filesOk = false; yield return new("file", f.File, $"The file has {size} bytes; the manifest says {f.Bytes}."); continue; }
+            if (!quick)
+            {
+                var sum = FileChecksum.Compute(full);
+                if (sum != f.Xxh3) { filesOk = false; yield return new("checksum", f.File, $"The xxHash3 is {sum}; the manifest says {f.Xxh3}."); }
+            }
+        }
+        if (m.Shards.Sum(s => s.Records) != m.RecordCount)
+            yield return new("manifest", DatasetManifest.FileName, $"The shards hold {m.Shards.Sum(s => s.Records)} records; the manifest counts {m.RecordCount}.");
+        if (quick || !filesOk) yield break;
+
+        foreach (var p in CheckIndexAgainstShards(root, m, ct)) yield return p;
+    }
+
+    private static IEnumerable<DatasetProblem> CheckIndexAgainstShards(string root, DatasetManifest m, CancellationToken ct)
+    {
+        GroupedDataset? ds = null;
+        DatasetProblem? openProblem = null;
+        try { ds = GroupedDataset.Open(root); }
+        catch (GrouperException ex) { openProblem = new("index", m.Index.File, ex.Message); }
+        if (openProblem is not null) { yield return openProblem; yield break; }
+        using var _ = ds!;
+
+        // Index entries in storage order (shard, row); for a dataset built in one piece that is key order.
+        var problems = new List<DatasetProblem>();
+        var entries = new List<GroupInfo>();
+        string? previous = null;
+        long groups = 0, records = 0;
+        foreach (var g in ds!.EnumerateGroups())
+        {
+            if (previous is not null && Encoding.UTF8.GetBytes(previous).AsSpan().SequenceCompareTo(Encoding.UTF8.GetBytes(g.Key)) >= 0)
+                problems.Add(new("index", g.Key, $"The index is out of key order: '{g.Key}' follows '{previous}'."));
+            previous = g.Key;
+            groups++;
+            records += g.RecordCount;
+            entries.Add(g);
+        }
+        if (groups != m.GroupCount) problems.Add(new("index", m.Index.File, $"The index lists {groups} groups; the manifest counts {m.GroupCount}."));
+        if (records != m.RecordCount) problems.Add(new("index", m.Index.File, $"The index's groups hold {records} records; the manifest counts {m.RecordCount}."));
+        foreach (var p in problems) yield return p;
+        problems.Clear();
+        entries.Sort((a, b) => a.Shard != b.Shard ? a.Shard.CompareTo(b.Shard) : a.RowOffset.CompareTo(b.RowOffset));
+
+        // Walk the shards' rows once, matching each row to the group the index says holds it.
+        int e = 0;
+        long inGroup = 0;
+        for (int s = 0; s < m.Shards.Count && problems.Count < 100; s++)
+        {
+            long row = 0;
+            foreach (var key in ShardKeys(root, m, s, ds, ct))
+            {
+                // Entries are ordered by where they start; a group that spans shards continues here.
+                if (inGroup == 0)
+                {
+                    while (e < entries.Count && entries[e].RecordCount == 0) e++;
+                    if (e >= entries.Count) { problems.Add(new("shard", m.Shards[s].File, $"Row {row} belongs to no group in the index.")); break; }
+                    var next = entries[e];
+                    if (next.Shard != s || next.RowOffset != row)
+                    {
+                        problems.Add(new("group", next.Key, $"The index says group '{next.Key}' starts at row {next.RowOffset} of shard {next.Shard}; the rows before it ({m.Shards[s].File}, row {row}) belong to no group."));
+                        break;
+                    }
+                }
+                var current = entries[e];
+                if (key != current.Key)
+                {
+                    problems.Add(new("group", current.Key, $"Row {row} of {m.Shards[s].File} has key '{key}' but the index puts it in group '{current.Key}'."));
+                    break;
+                }
+                inGroup++;
+                if (inGroup == current.RecordCount) { inGroup = 0; e++; }
+                row++;
+            }
+            if (row != m.Shards[s].Records && problems.Count == 0)
+                problems.Add(new("shard", m.Shards[s].File, $"The shard has {row} rows; the manifest says {m.Shards[s].Records}."));
+        }
+        if (problems.Count == 0 && (e != entries.Count || inGroup != 0))
+            problems.Add(new("index", m.Index.File, $"{entries.Count - e} group(s) of the index have no rows in the shards."));
+        foreach (var p in problems) yield return p;
+    }
+
+    /// <summary>The key of every row of a shard, read one row group at a time.</summary>
+    private static IEnumerable<string> ShardKeys(string root, DatasetManifest m, int shard, GroupedDataset ds, CancellationToken ct)
+    {
+        var file = GroupedDataset.Resolve(root, m.Shards[shard].File);
+        if (m.KeyColumn is not null)
+        {
+            using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read);
+            var reader = ParquetReader.CreateAsync(fs, leaveStreamOpen: true).GetAwaiter().GetResult();
+            try
+            {
+                var field = reader.Schema.DataFields.First(f => f.Name == m.KeyColumn);
+                for (int rg = 0; rg < reader.RowGroupCount; rg++)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    using var rgr = reader.OpenRowGroupReader(rg);
+                    var keys = new string?[rgr.RowCount];
+                    rgr.ReadAsync(field, keys.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+                    foreach (var k in keys) yield return k ?? "";
+                }
+            }
+            finally
+            {
+                reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            yield break;
+        }
+        // Imported shards: the key is made from the key columns, as the import made it.
+        using var src = Sources.SourceFiles.Open(file, Sources.SourceFormat.Parquet);
+        while (src.Read()) yield return KeyOf(src, m.Key.Columns);
+    }
+
+    private static string KeyOf(Sources.RecordReader r, IReadOnlyList<string> columns)
+    {
+        var parts = columns.Select(c => r.GetValue(r.GetOrdinal(c)) is { } v ? KeyText.Format(v) : "").ToList();
+        return parts.Count == 1 ? parts[0] : KeyText.Compose(parts);
+    }
+}

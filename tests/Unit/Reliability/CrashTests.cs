@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using Grouper.Format;
+using Grouper.Keys;
+using Grouper.Writer;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Grouper.Tests.Reliability;
+
+/// <summary>
+/// Builds in a child process, SIGKILLed at fault points in every phase: the destination is then absent or
+/// a complete dataset that verifies, an earlier dataset survives an interrupted -Force replacement, and
+/// the next build cleans up (and reports) what the dead one left.
+/// </summary>
+[Collection(nameof(Partitioning.MemoryCollection))] // child processes and timing: not beside other tests
+public class CrashTests(ITestOutputHelper output)
+{
+    private static readonly string Host = Path.Combine(AppContext.BaseDirectory.Replace(
+        Path.Combine("tests", "Unit", "bin"), Path.Combine("tests", "CrashHost", "bin")), "CrashHost.dll");
+
+    private static void WriteInput(string path)
+    {
+        using var w = new StreamWriter(path);
+        w.WriteLine("user,seq,text");
+        for (int i = 0; i < 60_000; i++) w.WriteLine($"u{i * 7 % 3000},{i},{new string('x', 80)}");
+    }
+
+    private static (Process Proc, Task<string> Out) Start(string input, string dest, bool overwrite, string? fault)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add(Host); psi.ArgumentList.Add(input); psi.ArgumentList.Add(dest); psi.ArgumentList.Add(overwrite ? "1" : "0");
+        if (fault is not null) psi.Environment["GROUPER_FAULT"] = fault;
+        var p = Process.Start(psi)!;
+        return (p, p.StandardOutput.ReadToEndAsync());
+    }
+
+    /// <summary>Runs until the fault point is reached, then SIGKILLs; false if the build ended first.</summary>
+    private static bool KillAt(string input, string dest, bool overwrite, string fault)
+    {
+        var (p, _) = Start(input, dest, overwrite, fault + ":hang");
+        using (p)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                var line = p.StandardError.ReadLine();
+                if (line is null) break;
+                if (line.StartsWith("GROUPER-FAULT", StringComparison.Ordinal))
+                {
+                    p.Kill(); // SIGKILL: no finally blocks, no Dispose
+                    p.WaitForExit();
+                    return true;
+                }
+            }
+            p.WaitForExit();
+            return false;
+        }
+    }
+
+    private static void AssertCompleteOrAbsent(string dest)
+    {
+        if (!Directory.Exists(dest)) return;
+        var problems = DatasetVerifier.Verify(dest).ToList();
+        Assert.True(problems.Count == 0, $"{dest}: " + string.Join("; ", problems.Select(p => p.Message)));
+    }
+
+    [Fact]
+    public void Killed_builds_leave_nothing_that_looks_complete_but_is_not()
+    {
+        Assert.True(File.Exists(Host), $"the crash host is not built: {Host}");
+        using var t = new TempDir();
+        var input = t["in.csv"];
+        WriteInput(input);
+        string[] points = ["read@20000", "spill@5", "merge", "shard@3", "index", "manifest", "commit", "commit-replace", "commit-aside"];
+        int tried = 0;
+        foreach (var point in points)
+        {
+            foreach (bool replace in new[] { false, true })
+            {
+                var dest = t[$"ds-{point.Replace('@', '-')}-{replace}"];
+                byte[]? before = null;
+                if (replace)
+                {
+                    // An earlier, different dataset at the destination.
+                    using (var b = new GroupedDatasetBuilder(dest, new BuildOptions { Key = KeySpec.FromColumns("seq"), MemoryLimit = 16 << 20 }))
+                    {
+                        using var r = Grouper.Sources.SourceFiles.Open(input);
+                        b.AddAll(r);
+                        b.Complete();
+                    }
+                    before = File.ReadAllBytes(Path.Combine(dest, DatasetManifest.FileName));
+                }
+                if (point.StartsWith("commit-") && !replace) continue; // replacement-only points
+                Assert.True(KillAt(input, dest, replace, point), $"the build never reached {point}");
+                tried++;
+
+                // Right after the kill: absent, complete, or (replacement) the old dataset set aside.
+                AssertCompleteOrAbsent(dest);
+
+                // The next writer recovers: restores a dataset set aside, deletes dead work folders, says so.
+                using (var next = new GroupedDatasetBuilder(dest, new BuildOptions { Key = KeySpec.FromColumns("user"), Overwrite = true, MemoryLimit = 16 << 20 }))
+                {
+                    Assert.NotEmpty(next.Recovered);
+                }
+                Assert.Empty(Directory.GetDirectories(t.Path, $".{Path.GetFileName(dest)}.grouper-*"));
+                AssertCompleteOrAbsent(dest);
+                if (replace)
+                {
+                    Assert.True(Directory.Exists(dest), $"{point}: the earlier dataset is gone");
+                    var now = File.ReadAllBytes(Path.Combine(dest, DatasetManifest.FileName));
+                    // Either the old dataset, untouched, or the new one complete (killed after the switch).
+                    if (!now.AsSpan().SequenceEqual(before))
+                        Assert.Equal("columns: user", DatasetManifest.Parse(now, dest).Key.Description);
+                    else
+                        Assert.Equal("columns: seq", DatasetManifest.Parse(now, dest).Key.Description);
+                }
+            }
+        }
+        output.WriteLine($"kill points tried: {tried}");
+        // CI prints this file after the run (.ci/run).
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "kill-points.txt"), $"kill points tried: {tried} ({string.Join(", ", points)}; fresh and replacing)\n");
+        Assert.Equal(points.Length * 2 - 2, tried);
+    }
+
+    [Fact]
+    public void A_second_writer_fails_at_once_and_a_dead_writer_does_not_block()
+    {
+        using var t = new TempDir();
+        var input = t["in.csv"];
+        WriteInput(input);
+        using (var first = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user") }))
+        {
+            var ex = Assert.Throws<GrouperException>(() => new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user") }));
+            Assert.Equal(GrouperErrorKind.ResourceBusy, ex.Kind);
+            Assert.Contains("Another Grouper process is writing", ex.Message);
+        }
+        // A writer killed while holding the lock: the next one gets it.
+        Assert.True(KillAt(input, t["ds2"], false, "spill"));
+        using var after = new GroupedDatasetBuilder(t["ds2"], new BuildOptions { Key = KeySpec.FromColumns("user") });
+        Assert.Contains(after.Recovered, r => r.Contains("interrupted build"));
+    }
+
+    [Fact]
+    public void A_full_disk_is_a_clear_error_and_leaves_nothing()
+    {
+        using var t = new TempDir();
+        var input = t["in.csv"];
+        WriteInput(input);
+        foreach (var point in new[] { "spill", "shard", "index" })
+        {
+            var (p, stdout) = Start(input, t["ds"], false, point + ":enospc");
+            var stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.NotEqual(0, p.ExitCode);
+            Assert.Contains("No space left on device", stderr);
+            Assert.Contains(point == "spill" ? "" : "Nothing was committed", stderr);
+            Assert.False(Directory.Exists(t["ds"]));
+            Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
+        }
+        // An unwritable destination (its parent is a file): a clear error at once.
+        File.WriteAllText(t["file"], "x");
+        var ex = Assert.Throws<GrouperException>(() => new GroupedDatasetBuilder(t["file/ds"], new BuildOptions { Key = KeySpec.FromColumns("user") }));
+        Assert.Equal(GrouperErrorKind.WriteFailed, ex.Kind);
+        Assert.Contains("file/ds", ex.Message);
+    }
+}
