@@ -18,6 +18,7 @@
         'Export-GroupReport'
         'Merge-GroupedDataset'
         'Import-GroupedDataset'
+        'Test-GroupedDataset'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -204,6 +204,22 @@ CMDLETS = [
    ("Import-GroupedDataset ./duck-out -GroupBy user_id -Destination ./by-user","A new dataset linking DuckDB's files."),
   ],
   related=["Merge-GroupedDataset","New-GroupedDataset","about_Grouper"]),
+  dict(name="Test-GroupedDataset", verb="Test", noun="GroupedDataset",
+  synopsis="Verifies a grouped dataset and reports each problem.",
+  description=["Checks the manifest, that every shard and the index are there with the sizes and xxHash3 checksums the manifest records, and that the index matches the shards: every row belongs to exactly one group, groups are contiguous and in order, each row carries its group's key, and the counts add up. -Quick checks presence and sizes only.",
+   "Each problem is emitted as an object (Check, Target, Message); a sound dataset emits nothing. With -Quiet the command emits $true or $false, for scripts."],
+  params=[
+   ("Path","string[]",True,"0","false","true","Dataset folders; wildcards are allowed."),
+   ("LiteralPath","string[]",True,"named","true (ByPropertyName)","false","Dataset folders taken exactly as written. Aliases: PSPath, LP."),
+   ("Quick","switch",False,"named","false","false","Presence and sizes only: no checksums, no shard reading."),
+   ("Quiet","switch",False,"named","false","false","Emit $true or $false instead of the problems."),
+  ],
+  outputs=[("Grouper.PowerShell.DatasetProblemInfo","One per problem."), ("System.Boolean","With -Quiet.")],
+  examples=[
+   ("Test-GroupedDataset ./by-user","Lists every problem; nothing when the dataset is sound."),
+   ("if (-not (Test-GroupedDataset ./by-user -Quiet)) { throw 'by-user is damaged' }","Stops a scheduled job on a damaged dataset."),
+  ],
+  related=["Get-GroupedDataset","about_Grouper"]),
 ]
 
 def para(t): return f"<maml:para>{e(t)}</maml:para>"

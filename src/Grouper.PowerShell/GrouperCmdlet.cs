@@ -80,6 +80,7 @@ public abstract class GrouperCmdlet : PSCmdlet
         GrouperErrorKind.DestinationExists => ErrorCategory.ResourceExists,
         GrouperErrorKind.NotFound => ErrorCategory.ObjectNotFound,
         GrouperErrorKind.ResourceBusy => ErrorCategory.ResourceBusy,
+        GrouperErrorKind.WriteFailed => ErrorCategory.WriteError,
         _ => ErrorCategory.InvalidArgument,
     };
 

@@ -39,6 +39,16 @@ public sealed class GroupEntry
     public long Position { get; init; }
 }
 
+/// <summary>One problem Test-GroupedDataset found.</summary>
+public sealed class DatasetProblemInfo
+{
+    public required string DatasetPath { get; init; }
+    /// <summary>manifest, file, checksum, index, shard or group.</summary>
+    public required string Check { get; init; }
+    public required string Target { get; init; }
+    public required string Message { get; init; }
+}
+
 /// <summary>A group a build would make (New-GroupedDataset -Preview).</summary>
 public sealed class GroupPreview
 {

@@ -206,3 +206,19 @@ Describe 'Scale out' {
         $imported.GroupCount | Should -Be 37
     }
 }
+
+Describe 'Verification' {
+    It 'finds nothing wrong with a fresh dataset and a flipped byte in a damaged one' {
+        $work = Join-Path $TestDrive 'verify'
+        New-Item -ItemType Directory -Path $work -Force | Out-Null
+        $csv = Join-Path $work 'd.csv'
+        Set-Content -LiteralPath $csv -Value (@('user,n') + (0..499 | ForEach-Object { 'u{0},{1}' -f ($_ % 7), $_ }))
+        $ds = New-GroupedDataset -LiteralPath $csv -Destination (Join-Path $work 'ds') -GroupBy user
+        Test-GroupedDataset -LiteralPath $ds.Path | Should -BeNullOrEmpty
+        Test-GroupedDataset -LiteralPath $ds.Path -Quiet | Should -BeTrue
+        $shard = Get-ChildItem (Join-Path $ds.Path 'data') -Filter *.parquet | Select-Object -First 1
+        $bytes = [System.IO.File]::ReadAllBytes($shard.FullName); $bytes[100] = $bytes[100] -bxor 1
+        [System.IO.File]::WriteAllBytes($shard.FullName, $bytes)
+        (Test-GroupedDataset -LiteralPath $ds.Path).Check | Should -Be 'checksum'
+    }
+}

@@ -41,7 +41,7 @@ public sealed class ModuleTests : IDisposable
     public void The_module_exports_its_cmdlets_with_help()
     {
         var names = _ps.Run("(Get-Module Grouper).ExportedCmdlets.Keys").Select(o => o.ToString()).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["Export-GroupReport", "Get-Group", "Get-GroupRecord", "Get-GroupedDataset", "Import-GroupedDataset", "Measure-GroupStats", "Merge-GroupedDataset", "New-GroupedDataset"], names);
+        Assert.Equal(["Export-GroupReport", "Get-Group", "Get-GroupRecord", "Get-GroupedDataset", "Import-GroupedDataset", "Measure-GroupStats", "Merge-GroupedDataset", "New-GroupedDataset", "Test-GroupedDataset"], names);
         foreach (var n in names)
         {
             var examples = _ps.Run($"(Get-Help {n} -Full).examples.example").ToList();

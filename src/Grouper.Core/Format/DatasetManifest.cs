@@ -69,7 +69,30 @@ public sealed class DatasetManifest
         if (m.FormatVersion > CurrentFormatVersion || m.FormatVersion < 1)
             throw new GrouperException(GrouperErrorKind.InvalidDataset,
                 $"{path} has format version {m.FormatVersion}; this Grouper reads version {CurrentFormatVersion}. Use a newer Grouper.", path);
+        m.Validate(path);
         return m;
+    }
+
+    /// <summary>Everything a reader relies on, checked once: a manifest is data, not code.</summary>
+    private void Validate(string path)
+    {
+        string? why = null;
+        if (Key is null || Schema is null || Shards is null || Index is null || Sources is null) why = "a required part is missing";
+        else if (GroupCount < 0 || RecordCount < 0 || ByteCount < 0) why = "a count is negative";
+        else if (Shards.Any(s => s is null || string.IsNullOrEmpty(s.File) || s.Bytes < 0 || s.Records < 0 || s.Xxh3 is null)
+                 || string.IsNullOrEmpty(Index.File) || Index.Xxh3 is null)
+            why = "a file entry is incomplete";
+        else
+        {
+            foreach (var c in Schema)
+            {
+                try { _ = c.ToSpec(); }
+                catch (Exception ex) when (ex is FormatException or ArgumentException or NullReferenceException) { why = $"column '{c?.Name}' has no valid type ({ex.Message})"; break; }
+                if (string.IsNullOrEmpty(c.Name)) { why = "a column has no name"; break; }
+            }
+            if (why is null && Schema.Select(c => c.Name).Distinct(StringComparer.Ordinal).Count() != Schema.Count) why = "two columns have the same name";
+        }
+        if (why is not null) throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The manifest {path} is not valid: {why}.", path);
     }
 }
 

@@ -88,7 +88,8 @@ public static class DatasetVerifier
         // Walk the shards' rows once, matching each row to the group the index says holds it.
         int e = 0;
         long inGroup = 0;
-        for (int s = 0; s < m.Shards.Count && problems.Count < 100; s++)
+        // The first mismatch ends the walk: past it, rows and entries are out of step and every later row would differ.
+        for (int s = 0; s < m.Shards.Count && problems.Count == 0; s++)
         {
             long row = 0;
             foreach (var key in ShardKeys(root, m, s, ds, ct))

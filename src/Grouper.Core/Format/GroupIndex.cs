@@ -153,7 +153,16 @@ public sealed class GroupIndexReader : IDisposable
                 pos += kl;
             }
             _offsets = offsets.ToArray(); _lengths = lengths.ToArray(); _firstOrdinals = firsts.ToArray(); _entryCounts = counts.ToArray(); _firstKeys = keys.ToArray();
-            if (_entryCounts.Sum(c => (long)c) != GroupCount) throw Corrupt("its directory does not add up");
+            // The directory is data too: check it before trusting its offsets and counts.
+            long expectFirst = 0;
+            for (int b = 0; b < _offsets.Length; b++)
+            {
+                if (_offsets[b] < 8 || _lengths[b] <= 0 || _offsets[b] + _lengths[b] > dirOffset || _entryCounts[b] <= 0 || _firstOrdinals[b] != expectFirst
+                    || b > 0 && _firstKeys[b - 1].AsSpan().SequenceCompareTo(_firstKeys[b]) >= 0)
+                    throw Corrupt($"directory entry {b} is inconsistent");
+                expectFirst += _entryCounts[b];
+            }
+            if (expectFirst != GroupCount) throw Corrupt("its directory does not add up");
         }
         catch (Exception ex) when (ex is not GrouperException)
         {
@@ -237,7 +246,7 @@ public sealed class GroupIndexReader : IDisposable
                 result.Add(new GroupInfo(key, ordinal++, shard, row, count, bytes));
             }
         }
-        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidDataException)
+        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException)
         {
             throw Corrupt($"block {b} cannot be decoded", ex);
         }

@@ -22,7 +22,7 @@ public sealed class CsvRecordReader : RecordReader
     public CsvRecordReader(string path, Stream stream, char delimiter)
     {
         _path = path;
-        var text = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: true, 1 << 16);
+        var text = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, 1 << 16);
         try
         {
             _csv = CsvDataReader.Create(text, new CsvDataReaderOptions
@@ -35,10 +35,12 @@ public sealed class CsvRecordReader : RecordReader
                 OwnsReader = true,
             });
         }
-        catch (Exception ex) when (ex is CsvFormatException or IOException or InvalidDataException)
+        catch (Exception ex) when (ex is CsvFormatException or IOException or InvalidDataException or DecoderFallbackException)
         {
             text.Dispose();
-            throw new GrouperException(GrouperErrorKind.InvalidData, $"Cannot read the header of {path}: {ex.Message}", path, 1, ex);
+            throw new GrouperException(GrouperErrorKind.InvalidData, ex is DecoderFallbackException
+                ? $"{path} is not valid UTF-8 (within its first {1 << 16} characters): {ex.Message}"
+                : $"Cannot read the header of {path}: {ex.Message}", path, 1, ex);
         }
         _names = new string[_csv.FieldCount];
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -75,6 +77,11 @@ public sealed class CsvRecordReader : RecordReader
             catch (CsvFormatException ex)
             {
                 throw new GrouperException(GrouperErrorKind.InvalidData, $"{Location}: {ex.Message} Is a quote unbalanced?", _path, _line, ex);
+            }
+            catch (DecoderFallbackException ex)
+            {
+                // The decoder runs ahead of the parser by up to one buffer: the line is where reading stood.
+                throw new GrouperException(GrouperErrorKind.InvalidData, $"{_path} is not valid UTF-8 at or after line {_line}: {ex.Message}", _path, _line, ex);
             }
             catch (Exception ex) when (ex is IOException or InvalidDataException)
             {

@@ -46,11 +46,13 @@ public sealed class ParquetRecordReader : RecordReader
             _specs = _fields.Select(f => ToSpec(f, path)).ToArray();
             _columns = _specs.Select((s, i) => SourceColumn.Create(_fields[i], s)).ToArray();
         }
-        catch
+        catch (Exception ex)
         {
             _reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _file.Dispose();
-            throw;
+            if (ex is GrouperException) throw;
+            // The footer parsed but its schema does not make sense: a damaged or foreign file.
+            throw new GrouperException(GrouperErrorKind.InvalidData, $"{path} has a schema that cannot be read: {ex.Message}", path, 0, ex);
         }
     }
 

@@ -168,7 +168,13 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _keyText.CopyTo(0, chars, chars.Length);
         int maxBytes = Encoding.UTF8.GetMaxByteCount(chars.Length);
         if (_keyBytes.Length < maxBytes) _keyBytes = new byte[Math.Max(maxBytes, _keyBytes.Length * 2)];
-        int keyLength = Encoding.UTF8.GetBytes(chars, _keyBytes);
+        int keyLength;
+        try { keyLength = RowCodec.StrictUtf8.GetBytes(chars, _keyBytes); }
+        catch (EncoderFallbackException ex)
+        {
+            throw new GrouperException(GrouperErrorKind.InvalidKey,
+                $"The group key of {reader.Location} has an unpaired surrogate character, which UTF-8 cannot store.", reader.SourceName, reader.RowNumber, ex);
+        }
 
         _row.Clear();
         RowCodec.Encode(reader, _map, _schema, _row);

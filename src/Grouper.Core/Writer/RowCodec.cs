@@ -17,6 +17,19 @@ internal static class RowCodec
 {
     public static void Encode(RecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf)
     {
+        try
+        {
+            EncodeValues(r, map, schema, buf);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw new GrouperException(GrouperErrorKind.InvalidData,
+                $"A text value in {r.Location} has an unpaired surrogate character, which UTF-8 cannot store: {ex.Message}", r.SourceName, r.RowNumber, ex);
+        }
+    }
+
+    private static void EncodeValues(RecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf)
+    {
         buf.WriteVarInt((ulong)map.Length);
         for (int g = 0; g < map.Length; g++)
         {
@@ -56,12 +69,15 @@ internal static class RowCodec
         }
     }
 
+    /// <summary>UTF-8 that refuses unpaired surrogates instead of silently storing U+FFFD.</summary>
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WriteChars(ByteBuffer buf, ReadOnlySpan<char> chars)
     {
-        int n = Encoding.UTF8.GetByteCount(chars);
+        int n = StrictUtf8.GetByteCount(chars);
         buf.WriteVarInt((ulong)n);
-        Encoding.UTF8.GetBytes(chars, buf.GetSpan(n));
+        StrictUtf8.GetBytes(chars, buf.GetSpan(n));
         buf.Length += n;
     }
 

@@ -227,6 +227,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
                 Worker = Share,
                 Progress = new PipelineProgress(ReportProgress),
             });
+            foreach (var line in _builder.Recovered) WriteWarning(line);
         }
         catch (GrouperException ex)
         {

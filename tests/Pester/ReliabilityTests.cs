@@ -1,0 +1,55 @@
+using Xunit;
+
+namespace Grouper.PowerShell.Tests;
+
+/// <summary>Test-GroupedDataset, and build failures as the cmdlets report them.</summary>
+public sealed class ReliabilityTests : IDisposable
+{
+    private readonly PowerShellHost _ps = new();
+
+    public ReliabilityTests()
+    {
+        File.WriteAllLines(_ps["d.csv"], ["user,n", .. Enumerable.Range(0, 3000).Select(i => $"u{i % 41},{i}")]);
+        _ps.Run("New-GroupedDataset d.csv ds -GroupBy user | Out-Null");
+    }
+
+    public void Dispose() => _ps.Dispose();
+
+    [Fact]
+    public void Test_GroupedDataset_reports_problems_as_objects()
+    {
+        Assert.Empty(_ps.Run("Test-GroupedDataset ds"));
+        Assert.Equal(true, _ps.Run("Test-GroupedDataset ds -Quiet").Single().BaseObject);
+        var shard = Directory.GetFiles(_ps["ds/data"]).Single();
+        var bytes = File.ReadAllBytes(shard);
+        bytes[100] ^= 1;
+        File.WriteAllBytes(shard, bytes);
+        Assert.Empty(_ps.Run("Test-GroupedDataset ds -Quick"));
+        var problem = _ps.Run("Test-GroupedDataset ds").Single();
+        Assert.Equal("checksum", problem.Properties["Check"].Value);
+        Assert.Equal("data/shard-00000.parquet", problem.Properties["Target"].Value);
+        Assert.Equal(false, _ps.Run("Test-GroupedDataset ds -Quiet").Single().BaseObject);
+    }
+
+    [Fact]
+    public void A_second_writer_is_refused_with_ResourceBusy()
+    {
+        // A lock held as another build would hold it.
+        using var held = new FileStream(_ps[".busy.grouper-lock"], FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var (_, errors) = _ps.Invoke("New-GroupedDataset d.csv busy -GroupBy user");
+        var err = Assert.Single(errors);
+        Assert.Equal("BuildStart.ResourceBusy,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", err.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.ResourceBusy, err.CategoryInfo.Category);
+        Assert.False(Directory.Exists(_ps["busy"]));
+    }
+
+    [Fact]
+    public void An_unwritable_destination_is_a_write_error()
+    {
+        File.WriteAllText(_ps["afile"], "x");
+        var (_, errors) = _ps.Invoke("New-GroupedDataset d.csv afile/ds -GroupBy user");
+        var err = Assert.Single(errors);
+        Assert.Equal("BuildStart.WriteFailed,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", err.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.WriteError, err.CategoryInfo.Category);
+    }
+}

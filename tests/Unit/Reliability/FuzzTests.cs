@@ -1,0 +1,81 @@
+using System.Text;
+using Grouper.Fuzz;
+using Grouper.Keys;
+using Grouper.Schema;
+using Grouper.Writer;
+using Xunit;
+using Xunit.Abstractions;
+using static Grouper.Tests.TestRecords;
+
+namespace Grouper.Tests.Reliability;
+
+/// <summary>Bounded fuzzing in CI: seeded mutations of valid inputs through every reader; only GrouperException may come out.</summary>
+public class FuzzTests(ITestOutputHelper output)
+{
+    private const int CasesPerTarget = 400;
+    private static readonly byte[] Special = "\"\n\r,{}[]:\\\0"u8.ToArray().Append((byte)0xFF).ToArray();
+
+    private static Dictionary<string, byte[]> Seeds()
+    {
+        using var t = new TempDir();
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            var rows = Enumerable.Range(0, 500).Select(i => new object?[] { $"k{i % 37}", (long)i, i * 0.5, $"t{i}" }).ToList();
+            using (var r = new TestRecords("in", [Col("k", ValueKind.String), Col("n", ValueKind.Int64), Col("x", ValueKind.Double), Col("s", ValueKind.String)], rows)) b.AddAll(r);
+            b.Complete();
+        }
+        return new()
+        {
+            ["csv"] = Encoding.UTF8.GetBytes("k,v,w\r\na,\"x, \"\"y\"\"\",1\nb,\"multi\nline\",2\n"),
+            ["tsv"] = Encoding.UTF8.GetBytes("k\tv\na\t1\nb\t2\n"),
+            ["jsonl"] = Encoding.UTF8.GetBytes("{\"k\":\"a\",\"n\":1,\"x\":1.5,\"o\":{\"y\":[1,2]},\"b\":true,\"z\":null}\n{\"k\":\"b\",\"n\":2}\n"),
+            ["parquet"] = File.ReadAllBytes(t["ds/data/shard-00000.parquet"]),
+            ["index"] = File.ReadAllBytes(t["ds/index.gidx"]),
+            ["manifest"] = File.ReadAllBytes(t["ds/manifest.json"]),
+        };
+    }
+
+    private static byte[] Mutate(byte[] seed, Random rng)
+    {
+        var d = seed.ToList();
+        int edits = 1 + rng.Next(4);
+        for (int e = 0; e < edits && d.Count > 0; e++)
+        {
+            int at = rng.Next(d.Count);
+            switch (rng.Next(6))
+            {
+                case 0: d[at] ^= (byte)(1 << rng.Next(8)); break;                        // bit flip
+                case 1: d.RemoveRange(at, d.Count - at); break;                          // truncate
+                case 2: d.Insert(at, (byte)rng.Next(256)); break;                        // insert a byte
+                case 3: d.RemoveAt(at); break;                                           // delete a byte
+                case 4: { int from = rng.Next(d.Count); d.InsertRange(at, d.GetRange(from, Math.Min(16, d.Count - from))); break; } // splice
+                default: d[at] = Special[rng.Next(Special.Length)]; break;              // a byte parsers care about
+            }
+        }
+        return d.ToArray();
+    }
+
+    [Fact]
+    public void Every_reader_survives_mutated_input()
+    {
+        var seeds = Seeds();
+        Assert.Equal(FuzzTargets.Names.Order(), seeds.Keys.Order());
+        int cases = 0;
+        foreach (var target in FuzzTargets.Names)
+        {
+            FuzzTargets.Run(target, seeds[target]); // the seed itself reads
+            var rng = new Random(target.GetHashCode(StringComparison.Ordinal) ^ 12345);
+            for (int i = 0; i < CasesPerTarget; i++)
+            {
+                var input = Mutate(seeds[target], rng);
+                try { FuzzTargets.Run(target, input); }
+                catch (Exception ex)
+                {
+                    Assert.Fail($"{target} case {i} ({input.Length} bytes, base64 {Convert.ToBase64String(input.Take(2000).ToArray())}): {ex.GetType().Name}: {ex.Message}\n{ex.StackTrace}");
+                }
+                cases++;
+            }
+        }
+        output.WriteLine($"fuzz cases run: {cases}");
+    }
+}

@@ -1,0 +1,90 @@
+using Grouper.Format;
+using Grouper.Keys;
+using Grouper.Schema;
+using Grouper.Writer;
+using Xunit;
+using static Grouper.Tests.TestRecords;
+
+namespace Grouper.Tests.Reliability;
+
+public class VerifierTests
+{
+    private static string Build(TempDir t, string name = "ds")
+    {
+        var rows = Enumerable.Range(0, 20_000).Select(i => new object?[] { $"k{i % 300:D3}", (long)i }).ToList();
+        using var b = new GroupedDatasetBuilder(t[name], new BuildOptions { Key = KeySpec.FromColumns("k"), RowGroupMaxRows = 3000, ShardTargetBytes = 64 << 10 });
+        using (var r = new TestRecords("in", [Col("k", ValueKind.String), Col("n", ValueKind.Int64)], rows)) b.AddAll(r);
+        b.Complete();
+        return t[name];
+    }
+
+    [Fact]
+    public void A_sound_dataset_has_no_problems()
+    {
+        using var t = new TempDir();
+        var ds = Build(t);
+        Assert.Empty(DatasetVerifier.Verify(ds));
+        Assert.Empty(DatasetVerifier.Verify(ds, quick: true));
+    }
+
+    [Fact]
+    public void Damage_is_found_and_named()
+    {
+        using var t = new TempDir();
+        var ds = Build(t);
+        var m = DatasetManifest.Parse(File.ReadAllBytes(Path.Combine(ds, "manifest.json")), ds);
+        var shard = Path.Combine(ds, m.Shards[1].File);
+
+        // One flipped byte: same size (quick check passes), wrong checksum.
+        var bytes = File.ReadAllBytes(shard);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(shard, bytes);
+        Assert.Empty(DatasetVerifier.Verify(ds, quick: true));
+        var p = Assert.Single(DatasetVerifier.Verify(ds));
+        Assert.Equal(("checksum", m.Shards[1].File), (p.Check, p.Target));
+
+        // A missing shard.
+        File.Delete(shard);
+        p = Assert.Single(DatasetVerifier.Verify(ds, quick: true));
+        Assert.Equal(("file", m.Shards[1].File), (p.Check, p.Target));
+        Assert.Contains("missing", p.Message);
+
+        // No manifest.
+        File.Delete(Path.Combine(ds, "manifest.json"));
+        Assert.Equal("manifest", Assert.Single(DatasetVerifier.Verify(ds)).Check);
+    }
+
+    [Fact]
+    public void An_index_that_disagrees_with_the_shards_is_found()
+    {
+        using var t = new TempDir();
+        var ds = Build(t);
+        var manifestPath = Path.Combine(ds, "manifest.json");
+        var m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), ds);
+        List<GroupInfo> groups;
+        using (var d = Reading.GroupedDataset.Open(ds)) groups = d.EnumerateGroups().ToList();
+        // Move the boundary between the first two groups by one row; counts still add up, and the
+        // manifest gets the new index's size and checksum, so only the shards can tell.
+        var indexPath = Path.Combine(ds, "index.gidx");
+        File.Delete(indexPath);
+        using (var w = new GroupIndexWriter(indexPath))
+        {
+            for (int i = 0; i < groups.Count; i++)
+            {
+                var g = groups[i];
+                long count = i == 0 ? g.RecordCount + 1 : i == 1 ? g.RecordCount - 1 : g.RecordCount;
+                long row = i == 1 ? g.RowOffset + 1 : g.RowOffset;
+                w.Add(System.Text.Encoding.UTF8.GetBytes(g.Key), g.Shard, row, count, g.ByteCount);
+            }
+            w.Finish();
+        }
+        var json = File.ReadAllText(manifestPath)
+            .Replace($"\"xxh3\": \"{m.Index.Xxh3}\"", $"\"xxh3\": \"{Util.FileChecksum.Compute(indexPath)}\"");
+        File.WriteAllText(manifestPath, json);
+        Assert.Empty(DatasetVerifier.Verify(ds, quick: true));
+        var p = Assert.Single(DatasetVerifier.Verify(ds));
+        Assert.Equal("group", p.Check);
+        Assert.Equal(groups[0].Key, p.Target);
+        Assert.Contains($"has key '{groups[1].Key}'", p.Message);
+    }
+}
