@@ -128,6 +128,24 @@ public abstract class GrouperCmdlet : PSCmdlet
     }
 }
 
+/// <summary>Cmdlets about existing datasets: -Path (wildcards) or -LiteralPath (PSPath, by property name).</summary>
+public abstract class DatasetPathCmdlet : GrouperCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = [];
+
+    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = [];
+
+    /// <summary>The dataset folders named by -Path or -LiteralPath; bad ones are reported and skipped.</summary>
+    protected List<string> ResolveDatasetPaths() =>
+        ParameterSetName == "LiteralPath" ? ResolveInputPaths(LiteralPath, literal: true) : ResolveInputPaths(Path, literal: false);
+}
+
 /// <summary>Open datasets by path, for cmdlets that take many groups from the pipeline.</summary>
 internal sealed class DatasetCache : IDisposable
 {

@@ -6,18 +6,8 @@ namespace Grouper.PowerShell.Commands;
 /// <summary>Streams the groups of a dataset from its index (key, records, bytes), or finds groups by key.</summary>
 [Cmdlet(VerbsCommon.Get, "Group", DefaultParameterSetName = "Path")]
 [OutputType(typeof(GroupEntry))]
-public sealed class GetGroupCommand : GrouperCmdlet, IDisposable
+public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
 {
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = [];
-
-    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = [];
-
     /// <summary>Keys of the groups to get (canonical key text); without it, every group.</summary>
     [Parameter(Position = 1, ValueFromPipeline = true)]
     [AllowEmptyString]
@@ -66,7 +56,7 @@ public sealed class GetGroupCommand : GrouperCmdlet, IDisposable
     {
         // -Path is fixed for the whole pipeline; -LiteralPath may come with each object.
         if (_paths is null || ParameterSetName == "LiteralPath")
-            _paths = ResolveInputPaths(ParameterSetName == "Path" ? Path : LiteralPath, ParameterSetName == "LiteralPath");
+            _paths = ResolveDatasetPaths();
         foreach (var path in _paths)
         {
             try

@@ -6,21 +6,11 @@ namespace Grouper.PowerShell.Commands;
 /// <summary>Streams the records of groups as objects with their native types; a group larger than memory streams too.</summary>
 [Cmdlet(VerbsCommon.Get, "GroupRecord", DefaultParameterSetName = "Group")]
 [OutputType(typeof(PSObject))]
-public sealed class GetGroupRecordCommand : GrouperCmdlet, IDisposable
+public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
 {
     [Parameter(Mandatory = true, ParameterSetName = "Group", ValueFromPipeline = true)]
     [ValidateNotNull]
     public GroupEntry[] Group { get; set; } = [];
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = [];
-
-    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = [];
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Path", ValueFromPipeline = true)]
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = "LiteralPath", ValueFromPipeline = true)]
@@ -46,7 +36,7 @@ public sealed class GetGroupRecordCommand : GrouperCmdlet, IDisposable
             foreach (var g in Group) Emit(g.DatasetPath, g.Key);
             return;
         }
-        foreach (var path in ResolveInputPaths(ParameterSetName == "Path" ? Path : LiteralPath, ParameterSetName == "LiteralPath"))
+        foreach (var path in ResolveDatasetPaths())
             foreach (var k in Key) Emit(path, k);
     }
 

@@ -12,18 +12,8 @@ namespace Grouper.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "GroupStats", DefaultParameterSetName = "Path")]
 [OutputType(typeof(GroupStats), typeof(GroupStatsRow))]
-public sealed class MeasureGroupStatsCommand : GrouperCmdlet, IDisposable
+public sealed class MeasureGroupStatsCommand : DatasetPathCmdlet, IDisposable
 {
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = [];
-
-    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = [];
-
     [Parameter(Mandatory = true, ParameterSetName = "Group", ValueFromPipeline = true)]
     [ValidateNotNull]
     public GroupEntry[] InputObject { get; set; } = [];
@@ -53,7 +43,7 @@ public sealed class MeasureGroupStatsCommand : GrouperCmdlet, IDisposable
             _piped.AddRange(InputObject);
             return;
         }
-        foreach (var path in ResolveInputPaths(ParameterSetName == "Path" ? Path : LiteralPath, ParameterSetName == "LiteralPath"))
+        foreach (var path in ResolveDatasetPaths())
         {
             try
             {

@@ -6,18 +6,8 @@ namespace Grouper.PowerShell.Commands;
 /// <summary>Combines the parts of a sharded build into one dataset without rewriting record data.</summary>
 [Cmdlet(VerbsData.Merge, "GroupedDataset", DefaultParameterSetName = "Path", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(GroupedDatasetInfo))]
-public sealed class MergeGroupedDatasetCommand : GrouperCmdlet
+public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = [];
-
-    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = [];
-
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
     public string Destination { get; set; } = "";
@@ -32,7 +22,7 @@ public sealed class MergeGroupedDatasetCommand : GrouperCmdlet
     private readonly List<string> _parts = new();
 
     protected override void ProcessRecord() =>
-        _parts.AddRange(ResolveInputPaths(ParameterSetName == "Path" ? Path : LiteralPath, ParameterSetName == "LiteralPath"));
+        _parts.AddRange(ResolveDatasetPaths());
 
     protected override void EndProcessing()
     {

@@ -9,18 +9,8 @@ namespace Grouper.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "GroupedDataset", DefaultParameterSetName = "Path")]
 [OutputType(typeof(DatasetProblemInfo), typeof(bool))]
-public sealed class TestGroupedDatasetCommand : GrouperCmdlet, IDisposable
+public sealed class TestGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
 {
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = [];
-
-    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = [];
-
     /// <summary>Check files and sizes only: no checksums, no reading of shards.</summary>
     [Parameter]
     public SwitchParameter Quick { get; set; }
@@ -33,7 +23,7 @@ public sealed class TestGroupedDatasetCommand : GrouperCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
-        foreach (var path in ResolveInputPaths(ParameterSetName == "Path" ? Path : LiteralPath, ParameterSetName == "LiteralPath"))
+        foreach (var path in ResolveDatasetPaths())
         {
             int problems = 0;
             WriteProgress(new ProgressRecord(2, "Test-GroupedDataset", $"Checking {path}"));
