@@ -10,6 +10,8 @@ namespace Grouper.Format;
 /// Writes the merged, key-ordered record stream as Parquet shards (data/shard-NNNNN.parquet) and the
 /// group index. Rows are gathered into a row group, decoded column-wise and written; a new shard starts
 /// at a row-group boundary once the current one is large enough, so a large group may span shards.
+/// Parquet encoding is the costliest step, so a row group is written on a second thread while the next
+/// one is merged and decoded: two sets of column buffers take turns.
 /// </summary>
 internal sealed class ShardWriter : IDisposable
 {
@@ -18,7 +20,10 @@ internal sealed class ShardWriter : IDisposable
     private readonly ParquetOptions _parquetOptions;
     private readonly Parquet.Schema.ParquetSchema _schema;
     private readonly Parquet.Schema.DataField _keyField;
-    private readonly ColumnSink[] _sinks;
+    private readonly ColumnSink[][] _sinkSets;
+    private readonly string[][] _keySets = [new string[1024], new string[1024]];
+    private int _slot;
+    private Task? _pending;
     private readonly GroupIndexWriter _index;
     private readonly long _shardTarget;
     private readonly int _rowGroupRows;
@@ -27,7 +32,6 @@ internal sealed class ShardWriter : IDisposable
     // Row group being gathered.
     private readonly ByteBuffer _rows = new(1 << 20);
     private int[] _rowEnds = new int[1024];
-    private string[] _rowKeys = new string[1024];
     private int _rowCount;
 
     // Shard being written.
@@ -58,8 +62,8 @@ internal sealed class ShardWriter : IDisposable
         _mergeKeys = options.Key.MergeKeys;
         _shardTarget = Math.Max(1, options.ShardTargetBytes);
         _rowGroupRows = Math.Max(1, options.RowGroupMaxRows);
-        // Decoded .NET values take roughly three times their encoded size; keep that inside the budget.
-        _rowGroupBytes = Math.Max(64 << 10, Math.Min(options.RowGroupTargetBytes, memoryForRowGroups / 3));
+        // Decoded .NET values take roughly three times their encoded size, and two row groups are in flight.
+        _rowGroupBytes = Math.Max(64 << 10, Math.Min(options.RowGroupTargetBytes, memoryForRowGroups / 6));
         _parquetOptions = new ParquetOptions
         {
             CompressionMethod = options.Compression switch
@@ -72,7 +76,8 @@ internal sealed class ShardWriter : IDisposable
         };
         _schema = ParquetSchemaMap.ToSchema(columns);
         _keyField = _schema.DataFields[0];
-        _sinks = columns.Select((c, i) => ColumnSink.Create(c, _schema.DataFields[i + 1])).ToArray();
+        _sinkSets = [Sinks(), Sinks()];
+        ColumnSink[] Sinks() => columns.Select((c, i) => ColumnSink.Create(c, _schema.DataFields[i + 1])).ToArray();
         Directory.CreateDirectory(Path.Combine(root, "data"));
     }
 
@@ -117,14 +122,11 @@ internal sealed class ShardWriter : IDisposable
             _groupBytes = 0;
         }
     append:
-        if (_rowCount == _rowEnds.Length)
-        {
-            Array.Resize(ref _rowEnds, _rowCount * 2);
-            Array.Resize(ref _rowKeys, _rowCount * 2);
-        }
+        if (_rowCount == _rowEnds.Length) Array.Resize(ref _rowEnds, _rowCount * 2);
+        if (_rowCount == _keySets[_slot].Length) Array.Resize(ref _keySets[_slot], _rowCount * 2);
         _rows.Write(row);
         _rowEnds[_rowCount] = _rows.Length;
-        _rowKeys[_rowCount] = _groupKeyText;
+        _keySets[_slot][_rowCount] = _groupKeyText;
         _rowCount++;
         _groupRecords++;
         _groupBytes += row.Length;
@@ -146,40 +148,58 @@ internal sealed class ShardWriter : IDisposable
     private void FlushRowGroup(CancellationToken ct)
     {
         if (_rowCount == 0) return;
-        if (_shard is null) OpenShard(ct);
-        foreach (var s in _sinks) s.Reset(_rowCount);
+        var sinks = _sinkSets[_slot];
+        var keys = _keySets[_slot];
+        int count = _rowCount;
+        foreach (var s in sinks) s.Reset(count);
         var data = _rows.Span;
         int start = 0;
-        for (int i = 0; i < _rowCount; i++)
+        for (int i = 0; i < count; i++)
         {
-            DecodeRow(data[start.._rowEnds[i]], i);
+            DecodeRow(sinks, data[start.._rowEnds[i]], i);
             start = _rowEnds[i];
         }
-        using (var rg = _shard!.CreateRowGroup())
+        // The previous row group must be in the file before this one starts (and before a shard opens).
+        WaitForWrite();
+        if (_shard is null) OpenShard(ct);
+        var shard = _shard!;
+        _pending = Task.Run(() =>
         {
-            rg.WriteAsync(_keyField, new ArraySegment<string>(_rowKeys, 0, _rowCount), null).GetAwaiter().GetResult();
-            foreach (var s in _sinks) s.WriteAsync(rg, _rowCount, ct).GetAwaiter().GetResult();
-            rg.CompleteValidate();
-        }
-        Faults.Hit("shard");
-        _shardRows += _rowCount;
+            using (var rg = shard.CreateRowGroup())
+            {
+                rg.WriteAsync(_keyField, new ArraySegment<string>(keys, 0, count), null).GetAwaiter().GetResult();
+                foreach (var s in sinks) s.WriteAsync(rg, count, ct).GetAwaiter().GetResult();
+                rg.CompleteValidate();
+            }
+            Array.Clear(keys, 0, count);
+            Faults.Hit("shard");
+        }, ct);
+        _shardRows += count;
         _shardBytes += _rows.Length;
         _shardRowGroups++;
         _rowCount = 0;
         _rows.Clear();
         _rows.TrimTo(Math.Max(1 << 20, (int)Math.Min(int.MaxValue, _rowGroupBytes * 2)));
-        Array.Clear(_rowKeys);
+        _slot ^= 1; // the other set's write finished above: it is free for the next row group
         if (_shardBytes >= _shardTarget) CloseShard();
     }
 
-    private void DecodeRow(ReadOnlySpan<byte> row, int r)
+    /// <summary>Waits for the row group being written; its failure (a full disk) surfaces here.</summary>
+    private void WaitForWrite()
+    {
+        var pending = _pending;
+        _pending = null;
+        pending?.GetAwaiter().GetResult();
+    }
+
+    private static void DecodeRow(ColumnSink[] sinks, ReadOnlySpan<byte> row, int r)
     {
         var reader = new RowCodec.Reader(row);
         int n = reader.ColumnCount;
         Scalar s = default;
-        for (int c = 0; c < _sinks.Length; c++)
+        for (int c = 0; c < sinks.Length; c++)
         {
-            var sink = _sinks[c];
+            var sink = sinks[c];
             // Rows encoded before a column was first seen stop short of it: the value is absent.
             if (c >= n) { sink.AppendNull(r); continue; }
             var tag = reader.NextKind();
@@ -217,6 +237,7 @@ internal sealed class ShardWriter : IDisposable
 
     private void CloseShard()
     {
+        WaitForWrite();
         if (_shard is null) return;
         _shard.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _shardStream!.Flush();
@@ -244,6 +265,7 @@ internal sealed class ShardWriter : IDisposable
 
     public void Dispose()
     {
+        try { _pending?.Wait(); } catch (Exception) { /* aborting: the folder is deleted */ }
         try { _shard?.DisposeAsync().AsTask().GetAwaiter().GetResult(); } catch (Exception) { /* aborting: the folder is deleted */ }
         _shardStream?.Dispose();
     }
