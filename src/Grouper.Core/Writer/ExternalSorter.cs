@@ -4,10 +4,15 @@ namespace Grouper.Writer;
 /// The external sort under the writer (and the importer): (key, payload) records go into a sort buffer of
 /// a fixed size, full buffers are sorted by (key, arrival) and spilled as LZ4 runs, and
 /// <see cref="Sorted"/> merges them, in levels when there are more runs than memory allows to open.
+/// The memory is split into two buffers: while one is sorted and spilled on a second thread, records
+/// fill the other, so reading and spilling overlap.
 /// </summary>
 internal sealed class ExternalSorter : IDisposable
 {
-    private readonly SortBuffer _buffer;
+    private readonly SortBuffer[] _buffers;
+    private int _active;
+    private Task? _spilling;
+    private SortBuffer _buffer => _buffers[_active];
     private readonly string _spillDir;
     private readonly long _mergeMemory;
     private readonly List<string> _runs = new();
@@ -17,7 +22,7 @@ internal sealed class ExternalSorter : IDisposable
     public ExternalSorter(string spillDir, long bufferMemory, long mergeMemory, int blockSize, int maxFanIn)
     {
         _spillDir = spillDir;
-        _buffer = new SortBuffer(bufferMemory);
+        _buffers = [new SortBuffer(bufferMemory / 2), new SortBuffer(bufferMemory / 2)];
         _mergeMemory = mergeMemory;
         BlockSize = blockSize;
         _maxFanIn = maxFanIn;
@@ -34,28 +39,61 @@ internal sealed class ExternalSorter : IDisposable
 
     public void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload)
     {
-        if (_buffer.WouldOverflow(key.Length, payload.Length)) Spill();
+        if (_buffer.WouldOverflow(key.Length, payload.Length)) SpillInBackground();
         _buffer.Add(key, payload);
     }
 
-    private void Spill()
+    /// <summary>Hands the full buffer to a second thread and switches to the other one.</summary>
+    private void SpillInBackground()
     {
-        _buffer.Sort();
+        WaitForSpill(); // the other buffer is being spilled: it must be empty before it is filled again
+        var full = _buffer;
+        var path = NextRunPath();
+        _spilling = Task.Run(() => SpillBuffer(full, path));
+        _active ^= 1;
+    }
+
+    private string NextRunPath()
+    {
+        // Runs are numbered, and merged, in arrival order, whichever thread writes them.
         var path = Path.Combine(_spillDir, $"run-{_runs.Count:D6}.lz4");
+        _runs.Add(path);
+        return path;
+    }
+
+    private void SpillBuffer(SortBuffer buffer, string path)
+    {
+        buffer.Sort();
         using (var w = new RunWriter(path, BlockSize))
-        using (var s = _buffer.Stream())
+        using (var s = buffer.Stream())
         {
             w.WriteAll(s, CancellationToken.None);
             w.Finish();
         }
-        _runs.Add(path);
-        _buffer.Clear();
+        buffer.Clear();
+    }
+
+    /// <summary>Waits for the spill in progress; its failure (a full disk) surfaces here, on the caller's thread.</summary>
+    private void WaitForSpill()
+    {
+        var pending = _spilling;
+        if (pending is null) return;
+        _spilling = null;
+        pending.GetAwaiter().GetResult();
+        Spilled?.Invoke(); // on the caller's thread: progress handlers may not be thread-safe
+    }
+
+    private void Spill()
+    {
+        WaitForSpill();
+        SpillBuffer(_buffer, NextRunPath());
         Spilled?.Invoke();
     }
 
     /// <summary>All records sorted by (key, arrival): the sort buffer alone, or the merge of the spill runs.</summary>
     public IRecordStream Sorted(CancellationToken ct)
     {
+        WaitForSpill();
         if (_runs.Count == 0)
         {
             _buffer.Sort();
@@ -104,11 +142,13 @@ internal sealed class ExternalSorter : IDisposable
     {
         if (_released) return;
         _released = true;
-        _buffer.Release();
+        foreach (var b in _buffers) b.Release();
     }
 
     public void Dispose()
     {
+        try { _spilling?.Wait(); } catch (Exception) { /* aborting: the spill folder goes */ }
+        _spilling = null;
         Release();
         try { if (Directory.Exists(_spillDir)) Directory.Delete(_spillDir, recursive: true); }
         catch (IOException) { }
