@@ -54,7 +54,7 @@ internal abstract class ColumnSink(DataField field)
                 TimeUnit.Nanos => new ValueSink<long>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.L * 100),
                 _ => new ValueSink<long>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.L / 10),
             },
-            ValueKind.String => new StringSink(f),
+            ValueKind.String => new StringSink(f, c.Nullable),
             ValueKind.Binary => new BinarySink(f),
             _ => throw new ArgumentOutOfRangeException(nameof(c)),
         };
@@ -91,26 +91,51 @@ internal sealed class ValueSink<T>(DataField field, bool nullable, ScalarConvert
         : rg.WriteAsync<T>(Field, _values.AsMemory(0, count), null, null, ct);
 }
 
-internal sealed class StringSink(DataField field) : ColumnSink(field)
+/// <summary>
+/// Strings are decoded into one character arena per row group and handed to Parquet.Net as slices:
+/// no string object per value, and Parquet.Net's ReadOnlyMemory&lt;char&gt; path is the faster one.
+/// </summary>
+internal sealed class StringSink(DataField field, bool nullable) : ColumnSink(field)
 {
-    private string?[] _values = [];
+    private ReadOnlyMemory<char>[] _values = [];
+    private ReadOnlyMemory<char>?[] _nullableValues = [];
+    private char[] _arena = new char[1 << 16];
+    private int _used;
 
     public override void Reset(int capacity)
     {
-        if (_values.Length < capacity) _values = new string?[capacity];
+        if (nullable) { if (_nullableValues.Length < capacity) _nullableValues = new ReadOnlyMemory<char>?[capacity]; }
+        else if (_values.Length < capacity) _values = new ReadOnlyMemory<char>[capacity];
+        _used = 0;
     }
 
-    public override void AppendNull(int row) => _values[row] = null;
+    public override void AppendNull(int row)
+    {
+        if (!nullable) throw new InvalidDataException($"Column '{Field.Name}' is not nullable but a record has no value for it.");
+        _nullableValues[row] = null;
+    }
 
     // Strings are the one type other values are never silently turned into.
     public override void AppendScalar(int row, in Scalar s, ValueKind tag) =>
         throw new InvalidDataException($"Column '{Field.Name}' holds strings but a record has a {tag.ToName()} value.");
 
-    public override void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag) =>
-        _values[row] = bytes.Length == 0 ? string.Empty : Encoding.UTF8.GetString(bytes);
+    public override void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag)
+    {
+        if (_used + bytes.Length > _arena.Length)
+        {
+            // Earlier slices keep the old arena alive until the row group is written; later ones use the new.
+            _arena = new char[Math.Max(_arena.Length * 2, bytes.Length + 1024)];
+            _used = 0;
+        }
+        int n = Encoding.UTF8.GetChars(bytes, _arena.AsSpan(_used));
+        var value = new ReadOnlyMemory<char>(_arena, _used, n);
+        _used += n;
+        if (nullable) _nullableValues[row] = value; else _values[row] = value;
+    }
 
-    public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) =>
-        rg.WriteAsync(Field, new ArraySegment<string>(_values!, 0, count), null);
+    public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) => nullable
+        ? rg.WriteAsync<ReadOnlyMemory<char>>(Field, _nullableValues.AsMemory(0, count), null, null, ct)
+        : rg.WriteAsync<ReadOnlyMemory<char>>(Field, _values.AsMemory(0, count), null, null, ct);
 }
 
 internal sealed class BinarySink(DataField field) : ColumnSink(field)

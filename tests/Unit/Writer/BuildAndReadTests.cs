@@ -332,6 +332,16 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void Empty_strings_and_nulls_stay_apart()
+    {
+        using var t = new TempDir();
+        var rows = new List<object?[]> { new object?[] { "a", "", null }, new object?[] { "a", "x", "" }, new object?[] { "a", "", "y" } };
+        Build(t["ds"], rows, columns: [Col("user", ValueKind.String), Col("req", ValueKind.String), Col("opt", ValueKind.String, true)]);
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(rows, ds.ReadRecords(ds.FindGroup("a")!).ToList());
+    }
+
+    [Fact]
     public void An_empty_input_makes_an_empty_dataset()
     {
         using var t = new TempDir();
