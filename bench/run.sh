@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Grouper's reference benchmark. Usage: bench/run.sh [MB ...]   (default: 100)
-# For each size: generates a skewed CSV with one group larger than the budget, then measures in the same
-# run Grouper's build, DuckDB's equivalent COPY ... ORDER BY, and the disk (cat + cp of the same bytes).
+# Grouper's reference benchmark. Usage: bench/run.sh [SPEC ...]   (default: 100)
+# SPEC is MB[:FORMAT[:GROUPS]]: FORMAT csv (default), jsonl or parquet; GROUPS skewed (default: Zipf sizes
+# plus one group larger than the budget) or tiny (millions of two-record groups). Examples: 1000,
+# 1000:jsonl, 1000:parquet, 1000:csv:tiny.
+# For each: generates the input, then measures in the same run Grouper's build, DuckDB's equivalent
+# COPY ... ORDER BY, the disk (cat + cp of the same bytes), and the read side: streaming all groups of
+# Grouper's output against DuckDB scanning the same shards, and fetch-by-key latency (cold and warm).
 # Env: BUDGET_MB (default 256), THREADS (DuckDB threads, default 2), KEEP=1 keeps the generated data.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -21,14 +25,23 @@ table="$results/latest.md"
   echo
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1). Budget ${budget} MB; DuckDB threads ${threads}."
   echo
-  echo "| input MB | tool | wall s | peak RSS MB | MB/s | time vs DuckDB | RSS vs DuckDB | time vs disk |"
-  echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+  echo "| input | tool | wall s | peak RSS MB | MB/s | time vs DuckDB | RSS vs DuckDB | time vs disk |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
 } > "$table"
 
-for mb in "${sizes[@]}"; do
-  csv="$data/input-${mb}MB.csv"
-  [ -f "$csv" ] || bench gen --mb "$mb" --out "$csv" --budget-mb "$budget" >/dev/null
-  bytes=$(stat -c %s "$csv"); real_mb=$(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1048576}')
+reads="$results/reads.md"
+{
+  echo
+  echo "| input | Grouper records/s (all groups) | groups/s | DuckDB records/s (same shards) | Grouper/DuckDB | groups | fetch p50 cold ms | p99 cold | p50 warm | p99 warm |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+} > "$reads"
+
+for spec in "${sizes[@]}"; do
+  IFS=: read -r mb fmt groups <<<"$spec"; fmt=${fmt:-csv}; groups=${groups:-skewed}
+  label="${mb} MB ${fmt} ${groups}"
+  csv="$data/input-${mb}MB-${groups}.${fmt}"
+  [ -f "$csv" ] || bench gen --mb "$mb" --out "$csv" --budget-mb "$budget" --format "$fmt" --groups "$groups" >/dev/null
+  bytes=$(stat -c %s "$csv"); real_mb=$(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1048576}'); label="${real_mb} MB ${fmt} ${groups}"
   sync
   # The disk's limit: read the input once and write the same bytes once.
   t0=$(date +%s.%N); cat "$csv" > /dev/null; cp "$csv" "$data/copy.tmp"; sync; t1=$(date +%s.%N)
@@ -38,23 +51,33 @@ for mb in "${sizes[@]}"; do
   rm -rf "$data/out-grouper" "$data/out-duck.parquet"
   g=$(bench grouper --in "$csv" --out "$data/out-grouper" --budget-mb "$budget" | grep '^RESULT') || { echo "Grouper failed on $csv" >&2; exit 1; }
   gw=$(field wall_s "$g"); gr=$(field rss_peak_mb "$g"); gn=$(field records "$g")
+  export label
   awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v disk="$disk" 'BEGIN{
-    printf "| %d | cat+cp | %.2f | | %.1f | | | 1.00x |\n", mb, disk, mb/disk }' >> "$table"
+    printf "| %s | cat+cp | %.2f | | %.1f | | | 1.00x |\n", ENVIRON["label"], disk, mb/disk }' >> "$table"
   # DuckDB may fail where Grouper does not (out of memory under the same budget): that is a result too.
   if d=$(bench duckdb --in "$csv" --out "$data/out-duck.parquet" --budget-mb "$budget" --threads "$threads" 2>"$data/duck.err" | grep '^RESULT'); then
     dw=$(field wall_s "$d"); dr=$(field rss_peak_mb "$d"); dn=$(field records "$d")
     if [ "$gn" != "$dn" ]; then echo "record counts differ: grouper $gn, duckdb $dn" >&2; exit 1; fi
     awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v dw="$dw" -v dr="$dr" -v disk="$disk" 'BEGIN{
-      printf "| %d | grouper | %.2f | %.0f | %.1f | %.2fx | %.2fx | %.2fx |\n", mb, gw, gr, mb/gw, gw/dw, gr/dr, gw/disk;
-      printf "| %d | duckdb | %.2f | %.0f | %.1f | 1.00x | 1.00x | %.2fx |\n", mb, dw, dr, mb/dw, dw/disk }' >> "$table"
+      printf "| %s | grouper | %.2f | %.0f | %.1f | %.2fx | %.2fx | %.2fx |\n", ENVIRON["label"], gw, gr, mb/gw, gw/dw, gr/dr, gw/disk;
+      printf "| %s | duckdb | %.2f | %.0f | %.1f | 1.00x | 1.00x | %.2fx |\n", ENVIRON["label"], dw, dr, mb/dw, dw/disk }' >> "$table"
   else
     why=$(grep -m1 -oE '[A-Za-z ]*Error: [^(]*' "$data/duck.err" | head -c 120)
     awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v disk="$disk" 'BEGIN{
-      printf "| %d | grouper | %.2f | %.0f | %.1f | n/a | n/a | %.2fx |\n", mb, gw, gr, mb/gw, gw/disk }' >> "$table"
-    echo "| $real_mb | duckdb | failed: ${why:-see duck.err} | | | | | |" >> "$table"
+      printf "| %s | grouper | %.2f | %.0f | %.1f | n/a | n/a | %.2fx |\n", ENVIRON["label"], gw, gr, mb/gw, gw/disk }' >> "$table"
+    echo "| $label | duckdb | failed: ${why:-see duck.err} | | | | | |" >> "$table"
   fi
   rm -rf "$data/out-duck.parquet.tmp" "$data/duck.err"
+
+  # The read side, on Grouper's output.
+  sc=$(bench scan --in "$data/out-grouper" | grep '^RESULT')
+  ds=$(bench duckscan --in "$data/out-grouper" --threads "$threads" | grep '^RESULT')
+  fe=$(bench fetch --in "$data/out-grouper" --n 1000 | grep '^RESULT')
+  awk -v a="$(field records_per_s "$sc")" -v g="$(field groups_per_s "$sc")" -v d="$(field records_per_s "$ds")" -v n="$(field groups "$fe")" \
+      -v c50="$(field cold_p50_ms "$fe")" -v c99="$(field cold_p99_ms "$fe")" -v w50="$(field warm_p50_ms "$fe")" -v w99="$(field warm_p99_ms "$fe")" \
+      'BEGIN{ printf "| %s | %.0f | %.0f | %.0f | %.2fx | %d | %s | %s | %s | %s |\n", ENVIRON["label"], a, g, d, a/d, n, c50, c99, w50, w99 }' >> "$reads"
   rm -rf "$data/out-grouper" "$data/out-duck.parquet"
   [ "${KEEP:-0}" = 1 ] || rm -f "$csv"
 done
+cat "$reads" >> "$table"
 cat "$table"

@@ -23,9 +23,79 @@ AllocListener.Instance = allocs;
 switch (cmd)
 {
     case "gen":
-        var records = Generate(Opt("out"), long.Parse(Opt("mb"), CultureInfo.InvariantCulture) << 20, int.Parse(Opt("seed", "42"), CultureInfo.InvariantCulture), budget);
+    {
+        // Always CSV first; JSON Lines and Parquet are converted from it by DuckDB, so all formats hold the same records.
+        var output = Opt("out");
+        var format = Opt("format", "csv");
+        var csv = format == "csv" ? output : output + ".src.csv";
+        var records = Generate(csv, long.Parse(Opt("mb"), CultureInfo.InvariantCulture) << 20, int.Parse(Opt("seed", "42"), CultureInfo.InvariantCulture), budget, Opt("groups", "skewed") == "tiny");
+        if (format != "csv")
+        {
+            using var db = new DuckDBConnection("Data Source=:memory:");
+            db.Open();
+            using var c = db.CreateCommand();
+            c.CommandText = $"SET threads=2; COPY (SELECT * FROM read_csv('{csv}', header=true, all_varchar=true)) TO '{output}' " +
+                (format == "jsonl" ? "(FORMAT json)" : "(FORMAT parquet, COMPRESSION snappy)");
+            c.ExecuteNonQuery();
+            File.Delete(csv);
+        }
         Result("gen", records);
         break;
+    }
+    case "scan":
+    {
+        // Streams every group's records: the read side.
+        using var ds = Grouper.Reading.GroupedDataset.Open(Opt("in"));
+        long groups = 0, records = 0, chars = 0;
+        int text = ds.Columns.ToList().FindIndex(c => c.Name == "text");
+        foreach (var g in ds.EnumerateGroups())
+        {
+            groups++;
+            foreach (var r in ds.ReadRecords(g)) { records++; if (text >= 0 && r[text] is string t) chars += t.Length; }
+        }
+        Result("grouper-scan", records, FormattableString.Invariant($"groups={groups} groups_per_s={groups / sw.Elapsed.TotalSeconds:F0} records_per_s={records / sw.Elapsed.TotalSeconds:F0}"));
+        break;
+    }
+    case "duckscan":
+    {
+        using var db = new DuckDBConnection("Data Source=:memory:");
+        db.Open();
+        using var c = db.CreateCommand();
+        c.CommandText = $"SET threads={Opt("threads", "2")}; SELECT count(*), count(DISTINCT __group_key), sum(length(text)) FROM read_parquet('{Opt("in")}/data/*.parquet')";
+        using var r = c.ExecuteReader();
+        r.Read();
+        long n = Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture);
+        Result("duckdb-scan", n, FormattableString.Invariant($"records_per_s={n / sw.Elapsed.TotalSeconds:F0}"));
+        break;
+    }
+    case "fetch":
+    {
+        // Latency of finding one group by key and reading its records: the first pass is cold (new
+        // process, nothing cached by Grouper), the second warm.
+        using var ds = Grouper.Reading.GroupedDataset.Open(Opt("in"));
+        int n = int.Parse(Opt("n", "1000"), CultureInfo.InvariantCulture);
+        var rng = new Random(1);
+        var keys = new List<string>();
+        long total = ds.GroupCount;
+        for (int i = 0; i < n; i++) keys.Add(ds.GetGroup((long)(rng.NextDouble() * total))!.Key);
+        string Pass(string name)
+        {
+            var times = new List<double>();
+            foreach (var k in keys)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                var g = ds.FindGroup(k)!;
+                foreach (var _ in ds.ReadRecords(g)) { }
+                times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+            times.Sort();
+            return FormattableString.Invariant($"{name}_p50_ms={times[times.Count / 2]:F2} {name}_p99_ms={times[(int)(times.Count * 0.99)]:F2}");
+        }
+        var cold = Pass("cold");
+        var warm = Pass("warm");
+        Result("fetch", n, $"groups={total} {cold} {warm}");
+        break;
+    }
     case "grouper":
     {
         var trace = Environment.GetEnvironmentVariable("GROUPER_BENCH_TRACE") == "1";
@@ -52,7 +122,7 @@ switch (cmd)
         // The same job: CSV values as strings (as Grouper keeps them), sorted by the key, Snappy Parquet.
         c.CommandText = $"""
             SET memory_limit='{budget >> 20}MB'; SET threads={Opt("threads", "2")}; SET temp_directory='{temp}'; SET preserve_insertion_order=false;
-            COPY (SELECT * FROM read_csv('{Opt("in")}', header=true, all_varchar=true) ORDER BY user_id)
+            COPY (SELECT * FROM {Source(Opt("in"))} ORDER BY user_id)
             TO '{output}' (FORMAT parquet, COMPRESSION snappy);
             """;
         c.ExecuteNonQuery();
@@ -82,6 +152,12 @@ switch (cmd)
 allocs?.Print();
 return 0;
 
+// The same records in every format: CSV and JSON Lines as text (Grouper keeps CSV values as strings).
+static string Source(string path) =>
+    path.EndsWith(".parquet", StringComparison.Ordinal) ? $"read_parquet('{path}')"
+    : path.EndsWith(".jsonl", StringComparison.Ordinal) ? $"read_json('{path}', format='newline_delimited')"
+    : $"read_csv('{path}', header=true, all_varchar=true)";
+
 void Result(string tool, long records, string extra = "")
 {
     Console.WriteLine(FormattableString.Invariant($"RESULT tool={tool} wall_s={sw.Elapsed.TotalSeconds:F2} rss_peak_mb={PeakRssMb():F0} records={records} {extra}").TrimEnd());
@@ -97,7 +173,7 @@ static double PeakRssMb()
 
 // Zipf-distributed group sizes over many users, plus one user ("user_big") whose records take about 1.5x
 // the memory budget (at most 40% of the file), spread through the file.
-static long Generate(string path, long targetBytes, int seed, long budget)
+static long Generate(string path, long targetBytes, int seed, long budget, bool tiny)
 {
     var rng = new Random(seed);
     int users = (int)Math.Max(1000, targetBytes / 400);
@@ -118,7 +194,8 @@ static long Generate(string path, long targetBytes, int seed, long budget)
     {
         sb.Clear();
         string user;
-        if (rng.NextDouble() < bigShare) user = "user_big";
+        if (tiny) user = "user_" + (records / 2).ToString("D9", CultureInfo.InvariantCulture); // millions of two-record groups
+        else if (rng.NextDouble() < bigShare) user = "user_big";
         else
         {
             int idx = Array.BinarySearch(cdf, rng.NextDouble() * sum);

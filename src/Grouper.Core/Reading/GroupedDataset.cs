@@ -98,11 +98,9 @@ public sealed class GroupedDataset : IDisposable
             for (; rg < reader.RowGroupCount && remaining > 0; rg++)
             {
                 ct.ThrowIfCancellationRequested();
-                using var rgr = reader.OpenRowGroupReader(rg);
-                int count = checked((int)rgr.RowCount);
+                var (columns, count) = RowGroup(shard, reader, rg, ct);
                 int from = (int)(row - starts[rg]);
                 int take = (int)Math.Min(remaining, count - from);
-                var columns = LoadRowGroup(reader, rgr, count, ct);
                 for (int i = from; i < from + take; i++)
                 {
                     var values = new object?[columns.Length];
@@ -115,6 +113,21 @@ public sealed class GroupedDataset : IDisposable
             shard++;
             row = 0;
         }
+    }
+
+    // The last row group read: groups that follow each other share row groups, so streaming all groups
+    // (or fetching neighbours) reads each row group once. Memory: one row group.
+    private (int Shard, int RowGroup, ShardColumn[] Columns, int Count)? _lastRowGroup;
+
+    private (ShardColumn[] Columns, int Count) RowGroup(int shard, ParquetReader reader, int rg, CancellationToken ct)
+    {
+        if (_lastRowGroup is { } last && last.Shard == shard && last.RowGroup == rg) return (last.Columns, last.Count);
+        _lastRowGroup = null;
+        using var rgr = reader.OpenRowGroupReader(rg);
+        int count = checked((int)rgr.RowCount);
+        var columns = LoadRowGroup(reader, rgr, count, ct);
+        _lastRowGroup = (shard, rg, columns, count);
+        return (columns, count);
     }
 
     private ShardColumn[] LoadRowGroup(ParquetReader reader, ParquetRowGroupReader rg, int count, CancellationToken ct)
