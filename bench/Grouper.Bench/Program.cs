@@ -102,6 +102,7 @@ switch (cmd)
         var options = new BuildOptions
         {
             Key = KeySpec.FromColumns("user_id"), MemoryLimit = budget, Overwrite = true,
+            RowGroupMaxRows = int.Parse(Opt("row-group-rows", "4096"), CultureInfo.InvariantCulture),
             Progress = trace || allocs is not null ? new Trace(sw) : null,
         };
         using var builder = new GroupedDatasetBuilder(Opt("out"), options);

@@ -27,7 +27,7 @@ public sealed class BuildOptions
     public long ShardTargetBytes { get; init; } = 512L << 20;
 
     /// <summary>Largest number of rows in one Parquet row group.</summary>
-    public int RowGroupMaxRows { get; init; } = 32 * 1024;
+    public int RowGroupMaxRows { get; init; } = 4096;
 
     /// <summary>Largest encoded size of one row group; the build lowers it to fit the memory budget.</summary>
     public long RowGroupTargetBytes { get; init; } = 32L << 20;
