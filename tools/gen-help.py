@@ -111,6 +111,7 @@ CMDLETS = [
    ("Path","string[]",True,"0","false","true","The dataset folder; wildcards are allowed."),
    ("LiteralPath","string[]",True,"named","true (ByPropertyName)","false","The dataset folder taken exactly as written. Aliases: PSPath, LP."),
    ("Key","string[]",True,"1","true (ByValue)","false","Keys of the groups whose records to emit."),
+   ("Property","string[]",False,"named","false","false","Only these columns; the others are not read at all."),
    ("TestFraction","double",False,"named","false","false","Split each group's records: the last fraction of a group (or, with -RandomSplit, a seeded random fraction) is the Test side."),
    ("Side","Side",False,"named","false","false","Train (default) or Test side of -TestFraction."),
    ("RandomSplit","switch",False,"named","false","false","With -TestFraction: choose each group's test records by xxHash3 of their position and a seed derived from -SplitSeed and the key."),

@@ -47,11 +47,12 @@ switch (cmd)
         // Streams every group's records: the read side.
         using var ds = Grouper.Reading.GroupedDataset.Open(Opt("in"));
         long groups = 0, records = 0, chars = 0;
-        int text = ds.Columns.ToList().FindIndex(c => c.Name == "text");
+        // The same question DuckDB answers below: records, groups, characters of text (only that column is read).
+        var columns = ds.ColumnIndexes(["text"]);
         foreach (var g in ds.EnumerateGroups())
         {
             groups++;
-            foreach (var r in ds.ReadRecords(g)) { records++; if (text >= 0 && r[text] is string t) chars += t.Length; }
+            foreach (var r in ds.ReadRecords(g, columns)) { records++; if (r[0] is string t) chars += t.Length; }
         }
         Result("grouper-scan", records, FormattableString.Invariant($"groups={groups} groups_per_s={groups / sw.Elapsed.TotalSeconds:F0} records_per_s={records / sw.Elapsed.TotalSeconds:F0}"));
         break;

@@ -43,6 +43,17 @@ public sealed class StatsReportTests : IDisposable
     }
 
     [Fact]
+    public void Get_GroupRecord_reads_only_the_named_properties()
+    {
+        var recs = _ps.Run("Get-GroupRecord ds -Key u1 -Property label");
+        Assert.Equal(4, recs.Count);
+        Assert.Equal(["label"], recs[0].Properties.Select(p => p.Name));
+        Assert.Equal(["a", "b", "a", "b"], recs.Select(r => (string)r.Properties["label"].Value));
+        var (_, errors) = _ps.Invoke("Get-GroupRecord ds -Key u1 -Property nope");
+        Assert.Equal("ReadGroup.MissingColumn,Grouper.PowerShell.Commands.GetGroupRecordCommand", Assert.Single(errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
     public void Stats_are_in_the_manifest_at_build_time()
     {
         var stats = _ps.Run("(Get-GroupedDataset ds).Stats").Single();

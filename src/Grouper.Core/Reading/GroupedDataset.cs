@@ -77,14 +77,28 @@ public sealed class GroupedDataset : IDisposable
     public IEnumerable<object?[]> ReadRecords(GroupInfo group, WithinGroupSplit split, CancellationToken ct = default)
     {
         long i = 0;
-        foreach (var r in ReadRecords(group, ct))
+        foreach (var r in ReadRecords(group, (IReadOnlyList<int>?)null, ct))
             if (split.Includes(group, i++)) yield return r;
     }
 
     /// <summary>The group's records in input order; each is an array of values aligned with <see cref="Columns"/>.</summary>
-    public IEnumerable<object?[]> ReadRecords(GroupInfo group, CancellationToken ct = default)
+    public IEnumerable<object?[]> ReadRecords(GroupInfo group, CancellationToken ct = default) => ReadRecords(group, (IReadOnlyList<int>?)null, ct);
+
+    /// <summary>The positions in <see cref="Columns"/> of these column names; an unknown name is an error.</summary>
+    public int[] ColumnIndexes(IEnumerable<string> names) => names.Select(n =>
+    {
+        for (int i = 0; i < Columns.Count; i++) if (Columns[i].Name == n) return i;
+        throw new GrouperException(GrouperErrorKind.MissingColumn, $"The dataset {Path} has no column '{n}' (columns: {string.Join(", ", Columns.Select(c => c.Name))}).", Path);
+    }).ToArray();
+
+    /// <summary>
+    /// The group's records in input order, with only the columns at <paramref name="columns"/> (positions in
+    /// <see cref="Columns"/>; null for all): the other columns are not even decoded.
+    /// </summary>
+    public IEnumerable<object?[]> ReadRecords(GroupInfo group, IReadOnlyList<int>? columns, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(group);
+        var wanted = columns ?? Enumerable.Range(0, Columns.Count).ToArray();
         long remaining = group.RecordCount;
         int shard = group.Shard;
         long row = group.RowOffset;
@@ -98,13 +112,13 @@ public sealed class GroupedDataset : IDisposable
             for (; rg < reader.RowGroupCount && remaining > 0; rg++)
             {
                 ct.ThrowIfCancellationRequested();
-                var (columns, count) = RowGroup(shard, reader, rg, ct);
+                var (loaded, count) = RowGroup(shard, reader, rg, wanted, ct);
                 int from = (int)(row - starts[rg]);
                 int take = (int)Math.Min(remaining, count - from);
                 for (int i = from; i < from + take; i++)
                 {
-                    var values = new object?[columns.Length];
-                    for (int c = 0; c < columns.Length; c++) values[c] = columns[c].Get(i);
+                    var values = new object?[wanted.Count];
+                    for (int c = 0; c < values.Length; c++) values[c] = loaded[wanted[c]]!.Get(i);
                     yield return values;
                 }
                 remaining -= take;
@@ -115,37 +129,40 @@ public sealed class GroupedDataset : IDisposable
         }
     }
 
-    // The last row group read: groups that follow each other share row groups, so streaming all groups
-    // (or fetching neighbours) reads each row group once. Memory: one row group.
-    private (int Shard, int RowGroup, ShardColumn[] Columns, int Count)? _lastRowGroup;
+    // The last row group read, its columns decoded as they are asked for: groups that follow each other
+    // share row groups, so streaming all groups (or fetching neighbours) decodes each column chunk once.
+    // Memory: one row group.
+    private (int Shard, int RowGroup, ParquetRowGroupReader Reader, ShardColumn?[] Columns, int Count)? _lastRowGroup;
 
-    private (ShardColumn[] Columns, int Count) RowGroup(int shard, ParquetReader reader, int rg, CancellationToken ct)
+    private (ShardColumn?[] Columns, int Count) RowGroup(int shard, ParquetReader reader, int rg, IReadOnlyList<int> wanted, CancellationToken ct)
     {
-        if (_lastRowGroup is { } last && last.Shard == shard && last.RowGroup == rg) return (last.Columns, last.Count);
-        _lastRowGroup = null;
-        using var rgr = reader.OpenRowGroupReader(rg);
-        int count = checked((int)rgr.RowCount);
-        var columns = LoadRowGroup(reader, rgr, count, ct);
-        _lastRowGroup = (shard, rg, columns, count);
-        return (columns, count);
+        if (_lastRowGroup is not { } last || last.Shard != shard || last.RowGroup != rg)
+        {
+            _lastRowGroup?.Reader.Dispose();
+            _lastRowGroup = null;
+            var rgr = reader.OpenRowGroupReader(rg);
+            last = (shard, rg, rgr, new ShardColumn?[Columns.Count], checked((int)rgr.RowCount));
+            _lastRowGroup = last;
+        }
+        foreach (var c in wanted)
+        {
+            if (last.Columns[c] is not null) continue;
+            var column = ShardColumn.Create(Field(reader, c), Columns[c]);
+            column.Load(last.Reader, last.Count, ct);
+            last.Columns[c] = column;
+        }
+        return (last.Columns, last.Count);
     }
 
-    private ShardColumn[] LoadRowGroup(ParquetReader reader, ParquetRowGroupReader rg, int count, CancellationToken ct)
+    private Parquet.Schema.DataField Field(ParquetReader reader, int c)
     {
+        // Grouper's shards: the key column, then the record's columns in manifest order. Imported shards
+        // have no key column and may order columns their own way: find them by name.
         var fields = reader.Schema.DataFields;
-        var columns = new ShardColumn[Columns.Count];
-        for (int c = 0; c < Columns.Count; c++)
-        {
-            // Grouper's shards: the key column, then the record's columns in manifest order. Imported shards
-            // have no key column and may order columns their own way: find them by name.
-            var field = Manifest.KeyColumn is not null && c + 1 < fields.Length && fields[c + 1].Name == Columns[c].Name
-                ? fields[c + 1]
-                : fields.FirstOrDefault(f => f.Name == Columns[c].Name)
-                  ?? throw new GrouperException(GrouperErrorKind.InvalidDataset, $"A shard of {Path} has no column '{Columns[c].Name}' (the manifest lists it).", Path);
-            columns[c] = ShardColumn.Create(field, Columns[c]);
-            columns[c].Load(rg, count, ct);
-        }
-        return columns;
+        return Manifest.KeyColumn is not null && c + 1 < fields.Length && fields[c + 1].Name == Columns[c].Name
+            ? fields[c + 1]
+            : fields.FirstOrDefault(f => f.Name == Columns[c].Name)
+              ?? throw new GrouperException(GrouperErrorKind.InvalidDataset, $"A shard of {Path} has no column '{Columns[c].Name}' (the manifest lists it).", Path);
     }
 
     private (FileStream, ParquetReader, long[]) OpenShard(int shard)
@@ -177,6 +194,8 @@ public sealed class GroupedDataset : IDisposable
 
     public void Dispose()
     {
+        _lastRowGroup?.Reader.Dispose();
+        _lastRowGroup = null;
         foreach (var (fs, reader, _) in _shards.Values)
         {
             reader.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -17,6 +17,11 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     [AllowEmptyString]
     public string[] Key { get; set; } = [];
 
+    /// <summary>Only these columns (the others are not read at all).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Property { get; set; }
+
     /// <summary>Read one side of a split of each group's records: the last fraction (or, with -RandomSplit, a seeded random fraction) is the test side.</summary>
     [Parameter] [ValidateRange(0.0, 1.0)] public double TestFraction { get; set; } = -1;
 
@@ -52,10 +57,11 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
                     "GroupNotFound", ErrorCategory.ObjectNotFound, key));
                 return;
             }
-            var names = ds.Columns.Select(c => c.Name).ToList();
-            var records = TestFraction >= 0
-                ? ds.ReadRecords(g, new WithinGroupSplit(TestFraction, RandomSplit, SplitSeed, (SplitSide)Side), _cts.Token)
-                : ds.ReadRecords(g, _cts.Token);
+            var selected = Property is null ? null : ds.ColumnIndexes(Property);
+            var names = selected is null ? ds.Columns.Select(c => c.Name).ToList() : selected.Select(i => ds.Columns[i].Name).ToList();
+            var split = TestFraction >= 0 ? new WithinGroupSplit(TestFraction, RandomSplit, SplitSeed, (SplitSide)Side) : null;
+            long index = 0;
+            var records = ds.ReadRecords(g, selected, _cts.Token).Where(_ => split is null || split.Includes(g, index++));
             foreach (var values in records) WriteObject(ToPSObject(names, values));
         }
         catch (GrouperException ex)

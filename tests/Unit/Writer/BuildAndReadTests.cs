@@ -332,6 +332,24 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void Reading_some_columns_decodes_only_those()
+    {
+        using var t = new TempDir();
+        var rows = Rows(3000, 7).ToList();
+        Build(t["ds"], rows, tweak: o => new BuildOptions { Key = o.Key, RowGroupMaxRows = 500 });
+        using var ds = GroupedDataset.Open(t["ds"]);
+        var cols = ds.ColumnIndexes(["text", "seq"]);
+        Assert.Equal([2, 1], cols);
+        foreach (var g in ds.EnumerateGroups())
+        {
+            var all = ds.ReadRecords(g).ToList();
+            var some = ds.ReadRecords(g, cols).ToList();
+            Assert.Equal(all.Select(r => new[] { r[2], r[1] }), some);
+        }
+        Assert.Equal(GrouperErrorKind.MissingColumn, Assert.Throws<GrouperException>(() => ds.ColumnIndexes(["nope"])).Kind);
+    }
+
+    [Fact]
     public void Empty_strings_and_nulls_stay_apart()
     {
         using var t = new TempDir();
