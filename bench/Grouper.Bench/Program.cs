@@ -20,6 +20,7 @@ long budget = long.Parse(Opt("budget-mb", "256"), CultureInfo.InvariantCulture) 
 var sw = Stopwatch.StartNew();
 using var allocs = Environment.GetEnvironmentVariable("GROUPER_BENCH_ALLOC") == "1" ? new AllocListener() : null;
 AllocListener.Instance = allocs;
+using var jitlog = Environment.GetEnvironmentVariable("GROUPER_BENCH_JIT") == "1" ? new JitListener(sw) : null;
 switch (cmd)
 {
     case "gen":
@@ -228,7 +229,7 @@ sealed class Trace(Stopwatch sw) : IProgress<BuildProgress>
         Print(p);
     }
     private void Print(BuildProgress p) => Console.Error.WriteLine(FormattableString.Invariant(
-        $"{sw.Elapsed.TotalSeconds,7:F2}s {p.Phase,-10} read={p.RecordsRead} written={p.RecordsWritten} runs={p.SpillRuns} rss={Environment.WorkingSet >> 20}MB managed={GC.GetTotalMemory(false) >> 20}MB committed={GC.GetGCMemoryInfo().TotalCommittedBytes >> 20}MB alloc={GC.GetTotalAllocatedBytes() >> 20}MB gcs={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
+        $"{sw.Elapsed.TotalSeconds,7:F2}s {p.Phase,-10} read={p.RecordsRead} written={p.RecordsWritten} runs={p.SpillRuns} rss={Environment.WorkingSet >> 20}MB managed={GC.GetTotalMemory(false) >> 20}MB committed={GC.GetGCMemoryInfo().TotalCommittedBytes >> 20}MB alloc={GC.GetTotalAllocatedBytes() >> 20}MB jit={System.Runtime.JitInfo.GetCompiledMethodCount()} jitms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} gcs={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
 }
 
 /// <summary>With GROUPER_BENCH_ALLOC=1: which types the run allocates (sampled by the runtime every ~100 KB).</summary>
@@ -251,5 +252,21 @@ sealed class AllocListener : System.Diagnostics.Tracing.EventListener
     {
         lock (_bytes)
             foreach (var (t, b) in _bytes.OrderByDescending(p => p.Value).Take(15)) Console.Error.WriteLine($"{b >> 20,8} MB  {t}");
+    }
+}
+
+/// <summary>With GROUPER_BENCH_JIT=1: every method the JIT compiles, with the time, to see what keeps tiering busy.</summary>
+sealed class JitListener(Stopwatch sw) : System.Diagnostics.Tracing.EventListener
+{
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+    {
+        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x10);
+    }
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (e.EventName != "MethodLoadVerbose_V2" || e.Payload is null) return;
+        var flags = Convert.ToUInt32(e.Payload[e.PayloadNames!.IndexOf("MethodFlags")], CultureInfo.InvariantCulture);
+        Console.Error.WriteLine(FormattableString.Invariant($"JIT {sw.Elapsed.TotalSeconds:F3} tier={(flags >> 7) & 7} {e.Payload[e.PayloadNames.IndexOf("MethodNamespace")]}::{e.Payload[e.PayloadNames.IndexOf("MethodName")]}"));
     }
 }

@@ -83,13 +83,6 @@ internal sealed class ExternalSorter : IDisposable
         Spilled?.Invoke(); // on the caller's thread: progress handlers may not be thread-safe
     }
 
-    private void Spill()
-    {
-        WaitForSpill();
-        SpillBuffer(_buffer, NextRunPath());
-        Spilled?.Invoke();
-    }
-
     /// <summary>All records sorted by (key, arrival): the sort buffer alone, or the merge of the spill runs.</summary>
     public IRecordStream Sorted(CancellationToken ct)
     {
@@ -99,17 +92,31 @@ internal sealed class ExternalSorter : IDisposable
             _buffer.Sort();
             return _buffer.Stream();
         }
-        if (!_buffer.IsEmpty) Spill();
         Util.Faults.Hit("merge");
-        Release();
-        GC.Collect(); // the sort buffer's chunks are large; give them back before the merge takes memory
-        return MergeRuns(ct);
+        // The records still in memory are not spilled: sorted where they are, they join the final merge
+        // as its last stream (they arrived last), which saves writing and reading back a run.
+        IRecordStream? resident = null;
+        if (!_buffer.IsEmpty)
+        {
+            _buffer.Sort();
+            resident = _buffer.Stream();
+            ResidentBytes = _buffer.MemoryUsed;
+        }
+        else _buffer.Release();
+        _buffers[_active ^ 1].Release();
+        GC.Collect(); // the other sort buffer's chunks are large; give them back before the merge takes memory
+        return MergeRuns(resident, ct);
     }
 
-    private IRecordStream MergeRuns(CancellationToken ct)
+    /// <summary>Memory the final merge keeps for records that were never spilled (0 when all were).</summary>
+    public long ResidentBytes { get; private set; }
+
+    private IRecordStream MergeRuns(IRecordStream? resident, CancellationToken ct)
     {
         // Fan-in bounded by memory: each open run holds a raw and a compressed block plus a file buffer.
         int fanIn = (int)Math.Clamp(_mergeMemory / 2 / ((long)BlockSize * 3), 2, _maxFanIn);
+        // The in-memory records take one input of the final merge.
+        if (resident is not null) fanIn = Math.Max(2, fanIn - 1);
         var runs = _runs.ToList();
         int level = 0;
         while (runs.Count > fanIn)
@@ -135,7 +142,9 @@ internal sealed class ExternalSorter : IDisposable
             runs = next;
             level++;
         }
-        return new MergeStream(runs.Select(r => (IRecordStream)new RunReader(r, BlockSize)).ToList());
+        var inputs = runs.Select(r => (IRecordStream)new RunReader(r, BlockSize)).ToList();
+        if (resident is not null) inputs.Add(resident);
+        return new MergeStream(inputs);
     }
 
     public void Release()

@@ -11,7 +11,7 @@ internal sealed class SortBuffer
 {
     private struct Entry
     {
-        public ulong Prefix;   // first 8 key bytes, big-endian, so most comparisons never touch the chunks
+        public ulong Prefix;   // 8 key bytes after the buffer's common prefix, big-endian, so most comparisons never touch the chunks
         public int Chunk;
         public int Offset;
         public int KeyLength;
@@ -27,6 +27,10 @@ internal sealed class SortBuffer
     private Entry[] _entries = new Entry[1024];
     private int _count;
     private long _chunkBytes;
+    // Keys often share a long prefix ("user_000…"): the sort prefix starts after the bytes all keys of the
+    // buffer share, so that it tells keys apart instead of being equal for nearly every pair.
+    private byte[] _firstKey = new byte[64];
+    private int _common;
 
     public SortBuffer(long capacity)
     {
@@ -71,6 +75,13 @@ internal sealed class SortBuffer
                 _chunkBytes += c.Length;
             }
         }
+        if (_count == 0)
+        {
+            _common = Math.Min(key.Length, _firstKey.Length);
+            key[.._common].CopyTo(_firstKey);
+        }
+        else if (_common > 0)
+            _common = key[..Math.Min(key.Length, _common)].CommonPrefixLength(_firstKey.AsSpan(0, _common));
         var chunk = _chunks[_chunkIndex];
         key.CopyTo(chunk.AsSpan(_chunkOffset));
         row.CopyTo(chunk.AsSpan(_chunkOffset + key.Length));
@@ -78,7 +89,6 @@ internal sealed class SortBuffer
         if (_count == _entries.Length) Array.Resize(ref _entries, _entries.Length * 2);
         _entries[_count] = new Entry
         {
-            Prefix = PrefixOf(key),
             Chunk = _chunkIndex,
             Offset = _chunkOffset,
             KeyLength = key.Length,
@@ -98,21 +108,37 @@ internal sealed class SortBuffer
         return BinaryPrimitives.ReadUInt64BigEndian(pad);
     }
 
-    public void Sort() => _entries.AsSpan(0, _count).Sort(new EntryComparer(_chunks));
+    public void Sort()
+    {
+        var entries = _entries.AsSpan(0, _count);
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ref var e = ref entries[i];
+            e.Prefix = PrefixOf(_chunks[e.Chunk].AsSpan(e.Offset + _common, e.KeyLength - _common));
+        }
+        entries.Sort(new EntryComparer(_chunks, _common));
+    }
 
     // A struct comparer lets the JIT specialise and inline the sort's comparisons.
-    private readonly struct EntryComparer(List<byte[]> chunks) : IComparer<Entry>
+    private readonly struct EntryComparer(List<byte[]> chunks, int common) : IComparer<Entry>
     {
         public int Compare(Entry a, Entry b)
         {
             int c = a.Prefix.CompareTo(b.Prefix);
             if (c != 0) return c;
-            if (a.KeyLength > 8 || b.KeyLength > 8 || a.KeyLength != b.KeyLength)
+            int whole = common + 8;
+            if (a.KeyLength <= whole && b.KeyLength <= whole)
             {
-                c = chunks[a.Chunk].AsSpan(a.Offset, a.KeyLength).SequenceCompareTo(chunks[b.Chunk].AsSpan(b.Offset, b.KeyLength));
-                if (c != 0) return c;
+                // Both keys lie within the prefix: equal prefixes mean one key is the other padded with
+                // zeros, so the shorter is the smaller, and equal lengths mean equal keys.
+                c = a.KeyLength.CompareTo(b.KeyLength);
             }
-            return a.Seq.CompareTo(b.Seq);
+            else
+            {
+                c = chunks[a.Chunk].AsSpan(a.Offset + common, a.KeyLength - common)
+                    .SequenceCompareTo(chunks[b.Chunk].AsSpan(b.Offset + common, b.KeyLength - common));
+            }
+            return c != 0 ? c : a.Seq.CompareTo(b.Seq);
         }
     }
 

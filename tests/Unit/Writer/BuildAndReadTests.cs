@@ -154,6 +154,29 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void Keys_that_share_long_prefixes_or_differ_only_in_length_sort_in_byte_order()
+    {
+        // The sort buffer compares 8 bytes after the prefix all its keys share; keys equal there but
+        // for their length (a trailing NUL) or beyond those 8 bytes must still come out in byte order,
+        // across spilled runs and the records merged from memory, each group in input order.
+        using var t = new TempDir();
+        const string common = "tenant/2024/region-eu-west/";
+        string[] tails = ["", "\0", "\0\0", "a", "a\0", "ab", "abcdefgh", "abcdefgh\0", "abcdefghi", "abcdefghij", "abcdefgh~", "é", "中文", "zzzzzzzzzzzz1", "zzzzzzzzzzzz0"];
+        var rng = new Random(5);
+        var rows = Enumerable.Range(0, 30_000)
+            .Select(i => new object?[] { common + tails[rng.Next(tails.Length)], (long)i, new string('x', 1 + rng.Next(150)) })
+            .ToList();
+        var progress = new List<BuildProgress>();
+        Build(t["ds"], rows, memory: 4 << 20,
+            tweak: o => new BuildOptions { Key = o.Key, MemoryLimit = o.MemoryLimit, Progress = new SyncProgress<BuildProgress>(progress.Add) });
+        Assert.True(progress.Max(p => p.SpillRuns) >= 2);
+        AssertDatasetEquals(t["ds"], Expected(rows));
+        // Without a spill: the same rows sorted in memory alone.
+        Build(t["ds2"], rows, memory: 256 << 20);
+        AssertDatasetEquals(t["ds2"], Expected(rows));
+    }
+
+    [Fact]
     public void Many_tiny_groups_are_found_by_key()
     {
         using var t = new TempDir();
