@@ -127,6 +127,7 @@ public sealed class ParquetRecordReader : RecordReader
 
     public override ValueKind GetKind(int o) => _columns[o].IsNull(_rowInGroup) ? ValueKind.Null : _specs[o].Kind;
     public override string GetString(int o) => _columns[o].GetString(_rowInGroup);
+    public override ReadOnlySpan<char> GetChars(int o) => _columns[o].GetChars(_rowInGroup);
     public override long GetInt64(int o) => _columns[o].GetInt64(_rowInGroup);
     public override ulong GetUInt64(int o) => _columns[o].GetUInt64(_rowInGroup);
     public override double GetDouble(int o) => _columns[o].GetDouble(_rowInGroup);
@@ -158,6 +159,7 @@ internal abstract class SourceColumn
     public virtual DateOnly GetDate(int row) => throw new InvalidCastException();
     public virtual TimeSpan GetTime(int row) => throw new InvalidCastException();
     public virtual string GetString(int row) => throw new InvalidCastException();
+    public virtual ReadOnlySpan<char> GetChars(int row) => GetString(row);
     public virtual ReadOnlySpan<byte> GetBytes(int row) => throw new InvalidCastException();
 
     public static SourceColumn Create(DataField f, ColumnSpec spec)
@@ -225,16 +227,21 @@ internal abstract class SourceColumn
 
     private sealed class Strings(DataField field) : SourceColumn
     {
-        private string?[] _values = [];
+        // Slices of Parquet.Net's decoded character buffers rather than one string per value: a row group
+        // of DuckDB's or Spark's size would otherwise be hundreds of thousands of short-lived strings.
+        // Reused from row group to row group: arrays this large live on the large object heap, which
+        // only a full collection frees.
+        private ReadOnlyMemory<char>?[] _values = [];
 
         public override void Load(ParquetRowGroupReader rg, int count)
         {
-            _values = new string?[count];
-            rg.ReadAsync(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
+            if (_values.Length != count) _values = new ReadOnlyMemory<char>?[count];
+            rg.ReadAsync<ReadOnlyMemory<char>>(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
         }
 
-        public override bool IsNull(int row) => _values[row] is null;
-        public override string GetString(int row) => _values[row]!;
+        public override bool IsNull(int row) => !_values[row].HasValue;
+        public override ReadOnlySpan<char> GetChars(int row) => _values[row].GetValueOrDefault().Span;
+        public override string GetString(int row) => _values[row].GetValueOrDefault().ToString();
     }
 
     private sealed class GuidStrings(DataField field) : SourceColumn
@@ -243,7 +250,7 @@ internal abstract class SourceColumn
 
         public override void Load(ParquetRowGroupReader rg, int count)
         {
-            _values = new Guid?[count];
+            if (_values.Length != count) _values = new Guid?[count];
             rg.ReadAsync<Guid>(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
         }
 
@@ -257,7 +264,7 @@ internal abstract class SourceColumn
 
         public override void Load(ParquetRowGroupReader rg, int count)
         {
-            _values = new byte[]?[count];
+            if (_values.Length != count) _values = new byte[]?[count];
             rg.ReadAsync(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
         }
 
