@@ -9,6 +9,9 @@ internal abstract class ShardColumn
 {
     public abstract void Load(ParquetRowGroupReader rg, int count, CancellationToken ct);
     public abstract object? Get(int row);
+    public virtual bool IsNull(int row) => Get(row) is null;
+    /// <summary>A text value without making a string of it (empty for null).</summary>
+    public virtual ReadOnlySpan<char> GetChars(int row) => Get(row) is string s ? s : throw new InvalidCastException("The column does not hold text.");
 
     public static ShardColumn Create(DataField field, ColumnSpec spec) => spec.Kind switch
     {
@@ -57,25 +60,26 @@ internal abstract class ShardColumn
         }
 
         public override object? Get(int row) => nullable ? _nullable[row] : _values[row];
+        public override bool IsNull(int row) => nullable && !_nullable[row].HasValue;
     }
 
     private sealed class Converted<T>(ShardColumn raw, Func<T, object> convert) : ShardColumn where T : struct
     {
         public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct) => raw.Load(rg, count, ct);
         public override object? Get(int row) => raw.Get(row) is T v ? convert(v) : null;
+        public override bool IsNull(int row) => raw.IsNull(row);
     }
 
     private sealed class Strings(DataField field) : ShardColumn
     {
-        private string?[] _values = [];
+        // Slices of Parquet.Net's decoded character buffer: a string is made only when one is asked for,
+        // so a scan that looks at the characters allocates nothing per value.
+        private readonly Sources.StringSlices _values = new(field);
 
-        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct)
-        {
-            _values = new string?[count];
-            rg.ReadAsync(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
-        }
-
-        public override object? Get(int row) => _values[row];
+        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct) => _values.Load(rg, count, ct);
+        public override object? Get(int row) => _values.GetString(row);
+        public override bool IsNull(int row) => _values.IsNull(row);
+        public override ReadOnlySpan<char> GetChars(int row) => _values.GetChars(row);
     }
 
     private sealed class Binaries(DataField field) : ShardColumn
@@ -84,10 +88,11 @@ internal abstract class ShardColumn
 
         public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct)
         {
-            _values = new byte[]?[count];
+            if (_values.Length != count) _values = new byte[]?[count];
             rg.ReadAsync(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
         }
 
         public override object? Get(int row) => _values[row];
+        public override bool IsNull(int row) => _values[row] is null;
     }
 }

@@ -231,17 +231,13 @@ internal abstract class SourceColumn
         // of DuckDB's or Spark's size would otherwise be hundreds of thousands of short-lived strings.
         // Reused from row group to row group: arrays this large live on the large object heap, which
         // only a full collection frees.
-        private ReadOnlyMemory<char>?[] _values = [];
+        // A required column must be read into non-nullable values: Parquet.Net leaves a nullable buffer empty.
+        private readonly StringSlices _values = new(field);
 
-        public override void Load(ParquetRowGroupReader rg, int count)
-        {
-            if (_values.Length != count) _values = new ReadOnlyMemory<char>?[count];
-            rg.ReadAsync<ReadOnlyMemory<char>>(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
-        }
-
-        public override bool IsNull(int row) => !_values[row].HasValue;
-        public override ReadOnlySpan<char> GetChars(int row) => _values[row].GetValueOrDefault().Span;
-        public override string GetString(int row) => _values[row].GetValueOrDefault().ToString();
+        public override void Load(ParquetRowGroupReader rg, int count) => _values.Load(rg, count, default);
+        public override bool IsNull(int row) => _values.IsNull(row);
+        public override ReadOnlySpan<char> GetChars(int row) => _values.GetChars(row);
+        public override string GetString(int row) => _values.GetChars(row).ToString();
     }
 
     private sealed class GuidStrings(DataField field) : SourceColumn
@@ -271,4 +267,36 @@ internal abstract class SourceColumn
         public override bool IsNull(int row) => _values[row] is null;
         public override ReadOnlySpan<byte> GetBytes(int row) => _values[row];
     }
+}
+
+/// <summary>
+/// A string column of one row group as slices of Parquet.Net's decoded character buffers, read into
+/// nullable or plain slots as the column is optional or required (Parquet.Net leaves nullable slots of
+/// a required column empty). The slot arrays are reused from row group to row group.
+/// </summary>
+internal sealed class StringSlices(DataField field)
+{
+    private ReadOnlyMemory<char>[] _required = [];
+    private ReadOnlyMemory<char>?[] _optional = [];
+
+    public void Load(ParquetRowGroupReader rg, int count, CancellationToken ct)
+    {
+        if (field.IsNullable)
+        {
+            if (_optional.Length != count) _optional = new ReadOnlyMemory<char>?[count];
+            rg.ReadAsync<ReadOnlyMemory<char>>(field, _optional.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+        }
+        else
+        {
+            if (_required.Length != count) _required = new ReadOnlyMemory<char>[count];
+            rg.ReadAsync<ReadOnlyMemory<char>>(field, _required.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    public bool IsNull(int row) => field.IsNullable && !_optional[row].HasValue;
+
+    /// <summary>The characters (empty for null).</summary>
+    public ReadOnlySpan<char> GetChars(int row) => field.IsNullable ? _optional[row].GetValueOrDefault().Span : _required[row].Span;
+
+    public string? GetString(int row) => IsNull(row) ? null : GetChars(row).ToString();
 }

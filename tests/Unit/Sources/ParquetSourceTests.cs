@@ -117,6 +117,7 @@ public class ParquetSourceTests
             new DataField<string>("k"), new DataField<int?>("i"), new DataField<long>("l"), new DataField<double?>("d"), new DataField<bool>("b"),
             new DecimalDataField("m", 20, 5, false, true), new DateTimeDataField("ts", DateTimeFormat.Timestamp, true, DateTimeTimeUnit.Micros, false),
             new DataField<byte[]>("bin"), new DataField<short>("s"), new DataField<ulong>("u"),
+            new DataField<string>("req", nullable: false), // a required text column: read into non-nullable slots
         };
         using (var fs = File.Create(path))
         {
@@ -136,6 +137,7 @@ public class ParquetSourceTests
                 await rg.WriteAsync(fields[7], range.Select(i => new[] { (byte)i, (byte)(i >> 8) }).ToArray(), null);
                 await rg.WriteAsync<short>(fields[8], range.Select(i => (short)-i).ToArray().AsMemory(), null, null, default);
                 await rg.WriteAsync<ulong>(fields[9], range.Select(i => ulong.MaxValue - (ulong)i).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync(fields[10], range.Select(i => "r" + i).ToArray(), null);
             }
             await w.DisposeAsync();
         }
@@ -145,12 +147,12 @@ public class ParquetSourceTests
             b.Complete();
         }
         using var ds = GroupedDataset.Open(t["ds"]);
-        Assert.Equal(["string", "int32", "int64", "double", "boolean", "decimal", "timestamp", "binary", "int16", "uint64"], ds.Manifest.Schema.Select(c => c.Type));
-        Assert.Equal([true, true, false, true, false, true, false, true, false, false], ds.Manifest.Schema.Select(c => c.Nullable));
+        Assert.Equal(["string", "int32", "int64", "double", "boolean", "decimal", "timestamp", "binary", "int16", "uint64", "string"], ds.Manifest.Schema.Select(c => c.Type));
+        Assert.Equal([true, true, false, true, false, true, false, true, false, false, false], ds.Manifest.Schema.Select(c => c.Nullable));
         var g1 = ds.ReadRecords(ds.FindGroup("k1")!).ToList();
         Assert.Equal(75, g1.Count);
         var rec = g1[2]; // i = 9
-        Assert.Equal<object?>(["k1", null, 9L << 33, 9 / 7.0, false, 11.25m, new DateTime(2021, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(90), new byte[] { 9, 0 }, (short)-9, ulong.MaxValue - 9], rec);
+        Assert.Equal<object?>(["k1", null, 9L << 33, 9 / 7.0, false, 11.25m, new DateTime(2021, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(90), new byte[] { 9, 0 }, (short)-9, ulong.MaxValue - 9, "r9"], rec);
         Assert.Equal(5, g1[1][1]); // i = 5
         Assert.Null(ds.ReadRecords(ds.FindGroup("k0")!).First()[1]);
     }

@@ -1,0 +1,47 @@
+namespace Grouper.Reading;
+
+/// <summary>
+/// A run of one group's records inside one row group, with the columns that were asked for decoded.
+/// Column numbers are positions in the projection given to <see cref="GroupedDataset.ReadBatches"/>
+/// (0 for its first column). Valid until the next batch is asked for: copy what you keep.
+/// </summary>
+public sealed class RecordBatch
+{
+    private readonly int[] _wanted;
+    private ShardColumn?[] _columns = [];
+    private int _start;
+
+    internal RecordBatch(int[] wanted) => _wanted = wanted;
+
+    internal void Set(ShardColumn?[] columns, int start, int count)
+    {
+        _columns = columns;
+        _start = start;
+        Count = count;
+    }
+
+    /// <summary>Records in the batch.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Columns in the batch (the projection's length).</summary>
+    public int ColumnCount => _wanted.Length;
+
+    /// <summary>The position in <see cref="GroupedDataset.Columns"/> of the batch's column <paramref name="column"/>.</summary>
+    public int DatasetColumn(int column) => _wanted[column];
+
+    private ShardColumn Column(int column) => _columns[_wanted[column]]!;
+
+    private int Row(int row) => (uint)row < (uint)Count ? _start + row : throw new ArgumentOutOfRangeException(nameof(row));
+
+    /// <summary>True when the value is null.</summary>
+    public bool IsNull(int column, int row) => Column(column).IsNull(Row(row));
+
+    /// <summary>The value as .NET object (a new string for text, boxed numbers), or null.</summary>
+    public object? GetValue(int column, int row) => Column(column).Get(Row(row));
+
+    /// <summary>A text value as a string, or null.</summary>
+    public string? GetString(int column, int row) => (string?)Column(column).Get(Row(row));
+
+    /// <summary>A text value's characters without making a string (empty for null): valid as long as the batch.</summary>
+    public ReadOnlySpan<char> GetChars(int column, int row) => Column(column).GetChars(Row(row));
+}
