@@ -141,7 +141,8 @@ public sealed class GroupedDataset : IDisposable
                 ct.ThrowIfCancellationRequested();
                 int from = (int)(row - starts[rg]);
                 bool continues = remaining > reader.RowGroups[rg].RowCount - from;
-                var loaded = RowGroup(shard, rg, wanted, readAhead: continues || scanning, ct);
+                // A scan keeps two row groups decoding ahead; a group that goes on, the one it goes on into.
+                var loaded = RowGroup(shard, rg, wanted, readAhead: scanning ? 2 : continues ? 1 : 0, ct);
                 int take = (int)Math.Min(remaining, loaded.Count - from);
                 batch.Set(loaded.Columns, from, take);
                 yield return batch;
@@ -154,34 +155,34 @@ public sealed class GroupedDataset : IDisposable
     }
 
     /// <summary>A row group with the columns decoded so far.</summary>
-    private sealed class LoadedRowGroup(int shard, int rowGroup, ParquetRowGroupReader reader, ShardColumn?[] columns)
+    private sealed class LoadedRowGroup(int shard, int rowGroup, int count, ShardColumn?[] columns)
     {
         public int Shard { get; } = shard;
         public int RowGroup { get; } = rowGroup;
-        public ParquetRowGroupReader Reader { get; } = reader;
+        public int Count { get; } = count;
         public ShardColumn?[] Columns { get; } = columns;
-        public int Count { get; } = checked((int)reader.RowCount);
     }
 
     // The last row group read, its columns decoded as they are asked for: groups that follow each other
     // share row groups, so streaming all groups (or fetching neighbours) decodes each column chunk once.
-    // When row groups are read in storage order, the next one is decoded ahead on a second thread.
-    // Memory: two row groups.
+    // When row groups are read in storage order, the next ones are decoded ahead on other threads, each
+    // through its own handle on the shard (a stream has one position). Memory: three row groups.
     private LoadedRowGroup? _current;
-    private (int Shard, int RowGroup, Task<LoadedRowGroup> Load)? _ahead;
+    private readonly Queue<(int Shard, int RowGroup, Task<LoadedRowGroup> Load)> _ahead = new();
+    private readonly Dictionary<(int Shard, int Slot), (FileStream File, ParquetReader Reader)> _aheadHandles = new();
+    private int _aheadSlot;
     private ShardColumn?[]? _spare; // a retired row group's columns, whose arrays the next load reuses
-
     private long _lastOrdinal = -2;
 
-    private LoadedRowGroup RowGroup(int shard, int rg, int[] wanted, bool readAhead, CancellationToken ct)
+    private LoadedRowGroup RowGroup(int shard, int rg, int[] wanted, int readAhead, CancellationToken ct)
     {
         var current = _current;
         if (current is null || current.Shard != shard || current.RowGroup != rg)
         {
             LoadedRowGroup next;
-            if (_ahead is { } ahead && ahead.Shard == shard && ahead.RowGroup == rg)
+            if (_ahead.TryPeek(out var ahead) && ahead.Shard == shard && ahead.RowGroup == rg)
             {
-                _ahead = null;
+                _ahead.Dequeue();
                 next = ahead.Load.GetAwaiter().GetResult(); // a failure to read it surfaces here, where it is wanted
             }
             else
@@ -189,62 +190,79 @@ public sealed class GroupedDataset : IDisposable
                 DropAhead();
                 next = Load(OpenShard(shard).Reader, shard, rg, wanted, TakeSpare(), ct);
             }
-            Retire(current);
+            if (current is not null) _spare = current.Columns;
             _current = current = next;
         }
-        foreach (var c in wanted)
+        ParquetRowGroupReader? rgr = null;
+        try
         {
-            if (current.Columns[c] is not null) continue;
-            WaitAhead(); // the read-ahead may be using this shard's stream
-            var column = ShardColumn.Create(Field(OpenShard(shard).Reader, c), Columns[c]);
-            column.Load(current.Reader, current.Count, ct);
-            current.Columns[c] = column;
+            foreach (var c in wanted)
+            {
+                if (current.Columns[c] is not null) continue;
+                var reader = OpenShard(shard).Reader; // this thread's handle: read-aheads have their own
+                rgr ??= reader.OpenRowGroupReader(rg);
+                var column = ShardColumn.Create(Field(reader, c), Columns[c]);
+                column.Load(rgr, current.Count, ct);
+                current.Columns[c] = column;
+            }
         }
-        // Read ahead once per row group (the read-ahead is there until the next row group takes it).
-        if (readAhead && _ahead is null) ReadAhead(current, wanted);
+        finally
+        {
+            rgr?.Dispose();
+        }
+        if (readAhead > 0) ReadAhead(current, wanted, readAhead);
         return current;
     }
 
-    // Runs on the read-ahead thread too: touches only its arguments and read-only state.
+    // Runs on read-ahead threads too: touches only its arguments and read-only state.
     private LoadedRowGroup Load(ParquetReader reader, int shard, int rg, int[] wanted, ShardColumn?[]? reuse, CancellationToken ct)
     {
-        var rgr = reader.OpenRowGroupReader(rg);
-        try
+        using var rgr = reader.OpenRowGroupReader(rg);
+        var loaded = new LoadedRowGroup(shard, rg, checked((int)rgr.RowCount), new ShardColumn?[Columns.Count]);
+        foreach (var c in wanted)
         {
-            var loaded = new LoadedRowGroup(shard, rg, rgr, new ShardColumn?[Columns.Count]);
-            foreach (var c in wanted)
+            var column = reuse?[c] ?? ShardColumn.Create(Field(reader, c), Columns[c]);
+            column.Load(rgr, loaded.Count, ct);
+            loaded.Columns[c] = column;
+        }
+        return loaded;
+    }
+
+    /// <summary>Keeps up to <paramref name="depth"/> row groups after <paramref name="current"/> decoding.</summary>
+    private void ReadAhead(LoadedRowGroup current, int[] wanted, int depth)
+    {
+        while (_ahead.Count < depth)
+        {
+            var (shard, rg) = _ahead.Count > 0 ? (_ahead.Last().Shard, _ahead.Last().RowGroup) : (current.Shard, current.RowGroup);
+            rg++;
+            if (rg >= OpenShard(shard).Reader.RowGroupCount)
             {
-                var column = reuse?[c] ?? ShardColumn.Create(Field(reader, c), Columns[c]);
-                column.Load(rgr, loaded.Count, ct);
-                loaded.Columns[c] = column;
+                if (shard + 1 >= Manifest.Shards.Count) return;
+                shard++;
+                rg = 0;
             }
-            return loaded;
-        }
-        catch
-        {
-            rgr.Dispose();
-            throw;
+            // Handles alternate: of two loads in flight, never two on one stream; a handle is taken again
+            // only after the load before it was taken from the queue, so it is done.
+            var reader = AheadHandle(shard, _aheadSlot++ & 1);
+            var reuse = TakeSpare();
+            int s = shard, r = rg;
+            _ahead.Enqueue((s, r, Task.Run(() => Load(reader, s, r, wanted, reuse, CancellationToken.None))));
         }
     }
 
-    private void ReadAhead(LoadedRowGroup after, int[] wanted)
+    private ParquetReader AheadHandle(int shard, int slot)
     {
-        int shard = after.Shard, rg = after.RowGroup + 1;
-        if (rg >= OpenShard(shard).Reader.RowGroupCount)
+        if (_aheadHandles.TryGetValue((shard, slot), out var h)) return h.Reader;
+        foreach (var old in _aheadHandles.Where(p => p.Key.Shard < shard - 1).ToList())
         {
-            if (shard + 1 >= Manifest.Shards.Count) return;
-            shard++;
-            rg = 0;
+            // Shards are read in order: handles two shards back are done with.
+            old.Value.Reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            old.Value.File.Dispose();
+            _aheadHandles.Remove(old.Key);
         }
-        var reader = OpenShard(shard).Reader; // here, not on the second thread: the shard table is this thread's
-        var reuse = TakeSpare();
-        _ahead = (shard, rg, Task.Run(() => Load(reader, shard, rg, wanted, reuse, CancellationToken.None)));
-    }
-
-    /// <summary>Lets the read-ahead finish (it may be using a shard's stream) but keeps it.</summary>
-    private void WaitAhead()
-    {
-        if (_ahead is { } ahead) ((IAsyncResult)ahead.Load).AsyncWaitHandle.WaitOne();
+        h = OpenParquet(Resolve(Path, Manifest.Shards[shard].File));
+        _aheadHandles[(shard, slot)] = h;
+        return h.Reader;
     }
 
     private ShardColumn?[]? TakeSpare()
@@ -254,20 +272,14 @@ public sealed class GroupedDataset : IDisposable
         return spare;
     }
 
-    private void Retire(LoadedRowGroup? old)
-    {
-        if (old is null) return;
-        old.Reader.Dispose();
-        _spare = old.Columns;
-    }
-
-    /// <summary>Waits for a read-ahead nobody wants (it uses a shard's stream) and drops it.</summary>
+    /// <summary>Waits for read-aheads nobody wants (they use the shards' streams) and drops them.</summary>
     private void DropAhead()
     {
-        if (_ahead is not { } ahead) return;
-        _ahead = null;
-        try { ahead.Load.GetAwaiter().GetResult().Reader.Dispose(); }
-        catch (Exception) { /* never asked for: its failure is nobody's */ }
+        while (_ahead.TryDequeue(out var ahead))
+        {
+            try { ahead.Load.GetAwaiter().GetResult(); }
+            catch (Exception) { /* never asked for: its failure is nobody's */ }
+        }
     }
 
     private Parquet.Schema.DataField Field(ParquetReader reader, int c)
@@ -285,17 +297,7 @@ public sealed class GroupedDataset : IDisposable
     {
         if (_shards.TryGetValue(shard, out var open)) return open;
         var path = Resolve(Path, Manifest.Shards[shard].File);
-        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess);
-        ParquetReader reader;
-        try
-        {
-            reader = ParquetReader.CreateAsync(fs, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true).GetAwaiter().GetResult();
-        }
-        catch (Exception ex)
-        {
-            fs.Dispose();
-            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shard {path} cannot be read: {ex.Message}", path, inner: ex);
-        }
+        var (fs, reader) = OpenParquet(path);
         var starts = new long[reader.RowGroupCount];
         long total = 0;
         for (int i = 0; i < starts.Length; i++)
@@ -308,11 +310,30 @@ public sealed class GroupedDataset : IDisposable
         return open;
     }
 
+    private static (FileStream File, ParquetReader Reader) OpenParquet(string path)
+    {
+        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess);
+        try
+        {
+            return (fs, ParquetReader.CreateAsync(fs, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true).GetAwaiter().GetResult());
+        }
+        catch (Exception ex)
+        {
+            fs.Dispose();
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shard {path} cannot be read: {ex.Message}", path, inner: ex);
+        }
+    }
+
     public void Dispose()
     {
         DropAhead();
-        _current?.Reader.Dispose();
         _current = null;
+        foreach (var (fs, reader) in _aheadHandles.Values)
+        {
+            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            fs.Dispose();
+        }
+        _aheadHandles.Clear();
         foreach (var (fs, reader, _) in _shards.Values)
         {
             reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
