@@ -19,7 +19,8 @@ public sealed class JsonLinesRecordReader : RecordReader
         public ValueKind Kind;
         public long Long;
         public double Double;
-        public string? Text;
+        public int TextStart;   // text values: a range of _text, valid until the next record
+        public int TextLength;
     }
 
     private readonly string _path;
@@ -29,6 +30,9 @@ public sealed class JsonLinesRecordReader : RecordReader
     private bool _eof;
     private long _line;
     private readonly List<string> _names = new();
+    private readonly List<byte[]> _nameBytes = new();   // unescaped UTF-8 of each name, to know a field without a string
+    private char[] _text = new char[1 << 12];           // the current record's text values, one after the other
+    private int _textUsed;
     private readonly Dictionary<string, int> _ordinals = new(StringComparer.Ordinal);
     private Field[] _fields = new Field[16];
     private int[] _seenStamp = new int[16];
@@ -119,18 +123,33 @@ public sealed class JsonLinesRecordReader : RecordReader
     private void Parse(ReadOnlySpan<byte> line)
     {
         _stamp++;
+        _textUsed = 0;
         try
         {
             var json = new Utf8JsonReader(line, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
             if (!json.Read() || json.TokenType != JsonTokenType.StartObject)
                 throw Bad("the line is not a JSON object");
+            int position = 0;
             while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
             {
-                var name = json.GetString()!;
-                if (!_ordinals.TryGetValue(name, out var o))
+                // Lines usually list their fields in one order: the field at this position last time is
+                // tried first, by its bytes, so no string is made for a name already known.
+                int o = -1;
+                if (!json.ValueIsEscaped)
+                {
+                    var raw = json.ValueSpan;
+                    if (position < _nameBytes.Count && raw.SequenceEqual(_nameBytes[position])) o = position;
+                    else
+                        for (int i = 0; i < _nameBytes.Count; i++)
+                            if (raw.SequenceEqual(_nameBytes[i])) { o = i; break; }
+                }
+                position++;
+                string name = o >= 0 ? _names[o] : json.GetString()!;
+                if (o < 0 && !_ordinals.TryGetValue(name, out o))
                 {
                     o = _names.Count;
                     _names.Add(name);
+                    _nameBytes.Add(Encoding.UTF8.GetBytes(name));
                     _ordinals.Add(name, o);
                     _schemaVersion++;
                     if (o == _fields.Length)
@@ -145,7 +164,14 @@ public sealed class JsonLinesRecordReader : RecordReader
                 ref var f = ref _fields[o];
                 switch (json.TokenType)
                 {
-                    case JsonTokenType.String: f.Kind = ValueKind.String; f.Text = json.GetString(); break;
+                    case JsonTokenType.String:
+                        f.Kind = ValueKind.String;
+                        // Unescaped text never has more UTF-16 characters than its JSON bytes.
+                        var into = Reserve(json.ValueSpan.Length);
+                        f.TextStart = _textUsed;
+                        f.TextLength = json.CopyString(into);
+                        _textUsed += f.TextLength;
+                        break;
                     case JsonTokenType.True: f.Kind = ValueKind.Boolean; f.Long = 1; break;
                     case JsonTokenType.False: f.Kind = ValueKind.Boolean; f.Long = 0; break;
                     case JsonTokenType.Null: f.Kind = ValueKind.Null; break;
@@ -158,7 +184,10 @@ public sealed class JsonLinesRecordReader : RecordReader
                         long begin = json.TokenStartIndex;
                         json.Skip();
                         f.Kind = ValueKind.String;
-                        f.Text = Encoding.UTF8.GetString(line[(int)begin..(int)(json.TokenStartIndex + 1)]);
+                        var nested = line[(int)begin..(int)(json.TokenStartIndex + 1)];
+                        f.TextStart = _textUsed;
+                        f.TextLength = Strict.GetChars(nested, Reserve(nested.Length));
+                        _textUsed += f.TextLength;
                         break;
                     default: throw Bad($"unexpected {json.TokenType}");
                 }
@@ -174,15 +203,28 @@ public sealed class JsonLinesRecordReader : RecordReader
         {
             throw Bad(ex.Message, ex);
         }
+        catch (DecoderFallbackException ex)
+        {
+            throw Bad($"a nested value is not valid UTF-8 ({ex.Message})", ex);
+        }
     }
 
     private GrouperException Bad(string why, Exception? inner = null) =>
         new(GrouperErrorKind.InvalidData, $"{_path}, line {_line}: not valid JSON Lines: {why}.", _path, _line, inner);
 
+    private static readonly UTF8Encoding Strict = new(false, throwOnInvalidBytes: true);
+
+    private Span<char> Reserve(int chars)
+    {
+        if (_textUsed + chars > _text.Length) Array.Resize(ref _text, Math.Max(_text.Length * 2, _textUsed + chars));
+        return _text.AsSpan(_textUsed, chars);
+    }
+
     private ref Field At(int ordinal) => ref _fields[ordinal];
 
     public override ValueKind GetKind(int ordinal) => _seenStamp[ordinal] == _stamp ? _fields[ordinal].Kind : ValueKind.Null;
-    public override string GetString(int ordinal) => At(ordinal).Text!;
+    public override ReadOnlySpan<char> GetChars(int ordinal) => _text.AsSpan(At(ordinal).TextStart, At(ordinal).TextLength);
+    public override string GetString(int ordinal) => GetChars(ordinal).ToString();
     public override long GetInt64(int ordinal) => At(ordinal).Long;
     public override double GetDouble(int ordinal) => At(ordinal).Double;
     public override bool GetBoolean(int ordinal) => At(ordinal).Long != 0;

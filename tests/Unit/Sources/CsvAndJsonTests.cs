@@ -111,6 +111,29 @@ public class CsvAndJsonTests
         Assert.False(r.Read());
     }
 
+    [Fact]
+    public void Json_lines_text_survives_reordered_and_escaped_names_escapes_and_long_values()
+    {
+        // Names are matched by their bytes (escaped ones by their text) and values kept as characters of
+        // one buffer per line: all must read back exactly, whatever the order and length.
+        using var t = new TempDir();
+        var longText = new string('é', 10_000);
+        File.WriteAllText(t["e.jsonl"], string.Join("\n",
+            "{\"k\":\"a\",\"t\":\"x\\\"y\\\\z\\n\"}",
+            "{\"t\":\"second\",\"k\":\"b\"}",
+            "{\"\\u006b\":\"c\",\"t\":\"" + longText + "\",\"o\":{\"ü\":[1,\"s\"]}}",
+            "{\"k\":\"d\",\"o\":null,\"t\":\"\\ud83d\\ude00\"}"), new UTF8Encoding(false));
+        using var r = SourceFiles.Open(t["e.jsonl"]);
+        var rows = new List<(string K, string T, string? O)>();
+        while (r.Read())
+        {
+            int o = r.GetOrdinal("o");
+            rows.Add((r.GetChars(r.GetOrdinal("k")).ToString(), r.GetString(r.GetOrdinal("t")), o >= 0 && r.GetKind(o) != ValueKind.Null ? r.GetString(o) : null));
+        }
+        Assert.Equal(["k", "t", "o"], Enumerable.Range(0, r.FieldCount).Select(r.GetName));
+        Assert.Equal([("a", "x\"y\\z\n", null), ("b", "second", null), ("c", longText, "{\"ü\":[1,\"s\"]}"), ("d", "😀", null)], rows);
+    }
+
     [Theory]
     [InlineData("{\"a\":1}\n{\"a\":\n", 2, "not valid JSON")]
     [InlineData("{\"a\":1}\n[1,2]\n", 2, "not a JSON object")]
