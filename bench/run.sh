@@ -6,18 +6,48 @@
 # For each: generates the input, then measures in the same run Grouper's build, DuckDB's equivalent
 # COPY ... ORDER BY, the disk (cat + cp of the same bytes), and the read side: streaming all groups of
 # Grouper's output against DuckDB scanning the same shards, and fetch-by-key latency (cold and warm).
-# Env: BUDGET_MB (default 256), THREADS (DuckDB threads, default 2), KEEP=1 keeps the generated data.
+# Env: BUDGET_MB (default 256), THREADS (DuckDB threads, default 2), KEEP=1 keeps the generated data,
+# REPEAT (default 3): each build and scan runs that many times; the table shows the median wall time and
+# the largest peak RSS (a shared virtual machine varies by 10-20% from run to run).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(100)
 budget=${BUDGET_MB:-256}
 threads=${THREADS:-2}
+repeat=${REPEAT:-3}
 data="$here/data"; results="$here/results"
 mkdir -p "$data" "$results"
 
 dotnet build "$here/Grouper.Bench/Grouper.Bench.csproj" -c Release -o "$here/data/bin" -v quiet -nologo >/dev/null
 bench() { dotnet "$here/data/bin/Grouper.Bench.dll" "$@"; }
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# Runs a bench subcommand REPEAT times; prints its last RESULT line with wall_s replaced by the median,
+# rss_peak_mb by the largest, and every rate field (..._per_s) by its median.
+repeated() {
+  local lines=() i
+  for ((i = 0; i < repeat; i++)); do
+    lines+=("$(bench "$@" 2>>"$data/bench.err" | grep '^RESULT')") || return 1
+    [ -n "${lines[-1]}" ] || return 1
+  done
+  printf '%s\n' "${lines[@]}" | awk '
+    { for (f = 2; f <= NF; f++) { split($f, kv, "="); k = kv[1]; cnt[k]++; val[k, cnt[k]] = kv[2]; if (NR == 1) order[f] = k } nf = NF }
+    function median(k,   m, a, i, j, t) {
+      m = cnt[k]; for (i = 1; i <= m; i++) a[i] = val[k, i] + 0
+      for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    END {
+      out = "RESULT"
+      for (f = 2; f <= nf; f++) {
+        k = order[f]
+        if (k == "wall_s" || k ~ /_per_s$/ || k ~ /_ms$/) v = median(k)
+        else if (k == "rss_peak_mb") { v = 0; for (i = 1; i <= cnt[k]; i++) if (val[k, i] + 0 > v) v = val[k, i] + 0 }
+        else v = val[k, cnt[k]]
+        out = out " " k "=" v
+      }
+      print out
+    }'
+}
 
 table="$results/latest.md"
 {
@@ -49,29 +79,30 @@ for spec in "${sizes[@]}"; do
   disk=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
 
   rm -rf "$data/out-grouper" "$data/out-duck.parquet"
-  g=$(bench grouper --in "$csv" --out "$data/out-grouper" --budget-mb "$budget" | grep '^RESULT') || { echo "Grouper failed on $csv" >&2; exit 1; }
+  g=$(repeated grouper --in "$csv" --out "$data/out-grouper" --budget-mb "$budget") || { echo "Grouper failed on $csv (see $data/bench.err)" >&2; exit 1; }
   gw=$(field wall_s "$g"); gr=$(field rss_peak_mb "$g"); gn=$(field records "$g")
   export label
   awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v disk="$disk" 'BEGIN{
     printf "| %s | cat+cp | %.2f | | %.1f | | | 1.00x |\n", ENVIRON["label"], disk, mb/disk }' >> "$table"
   # DuckDB may fail where Grouper does not (out of memory under the same budget): that is a result too.
-  if d=$(bench duckdb --in "$csv" --out "$data/out-duck.parquet" --budget-mb "$budget" --threads "$threads" 2>"$data/duck.err" | grep '^RESULT'); then
+  rm -f "$data/bench.err"
+  if d=$(repeated duckdb --in "$csv" --out "$data/out-duck.parquet" --budget-mb "$budget" --threads "$threads"); then
     dw=$(field wall_s "$d"); dr=$(field rss_peak_mb "$d"); dn=$(field records "$d")
     if [ "$gn" != "$dn" ]; then echo "record counts differ: grouper $gn, duckdb $dn" >&2; exit 1; fi
     awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v dw="$dw" -v dr="$dr" -v disk="$disk" 'BEGIN{
       printf "| %s | grouper | %.2f | %.0f | %.1f | %.2fx | %.2fx | %.2fx |\n", ENVIRON["label"], gw, gr, mb/gw, gw/dw, gr/dr, gw/disk;
       printf "| %s | duckdb | %.2f | %.0f | %.1f | 1.00x | 1.00x | %.2fx |\n", ENVIRON["label"], dw, dr, mb/dw, dw/disk }' >> "$table"
   else
-    why=$(grep -m1 -oE '[A-Za-z ]*Error: [^(]*' "$data/duck.err" | head -c 120)
+    why=$(grep -m1 -oE '[A-Za-z ]*Error: [^(]*' "$data/bench.err" | head -c 120)
     awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v disk="$disk" 'BEGIN{
       printf "| %s | grouper | %.2f | %.0f | %.1f | n/a | n/a | %.2fx |\n", ENVIRON["label"], gw, gr, mb/gw, gw/disk }' >> "$table"
-    echo "| $label | duckdb | failed: ${why:-see duck.err} | | | | | |" >> "$table"
+    echo "| $label | duckdb | failed: ${why:-see bench.err} | | | | | |" >> "$table"
   fi
-  rm -rf "$data/out-duck.parquet.tmp" "$data/duck.err"
+  rm -rf "$data/out-duck.parquet.tmp"
 
   # The read side, on Grouper's output.
-  sc=$(bench scan --in "$data/out-grouper" | grep '^RESULT')
-  ds=$(bench duckscan --in "$data/out-grouper" --threads "$threads" | grep '^RESULT')
+  sc=$(repeated scan --in "$data/out-grouper")
+  ds=$(repeated duckscan --in "$data/out-grouper" --threads "$threads")
   fe=$(bench fetch --in "$data/out-grouper" --n 1000 | grep '^RESULT')
   awk -v a="$(field records_per_s "$sc")" -v g="$(field groups_per_s "$sc")" -v d="$(field records_per_s "$ds")" -v n="$(field groups "$fe")" \
       -v c50="$(field cold_p50_ms "$fe")" -v c99="$(field cold_p99_ms "$fe")" -v w50="$(field warm_p50_ms "$fe")" -v w99="$(field warm_p99_ms "$fe")" \
