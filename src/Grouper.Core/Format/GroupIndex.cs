@@ -32,7 +32,8 @@ internal sealed class GroupIndexWriter : IDisposable
     private int _blockEntries;
     private long _ordinal;
     private long _blockFirstOrdinal;
-    private byte[] _lastKey = [];
+    private byte[] _lastKey = new byte[64];   // reused: one copy per block, not per group
+    private int _lastKeyLength;
 
     public GroupIndexWriter(string path)
     {
@@ -46,12 +47,14 @@ internal sealed class GroupIndexWriter : IDisposable
 
     public void Add(ReadOnlySpan<byte> key, int shard, long rowOffset, long count, long bytes)
     {
-        if (_ordinal > 0 && key.SequenceCompareTo(_lastKey) <= 0)
+        if (_ordinal > 0 && key.SequenceCompareTo(_lastKey.AsSpan(0, _lastKeyLength)) <= 0)
             throw new InvalidOperationException("Index entries must come in strictly increasing key order.");
-        _lastKey = key.ToArray();
+        if (_lastKey.Length < key.Length) _lastKey = new byte[Math.Max(key.Length, _lastKey.Length * 2)];
+        key.CopyTo(_lastKey);
+        _lastKeyLength = key.Length;
         if (_blockEntries == 0)
         {
-            _firstKey = _lastKey;
+            _firstKey = key.ToArray();
             _blockFirstOrdinal = _ordinal;
         }
         _block.WriteVarInt((ulong)key.Length);

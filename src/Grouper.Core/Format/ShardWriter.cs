@@ -21,7 +21,7 @@ internal sealed class ShardWriter : IDisposable
     private readonly Parquet.Schema.ParquetSchema _schema;
     private readonly Parquet.Schema.DataField _keyField;
     private readonly ColumnSink[][] _sinkSets;
-    private readonly string[][] _keySets = [new string[1024], new string[1024]];
+    private readonly KeyColumn[] _keySets = [new(), new()];
     private int _slot;
     private Task? _pending;
     private readonly GroupIndexWriter _index;
@@ -42,12 +42,13 @@ internal sealed class ShardWriter : IDisposable
     private int _shardRowGroups;
     private readonly List<ShardInfo> _shards = new();
 
-    // Group being written.
-    private byte[] _groupKey = [];
-    private byte[] _naturalKey = [];
+    // Group being written. Key buffers are reused: a dataset of millions of tiny groups makes no garbage per group.
+    private byte[] _groupKey = new byte[64];
+    private int _groupKeyLength;
+    private byte[] _naturalKey = new byte[64];
+    private int _naturalKeyLength;
     private long _distinctKeys;
     private readonly int _mergeKeys;
-    private string _groupKeyText = "";
     private bool _inGroup;
     private int _groupShard;
     private long _groupRow;
@@ -104,17 +105,18 @@ internal sealed class ShardWriter : IDisposable
 
     private void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
     {
-        if (!_inGroup || !key.SequenceEqual(_naturalKey))
+        if (!_inGroup || !key.SequenceEqual(_naturalKey.AsSpan(0, _naturalKeyLength)))
         {
-            _naturalKey = key.ToArray();
+            CopyKey(key, ref _naturalKey, out _naturalKeyLength);
             _distinctKeys++;
             // GroupedNaturalId: only every k-th new natural key starts a group, named by its number.
             if (_mergeKeys > 0 && _inGroup && (_distinctKeys - 1) % _mergeKeys != 0) goto append;
             EndGroup();
-            _groupKeyText = _mergeKeys > 0
-                ? ((_distinctKeys - 1) / _mergeKeys).ToString("D" + Grouper.Partitioning.GroupNames.MergedWidth, System.Globalization.CultureInfo.InvariantCulture)
-                : Encoding.UTF8.GetString(key);
-            _groupKey = _mergeKeys > 0 ? Encoding.UTF8.GetBytes(_groupKeyText) : _naturalKey;
+            if (_mergeKeys > 0)
+                CopyKey(Encoding.UTF8.GetBytes(((_distinctKeys - 1) / _mergeKeys).ToString("D" + Grouper.Partitioning.GroupNames.MergedWidth,
+                    System.Globalization.CultureInfo.InvariantCulture)), ref _groupKey, out _groupKeyLength);
+            else CopyKey(key, ref _groupKey, out _groupKeyLength);
+            _keySets[_slot].NewGroup();
             _inGroup = true;
             _groupShard = _shards.Count;           // the shard now open (or about to open) has this number
             _groupRow = _shardRows + _rowCount;
@@ -123,10 +125,9 @@ internal sealed class ShardWriter : IDisposable
         }
     append:
         if (_rowCount == _rowEnds.Length) Array.Resize(ref _rowEnds, _rowCount * 2);
-        if (_rowCount == _keySets[_slot].Length) Array.Resize(ref _keySets[_slot], _rowCount * 2);
         _rows.Write(row);
         _rowEnds[_rowCount] = _rows.Length;
-        _keySets[_slot][_rowCount] = _groupKeyText;
+        _keySets[_slot].Append(_rowCount, _groupKey.AsSpan(0, _groupKeyLength));
         _rowCount++;
         _groupRecords++;
         _groupBytes += row.Length;
@@ -138,7 +139,7 @@ internal sealed class ShardWriter : IDisposable
     private void EndGroup()
     {
         if (!_inGroup) return;
-        _index.Add(_groupKey, _groupShard, _groupRow, _groupRecords, _groupBytes);
+        _index.Add(_groupKey.AsSpan(0, _groupKeyLength), _groupShard, _groupRow, _groupRecords, _groupBytes);
         SizeStats.Add(_groupRecords, _groupBytes);
         Groups++;
         LargestGroupRecords = Math.Max(LargestGroupRecords, _groupRecords);
@@ -167,11 +168,10 @@ internal sealed class ShardWriter : IDisposable
         {
             using (var rg = shard.CreateRowGroup())
             {
-                rg.WriteAsync(_keyField, new ArraySegment<string>(keys, 0, count), null).GetAwaiter().GetResult();
+                keys.WriteAsync(rg, _keyField, count).GetAwaiter().GetResult();
                 foreach (var s in sinks) s.WriteAsync(rg, count, ct).GetAwaiter().GetResult();
                 rg.CompleteValidate();
             }
-            Array.Clear(keys, 0, count);
             Faults.Hit("shard");
         }, ct);
         _shardRows += count;
@@ -181,7 +181,60 @@ internal sealed class ShardWriter : IDisposable
         _rows.Clear();
         _rows.TrimTo(Math.Max(1 << 20, (int)Math.Min(int.MaxValue, _rowGroupBytes * 2)));
         _slot ^= 1; // the other set's write finished above: it is free for the next row group
+        _keySets[_slot].Reset();
         if (_shardBytes >= _shardTarget) CloseShard();
+    }
+
+    private static void CopyKey(ReadOnlySpan<byte> key, ref byte[] buffer, out int length)
+    {
+        if (buffer.Length < key.Length) buffer = new byte[Math.Max(key.Length, buffer.Length * 2)];
+        key.CopyTo(buffer);
+        length = key.Length;
+    }
+
+    /// <summary>
+    /// The key column of a row group: the group key's characters once per group in an arena, every row of
+    /// the group a slice of them (no string per group, and Parquet.Net takes the slices as they are).
+    /// </summary>
+    private sealed class KeyColumn
+    {
+        private ReadOnlyMemory<char>[] _values = new ReadOnlyMemory<char>[1024];
+        private char[] _arena = new char[1 << 14];
+        private int _used;
+        private ReadOnlyMemory<char> _current;
+        private bool _valid;
+
+        /// <summary>A new row group: the arena is reused, so the open group's key is decoded again.</summary>
+        public void Reset()
+        {
+            _used = 0;
+            _valid = false;
+        }
+
+        public void NewGroup() => _valid = false;
+
+        public void Append(int row, ReadOnlySpan<byte> key)
+        {
+            if (!_valid)
+            {
+                int max = key.Length; // UTF-8 never has fewer bytes than UTF-16 characters
+                if (_used + max > _arena.Length)
+                {
+                    // Earlier slices keep the old arena alive until the row group is written.
+                    _arena = new char[Math.Max(_arena.Length * 2, max + 1024)];
+                    _used = 0;
+                }
+                int n = Encoding.UTF8.GetChars(key, _arena.AsSpan(_used));
+                _current = new ReadOnlyMemory<char>(_arena, _used, n);
+                _used += n;
+                _valid = true;
+            }
+            if (row == _values.Length) Array.Resize(ref _values, row * 2);
+            _values[row] = _current;
+        }
+
+        public Task WriteAsync(ParquetRowGroupWriter rg, Parquet.Schema.DataField field, int count) =>
+            rg.WriteAsync<ReadOnlyMemory<char>>(field, _values.AsMemory(0, count), null, null, default);
     }
 
     /// <summary>Waits for the row group being written; its failure (a full disk) surfaces here.</summary>

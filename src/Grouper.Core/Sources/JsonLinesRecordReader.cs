@@ -21,12 +21,15 @@ public sealed class JsonLinesRecordReader : RecordReader
         public double Double;
         public int TextStart;   // text values: a range of _text, valid until the next record
         public int TextLength;
+        public bool Raw;        // text not yet decoded: Text* is a range of _buffer holding its UTF-8 (no escapes)
+        public bool Checked;    // raw text whose UTF-8 was validated
     }
 
     private readonly string _path;
     private readonly Stream _stream;
     private byte[] _buffer = new byte[1 << 16];
     private int _start, _end;
+    private int _lineStart;     // where the current line starts in _buffer
     private bool _eof;
     private long _line;
     private readonly List<string> _names = new();
@@ -56,9 +59,9 @@ public sealed class JsonLinesRecordReader : RecordReader
 
     public override bool Read()
     {
-        while (NextLine(out var line))
+        while (NextLine(out var line, out _lineStart))
         {
-            if (_line == 1 && line.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) line = line[3..];
+            if (_line == 1 && line.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) { line = line[3..]; _lineStart += 3; }
             if (line.Length > 0 && line[^1] == '\r') line = line[..^1];
             if (line.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) continue;
             Parse(line);
@@ -67,7 +70,7 @@ public sealed class JsonLinesRecordReader : RecordReader
         return false;
     }
 
-    private bool NextLine(out ReadOnlySpan<byte> line)
+    private bool NextLine(out ReadOnlySpan<byte> line, out int offset)
     {
         int searchFrom = _start;
         while (true)
@@ -76,6 +79,7 @@ public sealed class JsonLinesRecordReader : RecordReader
             if (nl >= 0)
             {
                 line = _buffer.AsSpan(_start, searchFrom + nl - _start);
+                offset = _start;
                 _start = searchFrom + nl + 1;
                 _line++;
                 return true;
@@ -85,11 +89,13 @@ public sealed class JsonLinesRecordReader : RecordReader
                 if (_start < _end)
                 {
                     line = _buffer.AsSpan(_start, _end - _start);
+                    offset = _start;
                     _start = _end;
                     _line++;
                     return true;
                 }
                 line = default;
+                offset = 0;
                 return false;
             }
             searchFrom = _end - _start;
@@ -162,12 +168,24 @@ public sealed class JsonLinesRecordReader : RecordReader
                 _seenStamp[o] = _stamp;
                 json.Read();
                 ref var f = ref _fields[o];
+                f.Raw = false;
                 switch (json.TokenType)
                 {
                     case JsonTokenType.String:
                         f.Kind = ValueKind.String;
+                        if (!json.ValueIsEscaped)
+                        {
+                            // Kept as the line's UTF-8: the writer stores it as it is, and characters are
+                            // made only when asked for (a key column).
+                            f.Raw = true;
+                            f.Checked = false;
+                            f.TextStart = _lineStart + (int)json.TokenStartIndex + 1;
+                            f.TextLength = json.ValueSpan.Length;
+                            break;
+                        }
                         // Unescaped text never has more UTF-16 characters than its JSON bytes.
                         var into = Reserve(json.ValueSpan.Length);
+                        f.Raw = false;
                         f.TextStart = _textUsed;
                         f.TextLength = json.CopyString(into);
                         _textUsed += f.TextLength;
@@ -184,6 +202,7 @@ public sealed class JsonLinesRecordReader : RecordReader
                         long begin = json.TokenStartIndex;
                         json.Skip();
                         f.Kind = ValueKind.String;
+                        f.Raw = false;
                         var nested = line[(int)begin..(int)(json.TokenStartIndex + 1)];
                         f.TextStart = _textUsed;
                         f.TextLength = Strict.GetChars(nested, Reserve(nested.Length));
@@ -223,7 +242,36 @@ public sealed class JsonLinesRecordReader : RecordReader
     private ref Field At(int ordinal) => ref _fields[ordinal];
 
     public override ValueKind GetKind(int ordinal) => _seenStamp[ordinal] == _stamp ? _fields[ordinal].Kind : ValueKind.Null;
-    public override ReadOnlySpan<char> GetChars(int ordinal) => _text.AsSpan(At(ordinal).TextStart, At(ordinal).TextLength);
+    public override ReadOnlySpan<char> GetChars(int ordinal)
+    {
+        ref var f = ref At(ordinal);
+        if (f.Raw)
+        {
+            var utf8 = _buffer.AsSpan(f.TextStart, f.TextLength);
+            int start = _textUsed;
+            int n;
+            try { n = Strict.GetChars(utf8, Reserve(utf8.Length)); }
+            catch (DecoderFallbackException ex) { throw Bad($"the value of '{_names[ordinal]}' is not valid UTF-8", ex); }
+            _textUsed += n;
+            f.Raw = false;
+            f.TextStart = start;
+            f.TextLength = n;
+        }
+        return _text.AsSpan(f.TextStart, f.TextLength);
+    }
+
+    public override bool TryGetUtf8(int ordinal, out ReadOnlySpan<byte> utf8)
+    {
+        ref var f = ref At(ordinal);
+        if (!f.Raw) { utf8 = default; return false; }
+        utf8 = _buffer.AsSpan(f.TextStart, f.TextLength);
+        if (!f.Checked)
+        {
+            if (!System.Text.Unicode.Utf8.IsValid(utf8)) throw Bad($"the value of '{_names[ordinal]}' is not valid UTF-8");
+            f.Checked = true;
+        }
+        return true;
+    }
     public override string GetString(int ordinal) => GetChars(ordinal).ToString();
     public override long GetInt64(int ordinal) => At(ordinal).Long;
     public override double GetDouble(int ordinal) => At(ordinal).Double;

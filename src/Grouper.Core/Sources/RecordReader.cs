@@ -48,6 +48,16 @@ public abstract class RecordReader : IDisposable
 
     public abstract string GetString(int ordinal);
     public virtual ReadOnlySpan<char> GetChars(int ordinal) => GetString(ordinal).AsSpan();
+
+    /// <summary>
+    /// A text value as valid UTF-8 when the source holds it so (JSON Lines without escapes), so the writer can
+    /// store it without decoding and encoding again; false when only <see cref="GetChars"/> has it.
+    /// </summary>
+    public virtual bool TryGetUtf8(int ordinal, out ReadOnlySpan<byte> utf8)
+    {
+        utf8 = default;
+        return false;
+    }
     /// <summary>For Int8, Int16, Int32 and Int64 values.</summary>
     public virtual long GetInt64(int ordinal) => throw Unsupported(ordinal, "integer");
     /// <summary>For UInt8, UInt16, UInt32 and UInt64 values.</summary>

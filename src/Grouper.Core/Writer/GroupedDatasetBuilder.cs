@@ -198,6 +198,21 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _recordsRead++;
         _sources[_activeSource >= 0 ? _activeSource : PushedSourceIndex(reader)].Records++;
         if ((_recordsRead & 0x3FFF) == 0) Report();
+        if ((_recordsRead & 0xFFF) == 0) KeepHeapInBudget();
+    }
+
+    /// <summary>
+    /// A source that decodes large blocks (a Parquet row group of DuckDB's or Spark's size) leaves garbage on
+    /// the large object heap, which the runtime frees only in a full collection and may let grow far past
+    /// the budget first. When the heap, garbage included, passes the budget, a collection is asked for:
+    /// the sort buffer's few large arrays make it quick. Sources that leave no garbage never trigger it.
+    /// </summary>
+    private void KeepHeapInBudget()
+    {
+        if (GC.GetTotalMemory(forceFullCollection: false) > _options.MemoryLimit)
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+        }
     }
 
     private readonly Dictionary<RecordReader, int> _pushed = new(ReferenceEqualityComparer.Instance);

@@ -41,7 +41,10 @@ internal static class RowCodec
             switch (kind)
             {
                 case ValueKind.Null: break;
-                case ValueKind.String: WriteChars(buf, r.GetChars(o)); break;
+                case ValueKind.String:
+                    if (r.TryGetUtf8(o, out var utf8)) { buf.WriteVarInt((ulong)utf8.Length); buf.Write(utf8); }
+                    else WriteChars(buf, r.GetChars(o));
+                    break;
                 case ValueKind.Boolean: buf.WriteByte(r.GetBoolean(o) ? (byte)1 : (byte)0); break;
                 case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64:
                     buf.WriteVarInt(VarInt.ZigZag(r.GetInt64(o))); break;

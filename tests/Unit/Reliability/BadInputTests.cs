@@ -60,6 +60,11 @@ public class BadInputTests
         Assert.Contains("not valid UTF-8", BuildFails(t, t["bad.csv"]).Message);
         File.WriteAllBytes(t["bad.jsonl"], Encoding.UTF8.GetBytes("{\"k\":\"").Concat(new byte[] { 0xFF, (byte)'"', (byte)'}', (byte)'\n' }).ToArray());
         Assert.Equal(1, BuildFails(t, t["bad.jsonl"]).Row);
+        // Not the key: a text value the writer would store as the line's own UTF-8 is checked all the same.
+        File.WriteAllBytes(t["bad2.jsonl"], Encoding.UTF8.GetBytes("{\"k\":\"a\",\"v\":\"fine\"}\n{\"k\":\"b\",\"v\":\"x").Concat(new byte[] { 0xC3, 0x28, (byte)'"', (byte)'}', (byte)'\n' }).ToArray());
+        var ex = BuildFails(t, t["bad2.jsonl"]);
+        Assert.Equal(2, ex.Row);
+        Assert.Contains("UTF-8", ex.Message);
     }
 
     [Fact]
