@@ -66,6 +66,13 @@ reads="$results/reads.md"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } > "$reads"
 
+libs="$results/parquetlib.md"
+{
+  echo
+  echo "| rows (6 text columns) | rows per row group | Parquet.Net write s | ParquetSharp write s | Parquet.Net read text s | ParquetSharp read text s | file MB (Parquet.Net / ParquetSharp) |"
+  echo "|---:|---:|---:|---:|---:|---:|---|"
+} > "$libs"
+
 for spec in "${sizes[@]}"; do
   IFS=: read -r mb fmt groups <<<"$spec"; fmt=${fmt:-csv}; groups=${groups:-skewed}
   label="${mb} MB ${fmt} ${groups}"
@@ -107,8 +114,20 @@ for spec in "${sizes[@]}"; do
   awk -v a="$(field records_per_s "$sc")" -v g="$(field groups_per_s "$sc")" -v d="$(field records_per_s "$ds")" -v n="$(field groups "$fe")" \
       -v c50="$(field cold_p50_ms "$fe")" -v c99="$(field cold_p99_ms "$fe")" -v w50="$(field warm_p50_ms "$fe")" -v w99="$(field warm_p99_ms "$fe")" \
       'BEGIN{ printf "| %s | %.0f | %.0f | %.0f | %.2fx | %d | %s | %s | %s | %s |\n", ENVIRON["label"], a, g, d, a/d, n, c50, c99, w50, w99 }' >> "$reads"
+  # The Parquet library, once, on the first output of 1 GB or more: Parquet.Net against ParquetSharp on
+  # Grouper's own rows (write all columns, read the text column), at Grouper's row-group size and a large one.
+  if [ -z "${libs_done:-}" ] && [ "$mb" -ge 1000 ]; then
+    libs_done=1
+    for rgr in 4096 65536; do
+      pl=$(bench parquetlib --in "$data/out-grouper" --rows 2000000 --row-group-rows "$rgr" | grep '^RESULT')
+      printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(field records "$pl")" "$rgr" \
+        "$(field parquetnet_write_s "$pl")" "$(field parquetsharp_write_s "$pl")" \
+        "$(field parquetnet_read_text_s "$pl")" "$(field parquetsharp_read_text_s "$pl")" "$(field parquetnet_mb "$pl") / $(field parquetsharp_mb "$pl")" >> "$libs"
+    done
+  fi
   rm -rf "$data/out-grouper" "$data/out-duck.parquet"
   [ "${KEEP:-0}" = 1 ] || rm -f "$csv"
 done
 cat "$reads" >> "$table"
+[ -n "${libs_done:-}" ] && cat "$libs" >> "$table"
 cat "$table"

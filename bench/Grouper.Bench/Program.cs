@@ -141,6 +141,112 @@ switch (cmd)
         Result("duckdb", n);
         break;
     }
+    case "parquetlib":
+    {
+        // Parquet.Net (Grouper's library) against ParquetSharp (Arrow's C++ Parquet) on Grouper's own data:
+        // the rows of a grouped dataset's shards, written as row groups of the same size with Snappy, then
+        // one text column read back. Each library's fastest path for text: Parquet.Net takes and gives
+        // slices of characters (what Grouper's writer and reader use), ParquetSharp strings.
+        int limit = int.Parse(Opt("rows", "2000000"), CultureInfo.InvariantCulture);
+        int rowGroup = int.Parse(Opt("row-group-rows", "4096"), CultureInfo.InvariantCulture);
+        var names = new List<string>();
+        var data = new List<List<string>>();
+        foreach (var shard in Directory.GetFiles(Path.Combine(Opt("in"), "data"), "*.parquet").Order(StringComparer.Ordinal))
+        {
+            using var fs = File.OpenRead(shard);
+            var pr = Parquet.ParquetReader.CreateAsync(fs).GetAwaiter().GetResult();
+            var fields = pr.Schema.DataFields;
+            if (names.Count == 0) { names.AddRange(fields.Select(f => f.Name)); data.AddRange(fields.Select(_ => new List<string>())); }
+            for (int g = 0; g < pr.RowGroupCount && data[0].Count < limit; g++)
+            {
+                using var rg = pr.OpenRowGroupReader(g);
+                for (int c = 0; c < fields.Length; c++)
+                {
+                    var values = new string?[rg.RowCount];
+                    rg.ReadAsync(fields[c], values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
+                    data[c].AddRange(values.Select(v => v ?? ""));
+                }
+            }
+            pr.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (data[0].Count >= limit) break;
+        }
+        int rows = data[0].Count;
+        var columns = data.Select(d => d.ToArray()).ToArray();
+        var slices = columns.Select(c => c.Select(v => v.AsMemory()).ToArray()).ToArray();
+        var tmp = Path.Combine(Path.GetTempPath(), $"grouper-parquetlib-{Environment.ProcessId}");
+        Directory.CreateDirectory(tmp);
+        string pnPath = Path.Combine(tmp, "parquet-net.parquet"), psPath = Path.Combine(tmp, "parquetsharp.parquet");
+        int text = names.IndexOf("text");
+        double Time(Action a) { var t0 = Stopwatch.GetTimestamp(); a(); return Stopwatch.GetElapsedTime(t0).TotalSeconds; }
+        double pnWrite = 0, psWrite = 0, pnRead = 0, psRead = 0;
+        for (int pass = 0; pass < 2; pass++) // the first pass warms the JIT for both; the second is reported
+        {
+            pnWrite = Time(() =>
+            {
+                var schema = new Parquet.Schema.ParquetSchema(names.Select(n => (Parquet.Schema.Field)new Parquet.Schema.DataField<string>(n, false)).ToArray());
+                using var fs = File.Create(pnPath);
+                var w = Parquet.ParquetWriter.CreateAsync(schema, fs, new Parquet.ParquetOptions { CompressionMethod = Parquet.CompressionMethod.Snappy }).GetAwaiter().GetResult();
+                for (int start = 0; start < rows; start += rowGroup)
+                {
+                    int n = Math.Min(rowGroup, rows - start);
+                    using var rg = w.CreateRowGroup();
+                    for (int c = 0; c < names.Count; c++)
+                        rg.WriteAsync<ReadOnlyMemory<char>>(schema.DataFields[c], slices[c].AsMemory(start, n), null, null, default).GetAwaiter().GetResult();
+                    rg.CompleteValidate();
+                }
+                w.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            });
+            psWrite = Time(() =>
+            {
+                var cols = names.Select(n => (ParquetSharp.Column)new ParquetSharp.Column<string>(n)).ToArray();
+                using var w = new ParquetSharp.ParquetFileWriter(psPath, cols, ParquetSharp.Compression.Snappy);
+                for (int start = 0; start < rows; start += rowGroup)
+                {
+                    int n = Math.Min(rowGroup, rows - start);
+                    using var rg = w.AppendRowGroup();
+                    for (int c = 0; c < names.Count; c++)
+                    {
+                        using var cw = rg.NextColumn().LogicalWriter<string>();
+                        cw.WriteBatch(columns[c], start, n);
+                    }
+                }
+                w.Close();
+            });
+            long pnChars = 0, psChars = 0;
+            pnRead = Time(() =>
+            {
+                using var fs = File.OpenRead(pnPath);
+                var r = Parquet.ParquetReader.CreateAsync(fs).GetAwaiter().GetResult();
+                var field = r.Schema.DataFields[text];
+                var buf = new ReadOnlyMemory<char>[rowGroup];
+                for (int g = 0; g < r.RowGroupCount; g++)
+                {
+                    using var rg = r.OpenRowGroupReader(g);
+                    int n = (int)rg.RowCount;
+                    rg.ReadAsync<ReadOnlyMemory<char>>(field, buf.AsMemory(0, n), null, default).AsTask().GetAwaiter().GetResult();
+                    for (int i = 0; i < n; i++) pnChars += buf[i].Length;
+                }
+                r.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            });
+            psRead = Time(() =>
+            {
+                using var r = new ParquetSharp.ParquetFileReader(psPath);
+                for (int g = 0; g < r.FileMetaData.NumRowGroups; g++)
+                {
+                    using var rg = r.RowGroup(g);
+                    int n = checked((int)rg.MetaData.NumRows);
+                    using var cr = rg.Column(text).LogicalReader<string>();
+                    foreach (var v in cr.ReadAll(n)) psChars += v.Length;
+                }
+            });
+            if (pnChars != psChars) throw new InvalidOperationException($"The libraries read different text: {pnChars} against {psChars} characters.");
+        }
+        long pnBytes = new FileInfo(pnPath).Length, psBytes = new FileInfo(psPath).Length;
+        Directory.Delete(tmp, true);
+        Result("parquetlib", rows, FormattableString.Invariant(
+            $"columns={names.Count} parquetnet_write_s={pnWrite:F2} parquetsharp_write_s={psWrite:F2} parquetnet_read_text_s={pnRead:F2} parquetsharp_read_text_s={psRead:F2} parquetnet_mb={pnBytes / 1048576.0:F1} parquetsharp_mb={psBytes / 1048576.0:F1}"));
+        break;
+    }
     case "read":
     {
         // Reading alone, to see what parsing costs in time and allocations.
