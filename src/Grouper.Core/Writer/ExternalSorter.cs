@@ -86,19 +86,16 @@ internal sealed class ExternalSorter : IDisposable
     /// <summary>All records sorted by (key, arrival): the sort buffer alone, or the merge of the spill runs.</summary>
     public IRecordStream Sorted(CancellationToken ct)
     {
+        // The records still in memory are sorted while the other buffer's spill (if one is running)
+        // finishes on its thread; they are never spilled: they join the final merge as its last stream
+        // (they arrived last), which saves writing and reading back a run.
+        if (!_buffer.IsEmpty) _buffer.Sort();
         WaitForSpill();
-        if (_runs.Count == 0)
-        {
-            _buffer.Sort();
-            return _buffer.Stream();
-        }
+        if (_runs.Count == 0) return _buffer.Stream();
         Util.Faults.Hit("merge");
-        // The records still in memory are not spilled: sorted where they are, they join the final merge
-        // as its last stream (they arrived last), which saves writing and reading back a run.
         IRecordStream? resident = null;
         if (!_buffer.IsEmpty)
         {
-            _buffer.Sort();
             resident = _buffer.Stream();
             ResidentBytes = _buffer.MemoryUsed;
         }
