@@ -209,16 +209,18 @@ public sealed class GroupedDatasetBuilder : IDisposable
     /// </summary>
     private void KeepHeapInBudget()
     {
-        // Not again until a quarter of the budget more has piled up: what survives is live, and collecting
-        // it over and over frees nothing.
+        // Measured from the heap the build started with (in pwsh, the session's own objects are there too),
+        // and not again until a quarter of the budget more has piled up: what survives is live, and
+        // collecting it over and over frees nothing.
         long heap = GC.GetTotalMemory(forceFullCollection: false);
-        if (heap > Math.Max(_options.MemoryLimit, _heapAfterCollection + _options.MemoryLimit / 4))
+        if (heap > Math.Max(_heapAtStart + _options.MemoryLimit, _heapAfterCollection + _options.MemoryLimit / 4))
         {
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
             _heapAfterCollection = GC.GetTotalMemory(forceFullCollection: false);
         }
     }
 
+    private readonly long _heapAtStart = GC.GetTotalMemory(forceFullCollection: false);
     private long _heapAfterCollection;
 
     private readonly Dictionary<RecordReader, int> _pushed = new(ReferenceEqualityComparer.Instance);
