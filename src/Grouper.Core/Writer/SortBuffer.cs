@@ -39,7 +39,9 @@ internal sealed class SortBuffer
     }
 
     public int Count => _count;
-    public long MemoryUsed => _chunkBytes + (long)_entries.Length * 32;
+    // An entry is 32 bytes, and the radix sort needs as many again for its scratch copy.
+    private const int EntryCost = 64;
+    public long MemoryUsed => _chunkBytes + (long)_entries.Length * EntryCost;
     public bool IsEmpty => _count == 0;
 
     /// <summary>True when adding a record of this size would break the capacity; the caller spills first.</summary>
@@ -50,7 +52,7 @@ internal sealed class SortBuffer
         bool fitsChunk = _chunkIndex < _chunks.Count && _chunkOffset + need <= _chunks[_chunkIndex].Length
             || _chunkIndex + 1 < _chunks.Count && need <= _chunks[_chunkIndex + 1].Length;
         long more = fitsChunk ? 0 : Math.Max(need, _chunkSize);
-        long entries = _count == _entries.Length ? (long)_entries.Length * 32 : 0;
+        long entries = _count == _entries.Length ? (long)_entries.Length * EntryCost : 0;
         return MemoryUsed + more + entries > _capacity;
     }
 
@@ -116,7 +118,51 @@ internal sealed class SortBuffer
             ref var e = ref entries[i];
             e.Prefix = PrefixOf(_chunks[e.Chunk].AsSpan(e.Offset + _common, e.KeyLength - _common));
         }
-        entries.Sort(new EntryComparer(_chunks, _common));
+        RadixSortByPrefix(entries);
+        // Equal prefixes are in arrival order now. That is the final order when their keys are equal;
+        // keys that go on past the prefix, or differ only in trailing zero bytes, are sorted fully.
+        var comparer = new EntryComparer(_chunks, _common);
+        int whole = _common + 8;
+        for (int i = 0; i < entries.Length;)
+        {
+            int j = i + 1;
+            bool sameKeys = entries[i].KeyLength <= whole;
+            while (j < entries.Length && entries[j].Prefix == entries[i].Prefix)
+            {
+                sameKeys &= entries[j].KeyLength == entries[i].KeyLength;
+                j++;
+            }
+            if (j - i > 1 && !sameKeys) entries[i..j].Sort(comparer);
+            i = j;
+        }
+    }
+
+    private Entry[] _scratch = [];
+
+    /// <summary>
+    /// Least-significant-byte-first radix sort on the 8-byte prefix: stable, so records with equal prefixes
+    /// keep their arrival order without comparing sequence numbers; a byte that is the same in every
+    /// entry costs one counting pass and no move.
+    /// </summary>
+    private void RadixSortByPrefix(Span<Entry> entries)
+    {
+        if (entries.Length < 2) return;
+        if (_scratch.Length < entries.Length) _scratch = new Entry[_entries.Length];
+        Span<Entry> src = entries, dst = _scratch.AsSpan(0, entries.Length);
+        Span<int> counts = stackalloc int[256];
+        bool inScratch = false;
+        for (int shift = 0; shift < 64; shift += 8)
+        {
+            counts.Clear();
+            foreach (ref readonly var e in src) counts[(int)(e.Prefix >> shift) & 0xFF]++;
+            if (counts[(int)(src[0].Prefix >> shift) & 0xFF] == src.Length) continue; // all alike in this byte
+            int sum = 0;
+            for (int b = 0; b < 256; b++) { int c = counts[b]; counts[b] = sum; sum += c; }
+            foreach (ref readonly var e in src) dst[counts[(int)(e.Prefix >> shift) & 0xFF]++] = e;
+            var t = src; src = dst; dst = t;
+            inScratch = !inScratch;
+        }
+        if (inScratch) src.CopyTo(entries);
     }
 
     // A struct comparer lets the JIT specialise and inline the sort's comparisons.
@@ -157,6 +203,7 @@ internal sealed class SortBuffer
         _chunks.Clear();
         _chunkBytes = 0;
         _entries = new Entry[16];
+        _scratch = [];
     }
 
     /// <summary>Iterates the (sorted) records. The buffer must not change while it is in use.</summary>
