@@ -113,8 +113,8 @@ public sealed class GroupedDataset : IDisposable
     /// columns at <paramref name="columns"/> (positions in <see cref="Columns"/>; null for all), decoded
     /// column-wise. The fast way to stream records: no array per record, and text can be looked at as
     /// characters without making strings (<see cref="RecordBatch.GetChars"/>). A batch is valid until the
-    /// next one is asked for. Reading groups in storage order, the next row group is decoded on a second
-    /// thread while the caller works on this one.
+    /// next one is asked for. Reading groups in storage order, the next two row groups are decoded on other
+    /// threads while the caller works on this one.
     /// </summary>
     public IEnumerable<RecordBatch> ReadBatches(GroupInfo group, IReadOnlyList<int>? columns = null, CancellationToken ct = default)
     {
