@@ -74,7 +74,7 @@ internal abstract class ShardColumn
     {
         // Slices of Parquet.Net's decoded character buffer: a string is made only when one is asked for,
         // so a scan that looks at the characters allocates nothing per value.
-        private readonly Sources.StringSlices _values = new(field);
+        private readonly Format.StringSlices _values = new(field);
 
         public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct) => _values.Load(rg, count, ct);
         public override object? Get(int row) => _values.GetString(row);

@@ -1,5 +1,6 @@
 using System.Text;
 using Grouper.Schema;
+using Grouper.Util;
 using Sylvan.Data.Csv;
 
 namespace Grouper.Sources;
@@ -22,7 +23,7 @@ public sealed class CsvRecordReader : RecordReader
     public CsvRecordReader(string path, Stream stream, char delimiter)
     {
         _path = path;
-        var text = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, 1 << 16);
+        var text = new StreamReader(stream, StrictUtf8.Encoding, detectEncodingFromByteOrderMarks: true, 1 << 16);
         try
         {
             _csv = CsvDataReader.Create(text, new CsvDataReaderOptions

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Grouper.Schema;
+using Grouper.Util;
 
 namespace Grouper.Sources;
 
@@ -205,7 +206,7 @@ public sealed class JsonLinesRecordReader : RecordReader
                         f.Raw = false;
                         var nested = line[(int)begin..(int)(json.TokenStartIndex + 1)];
                         f.TextStart = _textUsed;
-                        f.TextLength = Strict.GetChars(nested, Reserve(nested.Length));
+                        f.TextLength = StrictUtf8.Encoding.GetChars(nested, Reserve(nested.Length));
                         _textUsed += f.TextLength;
                         break;
                     default: throw Bad($"unexpected {json.TokenType}");
@@ -231,8 +232,6 @@ public sealed class JsonLinesRecordReader : RecordReader
     private GrouperException Bad(string why, Exception? inner = null) =>
         new(GrouperErrorKind.InvalidData, $"{_path}, line {_line}: not valid JSON Lines: {why}.", _path, _line, inner);
 
-    private static readonly UTF8Encoding Strict = new(false, throwOnInvalidBytes: true);
-
     private Span<char> Reserve(int chars)
     {
         if (_textUsed + chars > _text.Length) Array.Resize(ref _text, Math.Max(_text.Length * 2, _textUsed + chars));
@@ -250,7 +249,7 @@ public sealed class JsonLinesRecordReader : RecordReader
             var utf8 = _buffer.AsSpan(f.TextStart, f.TextLength);
             int start = _textUsed;
             int n;
-            try { n = Strict.GetChars(utf8, Reserve(utf8.Length)); }
+            try { n = StrictUtf8.Encoding.GetChars(utf8, Reserve(utf8.Length)); }
             catch (DecoderFallbackException ex) { throw Bad($"the value of '{_names[ordinal]}' is not valid UTF-8", ex); }
             _textUsed += n;
             f.Raw = false;

@@ -1,3 +1,4 @@
+using Grouper.Format;
 using Grouper.Schema;
 using Parquet;
 using Parquet.Schema;
@@ -229,9 +230,6 @@ internal abstract class SourceColumn
     {
         // Slices of Parquet.Net's decoded character buffers rather than one string per value: a row group
         // of DuckDB's or Spark's size would otherwise be hundreds of thousands of short-lived strings.
-        // Reused from row group to row group: arrays this large live on the large object heap, which
-        // only a full collection frees.
-        // A required column must be read into non-nullable values: Parquet.Net leaves a nullable buffer empty.
         private readonly StringSlices _values = new(field);
 
         public override void Load(ParquetRowGroupReader rg, int count) => _values.Load(rg, count, default);
@@ -267,36 +265,4 @@ internal abstract class SourceColumn
         public override bool IsNull(int row) => _values[row] is null;
         public override ReadOnlySpan<byte> GetBytes(int row) => _values[row];
     }
-}
-
-/// <summary>
-/// A string column of one row group as slices of Parquet.Net's decoded character buffers, read into
-/// nullable or plain slots as the column is optional or required (Parquet.Net leaves nullable slots of
-/// a required column empty). The slot arrays are reused from row group to row group.
-/// </summary>
-internal sealed class StringSlices(DataField field)
-{
-    private ReadOnlyMemory<char>[] _required = [];
-    private ReadOnlyMemory<char>?[] _optional = [];
-
-    public void Load(ParquetRowGroupReader rg, int count, CancellationToken ct)
-    {
-        if (field.IsNullable)
-        {
-            if (_optional.Length != count) _optional = new ReadOnlyMemory<char>?[count];
-            rg.ReadAsync<ReadOnlyMemory<char>>(field, _optional.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
-        }
-        else
-        {
-            if (_required.Length != count) _required = new ReadOnlyMemory<char>[count];
-            rg.ReadAsync<ReadOnlyMemory<char>>(field, _required.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
-        }
-    }
-
-    public bool IsNull(int row) => field.IsNullable && !_optional[row].HasValue;
-
-    /// <summary>The characters (empty for null).</summary>
-    public ReadOnlySpan<char> GetChars(int row) => field.IsNullable ? _optional[row].GetValueOrDefault().Span : _required[row].Span;
-
-    public string? GetString(int row) => IsNull(row) ? null : GetChars(row).ToString();
 }

@@ -169,7 +169,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         int maxBytes = Encoding.UTF8.GetMaxByteCount(chars.Length);
         if (_keyBytes.Length < maxBytes) _keyBytes = new byte[Math.Max(maxBytes, _keyBytes.Length * 2)];
         int keyLength;
-        try { keyLength = RowCodec.StrictUtf8.GetBytes(chars, _keyBytes); }
+        try { keyLength = StrictUtf8.Encoding.GetBytes(chars, _keyBytes); }
         catch (EncoderFallbackException ex)
         {
             throw new GrouperException(GrouperErrorKind.InvalidKey,

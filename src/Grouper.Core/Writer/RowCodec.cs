@@ -72,15 +72,13 @@ internal static class RowCodec
         }
     }
 
-    /// <summary>UTF-8 that refuses unpaired surrogates instead of silently storing U+FFFD.</summary>
-    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WriteChars(ByteBuffer buf, ReadOnlySpan<char> chars)
     {
-        int n = StrictUtf8.GetByteCount(chars);
+        int n = StrictUtf8.Encoding.GetByteCount(chars);
         buf.WriteVarInt((ulong)n);
-        StrictUtf8.GetBytes(chars, buf.GetSpan(n));
+        StrictUtf8.Encoding.GetBytes(chars, buf.GetSpan(n));
         buf.Length += n;
     }
 
