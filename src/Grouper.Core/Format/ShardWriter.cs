@@ -10,8 +10,11 @@ namespace Grouper.Format;
 /// Writes the merged, key-ordered record stream as Parquet shards (data/shard-NNNNN.parquet) and the
 /// group index. Rows are gathered into a row group, decoded column-wise and written; a new shard starts
 /// at a row-group boundary once the current one is large enough, so a large group may span shards.
-/// Parquet encoding is the costliest step, so a row group is written on a second thread while the next
-/// one is merged and decoded: two sets of column buffers take turns.
+/// Parquet encoding is the costliest step and Parquet.Net encodes the row groups of one file in sequence,
+/// so each row group is encoded on its own, as a one-row-group file in memory, by a task of the thread
+/// pool while the next ones are merged and decoded; the encoded row groups are appended to the shard in
+/// order and the footer stitched from theirs (<see cref="StitchedParquetFile"/>). The bytes do not
+/// depend on how many were encoded at once.
 /// </summary>
 internal sealed class ShardWriter : IDisposable
 {
@@ -20,10 +23,10 @@ internal sealed class ShardWriter : IDisposable
     private readonly ParquetOptions _parquetOptions;
     private readonly Parquet.Schema.ParquetSchema _schema;
     private readonly Parquet.Schema.DataField _keyField;
-    private readonly ColumnSink[][] _sinkSets;
-    private readonly KeyColumn[] _keySets = [new(), new()];
+    private readonly Slot[] _slots;
     private int _slot;
-    private Task? _pending;
+    // Slots whose row group is being encoded, oldest first: appended to the shard in this order.
+    private readonly Queue<Slot> _encoding = new();
     private readonly GroupIndexWriter _index;
     private readonly long _shardTarget;
     private readonly int _rowGroupRows;
@@ -36,7 +39,7 @@ internal sealed class ShardWriter : IDisposable
 
     // Shard being written.
     private HashingWriteStream? _shardStream;
-    private ParquetWriter? _shard;
+    private StitchedParquetFile? _shard;
     private long _shardRows;
     private long _shardBytes;
     private int _shardRowGroups;
@@ -63,8 +66,10 @@ internal sealed class ShardWriter : IDisposable
         _mergeKeys = options.Key.MergeKeys;
         _shardTarget = Math.Max(1, options.ShardTargetBytes);
         _rowGroupRows = Math.Max(1, options.RowGroupMaxRows);
-        // Decoded .NET values take roughly three times their encoded size, and two row groups are in flight.
-        _rowGroupBytes = Math.Max(64 << 10, Math.Min(options.RowGroupTargetBytes, memoryForRowGroups / 6));
+        // One row group is gathered while the others are encoded: one more slot than the cores that encode.
+        int slots = Math.Clamp(Environment.ProcessorCount, 1, 4) + 1;
+        // Decoded .NET values take roughly three times their encoded size, and every slot holds a row group.
+        _rowGroupBytes = Math.Max(64 << 10, Math.Min(options.RowGroupTargetBytes, memoryForRowGroups / (3 * slots)));
         _parquetOptions = new ParquetOptions
         {
             CompressionMethod = options.Compression switch
@@ -77,8 +82,9 @@ internal sealed class ShardWriter : IDisposable
         };
         _schema = ParquetSchemaMap.ToSchema(columns);
         _keyField = _schema.DataFields[0];
-        _sinkSets = [Sinks(), Sinks()];
-        ColumnSink[] Sinks() => columns.Select((c, i) => ColumnSink.Create(c, _schema.DataFields[i + 1])).ToArray();
+        _slots = Enumerable.Range(0, slots)
+            .Select(_ => new Slot(columns.Select((c, i) => ColumnSink.Create(c, _schema.DataFields[i + 1])).ToArray()))
+            .ToArray();
         Directory.CreateDirectory(Path.Combine(root, "data"));
     }
 
@@ -116,7 +122,7 @@ internal sealed class ShardWriter : IDisposable
                 CopyKey(Encoding.UTF8.GetBytes(((_distinctKeys - 1) / _mergeKeys).ToString("D" + Grouper.Partitioning.GroupNames.MergedWidth,
                     System.Globalization.CultureInfo.InvariantCulture)), ref _groupKey, out _groupKeyLength);
             else CopyKey(key, ref _groupKey, out _groupKeyLength);
-            _keySets[_slot].NewGroup();
+            _slots[_slot].Keys.NewGroup();
             _inGroup = true;
             _groupShard = _shards.Count;           // the shard now open (or about to open) has this number
             _groupRow = _shardRows + _rowCount;
@@ -127,7 +133,7 @@ internal sealed class ShardWriter : IDisposable
         if (_rowCount == _rowEnds.Length) Array.Resize(ref _rowEnds, _rowCount * 2);
         _rows.Write(row);
         _rowEnds[_rowCount] = _rows.Length;
-        _keySets[_slot].Append(_rowCount, _groupKey.AsSpan(0, _groupKeyLength));
+        _slots[_slot].Keys.Append(_rowCount, _groupKey.AsSpan(0, _groupKeyLength));
         _rowCount++;
         _groupRecords++;
         _groupBytes += row.Length;
@@ -149,8 +155,8 @@ internal sealed class ShardWriter : IDisposable
     private void FlushRowGroup(CancellationToken ct)
     {
         if (_rowCount == 0) return;
-        var sinks = _sinkSets[_slot];
-        var keys = _keySets[_slot];
+        var slot = _slots[_slot];
+        var sinks = slot.Sinks;
         int count = _rowCount;
         foreach (var s in sinks) s.Reset(count);
         var data = _rows.Span;
@@ -160,29 +166,57 @@ internal sealed class ShardWriter : IDisposable
             DecodeRow(sinks, data[start.._rowEnds[i]], i);
             start = _rowEnds[i];
         }
-        // The previous row group must be in the file before this one starts (and before a shard opens).
-        WaitForWrite();
-        if (_shard is null) OpenShard(ct);
-        var shard = _shard!;
-        _pending = Task.Run(() =>
-        {
-            using (var rg = shard.CreateRowGroup())
-            {
-                keys.WriteAsync(rg, _keyField, count).GetAwaiter().GetResult();
-                foreach (var s in sinks) s.WriteAsync(rg, count, ct).GetAwaiter().GetResult();
-                rg.CompleteValidate();
-            }
-            Faults.Hit("shard");
-        }, ct);
+        if (_shard is null) OpenShard();
+        slot.Encoding = Task.Run(() => Encode(slot, count, ct), ct);
+        _encoding.Enqueue(slot);
         _shardRows += count;
         _shardBytes += _rows.Length;
         _shardRowGroups++;
         _rowCount = 0;
         _rows.Clear();
         _rows.TrimTo(Math.Max(1 << 20, (int)Math.Min(int.MaxValue, _rowGroupBytes * 2)));
-        _slot ^= 1; // the other set's write finished above: it is free for the next row group
-        _keySets[_slot].Reset();
+        _slot = (_slot + 1) % _slots.Length;
+        // The next slot is the oldest one still encoding: its row group must be in the file before the slot is reused.
+        if (_encoding.Count == _slots.Length) AppendOldest();
+        _slots[_slot].Keys.Reset();
         if (_shardBytes >= _shardTarget) CloseShard();
+    }
+
+    private void Encode(Slot slot, int count, CancellationToken ct)
+    {
+        var piece = slot.Piece;
+        piece.SetLength(0);
+        var writer = ParquetWriter.CreateAsync(_schema, piece, _parquetOptions, false, ct).GetAwaiter().GetResult();
+        try
+        {
+            using (var rg = writer.CreateRowGroup())
+            {
+                slot.Keys.WriteAsync(rg, _keyField, count).GetAwaiter().GetResult();
+                foreach (var s in slot.Sinks) s.WriteAsync(rg, count, ct).GetAwaiter().GetResult();
+                rg.CompleteValidate();
+            }
+        }
+        finally { writer.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+    }
+
+    /// <summary>Waits for the oldest row group being encoded and appends it; its failure surfaces here.</summary>
+    private void AppendOldest()
+    {
+        var slot = _encoding.Dequeue();
+        var task = slot.Encoding!;
+        slot.Encoding = null;
+        task.GetAwaiter().GetResult();
+        _shard!.Append(slot.Piece.GetBuffer().AsSpan(0, (int)slot.Piece.Length));
+        Faults.Hit("shard");
+    }
+
+    /// <summary>A set of column buffers a row group is decoded into, and the memory it is encoded into.</summary>
+    private sealed class Slot(ColumnSink[] sinks)
+    {
+        public ColumnSink[] Sinks { get; } = sinks;
+        public KeyColumn Keys { get; } = new();
+        public MemoryStream Piece { get; } = new();
+        public Task? Encoding { get; set; }
     }
 
     private static void CopyKey(ReadOnlySpan<byte> key, ref byte[] buffer, out int length)
@@ -237,14 +271,6 @@ internal sealed class ShardWriter : IDisposable
             rg.WriteAsync<ReadOnlyMemory<char>>(field, _values.AsMemory(0, count), null, null, default);
     }
 
-    /// <summary>Waits for the row group being written; its failure (a full disk) surfaces here.</summary>
-    private void WaitForWrite()
-    {
-        var pending = _pending;
-        _pending = null;
-        pending?.GetAwaiter().GetResult();
-    }
-
     private static void DecodeRow(ColumnSink[] sinks, ReadOnlySpan<byte> row, int r)
     {
         var reader = new RowCodec.Reader(row);
@@ -275,12 +301,12 @@ internal sealed class ShardWriter : IDisposable
         }
     }
 
-    private void OpenShard(CancellationToken ct)
+    private void OpenShard()
     {
         var name = ShardFileName(_shards.Count);
         var fs = new FileStream(Path.Combine(_root, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         _shardStream = new HashingWriteStream(fs);
-        _shard = ParquetWriter.CreateAsync(_schema, _shardStream, _parquetOptions, false, ct).GetAwaiter().GetResult();
+        _shard = new StitchedParquetFile(_shardStream);
         _shardRows = 0;
         _shardBytes = 0;
         _shardRowGroups = 0;
@@ -290,9 +316,9 @@ internal sealed class ShardWriter : IDisposable
 
     private void CloseShard()
     {
-        WaitForWrite();
         if (_shard is null) return;
-        _shard.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        while (_encoding.Count > 0) AppendOldest();
+        _shard.Finish();
         _shardStream!.Flush();
         _shards.Add(new ShardInfo
         {
@@ -318,8 +344,8 @@ internal sealed class ShardWriter : IDisposable
 
     public void Dispose()
     {
-        try { _pending?.Wait(); } catch (Exception) { /* aborting: the folder is deleted */ }
-        try { _shard?.DisposeAsync().AsTask().GetAwaiter().GetResult(); } catch (Exception) { /* aborting: the folder is deleted */ }
+        foreach (var slot in _slots)
+            try { slot.Encoding?.Wait(); } catch (Exception) { /* aborting: the folder is deleted */ }
         _shardStream?.Dispose();
     }
 }

@@ -1,0 +1,291 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace Grouper.Format;
+
+/// <summary>
+/// A Parquet file assembled from row groups that were encoded separately, each as a complete one-row-group
+/// Parquet file in memory (Parquet.Net's writer takes the row groups of a file one after another, on one
+/// thread; encoding several at once is what keeps both cores busy while a shard is written). A piece's
+/// body (its column chunks, from after the leading magic to its footer) is appended as it is; its row
+/// group's metadata is copied from its footer with every file offset moved by where the body landed, and
+/// the file's footer is the first piece's with the row counts and the list of row groups replaced. Nothing
+/// else of the metadata is re-encoded, so what Parquet.Net wrote (schema, statistics, created_by) stays.
+/// </summary>
+internal sealed class StitchedParquetFile
+{
+    private static ReadOnlySpan<byte> Magic => "PAR1"u8;
+
+    private readonly Stream _out;
+    private long _position;
+    private byte[]? _template;
+    private readonly ArrayBufferWriter<byte> _rowGroups = new(1 << 12);
+    private int _rowGroupCount;
+    private long _rows;
+
+    public StitchedParquetFile(Stream output)
+    {
+        _out = output;
+        _out.Write(Magic);
+        _position = Magic.Length;
+    }
+
+    public int RowGroups => _rowGroupCount;
+
+    /// <summary>Appends the row groups of a complete Parquet file (Parquet.Net writes one per piece here).</summary>
+    public void Append(ReadOnlySpan<byte> piece)
+    {
+        if (piece.Length < 12 || !piece[..4].SequenceEqual(Magic) || !piece[^4..].SequenceEqual(Magic))
+            throw new InvalidDataException("An encoded row group is not a Parquet file.");
+        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(piece[^8..]);
+        int footerStart = piece.Length - 8 - footerLength;
+        if (footerLength <= 0 || footerStart < 4) throw new InvalidDataException("An encoded row group has a bad footer length.");
+        var footer = piece.Slice(footerStart, footerLength);
+        var body = piece[4..footerStart];
+        long shift = _position - 4;
+
+        var r = new ThriftCompact.Reader(footer);
+        short last = 0;
+        bool sawRowGroups = false;
+        while (r.ReadFieldHeader(ref last, out short id, out byte type))
+        {
+            if (id == 4 && type == ThriftCompact.List)
+            {
+                r.ReadListHeader(out byte elem, out int n);
+                if (elem != ThriftCompact.Struct) throw new InvalidDataException("Parquet footer: row groups are not structs.");
+                for (int i = 0; i < n; i++)
+                {
+                    var w = new ThriftCompact.Writer(_rowGroups);
+                    RewriteRowGroup(ref r, ref w, shift, _rowGroupCount);
+                    _rowGroupCount++;
+                }
+                sawRowGroups = true;
+            }
+            else if (id == 3 && type == ThriftCompact.I64) _rows += r.ReadI64();
+            else r.Skip(type);
+        }
+        if (!sawRowGroups) throw new InvalidDataException("Parquet footer without row groups.");
+        _template ??= footer.ToArray();
+        _out.Write(body);
+        _position += body.Length;
+    }
+
+    /// <summary>Writes the footer; the stream is left open.</summary>
+    public void Finish()
+    {
+        if (_template is null) throw new InvalidOperationException("A Parquet file needs at least one row group.");
+        var buffer = new ArrayBufferWriter<byte>(_template.Length + _rowGroups.WrittenCount + 64);
+        var w = new ThriftCompact.Writer(buffer);
+        var r = new ThriftCompact.Reader(_template);
+        short lastIn = 0, lastOut = 0;
+        while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
+        {
+            if (id == 3) { r.Skip(type); w.WriteFieldHeader(ref lastOut, 3, ThriftCompact.I64); w.WriteI64(_rows); }
+            else if (id == 4)
+            {
+                r.Skip(type);
+                w.WriteFieldHeader(ref lastOut, 4, ThriftCompact.List);
+                w.WriteListHeader(ThriftCompact.Struct, _rowGroupCount);
+                w.WriteRaw(_rowGroups.WrittenSpan);
+            }
+            else { w.WriteFieldHeader(ref lastOut, id, type); w.WriteRaw(r.SkipAndSlice(type)); }
+        }
+        w.WriteStop();
+        _out.Write(buffer.WrittenSpan);
+        Span<byte> tail = stackalloc byte[8];
+        BinaryPrimitives.WriteInt32LittleEndian(tail, buffer.WrittenCount);
+        Magic.CopyTo(tail[4..]);
+        _out.Write(tail);
+    }
+
+    // RowGroup: 1 columns, 5 file_offset, 7 ordinal.
+    private static void RewriteRowGroup(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, int ordinal)
+    {
+        short lastIn = 0, lastOut = 0;
+        while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
+        {
+            w.WriteFieldHeader(ref lastOut, id, type);
+            if (id == 1 && type == ThriftCompact.List)
+            {
+                r.ReadListHeader(out byte elem, out int n);
+                w.WriteListHeader(elem, n);
+                for (int i = 0; i < n; i++) RewriteColumnChunk(ref r, ref w, shift);
+            }
+            else if (id == 5 && type == ThriftCompact.I64) w.WriteI64(r.ReadI64() + shift);
+            else if (id == 7 && type == ThriftCompact.I16) { r.ReadI64(); w.WriteI64(ordinal); }
+            else w.WriteRaw(r.SkipAndSlice(type));
+        }
+        w.WriteStop();
+    }
+
+    // ColumnChunk: 2 file_offset, 3 meta_data, 4 offset_index_offset, 6 column_index_offset.
+    private static void RewriteColumnChunk(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift)
+    {
+        short lastIn = 0, lastOut = 0;
+        while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
+        {
+            w.WriteFieldHeader(ref lastOut, id, type);
+            if (id is 2 or 4 or 6 && type == ThriftCompact.I64) w.WriteI64(r.ReadI64() + shift);
+            else if (id == 3 && type == ThriftCompact.Struct) RewriteColumnMetaData(ref r, ref w, shift);
+            else w.WriteRaw(r.SkipAndSlice(type));
+        }
+        w.WriteStop();
+    }
+
+    // ColumnMetaData: 9 data_page_offset, 10 index_page_offset, 11 dictionary_page_offset, 14 bloom_filter_offset.
+    private static void RewriteColumnMetaData(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift)
+    {
+        short lastIn = 0, lastOut = 0;
+        while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
+        {
+            w.WriteFieldHeader(ref lastOut, id, type);
+            if (id is 9 or 10 or 11 or 14 && type == ThriftCompact.I64) w.WriteI64(r.ReadI64() + shift);
+            else w.WriteRaw(r.SkipAndSlice(type));
+        }
+        w.WriteStop();
+    }
+}
+
+/// <summary>
+/// The parts of Thrift's compact protocol that copying and patching Parquet metadata needs: field and list
+/// headers, zigzag varints, and skipping any value without knowing its schema.
+/// </summary>
+internal static class ThriftCompact
+{
+    public const byte Stop = 0, True = 1, False = 2, Byte = 3, I16 = 4, I32 = 5, I64 = 6, Double = 7, Binary = 8,
+        List = 9, Set = 10, Map = 11, Struct = 12;
+
+    public ref struct Reader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _pos;
+
+        private byte NextByte()
+        {
+            if (_pos >= _data.Length) throw new InvalidDataException("Parquet metadata ends early.");
+            return _data[_pos++];
+        }
+
+        private ulong ReadVarint()
+        {
+            ulong v = 0;
+            for (int shift = 0; shift < 64; shift += 7)
+            {
+                byte b = NextByte();
+                v |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80) return v;
+            }
+            throw new InvalidDataException("Parquet metadata has a varint that is too long.");
+        }
+
+        /// <summary>i16, i32 and i64 are all zigzag varints in the compact protocol.</summary>
+        public long ReadI64()
+        {
+            ulong z = ReadVarint();
+            return (long)(z >> 1) ^ -(long)(z & 1);
+        }
+
+        public bool ReadFieldHeader(ref short last, out short id, out byte type)
+        {
+            byte b = NextByte();
+            type = (byte)(b & 0x0F);
+            if (type == Stop) { id = 0; return false; }
+            int delta = b >> 4;
+            id = delta != 0 ? (short)(last + delta) : checked((short)ReadI64());
+            last = id;
+            return true;
+        }
+
+        public void ReadListHeader(out byte elementType, out int count)
+        {
+            byte b = NextByte();
+            elementType = (byte)(b & 0x0F);
+            int n = b >> 4;
+            count = n != 15 ? n : checked((int)ReadVarint());
+        }
+
+        /// <summary>Skips a field's value and returns its bytes (a field of type True/False has none).</summary>
+        public ReadOnlySpan<byte> SkipAndSlice(byte type)
+        {
+            int start = _pos;
+            Skip(type);
+            return _data[start.._pos];
+        }
+
+        public void Skip(byte type) => Skip(type, inCollection: false, depth: 0);
+
+        private void Skip(byte type, bool inCollection, int depth)
+        {
+            if (depth > 64) throw new InvalidDataException("Parquet metadata is nested too deeply.");
+            switch (type)
+            {
+                case True or False: if (inCollection) NextByte(); break; // in a field the type carries the value
+                case Byte: NextByte(); break;
+                case I16 or I32 or I64: ReadVarint(); break;
+                case Double: Advance(8); break;
+                case Binary: Advance(checked((int)ReadVarint())); break;
+                case List or Set:
+                    ReadListHeader(out byte elem, out int n);
+                    for (int i = 0; i < n; i++) Skip(elem, true, depth + 1);
+                    break;
+                case Map:
+                    int m = checked((int)ReadVarint());
+                    if (m == 0) break;
+                    byte kv = NextByte();
+                    for (int i = 0; i < m; i++) { Skip((byte)(kv >> 4), true, depth + 1); Skip((byte)(kv & 0x0F), true, depth + 1); }
+                    break;
+                case Struct:
+                    short last = 0;
+                    while (ReadFieldHeader(ref last, out _, out byte t)) Skip(t, false, depth + 1);
+                    break;
+                default: throw new InvalidDataException($"Parquet metadata has an unknown Thrift type {type}.");
+            }
+        }
+
+        private void Advance(int n)
+        {
+            if (n < 0 || _pos + n > _data.Length) throw new InvalidDataException("Parquet metadata ends early.");
+            _pos += n;
+        }
+    }
+
+    public ref struct Writer(IBufferWriter<byte> output)
+    {
+        private readonly IBufferWriter<byte> _out = output;
+
+        public void WriteRaw(ReadOnlySpan<byte> bytes) => _out.Write(bytes);
+
+        private void WriteByte(byte b)
+        {
+            _out.GetSpan(1)[0] = b;
+            _out.Advance(1);
+        }
+
+        private void WriteVarint(ulong v)
+        {
+            var span = _out.GetSpan(10);
+            int n = 0;
+            while (v >= 0x80) { span[n++] = (byte)(v | 0x80); v >>= 7; }
+            span[n++] = (byte)v;
+            _out.Advance(n);
+        }
+
+        public void WriteI64(long v) => WriteVarint((ulong)((v << 1) ^ (v >> 63)));
+
+        public void WriteFieldHeader(ref short last, short id, byte type)
+        {
+            int delta = id - last;
+            if (delta is > 0 and <= 15) WriteByte((byte)(delta << 4 | type));
+            else { WriteByte(type); WriteI64(id); }
+            last = id;
+        }
+
+        public void WriteListHeader(byte elementType, int count)
+        {
+            if (count < 15) WriteByte((byte)(count << 4 | elementType));
+            else { WriteByte((byte)(0xF0 | elementType)); WriteVarint((ulong)count); }
+        }
+
+        public void WriteStop() => WriteByte(Stop);
+    }
+}
