@@ -54,8 +54,8 @@ internal abstract class ColumnSink(DataField field)
                 TimeUnit.Nanos => new ValueSink<long>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.L * 100),
                 _ => new ValueSink<long>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.L / 10),
             },
-            ValueKind.String => new StringSink(f, c.Nullable),
-            ValueKind.Binary => new BinarySink(f),
+            ValueKind.String => new BytesSink(f, c.Nullable, text: true),
+            ValueKind.Binary => new BytesSink(f, c.Nullable, text: false),
             _ => throw new ArgumentOutOfRangeException(nameof(c)),
         };
     }
@@ -92,20 +92,23 @@ internal sealed class ValueSink<T>(DataField field, bool nullable, ScalarConvert
 }
 
 /// <summary>
-/// Strings are decoded into one character arena per row group and handed to Parquet.Net as slices:
-/// no string object per value, and Parquet.Net's ReadOnlyMemory&lt;char&gt; path is the faster one.
+/// Text and binary values are kept as the row encoding's own bytes (text is UTF-8, validated when it was
+/// read), copied into one arena per row group and handed to Parquet.Net as slices: no object per value and
+/// no round trip through UTF-16 (decoding to characters and Parquet.Net encoding them back was a tenth of a
+/// build's time). Text columns are written as plain byte arrays and annotated as UTF-8 text in the shard's
+/// footer (<see cref="StitchedParquetFile"/>): Parquet.Net takes byte slices only for binary fields.
 /// </summary>
-internal sealed class StringSink(DataField field, bool nullable) : ColumnSink(field)
+internal sealed class BytesSink(DataField field, bool nullable, bool text) : ColumnSink(field)
 {
-    private ReadOnlyMemory<char>[] _values = [];
-    private ReadOnlyMemory<char>?[] _nullableValues = [];
-    private char[] _arena = new char[1 << 16];
+    private ReadOnlyMemory<byte>[] _values = [];
+    private ReadOnlyMemory<byte>?[] _nullableValues = [];
+    private byte[] _arena = new byte[1 << 16];
     private int _used;
 
     public override void Reset(int capacity)
     {
-        if (nullable) { if (_nullableValues.Length < capacity) _nullableValues = new ReadOnlyMemory<char>?[capacity]; }
-        else if (_values.Length < capacity) _values = new ReadOnlyMemory<char>[capacity];
+        if (nullable) { if (_nullableValues.Length < capacity) _nullableValues = new ReadOnlyMemory<byte>?[capacity]; }
+        else if (_values.Length < capacity) _values = new ReadOnlyMemory<byte>[capacity];
         _used = 0;
     }
 
@@ -117,43 +120,23 @@ internal sealed class StringSink(DataField field, bool nullable) : ColumnSink(fi
 
     // Strings are the one type other values are never silently turned into.
     public override void AppendScalar(int row, in Scalar s, ValueKind tag) =>
-        throw new InvalidDataException($"Column '{Field.Name}' holds strings but a record has a {tag.ToName()} value.");
+        throw new InvalidDataException($"Column '{Field.Name}' holds {(text ? "strings" : "binary values")} but a record has a {tag.ToName()} value.");
 
     public override void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag)
     {
         if (_used + bytes.Length > _arena.Length)
         {
             // Earlier slices keep the old arena alive until the row group is written; later ones use the new.
-            _arena = new char[Math.Max(_arena.Length * 2, bytes.Length + 1024)];
+            _arena = new byte[Math.Max(_arena.Length * 2, bytes.Length + 1024)];
             _used = 0;
         }
-        int n = Encoding.UTF8.GetChars(bytes, _arena.AsSpan(_used));
-        var value = new ReadOnlyMemory<char>(_arena, _used, n);
-        _used += n;
+        bytes.CopyTo(_arena.AsSpan(_used));
+        var value = new ReadOnlyMemory<byte>(_arena, _used, bytes.Length);
+        _used += bytes.Length;
         if (nullable) _nullableValues[row] = value; else _values[row] = value;
     }
 
     public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) => nullable
-        ? rg.WriteAsync<ReadOnlyMemory<char>>(Field, _nullableValues.AsMemory(0, count), null, null, ct)
-        : rg.WriteAsync<ReadOnlyMemory<char>>(Field, _values.AsMemory(0, count), null, null, ct);
-}
-
-internal sealed class BinarySink(DataField field) : ColumnSink(field)
-{
-    private byte[]?[] _values = [];
-
-    public override void Reset(int capacity)
-    {
-        if (_values.Length < capacity) _values = new byte[]?[capacity];
-    }
-
-    public override void AppendNull(int row) => _values[row] = null;
-
-    public override void AppendScalar(int row, in Scalar s, ValueKind tag) =>
-        throw new InvalidDataException($"Column '{Field.Name}' holds binary values but a record has a {tag.ToName()} value.");
-
-    public override void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag) => _values[row] = bytes.ToArray();
-
-    public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) =>
-        rg.WriteAsync(Field, new ArraySegment<byte[]>(_values!, 0, count), null);
+        ? rg.WriteAsync<ReadOnlyMemory<byte>>(Field, _nullableValues.AsMemory(0, count), null, null, ct)
+        : rg.WriteAsync<ReadOnlyMemory<byte>>(Field, _values.AsMemory(0, count), null, null, ct);
 }

@@ -48,4 +48,23 @@ internal static class ParquetSchemaMap
         fields.AddRange(columns.Select(ToField));
         return new ParquetSchema(fields);
     }
+
+    /// <summary>
+    /// The schema shards are encoded with: text columns as byte arrays (their UTF-8 goes to Parquet.Net as it
+    /// is), <paramref name="textElements"/> the indexes of their schema elements (root first), which the
+    /// shard's footer annotates as UTF-8 text, so that the file has <see cref="ToSchema"/>'s schema.
+    /// </summary>
+    public static ParquetSchema ToEncodingSchema(IReadOnlyList<ColumnSpec> columns, out IReadOnlySet<int> textElements)
+    {
+        var fields = new List<Field> { new DataField<string>(DatasetManifest.KeyColumnName, false) };
+        var text = new HashSet<int>();
+        foreach (var c in columns)
+        {
+            // Flat schema: element 0 is the root, the key column element 1, column i element i + 2.
+            if (c.Kind == ValueKind.String) text.Add(fields.Count + 1);
+            fields.Add(c.Kind == ValueKind.String ? new DataField<byte[]>(c.Name, c.Nullable) : ToField(c));
+        }
+        textElements = text;
+        return new ParquetSchema(fields);
+    }
 }

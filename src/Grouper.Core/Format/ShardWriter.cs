@@ -22,6 +22,7 @@ internal sealed class ShardWriter : IDisposable
     private readonly IReadOnlyList<ColumnSpec> _columns;
     private readonly ParquetOptions _parquetOptions;
     private readonly Parquet.Schema.ParquetSchema _schema;
+    private readonly IReadOnlySet<int> _textElements;
     private readonly Parquet.Schema.DataField _keyField;
     private readonly Slot[] _slots;
     private int _slot;
@@ -80,7 +81,7 @@ internal sealed class ShardWriter : IDisposable
                 _ => CompressionMethod.Snappy,
             },
         };
-        _schema = ParquetSchemaMap.ToSchema(columns);
+        _schema = ParquetSchemaMap.ToEncodingSchema(columns, out _textElements);
         _keyField = _schema.DataFields[0];
         _slots = Enumerable.Range(0, slots)
             .Select(_ => new Slot(columns.Select((c, i) => ColumnSink.Create(c, _schema.DataFields[i + 1])).ToArray()))
@@ -306,7 +307,7 @@ internal sealed class ShardWriter : IDisposable
         var name = ShardFileName(_shards.Count);
         var fs = new FileStream(Path.Combine(_root, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         _shardStream = new HashingWriteStream(fs);
-        _shard = new StitchedParquetFile(_shardStream);
+        _shard = new StitchedParquetFile(_shardStream, _textElements);
         _shardRows = 0;
         _shardBytes = 0;
         _shardRowGroups = 0;

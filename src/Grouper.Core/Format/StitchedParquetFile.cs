@@ -9,8 +9,10 @@ namespace Grouper.Format;
 /// thread; encoding several at once is what keeps both cores busy while a shard is written). A piece's
 /// body (its column chunks, from after the leading magic to its footer) is appended as it is; its row
 /// group's metadata is copied from its footer with every file offset moved by where the body landed, and
-/// the file's footer is the first piece's with the row counts and the list of row groups replaced. Nothing
-/// else of the metadata is re-encoded, so what Parquet.Net wrote (schema, statistics, created_by) stays.
+/// the file's footer is the first piece's with the row counts and the list of row groups replaced, and
+/// the schema elements named by <c>textElements</c> annotated as UTF-8 text (byte-array columns whose
+/// values are UTF-8: Parquet.Net takes raw bytes only for binary fields). Nothing else of the metadata is
+/// re-encoded, so what Parquet.Net wrote (statistics, created_by) stays.
 /// </summary>
 internal sealed class StitchedParquetFile
 {
@@ -22,10 +24,12 @@ internal sealed class StitchedParquetFile
     private readonly ArrayBufferWriter<byte> _rowGroups = new(1 << 12);
     private int _rowGroupCount;
     private long _rows;
+    private readonly IReadOnlySet<int>? _textElements;
 
-    public StitchedParquetFile(Stream output)
+    public StitchedParquetFile(Stream output, IReadOnlySet<int>? textElements = null)
     {
         _out = output;
+        _textElements = textElements is { Count: > 0 } ? textElements : null;
         _out.Write(Magic);
         _position = Magic.Length;
     }
@@ -88,6 +92,18 @@ internal sealed class StitchedParquetFile
                 w.WriteListHeader(ThriftCompact.Struct, _rowGroupCount);
                 w.WriteRaw(_rowGroups.WrittenSpan);
             }
+            else if (id == 2 && type == ThriftCompact.List && _textElements is not null)
+            {
+                w.WriteFieldHeader(ref lastOut, 2, ThriftCompact.List);
+                r.ReadListHeader(out byte elem, out int n);
+                if (elem != ThriftCompact.Struct) throw new InvalidDataException("Parquet footer: schema elements are not structs.");
+                w.WriteListHeader(elem, n);
+                for (int i = 0; i < n; i++)
+                {
+                    if (_textElements.Contains(i)) AnnotateText(ref r, ref w);
+                    else w.WriteRaw(r.SkipAndSlice(ThriftCompact.Struct));
+                }
+            }
             else { w.WriteFieldHeader(ref lastOut, id, type); w.WriteRaw(r.SkipAndSlice(type)); }
         }
         w.WriteStop();
@@ -96,6 +112,39 @@ internal sealed class StitchedParquetFile
         BinaryPrimitives.WriteInt32LittleEndian(tail, buffer.WrittenCount);
         Magic.CopyTo(tail[4..]);
         _out.Write(tail);
+    }
+
+    // SchemaElement: 6 converted_type (UTF8 = 0), 10 logicalType (a union: 1 STRING, an empty struct).
+    private static void AnnotateText(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w)
+    {
+        short lastIn = 0, lastOut = 0;
+        bool converted = false, logical = false;
+        while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
+        {
+            if (!converted && id >= 6) { WriteConverted(ref w, ref lastOut); converted = true; }
+            if (!logical && id >= 10) { WriteLogical(ref w, ref lastOut); logical = true; }
+            if (id is 6 or 10) { r.Skip(type); continue; }
+            w.WriteFieldHeader(ref lastOut, id, type);
+            w.WriteRaw(r.SkipAndSlice(type));
+        }
+        if (!converted) WriteConverted(ref w, ref lastOut);
+        if (!logical) WriteLogical(ref w, ref lastOut);
+        w.WriteStop();
+
+        static void WriteConverted(ref ThriftCompact.Writer w, ref short last)
+        {
+            w.WriteFieldHeader(ref last, 6, ThriftCompact.I32);
+            w.WriteI64(0);
+        }
+
+        static void WriteLogical(ref ThriftCompact.Writer w, ref short last)
+        {
+            w.WriteFieldHeader(ref last, 10, ThriftCompact.Struct);
+            short inner = 0;
+            w.WriteFieldHeader(ref inner, 1, ThriftCompact.Struct);
+            w.WriteStop(); // StringType has no fields
+            w.WriteStop(); // end of LogicalType
+        }
     }
 
     // RowGroup: 1 columns, 5 file_offset, 7 ordinal.

@@ -20,7 +20,7 @@ public class InteropTests
         var rng = new Random(5);
         var rows = Enumerable.Range(0, 30_000).Select(i => new object?[]
         {
-            $"user-{(int)Math.Pow(rng.Next(1, 60), 2)}", (long)i, i % 5 == 0 ? null : i * 0.5,
+            $"user-{(i % 2 == 0 ? "ü" : "u")}{(int)Math.Pow(rng.Next(1, 60), 2)}", (long)i, i % 5 == 0 ? null : i * 0.5,
             new DateTime(2023, 5, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(i), 10.25m + i,
         }).ToList();
         var options = new BuildOptions { Key = KeySpec.FromColumns("user"), MemoryLimit = 4 << 20, RowGroupMaxRows = 4000, ShardTargetBytes = 256 << 10 };
@@ -54,6 +54,17 @@ public class InteropTests
             }
         }
         Assert.Equal(index.OrderBy(p => p.Key, StringComparer.Ordinal), duck.OrderBy(p => p.Key, StringComparer.Ordinal));
+
+        // Text columns are text to another engine (the shards annotate their UTF-8 byte arrays as strings).
+        cmd.CommandText = $"SELECT typeof(user), typeof(__group_key), count(*) FROM read_parquet('{glob}') WHERE user = __group_key AND user LIKE 'user-ü%' GROUP BY ALL";
+        using (var rd = cmd.ExecuteReader())
+        {
+            Assert.True(rd.Read());
+            Assert.Equal("VARCHAR", rd.GetString(0));
+            Assert.Equal("VARCHAR", rd.GetString(1));
+            Assert.Equal(rows.Count(r => ((string)r[0]!).StartsWith("user-ü", StringComparison.Ordinal)), rd.GetInt64(2));
+            Assert.False(rd.Read());
+        }
 
         // Each group's rows are contiguous in the shards' concatenated row order, in key order.
         cmd.CommandText = $"SELECT __group_key FROM read_parquet('{glob}', file_row_number = true, filename = true) ORDER BY filename, file_row_number";
