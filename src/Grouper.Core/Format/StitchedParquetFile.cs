@@ -209,6 +209,9 @@ internal static class ThriftCompact
         private readonly ReadOnlySpan<byte> _data = data;
         private int _pos;
 
+        /// <summary>Bytes read so far.</summary>
+        public readonly int Position => _pos;
+
         private byte NextByte()
         {
             if (_pos >= _data.Length) throw new InvalidDataException("Parquet metadata ends early.");

@@ -188,7 +188,7 @@ public sealed class GroupedDataset : IDisposable
             else
             {
                 DropAhead();
-                next = Load(OpenShard(shard).Reader, shard, rg, wanted, TakeSpare(), ct);
+                next = Load(OpenShard(shard) is var o ? (o.File, o.Reader) : default, shard, rg, wanted, TakeSpare(), ct);
             }
             if (current is not null) _spare = current.Columns;
             _current = current = next;
@@ -199,10 +199,10 @@ public sealed class GroupedDataset : IDisposable
             foreach (var c in wanted)
             {
                 if (current.Columns[c] is not null) continue;
-                var reader = OpenShard(shard).Reader; // this thread's handle: read-aheads have their own
+                var (file, reader, _) = OpenShard(shard); // this thread's handle: read-aheads have their own
                 rgr ??= reader.OpenRowGroupReader(rg);
                 var column = ShardColumn.Create(Field(reader, c), Columns[c]);
-                column.Load(rgr, current.Count, ct);
+                column.Load(rgr, RowGroupFile(file, reader, shard, rg), current.Count, ct);
                 current.Columns[c] = column;
             }
         }
@@ -215,18 +215,23 @@ public sealed class GroupedDataset : IDisposable
     }
 
     // Runs on read-ahead threads too: touches only its arguments and read-only state.
-    private LoadedRowGroup Load(ParquetReader reader, int shard, int rg, int[] wanted, ShardColumn?[]? reuse, CancellationToken ct)
+    private LoadedRowGroup Load((FileStream File, ParquetReader Reader) shardFile, int shard, int rg, int[] wanted, ShardColumn?[]? reuse, CancellationToken ct)
     {
+        var (file, reader) = shardFile;
         using var rgr = reader.OpenRowGroupReader(rg);
         var loaded = new LoadedRowGroup(shard, rg, checked((int)rgr.RowCount), new ShardColumn?[Columns.Count]);
+        var where = RowGroupFile(file, reader, shard, rg);
         foreach (var c in wanted)
         {
             var column = reuse?[c] ?? ShardColumn.Create(Field(reader, c), Columns[c]);
-            column.Load(rgr, loaded.Count, ct);
+            column.Load(rgr, where, loaded.Count, ct);
             loaded.Columns[c] = column;
         }
         return loaded;
     }
+
+    private RowGroupFile RowGroupFile(FileStream file, ParquetReader reader, int shard, int rg) =>
+        new(file.SafeFileHandle, Resolve(Path, Manifest.Shards[shard].File), reader.Metadata!.RowGroups[rg]);
 
     /// <summary>Keeps up to <paramref name="depth"/> row groups after <paramref name="current"/> decoding.</summary>
     private void ReadAhead(LoadedRowGroup current, int[] wanted, int depth)
@@ -250,9 +255,9 @@ public sealed class GroupedDataset : IDisposable
         }
     }
 
-    private ParquetReader AheadHandle(int shard, int slot)
+    private (FileStream File, ParquetReader Reader) AheadHandle(int shard, int slot)
     {
-        if (_aheadHandles.TryGetValue((shard, slot), out var h)) return h.Reader;
+        if (_aheadHandles.TryGetValue((shard, slot), out var h)) return h;
         foreach (var old in _aheadHandles.Where(p => p.Key.Shard < shard - 1).ToList())
         {
             // Shards are read in order: handles two shards back are done with.
@@ -262,7 +267,7 @@ public sealed class GroupedDataset : IDisposable
         }
         h = OpenParquet(Resolve(Path, Manifest.Shards[shard].File));
         _aheadHandles[(shard, slot)] = h;
-        return h.Reader;
+        return h;
     }
 
     private ShardColumn?[]? TakeSpare()

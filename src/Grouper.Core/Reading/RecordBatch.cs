@@ -44,4 +44,10 @@ public sealed class RecordBatch
 
     /// <summary>A text value's characters without making a string (empty for null): valid as long as the batch.</summary>
     public ReadOnlySpan<char> GetChars(int column, int row) => Column(column).GetChars(Row(row));
+
+    /// <summary>
+    /// A text value's UTF-8 without making a string (empty for null): valid as long as the batch. Grouper's
+    /// shards store text as UTF-8, so this is the cheapest way to a value (no decoding at all).
+    /// </summary>
+    public ReadOnlySpan<byte> GetUtf8(int column, int row) => Column(column).GetUtf8(Row(row));
 }

@@ -1,17 +1,24 @@
+using System.Text;
 using Grouper.Schema;
+using Microsoft.Win32.SafeHandles;
 using Parquet;
 using Parquet.Schema;
 
 namespace Grouper.Reading;
 
+/// <summary>A row group of a shard file, for columns that read their chunk's bytes themselves.</summary>
+internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, Parquet.Meta.RowGroup Meta);
+
 /// <summary>One column of one row group of a shard, read whole and handed out value by value.</summary>
 internal abstract class ShardColumn
 {
-    public abstract void Load(ParquetRowGroupReader rg, int count, CancellationToken ct);
+    public abstract void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct);
     public abstract object? Get(int row);
     public virtual bool IsNull(int row) => Get(row) is null;
     /// <summary>A text value without making a string of it (empty for null).</summary>
-    public virtual ReadOnlySpan<char> GetChars(int row) => Get(row) is string s ? s : throw new InvalidCastException("The column does not hold text.");
+    public virtual ReadOnlySpan<char> GetChars(int row) => throw new InvalidCastException("The column does not hold text.");
+    /// <summary>A text value's UTF-8 without making a string of it (empty for null).</summary>
+    public virtual ReadOnlySpan<byte> GetUtf8(int row) => throw new InvalidCastException("The column does not hold text.");
 
     public static ShardColumn Create(DataField field, ColumnSpec spec) => spec.Kind switch
     {
@@ -45,7 +52,7 @@ internal abstract class ShardColumn
         private T[] _values = [];
         private T?[] _nullable = [];
 
-        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct)
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
         {
             if (nullable)
             {
@@ -65,28 +72,86 @@ internal abstract class ShardColumn
 
     private sealed class Converted<T>(ShardColumn raw, Func<T, object> convert) : ShardColumn where T : struct
     {
-        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct) => raw.Load(rg, count, ct);
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct) => raw.Load(rg, file, count, ct);
         public override object? Get(int row) => raw.Get(row) is T v ? convert(v) : null;
         public override bool IsNull(int row) => raw.IsNull(row);
     }
 
+    /// <summary>
+    /// Text, as UTF-8 slices of the chunk's pages where the chunk is plain (Grouper's shards), otherwise as
+    /// slices of Parquet.Net's decoded characters; a string is made only when one is asked for, and the
+    /// other form (characters of UTF-8, or UTF-8 of characters) is made for the whole chunk when first asked.
+    /// </summary>
     private sealed class Strings(DataField field) : ShardColumn
     {
-        // Slices of Parquet.Net's decoded character buffer: a string is made only when one is asked for,
-        // so a scan that looks at the characters allocates nothing per value.
-        private readonly Format.StringSlices _values = new(field);
+        private readonly Format.StringSlices _slices = new(field);
+        private readonly PlainTextChunk _plain = new();
+        private bool _isPlain;
+        private bool _converted;
+        private int _count;
+        private char[] _chars = [];
+        private byte[] _bytes = [];
+        private int[] _starts = [];
+        private int[] _lengths = [];
 
-        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct) => _values.Load(rg, count, ct);
-        public override object? Get(int row) => _values.GetString(row);
-        public override bool IsNull(int row) => _values.IsNull(row);
-        public override ReadOnlySpan<char> GetChars(int row) => _values.GetChars(row);
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
+        {
+            var chunk = file.Meta.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [var name] && name == field.Name);
+            _isPlain = chunk is not null && PlainTextChunk.CanRead(chunk, field.IsNullable ? 1 : 0);
+            if (_isPlain)
+            {
+                try { _plain.Load(file.Handle, file.Path, chunk!, count, field.IsNullable); }
+                catch (PlainTextChunk.NotPlainException) { _isPlain = false; }
+            }
+            if (!_isPlain) _slices.Load(rg, count, ct);
+            _converted = false;
+            _count = count;
+        }
+
+        public override bool IsNull(int row) => _isPlain ? _plain.IsNull(row) : _slices.IsNull(row);
+
+        public override object? Get(int row) => !_isPlain ? _slices.GetString(row)
+            : _plain.IsNull(row) ? null : Encoding.UTF8.GetString(_plain.GetUtf8(row));
+
+        public override ReadOnlySpan<char> GetChars(int row)
+        {
+            if (!_isPlain) return _slices.GetChars(row);
+            if (!_converted) Convert(_count, r => _plain.GetUtf8(r).Length, (r, dest) => Encoding.UTF8.GetChars(_plain.GetUtf8(r), dest), ref _chars);
+            return _chars.AsSpan(_starts[row], _lengths[row]);
+        }
+
+        public override ReadOnlySpan<byte> GetUtf8(int row)
+        {
+            if (_isPlain) return _plain.GetUtf8(row);
+            if (!_converted) Convert(_count, r => Encoding.UTF8.GetMaxByteCount(_slices.GetChars(r).Length), (r, dest) => Encoding.UTF8.GetBytes(_slices.GetChars(r), dest), ref _bytes);
+            return _bytes.AsSpan(_starts[row], _lengths[row]);
+        }
+
+        private delegate int Converter<T>(int row, Span<T> dest);
+
+        private void Convert<T>(int count, Func<int, int> maxSize, Converter<T> convert, ref T[] arena)
+        {
+            if (_starts.Length < count) { _starts = new int[count]; _lengths = new int[count]; }
+            long total = 0;
+            for (int r = 0; r < count; r++) total += maxSize(r);
+            if (arena.Length < total) arena = new T[checked((int)total)];
+            int used = 0;
+            for (int r = 0; r < count; r++)
+            {
+                int n = convert(r, arena.AsSpan(used));
+                _starts[r] = used;
+                _lengths[r] = n;
+                used += n;
+            }
+            _converted = true;
+        }
     }
 
     private sealed class Binaries(DataField field) : ShardColumn
     {
         private byte[]?[] _values = [];
 
-        public override void Load(ParquetRowGroupReader rg, int count, CancellationToken ct)
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
         {
             if (_values.Length != count) _values = new byte[]?[count];
             rg.ReadAsync(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Security.Cryptography;
 using Grouper.Format;
 using Grouper.Keys;
@@ -187,7 +188,7 @@ public class BuildAndReadTests
         var rng = new Random(9);
         var rows = Enumerable.Range(0, 3000).Select(i => new object?[]
         {
-            i % 5 == 0 ? "big" : $"u{rng.Next(400):D4}", (long)i, new string((char)('a' + i % 26), 1 + rng.Next(30)), i % 4 == 0 ? null : $"n{i}",
+            i % 5 == 0 ? "big" : $"u{rng.Next(400):D4}", (long)i, (i % 3 == 0 ? "é€" : "") + new string((char)('a' + i % 26), 1 + rng.Next(30)), i % 4 == 0 ? null : $"n{i}ü",
         }).ToList();
         Build(t["ds"], rows, columns, tweak: o => new BuildOptions { Key = o.Key, MemoryLimit = o.MemoryLimit, RowGroupMaxRows = 7, ShardTargetBytes = 8 << 10 });
         var expected = Expected(rows);
@@ -205,7 +206,11 @@ public class BuildAndReadTests
                 Assert.Equal(projection[1], b.DatasetColumn(1));
                 for (int r = 0; r < b.Count; r++, i++)
                 {
+                    // UTF-8 (as stored) and characters (decoded when first asked), in either order.
+                    if (r % 2 == 0) Assert.Equal((string)want[i][2]!, Encoding.UTF8.GetString(b.GetUtf8(1, r)));
                     Assert.Equal((string)want[i][2]!, b.GetChars(1, r).ToString());
+                    Assert.Equal((string)want[i][2]!, Encoding.UTF8.GetString(b.GetUtf8(1, r)));
+                    Assert.Equal((string?)want[i][3] ?? "", Encoding.UTF8.GetString(b.GetUtf8(0, r)));
                     Assert.Equal(want[i][3] is null, b.IsNull(0, r));
                     Assert.Equal(want[i][3], b.GetString(0, r));
                 }
