@@ -7,6 +7,7 @@
 # COPY ... ORDER BY, the disk (cat + cp of the same bytes), and the read side: streaming all groups of
 # Grouper's output against DuckDB scanning the same shards, and fetch-by-key latency (cold and warm).
 # Env: BUDGET_MB (default 256), THREADS (DuckDB threads, default 2), KEEP=1 keeps the generated data,
+# READY_TO_RUN=0 runs Grouper as plain IL (the module ships ReadyToRun code for the platform it is built on),
 # REPEAT (default 3): each build and scan runs that many times; the table shows the median wall time and
 # the largest peak RSS (a shared virtual machine varies by 10-20% from run to run).
 set -euo pipefail
@@ -18,7 +19,11 @@ repeat=${REPEAT:-3}
 data="$here/data"; results="$here/results"
 mkdir -p "$data" "$results"
 
-dotnet build "$here/Grouper.Bench/Grouper.Bench.csproj" -c Release -o "$here/data/bin" -v quiet -nologo >/dev/null
+# Published with ReadyToRun code, as the module is assembled (see src/Grouper.PowerShell); READY_TO_RUN=0: plain IL.
+rid=$(dotnet --info | awk '/RID:/ {print $2; exit}')
+rm -rf "$here/data/bin"
+dotnet publish "$here/Grouper.Bench/Grouper.Bench.csproj" -c Release -r "$rid" --self-contained false \
+  -p:PublishReadyToRun=$([ "${READY_TO_RUN:-1}" = 1 ] && echo true || echo false) -o "$here/data/bin" -v quiet -nologo >/dev/null
 bench() { dotnet "$here/data/bin/Grouper.Bench.dll" "$@"; }
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # Runs a bench subcommand REPEAT times; prints its last RESULT line with wall_s replaced by the median,

@@ -68,6 +68,12 @@ public sealed class ModuleTests : IDisposable
         // The hosting project carries none of Core's packages: what loaded is the module's own copies.
         Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "Parquet.dll")));
         Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "Grouper.Core.dll")));
+        // The module is assembled with ReadyToRun code for this platform (its first second is not spent in the JIT).
+        foreach (var file in new[] { core.Location, parquet.Location })
+        {
+            using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(file));
+            Assert.True(pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0, $"{file} has no ReadyToRun code");
+        }
     }
 
     [Fact]
