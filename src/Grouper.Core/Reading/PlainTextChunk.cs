@@ -7,17 +7,20 @@ using Parquet.Meta;
 namespace Grouper.Reading;
 
 /// <summary>
-/// A text column chunk read straight from the shard's bytes when its values are PLAIN byte arrays (what
-/// Grouper's shards hold) compressed with Snappy or not at all: its values become slices of the
-/// decompressed pages, UTF-8 as stored, with no string or character copy made. Parquet.Net decodes text
-/// into UTF-16 on the way, which is what a scan cares least for; a caller that wants characters gets them
-/// decoded once per chunk, when first asked. Other chunks (dictionaries, other codecs: shards imported from
-/// other engines) are not taken (<see cref="CanRead"/>) and go through Parquet.Net, as do chunks whose
-/// pages turn out to be of version 2 (<see cref="NotPlainException"/>; Parquet.Net writes version 1).
+/// A text column chunk read straight from the file's bytes when its pages are of version 1, compressed
+/// with Snappy or not at all, and its values PLAIN byte arrays or indexes into a dictionary of them (what
+/// Parquet.Net, DuckDB, Spark and Arrow write by default): values become slices of the decompressed pages,
+/// UTF-8 as stored, with no string or character copy made. Parquet.Net decodes text into UTF-16 on the way,
+/// which a scan, or a build that stores UTF-8, has no use for, and whose buffers (tens of megabytes for a
+/// row group of DuckDB's size) are garbage the collector must chase. A caller that wants characters gets
+/// them decoded when it asks. Other chunks are not taken (<see cref="CanRead"/>) and go through
+/// Parquet.Net, as do chunks whose pages turn out to be of version 2 (<see cref="NotPlainException"/>).
+/// Used by the dataset reader (shards) and by Parquet sources.
 /// </summary>
-internal sealed class PlainTextChunk
+internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKind.InvalidDataset)
 {
     private const int DataPage = 0, DictionaryPage = 2, DataPageV2 = 3;
+    private const int PlainDictionary = 2, RleDictionary = 8;
 
     private byte[] _raw = [];
     private byte[] _page = [];
@@ -25,6 +28,9 @@ internal sealed class PlainTextChunk
     private int _dataUsed;
     private int[] _starts = [];
     private int[] _lengths = []; // -1: null
+    private int[] _dictStarts = [];
+    private int[] _dictLengths = [];
+    private int _dictCount = -1; // -1: no dictionary page read yet
 
     public int Count { get; private set; }
 
@@ -33,9 +39,8 @@ internal sealed class PlainTextChunk
         var m = chunk.MetaData;
         if (m is null || chunk.FilePath is not null || m.Type != Parquet.Meta.Type.BYTE_ARRAY || maxDefinitionLevel > 1) return false;
         if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED)) return false;
-        if (m.DictionaryPageOffset is not null) return false;
         foreach (var e in m.Encodings ?? [])
-            if (e is not (Encoding.PLAIN or Encoding.RLE)) return false; // RLE: the definition levels
+            if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY)) return false; // RLE: levels
         return m.TotalCompressedSize is > 0 and <= int.MaxValue;
     }
 
@@ -44,24 +49,33 @@ internal sealed class PlainTextChunk
     {
         var m = chunk.MetaData!;
         int size = (int)m.TotalCompressedSize;
+        // The chunk starts with its dictionary page when it has one.
+        long offset = m.DictionaryPageOffset is > 0 and var d && d < m.DataPageOffset ? d : m.DataPageOffset;
         if (_raw.Length < size) _raw = new byte[Math.Max(size, _raw.Length * 2)];
         var raw = _raw.AsSpan(0, size);
-        if (RandomAccess.Read(file, raw, m.DataPageOffset) != size) throw Damaged(path, "its column chunk ends early");
+        if (RandomAccess.Read(file, raw, offset) != size) throw Damaged(path, "its column chunk ends early");
         if (_starts.Length < rows) { _starts = new int[rows]; _lengths = new int[rows]; }
         _dataUsed = 0;
+        _dictCount = -1;
         int row = 0, pos = 0;
         while (row < rows)
         {
             if (pos >= raw.Length) throw Damaged(path, $"its column chunk holds {row} of {rows} values");
-            var header = new PageHeaderInfo(raw[pos..], path);
+            var header = new PageHeaderInfo(raw[pos..], this, path);
             pos += header.HeaderLength;
             if (header.CompressedSize < 0 || pos + header.CompressedSize > raw.Length) throw Damaged(path, "a page runs past its column chunk");
             var page = raw.Slice(pos, header.CompressedSize);
             pos += header.CompressedSize;
-            if (header.Type == DictionaryPage) throw Damaged(path, "a dictionary page in a chunk without dictionary");
             if (header.Type == DataPageV2) throw new NotPlainException();
+            if (header.Type == DictionaryPage)
+            {
+                if (_dictCount >= 0 || row > 0) throw Damaged(path, "a dictionary page is not the chunk's first page");
+                if (header.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
+                ReadDictionary(header, page, m.Codec, path);
+                continue;
+            }
             if (header.Type != DataPage) continue; // index pages: nothing to read
-            if (header.Encoding != (int)Encoding.PLAIN) throw Damaged(path, $"a page has encoding {header.Encoding}, not PLAIN");
+            if (header.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary)) throw new NotPlainException();
             if (row + header.Values > rows) throw Damaged(path, "its pages hold more values than the row group has rows");
             row = ReadPage(header, page, m.Codec, row, optional, path);
         }
@@ -71,56 +85,95 @@ internal sealed class PlainTextChunk
     /// <summary>The chunk has pages this reader does not decode: read it another way.</summary>
     public sealed class NotPlainException : Exception;
 
-    private int ReadPage(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, int row, bool optional, string path)
+    private ReadOnlySpan<byte> Decompress(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path)
     {
         int size = h.UncompressedSize;
         if (size < 0) throw Damaged(path, "a page's size is wrong");
-        ReadOnlySpan<byte> page;
-        if (codec == CompressionCodec.SNAPPY)
-        {
-            if (_page.Length < size) _page = new byte[Math.Max(size, _page.Length * 2)];
-            page = _page.AsSpan(0, size);
-            int n;
-            try { n = Snappier.Snappy.Decompress(compressed, _page.AsSpan(0, size)); }
-            catch (Exception ex) when (ex is InvalidDataException or ArgumentException) { throw Damaged(path, "a page does not decompress"); }
-            if (n != size) throw Damaged(path, "a page decompresses to the wrong size");
-        }
-        else
+        if (codec != CompressionCodec.SNAPPY)
         {
             if (compressed.Length != size) throw Damaged(path, "an uncompressed page has the wrong size");
-            page = compressed; // read in place
+            return compressed; // read in place
         }
+        if (_page.Length < size) _page = new byte[Math.Max(size, _page.Length * 2)];
+        int n;
+        try { n = Snappier.Snappy.Decompress(compressed, _page.AsSpan(0, size)); }
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException) { throw Damaged(path, "a page does not decompress"); }
+        if (n != size) throw Damaged(path, "a page decompresses to the wrong size");
+        return _page.AsSpan(0, size);
+    }
+
+    private void ReadDictionary(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path)
+    {
+        var page = Decompress(h, compressed, codec, path);
+        EnsureData(page.Length);
+        if (_dictStarts.Length < h.Values) { _dictStarts = new int[h.Values]; _dictLengths = new int[h.Values]; }
+        int textStart = _dataUsed, p = 0;
+        for (int i = 0; i < h.Values; i++) p = Value(page, p, out _dictStarts[i], out _dictLengths[i], path);
+        CheckText(textStart, path);
+        _dictCount = h.Values;
+    }
+
+    private int ReadPage(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, int row, bool optional, string path)
+    {
+        var page = Decompress(h, compressed, codec, path);
         // The values are copied together into the chunk's text buffer (the slices of every page stay
         // valid together), so that the text can be checked as UTF-8 in one pass.
-        if (_data.Length < _dataUsed + size) Array.Resize(ref _data, Math.Max(_dataUsed + size, _data.Length * 2));
+        EnsureData(page.Length);
         int textStart = _dataUsed;
         int p = 0;
         int end = row + h.Values;
+        scoped DefinitionLevels defined = default;
         if (optional)
         {
             // 4-byte length, then the definition levels, inside the decompressed page.
             if (page.Length < 4) throw Damaged(path, "a page ends in its levels");
             int len = BinaryPrimitives.ReadInt32LittleEndian(page);
             if (len < 0 || 4 + len > page.Length) throw Damaged(path, "a page's definition levels are too long");
-            var defined = new DefinitionLevels(page.Slice(4, len), path);
+            defined = new DefinitionLevels(page.Slice(4, len), 1, this, path);
             p = 4 + len;
+        }
+        if (h.Encoding == (int)Encoding.PLAIN)
+        {
             for (int r = row; r < end; r++)
             {
-                if (!defined.Next()) { _lengths[r] = -1; _starts[r] = 0; continue; }
-                p = Value(page, p, r, path);
+                if (optional && defined.Next() == 0) { _lengths[r] = -1; _starts[r] = 0; continue; }
+                p = Value(page, p, out _starts[r], out _lengths[r], path);
             }
+            CheckText(textStart, path);
         }
         else
         {
-            for (int r = row; r < end; r++) p = Value(page, p, r, path);
+            // Dictionary indexes: a byte with their bit width, then the RLE/bit-packed hybrid encoding.
+            if (_dictCount < 0) throw Damaged(path, "a dictionary-encoded page without a dictionary");
+            if (p >= page.Length) throw Damaged(path, "a page ends before its dictionary indexes");
+            int width = page[p];
+            if (width > 32) throw Damaged(path, "dictionary indexes wider than 32 bits");
+            var indexes = new DefinitionLevels(page[(p + 1)..], width, this, path);
+            for (int r = row; r < end; r++)
+            {
+                if (optional && defined.Next() == 0) { _lengths[r] = -1; _starts[r] = 0; continue; }
+                int i = indexes.Next();
+                if ((uint)i >= (uint)_dictCount) throw Damaged(path, "a dictionary index is out of range");
+                _starts[r] = _dictStarts[i];
+                _lengths[r] = _dictLengths[i];
+            }
         }
-        // Text handed out must be UTF-8 and the bytes come from a file. The values together are valid and
-        // none starts with a continuation byte (Value checks) exactly when every value is valid on its own.
-        if (!Utf8.IsValid(_data.AsSpan(textStart, _dataUsed - textStart))) throw Damaged(path, "a text value is not valid UTF-8");
         return end;
     }
 
-    private int Value(ReadOnlySpan<byte> page, int p, int r, string path)
+    private void EnsureData(int more)
+    {
+        if (_data.Length < _dataUsed + more) Array.Resize(ref _data, Math.Max(_dataUsed + more, _data.Length * 2));
+    }
+
+    // Text handed out must be UTF-8 and the bytes come from a file. The values together are valid and
+    // none starts with a continuation byte (Value checks) exactly when every value is valid on its own.
+    private void CheckText(int textStart, string path)
+    {
+        if (!Utf8.IsValid(_data.AsSpan(textStart, _dataUsed - textStart))) throw Damaged(path, "a text value is not valid UTF-8");
+    }
+
+    private int Value(ReadOnlySpan<byte> page, int p, out int start, out int length, string path)
     {
         if (p + 4 > page.Length) throw Damaged(path, "a page holds fewer values than its header says");
         int len = BinaryPrimitives.ReadInt32LittleEndian(page[p..]);
@@ -132,8 +185,8 @@ internal sealed class PlainTextChunk
             if ((value[0] & 0xC0) == 0x80) throw Damaged(path, "a text value is not valid UTF-8");
             value.CopyTo(_data.AsSpan(_dataUsed));
         }
-        _starts[r] = _dataUsed;
-        _lengths[r] = len;
+        start = _dataUsed;
+        length = len;
         _dataUsed += len;
         return p + len;
     }
@@ -147,15 +200,14 @@ internal sealed class PlainTextChunk
         return len <= 0 ? default : _data.AsSpan(_starts[row], len);
     }
 
-    private static GrouperException Damaged(string path, string what) =>
-        new(GrouperErrorKind.InvalidDataset, $"The shard {path} is damaged: {what}.", path);
+    private GrouperException Damaged(string path, string what) => new(errorKind, $"{path} is damaged: {what}.", path);
 
-    /// <summary>The fields of a page header that reading PLAIN values needs (Thrift compact, parsed by hand).</summary>
+    /// <summary>The fields of a page header that reading these pages needs (Thrift compact, parsed by hand).</summary>
     private readonly ref struct PageHeaderInfo
     {
         public readonly int Type, UncompressedSize, CompressedSize, Values, Encoding, HeaderLength;
 
-        public PageHeaderInfo(ReadOnlySpan<byte> data, string path)
+        public PageHeaderInfo(ReadOnlySpan<byte> data, PlainTextChunk owner, string path)
         {
             Type = -1; Encoding = -1;
             try
@@ -169,11 +221,11 @@ internal sealed class PlainTextChunk
                         case 1: Type = (int)r.ReadI64(); break;
                         case 2: UncompressedSize = (int)r.ReadI64(); break;
                         case 3: CompressedSize = (int)r.ReadI64(); break;
-                        case 5 when type == ThriftCompact.Struct:
+                        case 5 or 7 when type == ThriftCompact.Struct:
+                            // DataPageHeader and DictionaryPageHeader: 1 num_values, 2 encoding (of the values).
                             short inner = 0;
                             while (r.ReadFieldHeader(ref inner, out short f, out byte t))
                             {
-                                // DataPageHeader: 1 num_values, 2 encoding (of the values).
                                 if (f == 1) Values = (int)r.ReadI64();
                                 else if (f == 2) Encoding = (int)r.ReadI64();
                                 else r.Skip(t);
@@ -184,36 +236,39 @@ internal sealed class PlainTextChunk
                 }
                 HeaderLength = r.Position;
             }
-            catch (InvalidDataException) { throw Damaged(path, "a page header cannot be read"); }
-            if (Type < 0 || Values < 0) throw Damaged(path, "a page header has no type or a negative value count");
+            catch (InvalidDataException) { throw owner.Damaged(path, "a page header cannot be read"); }
+            if (Type < 0 || Values < 0) throw owner.Damaged(path, "a page header has no type or a negative value count");
         }
     }
 
-    /// <summary>Definition levels of bit width 1 in the RLE/bit-packed hybrid encoding.</summary>
-    private ref struct DefinitionLevels(ReadOnlySpan<byte> data, string path)
+    /// <summary>
+    /// Integers of a fixed bit width (0 to 32) in the RLE/bit-packed hybrid encoding: definition levels
+    /// (width 1) and dictionary indexes.
+    /// </summary>
+    private ref struct DefinitionLevels(ReadOnlySpan<byte> data, int width, PlainTextChunk owner, string path)
     {
         private readonly ReadOnlySpan<byte> _data = data;
         private int _pos;
         private int _run;        // values left in the current run
         private bool _rle;
-        private bool _value;     // an RLE run's value
-        private int _bits;       // a bit-packed run: the byte being read and how many of its bits are left
-        private int _bitsLeft;
+        private int _value;      // an RLE run's value
+        private ulong _bits;     // a bit-packed run: bits read and not yet used
+        private int _bitCount;
 
-        public bool Next()
+        public int Next()
         {
             if (_run == 0) Start();
             _run--;
             if (_rle) return _value;
-            if (_bitsLeft == 0)
+            while (_bitCount < width)
             {
-                if (_pos >= _data.Length) throw Damaged(path, "definition levels end early");
-                _bits = _data[_pos++];
-                _bitsLeft = 8;
+                if (_pos >= _data.Length) throw owner.Damaged(path, "levels or dictionary indexes end early");
+                _bits |= (ulong)_data[_pos++] << _bitCount;
+                _bitCount += 8;
             }
-            bool v = (_bits & 1) != 0;
-            _bits >>= 1;
-            _bitsLeft--;
+            int v = (int)(_bits & ((1UL << width) - 1));
+            _bits >>= width;
+            _bitCount -= width;
             return v;
         }
 
@@ -222,7 +277,7 @@ internal sealed class PlainTextChunk
             ulong header = 0;
             for (int shift = 0; ; shift += 7)
             {
-                if (_pos >= _data.Length || shift > 35) throw Damaged(path, "definition levels end early");
+                if (_pos >= _data.Length || shift > 35) throw owner.Damaged(path, "levels or dictionary indexes end early");
                 byte b = _data[_pos++];
                 header |= (ulong)(b & 0x7F) << shift;
                 if (b < 0x80) break;
@@ -231,15 +286,18 @@ internal sealed class PlainTextChunk
             if (_rle)
             {
                 _run = checked((int)(header >> 1));
-                if (_pos >= _data.Length) throw Damaged(path, "definition levels end early");
-                _value = _data[_pos++] != 0;
+                int bytes = (width + 7) / 8;
+                if (_pos + bytes > _data.Length) throw owner.Damaged(path, "levels or dictionary indexes end early");
+                _value = 0;
+                for (int i = 0; i < bytes; i++) _value |= _data[_pos++] << (8 * i);
             }
             else
             {
-                _run = checked((int)(header >> 1) * 8); // groups of eight values, one byte each at width 1
-                _bitsLeft = 0;
+                _run = checked((int)(header >> 1) * 8); // groups of eight values
+                _bits = 0;
+                _bitCount = 0;
             }
-            if (_run == 0) throw Damaged(path, "definition levels have an empty run");
+            if (_run == 0) throw owner.Damaged(path, "levels or dictionary indexes have an empty run");
         }
     }
 }

@@ -1,3 +1,4 @@
+using Grouper.Reading;
 using Grouper.Format;
 using Grouper.Schema;
 using Parquet;
@@ -112,7 +113,8 @@ public sealed class ParquetRecordReader : RecordReader
             {
                 using var rg = _reader.OpenRowGroupReader(_rowGroup);
                 _rowsInGroup = checked((int)rg.RowCount);
-                foreach (var c in _columns) c.Load(rg, _rowsInGroup);
+                var file = new RowGroupFile(_file.SafeFileHandle, _path, _reader.Metadata!.RowGroups[_rowGroup]);
+                foreach (var c in _columns) c.Load(rg, file, _rowsInGroup);
             }
             catch (Exception ex) when (ex is not GrouperException)
             {
@@ -129,6 +131,7 @@ public sealed class ParquetRecordReader : RecordReader
     public override ValueKind GetKind(int o) => _columns[o].IsNull(_rowInGroup) ? ValueKind.Null : _specs[o].Kind;
     public override string GetString(int o) => _columns[o].GetString(_rowInGroup);
     public override ReadOnlySpan<char> GetChars(int o) => _columns[o].GetChars(_rowInGroup);
+    public override bool TryGetUtf8(int o, out ReadOnlySpan<byte> utf8) => _columns[o].TryGetUtf8(_rowInGroup, out utf8);
     public override long GetInt64(int o) => _columns[o].GetInt64(_rowInGroup);
     public override ulong GetUInt64(int o) => _columns[o].GetUInt64(_rowInGroup);
     public override double GetDouble(int o) => _columns[o].GetDouble(_rowInGroup);
@@ -150,7 +153,7 @@ public sealed class ParquetRecordReader : RecordReader
 /// <summary>One column of the current row group of a Parquet source, with typed access.</summary>
 internal abstract class SourceColumn
 {
-    public abstract void Load(ParquetRowGroupReader rg, int count);
+    public abstract void Load(ParquetRowGroupReader rg, RowGroupFile file, int count);
     public abstract bool IsNull(int row);
     public virtual long GetInt64(int row) => throw new InvalidCastException();
     public virtual ulong GetUInt64(int row) => throw new InvalidCastException();
@@ -162,6 +165,7 @@ internal abstract class SourceColumn
     public virtual string GetString(int row) => throw new InvalidCastException();
     public virtual ReadOnlySpan<char> GetChars(int row) => GetString(row);
     public virtual ReadOnlySpan<byte> GetBytes(int row) => throw new InvalidCastException();
+    public virtual bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8) { utf8 = default; return false; }
 
     public static SourceColumn Create(DataField f, ColumnSpec spec)
     {
@@ -201,7 +205,7 @@ internal abstract class SourceColumn
         private T?[] _values = [];
         private T[] _required = [];
 
-        public override void Load(ParquetRowGroupReader rg, int count)
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
         {
             if (field.IsNullable)
             {
@@ -226,23 +230,57 @@ internal abstract class SourceColumn
         public override TimeSpan GetTime(int row) => time!(V(row));
     }
 
+    /// <summary>
+    /// Text as UTF-8 slices of the chunk's pages where <see cref="PlainTextChunk"/> reads it (the common
+    /// layouts: plain or dictionary pages, Snappy or none), which the builder stores as they are; otherwise
+    /// slices of Parquet.Net's decoded characters. Never a string per value: a row group of DuckDB's or
+    /// Spark's size would be hundreds of thousands of short-lived strings.
+    /// </summary>
     private sealed class Strings(DataField field) : SourceColumn
     {
-        // Slices of Parquet.Net's decoded character buffers rather than one string per value: a row group
-        // of DuckDB's or Spark's size would otherwise be hundreds of thousands of short-lived strings.
         private readonly StringSlices _values = new(field);
+        private readonly PlainTextChunk _plain = new(GrouperErrorKind.InvalidData);
+        private bool _isPlain;
+        private char[] _chars = new char[256];
 
-        public override void Load(ParquetRowGroupReader rg, int count) => _values.Load(rg, count, default);
-        public override bool IsNull(int row) => _values.IsNull(row);
-        public override ReadOnlySpan<char> GetChars(int row) => _values.GetChars(row);
-        public override string GetString(int row) => _values.GetChars(row).ToString();
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
+        {
+            var chunk = file.Meta.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [var name] && name == field.Name);
+            _isPlain = chunk is not null && PlainTextChunk.CanRead(chunk, field.IsNullable ? 1 : 0);
+            if (_isPlain)
+            {
+                try { _plain.Load(file.Handle, file.Path, chunk!, count, field.IsNullable); }
+                catch (PlainTextChunk.NotPlainException) { _isPlain = false; }
+            }
+            if (!_isPlain) _values.Load(rg, count, default);
+        }
+
+        public override bool IsNull(int row) => _isPlain ? _plain.IsNull(row) : _values.IsNull(row);
+
+        public override bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8)
+        {
+            utf8 = _isPlain ? _plain.GetUtf8(row) : default;
+            return _isPlain;
+        }
+
+        /// <summary>Valid until the next call (key columns ask for characters; the row encoding takes UTF-8).</summary>
+        public override ReadOnlySpan<char> GetChars(int row)
+        {
+            if (!_isPlain) return _values.GetChars(row);
+            var utf8 = _plain.GetUtf8(row);
+            if (_chars.Length < utf8.Length) _chars = new char[Math.Max(utf8.Length, _chars.Length * 2)];
+            int n = System.Text.Encoding.UTF8.GetChars(utf8, _chars);
+            return _chars.AsSpan(0, n);
+        }
+
+        public override string GetString(int row) => _isPlain ? System.Text.Encoding.UTF8.GetString(_plain.GetUtf8(row)) : _values.GetChars(row).ToString();
     }
 
     private sealed class GuidStrings(DataField field) : SourceColumn
     {
         private Guid?[] _values = [];
 
-        public override void Load(ParquetRowGroupReader rg, int count)
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
         {
             if (_values.Length != count) _values = new Guid?[count];
             rg.ReadAsync<Guid>(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
@@ -256,7 +294,7 @@ internal abstract class SourceColumn
     {
         private byte[]?[] _values = [];
 
-        public override void Load(ParquetRowGroupReader rg, int count)
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
         {
             if (_values.Length != count) _values = new byte[]?[count];
             rg.ReadAsync(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();

@@ -63,6 +63,47 @@ public class PlainTextChunkTests
     }
 
     [Fact]
+    public async Task Dictionary_pages_written_by_DuckDB_read_as_Parquet_Net_reads_them()
+    {
+        // Low-cardinality text gets a dictionary (indexes of 1 to 9 bits here), unique text plain pages.
+        using var t = new TempDir();
+        var path = t["dict [v1].parquet"];
+        using (var db = new DuckDBConnection("Data Source=:memory:"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"COPY (SELECT CASE WHEN i % 11 = 0 THEN NULL ELSE 'label-' || (i % 2) END AS two, " +
+                $"'ciudad-ñ-' || (i * 7 % 300) AS city, CASE WHEN i % 5 = 0 THEN NULL ELSE 'u' || i END AS uniq " +
+                $"FROM range(50000) r(i)) TO '{path.Replace("'", "''")}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 20000)";
+            cmd.ExecuteNonQuery();
+        }
+        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read);
+        await using var reader = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true);
+        int dictionaries = 0;
+        var chunkReader = new PlainTextChunk();
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var rg = reader.OpenRowGroupReader(g);
+            int rows = (int)rg.RowCount;
+            foreach (var field in reader.Schema.DataFields)
+            {
+                var chunk = reader.Metadata!.RowGroups[g].Columns.Single(c => c.MetaData!.PathInSchema[0] == field.Name);
+                Assert.True(PlainTextChunk.CanRead(chunk, field.IsNullable ? 1 : 0), $"{field.Name} in row group {g}");
+                if (chunk.MetaData!.DictionaryPageOffset is not null) dictionaries++;
+                chunkReader.Load(fs.SafeFileHandle, path, chunk, rows, field.IsNullable); // one reader for all: buffers are reused
+                var theirs = new StringSlices(field);
+                theirs.Load(rg, rows, default);
+                for (int i = 0; i < rows; i++)
+                {
+                    Assert.Equal(theirs.IsNull(i), chunkReader.IsNull(i));
+                    Assert.Equal(theirs.GetString(i) ?? "", Encoding.UTF8.GetString(chunkReader.GetUtf8(i)));
+                }
+            }
+        }
+        Assert.True(dictionaries >= 2 * reader.RowGroupCount, $"{dictionaries} dictionary chunks");
+    }
+
+    [Fact]
     public async Task A_chunk_with_invalid_UTF_8_or_cut_short_is_an_error_naming_the_file()
     {
         using var t = new TempDir();
