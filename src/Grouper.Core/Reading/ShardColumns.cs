@@ -1,13 +1,10 @@
 using System.Text;
 using Grouper.Schema;
-using Microsoft.Win32.SafeHandles;
+using Grouper.Format;
 using Parquet;
 using Parquet.Schema;
 
 namespace Grouper.Reading;
-
-/// <summary>A row group of a shard file, for columns that read their chunk's bytes themselves.</summary>
-internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, Parquet.Meta.RowGroup Meta);
 
 /// <summary>One column of one row group of a shard, read whole and handed out value by value.</summary>
 internal abstract class ShardColumn

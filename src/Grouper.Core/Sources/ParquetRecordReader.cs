@@ -1,4 +1,3 @@
-using Grouper.Reading;
 using Grouper.Format;
 using Grouper.Schema;
 using Parquet;

@@ -1,7 +1,6 @@
 using System.Text;
 using DuckDB.NET.Data;
 using Grouper.Format;
-using Grouper.Reading;
 using Parquet;
 using Parquet.Schema;
 using Xunit;

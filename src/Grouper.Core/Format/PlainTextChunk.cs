@@ -1,10 +1,12 @@
 using System.Buffers.Binary;
 using System.Text.Unicode;
-using Grouper.Format;
 using Microsoft.Win32.SafeHandles;
 using Parquet.Meta;
 
-namespace Grouper.Reading;
+namespace Grouper.Format;
+
+/// <summary>A row group of a Parquet file, for column readers that read their chunk's bytes themselves.</summary>
+internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, RowGroup Meta);
 
 /// <summary>
 /// A text column chunk read straight from the file's bytes when its pages are of version 1, compressed
