@@ -11,8 +11,8 @@ internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, RowGroup
 /// <summary>
 /// A text column chunk read straight from the file's bytes when its pages are of version 1, compressed
 /// with Snappy or not at all, and its values PLAIN byte arrays or indexes into a dictionary of them (what
-/// Parquet.Net, DuckDB, Spark and Arrow write by default): values become slices of the decompressed pages,
-/// UTF-8 as stored, with no string or character copy made. Parquet.Net decodes text into UTF-16 on the way,
+/// Parquet.Net and DuckDB write by default): values become slices of one buffer per chunk, UTF-8 as
+/// stored, with no string or UTF-16 copy made. Parquet.Net decodes text into UTF-16 on the way,
 /// which a scan, or a build that stores UTF-8, has no use for, and whose buffers (tens of megabytes for a
 /// row group of DuckDB's size) are garbage the collector must chase. A caller that wants characters gets
 /// them decoded when it asks. Other chunks are not taken (<see cref="CanRead"/>) and go through
@@ -99,7 +99,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (_page.Length < size) _page = new byte[Math.Max(size, _page.Length * 2)];
         int n;
         try { n = Snappier.Snappy.Decompress(compressed, _page.AsSpan(0, size)); }
-        catch (Exception ex) when (ex is InvalidDataException or ArgumentException) { throw Damaged(path, "a page does not decompress"); }
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException or IndexOutOfRangeException) { throw Damaged(path, "a page does not decompress"); }
         if (n != size) throw Damaged(path, "a page decompresses to the wrong size");
         return _page.AsSpan(0, size);
     }

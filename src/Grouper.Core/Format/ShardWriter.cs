@@ -24,6 +24,7 @@ internal sealed class ShardWriter : IDisposable
     private readonly Parquet.Schema.ParquetSchema _schema;
     private readonly IReadOnlySet<int> _textElements;
     private readonly Parquet.Schema.DataField _keyField;
+    private const int MaxEncoders = 4;
     private readonly Slot[] _slots;
     private int _slot;
     // Slots whose row group is being encoded, oldest first: appended to the shard in this order.
@@ -68,9 +69,11 @@ internal sealed class ShardWriter : IDisposable
         _shardTarget = Math.Max(1, options.ShardTargetBytes);
         _rowGroupRows = Math.Max(1, options.RowGroupMaxRows);
         // One row group is gathered while the others are encoded: one more slot than the cores that encode.
-        int slots = Math.Clamp(Environment.ProcessorCount, 1, 4) + 1;
+        int slots = Math.Clamp(Environment.ProcessorCount, 1, MaxEncoders) + 1;
         // Decoded .NET values take roughly three times their encoded size, and every slot holds a row group.
-        _rowGroupBytes = Math.Max(64 << 10, Math.Min(options.RowGroupTargetBytes, memoryForRowGroups / (3 * slots)));
+        // Sized for the most slots whatever this machine has: row-group boundaries, and so the bytes of the
+        // shards, must not depend on the number of cores.
+        _rowGroupBytes = Math.Max(64 << 10, Math.Min(options.RowGroupTargetBytes, memoryForRowGroups / (3 * (MaxEncoders + 1))));
         _parquetOptions = new ParquetOptions
         {
             CompressionMethod = options.Compression switch

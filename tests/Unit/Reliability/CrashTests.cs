@@ -25,11 +25,12 @@ public class CrashTests(ITestOutputHelper output)
         for (int i = 0; i < 60_000; i++) w.WriteLine($"u{i * 7 % 3000},{i},{new string('x', 80)}");
     }
 
-    private static (Process Proc, Task<string> Out) Start(string input, string dest, bool overwrite, string? fault)
+    private static (Process Proc, Task<string> Out) Start(string input, string dest, bool overwrite, string? fault, int? cores = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         psi.ArgumentList.Add(Host); psi.ArgumentList.Add(input); psi.ArgumentList.Add(dest); psi.ArgumentList.Add(overwrite ? "1" : "0");
         if (fault is not null) psi.Environment["GROUPER_FAULT"] = fault;
+        if (cores is not null) psi.Environment["DOTNET_PROCESSOR_COUNT"] = cores.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var p = Process.Start(psi)!;
         return (p, p.StandardOutput.ReadToEndAsync());
     }
@@ -62,6 +63,40 @@ public class CrashTests(ITestOutputHelper output)
         if (!Directory.Exists(dest)) return;
         var problems = DatasetVerifier.Verify(dest).ToList();
         Assert.True(problems.Count == 0, $"{dest}: " + string.Join("; ", problems.Select(p => p.Message)));
+    }
+
+    [Fact]
+    public async Task The_bytes_written_do_not_depend_on_the_number_of_cores()
+    {
+        // Row groups are encoded as many at once as there are cores; where they end must not depend on it.
+        Assert.True(File.Exists(Host), $"the crash host is not built: {Host}");
+        using var t = new TempDir();
+        var input = t["in.csv"];
+        using (var w = new StreamWriter(input))
+        {
+            // Rows wide enough that a row group ends on its byte budget (a few hundred KB here) before its row count.
+            w.WriteLine("user,seq,text");
+            for (int i = 0; i < 20_000; i++) w.WriteLine($"u{i * 7 % 1000},{i},{new string((char)('a' + i % 26), 300 + i % 50)}");
+        }
+        foreach (int cores in new[] { 1, 2, 8 })
+        {
+            var (p, stdout) = Start(input, t[$"ds{cores}"], overwrite: false, fault: null, cores);
+            using (p)
+            {
+                var err = p.StandardError.ReadToEnd();
+                p.WaitForExit();
+                Assert.True(p.ExitCode == 0, $"{cores} cores: {err}");
+            }
+            Assert.StartsWith("DONE", await stdout);
+        }
+        var files = Directory.GetFiles(t["ds1"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["ds1"], f)).Order(StringComparer.Ordinal).ToList();
+        Assert.True(files.Count(f => f.EndsWith(".parquet", StringComparison.Ordinal)) > 1);
+        foreach (int cores in new[] { 2, 8 })
+        {
+            Assert.Equal(files, Directory.GetFiles(t[$"ds{cores}"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t[$"ds{cores}"], f)).Order(StringComparer.Ordinal));
+            foreach (var f in files.Where(f => !f.EndsWith("manifest.json", StringComparison.Ordinal)))
+                Assert.True(File.ReadAllBytes(Path.Combine(t["ds1"], f)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(t[$"ds{cores}"], f))), $"{f} differs with {cores} cores");
+        }
     }
 
     [Fact]
