@@ -46,6 +46,25 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         return m.TotalCompressedSize is > 0 and <= int.MaxValue;
     }
 
+    /// <summary>
+    /// Reads the chunk of <paramref name="field"/> (a flat text column) in this row group if this reader
+    /// decodes its pages; false when it does not, and the caller reads it through Parquet.Net.
+    /// </summary>
+    public bool TryLoad(RowGroupFile file, Parquet.Schema.DataField field, int rows)
+    {
+        var chunk = file.Meta.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [var name] && name == field.Name);
+        if (chunk is null || !CanRead(chunk, field.IsNullable ? 1 : 0)) return false;
+        try
+        {
+            Load(file.Handle, file.Path, chunk, rows, field.IsNullable);
+            return true;
+        }
+        catch (NotPlainException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reads the chunk's <paramref name="rows"/> values; a page it cannot decode is an error (the file is damaged).</summary>
     public void Load(SafeFileHandle file, string path, ColumnChunk chunk, int rows, bool optional)
     {

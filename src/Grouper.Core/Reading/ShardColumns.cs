@@ -93,13 +93,7 @@ internal abstract class ShardColumn
 
         public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
         {
-            var chunk = file.Meta.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [var name] && name == field.Name);
-            _isPlain = chunk is not null && PlainTextChunk.CanRead(chunk, field.IsNullable ? 1 : 0);
-            if (_isPlain)
-            {
-                try { _plain.Load(file.Handle, file.Path, chunk!, count, field.IsNullable); }
-                catch (PlainTextChunk.NotPlainException) { _isPlain = false; }
-            }
+            _isPlain = _plain.TryLoad(file, field, count);
             if (!_isPlain) _slices.Load(rg, count, ct);
             _converted = false;
             _count = count;
