@@ -119,13 +119,11 @@ public sealed class GroupedDataset : IDisposable
     public IEnumerable<RecordBatch> ReadBatches(GroupInfo group, IReadOnlyList<int>? columns = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(group);
-        var wanted = (columns ?? Enumerable.Range(0, Columns.Count).ToArray()).ToArray();
-        foreach (var c in wanted)
-            if (c < 0 || c >= Columns.Count) throw new ArgumentOutOfRangeException(nameof(columns), $"There is no column at position {c}.");
+        var batch = BatchFor(columns);
+        var wanted = batch.Wanted;
         long remaining = group.RecordCount;
         int shard = group.Shard;
         long row = group.RowOffset;
-        var batch = new RecordBatch(wanted);
         // Groups asked for in storage order are a scan: the row group after this group's last is wanted next.
         bool scanning = group.Ordinal == _lastOrdinal + 1;
         _lastOrdinal = group.Ordinal;
@@ -153,6 +151,23 @@ public sealed class GroupedDataset : IDisposable
             row = 0;
         }
     }
+
+    // The batch handed out is one object while the projection stays the same: a scan of millions of tiny
+    // groups makes no batch and no column array per group (a batch is valid until the next is asked for).
+    private RecordBatch? _batch;
+
+    private RecordBatch BatchFor(IReadOnlyList<int>? columns)
+    {
+        if (_batch is { } b && (columns is null ? b.Wanted.Length == Columns.Count && b.Wanted.AsSpan().SequenceEqual(AllColumns())
+            : columns.Count == b.Wanted.Length && columns.SequenceEqual(b.Wanted))) return b;
+        var wanted = (columns ?? AllColumns()).ToArray();
+        foreach (var c in wanted)
+            if (c < 0 || c >= Columns.Count) throw new ArgumentOutOfRangeException(nameof(columns), $"There is no column at position {c}.");
+        return _batch = new RecordBatch(wanted);
+    }
+
+    private int[]? _allColumns;
+    private int[] AllColumns() => _allColumns ??= Enumerable.Range(0, Columns.Count).ToArray();
 
     /// <summary>A row group with the columns decoded so far.</summary>
     private sealed class LoadedRowGroup(int shard, int rowGroup, int count, ShardColumn?[] columns)
@@ -248,12 +263,13 @@ public sealed class GroupedDataset : IDisposable
             }
             // Handles alternate: of two loads in flight, never two on one stream; a handle is taken again
             // only after the load before it was taken from the queue, so it is done.
-            var reader = AheadHandle(shard, _aheadSlot++ & 1);
-            var reuse = TakeSpare();
-            int s = shard, r = rg;
-            _ahead.Enqueue((s, r, Task.Run(() => Load(reader, s, r, wanted, reuse, CancellationToken.None))));
+            _ahead.Enqueue((shard, rg, StartLoad(AheadHandle(shard, _aheadSlot++ & 1), shard, rg, wanted, TakeSpare())));
         }
     }
+
+    // Its own method: a lambda in ReadAhead would make a closure on every call, that is for every group.
+    private Task<LoadedRowGroup> StartLoad((FileStream File, ParquetReader Reader) handle, int shard, int rg, int[] wanted, ShardColumn?[]? reuse) =>
+        Task.Run(() => Load(handle, shard, rg, wanted, reuse, CancellationToken.None));
 
     private (FileStream File, ParquetReader Reader) AheadHandle(int shard, int slot)
     {

@@ -13,6 +13,8 @@ public sealed class RecordBatch
 
     internal RecordBatch(int[] wanted) => _wanted = wanted;
 
+    internal int[] Wanted => _wanted;
+
     internal void Set(ShardColumn?[] columns, int start, int count)
     {
         _columns = columns;
