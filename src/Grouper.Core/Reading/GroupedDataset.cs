@@ -111,10 +111,11 @@ public sealed class GroupedDataset : IDisposable
     /// <summary>
     /// The group's records in input order as batches, one per row group the group touches, holding only the
     /// columns at <paramref name="columns"/> (positions in <see cref="Columns"/>; null for all), decoded
-    /// column-wise. The fast way to stream records: no array per record, and text can be looked at as
-    /// characters without making strings (<see cref="RecordBatch.GetChars"/>). A batch is valid until the
-    /// next one is asked for. Reading groups in storage order, the next two row groups are decoded on other
-    /// threads while the caller works on this one.
+    /// column-wise. The fast way to stream records: no array per record, and text can be looked at as the
+    /// shard's UTF-8 (<see cref="RecordBatch.GetUtf8"/>) or as characters (<see cref="RecordBatch.GetChars"/>)
+    /// without making strings. A batch is valid until the next one is asked for, from this group or another
+    /// (the same object is handed out again). Reading groups in storage order, the next two row groups are
+    /// decoded on other threads while the caller works on this one.
     /// </summary>
     public IEnumerable<RecordBatch> ReadBatches(GroupInfo group, IReadOnlyList<int>? columns = null, CancellationToken ct = default)
     {
