@@ -14,17 +14,28 @@ public sealed class GrouperLoadContext : AssemblyLoadContext
     private static readonly string DepsDir = Path.Combine(
         Path.GetDirectoryName(typeof(GrouperLoadContext).Assembly.Location)!, "deps");
 
-    private static GrouperLoadContext? _instance;
+    // One context for the process, however many runspaces import the module at once (xUnit runs test
+    // classes in parallel, and a pwsh host may open runspaces on several threads): two would each load a
+    // Grouper.Core, and the cmdlets would bind to one and get objects from the other.
+    private static readonly Lazy<GrouperLoadContext> _instance = new(() => new GrouperLoadContext(), LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly object _gate = new();
 
     private GrouperLoadContext() : base("Grouper", isCollectible: false) { }
 
-    internal static GrouperLoadContext Instance => _instance ??= new GrouperLoadContext();
+    internal static GrouperLoadContext Instance => _instance.Value;
 
     protected override Assembly? Load(AssemblyName name)
     {
         var path = Path.Combine(DepsDir, name.Name + ".dll");
         // What deps does not carry (the framework, PowerShell) comes from the default context.
-        return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+        if (!File.Exists(path)) return null;
+        lock (_gate)
+        {
+            // Two threads may ask for the same assembly at once: the second gets the first one's.
+            foreach (var loaded in Assemblies)
+                if (string.Equals(loaded.GetName().Name, name.Name, StringComparison.OrdinalIgnoreCase)) return loaded;
+            return LoadFromAssemblyPath(path);
+        }
     }
 
     internal static Assembly? ResolveCore(AssemblyLoadContext context, AssemblyName name) =>
