@@ -42,17 +42,11 @@ internal static class ParquetSchemaMap
         _ => TimeUnitPrecision.Micros,
     };
 
-    public static ParquetSchema ToSchema(IReadOnlyList<ColumnSpec> columns)
-    {
-        var fields = new List<Field> { new DataField<string>(DatasetManifest.KeyColumnName, false) };
-        fields.AddRange(columns.Select(ToField));
-        return new ParquetSchema(fields);
-    }
-
     /// <summary>
     /// The schema shards are encoded with: text columns as byte arrays (their UTF-8 goes to Parquet.Net as it
     /// is), <paramref name="textElements"/> the indexes of their schema elements (root first), which the
-    /// shard's footer annotates as UTF-8 text, so that the file has <see cref="ToSchema"/>'s schema.
+    /// shard's footer annotates as UTF-8 text, so that the file has the schema docs/format.md gives (the key
+    /// column, then every column as <see cref="ToField"/> maps it).
     /// </summary>
     public static ParquetSchema ToEncodingSchema(IReadOnlyList<ColumnSpec> columns, out IReadOnlySet<int> textElements)
     {

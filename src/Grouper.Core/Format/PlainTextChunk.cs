@@ -143,14 +143,14 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         int textStart = _dataUsed;
         int p = 0;
         int end = row + h.Values;
-        scoped DefinitionLevels defined = default;
+        scoped HybridInts defined = default;
         if (optional)
         {
             // 4-byte length, then the definition levels, inside the decompressed page.
             if (page.Length < 4) throw Damaged(path, "a page ends in its levels");
             int len = BinaryPrimitives.ReadInt32LittleEndian(page);
             if (len < 0 || 4 + len > page.Length) throw Damaged(path, "a page's definition levels are too long");
-            defined = new DefinitionLevels(page.Slice(4, len), 1, this, path);
+            defined = new HybridInts(page.Slice(4, len), 1, this, path);
             p = 4 + len;
         }
         if (h.Encoding == (int)Encoding.PLAIN)
@@ -169,7 +169,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             if (p >= page.Length) throw Damaged(path, "a page ends before its dictionary indexes");
             int width = page[p];
             if (width > 32) throw Damaged(path, "dictionary indexes wider than 32 bits");
-            var indexes = new DefinitionLevels(page[(p + 1)..], width, this, path);
+            var indexes = new HybridInts(page[(p + 1)..], width, this, path);
             for (int r = row; r < end; r++)
             {
                 if (optional && defined.Next() == 0) { _lengths[r] = -1; _starts[r] = 0; continue; }
@@ -266,7 +266,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// Integers of a fixed bit width (0 to 32) in the RLE/bit-packed hybrid encoding: definition levels
     /// (width 1) and dictionary indexes.
     /// </summary>
-    private ref struct DefinitionLevels(ReadOnlySpan<byte> data, int width, PlainTextChunk owner, string path)
+    private ref struct HybridInts(ReadOnlySpan<byte> data, int width, PlainTextChunk owner, string path)
     {
         private readonly ReadOnlySpan<byte> _data = data;
         private int _pos;

@@ -204,7 +204,8 @@ public sealed class GroupedDataset : IDisposable
             else
             {
                 DropAhead();
-                next = Load(OpenShard(shard) is var o ? (o.File, o.Reader) : default, shard, rg, wanted, TakeSpare(), ct);
+                var (file, reader, _) = OpenShard(shard);
+                next = Load((file, reader), shard, rg, wanted, TakeSpare(), ct);
             }
             if (current is not null) _spare = current.Columns;
             _current = current = next;

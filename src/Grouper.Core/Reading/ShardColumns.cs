@@ -1,4 +1,3 @@
-using System.Text;
 using Grouper.Schema;
 using Grouper.Format;
 using Parquet;
@@ -74,68 +73,15 @@ internal abstract class ShardColumn
         public override bool IsNull(int row) => raw.IsNull(row);
     }
 
-    /// <summary>
-    /// Text, as UTF-8 slices of the chunk's pages where the chunk is plain (Grouper's shards), otherwise as
-    /// slices of Parquet.Net's decoded characters; a string is made only when one is asked for, and the
-    /// other form (characters of UTF-8, or UTF-8 of characters) is made for the whole chunk when first asked.
-    /// </summary>
     private sealed class Strings(DataField field) : ShardColumn
     {
-        private readonly Format.StringSlices _slices = new(field);
-        private readonly PlainTextChunk _plain = new();
-        private bool _isPlain;
-        private bool _converted;
-        private int _count;
-        private char[] _chars = [];
-        private byte[] _bytes = [];
-        private int[] _starts = [];
-        private int[] _lengths = [];
+        private readonly TextColumn _text = new(field, GrouperErrorKind.InvalidDataset);
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
-        {
-            _isPlain = _plain.TryLoad(file, field, count);
-            if (!_isPlain) _slices.Load(rg, count, ct);
-            _converted = false;
-            _count = count;
-        }
-
-        public override bool IsNull(int row) => _isPlain ? _plain.IsNull(row) : _slices.IsNull(row);
-
-        public override object? Get(int row) => !_isPlain ? _slices.GetString(row)
-            : _plain.IsNull(row) ? null : Encoding.UTF8.GetString(_plain.GetUtf8(row));
-
-        public override ReadOnlySpan<char> GetChars(int row)
-        {
-            if (!_isPlain) return _slices.GetChars(row);
-            if (!_converted) Convert(_count, r => _plain.GetUtf8(r).Length, (r, dest) => Encoding.UTF8.GetChars(_plain.GetUtf8(r), dest), ref _chars);
-            return _chars.AsSpan(_starts[row], _lengths[row]);
-        }
-
-        public override ReadOnlySpan<byte> GetUtf8(int row)
-        {
-            if (_isPlain) return _plain.GetUtf8(row);
-            if (!_converted) Convert(_count, r => Encoding.UTF8.GetMaxByteCount(_slices.GetChars(r).Length), (r, dest) => Encoding.UTF8.GetBytes(_slices.GetChars(r), dest), ref _bytes);
-            return _bytes.AsSpan(_starts[row], _lengths[row]);
-        }
-
-        private delegate int Converter<T>(int row, Span<T> dest);
-
-        private void Convert<T>(int count, Func<int, int> maxSize, Converter<T> convert, ref T[] arena)
-        {
-            if (_starts.Length < count) { _starts = new int[count]; _lengths = new int[count]; }
-            long total = 0;
-            for (int r = 0; r < count; r++) total += maxSize(r);
-            if (arena.Length < total) arena = new T[checked((int)total)];
-            int used = 0;
-            for (int r = 0; r < count; r++)
-            {
-                int n = convert(r, arena.AsSpan(used));
-                _starts[r] = used;
-                _lengths[r] = n;
-                used += n;
-            }
-            _converted = true;
-        }
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct) => _text.Load(rg, file, count, ct);
+        public override bool IsNull(int row) => _text.IsNull(row);
+        public override object? Get(int row) => _text.GetString(row);
+        public override ReadOnlySpan<char> GetChars(int row) => _text.GetChars(row);
+        public override ReadOnlySpan<byte> GetUtf8(int row) => _text.GetUtf8(row);
     }
 
     private sealed class Binaries(DataField field) : ShardColumn

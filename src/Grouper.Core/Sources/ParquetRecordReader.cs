@@ -230,43 +230,28 @@ internal abstract class SourceColumn
     }
 
     /// <summary>
-    /// Text as UTF-8 slices of the chunk's pages where <see cref="PlainTextChunk"/> reads it (the common
-    /// layouts: plain or dictionary pages, Snappy or none), which the builder stores as they are; otherwise
-    /// slices of Parquet.Net's decoded characters. Never a string per value: a row group of DuckDB's or
-    /// Spark's size would be hundreds of thousands of short-lived strings.
+    /// Text as the file's UTF-8 where it can be read so, which the builder stores as it is (<see cref="TextColumn"/>).
+    /// Never a string per value: a row group of DuckDB's or Spark's size would be hundreds of thousands of
+    /// short-lived strings.
     /// </summary>
     private sealed class Strings(DataField field) : SourceColumn
     {
-        private readonly StringSlices _values = new(field);
-        private readonly PlainTextChunk _plain = new(GrouperErrorKind.InvalidData);
-        private bool _isPlain;
+        private readonly TextColumn _text = new(field, GrouperErrorKind.InvalidData);
         private char[] _chars = new char[256];
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
-        {
-            _isPlain = _plain.TryLoad(file, field, count);
-            if (!_isPlain) _values.Load(rg, count, default);
-        }
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count) => _text.Load(rg, file, count, default);
+        public override bool IsNull(int row) => _text.IsNull(row);
+        public override bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8) => _text.TryGetUtf8(row, out utf8);
 
-        public override bool IsNull(int row) => _isPlain ? _plain.IsNull(row) : _values.IsNull(row);
-
-        public override bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8)
-        {
-            utf8 = _isPlain ? _plain.GetUtf8(row) : default;
-            return _isPlain;
-        }
-
-        /// <summary>Valid until the next call (key columns ask for characters; the row encoding takes UTF-8).</summary>
+        /// <summary>Valid until the next call: rows are read in order, and only key columns ask for characters.</summary>
         public override ReadOnlySpan<char> GetChars(int row)
         {
-            if (!_isPlain) return _values.GetChars(row);
-            var utf8 = _plain.GetUtf8(row);
+            // One value at a time, not the whole chunk: a source's row group can be DuckDB's or Spark's size.
+            if (!_text.TryGetUtf8(row, out var utf8)) return _text.GetChars(row);
             if (_chars.Length < utf8.Length) _chars = new char[Math.Max(utf8.Length, _chars.Length * 2)];
-            int n = System.Text.Encoding.UTF8.GetChars(utf8, _chars);
-            return _chars.AsSpan(0, n);
+            return _chars.AsSpan(0, System.Text.Encoding.UTF8.GetChars(utf8, _chars));
         }
-
-        public override string GetString(int row) => _isPlain ? System.Text.Encoding.UTF8.GetString(_plain.GetUtf8(row)) : _values.GetChars(row).ToString();
+        public override string GetString(int row) => _text.GetString(row) ?? "";
     }
 
     private sealed class GuidStrings(DataField field) : SourceColumn

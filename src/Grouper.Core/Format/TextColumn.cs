@@ -1,0 +1,81 @@
+using System.Text;
+using Grouper.Schema;
+using Parquet;
+using Parquet.Schema;
+
+namespace Grouper.Format;
+
+/// <summary>
+/// A text column of one row group, for the dataset reader and Parquet sources alike: UTF-8 slices of the
+/// chunk's pages where <see cref="PlainTextChunk"/> reads them (Grouper's shards, and the common layouts of
+/// other engines), otherwise slices of Parquet.Net's decoded characters (<see cref="StringSlices"/>).
+/// Never a string per value; the other form (characters of UTF-8, or UTF-8 of characters) is made for the
+/// whole chunk when first asked for, and a string only when one is asked for.
+/// </summary>
+internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
+{
+    private readonly StringSlices _slices = new(field);
+    private readonly PlainTextChunk _plain = new(errorKind);
+    private bool _isPlain;
+    private bool _converted;
+    private int _count;
+    private char[] _chars = [];
+    private byte[] _bytes = [];
+    private int[] _starts = [];
+    private int[] _lengths = [];
+
+    public void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
+    {
+        _isPlain = _plain.TryLoad(file, field, count);
+        if (!_isPlain) _slices.Load(rg, count, ct);
+        _converted = false;
+        _count = count;
+    }
+
+    public bool IsNull(int row) => _isPlain ? _plain.IsNull(row) : _slices.IsNull(row);
+
+    /// <summary>The value's UTF-8 when the chunk was read as UTF-8 (empty for null); false when only characters are at hand.</summary>
+    public bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8)
+    {
+        utf8 = _isPlain ? _plain.GetUtf8(row) : default;
+        return _isPlain;
+    }
+
+    /// <summary>The value's UTF-8 (empty for null), encoded for the whole chunk when the chunk was read as characters.</summary>
+    public ReadOnlySpan<byte> GetUtf8(int row)
+    {
+        if (_isPlain) return _plain.GetUtf8(row);
+        if (!_converted) Convert(r => Encoding.UTF8.GetMaxByteCount(_slices.GetChars(r).Length), (r, dest) => Encoding.UTF8.GetBytes(_slices.GetChars(r), dest), ref _bytes);
+        return _bytes.AsSpan(_starts[row], _lengths[row]);
+    }
+
+    /// <summary>The value's characters (empty for null), decoded for the whole chunk when the chunk was read as UTF-8.</summary>
+    public ReadOnlySpan<char> GetChars(int row)
+    {
+        if (!_isPlain) return _slices.GetChars(row);
+        if (!_converted) Convert(r => _plain.GetUtf8(r).Length, (r, dest) => Encoding.UTF8.GetChars(_plain.GetUtf8(r), dest), ref _chars);
+        return _chars.AsSpan(_starts[row], _lengths[row]);
+    }
+
+    public string? GetString(int row) => IsNull(row) ? null
+        : _isPlain ? Encoding.UTF8.GetString(_plain.GetUtf8(row)) : _slices.GetChars(row).ToString();
+
+    private delegate int Converter<T>(int row, Span<T> dest);
+
+    private void Convert<T>(Func<int, int> maxSize, Converter<T> convert, ref T[] arena)
+    {
+        if (_starts.Length < _count) { _starts = new int[_count]; _lengths = new int[_count]; }
+        long total = 0;
+        for (int r = 0; r < _count; r++) total += maxSize(r);
+        if (arena.Length < total) arena = new T[checked((int)total)];
+        int used = 0;
+        for (int r = 0; r < _count; r++)
+        {
+            int n = convert(r, arena.AsSpan(used));
+            _starts[r] = used;
+            _lengths[r] = n;
+            used += n;
+        }
+        _converted = true;
+    }
+}
