@@ -106,41 +106,68 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// <summary>The chunk has pages this reader does not decode: read it another way.</summary>
     public sealed class NotPlainException : Exception;
 
-    private ReadOnlySpan<byte> Decompress(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path)
+    // A page decompressed into the scratch buffer (or copied there: its bytes are written to below).
+    private Span<byte> Decompress(scoped in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path)
+    {
+        int size = PageSize(h, compressed, codec, path);
+        if (_page.Length < size) _page = new byte[Math.Max(size, _page.Length * 2)];
+        var page = _page.AsSpan(0, size);
+        Expand(compressed, page, codec, path);
+        return page;
+    }
+
+    // A page decompressed into the chunk's text buffer after what is there; its position there.
+    private Span<byte> PageIntoData(scoped in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path, out int at)
+    {
+        int size = PageSize(h, compressed, codec, path);
+        if (_data.Length < _dataUsed + size) Array.Resize(ref _data, Math.Max(_dataUsed + size, _data.Length * 2));
+        at = _dataUsed;
+        var page = _data.AsSpan(at, size);
+        Expand(compressed, page, codec, path);
+        _dataUsed += size;
+        return page;
+    }
+
+    private int PageSize(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path)
     {
         int size = h.UncompressedSize;
         if (size < 0) throw Damaged(path, "a page's size is wrong");
+        if (codec != CompressionCodec.SNAPPY && compressed.Length != size) throw Damaged(path, "an uncompressed page has the wrong size");
+        return size;
+    }
+
+    private void Expand(ReadOnlySpan<byte> compressed, Span<byte> page, CompressionCodec codec, string path)
+    {
         if (codec != CompressionCodec.SNAPPY)
         {
-            if (compressed.Length != size) throw Damaged(path, "an uncompressed page has the wrong size");
-            return compressed; // read in place
+            compressed.CopyTo(page);
+            return;
         }
-        if (_page.Length < size) _page = new byte[Math.Max(size, _page.Length * 2)];
         int n;
-        try { n = Snappier.Snappy.Decompress(compressed, _page.AsSpan(0, size)); }
+        try { n = Snappier.Snappy.Decompress(compressed, page); }
         catch (Exception ex) when (ex is InvalidDataException or ArgumentException or IndexOutOfRangeException) { throw Damaged(path, "a page does not decompress"); }
-        if (n != size) throw Damaged(path, "a page decompresses to the wrong size");
-        return _page.AsSpan(0, size);
+        if (n != page.Length) throw Damaged(path, "a page decompresses to the wrong size");
     }
 
     private void ReadDictionary(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path)
     {
-        var page = Decompress(h, compressed, codec, path);
-        EnsureData(page.Length);
+        var page = PageIntoData(h, compressed, codec, path, out int at);
         if (_dictStarts.Length < h.Values) { _dictStarts = new int[h.Values]; _dictLengths = new int[h.Values]; }
-        int textStart = _dataUsed, p = 0;
-        for (int i = 0; i < h.Values; i++) p = Value(page, p, out _dictStarts[i], out _dictLengths[i], path);
-        CheckText(textStart, path);
+        int p = 0;
+        for (int i = 0; i < h.Values; i++) p = Value(page, p, at, out _dictStarts[i], out _dictLengths[i], path);
+        CheckText(page[..p], path);
         _dictCount = h.Values;
     }
 
-    private int ReadPage(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, int row, bool optional, string path)
+    private int ReadPage(scoped in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, int row, bool optional, string path)
     {
-        var page = Decompress(h, compressed, codec, path);
-        // The values are copied together into the chunk's text buffer (the slices of every page stay
-        // valid together), so that the text can be checked as UTF-8 in one pass.
-        EnsureData(page.Length);
-        int textStart = _dataUsed;
+        // PLAIN values are handed out where they lie: the page is decompressed into the chunk's text buffer
+        // (the slices of every page stay valid together). Dictionary indexes are read from a scratch buffer.
+        bool plain = h.Encoding == (int)Encoding.PLAIN;
+        int at = 0;
+        Span<byte> page;
+        if (plain) page = PageIntoData(h, compressed, codec, path, out at);
+        else page = Decompress(h, compressed, codec, path);
         int p = 0;
         int end = row + h.Values;
         scoped HybridInts defined = default;
@@ -153,14 +180,15 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             defined = new HybridInts(page.Slice(4, len), 1, this, path);
             p = 4 + len;
         }
-        if (h.Encoding == (int)Encoding.PLAIN)
+        if (plain)
         {
+            int first = p;
             for (int r = row; r < end; r++)
             {
                 if (optional && defined.Next() == 0) { _lengths[r] = -1; _starts[r] = 0; continue; }
-                p = Value(page, p, out _starts[r], out _lengths[r], path);
+                p = Value(page, p, at, out _starts[r], out _lengths[r], path);
             }
-            CheckText(textStart, path);
+            CheckText(page[first..p], path);
         }
         else
         {
@@ -182,33 +210,24 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         return end;
     }
 
-    private void EnsureData(int more)
+    // Text handed out must be UTF-8 and the bytes come from a file. Value has overwritten each value's
+    // length with ASCII spaces, so the page's values are checked in one pass: a space cannot continue a
+    // character, so the run is valid exactly when every value is valid on its own.
+    private void CheckText(ReadOnlySpan<byte> values, string path)
     {
-        if (_data.Length < _dataUsed + more) Array.Resize(ref _data, Math.Max(_dataUsed + more, _data.Length * 2));
+        if (!Utf8.IsValid(values)) throw Damaged(path, "a text value is not valid UTF-8");
     }
 
-    // Text handed out must be UTF-8 and the bytes come from a file. The values together are valid and
-    // none starts with a continuation byte (Value checks) exactly when every value is valid on its own.
-    private void CheckText(int textStart, string path)
-    {
-        if (!Utf8.IsValid(_data.AsSpan(textStart, _dataUsed - textStart))) throw Damaged(path, "a text value is not valid UTF-8");
-    }
-
-    private int Value(ReadOnlySpan<byte> page, int p, out int start, out int length, string path)
+    // A PLAIN value at p of a page that lies at `at` in the text buffer: its 4-byte length, then its bytes.
+    private int Value(Span<byte> page, int p, int at, out int start, out int length, string path)
     {
         if (p + 4 > page.Length) throw Damaged(path, "a page holds fewer values than its header says");
         int len = BinaryPrimitives.ReadInt32LittleEndian(page[p..]);
+        page.Slice(p, 4).Fill((byte)' ');
         p += 4;
         if ((uint)len > (uint)(page.Length - p)) throw Damaged(path, "a value runs past its page");
-        if (len > 0)
-        {
-            var value = page.Slice(p, len);
-            if ((value[0] & 0xC0) == 0x80) throw Damaged(path, "a text value is not valid UTF-8");
-            value.CopyTo(_data.AsSpan(_dataUsed));
-        }
-        start = _dataUsed;
+        start = at + p;
         length = len;
-        _dataUsed += len;
         return p + len;
     }
 

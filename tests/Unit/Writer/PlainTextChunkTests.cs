@@ -154,5 +154,30 @@ public class PlainTextChunkTests
         Assert.Contains("UTF-8", ex.Message);
     }
 
+    [Fact]
+    public async Task A_value_cut_mid_character_is_invalid_even_where_the_next_length_would_complete_it()
+    {
+        // The first value ends with the lead byte of "é" (C3); the second is 169 bytes long, and 169 is A9,
+        // the byte that would complete it: read as one run of page bytes, "C3 A9" is valid UTF-8.
+        using var t = new TempDir();
+        var path = t["cut.parquet"];
+        var field = new DataField<byte[]>("text", false);
+        ReadOnlyMemory<byte>[] values = [new byte[] { 0x61, 0xC3 }, Encoding.ASCII.GetBytes(new string('b', 0xA9))];
+        await using (var file = File.Create(path))
+        await using (var w = await ParquetWriter.CreateAsync(new ParquetSchema(field), file, new ParquetOptions { CompressionMethod = CompressionMethod.None }))
+        {
+            using var rg = w.CreateRowGroup();
+            await rg.WriteAsync<ReadOnlyMemory<byte>>(field, values.AsMemory(), null, null, default);
+        }
+        var bytes = await File.ReadAllBytesAsync(path);
+        Assert.True(IndexOf(bytes, new byte[] { 0x61, 0xC3, 0xA9, 0, 0, 0 }) > 0, "the page holds the two values back to back");
+        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read);
+        await using var reader = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true);
+        var chunk = reader.Metadata!.RowGroups[0].Columns[0];
+        Assert.True(PlainTextChunk.CanRead(chunk, 0));
+        var ex = Assert.Throws<GrouperException>(() => new PlainTextChunk().Load(fs.SafeFileHandle, path, chunk, 2, optional: false));
+        Assert.Contains("UTF-8", ex.Message);
+    }
+
     private static int IndexOf(byte[] haystack, ReadOnlySpan<byte> needle) => haystack.AsSpan().IndexOf(needle);
 }
