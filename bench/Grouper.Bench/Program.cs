@@ -53,16 +53,26 @@ switch (cmd)
         bool indexOnly = Opt("index-only", "0") == "1";
         // utf8 (default): characters counted on the stored UTF-8, as DuckDB's length() does; chars: decoded to .NET characters.
         bool asChars = Opt("text", "utf8") == "chars";
-        foreach (var g in ds.EnumerateGroups())
-        {
-            groups++;
-            if (indexOnly) { records += g.RecordCount; continue; }
-            foreach (var b in ds.ReadBatches(g, columns))
+        // scan (default): ScanBatches, the whole dataset in one stream; per-group: ReadBatches for each group the index lists.
+        if (indexOnly)
+            foreach (var g in ds.EnumerateGroups()) { groups++; records += g.RecordCount; }
+        else if (Opt("api", "scan") == "per-group")
+            foreach (var g in ds.EnumerateGroups())
             {
-                records += b.Count;
-                if (asChars) for (int i = 0; i < b.Count; i++) chars += b.GetChars(0, i).Length;
-                else for (int i = 0; i < b.Count; i++) chars += System.Text.Encoding.UTF8.GetCharCount(b.GetUtf8(0, i));
+                groups++;
+                foreach (var b in ds.ReadBatches(g, columns)) Count(b);
             }
+        else
+            foreach (var b in ds.ScanBatches(columns))
+            {
+                if (b.IsGroupStart) groups++;
+                Count(b);
+            }
+        void Count(Grouper.Reading.RecordBatch b)
+        {
+            records += b.Count;
+            if (asChars) for (int i = 0; i < b.Count; i++) chars += b.GetChars(0, i).Length;
+            else for (int i = 0; i < b.Count; i++) chars += System.Text.Encoding.UTF8.GetCharCount(b.GetUtf8(0, i));
         }
         Result("grouper-scan", records, FormattableString.Invariant($"groups={groups} groups_per_s={groups / sw.Elapsed.TotalSeconds:F0} records_per_s={records / sw.Elapsed.TotalSeconds:F0} chars={chars}"));
         break;

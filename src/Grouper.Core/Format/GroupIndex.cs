@@ -228,6 +228,52 @@ public sealed class GroupIndexReader : IDisposable
     private int _cachedBlock = -1;
     private List<GroupInfo>? _cached;
 
+    /// <summary>One index entry as stored, its key a slice of the block it was read from.</summary>
+    internal struct Entry
+    {
+        public int KeyStart, KeyLength, Shard;
+        public long RowOffset, RecordCount;
+    }
+
+    internal int BlockCount => _offsets.Length;
+
+    internal long FirstOrdinal(int block) => _firstOrdinals[block];
+
+    /// <summary>
+    /// Decodes block <paramref name="b"/> into <paramref name="entries"/> (keys stay UTF-8 in
+    /// <paramref name="data"/>); both buffers are reused across blocks. For scans of millions of groups,
+    /// which have no use for a <see cref="GroupInfo"/> and a key string per group.
+    /// </summary>
+    internal int ReadBlockEntries(int b, ref byte[] data, ref Entry[] entries)
+    {
+        int length = _lengths[b], count = _entryCounts[b];
+        if (data.Length < length) data = new byte[Math.Max(length, data.Length * 2)];
+        if (entries.Length < count) entries = new Entry[Math.Max(count, entries.Length * 2)];
+        if (RandomAccess.Read(_file.SafeFileHandle, data.AsSpan(0, length), _offsets[b]) != length) throw Corrupt($"block {b} is cut short");
+        var block = data.AsSpan(0, length);
+        int pos = 0;
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                ref var e = ref entries[i];
+                e.KeyLength = checked((int)VarInt.Read(block, ref pos));
+                if ((uint)e.KeyLength > (uint)(length - pos)) throw Corrupt($"block {b} cannot be decoded");
+                e.KeyStart = pos;
+                pos += e.KeyLength;
+                e.Shard = checked((int)VarInt.Read(block, ref pos));
+                e.RowOffset = checked((long)VarInt.Read(block, ref pos));
+                e.RecordCount = checked((long)VarInt.Read(block, ref pos));
+                VarInt.Read(block, ref pos); // bytes
+            }
+        }
+        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException)
+        {
+            throw Corrupt($"block {b} cannot be decoded", ex);
+        }
+        return count;
+    }
+
     private List<GroupInfo> ReadBlock(int b)
     {
         var data = new byte[_lengths[b]];

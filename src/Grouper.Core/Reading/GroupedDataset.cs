@@ -121,8 +121,7 @@ public sealed class GroupedDataset : IDisposable
     {
         ArgumentNullException.ThrowIfNull(group);
         var batch = BatchFor(columns);
-        var wanted = batch.Wanted;
-        long remaining = group.RecordCount;
+        long remaining = group.RecordCount, first = 0;
         int shard = group.Shard;
         long row = group.RowOffset;
         // Groups asked for in storage order are a scan: the row group after this group's last is wanted next.
@@ -130,27 +129,110 @@ public sealed class GroupedDataset : IDisposable
         _lastOrdinal = group.Ordinal;
         while (remaining > 0)
         {
-            if (shard >= Manifest.Shards.Count)
-                throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The dataset {Path} is damaged: group '{group.Key}' runs past the last shard.", Path);
-            var (_, reader, starts) = OpenShard(shard);
-            int rg = Array.BinarySearch(starts, row);
-            if (rg < 0) rg = ~rg - 1;
-            for (; rg < reader.RowGroupCount && remaining > 0; rg++)
+            if (!NextRun(ref shard, ref row, remaining, batch.Wanted, scanning, ct, out var loaded, out int from, out int take))
+                throw RunsPast(group.Key);
+            batch.Set(loaded.Columns, from, take);
+            batch.SetGroup(group, first);
+            yield return batch;
+            remaining -= take;
+            first += take;
+        }
+    }
+
+    /// <summary>
+    /// Every group's records in storage order, as batches: one per group and row group it touches, as
+    /// <see cref="ReadBatches"/> hands out, each saying which group it belongs to
+    /// (<see cref="RecordBatch.GroupOrdinal"/>, <see cref="RecordBatch.GroupKey"/>,
+    /// <see cref="RecordBatch.IsGroupStart"/>). The fast way to stream a whole dataset: the index is walked
+    /// without an object or a string per group (a key becomes a string only when asked for), and the next
+    /// two row groups decode on other threads while the caller works on this one. Same batch rules as
+    /// <see cref="ReadBatches"/>: only the columns at <paramref name="columns"/>, valid until the next batch.
+    /// </summary>
+    public IEnumerable<RecordBatch> ScanBatches(IReadOnlyList<int>? columns = null, CancellationToken ct = default)
+    {
+        var batch = BatchFor(columns);
+        byte[] block = [];
+        var entries = Array.Empty<GroupIndexReader.Entry>();
+        for (int b = 0; b < _index.BlockCount; b++)
+        {
+            int n = _index.ReadBlockEntries(b, ref block, ref entries);
+            long ordinal = _index.FirstOrdinal(b);
+            for (int i = 0; i < n; i++, ordinal++)
             {
-                ct.ThrowIfCancellationRequested();
-                int from = (int)(row - starts[rg]);
-                bool continues = remaining > reader.RowGroups[rg].RowCount - from;
-                // A scan keeps two row groups decoding ahead; a group that goes on, the one it goes on into.
-                var loaded = RowGroup(shard, rg, wanted, readAhead: scanning ? 2 : continues ? 1 : 0, ct);
-                int take = (int)Math.Min(remaining, loaded.Count - from);
-                batch.Set(loaded.Columns, from, take);
-                yield return batch;
-                remaining -= take;
-                row += take;
+                var e = entries[i];
+                long remaining = e.RecordCount, first = 0, row = e.RowOffset;
+                int shard = e.Shard;
+                _lastOrdinal = ordinal;
+                while (remaining > 0)
+                {
+                    if (!NextRun(ref shard, ref row, remaining, batch.Wanted, scanning: true, ct, out var loaded, out int from, out int take))
+                        throw RunsPast(System.Text.Encoding.UTF8.GetString(block, e.KeyStart, e.KeyLength));
+                    batch.Set(loaded.Columns, from, take);
+                    batch.SetGroup(block, e.KeyStart, e.KeyLength, ordinal, e.RecordCount, first);
+                    yield return batch;
+                    remaining -= take;
+                    first += take;
+                }
             }
+        }
+    }
+
+    private GrouperException RunsPast(string key) =>
+        new(GrouperErrorKind.InvalidDataset, $"The dataset {Path} is damaged: group '{key}' runs past the end of its shards.", Path);
+
+    /// <summary>
+    /// The next run of a group's records: the part of them, from <paramref name="row"/> of
+    /// <paramref name="shard"/>, that lies in one row group (decoded, with <paramref name="wanted"/>'s columns).
+    /// Moves <paramref name="shard"/> and <paramref name="row"/> past it. False when the records would lie
+    /// past the last shard or past a shard's end: the index does not match the shards.
+    /// </summary>
+    private bool NextRun(ref int shard, ref long row, long remaining, int[] wanted, bool scanning, CancellationToken ct, out LoadedRowGroup loaded, out int from, out int take)
+    {
+        loaded = null!;
+        from = take = 0;
+        (FileStream File, ParquetReader Reader, long[] RowGroupStarts) open;
+        while (true)
+        {
+            if (shard >= Manifest.Shards.Count) return false;
+            open = OpenShard(shard);
+            if (open.RowGroupStarts.Length > 0) break;
+            shard++; // a shard without rows
+            row = 0;
+        }
+        var (_, r, s) = open;
+        int rg = RowGroupAt(shard, s, row);
+        if (rg < 0) return false;
+        long rows = r.RowGroups[rg].RowCount;
+        from = (int)(row - s[rg]);
+        if (from >= rows) return false;
+        ct.ThrowIfCancellationRequested();
+        // A scan keeps two row groups decoding ahead; a group that goes on, the one it goes on into.
+        bool continues = remaining > rows - from;
+        loaded = RowGroup(shard, rg, wanted, readAhead: scanning ? 2 : continues ? 1 : 0, ct);
+        take = (int)Math.Min(remaining, loaded.Count - from);
+        row += take;
+        if (row == s[rg] + loaded.Count && rg + 1 == r.RowGroupCount)
+        {
             shard++;
             row = 0;
         }
+        return true;
+    }
+
+    // Consecutive groups mostly start in the row group the previous one ended in: look there before searching.
+    private int _hintShard = -1, _hintRowGroup;
+
+    private int RowGroupAt(int shard, long[] starts, long row)
+    {
+        int rg = _hintRowGroup;
+        if (!(_hintShard == shard && rg < starts.Length && starts[rg] <= row && (rg + 1 == starts.Length || row < starts[rg + 1])))
+        {
+            rg = Array.BinarySearch(starts, row);
+            if (rg < 0) rg = ~rg - 1;
+            if (rg < 0) return -1;
+            (_hintShard, _hintRowGroup) = (shard, rg);
+        }
+        return rg;
     }
 
     // The batch handed out is one object while the projection stays the same: a scan of millions of tiny
@@ -316,9 +398,18 @@ public sealed class GroupedDataset : IDisposable
               ?? throw new GrouperException(GrouperErrorKind.InvalidDataset, $"A shard of {Path} has no column '{Columns[c].Name}' (the manifest lists it).", Path);
     }
 
+    // The shard asked for last: a scan asks for it for every group.
+    private int _lastShard = -1;
+    private (FileStream File, ParquetReader Reader, long[] RowGroupStarts) _lastOpen;
+
     private (FileStream File, ParquetReader Reader, long[] RowGroupStarts) OpenShard(int shard)
     {
-        if (_shards.TryGetValue(shard, out var open)) return open;
+        if (shard == _lastShard) return _lastOpen;
+        if (_shards.TryGetValue(shard, out var open))
+        {
+            (_lastShard, _lastOpen) = (shard, open);
+            return open;
+        }
         var path = Resolve(Path, Manifest.Shards[shard].File);
         var (fs, reader) = OpenParquet(path);
         var starts = new long[reader.RowGroupCount];
@@ -330,6 +421,7 @@ public sealed class GroupedDataset : IDisposable
         }
         open = (fs, reader, starts);
         _shards[shard] = open;
+        (_lastShard, _lastOpen) = (shard, open);
         return open;
     }
 
@@ -363,6 +455,7 @@ public sealed class GroupedDataset : IDisposable
             fs.Dispose();
         }
         _shards.Clear();
+        _lastShard = -1;
         _index.Dispose();
     }
 }

@@ -1,3 +1,6 @@
+using System.Text;
+using Grouper.Format;
+
 namespace Grouper.Reading;
 
 /// <summary>
@@ -21,6 +24,61 @@ public sealed class RecordBatch
         _start = start;
         Count = count;
     }
+
+    // The group: its key as a string (ReadBatches has one) or as UTF-8 in the index block a scan reads
+    // (ScanBatches makes the string only when asked).
+    private string? _key;
+    private byte[] _keyBytes = [];
+    private int _keyStart, _keyLength;
+
+    internal void SetGroup(GroupInfo group, long firstRecord)
+    {
+        _key = group.Key;
+        _keyLength = -1;
+        GroupOrdinal = group.Ordinal;
+        GroupRecordCount = group.RecordCount;
+        FirstRecordInGroup = firstRecord;
+    }
+
+    internal void SetGroup(byte[] keyBytes, int keyStart, int keyLength, long ordinal, long recordCount, long firstRecord)
+    {
+        if (ordinal != GroupOrdinal) _key = null;
+        _keyBytes = keyBytes;
+        _keyStart = keyStart;
+        _keyLength = keyLength;
+        GroupOrdinal = ordinal;
+        GroupRecordCount = recordCount;
+        FirstRecordInGroup = firstRecord;
+    }
+
+    /// <summary>The group's position in storage order (0-based).</summary>
+    public long GroupOrdinal { get; private set; } = -1;
+
+    /// <summary>The group's key (made once per group when asked for).</summary>
+    public string GroupKey => _key ??= Encoding.UTF8.GetString(_keyBytes, _keyStart, _keyLength);
+
+    /// <summary>The group's key as UTF-8, without making a string: valid as long as the batch.</summary>
+    public ReadOnlySpan<byte> GroupKeyUtf8
+    {
+        get
+        {
+            if (_keyLength < 0)
+            {
+                _keyBytes = Encoding.UTF8.GetBytes(_key!);
+                (_keyStart, _keyLength) = (0, _keyBytes.Length);
+            }
+            return _keyBytes.AsSpan(_keyStart, _keyLength);
+        }
+    }
+
+    /// <summary>Records in the whole group (the batch holds <see cref="Count"/> of them).</summary>
+    public long GroupRecordCount { get; private set; }
+
+    /// <summary>The position in its group (0-based) of the batch's first record; 0 for a group's first batch.</summary>
+    public long FirstRecordInGroup { get; private set; }
+
+    /// <summary>True for a group's first batch: a scan counts groups, or starts a new one, here.</summary>
+    public bool IsGroupStart => FirstRecordInGroup == 0;
 
     /// <summary>Records in the batch.</summary>
     public int Count { get; private set; }

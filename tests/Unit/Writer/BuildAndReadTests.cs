@@ -228,6 +228,72 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void A_scan_streams_every_group_in_storage_order_and_says_whose_records_each_batch_holds()
+    {
+        // Row groups of 7 rows and small shards: groups span row groups and shards, and many share one.
+        using var t = new TempDir();
+        ColumnSpec[] columns = [Col("user", ValueKind.String), Col("seq", ValueKind.Int64), Col("text", ValueKind.String, nullable: true)];
+        var rng = new Random(5);
+        var rows = Enumerable.Range(0, 4000).Select(i => new object?[]
+        {
+            i % 6 == 0 ? "big-ü" : $"u{rng.Next(900):D4}", (long)i, i % 9 == 0 ? null : $"t{i}-" + new string('é', rng.Next(4)),
+        }).ToList();
+        Build(t["ds"], rows, columns, tweak: o => new BuildOptions { Key = o.Key, MemoryLimit = o.MemoryLimit, RowGroupMaxRows = 7, ShardTargetBytes = 8 << 10 });
+        var expected = Expected(rows);
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.True(ds.Manifest.Shards.Count > 2);
+        var groups = ds.EnumerateGroups().ToList();
+        Assert.True(groups.Count > 500);
+
+        // All columns: every record, in every group's order, each batch naming its group.
+        int gi = -1, inGroup = 0, batches = 0;
+        foreach (var b in ds.ScanBatches())
+        {
+            batches++;
+            if (b.IsGroupStart)
+            {
+                if (gi >= 0) Assert.Equal(groups[gi].RecordCount, inGroup);
+                gi++;
+                inGroup = 0;
+            }
+            var g = groups[gi];
+            Assert.Equal(g.Ordinal, b.GroupOrdinal);
+            Assert.Equal(g.Key, b.GroupKey);
+            Assert.Equal(g.Key, Encoding.UTF8.GetString(b.GroupKeyUtf8));
+            Assert.Equal(g.RecordCount, b.GroupRecordCount);
+            Assert.Equal(inGroup, b.FirstRecordInGroup);
+            for (int r = 0; r < b.Count; r++, inGroup++)
+                for (int c = 0; c < columns.Length; c++) Assert.Equal(expected[g.Key][inGroup][c], b.GetValue(c, r));
+        }
+        Assert.Equal(groups.Count - 1, gi);
+        Assert.Equal(groups[gi].RecordCount, inGroup);
+        Assert.True(batches > groups.Count, "groups that span row groups come in several batches");
+
+        // A projection, the key looked at only as UTF-8 (no string made), and a fetch of another group in
+        // the middle of the scan: the scan goes on where it was.
+        var projection = ds.ColumnIndexes(["text"]);
+        long seen = 0;
+        var other = new Random(2);
+        foreach (var b in ds.ScanBatches(projection))
+        {
+            var key = Encoding.UTF8.GetString(b.GroupKeyUtf8);
+            for (int r = 0; r < b.Count; r++)
+            {
+                var want = (string?)expected[key][(int)b.FirstRecordInGroup + r][2];
+                Assert.Equal(want ?? "", Encoding.UTF8.GetString(b.GetUtf8(0, r)));
+                Assert.Equal(want is null, b.IsNull(0, r));
+            }
+            seen += b.Count;
+            if (b.GroupOrdinal % 97 == 5 && b.IsGroupStart)
+            {
+                var o = groups[other.Next(groups.Count)];
+                Assert.Equal(expected[o.Key], ds.ReadRecords(o).ToList());
+            }
+        }
+        Assert.Equal(rows.Count, seen);
+    }
+
+    [Fact]
     public void Many_tiny_groups_are_found_by_key()
     {
         using var t = new TempDir();
