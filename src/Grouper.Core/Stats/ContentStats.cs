@@ -52,10 +52,11 @@ public static class ContentStats
     {
         int c = ColumnIndex(ds, labelColumn);
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        int[] label = [c]; // only the label column is decoded
         foreach (var g in groups ?? ds.EnumerateGroups())
-            foreach (var r in ds.ReadRecords(g, ct))
+            foreach (var r in ds.ReadRecords(g, label, ct))
             {
-                var l = LabelOf(r[c]);
+                var l = LabelOf(r[0]);
                 counts[l] = counts.GetValueOrDefault(l) + 1;
             }
         return counts;
@@ -77,13 +78,26 @@ public static class ContentStats
         return WithGlobal(ds, groups, lc, tc, lc >= 0 ? new LabelSpace(globalLabels!) : null, ct);
     }
 
+    // Only the label and text columns are decoded: record r of a projection holds r[0] the label (when
+    // there is a label column) and then the text.
+    private static int[] Projection(int lc, int tc, out int label, out int text)
+    {
+        var cols = new List<int>(2);
+        label = lc < 0 ? -1 : cols.Count;
+        if (lc >= 0) cols.Add(lc);
+        text = tc < 0 ? -1 : cols.Count;
+        if (tc >= 0) cols.Add(tc);
+        return cols.ToArray();
+    }
+
     private static IEnumerable<GroupContentRow> WithGlobal(GroupedDataset ds, IEnumerable<GroupInfo> groups, int lc, int tc, LabelSpace? space, CancellationToken ct)
     {
+        var projection = Projection(lc, tc, out lc, out tc);
         foreach (var g in groups)
         {
             var counts = space is null ? null : new Dictionary<string, long>(StringComparer.Ordinal);
             long words = 0, chars = 0;
-            foreach (var r in ds.ReadRecords(g, ct))
+            foreach (var r in ds.ReadRecords(g, projection, ct))
             {
                 if (counts is not null) { var l = LabelOf(r[lc]); counts[l] = counts.GetValueOrDefault(l) + 1; }
                 if (tc >= 0 && r[tc] is { } t) CountText(KeyText.Format(t), ref words, ref chars);
@@ -102,11 +116,12 @@ public static class ContentStats
             using (var w = new BinaryWriter(new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.None)))
             {
                 var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+                var projection = Projection(lc, tc, out lc, out tc);
                 foreach (var g in groups)
                 {
                     counts.Clear();
                     long words = 0, chars = 0;
-                    foreach (var r in ds.ReadRecords(g, ct))
+                    foreach (var r in ds.ReadRecords(g, projection, ct))
                     {
                         var l = LabelOf(r[lc]);
                         counts[l] = counts.GetValueOrDefault(l) + 1;

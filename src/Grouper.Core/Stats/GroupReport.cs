@@ -212,7 +212,7 @@ public static class GroupReport
 
     private static string Heatmap(GroupedDataset ds, IReadOnlyList<GroupInfo> groups, string labelColumn, IReadOnlyDictionary<string, long> global, int maxLabels, CancellationToken ct)
     {
-        int c = ContentStats.ColumnIndex(ds, labelColumn);
+        int[] label = [ContentStats.ColumnIndex(ds, labelColumn)]; // only the label column is decoded
         var labels = global.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(maxLabels).Select(p => p.Key).ToList();
         // Numeric labels read best in numeric order; others stay most frequent first.
         if (labels.All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
@@ -229,9 +229,9 @@ public static class GroupReport
         {
             var g = groups[i];
             var counts = new double[columns.Count];
-            foreach (var r in ds.ReadRecords(g, ct))
+            foreach (var r in ds.ReadRecords(g, label, ct))
             {
-                var l = r[c] is null ? "" : Keys.KeyText.Format(r[c]!);
+                var l = r[0] is null ? "" : Keys.KeyText.Format(r[0]!);
                 counts[index.TryGetValue(l, out var k) ? k : columns.Count - 1]++;
             }
             var p = ContentStats.Normalize(counts);
