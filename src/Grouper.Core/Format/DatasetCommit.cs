@@ -30,10 +30,35 @@ internal static class DatasetCommit
         // Whoever holds the lock is the only live writer: every other work folder is a dead build's.
         foreach (var work in Directory.GetDirectories(parent, $".{name}.grouper-tmp-*"))
         {
+            if (SpillFolderOf(work) is { } spill)
+            {
+                TryDelete(spill);
+                done.Add($"Deleted {spill}, the spill folder of an interrupted build of {destination}.");
+            }
             TryDelete(work);
             done.Add($"Deleted {work}, left by an interrupted build of {destination}.");
         }
         return done;
+    }
+
+    /// <summary>In a build's work folder: the full path of its spill folder when that is outside the work folder.</summary>
+    internal const string SpillLocationFile = "spill-location";
+
+    // The spill folder a dead build named in its work folder: trusted only if it bears the work folder's own
+    // (unique) name, so that a damaged or planted file cannot point the deletion at anything else.
+    private static string? SpillFolderOf(string work)
+    {
+        try
+        {
+            var file = Path.Combine(work, SpillLocationFile);
+            if (!File.Exists(file) || new FileInfo(file).Length > 32 << 10) return null;
+            var spill = File.ReadAllText(file).Trim();
+            return Path.IsPathFullyQualified(spill) && Path.GetFileName(spill) == Path.GetFileName(work) && Directory.Exists(spill) ? spill : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
     }
 
     private static void TryDelete(string dir)

@@ -34,7 +34,11 @@ public sealed class BuildOptions
 
     public ShardCompression Compression { get; init; } = ShardCompression.Snappy;
 
-    /// <summary>Folder for spill runs. Default: inside the build's temporary folder beside the destination.</summary>
+    /// <summary>
+    /// Folder for spill runs (a faster or larger disk). The build spills into a subfolder named after its
+    /// work folder and deletes it when done; if the process dies, the next writer of the same destination
+    /// deletes it. Default: inside the build's temporary folder beside the destination.
+    /// </summary>
     public string? SpillDirectory { get; init; }
 
     /// <summary>Receives progress now and then (not per record).</summary>

@@ -107,6 +107,9 @@ public sealed class GroupedDatasetBuilder : IDisposable
             Directory.CreateDirectory(_workDir);
             _spillDir = options.SpillDirectory is { } s ? Path.Combine(Path.GetFullPath(s), Path.GetFileName(_workDir)) : Path.Combine(_workDir, "spill");
             Directory.CreateDirectory(_spillDir);
+            // A spill folder elsewhere is named after the work folder, and the work folder says where it
+            // is: if this process dies, the next writer of the destination deletes both (DatasetCommit.Recover).
+            if (options.SpillDirectory is not null) File.WriteAllText(Path.Combine(_workDir, DatasetCommit.SpillLocationFile), _spillDir);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -311,6 +314,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                     Index = new FileEntry { File = "index.gidx", Bytes = index.Length, Xxh3 = index.Checksum! },
                 };
                 _sorter.Dispose();
+                File.Delete(Path.Combine(_workDir, DatasetCommit.SpillLocationFile)); // the spill folder is gone; the dataset holds only its own files
                 Faults.Hit("manifest");
                 File.WriteAllBytes(Path.Combine(_workDir, DatasetManifest.FileName), manifest.ToJson());
 

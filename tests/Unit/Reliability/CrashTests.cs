@@ -25,10 +25,11 @@ public class CrashTests(ITestOutputHelper output)
         for (int i = 0; i < 60_000; i++) w.WriteLine($"u{i * 7 % 3000},{i},{new string('x', 80)}");
     }
 
-    private static (Process Proc, Task<string> Out) Start(string input, string dest, bool overwrite, string? fault, int? cores = null)
+    private static (Process Proc, Task<string> Out) Start(string input, string dest, bool overwrite, string? fault, int? cores = null, string? spill = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         psi.ArgumentList.Add(Host); psi.ArgumentList.Add(input); psi.ArgumentList.Add(dest); psi.ArgumentList.Add(overwrite ? "1" : "0");
+        if (spill is not null) psi.ArgumentList.Add(spill);
         if (fault is not null) psi.Environment["GROUPER_FAULT"] = fault;
         if (cores is not null) psi.Environment["DOTNET_PROCESSOR_COUNT"] = cores.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var p = Process.Start(psi)!;
@@ -36,9 +37,9 @@ public class CrashTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs until the fault point is reached, then SIGKILLs; false if the build ended first.</summary>
-    private static bool KillAt(string input, string dest, bool overwrite, string fault)
+    private static bool KillAt(string input, string dest, bool overwrite, string fault, string? spill = null)
     {
-        var (p, _) = Start(input, dest, overwrite, fault + ":hang");
+        var (p, _) = Start(input, dest, overwrite, fault + ":hang", spill: spill);
         using (p)
         {
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -155,6 +156,37 @@ public class CrashTests(ITestOutputHelper output)
         // CI prints this file after the run (.ci/run).
         File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "kill-points.txt"), $"kill points tried: {tried} ({string.Join(", ", points)}; fresh and replacing)\n");
         Assert.Equal(points.Length * 2 - 2, tried);
+    }
+
+    [Fact]
+    public void A_killed_build_s_spill_folder_elsewhere_is_deleted_by_the_next_writer_and_nothing_else_there_is()
+    {
+        using var t = new TempDir();
+        var input = t["in.csv"];
+        WriteInput(input);
+        var spill = t["spill [elsewhere]"];
+        Directory.CreateDirectory(spill);
+        Directory.CreateDirectory(Path.Combine(spill, "someone else's"));
+        Assert.True(KillAt(input, t["ds"], false, "spill@3", spill));
+        var left = Assert.Single(Directory.GetDirectories(spill, ".ds.grouper-tmp-*"));
+        Assert.NotEmpty(Directory.GetFiles(left, "run-*"));
+
+        // A planted location naming another folder is not followed.
+        var decoy = Directory.CreateDirectory(t[".ds.grouper-tmp-decoy"]).FullName;
+        File.WriteAllText(Path.Combine(decoy, DatasetCommit.SpillLocationFile), Path.Combine(spill, "someone else's"));
+
+        using (var next = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user"), SpillDirectory = spill }))
+        {
+            Assert.Contains(next.Recovered, r => r.Contains("spill folder") && r.Contains(left));
+            Assert.False(Directory.Exists(left));
+            using var r = Grouper.Sources.SourceFiles.Open(input);
+            next.AddAll(r);
+            next.Complete();
+        }
+        Assert.Equal([Path.Combine(spill, "someone else's")], Directory.GetDirectories(spill));
+        Assert.False(Directory.Exists(decoy));
+        Assert.False(File.Exists(Path.Combine(t["ds"], DatasetCommit.SpillLocationFile)));
+        AssertCompleteOrAbsent(t["ds"]);
     }
 
     [Fact]
