@@ -39,10 +39,18 @@ public static class FuzzTargets
                         foreach (var g in ix.Enumerate().Take(100_000)) ix.Find(g.Key);
                         ix.Find("");
                         ix.GetByOrdinal(ix.GroupCount / 2);
+                        // The scan's walk: entries without objects, keys left in the block.
+                        byte[] block = [];
+                        var entries = Array.Empty<GroupIndexReader.Entry>();
+                        for (int b = 0; b < ix.BlockCount; b++)
+                        {
+                            int n = ix.ReadBlockEntries(b, ref block, ref entries);
+                            for (int i = 0; i < n; i++) _ = block.AsSpan(entries[i].KeyStart, entries[i].KeyLength);
+                        }
                     }
                     break;
                 case "manifest":
-                    var m = DatasetManifest.Parse(data, "manifest.json");
+                    var m = DatasetManifest.Parse(data.ToArray(), "manifest.json");
                     _ = m.Columns;
                     break;
                 default:

@@ -24,6 +24,7 @@ public sealed class DatasetManifest
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public string CreatedBy { get; init; } = "";
     /// <summary>The shards' key column, or null for imported shards that have none (their key is made from <see cref="Key"/>'s columns).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] // null is written: imported shards have no key column
     public string? KeyColumn { get; init; } = KeyColumnName;
     public required KeyInfo Key { get; init; }
     public required IReadOnlyList<ColumnInfo> Schema { get; init; }
@@ -46,7 +47,11 @@ public sealed class DatasetManifest
     [JsonIgnore]
     public IReadOnlyList<ColumnSpec> Columns => Schema.Select(c => c.ToSpec()).ToList();
 
-    private static readonly JsonSerializerOptions Json = new()
+    /// <summary>
+    /// The options a <see cref="JsonSerializer"/> would need to write and read manifests as
+    /// <see cref="ManifestWriter"/> and <see cref="ManifestReader"/> do (which do not use it: see there).
+    /// </summary>
+    public static JsonSerializerOptions SerializerOptions { get; } = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
@@ -54,13 +59,14 @@ public sealed class DatasetManifest
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+    public byte[] ToJson() => ManifestWriter.Write(this);
 
-    public static DatasetManifest Parse(ReadOnlySpan<byte> json, string path)
+    public static DatasetManifest Parse(ReadOnlyMemory<byte> json, string path)
     {
         DatasetManifest? m;
-        try { m = JsonSerializer.Deserialize<DatasetManifest>(json, Json); }
-        catch (JsonException ex)
+        try { m = ManifestReader.Read(json); }
+        // InvalidOperationException: text that is not UTF-8 where the reader did not expect any (a field's name).
+        catch (Exception ex) when (ex is JsonException or ManifestReader.InvalidManifestException or InvalidOperationException)
         {
             throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The manifest {path} is not valid: {ex.Message}", path, inner: ex);
         }

@@ -168,7 +168,11 @@ public class ScaleOutTests
                     Assert.Equal("user42", b.GetChars(0, r).ToString());
                 }
             Assert.Equal(one.RecordCount, read);
+            // The shards have no key column, and the manifest read back says so.
+            Assert.Null(ds.Manifest.KeyColumn);
         }
+        Assert.Contains("\"keyColumn\": null", File.ReadAllText(Path.Combine(t["imported"], DatasetManifest.FileName)));
+        Assert.Empty(DatasetVerifier.Verify(t["imported"]));
 
         // In place: the files stay where they are; the index and manifest are added beside them.
         DatasetImporter.Import(dir, KeySpec.FromColumns("user_id"), null);
@@ -177,7 +181,9 @@ public class ScaleOutTests
             Assert.Equal(700, ds.GroupCount);
             Assert.StartsWith("bucket=", ds.Manifest.Shards[0].File);
             Assert.Equal(expected["user7"].Count, ds.FindGroup("user7")!.RecordCount);
+            Assert.Null(ds.Manifest.KeyColumn);
         }
+        Assert.Empty(DatasetVerifier.Verify(dir));
         Assert.Equal(GrouperErrorKind.DestinationExists, Assert.Throws<GrouperException>(() => DatasetImporter.Import(dir, KeySpec.FromColumns("user_id"), null)).Kind);
     }
 

@@ -1,0 +1,315 @@
+using System.Text.Json;
+using Grouper.Stats;
+
+namespace Grouper.Format;
+
+/// <summary>
+/// Reads manifest.json into a <see cref="DatasetManifest"/> with a <see cref="JsonDocument"/>, field by
+/// field. The reflection serializer would do the same in one line, but it compiles code at run time (its
+/// accessors and converters are generic over our types): that was half the time of opening a small
+/// dataset in a fresh process, which every cmdlet of a new session and every short job pays. Names and
+/// defaults are those the writer's serializer uses (camelCase; a missing optional field takes the
+/// property's default); unknown fields are ignored, so a newer writer's additions do not break it.
+/// </summary>
+internal static class ManifestReader
+{
+    /// <summary>What is wrong, and where (a JSON path): the caller names the file.</summary>
+    internal sealed class InvalidManifestException(string message) : Exception(message);
+
+    public static DatasetManifest Read(ReadOnlyMemory<byte> json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var m = new Obj(doc.RootElement, "$");
+        var keyColumn = m.Get("keyColumn");
+        string storageOrder = m.String("storageOrder") ?? "key";
+        return new DatasetManifest
+        {
+            Format = m.String("format", DatasetManifest.FormatName)!,
+            FormatVersion = m.Int("formatVersion", DatasetManifest.CurrentFormatVersion),
+            CreatedBy = m.String("createdBy", "")!,
+            // Imported shards have none: written as null, and left out by writers before that was so.
+            KeyColumn = keyColumn is { } k ? AsString(k, "$.keyColumn") : storageOrder == "files" ? null : DatasetManifest.KeyColumnName,
+            Key = ReadKey(m.Required("key")),
+            Schema = m.Array("schema", required: true).Select(ReadColumn).ToList(),
+            GroupCount = m.Long("groupCount"),
+            RecordCount = m.Long("recordCount"),
+            ByteCount = m.Long("byteCount"),
+            LargestGroupRecords = m.Long("largestGroupRecords"),
+            Stats = m.Optional("stats") is { } s ? ReadStats(s) : null,
+            Worker = m.Optional("worker") is { } w ? new WorkerInfo
+            {
+                Index = w.Int("index"),
+                Count = w.Int("count"),
+                Split = w.RequiredString("split"),
+                RecordsSeen = w.Long("recordsSeen"),
+            } : null,
+            StorageOrder = storageOrder,
+            Sources = m.Array("sources", required: true).Select(e => new SourceFileInfo
+            {
+                Path = e.RequiredString("path"),
+                Bytes = e.Long("bytes"),
+                Records = e.Long("records"),
+            }).ToList(),
+            Shards = m.Array("shards", required: true).Select(e => new ShardInfo
+            {
+                File = e.RequiredString("file"),
+                Bytes = e.Long("bytes"),
+                Xxh3 = e.RequiredString("xxh3"),
+                Records = e.Long("records"),
+                RowGroups = e.Int("rowGroups"),
+            }).ToList(),
+            Index = ReadFileEntry(m.Required("index")),
+        };
+    }
+
+    private static FileEntry ReadFileEntry(Obj f) => new() { File = f.RequiredString("file"), Bytes = f.Long("bytes"), Xxh3 = f.RequiredString("xxh3") };
+
+    private static KeyInfo ReadKey(Obj k) => new()
+    {
+        Kind = k.RequiredString("kind"),
+        Columns = k.Strings("columns"),
+        Description = k.String("description", "")!,
+        NullPolicy = k.String("nullPolicy", "error")!,
+        NullGroupName = k.String("nullGroupName"),
+        Parameters = k.Optional("parameters") is { } p ? ReadParameters(p) : null,
+    };
+
+    private static Dictionary<string, string> ReadParameters(Obj p)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var f in p.Element.EnumerateObject()) result[f.Name] = AsString(f.Value, $"{p.Where}.{f.Name}")!; // the last of a repeated name wins, as with the serializer
+        return result;
+    }
+
+    private static ColumnInfo ReadColumn(Obj c) => new()
+    {
+        Name = c.RequiredString("name"),
+        Type = c.RequiredString("type"),
+        Nullable = c.Bool("nullable"),
+        Precision = c.NullableInt("precision"),
+        Scale = c.NullableInt("scale"),
+        Unit = c.String("unit"),
+        AdjustedToUtc = c.NullableBool("adjustedToUtc"),
+    };
+
+    private static GroupSizeStats ReadStats(Obj s) => new(
+        s.Long("groupCount"), s.Long("recordCount"), s.Long("byteCount"),
+        s.Long("minRecords"), s.Long("maxRecords"), s.Double("meanRecords"), s.Double("medianRecords"),
+        s.Long("p10Records"), s.Long("p90Records"), s.Long("p99Records"), s.Double("stdDevRecords"), s.Double("gini"), s.Double("top1PercentShare"));
+
+    private static string? AsString(JsonElement e, string where)
+    {
+        try
+        {
+            return e.ValueKind switch
+            {
+                JsonValueKind.String => e.GetString(),
+                JsonValueKind.Null => null,
+                _ => throw new InvalidManifestException($"{where} should be text"),
+            };
+        }
+        catch (InvalidOperationException) // the document checks a string's UTF-8 only when it is read
+        {
+            throw new InvalidManifestException($"{where} is not valid UTF-8");
+        }
+    }
+
+    /// <summary>A JSON object of the manifest and its path, for messages.</summary>
+    private readonly struct Obj
+    {
+        public Obj(JsonElement element, string where)
+        {
+            if (element.ValueKind != JsonValueKind.Object) throw new InvalidManifestException($"{where} should be an object");
+            Element = element;
+            Where = where;
+        }
+
+        public JsonElement Element { get; }
+        public string Where { get; }
+
+        public JsonElement? Get(string name) => Element.TryGetProperty(name, out var v) ? v : null;
+
+        public Obj Required(string name) =>
+            Get(name) is { ValueKind: not JsonValueKind.Null } v ? new Obj(v, $"{Where}.{name}") : throw Missing(name);
+
+        public Obj? Optional(string name) =>
+            Get(name) is { ValueKind: not JsonValueKind.Null } v ? new Obj(v, $"{Where}.{name}") : null;
+
+        public IEnumerable<Obj> Array(string name, bool required)
+        {
+            if (Get(name) is not { ValueKind: not JsonValueKind.Null } v)
+                return required ? throw Missing(name) : [];
+            if (v.ValueKind != JsonValueKind.Array) throw new InvalidManifestException($"{Where}.{name} should be a list");
+            var where = $"{Where}.{name}";
+            return v.EnumerateArray().Select((e, n) => new Obj(e, $"{where}[{n}]")).ToList();
+        }
+
+        public string[] Strings(string name)
+        {
+            if (Get(name) is not { ValueKind: not JsonValueKind.Null } v) return [];
+            if (v.ValueKind != JsonValueKind.Array) throw new InvalidManifestException($"{Where}.{name} should be a list");
+            var where = $"{Where}.{name}";
+            return v.EnumerateArray().Select((e, n) => AsString(e, $"{where}[{n}]")!).ToArray();
+        }
+
+        public string RequiredString(string name) => Get(name) is { } v ? AsString(v, $"{Where}.{name}")! : throw Missing(name);
+
+        public string? String(string name, string? missing = null) => Get(name) is { } v ? AsString(v, $"{Where}.{name}") : missing;
+
+        public long Long(string name, long missing = 0) =>
+            Get(name) is not { } v ? missing : v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var x) ? x : throw NotNumber(name, whole: true);
+
+        public int Int(string name, int missing = 0) =>
+            Get(name) is not { } v ? missing : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var x) ? x : throw NotNumber(name, whole: true);
+
+        public int? NullableInt(string name) => Get(name) is { ValueKind: not JsonValueKind.Null } ? Int(name) : null;
+
+        public double Double(string name) =>
+            Get(name) is not { } v ? 0 : v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var x) ? x : throw NotNumber(name, whole: false);
+
+        private InvalidManifestException NotNumber(string name, bool whole) =>
+            new($"{Where}.{name} should be a number{(whole ? " (whole, and in range)" : "")}");
+
+        public bool Bool(string name) => Get(name) is { } v ? v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new InvalidManifestException($"{Where}.{name} should be true or false"),
+        } : false;
+
+        public bool? NullableBool(string name) => Get(name) is { ValueKind: not JsonValueKind.Null } ? Bool(name) : null;
+
+        private InvalidManifestException Missing(string name) => new($"{Where} has no '{name}'");
+    }
+}
+
+/// <summary>
+/// Writes manifest.json as the serializer would (same names, order, indentation and escaping; null fields
+/// left out but keyColumn), with a <see cref="Utf8JsonWriter"/>, for the reason <see cref="ManifestReader"/>
+/// gives. A test compares its bytes with the serializer's.
+/// </summary>
+internal static class ManifestWriter
+{
+    public static byte[] Write(DatasetManifest m)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("format", m.Format);
+            w.WriteNumber("formatVersion", m.FormatVersion);
+            w.WriteString("createdBy", m.CreatedBy);
+            w.WriteString("keyColumn", m.KeyColumn); // null is written
+            w.WritePropertyName("key");
+            WriteKey(w, m.Key);
+            w.WriteStartArray("schema");
+            foreach (var c in m.Schema) WriteColumn(w, c);
+            w.WriteEndArray();
+            w.WriteNumber("groupCount", m.GroupCount);
+            w.WriteNumber("recordCount", m.RecordCount);
+            w.WriteNumber("byteCount", m.ByteCount);
+            w.WriteNumber("largestGroupRecords", m.LargestGroupRecords);
+            if (m.Stats is { } s)
+            {
+                w.WriteStartObject("stats");
+                w.WriteNumber("groupCount", s.GroupCount);
+                w.WriteNumber("recordCount", s.RecordCount);
+                w.WriteNumber("byteCount", s.ByteCount);
+                w.WriteNumber("minRecords", s.MinRecords);
+                w.WriteNumber("maxRecords", s.MaxRecords);
+                w.WriteNumber("meanRecords", s.MeanRecords);
+                w.WriteNumber("medianRecords", s.MedianRecords);
+                w.WriteNumber("p10Records", s.P10Records);
+                w.WriteNumber("p90Records", s.P90Records);
+                w.WriteNumber("p99Records", s.P99Records);
+                w.WriteNumber("stdDevRecords", s.StdDevRecords);
+                w.WriteNumber("gini", s.Gini);
+                w.WriteNumber("top1PercentShare", s.Top1PercentShare);
+                w.WriteEndObject();
+            }
+            if (m.Worker is { } k)
+            {
+                w.WriteStartObject("worker");
+                w.WriteNumber("index", k.Index);
+                w.WriteNumber("count", k.Count);
+                StringUnlessNull(w, "split", k.Split);
+                w.WriteNumber("recordsSeen", k.RecordsSeen);
+                w.WriteEndObject();
+            }
+            StringUnlessNull(w, "storageOrder", m.StorageOrder);
+            w.WriteStartArray("sources");
+            foreach (var src in m.Sources)
+            {
+                w.WriteStartObject();
+                StringUnlessNull(w, "path", src.Path);
+                w.WriteNumber("bytes", src.Bytes);
+                w.WriteNumber("records", src.Records);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("shards");
+            foreach (var sh in m.Shards)
+            {
+                // The serializer writes a derived class's own properties before its base's.
+                w.WriteStartObject();
+                w.WriteNumber("records", sh.Records);
+                w.WriteNumber("rowGroups", sh.RowGroups);
+                FileFields(w, sh);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("index");
+            FileFields(w, m.Index);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void FileFields(Utf8JsonWriter w, FileEntry f)
+    {
+        StringUnlessNull(w, "file", f.File);
+        w.WriteNumber("bytes", f.Bytes);
+        StringUnlessNull(w, "xxh3", f.Xxh3);
+    }
+
+    private static void WriteKey(Utf8JsonWriter w, KeyInfo k)
+    {
+        w.WriteStartObject();
+        StringUnlessNull(w, "kind", k.Kind);
+        if (k.Columns is { } columns)
+        {
+            w.WriteStartArray("columns");
+            foreach (var c in columns) w.WriteStringValue(c);
+            w.WriteEndArray();
+        }
+        StringUnlessNull(w, "description", k.Description);
+        StringUnlessNull(w, "nullPolicy", k.NullPolicy);
+        StringUnlessNull(w, "nullGroupName", k.NullGroupName);
+        if (k.Parameters is { } p)
+        {
+            w.WriteStartObject("parameters");
+            foreach (var (name, value) in p) w.WriteString(name, value);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteColumn(Utf8JsonWriter w, ColumnInfo c)
+    {
+        w.WriteStartObject();
+        StringUnlessNull(w, "name", c.Name);
+        StringUnlessNull(w, "type", c.Type);
+        w.WriteBoolean("nullable", c.Nullable);
+        if (c.Precision is { } precision) w.WriteNumber("precision", precision);
+        if (c.Scale is { } scale) w.WriteNumber("scale", scale);
+        StringUnlessNull(w, "unit", c.Unit);
+        if (c.AdjustedToUtc is { } utc) w.WriteBoolean("adjustedToUtc", utc);
+        w.WriteEndObject();
+    }
+
+    private static void StringUnlessNull(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is not null) w.WriteString(name, value);
+    }
+}
