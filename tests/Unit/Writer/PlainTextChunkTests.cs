@@ -138,20 +138,8 @@ public class PlainTextChunkTests
         // "a" + first byte of "é", then its second byte + "b": together "aéb", each on its own broken.
         using var t = new TempDir();
         var path = t["split.parquet"];
-        var field = new DataField<byte[]>("text", false);
-        ReadOnlyMemory<byte>[] values = [new byte[] { 0x61, 0xC3 }, new byte[] { 0xA9, 0x62 }];
-        await using (var file = File.Create(path))
-        await using (var w = await ParquetWriter.CreateAsync(new ParquetSchema(field), file))
-        {
-            using var rg = w.CreateRowGroup();
-            await rg.WriteAsync<ReadOnlyMemory<byte>>(field, values.AsMemory(), null, null, default);
-        }
-        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read);
-        await using var reader = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true);
-        var chunk = reader.Metadata!.RowGroups[0].Columns[0];
-        Assert.True(PlainTextChunk.CanRead(chunk, 0));
-        var ex = Assert.Throws<GrouperException>(() => new PlainTextChunk().Load(fs.SafeFileHandle, path, chunk, 2, optional: false));
-        Assert.Contains("UTF-8", ex.Message);
+        await WriteRequiredText(path, [new byte[] { 0x61, 0xC3 }, new byte[] { 0xA9, 0x62 }], CompressionMethod.Snappy);
+        await AssertNotUtf8(path, 2);
     }
 
     [Fact]
@@ -161,21 +149,29 @@ public class PlainTextChunkTests
         // the byte that would complete it: read as one run of page bytes, "C3 A9" is valid UTF-8.
         using var t = new TempDir();
         var path = t["cut.parquet"];
-        var field = new DataField<byte[]>("text", false);
-        ReadOnlyMemory<byte>[] values = [new byte[] { 0x61, 0xC3 }, Encoding.ASCII.GetBytes(new string('b', 0xA9))];
-        await using (var file = File.Create(path))
-        await using (var w = await ParquetWriter.CreateAsync(new ParquetSchema(field), file, new ParquetOptions { CompressionMethod = CompressionMethod.None }))
-        {
-            using var rg = w.CreateRowGroup();
-            await rg.WriteAsync<ReadOnlyMemory<byte>>(field, values.AsMemory(), null, null, default);
-        }
+        await WriteRequiredText(path, [new byte[] { 0x61, 0xC3 }, Encoding.ASCII.GetBytes(new string('b', 0xA9))], CompressionMethod.None);
         var bytes = await File.ReadAllBytesAsync(path);
         Assert.True(IndexOf(bytes, new byte[] { 0x61, 0xC3, 0xA9, 0, 0, 0 }) > 0, "the page holds the two values back to back");
+        await AssertNotUtf8(path, 2);
+    }
+
+    // One row group of a required byte-array column "text" holding these values.
+    private static async Task WriteRequiredText(string path, ReadOnlyMemory<byte>[] values, CompressionMethod compression)
+    {
+        var field = new DataField<byte[]>("text", false);
+        await using var file = File.Create(path);
+        await using var w = await ParquetWriter.CreateAsync(new ParquetSchema(field), file, new ParquetOptions { CompressionMethod = compression });
+        using var rg = w.CreateRowGroup();
+        await rg.WriteAsync<ReadOnlyMemory<byte>>(field, values.AsMemory(), null, null, default);
+    }
+
+    private static async Task AssertNotUtf8(string path, int rows)
+    {
         await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read);
         await using var reader = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true);
         var chunk = reader.Metadata!.RowGroups[0].Columns[0];
         Assert.True(PlainTextChunk.CanRead(chunk, 0));
-        var ex = Assert.Throws<GrouperException>(() => new PlainTextChunk().Load(fs.SafeFileHandle, path, chunk, 2, optional: false));
+        var ex = Assert.Throws<GrouperException>(() => new PlainTextChunk().Load(fs.SafeFileHandle, path, chunk, rows, optional: false));
         Assert.Contains("UTF-8", ex.Message);
     }
 
