@@ -33,8 +33,29 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private int[] _dictStarts = [];
     private int[] _dictLengths = [];
     private int _dictCount = -1; // -1: no dictionary page read yet
+    private int _first;          // the row of _starts[0]: rows before it were dropped (streaming)
+
+    // Streaming (a chunk too large to hold whole): pages are read from the file as rows are asked for.
+    private bool _streaming;
+    private SafeFileHandle? _file;
+    private string _path = "";
+    private long _next, _end;    // file offsets: the next page, the chunk's end
+    private int _rows, _decoded; // rows in the chunk; rows decoded so far
+    private bool _optional;
+    private CompressionCodec _codec;
+    private int _dictEnd;        // _data bytes that hold the dictionary (kept for the whole chunk)
+    private byte[] _header = [];
+
+    /// <summary>Chunks larger than this (uncompressed) are streamed by <see cref="TryBegin"/> rather than read whole.</summary>
+    public const long StreamAbove = 8 << 20;
 
     public int Count { get; private set; }
+
+    /// <summary>True when the chunk is streamed: only the rows of the last <see cref="Advance"/> (and a little more) are at hand.</summary>
+    public bool Streaming => _streaming;
+
+    /// <summary>Bytes this reader's buffers hold (tests check that a streamed chunk stays small).</summary>
+    internal long BufferBytes => (long)_raw.Length + _page.Length + _data.Length + _header.Length + 4L * (_starts.Length + _lengths.Length);
 
     public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel)
     {
@@ -65,6 +86,151 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
     }
 
+    /// <summary>
+    /// As <see cref="TryLoad"/>, but a chunk larger than <see cref="StreamAbove"/> is not read whole: its
+    /// rows are decoded window by window as <see cref="Advance"/> asks for them, with the chunk's dictionary
+    /// and the pages of the current window in memory (a source's row group may be hundreds of megabytes).
+    /// Its pages' headers are checked first, so that a chunk this reader cannot decode goes to Parquet.Net
+    /// whole rather than failing half-way.
+    /// </summary>
+    public bool TryBegin(RowGroupFile file, Parquet.Schema.DataField field, int rows)
+    {
+        var chunk = file.Meta.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [var name] && name == field.Name);
+        if (chunk is null || !CanRead(chunk, field.IsNullable ? 1 : 0)) return false;
+        var m = chunk.MetaData!;
+        if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, field, rows);
+        try
+        {
+            Begin(file.Handle, file.Path, chunk, rows, field.IsNullable);
+            return true;
+        }
+        catch (NotPlainException)
+        {
+            _streaming = false;
+            return false;
+        }
+    }
+
+    /// <summary>Streams the chunk (see <see cref="TryBegin"/>): checks its pages and reads its dictionary.</summary>
+    public void Begin(SafeFileHandle file, string path, ColumnChunk chunk, int rows, bool optional)
+    {
+        var m = chunk.MetaData!;
+        long offset = m.DictionaryPageOffset is > 0 and var d && d < m.DataPageOffset ? d : m.DataPageOffset;
+        (_streaming, _file, _path, _next, _end) = (true, file, path, offset, offset + m.TotalCompressedSize);
+        (_rows, _first, _decoded, _optional, _codec) = (rows, 0, 0, optional, m.Codec);
+        _dataUsed = 0;
+        _dictCount = -1;
+        _dictEnd = 0;
+        Count = rows;
+        // Every page's header first: a chunk with pages this reader does not decode is read another way.
+        long pos = _next;
+        int values = 0;
+        bool first = true;
+        while (values < rows)
+        {
+            if (pos >= _end) throw Damaged(path, $"its column chunk holds {values} of {rows} values");
+            var h = HeaderAt(pos);
+            if (h.CompressedSize < 0 || pos + h.HeaderLength + h.CompressedSize > _end) throw Damaged(path, "a page runs past its column chunk");
+            if (h.Type == DataPageV2) throw new NotPlainException();
+            if (h.Type == DictionaryPage)
+            {
+                if (!first) throw Damaged(path, "a dictionary page is not the chunk's first page");
+                if (h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
+            }
+            else if (h.Type == DataPage)
+            {
+                if (h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary)) throw new NotPlainException();
+                values += h.Values;
+            }
+            first = false;
+            pos += h.HeaderLength + h.CompressedSize;
+        }
+        if (values > rows) throw Damaged(path, "its pages hold more values than the row group has rows");
+        // The dictionary stays at the start of the text buffer for the whole chunk.
+        if (HeaderAt(_next) is { Type: DictionaryPage })
+        {
+            var h = NextPage(out var body);
+            ReadDictionary(h, body, _codec, path);
+            _dictEnd = _dataUsed;
+        }
+    }
+
+    /// <summary>
+    /// Makes rows [<paramref name="from"/>, <paramref name="from"/> + <paramref name="count"/>) of a
+    /// streamed chunk available, and drops the rows before <paramref name="from"/>: rows are asked for in
+    /// order. Nothing to do for a chunk read whole.
+    /// </summary>
+    public void Advance(int from, int count)
+    {
+        if (!_streaming) return;
+        if (from < _first || from > _decoded || from + count > _rows) throw new ArgumentOutOfRangeException(nameof(from), "Rows of a streamed chunk are asked for in order.");
+        Drop(from);
+        while (_decoded < from + count)
+        {
+            if (_next >= _end) throw Damaged(_path, $"its column chunk holds {_decoded} of {_rows} values");
+            var h = NextPage(out var body);
+            if (h.Type == DictionaryPage) throw Damaged(_path, "a dictionary page is not the chunk's first page");
+            if (h.Type != DataPage) continue;
+            if (_decoded + h.Values > _rows) throw Damaged(_path, "its pages hold more values than the row group has rows");
+            int need = _decoded - _first + h.Values;
+            if (_starts.Length < need)
+            {
+                Array.Resize(ref _starts, Math.Max(need, _starts.Length * 2));
+                Array.Resize(ref _lengths, _starts.Length);
+            }
+            _decoded = ReadPage(h, body, _codec, _decoded, _optional, _path);
+        }
+    }
+
+    // Forgets the rows before `from`, and the page bytes only they used (the dictionary stays). Moving
+    // what is kept costs as much as it keeps, so it waits until at least as many rows can go: each row is
+    // then moved about once in all (a writer that puts a whole chunk in one page, as DuckDB does, would
+    // otherwise have the rest of its page moved at every window).
+    private void Drop(int from)
+    {
+        int drop = from - _first, keep = _decoded - from;
+        if (drop <= 0 || drop < keep) return;
+        Array.Copy(_starts, drop, _starts, 0, keep);
+        Array.Copy(_lengths, drop, _lengths, 0, keep);
+        _first = from;
+        // PLAIN values lie in the buffer in row order after the dictionary: the first one kept marks what can go.
+        int lo = _dataUsed;
+        for (int i = 0; i < keep; i++)
+            if (_lengths[i] >= 0 && _starts[i] >= _dictEnd) { lo = _starts[i]; break; }
+        int delta = lo - _dictEnd;
+        if (delta <= 0) return;
+        Buffer.BlockCopy(_data, lo, _data, _dictEnd, _dataUsed - lo);
+        _dataUsed -= delta;
+        for (int i = 0; i < keep; i++)
+            if (_lengths[i] >= 0 && _starts[i] >= lo) _starts[i] -= delta;
+    }
+
+    // The header of the page at `pos`: read in a small window first, a larger one if its statistics are long.
+    private PageHeaderInfo HeaderAt(long pos)
+    {
+        for (int size = 4096; ; size *= 4)
+        {
+            int n = (int)Math.Min(size, _end - pos);
+            if (_header.Length < n) _header = new byte[n];
+            if (RandomAccess.Read(_file!, _header.AsSpan(0, n), pos) != n) throw Damaged(_path, "its column chunk ends early");
+            try { return new PageHeaderInfo(_header.AsSpan(0, n), this, _path); }
+            catch (GrouperException) when (n < _end - pos) { /* cut short by the window: read more */ }
+        }
+    }
+
+    // The next page of a streamed chunk, its (compressed) body read into the raw buffer.
+    private PageHeaderInfo NextPage(out ReadOnlySpan<byte> body)
+    {
+        var h = HeaderAt(_next);
+        long at = _next + h.HeaderLength;
+        if (h.CompressedSize < 0 || at + h.CompressedSize > _end) throw Damaged(_path, "a page runs past its column chunk");
+        if (_raw.Length < h.CompressedSize) _raw = new byte[Math.Max(h.CompressedSize, _raw.Length * 2)];
+        if (RandomAccess.Read(_file!, _raw.AsSpan(0, h.CompressedSize), at) != h.CompressedSize) throw Damaged(_path, "its column chunk ends early");
+        _next = at + h.CompressedSize;
+        body = _raw.AsSpan(0, h.CompressedSize);
+        return h;
+    }
+
     /// <summary>Reads the chunk's <paramref name="rows"/> values; a page it cannot decode is an error (the file is damaged).</summary>
     public void Load(SafeFileHandle file, string path, ColumnChunk chunk, int rows, bool optional)
     {
@@ -76,6 +242,8 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         var raw = _raw.AsSpan(0, size);
         if (RandomAccess.Read(file, raw, offset) != size) throw Damaged(path, "its column chunk ends early");
         if (_starts.Length < rows) { _starts = new int[rows]; _lengths = new int[rows]; }
+        _streaming = false;
+        _first = 0;
         _dataUsed = 0;
         _dictCount = -1;
         int row = 0, pos = 0;
@@ -183,7 +351,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (plain)
         {
             int first = p;
-            for (int r = row; r < end; r++)
+            for (int r = row - _first; r < end - _first; r++)
             {
                 if (optional && defined.Next() == 0) { _lengths[r] = -1; _starts[r] = 0; continue; }
                 p = Value(page, p, at, out _starts[r], out _lengths[r], path);
@@ -198,7 +366,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             int width = page[p];
             if (width > 32) throw Damaged(path, "dictionary indexes wider than 32 bits");
             var indexes = new HybridInts(page[(p + 1)..], width, this, path);
-            for (int r = row; r < end; r++)
+            for (int r = row - _first; r < end - _first; r++)
             {
                 if (optional && defined.Next() == 0) { _lengths[r] = -1; _starts[r] = 0; continue; }
                 int i = indexes.Next();
@@ -231,13 +399,13 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         return p + len;
     }
 
-    public bool IsNull(int row) => _lengths[row] < 0;
+    public bool IsNull(int row) => _lengths[row - _first] < 0;
 
     /// <summary>The value's UTF-8 (empty for null).</summary>
     public ReadOnlySpan<byte> GetUtf8(int row)
     {
-        int len = _lengths[row];
-        return len <= 0 ? default : _data.AsSpan(_starts[row], len);
+        int len = _lengths[row - _first];
+        return len <= 0 ? default : _data.AsSpan(_starts[row - _first], len);
     }
 
     private GrouperException Damaged(string path, string what) => new(errorKind, $"{path} is damaged: {what}.", path);

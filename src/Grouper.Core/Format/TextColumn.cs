@@ -32,6 +32,25 @@ internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
         _count = count;
     }
 
+    /// <summary>
+    /// As <see cref="Load"/> for a source's row group, which may be too large to hold: a large chunk is
+    /// streamed (<see cref="PlainTextChunk.TryBegin"/>), and <see cref="Advance"/> must be called for each
+    /// window of rows before they are read. Values are then asked for one at a time (UTF-8 or string).
+    /// </summary>
+    public void Begin(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
+    {
+        _isPlain = _plain.TryBegin(file, field, count);
+        if (!_isPlain) _slices.Load(rg, count, ct);
+        _converted = false;
+        _count = count;
+    }
+
+    /// <summary>Rows [from, from + count) of a chunk begun with <see cref="Begin"/>; the rows before are dropped.</summary>
+    public void Advance(int from, int count)
+    {
+        if (_isPlain) _plain.Advance(from, count);
+    }
+
     public bool IsNull(int row) => _isPlain ? _plain.IsNull(row) : _slices.IsNull(row);
 
     /// <summary>The value's UTF-8 when the chunk was read as UTF-8 (empty for null); false when only characters are at hand.</summary>
@@ -53,6 +72,13 @@ internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
     public ReadOnlySpan<char> GetChars(int row)
     {
         if (!_isPlain) return _slices.GetChars(row);
+        if (_plain.Streaming)
+        {
+            // Only a window of the chunk is at hand: this value alone.
+            var utf8 = _plain.GetUtf8(row);
+            if (_chars.Length < utf8.Length) _chars = new char[Math.Max(utf8.Length, _chars.Length * 2)];
+            return _chars.AsSpan(0, Encoding.UTF8.GetChars(utf8, _chars));
+        }
         if (!_converted) Convert(r => _plain.GetUtf8(r).Length, (r, dest) => Encoding.UTF8.GetChars(_plain.GetUtf8(r), dest), ref _chars);
         return _chars.AsSpan(_starts[row], _lengths[row]);
     }

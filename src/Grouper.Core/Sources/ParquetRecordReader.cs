@@ -102,6 +102,10 @@ public sealed class ParquetRecordReader : RecordReader
     public override string GetName(int ordinal) => _fields[ordinal].Name;
     public override ColumnSpec? GetDeclaredColumn(int ordinal) => _specs[ordinal];
 
+    // Text columns of a large row group are read a window of rows at a time (see PlainTextChunk.TryBegin).
+    internal const int WindowRows = 4096;
+    private int _windowEnd;
+
     public override bool Read()
     {
         while (_rowInGroup + 1 >= _rowsInGroup)
@@ -121,8 +125,23 @@ public sealed class ParquetRecordReader : RecordReader
                     $"Cannot read row group {_rowGroup} of {_path} (rows from {_row + 1}): {ex.Message}", _path, _row + 1, ex);
             }
             _rowInGroup = -1;
+            _windowEnd = 0;
         }
         _rowInGroup++;
+        if (_rowInGroup >= _windowEnd)
+        {
+            int from = _windowEnd, count = Math.Min(WindowRows, _rowsInGroup - from);
+            try
+            {
+                foreach (var c in _columns) c.Advance(from, count);
+            }
+            catch (Exception ex) when (ex is not GrouperException)
+            {
+                throw new GrouperException(GrouperErrorKind.InvalidData,
+                    $"Cannot read row group {_rowGroup} of {_path} (rows from {_row + 1}): {ex.Message}", _path, _row + 1, ex);
+            }
+            _windowEnd = from + count;
+        }
         _row++;
         return true;
     }
@@ -153,6 +172,8 @@ public sealed class ParquetRecordReader : RecordReader
 internal abstract class SourceColumn
 {
     public abstract void Load(ParquetRowGroupReader rg, RowGroupFile file, int count);
+    /// <summary>Rows [from, from + count) are read next (a column that streams its row group reads them now).</summary>
+    public virtual void Advance(int from, int count) { }
     public abstract bool IsNull(int row);
     public virtual long GetInt64(int row) => throw new InvalidCastException();
     public virtual ulong GetUInt64(int row) => throw new InvalidCastException();
@@ -239,7 +260,8 @@ internal abstract class SourceColumn
         private readonly TextColumn _text = new(field, GrouperErrorKind.InvalidData);
         private char[] _chars = new char[256];
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count) => _text.Load(rg, file, count, default);
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count) => _text.Begin(rg, file, count, default);
+        public override void Advance(int from, int count) => _text.Advance(from, count);
         public override bool IsNull(int row) => _text.IsNull(row);
         public override bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8) => _text.TryGetUtf8(row, out utf8);
 

@@ -60,6 +60,69 @@ public class ParquetSourceTests
     }
 
     [Fact]
+    public async Task A_row_group_too_large_to_hold_is_read_a_window_at_a_time_with_the_same_values()
+    {
+        static string Body(long i) => $"text {i} " + new string((char)('a' + i % 26), 60 + (int)(i % 50)) + " é";
+        // One row group of 300,000 rows written by Arrow's C++ writer (ParquetSharp), as pyarrow writes:
+        // ~30 MB of unique text in 1 MB pages, dictionary-encoded until the dictionary is full and plain
+        // after; a low-cardinality column with nulls; a column null in long runs.
+        using var t = new TempDir();
+        var path = t["big row group.parquet"];
+        const int rows = 300_000;
+        using (var w = new ParquetSharp.ParquetFileWriter(path,
+            [new ParquetSharp.Column<string>("user"), new ParquetSharp.Column<long>("n"), new ParquetSharp.Column<string>("body"),
+             new ParquetSharp.Column<string>("label"), new ParquetSharp.Column<string>("sparse")], ParquetSharp.Compression.Snappy))
+        {
+            using var rg = w.AppendRowGroup();
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(0, rows).Select(i => $"user-{i % 97}").ToArray());
+            using (var c = rg.NextColumn().LogicalWriter<long>()) c.WriteBatch(Enumerable.Range(0, rows).Select(i => (long)i).ToArray());
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(0, rows).Select(i => Body(i)).ToArray());
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(0, rows).Select(i => i % 9 == 0 ? null! : $"label-{i % 5}").ToArray());
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(0, rows).Select(i => i is >= 100000 and <= 180000 ? null! : $"v{i}").ToArray());
+            w.Close();
+        }
+
+        // The chunk: streamed, every value right whatever the windows, and the buffers far smaller than the chunk.
+        await using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read))
+        await using (var reader = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true))
+        {
+            var meta = reader.Metadata!.RowGroups[0];
+            Assert.Single(reader.Metadata!.RowGroups);
+            var field = reader.Schema.DataFields.Single(f => f.Name == "body");
+            Assert.True(meta.Columns.Single(c => c.MetaData!.PathInSchema[0] == "body").MetaData!.TotalUncompressedSize > 3 * Grouper.Format.PlainTextChunk.StreamAbove);
+            var chunk = new Grouper.Format.PlainTextChunk(GrouperErrorKind.InvalidData);
+            Assert.True(chunk.TryBegin(new Grouper.Format.RowGroupFile(fs.SafeFileHandle, path, meta), field, rows));
+            Assert.True(chunk.Streaming);
+            var rng = new Random(4);
+            long peak = 0;
+            for (int from = 0; from < rows;)
+            {
+                int count = Math.Min(1 + rng.Next(5000), rows - from);
+                chunk.Advance(from, count);
+                for (int i = from; i < from + count; i++) Assert.Equal(Body(i), System.Text.Encoding.UTF8.GetString(chunk.GetUtf8(i)));
+                peak = Math.Max(peak, chunk.BufferBytes);
+                from += count;
+            }
+            Assert.True(peak < 6 << 20, $"the streamed chunk's buffers reached {peak} bytes");
+        }
+
+        // The source: every row, as written.
+        using var r = SourceFiles.Open(path);
+        long n = 0;
+        while (r.Read())
+        {
+            Assert.Equal(n, r.GetInt64(1));
+            Assert.Equal($"user-{n % 97}", r.GetChars(0).ToString());
+            Assert.True(r.TryGetUtf8(2, out var body));
+            Assert.Equal(Body(n), System.Text.Encoding.UTF8.GetString(body));
+            if (n % 9 == 0) Assert.Equal(ValueKind.Null, r.GetKind(3)); else Assert.Equal($"label-{n % 5}", r.GetString(3));
+            if (n is >= 100000 and <= 180000) Assert.Equal(ValueKind.Null, r.GetKind(4)); else Assert.Equal($"v{n}", r.GetString(4));
+            n++;
+        }
+        Assert.Equal(rows, n);
+    }
+
+    [Fact]
     public void A_DuckDB_file_builds_into_groups_equal_to_DuckDB_group_by()
     {
         using var t = new TempDir();
