@@ -6,7 +6,8 @@ using Parquet.Schema;
 namespace Grouper.Sources;
 
 /// <summary>
-/// Parquet files from any writer (Parquet.Net): one row group in memory at a time, values typed as
+/// Parquet files from any writer (Parquet.Net): one row group in memory at a time (text chunks of a large
+/// row group only a window of rows at a time: see <see cref="PlainTextChunk.TryBegin"/>), values typed as
 /// declared (timestamps with their unit, decimals with precision and scale, dates, times). Nested
 /// columns (lists, maps, structs) are refused with a clear error.
 /// </summary>
