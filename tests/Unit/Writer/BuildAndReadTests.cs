@@ -294,6 +294,34 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void An_index_that_claims_more_records_than_the_shards_hold_is_a_clear_error_for_scans_and_reads()
+    {
+        // Two datasets with the same keys, one with ten times the records: the larger one's index put into
+        // the smaller one (its manifest told the new index's size, as a careless copy would leave it).
+        using var t = new TempDir();
+        Build(t["small"], Enumerable.Range(0, 10).Select(i => new object?[] { $"g{i}", (long)i, "x" }));
+        Build(t["large"], Enumerable.Range(0, 100).Select(i => new object?[] { $"g{i % 10}", (long)i, "x" }));
+        File.Copy(Path.Combine(t["large"], "index.gidx"), Path.Combine(t["small"], "index.gidx"), overwrite: true);
+        var manifestPath = Path.Combine(t["small"], DatasetManifest.FileName);
+        var m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), manifestPath);
+        var patched = new DatasetManifest
+        {
+            CreatedBy = m.CreatedBy, Key = m.Key, Schema = m.Schema, GroupCount = m.GroupCount, RecordCount = m.RecordCount, ByteCount = m.ByteCount,
+            Sources = m.Sources, Shards = m.Shards, Index = new FileEntry { File = m.Index.File, Bytes = new FileInfo(Path.Combine(t["small"], "index.gidx")).Length, Xxh3 = m.Index.Xxh3 },
+        };
+        File.WriteAllBytes(manifestPath, patched.ToJson());
+
+        using var ds = GroupedDataset.Open(t["small"]);
+        var ex = Assert.Throws<GrouperException>(() => { foreach (var b in ds.ScanBatches()) _ = b.Count; });
+        Assert.Equal(GrouperErrorKind.InvalidDataset, ex.Kind);
+        Assert.Contains("damaged", ex.Message);
+        Assert.Contains(t["small"], ex.Message);
+        ex = Assert.Throws<GrouperException>(() => ds.ReadRecords(ds.FindGroup("g9")!).ToList());
+        Assert.Contains("group 'g9'", ex.Message);
+        Assert.NotEmpty(DatasetVerifier.Verify(t["small"]));
+    }
+
+    [Fact]
     public void Many_tiny_groups_are_found_by_key()
     {
         using var t = new TempDir();
