@@ -73,5 +73,22 @@ public class InteropTests
         var runs = order.Where((k, i) => i == 0 || order[i - 1] != k).ToList();
         Assert.Equal(index.Count, runs.Count);
         Assert.Equal(runs.OrderBy(k => k, StringComparer.Ordinal), runs);
+
+        // Every row group's __group_key has min/max statistics (its first and last key), so that an engine
+        // skips the row groups a key is not in (docs/format.md).
+        cmd.CommandText = $"SELECT file_name, row_group_id, row_group_num_rows, stats_min_value, stats_max_value FROM parquet_metadata('{glob}') WHERE path_in_schema = '__group_key' ORDER BY file_name, row_group_id";
+        int rowGroups = 0, at = 0;
+        using (var rd = cmd.ExecuteReader())
+            while (rd.Read())
+            {
+                rowGroups++;
+                int n = Convert.ToInt32(rd.GetValue(2));
+                Assert.False(rd.IsDBNull(3), $"row group {rd.GetValue(1)} of {rd.GetString(0)} has no key statistics");
+                Assert.Equal(order[at], rd.GetString(3));
+                Assert.Equal(order[at + n - 1], rd.GetString(4));
+                at += n;
+            }
+        Assert.Equal(order.Count, at);
+        Assert.True(rowGroups >= 30_000 / 4000);
     }
 }
