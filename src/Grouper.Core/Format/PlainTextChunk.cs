@@ -147,7 +147,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
         if (values > rows) throw Damaged(path, "its pages hold more values than the row group has rows");
         // The dictionary stays at the start of the text buffer for the whole chunk.
-        if (HeaderAt(_next) is { Type: DictionaryPage })
+        if (_next < _end && HeaderAt(_next) is { Type: DictionaryPage })
         {
             var h = NextPage(out var body);
             ReadDictionary(h, body, _codec, path);
