@@ -232,7 +232,7 @@ public sealed class GroupIndexReader : IDisposable
     internal struct Entry
     {
         public int KeyStart, KeyLength, Shard;
-        public long RowOffset, RecordCount;
+        public long RowOffset, RecordCount, ByteCount;
     }
 
     internal int BlockCount => _offsets.Length;
@@ -264,7 +264,7 @@ public sealed class GroupIndexReader : IDisposable
                 e.Shard = checked((int)VarInt.Read(block, ref pos));
                 e.RowOffset = checked((long)VarInt.Read(block, ref pos));
                 e.RecordCount = checked((long)VarInt.Read(block, ref pos));
-                VarInt.Read(block, ref pos); // bytes
+                e.ByteCount = checked((long)VarInt.Read(block, ref pos));
             }
         }
         catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException)
@@ -276,28 +276,15 @@ public sealed class GroupIndexReader : IDisposable
 
     private List<GroupInfo> ReadBlock(int b)
     {
-        var data = new byte[_lengths[b]];
-        RandomAccess.Read(_file.SafeFileHandle, data, _offsets[b]);
-        var result = new List<GroupInfo>(_entryCounts[b]);
-        int pos = 0;
+        byte[] data = [];
+        var entries = Array.Empty<Entry>();
+        int n = ReadBlockEntries(b, ref data, ref entries);
+        var result = new List<GroupInfo>(n);
         long ordinal = _firstOrdinals[b];
-        try
+        for (int i = 0; i < n; i++)
         {
-            for (int i = 0; i < _entryCounts[b]; i++)
-            {
-                int kl = (int)VarInt.Read(data, ref pos);
-                var key = Encoding.UTF8.GetString(data, pos, kl);
-                pos += kl;
-                int shard = (int)VarInt.Read(data, ref pos);
-                long row = (long)VarInt.Read(data, ref pos);
-                long count = (long)VarInt.Read(data, ref pos);
-                long bytes = (long)VarInt.Read(data, ref pos);
-                result.Add(new GroupInfo(key, ordinal++, shard, row, count, bytes));
-            }
-        }
-        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException)
-        {
-            throw Corrupt($"block {b} cannot be decoded", ex);
+            var e = entries[i];
+            result.Add(new GroupInfo(Encoding.UTF8.GetString(data, e.KeyStart, e.KeyLength), ordinal++, e.Shard, e.RowOffset, e.RecordCount, e.ByteCount));
         }
         return result;
     }
