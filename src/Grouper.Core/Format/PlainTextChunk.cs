@@ -35,11 +35,12 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private int _dictCount = -1; // -1: no dictionary page read yet
     private int _first;          // the row of _starts[0]: rows before it were dropped (streaming)
 
-    // Streaming (a chunk too large to hold whole): pages are read from the file as rows are asked for.
+    // The chunk being read: whole (its bytes in _raw, from _chunkStart) or streamed (a chunk too large to
+    // hold: pages read from the file as rows are asked for).
     private bool _streaming;
     private SafeFileHandle? _file;
     private string _path = "";
-    private long _next, _end;    // file offsets: the next page, the chunk's end
+    private long _chunkStart, _next, _end; // file offsets: the chunk's first page, the next page, the chunk's end
     private int _rows, _decoded; // rows in the chunk; rows decoded so far
     private bool _optional;
     private CompressionCodec _codec;
@@ -111,48 +112,47 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
     }
 
-    /// <summary>Streams the chunk (see <see cref="TryBegin"/>): checks its pages and reads its dictionary.</summary>
+    /// <summary>Reads the chunk's <paramref name="rows"/> values; a page it cannot decode is an error (the file is damaged).</summary>
+    public void Load(SafeFileHandle file, string path, ColumnChunk chunk, int rows, bool optional)
+    {
+        Start(file, path, chunk, rows, optional, streaming: false);
+        // The whole chunk in one read: pages are then sliced from memory.
+        int size = (int)chunk.MetaData!.TotalCompressedSize;
+        if (_raw.Length < size) _raw = new byte[Math.Max(size, _raw.Length * 2)];
+        if (RandomAccess.Read(file, _raw.AsSpan(0, size), _next) != size) throw Damaged(path, "its column chunk ends early");
+        if (_starts.Length < rows) { _starts = new int[rows]; _lengths = new int[rows]; }
+        DecodeTo(rows);
+    }
+
+    /// <summary>Streams the chunk (see <see cref="TryBegin"/>): checks its pages' headers; values are read by <see cref="Advance"/>.</summary>
     public void Begin(SafeFileHandle file, string path, ColumnChunk chunk, int rows, bool optional)
     {
-        var m = chunk.MetaData!;
-        long offset = m.DictionaryPageOffset is > 0 and var d && d < m.DataPageOffset ? d : m.DataPageOffset;
-        (_streaming, _file, _path, _next, _end) = (true, file, path, offset, offset + m.TotalCompressedSize);
-        (_rows, _first, _decoded, _optional, _codec) = (rows, 0, 0, optional, m.Codec);
-        _dataUsed = 0;
-        _dictCount = -1;
-        _dictEnd = 0;
-        Count = rows;
+        Start(file, path, chunk, rows, optional, streaming: true);
         // Every page's header first: a chunk with pages this reader does not decode is read another way.
         long pos = _next;
         int values = 0;
-        bool first = true;
         while (values < rows)
         {
             if (pos >= _end) throw Damaged(path, $"its column chunk holds {values} of {rows} values");
             var h = HeaderAt(pos);
             if (h.CompressedSize < 0 || pos + h.HeaderLength + h.CompressedSize > _end) throw Damaged(path, "a page runs past its column chunk");
-            if (h.Type == DataPageV2) throw new NotPlainException();
-            if (h.Type == DictionaryPage)
-            {
-                if (!first) throw Damaged(path, "a dictionary page is not the chunk's first page");
-                if (h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
-            }
-            else if (h.Type == DataPage)
-            {
-                if (h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary)) throw new NotPlainException();
-                values += h.Values;
-            }
-            first = false;
+            CheckDecodable(h);
+            if (h.Type == DataPage) values += h.Values;
             pos += h.HeaderLength + h.CompressedSize;
         }
-        if (values > rows) throw Damaged(path, "its pages hold more values than the row group has rows");
-        // The dictionary stays at the start of the text buffer for the whole chunk.
-        if (_next < _end && HeaderAt(_next) is { Type: DictionaryPage })
-        {
-            var h = NextPage(out var body);
-            ReadDictionary(h, body, _codec, path);
-            _dictEnd = _dataUsed;
-        }
+    }
+
+    private void Start(SafeFileHandle file, string path, ColumnChunk chunk, int rows, bool optional, bool streaming)
+    {
+        var m = chunk.MetaData!;
+        // The chunk starts with its dictionary page when it has one.
+        long offset = m.DictionaryPageOffset is > 0 and var d && d < m.DataPageOffset ? d : m.DataPageOffset;
+        (_streaming, _file, _path, _chunkStart, _next, _end) = (streaming, file, path, offset, offset, offset + m.TotalCompressedSize);
+        (_rows, _first, _decoded, _optional, _codec) = (rows, 0, 0, optional, m.Codec);
+        _dataUsed = 0;
+        _dictCount = -1;
+        _dictEnd = 0;
+        Count = rows;
     }
 
     /// <summary>
@@ -165,12 +165,25 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (!_streaming) return;
         if (from < _first || from > _decoded || from + count > _rows) throw new ArgumentOutOfRangeException(nameof(from), "Rows of a streamed chunk are asked for in order.");
         Drop(from);
-        while (_decoded < from + count)
+        DecodeTo(from + count);
+    }
+
+    // Decodes pages until the rows before `target` are at hand.
+    private void DecodeTo(int target)
+    {
+        while (_decoded < target)
         {
             if (_next >= _end) throw Damaged(_path, $"its column chunk holds {_decoded} of {_rows} values");
             var h = NextPage(out var body);
-            if (h.Type == DictionaryPage) throw Damaged(_path, "a dictionary page is not the chunk's first page");
-            if (h.Type != DataPage) continue;
+            CheckDecodable(h);
+            if (h.Type == DictionaryPage)
+            {
+                if (_dictCount >= 0 || _decoded > 0) throw Damaged(_path, "a dictionary page is not the chunk's first page");
+                ReadDictionary(h, body, _codec, _path);
+                _dictEnd = _dataUsed; // the dictionary stays at the start of the text buffer for the whole chunk
+                continue;
+            }
+            if (h.Type != DataPage) continue; // index pages: nothing to read
             if (_decoded + h.Values > _rows) throw Damaged(_path, "its pages hold more values than the row group has rows");
             int need = _decoded - _first + h.Values;
             if (_starts.Length < need)
@@ -180,6 +193,14 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             }
             _decoded = ReadPage(h, body, _codec, _decoded, _optional, _path);
         }
+    }
+
+    // Pages of version 2 and other encodings are Parquet.Net's to read.
+    private static void CheckDecodable(in PageHeaderInfo h)
+    {
+        if (h.Type == DataPageV2) throw new NotPlainException();
+        if (h.Type == DictionaryPage && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
+        if (h.Type == DataPage && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary)) throw new NotPlainException();
     }
 
     // Forgets the rows before `from`, and the page bytes only they used (the dictionary stays). Moving
@@ -205,7 +226,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             if (_lengths[i] >= 0 && _starts[i] >= lo) _starts[i] -= delta;
     }
 
-    // The header of the page at `pos`: read in a small window first, a larger one if its statistics are long.
+    // The header of the page at `pos` of a streamed chunk: read in a small window first, a larger one if its statistics are long.
     private PageHeaderInfo HeaderAt(long pos)
     {
         for (int size = 4096; ; size *= 4)
@@ -218,57 +239,23 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
     }
 
-    // The next page of a streamed chunk, its (compressed) body read into the raw buffer.
+    // The next page and its (compressed) body: sliced from the chunk read whole, or read from the file.
     private PageHeaderInfo NextPage(out ReadOnlySpan<byte> body)
     {
-        var h = HeaderAt(_next);
+        PageHeaderInfo h;
+        if (_streaming) h = HeaderAt(_next);
+        else h = new PageHeaderInfo(_raw.AsSpan((int)(_next - _chunkStart), (int)(_end - _next)), this, _path);
         long at = _next + h.HeaderLength;
         if (h.CompressedSize < 0 || at + h.CompressedSize > _end) throw Damaged(_path, "a page runs past its column chunk");
-        if (_raw.Length < h.CompressedSize) _raw = new byte[Math.Max(h.CompressedSize, _raw.Length * 2)];
-        if (RandomAccess.Read(_file!, _raw.AsSpan(0, h.CompressedSize), at) != h.CompressedSize) throw Damaged(_path, "its column chunk ends early");
-        _next = at + h.CompressedSize;
-        body = _raw.AsSpan(0, h.CompressedSize);
-        return h;
-    }
-
-    /// <summary>Reads the chunk's <paramref name="rows"/> values; a page it cannot decode is an error (the file is damaged).</summary>
-    public void Load(SafeFileHandle file, string path, ColumnChunk chunk, int rows, bool optional)
-    {
-        var m = chunk.MetaData!;
-        int size = (int)m.TotalCompressedSize;
-        // The chunk starts with its dictionary page when it has one.
-        long offset = m.DictionaryPageOffset is > 0 and var d && d < m.DataPageOffset ? d : m.DataPageOffset;
-        if (_raw.Length < size) _raw = new byte[Math.Max(size, _raw.Length * 2)];
-        var raw = _raw.AsSpan(0, size);
-        if (RandomAccess.Read(file, raw, offset) != size) throw Damaged(path, "its column chunk ends early");
-        if (_starts.Length < rows) { _starts = new int[rows]; _lengths = new int[rows]; }
-        _streaming = false;
-        _first = 0;
-        _dataUsed = 0;
-        _dictCount = -1;
-        int row = 0, pos = 0;
-        while (row < rows)
+        if (_streaming)
         {
-            if (pos >= raw.Length) throw Damaged(path, $"its column chunk holds {row} of {rows} values");
-            var header = new PageHeaderInfo(raw[pos..], this, path);
-            pos += header.HeaderLength;
-            if (header.CompressedSize < 0 || pos + header.CompressedSize > raw.Length) throw Damaged(path, "a page runs past its column chunk");
-            var page = raw.Slice(pos, header.CompressedSize);
-            pos += header.CompressedSize;
-            if (header.Type == DataPageV2) throw new NotPlainException();
-            if (header.Type == DictionaryPage)
-            {
-                if (_dictCount >= 0 || row > 0) throw Damaged(path, "a dictionary page is not the chunk's first page");
-                if (header.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
-                ReadDictionary(header, page, m.Codec, path);
-                continue;
-            }
-            if (header.Type != DataPage) continue; // index pages: nothing to read
-            if (header.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary)) throw new NotPlainException();
-            if (row + header.Values > rows) throw Damaged(path, "its pages hold more values than the row group has rows");
-            row = ReadPage(header, page, m.Codec, row, optional, path);
+            if (_raw.Length < h.CompressedSize) _raw = new byte[Math.Max(h.CompressedSize, _raw.Length * 2)];
+            if (RandomAccess.Read(_file!, _raw.AsSpan(0, h.CompressedSize), at) != h.CompressedSize) throw Damaged(_path, "its column chunk ends early");
+            body = _raw.AsSpan(0, h.CompressedSize);
         }
-        Count = rows;
+        else body = _raw.AsSpan((int)(at - _chunkStart), h.CompressedSize);
+        _next = at + h.CompressedSize;
+        return h;
     }
 
     /// <summary>The chunk has pages this reader does not decode: read it another way.</summary>
