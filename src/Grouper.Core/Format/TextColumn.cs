@@ -18,29 +18,28 @@ internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
     private readonly PlainTextChunk _plain = new(errorKind);
     private bool _isPlain;
     private bool _converted;
+    private bool _oneAtATime; // a source's chunk: characters of one value at a time (only a key column asks)
     private int _count;
     private char[] _chars = [];
     private byte[] _bytes = [];
     private int[] _starts = [];
     private int[] _lengths = [];
 
-    public void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
-    {
-        _isPlain = _plain.TryLoad(file, field, count);
-        if (!_isPlain) _slices.Load(rg, count, ct);
-        _converted = false;
-        _count = count;
-    }
+    public void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct) => Read(rg, file, count, source: false, ct);
 
     /// <summary>
     /// As <see cref="Load"/> for a source's row group, which may be too large to hold: a large chunk is
     /// streamed (<see cref="PlainTextChunk.TryBegin"/>), and <see cref="Advance"/> must be called for each
-    /// window of rows before they are read. Values are then asked for one at a time (UTF-8 or string).
+    /// window of rows before they are read. Characters are then decoded one value at a time, not for the
+    /// whole chunk.
     /// </summary>
-    public void Begin(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
+    public void Begin(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct) => Read(rg, file, count, source: true, ct);
+
+    private void Read(ParquetRowGroupReader rg, RowGroupFile file, int count, bool source, CancellationToken ct)
     {
-        _isPlain = _plain.TryBegin(file, field, count);
+        _isPlain = source ? _plain.TryBegin(file, field, count) : _plain.TryLoad(file, field, count);
         if (!_isPlain) _slices.Load(rg, count, ct);
+        _oneAtATime = source;
         _converted = false;
         _count = count;
     }
@@ -72,9 +71,9 @@ internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
     public ReadOnlySpan<char> GetChars(int row)
     {
         if (!_isPlain) return _slices.GetChars(row);
-        if (_plain.Streaming)
+        if (_oneAtATime)
         {
-            // Only a window of the chunk is at hand: this value alone.
+            // Valid until the next call; a streamed chunk has only a window of rows at hand anyway.
             var utf8 = _plain.GetUtf8(row);
             if (_chars.Length < utf8.Length) _chars = new char[Math.Max(utf8.Length, _chars.Length * 2)];
             return _chars.AsSpan(0, Encoding.UTF8.GetChars(utf8, _chars));

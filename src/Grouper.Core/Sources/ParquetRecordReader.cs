@@ -122,8 +122,7 @@ public sealed class ParquetRecordReader : RecordReader
             }
             catch (Exception ex) when (ex is not GrouperException)
             {
-                throw new GrouperException(GrouperErrorKind.InvalidData,
-                    $"Cannot read row group {_rowGroup} of {_path} (rows from {_row + 1}): {ex.Message}", _path, _row + 1, ex);
+                throw CannotRead(ex);
             }
             _rowInGroup = -1;
             _windowEnd = 0;
@@ -138,14 +137,16 @@ public sealed class ParquetRecordReader : RecordReader
             }
             catch (Exception ex) when (ex is not GrouperException)
             {
-                throw new GrouperException(GrouperErrorKind.InvalidData,
-                    $"Cannot read row group {_rowGroup} of {_path} (rows from {_row + 1}): {ex.Message}", _path, _row + 1, ex);
+                throw CannotRead(ex);
             }
             _windowEnd = from + count;
         }
         _row++;
         return true;
     }
+
+    private GrouperException CannotRead(Exception ex) => new(GrouperErrorKind.InvalidData,
+        $"Cannot read row group {_rowGroup} of {_path} (rows from {_row + 1}): {ex.Message}", _path, _row + 1, ex);
 
     public override ValueKind GetKind(int o) => _columns[o].IsNull(_rowInGroup) ? ValueKind.Null : _specs[o].Kind;
     public override string GetString(int o) => _columns[o].GetString(_rowInGroup);
@@ -259,7 +260,6 @@ internal abstract class SourceColumn
     private sealed class Strings(DataField field) : SourceColumn
     {
         private readonly TextColumn _text = new(field, GrouperErrorKind.InvalidData);
-        private char[] _chars = new char[256];
 
         public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count) => _text.Begin(rg, file, count, default);
         public override void Advance(int from, int count) => _text.Advance(from, count);
@@ -267,13 +267,7 @@ internal abstract class SourceColumn
         public override bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8) => _text.TryGetUtf8(row, out utf8);
 
         /// <summary>Valid until the next call: rows are read in order, and only key columns ask for characters.</summary>
-        public override ReadOnlySpan<char> GetChars(int row)
-        {
-            // One value at a time, not the whole chunk: a source's row group can be DuckDB's or Spark's size.
-            if (!_text.TryGetUtf8(row, out var utf8)) return _text.GetChars(row);
-            if (_chars.Length < utf8.Length) _chars = new char[Math.Max(utf8.Length, _chars.Length * 2)];
-            return _chars.AsSpan(0, System.Text.Encoding.UTF8.GetChars(utf8, _chars));
-        }
+        public override ReadOnlySpan<char> GetChars(int row) => _text.GetChars(row);
         public override string GetString(int row) => _text.GetString(row) ?? "";
     }
 
