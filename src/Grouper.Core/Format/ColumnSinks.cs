@@ -16,7 +16,7 @@ internal struct Scalar
     public DateTimeKind TimestampKind;
 }
 
-/// <summary>Collects one column's values of a row group and writes them to Parquet.</summary>
+/// <summary>Collects one column's values of a row group, as the shard writer decodes its rows.</summary>
 internal abstract class ColumnSink(DataField field)
 {
     public DataField Field { get; } = field;
@@ -25,10 +25,15 @@ internal abstract class ColumnSink(DataField field)
     public abstract void AppendScalar(int row, in Scalar s, ValueKind tag);
     public virtual void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag) =>
         throw new InvalidDataException($"Column '{Field.Name}' cannot hold a {tag.ToName()} value.");
+}
+
+/// <summary>A column whose values Parquet.Net encodes.</summary>
+internal abstract class LibrarySink(DataField field) : ColumnSink(field)
+{
     public abstract Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct);
 
-    /// <summary>A sink for column <paramref name="c"/> writing to <paramref name="f"/>, a field of the shard's schema.</summary>
-    public static ColumnSink Create(ColumnSpec c, DataField f)
+    /// <summary>A sink for column <paramref name="c"/> writing to <paramref name="f"/>, a field of the schema Parquet.Net encodes with.</summary>
+    public static LibrarySink Create(ColumnSpec c, DataField f)
     {
         return c.Kind switch
         {
@@ -63,7 +68,7 @@ internal abstract class ColumnSink(DataField field)
 
 internal delegate T ScalarConverter<T>(in Scalar s, ValueKind tag);
 
-internal sealed class ValueSink<T>(DataField field, bool nullable, ScalarConverter<T> convert) : ColumnSink(field) where T : struct
+internal sealed class ValueSink<T>(DataField field, bool nullable, ScalarConverter<T> convert) : LibrarySink(field) where T : struct
 {
     private T[] _values = [];
     private T?[] _nullableValues = [];
@@ -97,8 +102,9 @@ internal sealed class ValueSink<T>(DataField field, bool nullable, ScalarConvert
 /// no round trip through UTF-16 (decoding to characters and Parquet.Net encoding them back was a tenth of a
 /// build's time). Text columns are written as plain byte arrays and annotated as UTF-8 text in the shard's
 /// footer (<see cref="StitchedParquetFile"/>): Parquet.Net takes byte slices only for binary fields.
+/// Used where Parquet.Net encodes every column (Zstd and Gzip shards); otherwise <see cref="ByteArrayChunk"/>.
 /// </summary>
-internal sealed class BytesSink(DataField field, bool nullable, bool text) : ColumnSink(field)
+internal sealed class BytesSink(DataField field, bool nullable, bool text) : LibrarySink(field)
 {
     private ReadOnlyMemory<byte>[] _values = [];
     private ReadOnlyMemory<byte>?[] _nullableValues = [];

@@ -10,20 +10,22 @@ namespace Grouper.Format;
 /// Writes the merged, key-ordered record stream as Parquet shards (data/shard-NNNNN.parquet) and the
 /// group index. Rows are gathered into a row group, decoded column-wise and written; a new shard starts
 /// at a row-group boundary once the current one is large enough, so a large group may span shards.
-/// Parquet encoding is the costliest step and Parquet.Net encodes the row groups of one file in sequence,
-/// so each row group is encoded on its own, as a one-row-group file in memory, by a task of the thread
-/// pool while the next ones are merged and decoded; the encoded row groups are appended to the shard in
-/// order and the footer stitched from theirs (<see cref="StitchedParquetFile"/>). The bytes do not
-/// depend on how many were encoded at once.
+/// Parquet encoding is the costliest step, so each row group is encoded on its own
+/// (<see cref="EncodedRowGroup"/>) by a task of the thread pool while the next ones are merged and decoded;
+/// the encoded row groups are appended to the shard in order and the footer stitched
+/// (<see cref="StitchedParquetFile"/>). The bytes do not depend on how many were encoded at once. Text and
+/// binary columns (the key among them) are encoded here (<see cref="ByteArrayChunk"/>) when shards are
+/// Snappy-compressed or not compressed; the other columns, and every column with Zstd or Gzip, by Parquet.Net.
 /// </summary>
 internal sealed class ShardWriter : IDisposable
 {
     private readonly string _root;
     private readonly IReadOnlyList<ColumnSpec> _columns;
     private readonly ParquetOptions _parquetOptions;
-    private readonly Parquet.Schema.ParquetSchema _schema;
+    private readonly Parquet.Schema.ParquetSchema? _librarySchema;
     private readonly IReadOnlySet<int> _textElements;
-    private readonly Parquet.Schema.DataField _keyField;
+    private readonly Parquet.Schema.DataField? _libraryKeyField;
+    private readonly byte[] _footerTemplate;
     private const int MaxEncoders = 4;
     private readonly Slot[] _slots;
     private int _slot;
@@ -84,11 +86,37 @@ internal sealed class ShardWriter : IDisposable
                 _ => CompressionMethod.Snappy,
             },
         };
-        _schema = ParquetSchemaMap.ToEncodingSchema(columns, out _textElements);
-        _keyField = _schema.DataFields[0];
-        _slots = Enumerable.Range(0, slots)
-            .Select(_ => new Slot(columns.Select((c, i) => ColumnSink.Create(c, _schema.DataFields[i + 1])).ToArray()))
-            .ToArray();
+        var schema = ParquetSchemaMap.ToEncodingSchema(columns, out _textElements);
+        _footerTemplate = EmptyFileFooter(schema);
+        ByteArrayChunk.Codec? own = options.EncodeWithParquetNetOnly ? null : options.Compression switch
+        {
+            ShardCompression.Snappy => ByteArrayChunk.Codec.Snappy,
+            ShardCompression.None => ByteArrayChunk.Codec.None,
+            _ => null,
+        };
+        if (own is { } codec)
+        {
+            static bool Own(ColumnSpec c) => c.Kind is ValueKind.String or ValueKind.Binary;
+            var library = columns.Where(c => !Own(c)).ToList();
+            if (library.Count > 0) _librarySchema = new Parquet.Schema.ParquetSchema(library.Select(ParquetSchemaMap.ToField).ToArray());
+            _slots = Enumerable.Range(0, slots).Select(_ =>
+            {
+                int next = 0;
+                var key = new ByteArrayChunk(schema.DataFields[0], nullable: false, statistics: true, codec);
+                var sinks = columns.Select((c, i) => Own(c)
+                    ? (ColumnSink)new ByteArrayChunk(schema.DataFields[i + 1], c.Nullable, statistics: false, codec)
+                    : LibrarySink.Create(c, _librarySchema!.DataFields[next++])).ToArray();
+                return new Slot(sinks, key, null);
+            }).ToArray();
+        }
+        else
+        {
+            _librarySchema = schema;
+            _libraryKeyField = schema.DataFields[0];
+            _slots = Enumerable.Range(0, slots)
+                .Select(_ => new Slot(columns.Select((c, i) => (ColumnSink)LibrarySink.Create(c, schema.DataFields[i + 1])).ToArray(), null, new KeyColumn()))
+                .ToArray();
+        }
         Directory.CreateDirectory(Path.Combine(root, "data"));
     }
 
@@ -126,7 +154,7 @@ internal sealed class ShardWriter : IDisposable
                 CopyKey(Encoding.UTF8.GetBytes(((_distinctKeys - 1) / _mergeKeys).ToString("D" + Grouper.Partitioning.GroupNames.MergedWidth,
                     System.Globalization.CultureInfo.InvariantCulture)), ref _groupKey, out _groupKeyLength);
             else CopyKey(key, ref _groupKey, out _groupKeyLength);
-            _slots[_slot].Keys.NewGroup();
+            _slots[_slot].NewGroup();
             _inGroup = true;
             _groupShard = _shards.Count;           // the shard now open (or about to open) has this number
             _groupRow = _shardRows + _rowCount;
@@ -137,7 +165,7 @@ internal sealed class ShardWriter : IDisposable
         if (_rowCount == _rowEnds.Length) Array.Resize(ref _rowEnds, _rowCount * 2);
         _rows.Write(row);
         _rowEnds[_rowCount] = _rows.Length;
-        _slots[_slot].Keys.Append(_rowCount, _groupKey.AsSpan(0, _groupKeyLength));
+        _slots[_slot].AppendKey(_rowCount, _groupKey.AsSpan(0, _groupKeyLength));
         _rowCount++;
         _groupRecords++;
         _groupBytes += row.Length;
@@ -163,6 +191,7 @@ internal sealed class ShardWriter : IDisposable
         var sinks = slot.Sinks;
         int count = _rowCount;
         foreach (var s in sinks) s.Reset(count);
+        slot.Rows = count;
         var data = _rows.Span;
         int start = 0;
         for (int i = 0; i < count; i++)
@@ -182,25 +211,40 @@ internal sealed class ShardWriter : IDisposable
         _slot = (_slot + 1) % _slots.Length;
         // The next slot is the oldest one still encoding: its row group must be in the file before the slot is reused.
         if (_encoding.Count == _slots.Length) AppendOldest();
-        _slots[_slot].Keys.Reset();
+        _slots[_slot].ResetKeys();
         if (_shardBytes >= _shardTarget) CloseShard();
     }
 
     private void Encode(Slot slot, int count, CancellationToken ct)
     {
-        var piece = slot.Piece;
-        piece.SetLength(0);
-        var writer = ParquetWriter.CreateAsync(_schema, piece, _parquetOptions, false, ct).GetAwaiter().GetResult();
-        try
+        var rowGroup = slot.RowGroup;
+        rowGroup.Reset(count);
+        if (_librarySchema is not null)
         {
-            using (var rg = writer.CreateRowGroup())
+            var piece = slot.Piece;
+            piece.SetLength(0);
+            var writer = ParquetWriter.CreateAsync(_librarySchema, piece, _parquetOptions, false, ct).GetAwaiter().GetResult();
+            try
             {
-                slot.Keys.WriteAsync(rg, _keyField, count).GetAwaiter().GetResult();
-                foreach (var s in slot.Sinks) s.WriteAsync(rg, count, ct).GetAwaiter().GetResult();
+                using var rg = writer.CreateRowGroup();
+                slot.LibraryKey?.WriteAsync(rg, _libraryKeyField!, count).GetAwaiter().GetResult();
+                foreach (var s in slot.Library) s.WriteAsync(rg, count, ct).GetAwaiter().GetResult();
                 rg.CompleteValidate();
             }
+            finally { writer.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+            rowGroup.AddLibraryFile(piece.GetBuffer().AsSpan(0, (int)piece.Length), whole: slot.Layout.Length == 0);
         }
-        finally { writer.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        foreach (var c in slot.Layout) c?.Encode(rowGroup.Body);
+        if (slot.Layout.Length > 0) rowGroup.Finish(slot.Layout);
+    }
+
+    /// <summary>The footer Parquet.Net writes for <paramref name="schema"/>: the template of every shard's footer.</summary>
+    private static byte[] EmptyFileFooter(Parquet.Schema.ParquetSchema schema)
+    {
+        using var file = new MemoryStream();
+        var writer = ParquetWriter.CreateAsync(schema, file).GetAwaiter().GetResult();
+        writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return StitchedParquetFile.FooterOf(file.GetBuffer().AsSpan(0, (int)file.Length), out _).ToArray();
     }
 
     /// <summary>Waits for the oldest row group being encoded and appends it; its failure surfaces here.</summary>
@@ -210,17 +254,51 @@ internal sealed class ShardWriter : IDisposable
         var task = slot.Encoding!;
         slot.Encoding = null;
         task.GetAwaiter().GetResult();
-        _shard!.Append(slot.Piece.GetBuffer().AsSpan(0, (int)slot.Piece.Length));
+        _shard!.Append(slot.RowGroup.Body.WrittenSpan, slot.RowGroup.Metadata.WrittenSpan, slot.Rows);
         Faults.Hit("shard");
     }
 
     /// <summary>A set of column buffers a row group is decoded into, and the memory it is encoded into.</summary>
-    private sealed class Slot(ColumnSink[] sinks)
+    private sealed class Slot
     {
-        public ColumnSink[] Sinks { get; } = sinks;
-        public KeyColumn Keys { get; } = new();
+        public Slot(ColumnSink[] sinks, ByteArrayChunk? key, KeyColumn? libraryKey)
+        {
+            Sinks = sinks;
+            Key = key;
+            LibraryKey = libraryKey;
+            Library = sinks.OfType<LibrarySink>().ToArray();
+            // Schema order, the key column first: the chunks encoded here, null where Parquet.Net encodes the column.
+            Layout = key is null ? [] : [key, .. sinks.Select(s => s as ByteArrayChunk)];
+        }
+
+        public ColumnSink[] Sinks { get; }
+        public LibrarySink[] Library { get; }
+        public ByteArrayChunk?[] Layout { get; }
+        public ByteArrayChunk? Key { get; }
+        public KeyColumn? LibraryKey { get; }
         public MemoryStream Piece { get; } = new();
+        public EncodedRowGroup RowGroup { get; } = new();
+        public int Rows { get; set; }
         public Task? Encoding { get; set; }
+
+        public void NewGroup()
+        {
+            Key?.NewValue();
+            LibraryKey?.NewGroup();
+        }
+
+        public void AppendKey(int row, ReadOnlySpan<byte> key)
+        {
+            if (Key is not null) Key.Append(key);
+            else LibraryKey!.Append(row, key);
+        }
+
+        /// <summary>A new row group: the slot's previous one has been appended to the shard.</summary>
+        public void ResetKeys()
+        {
+            Key?.Reset(0);
+            LibraryKey?.Reset();
+        }
     }
 
     private static void CopyKey(ReadOnlySpan<byte> key, ref byte[] buffer, out int length)
@@ -310,7 +388,7 @@ internal sealed class ShardWriter : IDisposable
         var name = ShardFileName(_shards.Count);
         var fs = new FileStream(Path.Combine(_root, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         _shardStream = new HashingWriteStream(fs);
-        _shard = new StitchedParquetFile(_shardStream, _textElements);
+        _shard = new StitchedParquetFile(_shardStream, _footerTemplate, _textElements);
         _shardRows = 0;
         _shardBytes = 0;
         _shardRowGroups = 0;

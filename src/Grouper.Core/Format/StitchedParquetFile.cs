@@ -4,15 +4,14 @@ using System.Buffers.Binary;
 namespace Grouper.Format;
 
 /// <summary>
-/// A Parquet file assembled from row groups that were encoded separately, each as a complete one-row-group
-/// Parquet file in memory (Parquet.Net's writer takes the row groups of a file one after another, on one
-/// thread; encoding several at once is what keeps both cores busy while a shard is written). A piece's
-/// body (its column chunks, from after the leading magic to its footer) is appended as it is; its row
-/// group's metadata is copied from its footer with every file offset moved by where the body landed, and
-/// the file's footer is the first piece's with the row counts and the list of row groups replaced, and
-/// the schema elements named by <c>textElements</c> annotated as UTF-8 text (byte-array columns whose
-/// values are UTF-8: Parquet.Net takes raw bytes only for binary fields). Nothing else of the metadata is
-/// re-encoded, so what Parquet.Net wrote (statistics, created_by) stays.
+/// A Parquet file assembled from row groups that were encoded separately (<see cref="EncodedRowGroup"/>:
+/// encoding several at once is what keeps both cores busy while a shard is written). A row group's body
+/// (its column chunks) is appended as it is; its metadata is copied with every file offset moved by where
+/// the body landed. The footer is <c>template</c> (the metadata Parquet.Net writes for the schema, with no
+/// row groups) with the row count and the list of row groups replaced, and the schema elements named by
+/// <c>textElements</c> annotated as UTF-8 text (byte-array columns whose values are UTF-8: Parquet.Net takes
+/// raw bytes only for binary fields). Nothing else of the metadata is re-encoded, so what Parquet.Net
+/// wrote (created_by, the schema) stays.
 /// </summary>
 internal sealed class StitchedParquetFile
 {
@@ -20,15 +19,16 @@ internal sealed class StitchedParquetFile
 
     private readonly Stream _out;
     private long _position;
-    private byte[]? _template;
+    private readonly byte[] _template;
     private readonly ArrayBufferWriter<byte> _rowGroups = new(1 << 12);
     private int _rowGroupCount;
     private long _rows;
     private readonly IReadOnlySet<int>? _textElements;
 
-    public StitchedParquetFile(Stream output, IReadOnlySet<int>? textElements = null)
+    public StitchedParquetFile(Stream output, byte[] template, IReadOnlySet<int>? textElements = null)
     {
         _out = output;
+        _template = template;
         _textElements = textElements is { Count: > 0 } ? textElements : null;
         _out.Write(Magic);
         _position = Magic.Length;
@@ -36,61 +36,50 @@ internal sealed class StitchedParquetFile
 
     public int RowGroups => _rowGroupCount;
 
-    /// <summary>Appends the row groups of a complete Parquet file (Parquet.Net writes one per piece here).</summary>
-    public void Append(ReadOnlySpan<byte> piece)
+    /// <summary>
+    /// Appends a row group: <paramref name="body"/> its column chunks, <paramref name="rowGroup"/> its
+    /// RowGroup metadata with file offsets counted from the body's first byte.
+    /// </summary>
+    public void Append(ReadOnlySpan<byte> body, ReadOnlySpan<byte> rowGroup, long rows)
     {
-        if (piece.Length < 12 || !piece[..4].SequenceEqual(Magic) || !piece[^4..].SequenceEqual(Magic))
-            throw new InvalidDataException("An encoded row group is not a Parquet file.");
-        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(piece[^8..]);
-        int footerStart = piece.Length - 8 - footerLength;
-        if (footerLength <= 0 || footerStart < 4) throw new InvalidDataException("An encoded row group has a bad footer length.");
-        var footer = piece.Slice(footerStart, footerLength);
-        var body = piece[4..footerStart];
-        long shift = _position - 4;
-
-        var r = new ThriftCompact.Reader(footer);
-        short last = 0;
-        bool sawRowGroups = false;
-        while (r.ReadFieldHeader(ref last, out short id, out byte type))
-        {
-            if (id == 4 && type == ThriftCompact.List)
-            {
-                r.ReadListHeader(out byte elem, out int n);
-                if (elem != ThriftCompact.Struct) throw new InvalidDataException("Parquet footer: row groups are not structs.");
-                for (int i = 0; i < n; i++)
-                {
-                    var w = new ThriftCompact.Writer(_rowGroups);
-                    RewriteRowGroup(ref r, ref w, shift, _rowGroupCount);
-                    _rowGroupCount++;
-                }
-                sawRowGroups = true;
-            }
-            else if (id == 3 && type == ThriftCompact.I64) _rows += r.ReadI64();
-            else r.Skip(type);
-        }
-        if (!sawRowGroups) throw new InvalidDataException("Parquet footer without row groups.");
-        _template ??= footer.ToArray();
+        var r = new ThriftCompact.Reader(rowGroup);
+        var w = new ThriftCompact.Writer(_rowGroups);
+        RewriteRowGroup(ref r, ref w, _position, _rowGroupCount);
+        _rowGroupCount++;
+        _rows += rows;
         _out.Write(body);
         _position += body.Length;
+    }
+
+    /// <summary>The footer (FileMetaData) of a complete Parquet file, and where its body ends.</summary>
+    public static ReadOnlySpan<byte> FooterOf(ReadOnlySpan<byte> file, out int footerStart)
+    {
+        if (file.Length < 12 || !file[..4].SequenceEqual(Magic) || !file[^4..].SequenceEqual(Magic))
+            throw new InvalidDataException("An encoded row group is not a Parquet file.");
+        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(file[^8..]);
+        footerStart = file.Length - 8 - footerLength;
+        if (footerLength <= 0 || footerStart < 4) throw new InvalidDataException("An encoded row group has a bad footer length.");
+        return file.Slice(footerStart, footerLength);
     }
 
     /// <summary>Writes the footer; the stream is left open.</summary>
     public void Finish()
     {
-        if (_template is null) throw new InvalidOperationException("A Parquet file needs at least one row group.");
+        if (_rowGroupCount == 0) throw new InvalidOperationException("A Parquet file needs at least one row group.");
         var buffer = new ArrayBufferWriter<byte>(_template.Length + _rowGroups.WrittenCount + 64);
         var w = new ThriftCompact.Writer(buffer);
         var r = new ThriftCompact.Reader(_template);
         short lastIn = 0, lastOut = 0;
+        bool wroteRowGroups = false;
         while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
         {
+            if (id > 4 && !wroteRowGroups) { WriteRowGroups(ref w, ref lastOut); wroteRowGroups = true; }
             if (id == 3) { r.Skip(type); w.WriteFieldHeader(ref lastOut, 3, ThriftCompact.I64); w.WriteI64(_rows); }
             else if (id == 4)
             {
                 r.Skip(type);
-                w.WriteFieldHeader(ref lastOut, 4, ThriftCompact.List);
-                w.WriteListHeader(ThriftCompact.Struct, _rowGroupCount);
-                w.WriteRaw(_rowGroups.WrittenSpan);
+                WriteRowGroups(ref w, ref lastOut);
+                wroteRowGroups = true;
             }
             else if (id == 2 && type == ThriftCompact.List && _textElements is not null)
             {
@@ -106,12 +95,20 @@ internal sealed class StitchedParquetFile
             }
             else { w.WriteFieldHeader(ref lastOut, id, type); w.WriteRaw(r.SkipAndSlice(type)); }
         }
+        if (!wroteRowGroups) WriteRowGroups(ref w, ref lastOut);
         w.WriteStop();
         _out.Write(buffer.WrittenSpan);
         Span<byte> tail = stackalloc byte[8];
         BinaryPrimitives.WriteInt32LittleEndian(tail, buffer.WrittenCount);
         Magic.CopyTo(tail[4..]);
         _out.Write(tail);
+    }
+
+    private void WriteRowGroups(ref ThriftCompact.Writer w, ref short last)
+    {
+        w.WriteFieldHeader(ref last, 4, ThriftCompact.List);
+        w.WriteListHeader(ThriftCompact.Struct, _rowGroupCount);
+        w.WriteRaw(_rowGroups.WrittenSpan);
     }
 
     // SchemaElement: 6 converted_type (UTF8 = 0), 10 logicalType (a union: 1 STRING, an empty struct).
@@ -148,7 +145,7 @@ internal sealed class StitchedParquetFile
     }
 
     // RowGroup: 1 columns, 5 file_offset, 7 ordinal.
-    private static void RewriteRowGroup(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, int ordinal)
+    internal static void RewriteRowGroup(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, int ordinal)
     {
         short lastIn = 0, lastOut = 0;
         while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
@@ -168,7 +165,7 @@ internal sealed class StitchedParquetFile
     }
 
     // ColumnChunk: 2 file_offset, 3 meta_data, 4 offset_index_offset, 6 column_index_offset.
-    private static void RewriteColumnChunk(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift)
+    internal static void RewriteColumnChunk(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift)
     {
         short lastIn = 0, lastOut = 0;
         while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))

@@ -131,6 +131,12 @@ internal static class ThriftCompact
 
         public void WriteI64(long v) => WriteVarint((ulong)((v << 1) ^ (v >> 63)));
 
+        public void WriteBinary(ReadOnlySpan<byte> bytes)
+        {
+            WriteVarint((ulong)bytes.Length);
+            _out.Write(bytes);
+        }
+
         public void WriteFieldHeader(ref short last, short id, byte type)
         {
             int delta = id - last;

@@ -34,6 +34,9 @@ public sealed class BuildOptions
 
     public ShardCompression Compression { get; init; } = ShardCompression.Snappy;
 
+    /// <summary>Every column encoded by Parquet.Net (what Zstd and Gzip shards use): tests compare the two encoders.</summary>
+    internal bool EncodeWithParquetNetOnly { get; init; }
+
     /// <summary>
     /// Folder for spill runs (a faster or larger disk). The build spills into a subfolder named after its
     /// work folder and deletes it when done; if the process dies, the next writer of the same destination

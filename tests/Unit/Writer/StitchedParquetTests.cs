@@ -32,6 +32,20 @@ public class StitchedParquetTests
         return ms.ToArray();
     }
 
+    /// <summary>A shard made of whole one-row-group files: the first one's footer is the template.</summary>
+    private static StitchedParquetFile Stitch(Stream output, IReadOnlyList<byte[]> pieces, IReadOnlyList<int> rows)
+    {
+        var file = new StitchedParquetFile(output, StitchedParquetFile.FooterOf(pieces[0], out _).ToArray());
+        var rowGroup = new EncodedRowGroup();
+        for (int g = 0; g < pieces.Count; g++)
+        {
+            rowGroup.Reset(rows[g]);
+            rowGroup.AddLibraryFile(pieces[g], whole: true);
+            file.Append(rowGroup.Body.WrittenSpan, rowGroup.Metadata.WrittenSpan, rows[g]);
+        }
+        return file;
+    }
+
     [Fact]
     public async Task Row_groups_encoded_apart_make_one_file_Parquet_Net_and_DuckDB_read_whole()
     {
@@ -40,9 +54,9 @@ public class StitchedParquetTests
         int[] sizes = Enumerable.Range(0, 20).Select(g => 500 + g * 37).ToArray(); // 20 > 15: the long list header
         using (var fs = File.Create(path))
         {
-            var file = new StitchedParquetFile(fs);
-            for (int g = 0; g < sizes.Length; g++) file.Append(await Piece(g, sizes[g]));
-            file.Finish();
+            var pieces = new List<byte[]>();
+            for (int g = 0; g < sizes.Length; g++) pieces.Add(await Piece(g, sizes[g]));
+            Stitch(fs, pieces, sizes).Finish();
         }
 
         await using (var reader = await ParquetReader.CreateAsync(path))
@@ -118,9 +132,9 @@ public class StitchedParquetTests
         var path = t["stitched.parquet"];
         using (var fs = File.Create(path))
         {
-            var file = new StitchedParquetFile(fs);
-            for (int g = 0; g < pieces; g++) file.Append(await File.ReadAllBytesAsync(t[$"p{g}.parquet"]));
-            file.Finish();
+            var files = new List<byte[]>();
+            for (int g = 0; g < pieces; g++) files.Add(await File.ReadAllBytesAsync(t[$"p{g}.parquet"]));
+            Stitch(fs, files, Enumerable.Repeat(rows, pieces).ToArray()).Finish();
         }
         var p = path.Replace("'", "''");
         cmd.CommandText = $"SELECT count(*) FROM parquet_metadata('{p}') WHERE path_in_schema = 'label' AND dictionary_page_offset IS NOT NULL";
@@ -151,11 +165,12 @@ public class StitchedParquetTests
     [Fact]
     public async Task A_piece_that_is_not_Parquet_is_refused()
     {
-        var file = new StitchedParquetFile(new MemoryStream());
-        Assert.Throws<InvalidDataException>(() => file.Append("PAR1 not a footer PAR1"u8));
         var piece = await Piece(0, 10);
+        var file = new StitchedParquetFile(new MemoryStream(), StitchedParquetFile.FooterOf(piece, out _).ToArray());
+        var rowGroup = new EncodedRowGroup();
+        Assert.Throws<InvalidDataException>(() => rowGroup.AddLibraryFile("PAR1 not a footer PAR1"u8, whole: true));
         piece[^5] = 0x7F; // footer length far beyond the file
-        Assert.Throws<InvalidDataException>(() => file.Append(piece));
+        Assert.Throws<InvalidDataException>(() => rowGroup.AddLibraryFile(piece, whole: true));
         Assert.Throws<InvalidOperationException>(file.Finish);
     }
 }
