@@ -29,7 +29,6 @@ internal sealed class ByteArrayChunk : ColumnSink
     private int _length;
     private byte[] _defined = [];
     private byte[] _levels = [];
-    private byte[] _compressed = [];
     private int _rows;
     private int _nulls;
 
@@ -106,9 +105,10 @@ internal sealed class ByteArrayChunk : ColumnSink
         Array.Resize(ref _page, (int)size);
     }
 
-    /// <summary>Writes the chunk (page header and page) at the end of <paramref name="body"/>.</summary>
-    public void Encode(ArrayBufferWriter<byte> body)
+    /// <summary>Writes the chunk (page header and page) at the end of the row group's body.</summary>
+    public void Encode(EncodedRowGroup rowGroup)
     {
+        var body = rowGroup.Body;
         int start = _reserve;
         if (_nullable)
         {
@@ -130,9 +130,8 @@ internal sealed class ByteArrayChunk : ColumnSink
         ReadOnlySpan<byte> stored = page;
         if (_codec == Codec.Snappy)
         {
-            int max = Snappier.Snappy.GetMaxCompressedLength(page.Length);
-            if (_compressed.Length < max) _compressed = new byte[Math.Max(max, _compressed.Length * 2)];
-            stored = _compressed.AsSpan(0, Snappier.Snappy.Compress(page, _compressed));
+            var compressed = rowGroup.Scratch(Snappier.Snappy.GetMaxCompressedLength(page.Length));
+            stored = compressed[..Snappier.Snappy.Compress(page, compressed)];
         }
 
         _offset = body.WrittenCount;

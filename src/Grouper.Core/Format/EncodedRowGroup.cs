@@ -14,10 +14,18 @@ internal sealed class EncodedRowGroup
     private readonly List<Range> _libraryRanges = new();
     private long _libraryUncompressed, _libraryCompressed;
     private bool _passThrough;
+    private byte[] _scratch = [];
 
     public ArrayBufferWriter<byte> Body { get; } = new(1 << 20);
     public ArrayBufferWriter<byte> Metadata { get; } = new(1 << 10);
     public int Rows { get; private set; }
+
+    /// <summary>A buffer of at least <paramref name="size"/> bytes, shared by the row group's columns (one is compressed at a time).</summary>
+    public Span<byte> Scratch(int size)
+    {
+        if (_scratch.Length < size) _scratch = new byte[Math.Max(size, _scratch.Length * 2)];
+        return _scratch;
+    }
 
     public void Reset(int rows)
     {

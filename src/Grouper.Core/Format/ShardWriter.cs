@@ -234,7 +234,7 @@ internal sealed class ShardWriter : IDisposable
             finally { writer.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
             rowGroup.AddLibraryFile(piece.GetBuffer().AsSpan(0, (int)piece.Length), whole: slot.Layout.Length == 0);
         }
-        foreach (var c in slot.Layout) c?.Encode(rowGroup.Body);
+        foreach (var c in slot.Layout) c?.Encode(rowGroup);
         if (slot.Layout.Length > 0) rowGroup.Finish(slot.Layout);
     }
 
