@@ -378,7 +378,9 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     {
         if (p + 4 > page.Length) throw Damaged(path, "a page holds fewer values than its header says");
         int len = BinaryPrimitives.ReadInt32LittleEndian(page[p..]);
-        page.Slice(p, 4).Fill((byte)' ');
+        // Four spaces as one store: Span.Fill is generic code no ReadyToRun image holds, and a short scan
+        // ran it unoptimised (2.5% of a 1 GB scan).
+        BinaryPrimitives.WriteUInt32LittleEndian(page[p..], 0x20202020);
         p += 4;
         if ((uint)len > (uint)(page.Length - p)) throw Damaged(path, "a value runs past its page");
         start = at + p;
