@@ -41,12 +41,13 @@ public class ShardEncodingTests
             string? note = (i / 50 % 3) switch { 0 => null, 1 => i % 2 == 0 ? null : $"n{i}", _ => $"note {i % 9}" };
             byte[]? blob = i % 11 == 0 ? null : BitConverter.GetBytes(i * 2654435761L);
             string text = i % 13 == 0 ? "" : string.Concat(Enumerable.Repeat(i % 5 == 0 ? "grüße " : "text ", 1 + rng.Next(30)));
-            yield return [$"u{rng.Next(400):D4}", text, note, blob];
+            yield return [$"u{rng.Next(400):D4}", text, note, blob, null];
         }
     }
 
     private static readonly ColumnSpec[] TextColumns =
-        [Col("user", ValueKind.String), Col("text", ValueKind.String), Col("note", ValueKind.String, nullable: true), Col("blob", ValueKind.Binary, nullable: true)];
+        [Col("user", ValueKind.String), Col("text", ValueKind.String), Col("note", ValueKind.String, nullable: true), Col("blob", ValueKind.Binary, nullable: true),
+         Col("never", ValueKind.String, nullable: true)]; // null in every row
 
     [Theory]
     [InlineData(ShardCompression.Snappy)]
