@@ -68,6 +68,17 @@ public abstract class KeyExtractor
 {
     /// <summary>Appends the key of the current record to <paramref name="sb"/> (cleared first).</summary>
     public abstract void GetKey(RecordReader reader, StringBuilder sb);
+
+    /// <summary>
+    /// The key's UTF-8 when it is a source's own text as it stands (one text column, not empty, the source
+    /// holding it as valid UTF-8): the same bytes <see cref="GetKey"/> would give once encoded, without
+    /// decoding them to characters and back. False when the key must be made by <see cref="GetKey"/>.
+    /// </summary>
+    internal virtual bool TryGetUtf8(RecordReader reader, out ReadOnlySpan<byte> key)
+    {
+        key = default;
+        return false;
+    }
 }
 
 public sealed class ColumnKeySpec : KeySpec
@@ -103,6 +114,14 @@ public sealed class ColumnKeySpec : KeySpec
 
     private sealed class Extractor(ColumnKeySpec spec, int[] ordinals) : KeyExtractor
     {
+        internal override bool TryGetUtf8(RecordReader reader, out ReadOnlySpan<byte> key)
+        {
+            key = default;
+            if (ordinals.Length != 1) return false;
+            int o = ordinals[0];
+            return o >= 0 && reader.GetKind(o) == ValueKind.String && reader.TryGetUtf8(o, out key) && !key.IsEmpty;
+        }
+
         public override void GetKey(RecordReader reader, StringBuilder sb)
         {
             sb.Clear();

@@ -165,19 +165,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         }
 
         Faults.Hit("read");
-        _extractor!.GetKey(reader, _keyText);
-        if (_keyChars.Length < _keyText.Length) _keyChars = new char[Math.Max(_keyText.Length, _keyChars.Length * 2)];
-        var chars = _keyChars.AsSpan(0, _keyText.Length);
-        _keyText.CopyTo(0, chars, chars.Length);
-        int maxBytes = Encoding.UTF8.GetMaxByteCount(chars.Length);
-        if (_keyBytes.Length < maxBytes) _keyBytes = new byte[Math.Max(maxBytes, _keyBytes.Length * 2)];
-        int keyLength;
-        try { keyLength = StrictUtf8.Encoding.GetBytes(chars, _keyBytes); }
-        catch (EncoderFallbackException ex)
-        {
-            throw new GrouperException(GrouperErrorKind.InvalidKey,
-                $"The group key of {reader.Location} has an unpaired surrogate character, which UTF-8 cannot store.", reader.SourceName, reader.RowNumber, ex);
-        }
+        int keyLength = _extractor!.TryGetUtf8(reader, out var utf8Key) ? CopyKey(utf8Key) : EncodeKey(reader);
 
         _row.Clear();
         RowCodec.Encode(reader, _map, _schema, _row);
@@ -202,6 +190,29 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _sources[_activeSource >= 0 ? _activeSource : PushedSourceIndex(reader)].Records++;
         if ((_recordsRead & 0x3FFF) == 0) Report();
         if ((_recordsRead & 0xFFF) == 0) KeepHeapInBudget();
+    }
+
+    private int CopyKey(ReadOnlySpan<byte> key)
+    {
+        if (_keyBytes.Length < key.Length) _keyBytes = new byte[Math.Max(key.Length, _keyBytes.Length * 2)];
+        key.CopyTo(_keyBytes);
+        return key.Length;
+    }
+
+    private int EncodeKey(RecordReader reader)
+    {
+        _extractor!.GetKey(reader, _keyText);
+        if (_keyChars.Length < _keyText.Length) _keyChars = new char[Math.Max(_keyText.Length, _keyChars.Length * 2)];
+        var chars = _keyChars.AsSpan(0, _keyText.Length);
+        _keyText.CopyTo(0, chars, chars.Length);
+        int maxBytes = Encoding.UTF8.GetMaxByteCount(chars.Length);
+        if (_keyBytes.Length < maxBytes) _keyBytes = new byte[Math.Max(maxBytes, _keyBytes.Length * 2)];
+        try { return StrictUtf8.Encoding.GetBytes(chars, _keyBytes); }
+        catch (EncoderFallbackException ex)
+        {
+            throw new GrouperException(GrouperErrorKind.InvalidKey,
+                $"The group key of {reader.Location} has an unpaired surrogate character, which UTF-8 cannot store.", reader.SourceName, reader.RowNumber, ex);
+        }
     }
 
     /// <summary>

@@ -1,7 +1,10 @@
 using System.IO.Compression;
 using System.Text;
+using Grouper.Keys;
+using Grouper.Reading;
 using Grouper.Schema;
 using Grouper.Sources;
+using Grouper.Writer;
 using Xunit;
 
 namespace Grouper.Tests.Sources;
@@ -191,5 +194,40 @@ public class CsvAndJsonTests
         Assert.Equal(7L, r.GetInt64(1));
         Assert.Equal(6, r.GetOrdinal("new"));
         Assert.Equal("pipeline, object 2", r.Location);
+    }
+
+    [Fact]
+    public async Task A_key_read_as_the_sources_UTF8_groups_with_the_same_key_made_from_characters()
+    {
+        // JSON Lines text without escapes, and Parquet text, go to the sort as the source's own bytes; an
+        // escaped string and CSV text are made into characters and encoded: the same key either way.
+        using var t = new TempDir();
+        File.WriteAllText(t["a.jsonl"], string.Join("\n",
+            """{"k":"Zürich","n":"1"}""", """{"k":"Z\u00fcrich","n":"2"}""", """{"k":"東京","n":"3"}""", """{"k":"\u0034\u0032","n":"4"}""",
+            """{"k":"42","n":"5"}""", """{"k":"😀 \"q\"","n":"6"}""", """{"k":"😀 \u0022q\u0022","n":"7"}"""), new UTF8Encoding(false));
+        File.WriteAllText(t["b.csv"], "k,n\nZürich,8\n東京,9\n42,10\n\"😀 \"\"q\"\"\",11\n", new UTF8Encoding(false));
+        var field = new Parquet.Schema.DataField<string>("k", false);
+        var number = new Parquet.Schema.DataField<string>("n", false);
+        await using (var fs = File.Create(t["c.parquet"]))
+        await using (var w = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(field, number), fs))
+        {
+            using var rg = w.CreateRowGroup();
+            await rg.WriteAsync<ReadOnlyMemory<char>>(field, new[] { "Zürich", "東京", "42", "😀 \"q\"" }.Select(v => v.AsMemory()).ToArray().AsMemory(), null, null, default);
+            await rg.WriteAsync<ReadOnlyMemory<char>>(number, new[] { "12", "13", "14", "15" }.Select(v => v.AsMemory()).ToArray().AsMemory(), null, null, default);
+            rg.CompleteValidate();
+        }
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            foreach (var file in new[] { "a.jsonl", "b.csv", "c.parquet" })
+                using (var r = SourceFiles.Open(t[file])) b.AddAll(r);
+            b.Complete();
+        }
+        using var ds = GroupedDataset.Open(t["ds"]);
+        var groups = ds.EnumerateGroups().ToDictionary(g => g.Key, g => ds.ReadRecords(g).Select(r => Convert.ToInt64(r[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        Assert.Equal(4, groups.Count);
+        Assert.Equal([1L, 2, 8, 12], groups["Zürich"]);
+        Assert.Equal([3L, 9, 13], groups["東京"]);
+        Assert.Equal([4L, 5, 10, 14], groups["42"]);
+        Assert.Equal([6L, 7, 11, 15], groups["😀 \"q\""]);
     }
 }
