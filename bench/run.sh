@@ -84,11 +84,16 @@ for spec in "${sizes[@]}"; do
   csv="$data/input-${mb}MB-${groups}.${fmt}"
   [ -f "$csv" ] || bench gen --mb "$mb" --out "$csv" --budget-mb "$budget" --format "$fmt" --groups "$groups" >/dev/null
   bytes=$(stat -c %s "$csv"); real_mb=$(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1048576}'); label="${real_mb} MB ${fmt} ${groups}"
-  sync
-  # The disk's limit: read the input once and write the same bytes once.
-  t0=$(date +%s.%N); cat "$csv" > /dev/null; cp "$csv" "$data/copy.tmp"; sync; t1=$(date +%s.%N)
-  rm -f "$data/copy.tmp"
-  disk=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
+  # The disk's limit: read the input once and write the same bytes once; the median of REPEAT copies, as for
+  # the tools (a single copy's time varied 3x between runs with the disk's other work).
+  copies=()
+  for ((i = 0; i < repeat; i++)); do
+    sync
+    t0=$(date +%s.%N); cat "$csv" > /dev/null; cp "$csv" "$data/copy.tmp"; sync; t1=$(date +%s.%N)
+    rm -f "$data/copy.tmp"
+    copies+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')")
+  done
+  disk=$(printf '%s\n' "${copies[@]}" | sort -g | awk '{v[NR] = $1} END {printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
 
   rm -rf "$data/out-grouper" "$data/out-duck.parquet"
   g=$(repeated grouper --in "$csv" --out "$data/out-grouper" --budget-mb "$budget") || { echo "Grouper failed on $csv (see $data/bench.err)" >&2; exit 1; }
