@@ -60,6 +60,19 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void Text_of_every_length_class_reads_back_whole()
+    {
+        // Text is transcoded to UTF-8 after room for the longest length prefix it could need and moved back
+        // when its length takes fewer bytes: lengths around 128 and 16,384 bytes, one to four bytes a character.
+        using var t = new TempDir();
+        string[] units = ["a", "é", "€", "💥"];
+        int[] lengths = [0, 1, 42, 43, 60, 127, 128, 129, 5461, 5462, 16383, 16384, 16385, 1 << 20, (1 << 20) + 1];
+        var rows = (from u in units from n in lengths select new object?[] { $"u{u}", (long)n, string.Concat(Enumerable.Repeat(u, n)) }).ToList();
+        Build(t["ds"], rows);
+        AssertDatasetEquals(t["ds"], Expected(rows));
+    }
+
+    [Fact]
     public void Groups_are_contiguous_in_key_order_and_keep_input_order()
     {
         using var t = new TempDir();
