@@ -230,4 +230,46 @@ public class CsvAndJsonTests
         Assert.Equal([4L, 5, 10, 14], groups["42"]);
         Assert.Equal([6L, 7, 11, 15], groups["😀 \"q\""]);
     }
+
+    [Theory]
+    [InlineData("big.jsonl.gz")]
+    [InlineData("big.csv.gz")]
+    [InlineData("big.jsonl")]
+    public void Text_sources_read_several_megabytes_whole_and_report_damaged_gzip(string name)
+    {
+        // Records across the readers' buffer boundaries come whole and in order; damaged compressed data
+        // is an error that names the file.
+        using var t = new TempDir();
+        bool json = name.Contains(".jsonl"), gz = name.EndsWith(".gz");
+        const int rows = 60_000; // about 5 MB: several read-ahead blocks
+        var text = new StringBuilder(json ? "" : "id,text\n");
+        for (int i = 0; i < rows; i++)
+            text.Append(json ? $"{{\"id\":\"{i}\",\"text\":\"{new string('x', i % 150)}é\"}}\n" : $"{i},{new string('x', i % 150)}é\n");
+        var bytes = Encoding.UTF8.GetBytes(text.ToString());
+        using (var fs = File.Create(t[name]))
+        using (Stream w = gz ? new GZipStream(fs, CompressionLevel.Fastest) : fs)
+            w.Write(bytes);
+        using (var r = SourceFiles.Open(t[name]))
+        {
+            int n = 0;
+            while (r.Read())
+            {
+                Assert.Equal(n.ToString(System.Globalization.CultureInfo.InvariantCulture), r.GetString(0));
+                Assert.Equal(new string('x', n % 150) + "é", r.GetString(1));
+                n++;
+            }
+            Assert.Equal(rows, n);
+        }
+        if (!gz) return;
+        var damaged = File.ReadAllBytes(t[name]);
+        for (int i = damaged.Length / 2; i < damaged.Length / 2 + 64; i++) damaged[i] ^= 0x5A;
+        File.WriteAllBytes(t[name], damaged);
+        var ex = Assert.Throws<GrouperException>(() =>
+        {
+            using var r = SourceFiles.Open(t[name]);
+            while (r.Read()) { }
+        });
+        Assert.Equal(GrouperErrorKind.InvalidData, ex.Kind);
+        Assert.Contains(name, ex.Message);
+    }
 }
