@@ -11,8 +11,8 @@ namespace Grouper.Format;
 /// page (4-byte length, bytes), and the page is compressed and written as one column chunk, with the page
 /// header and the column chunk's metadata that Parquet.Net writes for such a column (the mirror of
 /// <see cref="PlainTextChunk"/>). Handing Parquet.Net slices of the values cost a copy into an arena, a
-/// slice per value and ~200 bytes of garbage per record, a seventh of a build's CPU; this is a copy.
-/// A test checks the shards are the bytes Parquet.Net writes.
+/// slice per value, ~200 bytes of garbage per record and generic code compiled at run time: writing the
+/// chunks here took 28% off a 1 GB build's CPU. A test checks the shards are the bytes Parquet.Net writes.
 /// </summary>
 internal sealed class ByteArrayChunk : ColumnSink
 {
