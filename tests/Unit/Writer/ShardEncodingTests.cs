@@ -135,4 +135,31 @@ public class ShardEncodingTests
         Assert.Equal(rows.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
             Query(t["own"], "SELECT count(*) FROM read_parquet($files) WHERE __group_key = user"));
     }
+
+    [Theory]
+    [InlineData(ShardCompression.Zstd)]
+    [InlineData(ShardCompression.Gzip)]
+    public void Zstd_and_Gzip_shards_encoded_by_Parquet_Net_read_back_as_the_Snappy_ones(ShardCompression compression)
+    {
+        using var t = new TempDir();
+        var rows = MixedRows(5_000).ToList();
+        Build(t["snappy"], MixedColumns, rows, parquetNetOnly: false);
+        Build(t["other"], MixedColumns, rows, parquetNetOnly: false, compression);
+        using var snappy = GroupedDataset.Open(t["snappy"]);
+        using var other = GroupedDataset.Open(t["other"]);
+        var groups = other.EnumerateGroups().ToList();
+        Assert.Equal(snappy.EnumerateGroups().Select(g => (g.Key, g.RecordCount)), groups.Select(g => (g.Key, g.RecordCount)));
+        foreach (var g in groups)
+            Assert.Equal(snappy.ReadRecords(snappy.FindGroup(g.Key)!).ToList(), other.ReadRecords(g).ToList());
+        using var db = new DuckDBConnection("Data Source=:memory:");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        // Every column chunk, the key's and the text columns' among them, has the codec asked for.
+        cmd.CommandText = $"SELECT count(*), count(*) FILTER (WHERE compression = '{compression.ToString().ToUpperInvariant()}') " +
+            $"FROM parquet_metadata('{Path.Combine(t["other"], "data", "*.parquet").Replace("'", "''")}')";
+        using var rd = cmd.ExecuteReader();
+        Assert.True(rd.Read());
+        Assert.True(rd.GetInt64(0) > 0);
+        Assert.Equal(rd.GetInt64(0), rd.GetInt64(1));
+    }
 }
