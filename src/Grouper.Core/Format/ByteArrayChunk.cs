@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Text;
+using Parquet.Meta;
 using Grouper.Schema;
 using Parquet.Schema;
 
@@ -16,12 +16,14 @@ namespace Grouper.Format;
 /// </summary>
 internal sealed class ByteArrayChunk : ColumnSink
 {
-    private const int PlainEncoding = 0, RleEncoding = 3, ByteArrayType = 6, DataPage = 0;
+    // The metadata's Thrift enums, as Parquet.Net declares them (its reader is what PlainTextChunk falls back to).
+    private const int PlainEncoding = (int)Encoding.PLAIN, RleEncoding = (int)Encoding.RLE,
+        ByteArrayType = (int)Parquet.Meta.Type.BYTE_ARRAY, DataPage = (int)PageType.DATA_PAGE;
 
     private readonly bool _nullable;
     private readonly bool _statistics;
     private readonly byte[] _path;
-    private readonly Codec _codec;
+    private readonly CompressionCodec _codec;
 
     // The page: definition levels are placed just before the values once they are known, in the room left at the start.
     private byte[] _page = new byte[1 << 16];
@@ -40,15 +42,14 @@ internal sealed class ByteArrayChunk : ColumnSink
     private long _offset;
     private long _uncompressed, _compressedSize;
 
-    public enum Codec { None = 0, Snappy = 1 }
-
     // statistics: keep min and max values (Parquet.Net writes them for string fields: the key column).
-    public ByteArrayChunk(DataField field, bool nullable, bool statistics, Codec codec) : base(field)
+    public ByteArrayChunk(DataField field, bool nullable, bool statistics, CompressionCodec codec) : base(field)
     {
         _nullable = nullable;
         _statistics = statistics;
+        if (codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY)) throw new ArgumentOutOfRangeException(nameof(codec));
         _codec = codec;
-        _path = Encoding.UTF8.GetBytes(field.Name);
+        _path = System.Text.Encoding.UTF8.GetBytes(field.Name);
         _reserve = nullable ? 64 : 0;
         _length = _reserve;
     }
@@ -128,7 +129,7 @@ internal sealed class ByteArrayChunk : ColumnSink
         }
         var page = _page.AsSpan(start, _length - start);
         ReadOnlySpan<byte> stored = page;
-        if (_codec == Codec.Snappy)
+        if (_codec == CompressionCodec.SNAPPY)
         {
             var compressed = rowGroup.Scratch(Snappier.Snappy.GetMaxCompressedLength(page.Length));
             stored = compressed[..Snappier.Snappy.Compress(page, compressed)];

@@ -88,10 +88,10 @@ internal sealed class ShardWriter : IDisposable
         };
         var schema = ParquetSchemaMap.ToEncodingSchema(columns, out _textElements);
         _footerTemplate = EmptyFileFooter(schema);
-        ByteArrayChunk.Codec? own = options.EncodeWithParquetNetOnly ? null : options.Compression switch
+        Parquet.Meta.CompressionCodec? own = options.EncodeWithParquetNetOnly ? null : options.Compression switch
         {
-            ShardCompression.Snappy => ByteArrayChunk.Codec.Snappy,
-            ShardCompression.None => ByteArrayChunk.Codec.None,
+            ShardCompression.Snappy => Parquet.Meta.CompressionCodec.SNAPPY,
+            ShardCompression.None => Parquet.Meta.CompressionCodec.UNCOMPRESSED,
             _ => null,
         };
         if (own is { } codec)
