@@ -165,12 +165,17 @@ public sealed class GroupedDatasetBuilder : IDisposable
         }
 
         Faults.Hit("read");
-        int keyLength = _extractor!.TryGetUtf8(reader, out var utf8Key) ? CopyKey(utf8Key) : EncodeKey(reader);
+        // A key the source holds as UTF-8 is used where it lies: a source's values stay put until its next Read.
+        if (!_extractor!.TryGetUtf8(reader, out var key))
+        {
+            int length = EncodeKey(reader); // may replace _keyBytes
+            key = _keyBytes.AsSpan(0, length);
+        }
 
         _row.Clear();
         RowCodec.Encode(reader, _map, _schema, _row);
         _schema.CountRecord();
-        if (_options.Worker is { Split: WorkerSplit.Key } w && WorkerShare.WorkerOf(_keyBytes.AsSpan(0, keyLength), w.Count) != w.Index)
+        if (_options.Worker is { Split: WorkerSplit.Key } w && WorkerShare.WorkerOf(key, w.Count) != w.Index)
         {
             // Another worker's group: encoded all the same, so every worker infers the same schema, but not kept.
             _skipped++;
@@ -184,19 +189,12 @@ public sealed class GroupedDatasetBuilder : IDisposable
             _row.WriteVarInt((ulong)size);
         }
 
-        _sorter.Add(_keyBytes.AsSpan(0, keyLength), _row.Span);
+        _sorter.Add(key, _row.Span);
         _row.TrimTo(1 << 16);
         _recordsRead++;
         _sources[_activeSource >= 0 ? _activeSource : PushedSourceIndex(reader)].Records++;
         if ((_recordsRead & 0x3FFF) == 0) Report();
         if ((_recordsRead & 0xFFF) == 0) KeepHeapInBudget();
-    }
-
-    private int CopyKey(ReadOnlySpan<byte> key)
-    {
-        if (_keyBytes.Length < key.Length) _keyBytes = new byte[Math.Max(key.Length, _keyBytes.Length * 2)];
-        key.CopyTo(_keyBytes);
-        return key.Length;
     }
 
     private int EncodeKey(RecordReader reader)
