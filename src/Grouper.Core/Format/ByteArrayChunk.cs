@@ -160,11 +160,11 @@ internal sealed class ByteArrayChunk : ColumnSink
     public long UncompressedSize => _uncompressed;
     public long CompressedSize => _compressedSize;
 
-    /// <summary>Writes the ColumnChunk metadata, its offsets moved by <paramref name="shift"/> (where the body starts).</summary>
-    public void WriteColumnChunk(ref ThriftCompact.Writer w, long shift)
+    /// <summary>Writes the ColumnChunk metadata, its offsets counted from the row group body's first byte.</summary>
+    public void WriteColumnChunk(ref ThriftCompact.Writer w)
     {
         short last = 0;
-        w.WriteFieldHeader(ref last, 2, ThriftCompact.I64); w.WriteI64(_offset + shift);
+        w.WriteFieldHeader(ref last, 2, ThriftCompact.I64); w.WriteI64(_offset);
         w.WriteFieldHeader(ref last, 3, ThriftCompact.Struct);
         short m = 0;
         w.WriteFieldHeader(ref m, 1, ThriftCompact.I32); w.WriteI64(ByteArrayType);
@@ -174,7 +174,7 @@ internal sealed class ByteArrayChunk : ColumnSink
         w.WriteFieldHeader(ref m, 5, ThriftCompact.I64); w.WriteI64(_rows);
         w.WriteFieldHeader(ref m, 6, ThriftCompact.I64); w.WriteI64(_uncompressed);
         w.WriteFieldHeader(ref m, 7, ThriftCompact.I64); w.WriteI64(_compressedSize);
-        w.WriteFieldHeader(ref m, 9, ThriftCompact.I64); w.WriteI64(_offset + shift);
+        w.WriteFieldHeader(ref m, 9, ThriftCompact.I64); w.WriteI64(_offset);
         w.WriteFieldHeader(ref m, 12, ThriftCompact.Struct);
         WriteStatistics(ref w);
         w.WriteStop();

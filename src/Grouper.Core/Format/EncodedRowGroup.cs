@@ -115,7 +115,7 @@ internal sealed class EncodedRowGroup
                 w.WriteRaw(_libraryChunks.WrittenSpan[_libraryRanges[library++]]);
                 continue;
             }
-            c.WriteColumnChunk(ref w, 0);
+            c.WriteColumnChunk(ref w);
             uncompressed += c.UncompressedSize;
             compressed += c.CompressedSize;
         }
