@@ -5,7 +5,7 @@ using System.Runtime.Loader;
 namespace Grouper.PowerShell.Module;
 
 /// <summary>
-/// Loads Grouper.Core and its dependencies (Parquet.Net, LZ4, Sylvan, ...) from bin/deps in an
+/// Loads Grouper.Core and its dependencies (Parquet.Net, LZ4, Snappier, ...) from bin/deps in an
 /// AssemblyLoadContext of their own, so other modules with other versions of those libraries load beside
 /// Grouper without conflict. Only Grouper.Core is resolved from the default context, by name.
 /// </summary>

@@ -199,8 +199,8 @@ public class CsvAndJsonTests
     [Fact]
     public async Task A_key_read_as_the_sources_UTF8_groups_with_the_same_key_made_from_characters()
     {
-        // JSON Lines text without escapes, and Parquet text, go to the sort as the source's own bytes; an
-        // escaped string and CSV text are made into characters and encoded: the same key either way.
+        // JSON Lines text without escapes, CSV text (quoted or not) and Parquet text go to the sort as the
+        // source's own bytes; an escaped JSON string is made into characters and encoded: the same key either way.
         using var t = new TempDir();
         File.WriteAllText(t["a.jsonl"], string.Join("\n",
             """{"k":"Zürich","n":"1"}""", """{"k":"Z\u00fcrich","n":"2"}""", """{"k":"東京","n":"3"}""", """{"k":"\u0034\u0032","n":"4"}""",
