@@ -70,12 +70,12 @@ internal sealed class SortBuffer
             {
                 // A reused chunk too small for this record: replace it.
                 _chunkBytes -= _chunks[_chunkIndex].Length;
-                _chunks[_chunkIndex] = new byte[Math.Max(need, _chunkSize)];
+                _chunks[_chunkIndex] = Util.Prefault.Bytes(Math.Max(need, _chunkSize));
                 _chunkBytes += _chunks[_chunkIndex].Length;
             }
             else if (_chunkIndex >= _chunks.Count)
             {
-                var c = new byte[Math.Max(need, _chunkSize)];
+                var c = Util.Prefault.Bytes(Math.Max(need, _chunkSize));
                 _chunks.Add(c);
                 _chunkBytes += c.Length;
             }
@@ -91,7 +91,12 @@ internal sealed class SortBuffer
         key.CopyTo(chunk.AsSpan(_chunkOffset));
         row.CopyTo(chunk.AsSpan(_chunkOffset + key.Length));
 
-        if (_count == _entries.Length) Array.Resize(ref _entries, _entries.Length * 2);
+        if (_count == _entries.Length)
+        {
+            var larger = Util.Prefault.Array<Entry>(_entries.Length * 2);
+            _entries.AsSpan().CopyTo(larger);
+            _entries = larger;
+        }
         _entries[_count] = new Entry
         {
             Chunk = _chunkIndex,
@@ -150,7 +155,7 @@ internal sealed class SortBuffer
     private void RadixSortByPrefix(Span<Entry> entries)
     {
         if (entries.Length < 2) return;
-        if (_scratch.Length < entries.Length) _scratch = new Entry[_entries.Length];
+        if (_scratch.Length < entries.Length) _scratch = Util.Prefault.Array<Entry>(_entries.Length);
         Span<Entry> src = entries, dst = _scratch.AsSpan(0, entries.Length);
         Span<int> counts = stackalloc int[256];
         bool inScratch = false;

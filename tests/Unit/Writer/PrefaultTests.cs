@@ -1,0 +1,50 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Grouper.Util;
+using Xunit;
+
+namespace Grouper.Tests.Writer;
+
+public unsafe class PrefaultTests
+{
+    [DllImport("libc", SetLastError = true)]
+    private static extern int mincore(nint address, nuint length, byte* residency);
+
+    /// <summary>How many of the array's whole pages are in memory, by the kernel's own account.</summary>
+    private static (int Resident, int Pages) Residency<T>(T[] array) where T : unmanaged
+    {
+        const long Page = 4096;
+        long start = (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        long from = (start + Page - 1) & ~(Page - 1), to = (start + (long)array.Length * sizeof(T)) & ~(Page - 1);
+        int pages = (int)((to - from) / Page);
+        var map = new byte[pages];
+        fixed (byte* m = map)
+            Assert.Equal(0, mincore((nint)from, (nuint)(to - from), m));
+        return (map.Count(b => (b & 1) != 0), pages);
+    }
+
+    [Fact]
+    public void Large_buffers_come_with_their_pages_present_and_hold_what_is_written()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        // The control: the same allocation without populating has (nearly) no page in memory yet, so the
+        // assertion below measures populating, not an allocator that happened to touch the pages.
+        var plain = GC.AllocateUninitializedArray<byte>(48 << 20, pinned: true);
+        var (plainResident, plainPages) = Residency(plain);
+        Assert.True(plainResident < plainPages / 4, $"{plainResident} of {plainPages} pages of a fresh array are resident");
+
+        var bytes = Prefault.Bytes(48 << 20);
+        var (resident, pages) = Residency(bytes);
+        Assert.Equal(pages, resident);
+        var entries = Prefault.Array<(long, long)>(3 << 20);
+        Assert.Equal(Residency(entries).Pages, Residency(entries).Resident);
+
+        Assert.Equal(48 << 20, bytes.Length);
+        Assert.Equal(3 << 20, entries.Length);
+        bytes.AsSpan().Fill(0xA5);
+        Assert.True(bytes.AsSpan().IndexOfAnyExcept((byte)0xA5) < 0);
+        // Small buffers are ordinary arrays.
+        Assert.Equal(4096, Prefault.Bytes(4096).Length);
+        GC.KeepAlive(plain);
+    }
+}
