@@ -28,7 +28,7 @@ public sealed class JsonLinesRecordReader : RecordReader
 
     private readonly string _path;
     private readonly Stream _stream;
-    private byte[] _buffer = new byte[1 << 16];
+    private byte[] _buffer = new byte[1 << 17];
     private int _start, _end;
     private int _lineStart;     // where the current line starts in _buffer
     private bool _eof;
