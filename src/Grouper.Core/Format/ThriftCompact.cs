@@ -48,7 +48,13 @@ internal static class ThriftCompact
         {
             byte b = NextByte();
             type = (byte)(b & 0x0F);
-            if (type == Stop) { id = 0; return false; }
+            if (type == Stop)
+            {
+                // A stop is the byte 0; a field id delta beside it is damage (Parquet.Net reads on past it).
+                if (b != Stop) throw new InvalidDataException("Parquet metadata has a damaged field header.");
+                id = 0;
+                return false;
+            }
             int delta = b >> 4;
             id = delta != 0 ? (short)(last + delta) : checked((short)ReadI64());
             last = id;

@@ -30,6 +30,7 @@ public sealed class ParquetRecordReader : RecordReader
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         try
         {
+            ParquetFooter.Check(_file);
             _reader = ParquetReader.CreateAsync(_file, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true)
                 .GetAwaiter().GetResult();
         }
