@@ -147,6 +147,18 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void An_Excel_Unicode_text_export_groups_by_its_non_ASCII_keys()
+    {
+        // Excel's "Unicode text" is UTF-16 with a byte order mark, tab-separated, CRLF.
+        File.WriteAllText(_ps["export [1].tsv"], "city\tn\r\nZürich\t1\r\n東京\t2\r\nZürich\t3\r\n", new UnicodeEncoding(bigEndian: false, byteOrderMark: true));
+        var info = _ps.Run("New-GroupedDataset -LiteralPath 'export [1].tsv' -Destination out -GroupBy city").Single();
+        Assert.Equal(3L, info.Properties["RecordCount"].Value);
+        Assert.Equal(2L, info.Properties["GroupCount"].Value);
+        var zurich = _ps.Run("'Zürich' | Get-Group out").Single();
+        Assert.Equal(2L, zurich.Properties["RecordCount"].Value);
+    }
+
+    [Fact]
     public void A_missing_key_column_is_an_error_naming_the_file_and_nothing_is_written()
     {
         WriteCsv(_ps["people.csv"]);
