@@ -52,6 +52,7 @@ public static class DatasetImporter
         {
             var schema = new SchemaBuilder();
             var sourcesInfo = new List<SourceFileInfo>();
+            var rowGroupCounts = new List<int>();
             IReadOnlyList<ColumnSpec>? firstSpecs = null;
             using var sorter = new ExternalSorter(Path.Combine(work, "spill"), memoryLimit / 2, memoryLimit / 2,
                 (int)Math.Clamp(memoryLimit / 1024, 64 << 10, 1 << 20), 128);
@@ -99,6 +100,7 @@ public static class DatasetImporter
                 }
                 Emit();
                 sourcesInfo.Add(new SourceFileInfo { Path = files[f], Bytes = new FileInfo(files[f]).Length, Records = rowIndex });
+                rowGroupCounts.Add(((ParquetRecordReader)reader).RowGroupCount);
             }
 
             // In key order, one entry per group; a key seen twice was split (within a file, or across files).
@@ -146,10 +148,7 @@ public static class DatasetImporter
                     Directory.CreateDirectory(Path.Combine(work, "data"));
                     DatasetMerger.Transfer(files[f], Path.Combine(work, rel), transfer == ShardTransfer.Move ? ShardTransfer.Copy : transfer);
                 }
-                var pr = Parquet.ParquetReader.CreateAsync(files[f]).GetAwaiter().GetResult();
-                int rowGroups = pr.RowGroupCount;
-                pr.DisposeAsync().AsTask().GetAwaiter().GetResult();
-                shards.Add(new ShardInfo { File = rel, Bytes = new FileInfo(files[f]).Length, Xxh3 = FileChecksum.Compute(files[f]), Records = sourcesInfo[f].Records, RowGroups = rowGroups });
+                shards.Add(new ShardInfo { File = rel, Bytes = new FileInfo(files[f]).Length, Xxh3 = FileChecksum.Compute(files[f]), Records = sourcesInfo[f].Records, RowGroups = rowGroupCounts[f] });
             }
             var manifest = new DatasetManifest
             {

@@ -131,9 +131,9 @@ public static class DatasetVerifier
         if (m.KeyColumn is not null)
         {
             using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read);
-            try { ParquetFooter.Check(fs); }
+            ParquetReader reader;
+            try { reader = ParquetFooter.OpenReader(fs); }
             catch (InvalidDataException ex) { throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shard {file} cannot be read: {ex.Message}", file, inner: ex); }
-            var reader = ParquetReader.CreateAsync(fs, leaveStreamOpen: true).GetAwaiter().GetResult();
             try
             {
                 var field = reader.Schema.DataFields.First(f => f.Name == m.KeyColumn);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Parquet;
 
 namespace Grouper.Format;
 
@@ -11,6 +12,13 @@ namespace Grouper.Format;
 internal static class ParquetFooter
 {
     private static ReadOnlySpan<byte> Magic => "PAR1"u8;
+
+    /// <summary>Parquet.Net's reader over the file (left open), once its footer passed <see cref="Check"/>.</summary>
+    public static ParquetReader OpenReader(FileStream file, ParquetOptions? options = null)
+    {
+        Check(file);
+        return ParquetReader.CreateAsync(file, options, leaveStreamOpen: true).GetAwaiter().GetResult();
+    }
 
     /// <summary>Throws <see cref="InvalidDataException"/> saying what is wrong with the footer.</summary>
     public static void Check(FileStream file)

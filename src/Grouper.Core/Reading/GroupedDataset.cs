@@ -430,8 +430,7 @@ public sealed class GroupedDataset : IDisposable
         var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess);
         try
         {
-            Format.ParquetFooter.Check(fs);
-            return (fs, ParquetReader.CreateAsync(fs, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true).GetAwaiter().GetResult());
+            return (fs, Format.ParquetFooter.OpenReader(fs, new ParquetOptions { UseDateOnlyTypeForDates = true }));
         }
         catch (Exception ex)
         {

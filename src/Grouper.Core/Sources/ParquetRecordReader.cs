@@ -30,9 +30,7 @@ public sealed class ParquetRecordReader : RecordReader
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         try
         {
-            ParquetFooter.Check(_file);
-            _reader = ParquetReader.CreateAsync(_file, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true)
-                .GetAwaiter().GetResult();
+            _reader = ParquetFooter.OpenReader(_file, new ParquetOptions { UseDateOnlyTypeForDates = true });
         }
         catch (Exception ex) when (ex is not GrouperException)
         {
@@ -99,6 +97,7 @@ public sealed class ParquetRecordReader : RecordReader
     }
 
     public override string SourceName => _path;
+    internal int RowGroupCount => _reader.RowGroupCount;
     public override long RowNumber => _row;
     public override int FieldCount => _fields.Length;
     public override string GetName(int ordinal) => _fields[ordinal].Name;
