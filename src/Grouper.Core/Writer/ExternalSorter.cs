@@ -46,6 +46,9 @@ internal sealed class ExternalSorter : IDisposable
     /// <summary>Hands the full buffer to a second thread and switches to the other one.</summary>
     private void SpillInBackground()
     {
+        // The spilling thread (gathering and compressing) is the slower of the two, so this one sorts the
+        // full buffer while the previous spill is still running, instead of waiting for it idle.
+        _buffer.Sort();
         WaitForSpill(); // the other buffer is being spilled: it must be empty before it is filled again
         var full = _buffer;
         var path = NextRunPath();
@@ -63,7 +66,6 @@ internal sealed class ExternalSorter : IDisposable
 
     private void SpillBuffer(SortBuffer buffer, string path)
     {
-        buffer.Sort();
         using (var w = new RunWriter(path, BlockSize))
         using (var s = buffer.Stream())
         {
