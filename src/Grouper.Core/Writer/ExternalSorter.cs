@@ -116,7 +116,7 @@ internal sealed class ExternalSorter : IDisposable
     private IRecordStream MergeRuns(IRecordStream? resident, CancellationToken ct)
     {
         // Fan-in bounded by memory: each open run holds a raw and a compressed block plus a file buffer.
-        int fanIn = (int)Math.Clamp(_mergeMemory / 2 / ((long)BlockSize * 3), 2, _maxFanIn);
+        int fanIn = (int)Math.Clamp(_mergeMemory / 2 / RunReader.MemoryPerRun(BlockSize), 2, _maxFanIn);
         // The in-memory records take one input of the final merge.
         if (resident is not null) fanIn = Math.Max(2, fanIn - 1);
         var runs = _runs.ToList();

@@ -57,4 +57,35 @@ public class ExternalSorterTests
         var (_, remerged3) = Sort(t["deep"], maxFanIn: 3);
         Assert.True(remerged3 > Records / 2);
     }
+
+    [Theory]
+    [InlineData(64 << 10)]
+    [InlineData(256 << 10)]
+    public void An_open_run_takes_the_memory_the_merge_fan_in_is_reckoned_with(int blockSize)
+    {
+        // The merge opens as many runs as half its memory holds at MemoryPerRun each: what a reader really
+        // allocates must be within it (or the merge is over budget) and not far below (or the fan-in is
+        // smaller than it could be, and a large build merges some runs twice).
+        using var t = new TempDir();
+        var path = Path.Combine(t.Path, "run.lz4");
+        var rng = new Random(5);
+        using (var w = new RunWriter(path, blockSize))
+        {
+            var row = new byte[200];
+            for (int i = 0; i < 20_000; i++)
+            {
+                rng.NextBytes(row); // incompressible: the compressed block is as large as it gets
+                w.Write(Encoding.ASCII.GetBytes($"k{i:D6}"), row);
+            }
+            w.Finish();
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        using var reader = new RunReader(path, blockSize);
+        int n = 0;
+        while (reader.MoveNext()) n++;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(20_000, n);
+        long reckoned = RunReader.MemoryPerRun(blockSize);
+        Assert.InRange(allocated, reckoned * 9 / 10, reckoned);
+    }
 }
