@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using K4os.Compression.LZ4;
 using Grouper.Util;
 
 namespace Grouper.Writer;
@@ -16,13 +15,15 @@ internal sealed class RunWriter : IDisposable
     private readonly int _blockSize;
     private readonly ByteBuffer _raw;
     private byte[] _compressed;
+    private readonly SpillCodec _codec;
 
-    public RunWriter(string path, int blockSize)
+    public RunWriter(string path, int blockSize, SpillCodec? codec = null)
     {
         Path = path;
         _blockSize = blockSize;
+        _codec = codec ?? SpillCodec.Preferred;
         _raw = new ByteBuffer(blockSize + 64);
-        _compressed = new byte[LZ4Codec.MaximumOutputSize(blockSize + 64)];
+        _compressed = new byte[SpillCodec.MaximumOutputSize(blockSize + 64)];
         _file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
     }
 
@@ -54,9 +55,9 @@ internal sealed class RunWriter : IDisposable
     {
         if (_raw.Length == 0) return;
         Faults.Hit("spill");
-        int max = LZ4Codec.MaximumOutputSize(_raw.Length);
+        int max = SpillCodec.MaximumOutputSize(_raw.Length);
         if (_compressed.Length < max) _compressed = new byte[max];
-        int n = LZ4Codec.Encode(_raw.Span, _compressed, LZ4Level.L00_FAST);
+        int n = _codec.Compress(_raw.Span, _compressed);
         Span<byte> header = stackalloc byte[8];
         BinaryPrimitives.WriteInt32LittleEndian(header, _raw.Length);
         BinaryPrimitives.WriteInt32LittleEndian(header[4..], n);
@@ -64,8 +65,8 @@ internal sealed class RunWriter : IDisposable
         _file.Write(_compressed, 0, n);
         _raw.Clear();
         _raw.TrimTo(_blockSize + 64);
-        if (_compressed.Length > LZ4Codec.MaximumOutputSize(_blockSize + 64) * 2)
-            _compressed = new byte[LZ4Codec.MaximumOutputSize(_blockSize + 64)];
+        if (_compressed.Length > SpillCodec.MaximumOutputSize(_blockSize + 64) * 2)
+            _compressed = new byte[SpillCodec.MaximumOutputSize(_blockSize + 64)];
     }
 
     /// <summary>Writes the last block and closes the file.</summary>
@@ -89,7 +90,7 @@ internal sealed class RunReader : IRecordStream
     /// file's objects (more only for a block that holds a single record larger than the block size). The
     /// merge's fan-in is set by it; it was 3 blocks, a third more than a run takes.
     /// </summary>
-    public static long MemoryPerRun(int blockSize) => (blockSize + 64L) + LZ4Codec.MaximumOutputSize(blockSize + 64) + FileBufferSize + 2048;
+    public static long MemoryPerRun(int blockSize) => (blockSize + 64L) + SpillCodec.MaximumOutputSize(blockSize + 64) + FileBufferSize + 2048;
 
     private readonly FileStream _file;
     private byte[] _raw;
@@ -98,11 +99,14 @@ internal sealed class RunReader : IRecordStream
     private int _pos;
     private int _keyStart, _keyLength, _rowStart, _rowLength;
 
-    public RunReader(string path, int blockSize)
+    private readonly SpillCodec _codec;
+
+    public RunReader(string path, int blockSize, SpillCodec? codec = null)
     {
+        _codec = codec ?? SpillCodec.Preferred;
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileBufferSize, FileOptions.SequentialScan);
         _raw = new byte[blockSize + 64];
-        _compressed = new byte[LZ4Codec.MaximumOutputSize(blockSize + 64)];
+        _compressed = new byte[SpillCodec.MaximumOutputSize(blockSize + 64)];
     }
 
     public ReadOnlySpan<byte> Key => _raw.AsSpan(_keyStart, _keyLength);
@@ -132,7 +136,7 @@ internal sealed class RunReader : IRecordStream
         if (_compressed.Length < compLength) _compressed = new byte[compLength];
         if (_raw.Length < rawLength) _raw = new byte[rawLength];
         _file.ReadExactly(_compressed, 0, compLength);
-        int n = LZ4Codec.Decode(_compressed.AsSpan(0, compLength), _raw.AsSpan(0, rawLength));
+        int n = _codec.Decompress(_compressed.AsSpan(0, compLength), _raw.AsSpan(0, rawLength));
         if (n != rawLength) throw new InvalidDataException($"Spill run {_file.Name} is corrupt.");
         _rawLength = rawLength;
         _pos = 0;
