@@ -46,9 +46,10 @@ internal sealed class ExternalSorter : IDisposable
     /// <summary>Hands the full buffer to a second thread and switches to the other one.</summary>
     private void SpillInBackground()
     {
-        // The spilling thread (gathering and compressing) is the slower of the two, so this one sorts the
-        // full buffer while the previous spill is still running, instead of waiting for it idle.
-        _buffer.Sort();
+        // The buffer is sorted by whichever thread would otherwise wait: here, while the previous spill is
+        // still running (CSV, where gathering and compressing are the slower side), or on the spilling thread
+        // when it is done already (Parquet, where decoding the source is).
+        if (_spilling is { IsCompleted: false }) _buffer.Sort();
         WaitForSpill(); // the other buffer is being spilled: it must be empty before it is filled again
         var full = _buffer;
         var path = NextRunPath();
@@ -66,6 +67,7 @@ internal sealed class ExternalSorter : IDisposable
 
     private void SpillBuffer(SortBuffer buffer, string path)
     {
+        if (!buffer.IsSorted) buffer.Sort();
         using (var w = new RunWriter(path, BlockSize))
         using (var s = buffer.Stream())
         {

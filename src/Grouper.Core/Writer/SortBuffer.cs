@@ -107,6 +107,7 @@ internal sealed class SortBuffer
         };
         _count++;
         _chunkOffset += need;
+        IsSorted = false;
     }
 
     private static ulong PrefixOf(ReadOnlySpan<byte> key)
@@ -117,6 +118,9 @@ internal sealed class SortBuffer
         key.CopyTo(pad);
         return BinaryPrimitives.ReadUInt64BigEndian(pad);
     }
+
+    /// <summary>True after <see cref="Sort"/> until a record is added.</summary>
+    public bool IsSorted { get; private set; }
 
     public void Sort()
     {
@@ -143,6 +147,7 @@ internal sealed class SortBuffer
             if (j - i > 1 && !sameKeys) entries[i..j].Sort(comparer);
             i = j;
         }
+        IsSorted = true;
     }
 
     private Entry[] _scratch = [];
@@ -199,6 +204,7 @@ internal sealed class SortBuffer
     /// <summary>Empties the buffer but keeps its chunks for the next run.</summary>
     public void Clear()
     {
+        IsSorted = false;
         _count = 0;
         _chunkIndex = 0;
         _chunkOffset = 0;
