@@ -8,7 +8,7 @@ namespace Grouper.Writer;
 /// does not depend on which one wrote it. The system's liblz4 (the reference implementation, in C) is used
 /// where it loads (Linux distributions install it with systemd): compressing the spill is most of the
 /// spilling thread, the slower of the two threads while records are read, and liblz4 compresses these blocks
-/// about a fifth faster than the managed port (a 1 GB build's reading phase -7%). K4os.Compression.LZ4, the
+/// about a fifth faster than the managed port (a 1 GB build's reading phase -8%). K4os.Compression.LZ4, the
 /// managed port, is used everywhere else (Windows, macOS without Homebrew's lz4).
 /// </summary>
 internal abstract class SpillCodec
