@@ -8,8 +8,9 @@
 # Grouper's output against DuckDB scanning the same shards, and fetch-by-key latency (cold and warm).
 # Env: BUDGET_MB (default 256), THREADS (DuckDB threads, default 2), KEEP=1 keeps the generated data,
 # READY_TO_RUN=0 runs Grouper as plain IL (the module ships ReadyToRun code for the platform it is built on),
-# REPEAT (default 3): each build and scan runs that many times; the table shows the median wall time and
-# the largest peak RSS (a shared virtual machine varies by 10-20% from run to run).
+# REPEAT (default 3): rounds of one copy, one Grouper build and one DuckDB build (then of the three scans),
+# interleaved so that the machine's drift falls on every column alike; the table shows the median wall
+# time and the largest peak RSS (a shared virtual machine varies by 10-40% over minutes).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(100)
@@ -26,15 +27,10 @@ dotnet publish "$here/Grouper.Bench/Grouper.Bench.csproj" -c Release -r "$rid" -
   -p:PublishReadyToRun=$([ "${READY_TO_RUN:-1}" = 1 ] && echo true || echo false) -o "$here/data/bin" -v quiet -nologo >/dev/null
 bench() { dotnet "$here/data/bin/Grouper.Bench.dll" "$@"; }
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-# Runs a bench subcommand REPEAT times; prints its last RESULT line with wall_s replaced by the median,
-# rss_peak_mb by the largest, and every rate field (..._per_s) by its median.
-repeated() {
-  local lines=() i
-  for ((i = 0; i < repeat; i++)); do
-    lines+=("$(bench "$@" 2>>"$data/bench.err" | grep '^RESULT')") || return 1
-    [ -n "${lines[-1]}" ] || return 1
-  done
-  printf '%s\n' "${lines[@]}" | awk '
+# Reduces RESULT lines (stdin) of repeated runs to one: wall_s, every rate (..._per_s) and latency
+# (..._ms) by the median, rss_peak_mb by the largest, other fields as the last run gave them.
+reduce() {
+  awk '
     { for (f = 2; f <= NF; f++) { split($f, kv, "="); k = kv[1]; cnt[k]++; val[k, cnt[k]] = kv[2]; if (NR == 1) order[f] = k } nf = NF }
     function median(k,   m, a, i, j, t) {
       m = cnt[k]; for (i = 1; i <= m; i++) a[i] = val[k, i] + 0
@@ -53,7 +49,13 @@ repeated() {
       print out
     }'
 }
-
+# One run of a bench subcommand: its RESULT line, or failure.
+once() {
+  local line
+  line=$(bench "$@" 2>>"$data/bench.err" | grep '^RESULT') || return 1
+  [ -n "$line" ] || return 1
+  printf '%s\n' "$line"
+}
 table="$results/latest.md"
 {
   echo "# Grouper benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -84,27 +86,36 @@ for spec in "${sizes[@]}"; do
   csv="$data/input-${mb}MB-${groups}.${fmt}"
   [ -f "$csv" ] || bench gen --mb "$mb" --out "$csv" --budget-mb "$budget" --format "$fmt" --groups "$groups" >/dev/null
   bytes=$(stat -c %s "$csv"); real_mb=$(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1048576}'); label="${real_mb} MB ${fmt} ${groups}"
-  # The disk's limit: read the input once and write the same bytes once; the median of REPEAT copies, as for
-  # the tools, which read the input as cached as the copies after the first do. The first copy (input read
-  # from the disk when the page cache no longer holds it) is shown beside it: it took up to 3x as long.
-  copies=()
+  # The disk's limit (read the input once, write the same bytes once), Grouper and DuckDB, measured in
+  # rounds of one copy, one Grouper build and one DuckDB build, REPEAT rounds: this machine's speed
+  # drifts over minutes, and interleaving puts the drift into every column alike. The first copy reads the
+  # input from the disk when the page cache no longer holds it (up to 3x as long): it is shown beside the
+  # median, which is measured like the tools, on a cached input.
+  copies=() glines=() dlines=(); duck_ok=1
+  rm -f "$data/bench.err"
   for ((i = 0; i < repeat; i++)); do
     sync
     t0=$(date +%s.%N); cat "$csv" > /dev/null; cp "$csv" "$data/copy.tmp"; sync; t1=$(date +%s.%N)
     rm -f "$data/copy.tmp"
     copies+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')")
+    rm -rf "$data/out-grouper"
+    glines+=("$(once grouper --in "$csv" --out "$data/out-grouper" --budget-mb "$budget")") || { echo "Grouper failed on $csv (see $data/bench.err)" >&2; exit 1; }
+    if [ "$duck_ok" = 1 ]; then
+      rm -rf "$data/out-duck.parquet"
+      if line=$(once duckdb --in "$csv" --out "$data/out-duck.parquet" --budget-mb "$budget" --threads "$threads"); then dlines+=("$line")
+      else duck_ok=0; fi
+      rm -rf "$data/out-duck.parquet.tmp"
+    fi
   done
   disk=$(printf '%s\n' "${copies[@]}" | sort -g | awk '{v[NR] = $1} END {printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
-
-  rm -rf "$data/out-grouper" "$data/out-duck.parquet"
-  g=$(repeated grouper --in "$csv" --out "$data/out-grouper" --budget-mb "$budget") || { echo "Grouper failed on $csv (see $data/bench.err)" >&2; exit 1; }
+  g=$(printf '%s\n' "${glines[@]}" | reduce)
   gw=$(field wall_s "$g"); gr=$(field rss_peak_mb "$g"); gn=$(field records "$g")
   export label
   awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v disk="$disk" -v first="${copies[0]}" 'BEGIN{
     printf "| %s | cat+cp (first copy %.2f s) | %.2f | | %.1f | | | 1.00x |\n", ENVIRON["label"], first, disk, mb/disk }' >> "$table"
   # DuckDB may fail where Grouper does not (out of memory under the same budget): that is a result too.
-  rm -f "$data/bench.err"
-  if d=$(repeated duckdb --in "$csv" --out "$data/out-duck.parquet" --budget-mb "$budget" --threads "$threads"); then
+  if [ "$duck_ok" = 1 ]; then
+    d=$(printf '%s\n' "${dlines[@]}" | reduce)
     dw=$(field wall_s "$d"); dr=$(field rss_peak_mb "$d"); dn=$(field records "$d")
     if [ "$gn" != "$dn" ]; then echo "record counts differ: grouper $gn, duckdb $dn" >&2; exit 1; fi
     awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v dw="$dw" -v dr="$dr" -v disk="$disk" 'BEGIN{
@@ -116,12 +127,16 @@ for spec in "${sizes[@]}"; do
       printf "| %s | grouper | %.2f | %.0f | %.1f | n/a | n/a | %.2fx |\n", ENVIRON["label"], gw, gr, mb/gw, gw/disk }' >> "$table"
     echo "| $label | duckdb | failed: ${why:-see bench.err} | | | | | |" >> "$table"
   fi
-  rm -rf "$data/out-duck.parquet.tmp"
 
   # The read side, on Grouper's output.
-  sc=$(repeated scan --in "$data/out-grouper")
-  sp=$(repeated scan --in "$data/out-grouper" --api per-group)
-  ds=$(repeated duckscan --in "$data/out-grouper" --threads "$threads")
+  # In rounds too: Grouper's scan, its group-by-group scan, DuckDB's scan of the same shards.
+  scl=() spl=() dsl=()
+  for ((i = 0; i < repeat; i++)); do
+    scl+=("$(once scan --in "$data/out-grouper")") || { echo "scan failed (see $data/bench.err)" >&2; exit 1; }
+    spl+=("$(once scan --in "$data/out-grouper" --api per-group)") || { echo "scan failed (see $data/bench.err)" >&2; exit 1; }
+    dsl+=("$(once duckscan --in "$data/out-grouper" --threads "$threads")") || { echo "duckscan failed (see $data/bench.err)" >&2; exit 1; }
+  done
+  sc=$(printf '%s\n' "${scl[@]}" | reduce); sp=$(printf '%s\n' "${spl[@]}" | reduce); ds=$(printf '%s\n' "${dsl[@]}" | reduce)
   fe=$(bench fetch --in "$data/out-grouper" --n 1000 | grep '^RESULT')
   awk -v a="$(field records_per_s "$sc")" -v g="$(field groups_per_s "$sc")" -v d="$(field records_per_s "$ds")" -v n="$(field groups "$fe")" \
       -v c50="$(field cold_p50_ms "$fe")" -v c99="$(field cold_p99_ms "$fe")" -v w50="$(field warm_p50_ms "$fe")" -v w99="$(field warm_p99_ms "$fe")" \
