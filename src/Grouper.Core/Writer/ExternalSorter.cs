@@ -112,6 +112,9 @@ internal sealed class ExternalSorter : IDisposable
     /// <summary>Records written again by merges before the final one (runs beyond the fan-in).</summary>
     public long RecordsRemerged { get; private set; }
 
+    /// <summary>Memory the merge's open runs take, at most the fan-in's worth (what the rest of the build must leave it).</summary>
+    public long MergeReaderMemory => Math.Min(_runs.Count, _maxFanIn) * RunReader.MemoryPerRun(BlockSize);
+
     /// <summary>Memory the final merge keeps for records that were never spilled (0 when all were).</summary>
     public long ResidentBytes { get; private set; }
 

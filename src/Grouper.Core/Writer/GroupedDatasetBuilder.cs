@@ -275,7 +275,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             _phase = BuildPhase.Writing;
             Report(force: true);
             var indexPath = Path.Combine(_workDir, "index.gidx");
-            long rowGroupMemory = inMemory ? _mergeMemory / 2 : _mergeMemory - Math.Min(_sorter.RunCount, MaxMergeFanIn) * RunReader.MemoryPerRun(_sorter.BlockSize) - _sorter.ResidentBytes;
+            long rowGroupMemory = inMemory ? _mergeMemory / 2 : _mergeMemory - _sorter.MergeReaderMemory - _sorter.ResidentBytes;
             ShardWriter shards;
             using (var index = new GroupIndexWriter(indexPath))
             using (stream)
