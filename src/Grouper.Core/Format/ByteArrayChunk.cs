@@ -1,3 +1,5 @@
+using Grouper.Util;
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Buffers.Binary;
 using Parquet.Meta;
@@ -80,6 +82,7 @@ internal sealed class ByteArrayChunk : ColumnSink
     /// <summary>The next value is not the previous one (the key column repeats a group's key on every row).</summary>
     public void NewValue() => _newValue = true;
 
+    [MethodImpl(Hot.Path)]
     public void Append(ReadOnlySpan<byte> bytes)
     {
         if (_page.Length - _length < bytes.Length + 4) Grow(bytes.Length + 4);
@@ -107,6 +110,7 @@ internal sealed class ByteArrayChunk : ColumnSink
     }
 
     /// <summary>Writes the chunk (page header and page) at the end of the row group's body.</summary>
+    [MethodImpl(Hot.Path)]
     public void Encode(EncodedRowGroup rowGroup)
     {
         var body = rowGroup.Body;

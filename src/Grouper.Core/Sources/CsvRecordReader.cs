@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Unicode;
 using Grouper.Schema;
@@ -88,6 +89,7 @@ public sealed class CsvRecordReader : RecordReader
     public override int FieldCount => _names.Length;
     public override string GetName(int ordinal) => _names[ordinal];
 
+    [MethodImpl(Hot.Path)]
     public override bool Read()
     {
         while (true)
@@ -104,6 +106,7 @@ public sealed class CsvRecordReader : RecordReader
 
     public override ValueKind GetKind(int ordinal) => ValueKind.String;
 
+    [MethodImpl(Hot.Path)]
     public override bool TryGetUtf8(int ordinal, out ReadOnlySpan<byte> utf8)
     {
         utf8 = Field(ordinal);
@@ -141,6 +144,7 @@ public sealed class CsvRecordReader : RecordReader
     /// file. Positions are kept relative to the record's start while it is parsed, because reading more
     /// input moves the record to the front of the buffer (or into a larger one).
     /// </summary>
+    [MethodImpl(Hot.Path)]
     private bool ParseRecord(out bool blank)
     {
         _line = _nextLine;
@@ -259,6 +263,7 @@ public sealed class CsvRecordReader : RecordReader
         return w;
     }
 
+    [MethodImpl(Hot.Path)]
     private void CheckUtf8(ReadOnlySpan<byte> record)
     {
         if (Utf8.IsValid(record)) return;

@@ -1,3 +1,5 @@
+using Grouper.Util;
+using System.Runtime.CompilerServices;
 namespace Grouper.Writer;
 
 /// <summary>
@@ -37,6 +39,7 @@ internal sealed class ExternalSorter : IDisposable
     public bool InMemory => _runs.Count == 0;
     public event Action? Spilled;
 
+    [MethodImpl(Hot.Path)]
     public void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload)
     {
         if (_buffer.WouldOverflow(key.Length, payload.Length)) SpillInBackground();

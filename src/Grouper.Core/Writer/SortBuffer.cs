@@ -1,3 +1,4 @@
+using Grouper.Util;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -59,6 +60,7 @@ internal sealed class SortBuffer
         return MemoryUsed + more + entries > _capacity;
     }
 
+    [MethodImpl(Hot.Path)]
     public void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
     {
         int need = key.Length + row.Length;
@@ -122,6 +124,7 @@ internal sealed class SortBuffer
     /// <summary>True after <see cref="Sort"/> until a record is added.</summary>
     public bool IsSorted { get; private set; }
 
+    [MethodImpl(Hot.Path)]
     public void Sort()
     {
         var entries = _entries.AsSpan(0, _count);
@@ -157,6 +160,7 @@ internal sealed class SortBuffer
     /// keep their arrival order without comparing sequence numbers; a byte that is the same in every
     /// entry costs one counting pass and no move.
     /// </summary>
+    [MethodImpl(Hot.Path)]
     private void RadixSortByPrefix(Span<Entry> entries)
     {
         if (entries.Length < 2) return;
@@ -222,6 +226,7 @@ internal sealed class SortBuffer
 
     private const int PrefetchDistance = 8;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private unsafe void Prefetch(int entry)
     {
         if (!Sse.IsSupported) return;
@@ -240,6 +245,7 @@ internal sealed class SortBuffer
     {
         private int _i = -1;
 
+        [MethodImpl(Hot.Path)]
         public bool MoveNext()
         {
             int i = ++_i;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using Grouper.Util;
 
@@ -31,6 +32,7 @@ internal sealed class RunWriter : IDisposable
     public long Records { get; private set; }
     public long BytesWritten => _file.Position;
 
+    [MethodImpl(Hot.Path)]
     public void Write(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
     {
         // Flush first so the block buffer grows only for a single record larger than a block.
@@ -42,6 +44,7 @@ internal sealed class RunWriter : IDisposable
         Records++;
     }
 
+    [MethodImpl(Hot.Path)]
     public void WriteAll(IRecordStream stream, CancellationToken ct)
     {
         while (stream.MoveNext())
@@ -112,6 +115,7 @@ internal sealed class RunReader : IRecordStream
     public ReadOnlySpan<byte> Key => _raw.AsSpan(_keyStart, _keyLength);
     public ReadOnlySpan<byte> Row => _raw.AsSpan(_rowStart, _rowLength);
 
+    [MethodImpl(Hot.Path)]
     public bool MoveNext()
     {
         if (_pos >= _rawLength && !ReadBlock()) return false;
