@@ -37,11 +37,7 @@ public sealed class CsvRecordReader : RecordReader
     private int _recordStart;       // where the unread records begin in _buffer
     private int _end;               // bytes of _buffer holding data
     private bool _eof;
-    // UTF-8 is validated ahead of the parse, as much of the buffer as has arrived at once (a call per record
-    // cost a tenth of the parse): bytes before _validTo are valid text, and _invalidAt (-1: none found)
-    // is the first byte that is not, reported when the record holding it is read.
-    private int _validTo;
-    private int _invalidAt = -1;
+    private Utf8Lookahead _utf8 = new();
 
     // The current record's fields: ranges of _buffer, valid until the next Read.
     private int[] _starts = new int[16];
@@ -234,11 +230,10 @@ public sealed class CsvRecordReader : RecordReader
 
         var raw = _buffer.AsSpan(_recordStart, p + terminator);
         int recordEnd = _recordStart + p;
-        if (recordEnd > _validTo && _invalidAt < 0) ValidateAhead();
-        if (_invalidAt >= 0 && _invalidAt < recordEnd)
+        if (_utf8.Invalid(_buffer.AsSpan(0, _end), recordEnd, _eof))
         {
             CheckUtf8(raw[..p]);    // throws, naming the line
-            (_invalidAt, _validTo) = (-1, recordEnd);
+            _utf8.Resume(recordEnd);
         }
         // Only a quoted field holds a line break; otherwise the terminator is the record's one line feed.
         _nextLine += anyQuoted ? raw.Count(Lf) : terminator > 0 && raw[^1] == Lf ? 1 : 0;
@@ -275,32 +270,6 @@ public sealed class CsvRecordReader : RecordReader
         return w;
     }
 
-    /// <summary>
-    /// Validates the buffer from <see cref="_validTo"/> to its end, but for a character whose bytes have not all
-    /// arrived; the first invalid byte, if any, goes to <see cref="_invalidAt"/>.
-    /// </summary>
-    private void ValidateAhead()
-    {
-        int cut = _end;
-        if (!_eof)
-        {
-            // Step back over the last character's continuation bytes to its lead byte: it may be incomplete.
-            int k = _end - 1;
-            while (k > _validTo && k > _end - 4 && (_buffer[k] & 0xC0) == 0x80) k--;
-            if (k >= _validTo && _buffer[k] >= 0xC0) cut = k;
-        }
-        var span = _buffer.AsSpan(_validTo, cut - _validTo);
-        if (Utf8.IsValid(span))
-        {
-            _validTo = cut;
-            return;
-        }
-        int at = 0;
-        while (System.Buffers.OperationStatus.Done == System.Text.Rune.DecodeFromUtf8(span[at..], out _, out int n)) at += n;
-        _invalidAt = _validTo + at;
-        _validTo = _invalidAt;
-    }
-
     /// <summary>Throws for the first byte of <paramref name="record"/> that is not UTF-8, naming its line.</summary>
     private void CheckUtf8(ReadOnlySpan<byte> record)
     {
@@ -331,8 +300,7 @@ public sealed class CsvRecordReader : RecordReader
         if (_recordStart > 0)
         {
             if (pending > 0) Buffer.BlockCopy(_buffer, _recordStart, _buffer, 0, pending);
-            _validTo = Math.Max(0, _validTo - _recordStart);
-            if (_invalidAt >= 0) _invalidAt -= _recordStart;
+            _utf8.Shift(_recordStart);
             _recordStart = 0;
             _end = pending;
         }

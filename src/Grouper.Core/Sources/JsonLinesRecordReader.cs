@@ -33,6 +33,8 @@ public sealed class JsonLinesRecordReader : RecordReader
     private int _lineStart;     // where the current line starts in _buffer
     private bool _eof;
     private long _line;
+    private Utf8Lookahead _utf8 = new();
+    private bool _lineValid;                 // the current line is valid UTF-8 (known ahead, for the whole buffer)
     private readonly List<string> _names = new();
     private readonly List<byte[]> _nameBytes = new();   // unescaped UTF-8 of each name, to know a field without a string
     private char[] _text = new char[1 << 12];           // the current record's text values, one after the other
@@ -65,6 +67,10 @@ public sealed class JsonLinesRecordReader : RecordReader
             if (_line == 1 && line.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) { line = line[3..]; _lineStart += 3; }
             if (line.Length > 0 && line[^1] == '\r') line = line[..^1];
             if (line.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) continue;
+            // A line with a byte that is not UTF-8 has its text values checked one by one, to name the field.
+            int lineEnd = _lineStart + line.Length;
+            _lineValid = !_utf8.Invalid(_buffer.AsSpan(0, _end), lineEnd, _eof);
+            if (!_lineValid) _utf8.Resume(lineEnd);
             Parse(line);
             return true;
         }
@@ -109,6 +115,7 @@ public sealed class JsonLinesRecordReader : RecordReader
         // Move the partial line to the front; grow when one line fills the buffer.
         int pending = _end - _start;
         if (pending > 0 && _start > 0) Buffer.BlockCopy(_buffer, _start, _buffer, 0, pending);
+        _utf8.Shift(_start);
         _start = 0;
         _end = pending;
         if (_end == _buffer.Length)
@@ -266,7 +273,7 @@ public sealed class JsonLinesRecordReader : RecordReader
         utf8 = _buffer.AsSpan(f.TextStart, f.TextLength);
         if (!f.Checked)
         {
-            if (!System.Text.Unicode.Utf8.IsValid(utf8)) throw Bad($"the value of '{_names[ordinal]}' is not valid UTF-8");
+            if (!_lineValid && !System.Text.Unicode.Utf8.IsValid(utf8)) throw Bad($"the value of '{_names[ordinal]}' is not valid UTF-8");
             f.Checked = true;
         }
         return true;

@@ -153,6 +153,54 @@ public class CsvAndJsonTests
         Assert.Contains(what, ex.Message);
     }
 
+    [Theory]
+    [InlineData(7, 53)]
+    [InlineData(8, 300)]
+    [InlineData(9, 1 << 20)]
+    public void A_damaged_byte_in_a_json_value_names_its_line_and_field_after_every_line_before_it(int seed, int chunk)
+    {
+        // Lines are validated ahead, as much as has been read; a line holding a damaged byte has its values
+        // checked one by one. Every line is damaged in turn, so the damage falls across the reads' boundaries.
+        var random = new Random(seed);
+        string[] pieces = ["a", "xyz", " ", "é", "東京", "😀", "\\n", "\\u00e9"];
+        var lines = new List<string>();
+        for (int i = 0; i < 120; i++)
+        {
+            var text = new StringBuilder("ab");
+            for (int j = random.Next(0, 12); j > 0; j--) text.Append(pieces[random.Next(pieces.Length)]);
+            lines.Add($"{{\"id\":{i},\"t\":\"{text}\"}}");
+        }
+        var good = new UTF8Encoding(false).GetBytes(string.Join("\n", lines) + "\n");
+        int start = 0, byValue = 0;
+        for (int line = 0; line < lines.Count; line++)
+        {
+            int at = Array.IndexOf(good, (byte)'a', start);             // the first byte of the line's text value
+            start = Array.IndexOf(good, (byte)'\n', start) + 1;
+            var bytes = (byte[])good.Clone();
+            bytes[at + random.Next(2)] = (line % 2 == 0) ? (byte)0xFF : (byte)0x80;
+            using var r = new JsonLinesRecordReader("d.jsonl", new ChunkStream(bytes, chunk));
+            int n = 0;
+            var ex = Assert.Throws<GrouperException>(() =>
+            {
+                while (r.Read()) { r.TryGetUtf8(r.GetOrdinal("t"), out _); n++; }  // false for a value with escapes
+            });
+            Assert.Equal(line + 1, ex.Row);
+            // A value with escapes is decoded by the JSON reader, which names the damage in its words.
+            Assert.StartsWith($"d.jsonl, line {line + 1}: not valid JSON Lines: ", ex.Message);
+            Assert.Contains("UTF-8", ex.Message);
+            if (ex.Message.Contains("the value of 't' is not valid UTF-8")) byValue++;
+            Assert.Equal(line, n);
+        }
+        Assert.True(byValue > lines.Count / 4, $"{byValue} lines failed their value check");
+        foreach (int size in new[] { 1, 2, 3, chunk })
+        {
+            using var r = new JsonLinesRecordReader("d.jsonl", new ChunkStream(good, size));
+            int n = 0;
+            while (r.Read()) { r.TryGetUtf8(r.GetOrdinal("t"), out _); n++; }
+            Assert.Equal(lines.Count, n);
+        }
+    }
+
     [Fact]
     public void Gzipped_json_lines_longer_than_the_buffer()
     {

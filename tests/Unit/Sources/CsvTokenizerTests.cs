@@ -156,13 +156,6 @@ public class CsvTokenizerTests
         Assert.Contains("0xC3", ex.Message);
     }
 
-    /// <summary>Hands out the same number of bytes per read (the last read fewer).</summary>
-    private sealed class ChunkStream(byte[] data, int chunk) : MemoryStream(data)
-    {
-        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, chunk));
-        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, chunk)]);
-    }
-
     [Theory]
     [InlineData(4, 61)]
     [InlineData(5, 200)]
