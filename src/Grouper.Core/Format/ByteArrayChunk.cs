@@ -69,6 +69,7 @@ internal sealed class ByteArrayChunk : ColumnSink
     public override void AppendNull(int row)
     {
         if (!_nullable) throw new InvalidDataException($"Column '{Field.Name}' is not nullable but a record has no value for it.");
+        if (_rows >= _defined.Length) Grow(ref _defined, _rows);
         _defined[_rows++] = 0;
         _nulls++;
     }
@@ -90,7 +91,11 @@ internal sealed class ByteArrayChunk : ColumnSink
         BinaryPrimitives.WriteInt32LittleEndian(_page.AsSpan(at), bytes.Length);
         bytes.CopyTo(_page.AsSpan(at + 4));
         _length = at + 4 + bytes.Length;
-        if (_nullable) _defined[_rows] = 1;
+        if (_nullable)
+        {
+            if (_rows >= _defined.Length) Grow(ref _defined, _rows);
+            _defined[_rows] = 1;
+        }
         _rows++;
         if (_statistics && _newValue)
         {

@@ -20,7 +20,13 @@ internal struct Scalar
 internal abstract class ColumnSink(DataField field)
 {
     public DataField Field { get; } = field;
+
+    /// <summary>A new row group: rows are appended from 0 again; <paramref name="capacity"/> rows are likely (more may come).</summary>
     public abstract void Reset(int capacity);
+
+    /// <summary>An array long enough for index <paramref name="row"/>: a row group's length is known only at its end.</summary>
+    protected static void Grow<TValue>(ref TValue[] values, int row) =>
+        Array.Resize(ref values, Math.Max(row + 1, Math.Max(64, values.Length + values.Length / 2)));
     public abstract void AppendNull(int row);
     public abstract void AppendScalar(int row, in Scalar s, ValueKind tag);
     public virtual void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag) =>
@@ -82,13 +88,23 @@ internal sealed class ValueSink<T>(DataField field, bool nullable, ScalarConvert
     public override void AppendNull(int row)
     {
         if (!nullable) throw new InvalidDataException($"Column '{Field.Name}' is not nullable but a record has no value for it.");
+        if (row >= _nullableValues.Length) Grow(ref _nullableValues, row);
         _nullableValues[row] = null;
     }
 
     public override void AppendScalar(int row, in Scalar s, ValueKind tag)
     {
         var v = convert(in s, tag);
-        if (nullable) _nullableValues[row] = v; else _values[row] = v;
+        if (nullable)
+        {
+            if (row >= _nullableValues.Length) Grow(ref _nullableValues, row);
+            _nullableValues[row] = v;
+        }
+        else
+        {
+            if (row >= _values.Length) Grow(ref _values, row);
+            _values[row] = v;
+        }
     }
 
     public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) => nullable
@@ -121,6 +137,7 @@ internal sealed class BytesSink(DataField field, bool nullable, bool text) : Lib
     public override void AppendNull(int row)
     {
         if (!nullable) throw new InvalidDataException($"Column '{Field.Name}' is not nullable but a record has no value for it.");
+        if (row >= _nullableValues.Length) Grow(ref _nullableValues, row);
         _nullableValues[row] = null;
     }
 
@@ -139,7 +156,16 @@ internal sealed class BytesSink(DataField field, bool nullable, bool text) : Lib
         bytes.CopyTo(_arena.AsSpan(_used));
         var value = new ReadOnlyMemory<byte>(_arena, _used, bytes.Length);
         _used += bytes.Length;
-        if (nullable) _nullableValues[row] = value; else _values[row] = value;
+        if (nullable)
+        {
+            if (row >= _nullableValues.Length) Grow(ref _nullableValues, row);
+            _nullableValues[row] = value;
+        }
+        else
+        {
+            if (row >= _values.Length) Grow(ref _values, row);
+            _values[row] = value;
+        }
     }
 
     public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) => nullable
