@@ -90,7 +90,6 @@ public sealed class CsvRecordReader : RecordReader
     public override int FieldCount => _names.Length;
     public override string GetName(int ordinal) => _names[ordinal];
 
-    [MethodImpl(Hot.Path)]
     public override bool Read()
     {
         while (true)
@@ -107,7 +106,6 @@ public sealed class CsvRecordReader : RecordReader
 
     public override ValueKind GetKind(int ordinal) => ValueKind.String;
 
-    [MethodImpl(Hot.Path)]
     public override bool TryGetUtf8(int ordinal, out ReadOnlySpan<byte> utf8)
     {
         utf8 = Field(ordinal);

@@ -245,7 +245,6 @@ internal sealed class SortBuffer
     {
         private int _i = -1;
 
-        [MethodImpl(Hot.Path)]
         public bool MoveNext()
         {
             int i = ++_i;
