@@ -24,7 +24,13 @@ internal abstract class ColumnSink(DataField field)
     /// <summary>A new row group: rows are appended from 0 again; <paramref name="capacity"/> rows are likely (more may come).</summary>
     public abstract void Reset(int capacity);
 
-    /// <summary>An array long enough for index <paramref name="row"/>: a row group's length is known only at its end.</summary>
+    /// <summary>Stores a row's value, growing the array by half when it is full: a row group's length is known only at its end.</summary>
+    protected static void Set<TValue>(ref TValue[] values, int row, TValue value)
+    {
+        if (row >= values.Length) Grow(ref values, row);
+        values[row] = value;
+    }
+
     protected static void Grow<TValue>(ref TValue[] values, int row) =>
         Array.Resize(ref values, Math.Max(row + 1, Math.Max(64, values.Length + values.Length / 2)));
     public abstract void AppendNull(int row);
@@ -88,23 +94,13 @@ internal sealed class ValueSink<T>(DataField field, bool nullable, ScalarConvert
     public override void AppendNull(int row)
     {
         if (!nullable) throw new InvalidDataException($"Column '{Field.Name}' is not nullable but a record has no value for it.");
-        if (row >= _nullableValues.Length) Grow(ref _nullableValues, row);
-        _nullableValues[row] = null;
+        Set(ref _nullableValues, row, null);
     }
 
     public override void AppendScalar(int row, in Scalar s, ValueKind tag)
     {
         var v = convert(in s, tag);
-        if (nullable)
-        {
-            if (row >= _nullableValues.Length) Grow(ref _nullableValues, row);
-            _nullableValues[row] = v;
-        }
-        else
-        {
-            if (row >= _values.Length) Grow(ref _values, row);
-            _values[row] = v;
-        }
+        if (nullable) Set(ref _nullableValues, row, v); else Set(ref _values, row, v);
     }
 
     public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) => nullable
@@ -137,8 +133,7 @@ internal sealed class BytesSink(DataField field, bool nullable, bool text) : Lib
     public override void AppendNull(int row)
     {
         if (!nullable) throw new InvalidDataException($"Column '{Field.Name}' is not nullable but a record has no value for it.");
-        if (row >= _nullableValues.Length) Grow(ref _nullableValues, row);
-        _nullableValues[row] = null;
+        Set(ref _nullableValues, row, null);
     }
 
     // Strings are the one type other values are never silently turned into.
@@ -156,16 +151,7 @@ internal sealed class BytesSink(DataField field, bool nullable, bool text) : Lib
         bytes.CopyTo(_arena.AsSpan(_used));
         var value = new ReadOnlyMemory<byte>(_arena, _used, bytes.Length);
         _used += bytes.Length;
-        if (nullable)
-        {
-            if (row >= _nullableValues.Length) Grow(ref _nullableValues, row);
-            _nullableValues[row] = value;
-        }
-        else
-        {
-            if (row >= _values.Length) Grow(ref _values, row);
-            _values[row] = value;
-        }
+        if (nullable) Set(ref _nullableValues, row, value); else Set(ref _values, row, value);
     }
 
     public override Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct) => nullable
