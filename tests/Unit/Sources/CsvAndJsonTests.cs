@@ -202,6 +202,72 @@ public class CsvAndJsonTests
     }
 
     [Fact]
+    public void The_one_pass_parse_of_flat_lines_reads_what_the_full_parse_reads()
+    {
+        // Each line follows a line that names every field, so the one-pass parse may take it; the same text is
+        // read again with that parse turned off. Values, kinds, text and errors must be the same.
+        var random = new Random(12);
+        string[] names = ["id", "t", "naïve", "東京", "n", "flag"];
+        string[] numbers = ["0", "-0", "7", "-12", "123456789012", "9223372036854775807", "9223372036854775808",
+            "-9223372036854775808", "-9223372036854775809", "0.1", "-2.5", "1e5", "1E-3", "6.02e+23", "1.7976931348623157e308",
+            "4.9e-324", "1e400", "01", ".5", "1.", "-", "1e", "2.5E", "+1", "0x10", "1_000", "3.14159265358979323846264338327950288"];
+        string[] texts = ["", "a", "héllo", "東京", "😀", "a\\\"b", "tab\\tx", "\\u00e9", "x\\ny", "raw\tTAB", "q"];
+        string Value()
+        {
+            return random.Next(10) switch
+            {
+                0 or 1 or 2 => "\"" + texts[random.Next(texts.Length)] + "\"",
+                3 or 4 or 5 => numbers[random.Next(numbers.Length)],
+                6 => "true", 7 => "false", 8 => "null",
+                _ => random.Next(4) switch { 0 => "{\"a\":1}", 1 => "[1,2]", 2 => "tru", _ => "nul" },
+            };
+        }
+        string Space() => random.Next(4) == 0 ? new[] { " ", "\t", "  ", " \t " }[random.Next(4)] : "";
+        var warmup = "{" + string.Join(",", names.Select(n => $"\"{n}\":1")) + "}";
+        int flat = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            var fields = names.OrderBy(_ => random.Next()).Take(random.Next(1, names.Length + 1)).ToList();
+            if (random.Next(20) == 0) fields.Add(fields[0]);                                   // a field twice
+            var parts = fields.Select(n => $"{Space()}\"{(random.Next(30) == 0 ? n.Replace("i", "\\u0069") : n)}\"{Space()}:{Space()}{Value()}{Space()}");
+            var line = Space() + "{" + string.Join(",", parts) + "}" + Space() + (random.Next(40) == 0 ? "x" : "");
+            if (random.Next(60) == 0) line = line.TrimEnd().TrimEnd('}');                     // not closed
+            var text = Encoding.UTF8.GetBytes(warmup + "\n" + line + "\n");
+            string Outcome(bool flatPath, out long flatLines)
+            {
+                using var r = new JsonLinesRecordReader("f.jsonl", new MemoryStream(text)) { FlatPath = flatPath };
+                try
+                {
+                    r.Read();
+                    if (!r.Read()) { flatLines = r.FlatLines; return "no record"; }
+                    var sb = new StringBuilder();
+                    for (int o = 0; o < r.FieldCount; o++)
+                    {
+                        var kind = r.GetKind(o);
+                        sb.Append(r.GetName(o)).Append('=').Append(kind).Append(':');
+                        sb.Append(kind switch
+                        {
+                            ValueKind.Int64 => r.GetInt64(o).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            ValueKind.Double => BitConverter.DoubleToInt64Bits(r.GetDouble(o)).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            ValueKind.Boolean => r.GetBoolean(o).ToString(),
+                            ValueKind.String => (r.TryGetUtf8(o, out var u) ? "utf8 " + Convert.ToHexString(u) : "chars ") + "|" + r.GetString(o),
+                            _ => "",
+                        }).Append(';');
+                    }
+                    flatLines = r.FlatLines;
+                    return sb.ToString();
+                }
+                catch (Exception ex) { flatLines = r.FlatLines; return ex.GetType().Name + ": " + ex.Message; }
+            }
+            var fast = Outcome(true, out long taken);
+            var full = Outcome(false, out _);
+            Assert.True(full == fast, $"line {line}\nfull: {full}\nfast: {fast}");
+            flat += (int)taken;
+        }
+        Assert.True(flat > 600, $"{flat} lines took the one-pass parse");
+    }
+
+    [Fact]
     public void Gzipped_json_lines_longer_than_the_buffer()
     {
         using var t = new TempDir();
