@@ -143,7 +143,7 @@ public sealed class JsonLinesRecordReader : RecordReader
         _stamp++;
         _textUsed = 0;
         if (FlatPath && TryParseFlat(line)) { FlatLines++; return; }
-        _stamp++;
+        _stamp++;           // a fresh stamp: the one-pass parse may have marked fields before it gave up
         _textUsed = 0;
         try
         {
@@ -153,17 +153,9 @@ public sealed class JsonLinesRecordReader : RecordReader
             int position = 0;
             while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
             {
-                // Lines usually list their fields in one order: the field at this position last time is
-                // tried first, by its bytes, so no string is made for a name already known.
+                // A name already known is found by its bytes, so no string is made for it.
                 int o = -1;
-                if (!json.ValueIsEscaped)
-                {
-                    var raw = json.ValueSpan;
-                    if (position < _nameBytes.Count && raw.SequenceEqual(_nameBytes[position])) o = position;
-                    else
-                        for (int i = 0; i < _nameBytes.Count; i++)
-                            if (raw.SequenceEqual(_nameBytes[i])) { o = i; break; }
-                }
+                if (!json.ValueIsEscaped) o = KnownName(json.ValueSpan, position);
                 position++;
                 string name = o >= 0 ? _names[o] : json.GetString()!;
                 if (o < 0 && !_ordinals.TryGetValue(name, out o))
@@ -262,12 +254,7 @@ public sealed class JsonLinesRecordReader : RecordReader
             if (p == line.Length || line[p] != (byte)'"') return false;
             int nameEnd = StringEnd(line, p + 1);
             if (nameEnd < 0) return false;
-            var name = line[(p + 1)..nameEnd];
-            int o = -1;
-            if (position < _nameBytes.Count && name.SequenceEqual(_nameBytes[position])) o = position;
-            else
-                for (int i = 0; i < _nameBytes.Count; i++)
-                    if (name.SequenceEqual(_nameBytes[i])) { o = i; break; }
+            int o = KnownName(line[(p + 1)..nameEnd], position);
             if (o < 0) return false;
             position++;
             p = SkipSpace(line, nameEnd + 1);
@@ -318,6 +305,18 @@ public sealed class JsonLinesRecordReader : RecordReader
             if (line[p] != (byte)'}') return false;
             return SkipSpace(line, p + 1) == line.Length;
         }
+    }
+
+    /// <summary>
+    /// The ordinal of a field named by these unescaped bytes, or -1 for a new name. Lines usually list their
+    /// fields in one order: the field at this position last time is tried first.
+    /// </summary>
+    private int KnownName(ReadOnlySpan<byte> name, int position)
+    {
+        if (position < _nameBytes.Count && name.SequenceEqual(_nameBytes[position])) return position;
+        for (int i = 0; i < _nameBytes.Count; i++)
+            if (name.SequenceEqual(_nameBytes[i])) return i;
+        return -1;
     }
 
     private static int SkipSpace(ReadOnlySpan<byte> line, int p)
