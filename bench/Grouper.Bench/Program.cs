@@ -10,6 +10,7 @@ using Grouper.Writer;
 //   gen     --mb N --out file.csv [--seed S] [--budget-mb B]   synthetic skewed CSV with one group larger than B
 //   grouper --in file.csv --out dir [--budget-mb B]            Grouper build
 //   duckdb  --in file.csv --out file.parquet [--budget-mb B] [--threads T]
+//   sql     --q "SELECT …"                                   any DuckDB query, rows tab-separated (parquet_metadata of shards)
 // Each prints one line: RESULT tool=... wall_s=... rss_peak_mb=... records=...
 var cmd = args.Length > 0 ? args[0] : "";
 var opt = new Dictionary<string, string>();
@@ -87,6 +88,18 @@ switch (cmd)
         r.Read();
         long n = Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture);
         Result("duckdb-scan", n, FormattableString.Invariant($"records_per_s={n / sw.Elapsed.TotalSeconds:F0}"));
+        break;
+    }
+    case "sql":
+    {
+        // Any DuckDB query, its rows printed tab-separated: to look inside shards (parquet_metadata) by hand.
+        using var db = new DuckDBConnection("Data Source=:memory:");
+        db.Open();
+        using var c = db.CreateCommand();
+        c.CommandText = Opt("q");
+        using var r = c.ExecuteReader();
+        while (r.Read())
+            Console.WriteLine(string.Join('\t', Enumerable.Range(0, r.FieldCount).Select(i => Convert.ToString(r.GetValue(i), CultureInfo.InvariantCulture))));
         break;
     }
     case "fetch":
