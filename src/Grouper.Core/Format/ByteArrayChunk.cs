@@ -78,12 +78,13 @@ internal sealed class ByteArrayChunk : ColumnSink
     public override void AppendScalar(int row, in Scalar s, ValueKind tag) =>
         throw new InvalidDataException($"Column '{Field.Name}' holds strings or binary values but a record has a {tag.ToName()} value.");
 
+    [MethodImpl(Hot.Path)]
     public override void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag) => Append(bytes);
 
     /// <summary>The next value is not the previous one (the key column repeats a group's key on every row).</summary>
     public void NewValue() => _newValue = true;
 
-    [MethodImpl(Hot.Path)]
+    [MethodImpl(Hot.Path | MethodImplOptions.AggressiveInlining)]
     public void Append(ReadOnlySpan<byte> bytes)
     {
         if (_page.Length - _length < bytes.Length + 4) Grow(bytes.Length + 4);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Grouper.Schema;
 using Grouper.Util;
@@ -127,7 +128,10 @@ internal sealed class ShardWriter : IDisposable
     public long LargestGroupRecords { get; private set; }
     public Grouper.Stats.GroupSizeStats.Accumulator SizeStats { get; } = new();
 
-    public void WriteAll(IRecordStream stream, Action<ShardWriter>? onProgress, CancellationToken ct)
+    // Called once and looping over every record: without this it would run in its ReadyToRun code to the
+    // end (the runtime replaces only methods that are called again), unable to inline the record's spans.
+    [MethodImpl(Hot.Path)]
+    public void WriteAll(RecordStream stream, Action<ShardWriter>? onProgress, CancellationToken ct)
     {
         while (stream.MoveNext())
         {
@@ -141,6 +145,7 @@ internal sealed class ShardWriter : IDisposable
         Finish(ct);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
     {
         if (!_inGroup || !key.SequenceEqual(_naturalKey.AsSpan(0, _naturalKeyLength)))
@@ -344,6 +349,7 @@ internal sealed class ShardWriter : IDisposable
             rg.WriteAsync<ReadOnlyMemory<char>>(field, _values.AsMemory(0, count), null, null, default);
     }
 
+    [MethodImpl(Hot.Path)]
     private static void DecodeRow(ColumnSink[] sinks, ReadOnlySpan<byte> row, int r)
     {
         var reader = new RowCodec.Reader(row);

@@ -91,7 +91,7 @@ internal sealed class ExternalSorter : IDisposable
     }
 
     /// <summary>All records sorted by (key, arrival): the sort buffer alone, or the merge of the spill runs.</summary>
-    public IRecordStream Sorted(CancellationToken ct)
+    public RecordStream Sorted(CancellationToken ct)
     {
         // The records still in memory are sorted while the other buffer's spill (if one is running)
         // finishes on its thread; they are never spilled: they join the final merge as its last stream
@@ -100,7 +100,7 @@ internal sealed class ExternalSorter : IDisposable
         WaitForSpill();
         if (_runs.Count == 0) return _buffer.Stream();
         Util.Faults.Hit("merge");
-        IRecordStream? resident = null;
+        RecordStream? resident = null;
         if (!_buffer.IsEmpty)
         {
             resident = _buffer.Stream();
@@ -121,7 +121,7 @@ internal sealed class ExternalSorter : IDisposable
     /// <summary>Memory the final merge keeps for records that were never spilled (0 when all were).</summary>
     public long ResidentBytes { get; private set; }
 
-    private IRecordStream MergeRuns(IRecordStream? resident, CancellationToken ct)
+    private RecordStream MergeRuns(RecordStream? resident, CancellationToken ct)
     {
         // Fan-in bounded by memory: each open run holds a raw and a compressed block plus a file buffer.
         int fanIn = (int)Math.Clamp(_mergeMemory / 2 / RunReader.MemoryPerRun(BlockSize), 2, _maxFanIn);
@@ -151,7 +151,7 @@ internal sealed class ExternalSorter : IDisposable
                 if (batch.Count == 1) { next.Add(batch[0]); continue; }
                 Util.Faults.Hit("merge");
                 var path = Path.Combine(_spillDir, $"merge-{level}-{next.Count:D6}.lz4");
-                using (var merged = new MergeStream(batch.Select(r => (IRecordStream)new RunReader(r, BlockSize)).ToList()))
+                using (var merged = new MergeStream(batch.Select(r => (RecordStream)new RunReader(r, BlockSize)).ToList()))
                 using (var w = new RunWriter(path, BlockSize))
                 {
                     w.WriteAll(merged, ct);
@@ -165,7 +165,7 @@ internal sealed class ExternalSorter : IDisposable
             runs = next;
             level++;
         }
-        var inputs = runs.Select(r => (IRecordStream)new RunReader(r, BlockSize)).ToList();
+        var inputs = runs.Select(r => (RecordStream)new RunReader(r, BlockSize)).ToList();
         if (resident is not null) inputs.Add(resident);
         return new MergeStream(inputs);
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Grouper.Format;
 using Grouper.Keys;
@@ -126,6 +127,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
     public BuildProgress Progress => new(_phase, _recordsRead, _bytesRead, _recordsWritten, _groupsWritten, _sorter.RunCount, _currentSource);
 
     /// <summary>Adds every record of <paramref name="reader"/>.</summary>
+    [MethodImpl(Hot.Path)]
     public void AddAll(RecordReader reader, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(reader);

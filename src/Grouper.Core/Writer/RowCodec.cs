@@ -140,6 +140,7 @@ internal static class RowCodec
             return new decimal(bits);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public ReadOnlySpan<byte> ReadBytes()
         {
             int n = (int)VarInt.Read(_row, ref _pos);

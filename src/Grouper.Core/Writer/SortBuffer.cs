@@ -112,13 +112,14 @@ internal sealed class SortBuffer
         IsSorted = false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong PrefixOf(ReadOnlySpan<byte> key)
     {
         if (key.Length >= 8) return BinaryPrimitives.ReadUInt64BigEndian(key);
-        Span<byte> pad = stackalloc byte[8];
-        pad.Clear();
-        key.CopyTo(pad);
-        return BinaryPrimitives.ReadUInt64BigEndian(pad);
+        // Shorter keys are padded with zero bytes on the right (no stackalloc: it kept this from being inlined).
+        ulong p = 0;
+        for (int i = 0; i < key.Length; i++) p |= (ulong)key[i] << (56 - 8 * i);
+        return p;
     }
 
     /// <summary>True after <see cref="Sort"/> until a record is added.</summary>
@@ -239,13 +240,14 @@ internal sealed class SortBuffer
     }
 
     /// <summary>Iterates the (sorted) records. The buffer must not change while it is in use.</summary>
-    public IRecordStream Stream() => new Cursor(this);
+    public RecordStream Stream() => new Cursor(this);
 
-    private sealed class Cursor(SortBuffer buffer) : IRecordStream
+    private sealed class Cursor(SortBuffer buffer) : RecordStream
     {
         private int _i = -1;
 
-        public bool MoveNext()
+        [MethodImpl(Hot.Path)]
+        public override bool MoveNext()
         {
             int i = ++_i;
             if (i >= buffer._count) return false;
@@ -253,19 +255,14 @@ internal sealed class SortBuffer
             // the records was a tenth of a 1 GB build); asking for one a few entries ahead overlaps them.
             int ahead = i + PrefetchDistance;
             if (ahead < buffer._count) buffer.Prefetch(ahead);
+            ref var e = ref buffer._entries[i];
+            var chunk = buffer._chunks[e.Chunk];
+            KeyArray = RowArray = chunk;
+            KeyStart = e.Offset;
+            KeyLength = e.KeyLength;
+            RowStart = e.Offset + e.KeyLength;
+            RowLength = e.RowLength;
             return true;
         }
-
-        public ReadOnlySpan<byte> Key
-        {
-            get { ref var e = ref buffer._entries[_i]; return buffer._chunks[e.Chunk].AsSpan(e.Offset, e.KeyLength); }
-        }
-
-        public ReadOnlySpan<byte> Row
-        {
-            get { ref var e = ref buffer._entries[_i]; return buffer._chunks[e.Chunk].AsSpan(e.Offset + e.KeyLength, e.RowLength); }
-        }
-
-        public void Dispose() { }
     }
 }

@@ -32,7 +32,7 @@ internal sealed class RunWriter : IDisposable
     public long Records { get; private set; }
     public long BytesWritten => _file.Position;
 
-    [MethodImpl(Hot.Path)]
+    [MethodImpl(Hot.Path | MethodImplOptions.AggressiveInlining)]
     public void Write(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
     {
         // Flush first so the block buffer grows only for a single record larger than a block.
@@ -45,7 +45,7 @@ internal sealed class RunWriter : IDisposable
     }
 
     [MethodImpl(Hot.Path)]
-    public void WriteAll(IRecordStream stream, CancellationToken ct)
+    public void WriteAll(RecordStream stream, CancellationToken ct)
     {
         while (stream.MoveNext())
         {
@@ -84,7 +84,7 @@ internal sealed class RunWriter : IDisposable
 }
 
 /// <summary>Reads a spill run back, one decompressed block in memory at a time.</summary>
-internal sealed class RunReader : IRecordStream
+internal sealed class RunReader : RecordStream
 {
     private const int FileBufferSize = 1 << 16;
 
@@ -100,7 +100,6 @@ internal sealed class RunReader : IRecordStream
     private byte[] _compressed;
     private int _rawLength;
     private int _pos;
-    private int _keyStart, _keyLength, _rowStart, _rowLength;
 
     private readonly SpillCodec _codec;
 
@@ -112,20 +111,18 @@ internal sealed class RunReader : IRecordStream
         _compressed = new byte[SpillCodec.MaximumOutputSize(blockSize + 64)];
     }
 
-    public ReadOnlySpan<byte> Key => _raw.AsSpan(_keyStart, _keyLength);
-    public ReadOnlySpan<byte> Row => _raw.AsSpan(_rowStart, _rowLength);
-
     [MethodImpl(Hot.Path)]
-    public bool MoveNext()
+    public override bool MoveNext()
     {
         if (_pos >= _rawLength && !ReadBlock()) return false;
         var span = _raw.AsSpan(0, _rawLength);
-        _keyLength = (int)VarInt.Read(span, ref _pos);
-        _keyStart = _pos;
-        _pos += _keyLength;
-        _rowLength = (int)VarInt.Read(span, ref _pos);
-        _rowStart = _pos;
-        _pos += _rowLength;
+        KeyArray = RowArray = _raw;
+        KeyLength = (int)VarInt.Read(span, ref _pos);
+        KeyStart = _pos;
+        _pos += KeyLength;
+        RowLength = (int)VarInt.Read(span, ref _pos);
+        RowStart = _pos;
+        _pos += RowLength;
         return true;
     }
 
@@ -147,30 +144,28 @@ internal sealed class RunReader : IRecordStream
         return true;
     }
 
-    public void Dispose() => _file.Dispose();
+    public override void Dispose() => _file.Dispose();
 }
 
 /// <summary>
 /// K-way merge of sorted streams by (key, stream index). Streams are given in arrival order, so equal
 /// keys come out in arrival order: the order of records inside a group is the input order.
 /// </summary>
-internal sealed class MergeStream : IRecordStream
+internal sealed class MergeStream : RecordStream
 {
-    private readonly IRecordStream[] _streams;
+    private readonly RecordStream[] _streams;
     private readonly int[] _heap;
     private int _size;
     private bool _started;
 
-    public MergeStream(IReadOnlyList<IRecordStream> streams)
+    public MergeStream(IReadOnlyList<RecordStream> streams)
     {
         _streams = streams.ToArray();
         _heap = new int[_streams.Length];
     }
 
-    public ReadOnlySpan<byte> Key => _streams[_heap[0]].Key;
-    public ReadOnlySpan<byte> Row => _streams[_heap[0]].Row;
-
-    public bool MoveNext()
+    [MethodImpl(Hot.Path)]
+    public override bool MoveNext()
     {
         if (!_started)
         {
@@ -178,24 +173,30 @@ internal sealed class MergeStream : IRecordStream
             for (int i = 0; i < _streams.Length; i++)
                 if (_streams[i].MoveNext()) _heap[_size++] = i;
             for (int i = _size / 2 - 1; i >= 0; i--) SiftDown(i);
-            return _size > 0;
+        }
+        else
+        {
+            if (_size == 0) return false;
+            if (!_streams[_heap[0]].MoveNext())
+            {
+                _heap[0] = _heap[--_size];
+                if (_size == 0) return false;
+            }
+            SiftDown(0);
         }
         if (_size == 0) return false;
-        if (!_streams[_heap[0]].MoveNext())
-        {
-            _heap[0] = _heap[--_size];
-            if (_size == 0) return false;
-        }
-        SiftDown(0);
+        CurrentFrom(_streams[_heap[0]]);
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Less(int a, int b)
     {
-        int c = _streams[a].Key.SequenceCompareTo(_streams[b].Key);
+        int c = CompareKeys(_streams[a], _streams[b]);
         return c < 0 || (c == 0 && a < b);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SiftDown(int i)
     {
         while (true)
@@ -209,7 +210,7 @@ internal sealed class MergeStream : IRecordStream
         }
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
         foreach (var s in _streams) s.Dispose();
     }
