@@ -75,7 +75,7 @@ switch (cmd)
             if (asChars) for (int i = 0; i < b.Count; i++) chars += b.GetChars(0, i).Length;
             else for (int i = 0; i < b.Count; i++) chars += System.Text.Encoding.UTF8.GetCharCount(b.GetUtf8(0, i));
         }
-        Result("grouper-scan", records, FormattableString.Invariant($"groups={groups} groups_per_s={groups / sw.Elapsed.TotalSeconds:F0} records_per_s={records / sw.Elapsed.TotalSeconds:F0} chars={chars}"));
+        Result("grouper-scan", records, FormattableString.Invariant($"groups={groups} groups_per_s={groups / sw.Elapsed.TotalSeconds:F0} records_per_s={records / sw.Elapsed.TotalSeconds:F0} chars={chars} jit={System.Runtime.JitInfo.GetCompiledMethodCount()} jit_ms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0}"));
         break;
     }
     case "duckscan":
