@@ -142,20 +142,27 @@ public sealed class GroupIndexReader : IDisposable
                 throw Corrupt("its footer is inconsistent");
             var dir = new byte[dirLength];
             RandomAccess.Read(_file.SafeFileHandle, dir, dirOffset);
-            var offsets = new List<long>(); var lengths = new List<int>(); var firsts = new List<long>(); var counts = new List<int>(); var keys = new List<byte[]>();
-            int pos = 0;
-            while (pos < dir.Length)
+            // Counted first, then read into arrays (lists of numbers would be compiled on first use: see Util.Sorted).
+            int blocks = 0;
+            for (int at = 0; at < dir.Length; blocks++)
             {
-                offsets.Add(BinaryPrimitives.ReadInt64LittleEndian(dir.AsSpan(pos)));
-                lengths.Add(BinaryPrimitives.ReadInt32LittleEndian(dir.AsSpan(pos + 8)));
-                firsts.Add(BinaryPrimitives.ReadInt64LittleEndian(dir.AsSpan(pos + 12)));
-                counts.Add(BinaryPrimitives.ReadInt32LittleEndian(dir.AsSpan(pos + 20)));
+                at += 24;
+                int kl = (int)VarInt.Read(dir, ref at);
+                at += kl;
+            }
+            _offsets = new long[blocks]; _lengths = new int[blocks]; _firstOrdinals = new long[blocks]; _entryCounts = new int[blocks]; _firstKeys = new byte[blocks][];
+            int pos = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                _offsets[b] = BinaryPrimitives.ReadInt64LittleEndian(dir.AsSpan(pos));
+                _lengths[b] = BinaryPrimitives.ReadInt32LittleEndian(dir.AsSpan(pos + 8));
+                _firstOrdinals[b] = BinaryPrimitives.ReadInt64LittleEndian(dir.AsSpan(pos + 12));
+                _entryCounts[b] = BinaryPrimitives.ReadInt32LittleEndian(dir.AsSpan(pos + 20));
                 pos += 24;
                 int kl = (int)VarInt.Read(dir, ref pos);
-                keys.Add(dir.AsSpan(pos, kl).ToArray());
+                _firstKeys[b] = dir.AsSpan(pos, kl).ToArray();
                 pos += kl;
             }
-            _offsets = offsets.ToArray(); _lengths = lengths.ToArray(); _firstOrdinals = firsts.ToArray(); _entryCounts = counts.ToArray(); _firstKeys = keys.ToArray();
             // The directory is data too: check it before trusting its offsets and counts.
             long expectFirst = 0;
             for (int b = 0; b < _offsets.Length; b++)
@@ -215,8 +222,7 @@ public sealed class GroupIndexReader : IDisposable
     public GroupInfo? GetByOrdinal(long ordinal)
     {
         if (ordinal < 0 || ordinal >= GroupCount) return null;
-        int b = Array.BinarySearch(_firstOrdinals, ordinal);
-        if (b < 0) b = ~b - 1;
+        int b = Util.Sorted.LastAtOrBefore(_firstOrdinals, ordinal);
         if (_cachedBlock != b)
         {
             _cached = ReadBlock(b);
@@ -277,7 +283,7 @@ public sealed class GroupIndexReader : IDisposable
     private List<GroupInfo> ReadBlock(int b)
     {
         byte[] data = [];
-        var entries = Array.Empty<Entry>();
+        var entries = new Entry[0]; // not Array.Empty: its generic holder is compiled on first use
         int n = ReadBlockEntries(b, ref data, ref entries);
         var result = new List<GroupInfo>(n);
         long ordinal = _firstOrdinals[b];

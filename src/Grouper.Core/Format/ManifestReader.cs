@@ -28,9 +28,9 @@ internal static class ManifestReader
             FormatVersion = m.Int("formatVersion", DatasetManifest.CurrentFormatVersion),
             CreatedBy = m.String("createdBy", "")!,
             // Imported shards have none: written as null, and left out by writers before that was so.
-            KeyColumn = keyColumn is { } k ? AsString(k, "$.keyColumn") : storageOrder == "files" ? null : DatasetManifest.KeyColumnName,
+            KeyColumn = keyColumn.ValueKind != JsonValueKind.Undefined ? AsString(keyColumn, "$.keyColumn") : storageOrder == "files" ? null : DatasetManifest.KeyColumnName,
             Key = ReadKey(m.Required("key")),
-            Schema = m.Array("schema", required: true).Select(ReadColumn).ToList(),
+            Schema = m.Array("schema", required: true).ConvertAll(ReadColumn),
             GroupCount = m.Long("groupCount"),
             RecordCount = m.Long("recordCount"),
             ByteCount = m.Long("byteCount"),
@@ -44,20 +44,20 @@ internal static class ManifestReader
                 RecordsSeen = w.Long("recordsSeen"),
             } : null,
             StorageOrder = storageOrder,
-            Sources = m.Array("sources", required: true).Select(e => new SourceFileInfo
+            Sources = m.Array("sources", required: true).ConvertAll(e => new SourceFileInfo
             {
                 Path = e.RequiredString("path"),
                 Bytes = e.Long("bytes"),
                 Records = e.Long("records"),
-            }).ToList(),
-            Shards = m.Array("shards", required: true).Select(e => new ShardInfo
+            }),
+            Shards = m.Array("shards", required: true).ConvertAll(e => new ShardInfo
             {
                 File = e.RequiredString("file"),
                 Bytes = e.Long("bytes"),
                 Xxh3 = e.RequiredString("xxh3"),
                 Records = e.Long("records"),
                 RowGroups = e.Int("rowGroups"),
-            }).ToList(),
+            }),
             Index = ReadFileEntry(m.Required("index")),
         };
     }
@@ -115,7 +115,12 @@ internal static class ManifestReader
     }
 
     /// <summary>A JSON object of the manifest and its path, for messages.</summary>
-    private readonly struct Obj
+    /// <remarks>
+    /// A class, and members that take no nullable of a struct and no LINQ over the document's elements: a
+    /// generic collection or method of a value type is compiled when first used (its code is not in the
+    /// runtime's precompiled images), and opening a dataset compiled dozens of them here.
+    /// </remarks>
+    private sealed class Obj
     {
         public Obj(JsonElement element, string where)
         {
@@ -127,57 +132,68 @@ internal static class ManifestReader
         public JsonElement Element { get; }
         public string Where { get; }
 
-        public JsonElement? Get(string name) => Element.TryGetProperty(name, out var v) ? v : null;
+        /// <summary>The member's value; <see cref="JsonValueKind.Undefined"/> when there is none.</summary>
+        public JsonElement Get(string name) => Element.TryGetProperty(name, out var v) ? v : default;
+
+        private static bool Present(JsonElement v) => v.ValueKind != JsonValueKind.Undefined;
+        private static bool PresentNotNull(JsonElement v) => v.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
 
         public Obj Required(string name) =>
-            Get(name) is { ValueKind: not JsonValueKind.Null } v ? new Obj(v, $"{Where}.{name}") : throw Missing(name);
+            Get(name) is var v && PresentNotNull(v) ? new Obj(v, $"{Where}.{name}") : throw Missing(name);
 
         public Obj? Optional(string name) =>
-            Get(name) is { ValueKind: not JsonValueKind.Null } v ? new Obj(v, $"{Where}.{name}") : null;
+            Get(name) is var v && PresentNotNull(v) ? new Obj(v, $"{Where}.{name}") : null;
 
-        public IEnumerable<Obj> Array(string name, bool required)
+        public List<Obj> Array(string name, bool required)
         {
-            if (Get(name) is not { ValueKind: not JsonValueKind.Null } v)
+            var v = Get(name);
+            if (!PresentNotNull(v))
                 return required ? throw Missing(name) : [];
             if (v.ValueKind != JsonValueKind.Array) throw new InvalidManifestException($"{Where}.{name} should be a list");
             var where = $"{Where}.{name}";
-            return v.EnumerateArray().Select((e, n) => new Obj(e, $"{where}[{n}]")).ToList();
+            var list = new List<Obj>(v.GetArrayLength());
+            foreach (var e in v.EnumerateArray()) list.Add(new Obj(e, $"{where}[{list.Count}]"));
+            return list;
         }
 
         public string[] Strings(string name)
         {
-            if (Get(name) is not { ValueKind: not JsonValueKind.Null } v) return [];
+            var v = Get(name);
+            if (!PresentNotNull(v)) return [];
             if (v.ValueKind != JsonValueKind.Array) throw new InvalidManifestException($"{Where}.{name} should be a list");
             var where = $"{Where}.{name}";
-            return v.EnumerateArray().Select((e, n) => AsString(e, $"{where}[{n}]")!).ToArray();
+            var result = new string[v.GetArrayLength()];
+            int n = 0;
+            foreach (var e in v.EnumerateArray()) { result[n] = AsString(e, $"{where}[{n}]")!; n++; }
+            return result;
         }
 
-        public string RequiredString(string name) => Get(name) is { } v ? AsString(v, $"{Where}.{name}")! : throw Missing(name);
+        public string RequiredString(string name) => Get(name) is var v && Present(v) ? AsString(v, $"{Where}.{name}")! : throw Missing(name);
 
-        public string? String(string name, string? missing = null) => Get(name) is { } v ? AsString(v, $"{Where}.{name}") : missing;
+        public string? String(string name, string? missing = null) => Get(name) is var v && Present(v) ? AsString(v, $"{Where}.{name}") : missing;
 
         public long Long(string name, long missing = 0) =>
-            Get(name) is not { } v ? missing : v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var x) ? x : throw NotNumber(name, whole: true);
+            Get(name) is var v && !Present(v) ? missing : v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var x) ? x : throw NotNumber(name, whole: true);
 
         public int Int(string name, int missing = 0) =>
-            Get(name) is not { } v ? missing : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var x) ? x : throw NotNumber(name, whole: true);
+            Get(name) is var v && !Present(v) ? missing : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var x) ? x : throw NotNumber(name, whole: true);
 
-        public int? NullableInt(string name) => Get(name) is { ValueKind: not JsonValueKind.Null } ? Int(name) : null;
+        public int? NullableInt(string name) => PresentNotNull(Get(name)) ? Int(name) : null;
 
         public double Double(string name) =>
-            Get(name) is not { } v ? 0 : v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var x) ? x : throw NotNumber(name, whole: false);
+            Get(name) is var v && !Present(v) ? 0 : v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var x) ? x : throw NotNumber(name, whole: false);
 
         private InvalidManifestException NotNumber(string name, bool whole) =>
             new($"{Where}.{name} should be a number{(whole ? " (whole, and in range)" : "")}");
 
-        public bool Bool(string name) => Get(name) is { } v ? v.ValueKind switch
+        public bool Bool(string name) => Get(name) is var v && Present(v) ? v.ValueKind switch
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
             _ => throw new InvalidManifestException($"{Where}.{name} should be true or false"),
         } : false;
 
-        public bool? NullableBool(string name) => Get(name) is { ValueKind: not JsonValueKind.Null } ? Bool(name) : null;
+        public bool? NullableBool(string name) => PresentNotNull(Get(name)) ? Bool(name) : null;
 
         private InvalidManifestException Missing(string name) => new($"{Where} has no '{name}'");
     }

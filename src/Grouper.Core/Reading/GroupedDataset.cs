@@ -12,7 +12,10 @@ namespace Grouper.Reading;
 public sealed class GroupedDataset : IDisposable
 {
     private readonly GroupIndexReader _index;
-    private readonly Dictionary<int, (FileStream File, ParquetReader Reader, long[] RowGroupStarts)> _shards = new();
+    // Open shards by number. Small classes rather than tuples in these collections: a collection of a value
+    // type is compiled when first used (its code is not in the runtime's precompiled images), which made a
+    // tenth of a small scan's time.
+    private ShardHandle?[] _shards = [];
 
     private GroupedDataset(string path, DatasetManifest manifest, GroupIndexReader index)
     {
@@ -85,11 +88,18 @@ public sealed class GroupedDataset : IDisposable
     public IEnumerable<object?[]> ReadRecords(GroupInfo group, CancellationToken ct = default) => ReadRecords(group, (IReadOnlyList<int>?)null, ct);
 
     /// <summary>The positions in <see cref="Columns"/> of these column names; an unknown name is an error.</summary>
-    public int[] ColumnIndexes(IEnumerable<string> names) => names.Select(n =>
+    public int[] ColumnIndexes(IEnumerable<string> names)
     {
-        for (int i = 0; i < Columns.Count; i++) if (Columns[i].Name == n) return i;
-        throw new GrouperException(GrouperErrorKind.MissingColumn, $"The dataset {Path} has no column '{n}' (columns: {string.Join(", ", Columns.Select(c => c.Name))}).", Path);
-    }).ToArray();
+        var result = new List<int>();
+        foreach (var n in names) result.Add(ColumnIndex(n));
+        return result.ToArray();
+    }
+
+    private int ColumnIndex(string name)
+    {
+        for (int i = 0; i < Columns.Count; i++) if (Columns[i].Name == name) return i;
+        throw new GrouperException(GrouperErrorKind.MissingColumn, $"The dataset {Path} has no column '{name}' (columns: {string.Join(", ", Columns.Select(c => c.Name))}).", Path);
+    }
 
     /// <summary>
     /// The group's records in input order, with only the columns at <paramref name="columns"/> (positions in
@@ -190,7 +200,7 @@ public sealed class GroupedDataset : IDisposable
     {
         loaded = null!;
         from = take = 0;
-        (FileStream File, ParquetReader Reader, long[] RowGroupStarts) open;
+        ShardHandle open;
         while (true)
         {
             if (shard >= Manifest.Shards.Count) return false;
@@ -199,7 +209,7 @@ public sealed class GroupedDataset : IDisposable
             shard++; // a shard without rows
             row = 0;
         }
-        var (_, r, s) = open;
+        var (r, s) = (open.Reader, open.RowGroupStarts);
         int rg = RowGroupAt(shard, s, row);
         if (rg < 0) return false;
         long rows = r.RowGroups[rg].RowCount;
@@ -227,8 +237,7 @@ public sealed class GroupedDataset : IDisposable
         int rg = _hintRowGroup;
         if (!(_hintShard == shard && rg < starts.Length && starts[rg] <= row && (rg + 1 == starts.Length || row < starts[rg + 1])))
         {
-            rg = Array.BinarySearch(starts, row);
-            if (rg < 0) rg = ~rg - 1;
+            rg = Util.Sorted.LastAtOrBefore(starts, row);
             if (rg < 0) return -1;
             (_hintShard, _hintRowGroup) = (shard, rg);
         }
@@ -266,8 +275,9 @@ public sealed class GroupedDataset : IDisposable
     // When row groups are read in storage order, the next ones are decoded ahead on other threads, each
     // through its own handle on the shard (a stream has one position). Memory: three row groups.
     private LoadedRowGroup? _current;
-    private readonly Queue<(int Shard, int RowGroup, Task<LoadedRowGroup> Load)> _ahead = new();
-    private readonly Dictionary<(int Shard, int Slot), (FileStream File, ParquetReader Reader)> _aheadHandles = new();
+    private readonly Queue<AheadLoad> _ahead = new();
+    private AheadLoad? _aheadLast;
+    private readonly List<AheadHandle> _aheadHandles = new();
     private int _aheadSlot;
     private ShardColumn?[]? _spare; // a retired row group's columns, whose arrays the next load reuses
     private long _lastOrdinal = -2;
@@ -286,8 +296,7 @@ public sealed class GroupedDataset : IDisposable
             else
             {
                 DropAhead();
-                var (file, reader, _) = OpenShard(shard);
-                next = Load((file, reader), shard, rg, wanted, TakeSpare(), ct);
+                next = Load(OpenShard(shard), shard, rg, wanted, TakeSpare(), ct);
             }
             if (current is not null) _spare = current.Columns;
             _current = current = next;
@@ -298,10 +307,10 @@ public sealed class GroupedDataset : IDisposable
             foreach (var c in wanted)
             {
                 if (current.Columns[c] is not null) continue;
-                var (file, reader, _) = OpenShard(shard); // this thread's handle: read-aheads have their own
-                rgr ??= reader.OpenRowGroupReader(rg);
-                var column = ShardColumn.Create(Field(reader, c), Columns[c]);
-                column.Load(rgr, RowGroupFile(file, reader, shard, rg), current.Count, ct);
+                var open = OpenShard(shard); // this thread's handle: read-aheads have their own
+                rgr ??= open.Reader.OpenRowGroupReader(rg);
+                var column = ShardColumn.Create(Field(open.Reader, c), Columns[c]);
+                column.Load(rgr, RowGroupFile(open.File, open.Reader, shard, rg), current.Count, ct);
                 current.Columns[c] = column;
             }
         }
@@ -314,9 +323,9 @@ public sealed class GroupedDataset : IDisposable
     }
 
     // Runs on read-ahead threads too: touches only its arguments and read-only state.
-    private LoadedRowGroup Load((FileStream File, ParquetReader Reader) shardFile, int shard, int rg, int[] wanted, ShardColumn?[]? reuse, CancellationToken ct)
+    private LoadedRowGroup Load(ShardHandle shardFile, int shard, int rg, int[] wanted, ShardColumn?[]? reuse, CancellationToken ct)
     {
-        var (file, reader) = shardFile;
+        var (file, reader) = (shardFile.File, shardFile.Reader);
         using var rgr = reader.OpenRowGroupReader(rg);
         var loaded = new LoadedRowGroup(shard, rg, checked((int)rgr.RowCount), new ShardColumn?[Columns.Count]);
         var where = RowGroupFile(file, reader, shard, rg);
@@ -337,7 +346,7 @@ public sealed class GroupedDataset : IDisposable
     {
         while (_ahead.Count < depth)
         {
-            var (shard, rg) = _ahead.Count > 0 ? (_ahead.Last().Shard, _ahead.Last().RowGroup) : (current.Shard, current.RowGroup);
+            var (shard, rg) = _ahead.Count > 0 ? (_aheadLast!.Shard, _aheadLast.RowGroup) : (current.Shard, current.RowGroup);
             rg++;
             if (rg >= OpenShard(shard).Reader.RowGroupCount)
             {
@@ -347,28 +356,48 @@ public sealed class GroupedDataset : IDisposable
             }
             // Handles alternate: of two loads in flight, never two on one stream; a handle is taken again
             // only after the load before it was taken from the queue, so it is done.
-            _ahead.Enqueue((shard, rg, StartLoad(AheadHandle(shard, _aheadSlot++ & 1), shard, rg, wanted, TakeSpare())));
+            _aheadLast = new AheadLoad(shard, rg, StartLoad(AheadHandleFor(shard, _aheadSlot++ & 1), shard, rg, wanted, TakeSpare()));
+            _ahead.Enqueue(_aheadLast);
         }
     }
 
     // Its own method: a lambda in ReadAhead would make a closure on every call, that is for every group.
-    private Task<LoadedRowGroup> StartLoad((FileStream File, ParquetReader Reader) handle, int shard, int rg, int[] wanted, ShardColumn?[]? reuse) =>
+    private Task<LoadedRowGroup> StartLoad(ShardHandle handle, int shard, int rg, int[] wanted, ShardColumn?[]? reuse) =>
         Task.Run(() => Load(handle, shard, rg, wanted, reuse, CancellationToken.None));
 
-    private (FileStream File, ParquetReader Reader) AheadHandle(int shard, int slot)
+    private ShardHandle AheadHandleFor(int shard, int slot)
     {
-        if (_aheadHandles.TryGetValue((shard, slot), out var h)) return h;
-        foreach (var old in _aheadHandles.Where(p => p.Key.Shard < shard - 1).ToList())
+        foreach (var a in _aheadHandles)
+            if (a.Shard == shard && a.Slot == slot) return a.Handle;
+        for (int i = _aheadHandles.Count - 1; i >= 0; i--)
         {
             // Shards are read in order: handles two shards back are done with.
-            old.Value.Reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            old.Value.File.Dispose();
-            _aheadHandles.Remove(old.Key);
+            if (_aheadHandles[i].Shard >= shard - 1) continue;
+            _aheadHandles[i].Handle.Dispose();
+            _aheadHandles.RemoveAt(i);
         }
-        h = OpenParquet(Resolve(Path, Manifest.Shards[shard].File));
-        _aheadHandles[(shard, slot)] = h;
+        var h = OpenParquet(Resolve(Path, Manifest.Shards[shard].File));
+        _aheadHandles.Add(new AheadHandle(shard, slot, h));
         return h;
     }
+
+    /// <summary>An open shard: its file (which <see cref="PlainTextChunk"/> reads itself), its Parquet reader, the first row of each row group.</summary>
+    private sealed class ShardHandle(FileStream file, ParquetReader reader, long[] rowGroupStarts)
+    {
+        public FileStream File { get; } = file;
+        public ParquetReader Reader { get; } = reader;
+        public long[] RowGroupStarts { get; } = rowGroupStarts;
+
+        public void Dispose()
+        {
+            Reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            File.Dispose();
+        }
+    }
+
+    private sealed record AheadLoad(int Shard, int RowGroup, Task<LoadedRowGroup> Load);
+
+    private sealed record AheadHandle(int Shard, int Slot, ShardHandle Handle);
 
     private ShardColumn?[]? TakeSpare()
     {
@@ -400,37 +429,31 @@ public sealed class GroupedDataset : IDisposable
 
     // The shard asked for last: a scan asks for it for every group.
     private int _lastShard = -1;
-    private (FileStream File, ParquetReader Reader, long[] RowGroupStarts) _lastOpen;
+    private ShardHandle? _lastOpen;
 
-    private (FileStream File, ParquetReader Reader, long[] RowGroupStarts) OpenShard(int shard)
+    private ShardHandle OpenShard(int shard)
     {
-        if (shard == _lastShard) return _lastOpen;
-        if (_shards.TryGetValue(shard, out var open))
-        {
-            (_lastShard, _lastOpen) = (shard, open);
-            return open;
-        }
-        var path = Resolve(Path, Manifest.Shards[shard].File);
-        var (fs, reader) = OpenParquet(path);
-        var starts = new long[reader.RowGroupCount];
-        long total = 0;
-        for (int i = 0; i < starts.Length; i++)
-        {
-            starts[i] = total;
-            total += reader.RowGroups[i].RowCount;
-        }
-        open = (fs, reader, starts);
-        _shards[shard] = open;
+        if (shard == _lastShard) return _lastOpen!;
+        if (_shards.Length != Manifest.Shards.Count) Array.Resize(ref _shards, Manifest.Shards.Count);
+        var open = _shards[shard] ??= OpenParquet(Resolve(Path, Manifest.Shards[shard].File));
         (_lastShard, _lastOpen) = (shard, open);
         return open;
     }
 
-    private static (FileStream File, ParquetReader Reader) OpenParquet(string path)
+    private static ShardHandle OpenParquet(string path)
     {
         var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess);
         try
         {
-            return (fs, Format.ParquetFooter.OpenReader(fs, new ParquetOptions { UseDateOnlyTypeForDates = true }));
+            var reader = Format.ParquetFooter.OpenReader(fs, new ParquetOptions { UseDateOnlyTypeForDates = true });
+            var starts = new long[reader.RowGroupCount];
+            long total = 0;
+            for (int i = 0; i < starts.Length; i++)
+            {
+                starts[i] = total;
+                total += reader.RowGroups[i].RowCount;
+            }
+            return new ShardHandle(fs, reader, starts);
         }
         catch (Exception ex)
         {
@@ -443,18 +466,10 @@ public sealed class GroupedDataset : IDisposable
     {
         DropAhead();
         _current = null;
-        foreach (var (fs, reader) in _aheadHandles.Values)
-        {
-            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            fs.Dispose();
-        }
+        foreach (var a in _aheadHandles) a.Handle.Dispose();
         _aheadHandles.Clear();
-        foreach (var (fs, reader, _) in _shards.Values)
-        {
-            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            fs.Dispose();
-        }
-        _shards.Clear();
+        foreach (var open in _shards) open?.Dispose();
+        Array.Clear(_shards);
         _lastShard = -1;
         _index.Dispose();
     }

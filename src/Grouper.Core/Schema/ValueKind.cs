@@ -55,7 +55,9 @@ public static class ValueKinds
 
     public static ValueKind Parse(string name)
     {
-        foreach (ValueKind k in Enum.GetValues<ValueKind>())
+        // The values are 0 to Time without gaps; a loop rather than Enum.GetValues<ValueKind>, which is
+        // compiled on first use (opening a dataset parses every column's type).
+        for (var k = ValueKind.Null; k <= ValueKind.Time; k++)
             if (k.ToName() == name) return k;
         throw new FormatException($"Unknown value type '{name}'.");
     }
