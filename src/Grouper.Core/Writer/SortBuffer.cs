@@ -154,7 +154,7 @@ internal sealed class SortBuffer
         IsSorted = true;
     }
 
-    private Entry[] _scratch = [];
+    private Entry[] _scratch = new Entry[0]; // not [] (Array.Empty): its generic holder of a value type is compiled on first use
 
     /// <summary>
     /// Least-significant-byte-first radix sort on the 8-byte prefix: stable, so records with equal prefixes
@@ -222,7 +222,7 @@ internal sealed class SortBuffer
         _chunks.Clear();
         _chunkBytes = 0;
         _entries = new Entry[16];
-        _scratch = [];
+        _scratch = new Entry[0];
     }
 
     private const int PrefetchDistance = 8;

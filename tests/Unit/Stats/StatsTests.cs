@@ -34,6 +34,36 @@ public class StatsTests
     }
 
     [Fact]
+    public void Size_distribution_matches_a_sort_of_every_size_small_and_large()
+    {
+        // Sizes below and above the accumulator's dense limit (65,536 records), repeated and not, in any order.
+        var rng = new Random(5);
+        for (int round = 0; round < 40; round++)
+        {
+            var sizes = new long[rng.Next(1, 400)];
+            for (int i = 0; i < sizes.Length; i++)
+                sizes[i] = rng.Next(4) switch { 0 => rng.Next(1, 5), 1 => rng.Next(1, 70_000), 2 => 65_536 + rng.Next(3), _ => rng.Next(100_000, 3_000_000) };
+            var acc = new GroupSizeStats.Accumulator();
+            foreach (var x in sizes) acc.Add(x, 2 * x);
+            var s = acc.Result();
+
+            var sorted = sizes.Order().ToArray();
+            long n = sorted.Length, total = sorted.Sum();
+            long Rank(double p) => sorted[Math.Clamp((long)Math.Ceiling(p / 100.0 * n), 1, n) - 1];
+            Assert.Equal((sorted[0], sorted[^1], total, 2 * total), (s.MinRecords, s.MaxRecords, s.RecordCount, s.ByteCount));
+            Assert.Equal(n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0, s.MedianRecords);
+            Assert.Equal((Rank(10), Rank(90), Rank(99)), (s.P10Records, s.P90Records, s.P99Records));
+            double weighted = 0;
+            for (int i = 0; i < n; i++) weighted += (i + 1) * (double)sorted[i];
+            Assert.Equal(2 * weighted / (n * (double)total) - (n + 1.0) / n, s.Gini, 9);
+            long top = (long)Math.Ceiling(0.01 * n);
+            Assert.Equal((double)sorted.Reverse().Take((int)top).Sum() / total, s.Top1PercentShare, 12);
+            var histogram = sorted.GroupBy(x => x).Select(g => (g.Key, (long)g.Count())).ToList();
+            Assert.Equal(histogram, acc.Histogram());
+        }
+    }
+
+    [Fact]
     public void Label_distances_known_answers()
     {
         double[] a = [1, 0, 0], b = [0, 0, 1], u = [1 / 3.0, 1 / 3.0, 1 / 3.0];
