@@ -168,14 +168,15 @@ internal sealed class ShardWriter : IDisposable
         }
     append:
         var slot = _slots[_slot];
-        DecodeRow(slot.Sinks, row, _rowCount);
+        // Sizes count the row as if its key's text were in it (KeyTag), so that they do not depend on how it was spilled.
+        int length = DecodeRow(slot.Sinks, row, _rowCount, key);
         slot.AppendKey(_rowCount, _groupKey.AsSpan(0, _groupKeyLength));
         _rowCount++;
-        _rowBytes += row.Length;
+        _rowBytes += length;
         _groupRecords++;
-        _groupBytes += row.Length;
+        _groupBytes += length;
         Records++;
-        Bytes += row.Length;
+        Bytes += length;
         if (_rowCount >= _rowGroupRows || _rowBytes >= _rowGroupBytes) FlushRowGroup(CancellationToken.None);
     }
 
@@ -349,11 +350,13 @@ internal sealed class ShardWriter : IDisposable
             rg.WriteAsync<ReadOnlyMemory<char>>(field, _values.AsMemory(0, count), null, null, default);
     }
 
+    /// <summary>Decodes a row into the column sinks; returns its length with the key's text counted where a <see cref="RowCodec.KeyTag"/> stands for it.</summary>
     [MethodImpl(Hot.Path)]
-    private static void DecodeRow(ColumnSink[] sinks, ReadOnlySpan<byte> row, int r)
+    private static int DecodeRow(ColumnSink[] sinks, ReadOnlySpan<byte> row, int r, ReadOnlySpan<byte> key)
     {
         var reader = new RowCodec.Reader(row);
         int n = reader.ColumnCount;
+        int length = row.Length;
         Scalar s = default;
         for (int c = 0; c < sinks.Length; c++)
         {
@@ -361,6 +364,12 @@ internal sealed class ShardWriter : IDisposable
             // Rows encoded before a column was first seen stop short of it: the value is absent.
             if (c >= n) { sink.AppendNull(r); continue; }
             var tag = reader.NextKind();
+            if ((byte)tag == RowCodec.KeyTag)
+            {
+                sink.AppendBytes(r, key, ValueKind.String);
+                length += RowCodec.KeyTagSaves(key.Length);
+                continue;
+            }
             switch (tag)
             {
                 case ValueKind.Null: sink.AppendNull(r); continue;
@@ -378,6 +387,7 @@ internal sealed class ShardWriter : IDisposable
             }
             sink.AppendScalar(r, in s, tag);
         }
+        return length;
     }
 
     private void OpenShard()

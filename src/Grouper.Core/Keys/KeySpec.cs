@@ -79,6 +79,9 @@ public abstract class KeyExtractor
         key = default;
         return false;
     }
+
+    /// <summary>The source column whose value a key from <see cref="TryGetUtf8"/> is, byte for byte; -1 for none.</summary>
+    internal virtual int DirectOrdinal => -1;
 }
 
 public sealed class ColumnKeySpec : KeySpec
@@ -114,6 +117,8 @@ public sealed class ColumnKeySpec : KeySpec
 
     private sealed class Extractor(ColumnKeySpec spec, int[] ordinals) : KeyExtractor
     {
+        internal override int DirectOrdinal => ordinals.Length == 1 ? ordinals[0] : -1;
+
         internal override bool TryGetUtf8(RecordReader reader, out ReadOnlySpan<byte> key)
         {
             key = default;

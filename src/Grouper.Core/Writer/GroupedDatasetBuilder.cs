@@ -168,14 +168,16 @@ public sealed class GroupedDatasetBuilder : IDisposable
 
         Faults.Hit("read");
         // A key the source holds as UTF-8 is used where it lies: a source's values stay put until its next Read.
+        int keyOrdinal = -1;
         if (!_extractor!.TryGetUtf8(reader, out var key))
         {
             int length = EncodeKey(reader); // may replace _keyBytes
             key = _keyBytes.AsSpan(0, length);
         }
+        else keyOrdinal = _extractor.DirectOrdinal; // the key is that column's text: the row need not repeat it
 
         _row.Clear();
-        RowCodec.Encode(reader, _map, _schema, _row);
+        int keyTags = RowCodec.Encode(reader, _map, _schema, _row, keyOrdinal);
         _schema.CountRecord();
         if (_options.Worker is { Split: WorkerSplit.Key } w && WorkerShare.WorkerOf(key, w.Count) != w.Index)
         {
@@ -186,7 +188,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         if (_options.KeysOnly)
         {
             // A preview needs each record's size, not its values.
-            int size = _row.Length;
+            int size = _row.Length + keyTags * RowCodec.KeyTagSaves(key.Length); // as if the key's text were there
             _row.Clear();
             _row.WriteVarInt((ulong)size);
         }

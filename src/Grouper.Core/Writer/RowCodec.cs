@@ -17,11 +17,27 @@ namespace Grouper.Writer;
 /// </summary>
 internal static class RowCodec
 {
-    public static void Encode(RecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf)
+    /// <summary>
+    /// The tag of a value that is the record's key itself (its text, byte for byte), in rows that go into the
+    /// sort with that key: the row does not carry the key's bytes a second time (for a 12-byte user id, 6% of
+    /// a spilled record). Not a <see cref="ValueKind"/>: rows with it are decoded only by the shard writer,
+    /// which has the key at hand.
+    /// </summary>
+    internal const byte KeyTag = 0x7F;
+
+    /// <summary>The bytes a <see cref="KeyTag"/> stands for beyond itself: the text's length prefix and the text.</summary>
+    internal static int KeyTagSaves(int keyLength) => VarInt.Size((ulong)keyLength) + keyLength;
+
+    /// <summary>
+    /// Encodes the record's values in <paramref name="map"/>'s order. The value of source column
+    /// <paramref name="keyOrdinal"/>, when it is text, is the record's key and is written as <see cref="KeyTag"/>
+    /// (-1: no such column). Returns the number of values so written.
+    /// </summary>
+    public static int Encode(RecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf, int keyOrdinal = -1)
     {
         try
         {
-            EncodeValues(r, map, schema, buf);
+            return EncodeValues(r, map, schema, buf, keyOrdinal);
         }
         catch (EncoderFallbackException ex)
         {
@@ -30,8 +46,9 @@ internal static class RowCodec
         }
     }
 
-    private static void EncodeValues(RecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf)
+    private static int EncodeValues(RecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf, int keyOrdinal)
     {
+        int keyTags = 0;
         buf.WriteVarInt((ulong)map.Length);
         for (int g = 0; g < map.Length; g++)
         {
@@ -39,6 +56,12 @@ internal static class RowCodec
             var col = schema[g];
             var kind = o < 0 ? ValueKind.Null : r.GetKind(o);
             if (kind != col.Kind) schema.Observe(col, kind, r);
+            if (o == keyOrdinal && kind == ValueKind.String)
+            {
+                buf.WriteByte(KeyTag);
+                keyTags++;
+                continue;
+            }
             buf.WriteByte((byte)kind);
             switch (kind)
             {
@@ -72,6 +95,7 @@ internal static class RowCodec
                 default: throw new InvalidOperationException($"Unknown value kind {kind}.");
             }
         }
+        return keyTags;
     }
 
 
