@@ -220,16 +220,17 @@ public sealed class GroupedDatasetBuilder : IDisposable
     /// <summary>
     /// A source that decodes large blocks (a Parquet row group of DuckDB's or Spark's size) leaves garbage on
     /// the large object heap, which the runtime frees only in a full collection and may let grow far past
-    /// the budget first. When the heap, garbage included, passes the budget, a collection is asked for:
+    /// the budget first. When the heap, garbage included, passes three quarters of the budget, a collection is asked for:
     /// the sort buffer's few large arrays make it quick. Sources that leave no garbage never trigger it.
     /// </summary>
     private void KeepHeapInBudget()
     {
         // Measured from the heap the build started with (in pwsh, the session's own objects are there too),
-        // and not again until a quarter of the budget more has piled up: what survives is live, and
+        // against three quarters of the budget (the runtime and the reader's native memory take the rest),
+        // and not again until an eighth of the budget more has piled up: what survives is live, and
         // collecting it over and over frees nothing.
         long heap = GC.GetTotalMemory(forceFullCollection: false);
-        if (heap > Math.Max(_heapAtStart + _options.MemoryLimit, _heapAfterCollection + _options.MemoryLimit / 4))
+        if (heap > Math.Max(_heapAtStart + _options.MemoryLimit * 3 / 4, _heapAfterCollection + _options.MemoryLimit / 8))
         {
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
             _heapAfterCollection = GC.GetTotalMemory(forceFullCollection: false);
