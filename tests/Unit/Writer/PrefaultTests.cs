@@ -11,11 +11,14 @@ public unsafe class PrefaultTests
     private static extern int mincore(nint address, nuint length, byte* residency);
 
     /// <summary>How many of the array's whole pages are in memory, by the kernel's own account.</summary>
-    private static (int Resident, int Pages) Residency<T>(T[] array) where T : unmanaged
+    private static (int Resident, int Pages) Residency<T>(T[] array) where T : unmanaged =>
+        Residency((long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)), (long)array.Length * sizeof(T));
+
+    /// <summary>How many of the whole pages in these bytes are in memory, by the kernel's own account.</summary>
+    private static (int Resident, int Pages) Residency(long start, long length)
     {
         const long Page = 4096;
-        long start = (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-        long from = (start + Page - 1) & ~(Page - 1), to = (start + (long)array.Length * sizeof(T)) & ~(Page - 1);
+        long from = (start + Page - 1) & ~(Page - 1), to = (start + length) & ~(Page - 1);
         int pages = (int)((to - from) / Page);
         var map = new byte[pages];
         fixed (byte* m = map)
@@ -30,17 +33,11 @@ public unsafe class PrefaultTests
         // The control: fresh memory from the system has (nearly) no page in memory yet, so the count below
         // measures populating. (Not a fresh managed array: with other tests' builds collecting in the same
         // process, the heap may hand back memory whose pages are still there.)
-        const long Page = 4096;
         nuint size = 48 << 20;
         var fresh = NativeMemory.Alloc(size);
         try
         {
-            long from = ((long)fresh + Page - 1) & ~(Page - 1), to = ((long)fresh + (long)size) & ~(Page - 1);
-            int freshPages = (int)((to - from) / Page);
-            var map = new byte[freshPages];
-            fixed (byte* m = map)
-                Assert.Equal(0, mincore((nint)from, (nuint)(to - from), m));
-            int freshResident = map.Count(b => (b & 1) != 0);
+            var (freshResident, freshPages) = Residency((long)fresh, (long)size);
             Assert.True(freshResident < freshPages / 4, $"{freshResident} of {freshPages} pages of fresh memory are resident");
         }
         finally
