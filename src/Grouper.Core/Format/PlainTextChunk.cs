@@ -174,7 +174,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         while (_decoded < target)
         {
             if (_next >= _end) throw Damaged(_path, $"its column chunk holds {_decoded} of {_rows} values");
-            var h = NextPage(out var body);
+            var h = NextPage(out int body);
             CheckDecodable(h);
             if (h.Type == DictionaryPage)
             {
@@ -239,8 +239,8 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
     }
 
-    // The next page and its (compressed) body: sliced from the chunk read whole, or read from the file.
-    private PageHeaderInfo NextPage(out ReadOnlySpan<byte> body)
+    // The next page, and where its (compressed) body starts in _raw: in the chunk read whole, or read from the file.
+    private PageHeaderInfo NextPage(out int body)
     {
         PageHeaderInfo h;
         if (_streaming) h = HeaderAt(_next);
@@ -251,9 +251,9 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         {
             if (_raw.Length < h.CompressedSize) _raw = new byte[Math.Max(h.CompressedSize, _raw.Length * 2)];
             if (RandomAccess.Read(_file!, _raw.AsSpan(0, h.CompressedSize), at) != h.CompressedSize) throw Damaged(_path, "its column chunk ends early");
-            body = _raw.AsSpan(0, h.CompressedSize);
+            body = 0;
         }
-        else body = _raw.AsSpan((int)(at - _chunkStart), h.CompressedSize);
+        else body = (int)(at - _chunkStart);
         _next = at + h.CompressedSize;
         return h;
     }
@@ -262,51 +262,50 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     public sealed class NotPlainException : Exception;
 
     // A page decompressed into the scratch buffer (or copied there: its bytes are written to below).
-    private Span<byte> Decompress(scoped in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path)
+    private Span<byte> Decompress(scoped in PageHeaderInfo h, int body, CompressionCodec codec, string path)
     {
-        int size = PageSize(h, compressed, codec, path);
+        int size = PageSize(h, codec, path);
         if (_page.Length < size) _page = new byte[Math.Max(size, _page.Length * 2)];
-        var page = _page.AsSpan(0, size);
-        Expand(compressed, page, codec, path);
-        return page;
+        Expand(h, body, _page, 0, size, codec, path);
+        return _page.AsSpan(0, size);
     }
 
     // A page decompressed into the chunk's text buffer after what is there; its position there.
-    private Span<byte> PageIntoData(scoped in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path, out int at)
+    private Span<byte> PageIntoData(scoped in PageHeaderInfo h, int body, CompressionCodec codec, string path, out int at)
     {
-        int size = PageSize(h, compressed, codec, path);
+        int size = PageSize(h, codec, path);
         if (_data.Length < _dataUsed + size) Array.Resize(ref _data, Math.Max(_dataUsed + size, _data.Length * 2));
         at = _dataUsed;
-        var page = _data.AsSpan(at, size);
-        Expand(compressed, page, codec, path);
+        Expand(h, body, _data, at, size, codec, path);
         _dataUsed += size;
-        return page;
+        return _data.AsSpan(at, size);
     }
 
-    private int PageSize(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path)
+    private int PageSize(in PageHeaderInfo h, CompressionCodec codec, string path)
     {
         int size = h.UncompressedSize;
         if (size < 0) throw Damaged(path, "a page's size is wrong");
-        if (codec != CompressionCodec.SNAPPY && compressed.Length != size) throw Damaged(path, "an uncompressed page has the wrong size");
+        if (codec != CompressionCodec.SNAPPY && h.CompressedSize != size) throw Damaged(path, "an uncompressed page has the wrong size");
         return size;
     }
 
-    private void Expand(ReadOnlySpan<byte> compressed, Span<byte> page, CompressionCodec codec, string path)
+    private readonly SnappyInto _snappy = new();
+
+    // The page's body (at `body` in _raw) decompressed, or copied, into dest[at .. at + size).
+    private void Expand(scoped in PageHeaderInfo h, int body, byte[] dest, int at, int size, CompressionCodec codec, string path)
     {
         if (codec != CompressionCodec.SNAPPY)
         {
-            compressed.CopyTo(page);
+            Buffer.BlockCopy(_raw, body, dest, at, size);
             return;
         }
-        int n;
-        try { n = Snappier.Snappy.Decompress(compressed, page); }
-        catch (Exception ex) when (ex is InvalidDataException or ArgumentException or IndexOutOfRangeException) { throw Damaged(path, "a page does not decompress"); }
-        if (n != page.Length) throw Damaged(path, "a page decompresses to the wrong size");
+        if (!_snappy.TryDecompress(_raw, body, h.CompressedSize, dest, at, size, out bool wrongSize))
+            throw Damaged(path, wrongSize ? "a page decompresses to the wrong size" : "a page does not decompress");
     }
 
-    private void ReadDictionary(in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, string path)
+    private void ReadDictionary(in PageHeaderInfo h, int body, CompressionCodec codec, string path)
     {
-        var page = PageIntoData(h, compressed, codec, path, out int at);
+        var page = PageIntoData(h, body, codec, path, out int at);
         if (_dictStarts.Length < h.Values) { _dictStarts = new int[h.Values]; _dictLengths = new int[h.Values]; }
         int p = 0;
         for (int i = 0; i < h.Values; i++) p = Value(page, p, at, out _dictStarts[i], out _dictLengths[i], path);
@@ -314,15 +313,15 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         _dictCount = h.Values;
     }
 
-    private int ReadPage(scoped in PageHeaderInfo h, ReadOnlySpan<byte> compressed, CompressionCodec codec, int row, bool optional, string path)
+    private int ReadPage(scoped in PageHeaderInfo h, int body, CompressionCodec codec, int row, bool optional, string path)
     {
         // PLAIN values are handed out where they lie: the page is decompressed into the chunk's text buffer
         // (the slices of every page stay valid together). Dictionary indexes are read from a scratch buffer.
         bool plain = h.Encoding == (int)Encoding.PLAIN;
         int at = 0;
         Span<byte> page;
-        if (plain) page = PageIntoData(h, compressed, codec, path, out at);
-        else page = Decompress(h, compressed, codec, path);
+        if (plain) page = PageIntoData(h, body, codec, path, out at);
+        else page = Decompress(h, body, codec, path);
         int p = 0;
         int end = row + h.Values;
         scoped HybridInts defined = default;
