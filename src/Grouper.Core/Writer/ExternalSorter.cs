@@ -68,10 +68,14 @@ internal sealed class ExternalSorter : IDisposable
         return path;
     }
 
+    private RunBlocks? _spillBlockStore;
+    // Spills run one at a time (each waits for the one before), so one set of blocks serves them all.
+    private RunBlocks SpillBlocks => _spillBlockStore ??= new RunBlocks(BlockSize);
+
     private void SpillBuffer(SortBuffer buffer, string path)
     {
         if (!buffer.IsSorted) buffer.Sort();
-        using (var w = new RunWriter(path, BlockSize))
+        using (var w = new RunWriter(path, BlockSize, blocks: SpillBlocks))
         using (var s = buffer.Stream())
         {
             w.WriteAll(s, CancellationToken.None);
@@ -155,7 +159,7 @@ internal sealed class ExternalSorter : IDisposable
                 Util.Faults.Hit("merge");
                 var path = Path.Combine(_spillDir, $"merge-{level}-{next.Count:D6}.lz4");
                 using (var merged = new MergeStream(batch.Select(r => (RecordStream)new RunReader(r, BlockSize)).ToList()))
-                using (var w = new RunWriter(path, BlockSize))
+                using (var w = new RunWriter(path, BlockSize, blocks: SpillBlocks))
                 {
                     w.WriteAll(merged, ct);
                     RecordsRemerged += w.Records;
@@ -168,6 +172,7 @@ internal sealed class ExternalSorter : IDisposable
             runs = next;
             level++;
         }
+        _spillBlockStore = null; // no more runs are written: the final merge has their memory
         var inputs = runs.Select(r => (RecordStream)new RunReader(r, BlockSize)).ToList();
         if (resident is not null) inputs.Add(resident);
         return new MergeStream(inputs);
