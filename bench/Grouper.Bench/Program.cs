@@ -367,7 +367,17 @@ sealed class Trace(Stopwatch sw) : IProgress<BuildProgress>
         Print(p);
     }
     private void Print(BuildProgress p) => Console.Error.WriteLine(FormattableString.Invariant(
-        $"{sw.Elapsed.TotalSeconds,7:F2}s {p.Phase,-10} read={p.RecordsRead} written={p.RecordsWritten} runs={p.SpillRuns} rss={Environment.WorkingSet >> 20}MB managed={GC.GetTotalMemory(false) >> 20}MB committed={GC.GetGCMemoryInfo().TotalCommittedBytes >> 20}MB alloc={GC.GetTotalAllocatedBytes() >> 20}MB jit={System.Runtime.JitInfo.GetCompiledMethodCount()} jitms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} gcs={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
+        $"{sw.Elapsed.TotalSeconds,7:F2}s {p.Phase,-10} read={p.RecordsRead} written={p.RecordsWritten} runs={p.SpillRuns} rss={Environment.WorkingSet >> 20}MB managed={GC.GetTotalMemory(false) >> 20}MB committed={GC.GetGCMemoryInfo().TotalCommittedBytes >> 20}MB alloc={GC.GetTotalAllocatedBytes() >> 20}MB jit={System.Runtime.JitInfo.GetCompiledMethodCount()} jitms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} gcs={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}{Heaps()}"));
+    // Where the heap's memory is after the last collection: fragmentation, and each generation's size (gen0-2, large, pinned).
+    private static string Heaps()
+    {
+        if (Environment.GetEnvironmentVariable("GROUPER_BENCH_HEAPS") != "1") return "";
+        var info = GC.GetGCMemoryInfo();
+        var gens = info.GenerationInfo;
+        var sizes = "";
+        for (int i = 0; i < gens.Length; i++) sizes += (i > 0 ? "/" : "") + (gens[i].SizeAfterBytes >> 20).ToString(CultureInfo.InvariantCulture);
+        return FormattableString.Invariant($" frag={info.FragmentedBytes >> 20}MB gens={sizes}MB");
+    }
 }
 
 /// <summary>With GROUPER_BENCH_ALLOC=1: which types the run allocates (sampled by the runtime every ~100 KB).</summary>
