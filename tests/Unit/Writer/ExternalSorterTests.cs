@@ -88,4 +88,42 @@ public class ExternalSorterTests
         long reckoned = RunReader.MemoryPerRun(blockSize);
         Assert.InRange(allocated, reckoned * 9 / 10, reckoned);
     }
+
+    [Fact]
+    public void Runs_written_one_after_another_share_their_blocks_and_keep_only_their_own_records()
+    {
+        // The sorter keeps one set of blocks for all its spills: a run must not carry records a run before
+        // it left in the block (one abandoned when its spill failed), and a run must not allocate blocks anew.
+        using var t = new TempDir();
+        const int BlockSize = 16 << 10;
+        var blocks = new RunBlocks(BlockSize);
+        var row = new byte[100];
+        using (var abandoned = new RunWriter(Path.Combine(t.Path, "failed.lz4"), BlockSize, blocks: blocks))
+            for (int i = 0; i < 50; i++) abandoned.Write(Encoding.ASCII.GetBytes($"old{i:D3}"), row); // less than a block: never flushed
+
+        long Write(string path, RunBlocks? given)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            using (var w = new RunWriter(path, BlockSize, blocks: given))
+            {
+                for (int i = 0; i < 1_000; i++) w.Write(Encoding.ASCII.GetBytes($"new{i:D4}"), row);
+                w.Finish();
+            }
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        var path = Path.Combine(t.Path, "run.lz4");
+        long shared = Write(path, blocks);
+        long own = Write(Path.Combine(t.Path, "own.lz4"), null);
+        // Its own blocks: a raw and a compressed one, each a little over the block size.
+        Assert.True(own - shared >= 2 * BlockSize, $"{shared} bytes allocated with the blocks given, {own} without");
+
+        using var reader = new RunReader(path, BlockSize);
+        int n = 0;
+        while (reader.MoveNext())
+        {
+            Assert.Equal($"new{n:D4}", Encoding.ASCII.GetString(reader.Key));
+            n++;
+        }
+        Assert.Equal(1_000, n);
+    }
 }
