@@ -24,7 +24,8 @@ internal sealed class ExternalSorter : IDisposable
     public ExternalSorter(string spillDir, long bufferMemory, long mergeMemory, int blockSize, int maxFanIn)
     {
         _spillDir = spillDir;
-        _buffers = [new SortBuffer(bufferMemory / 2), new SortBuffer(bufferMemory / 2)];
+        var scratch = new SortBuffer.SortScratch(); // one radix scratch for both buffers: they are sorted one at a time
+        _buffers = [new SortBuffer(bufferMemory / 2, scratch), new SortBuffer(bufferMemory / 2, scratch)];
         _mergeMemory = mergeMemory;
         BlockSize = blockSize;
         _maxFanIn = maxFanIn;

@@ -13,7 +13,7 @@ namespace Grouper.Writer;
 /// </summary>
 internal sealed class SortBuffer
 {
-    private struct Entry
+    internal struct Entry
     {
         public ulong Prefix;   // 8 key bytes after the buffer's common prefix, big-endian, so most comparisons never touch the chunks
         public int Chunk;
@@ -36,14 +36,18 @@ internal sealed class SortBuffer
     private byte[] _firstKey = new byte[64];
     private int _common;
 
-    public SortBuffer(long capacity)
+    /// <param name="capacity">Bytes the buffer may take, its share of the radix sort's scratch included.</param>
+    /// <param name="scratch">The radix sort's scratch, shared with the sorter's other buffer (one of its own when null).</param>
+    public SortBuffer(long capacity, SortScratch? scratch = null)
     {
+        _scratch = scratch ?? new SortScratch();
         _capacity = Math.Max(capacity, 1 << 20);
         _chunkSize = (int)Math.Clamp(_capacity / 16, 64 << 10, 8 << 20);
     }
 
     public int Count => _count;
-    // An entry is 32 bytes, and the radix sort needs as many again for its scratch copy.
+    // An entry is 32 bytes, and the radix sort needs as many again for its scratch copy (shared by the
+    // sorter's two buffers, but counted in each: the capacity stays an upper bound).
     private const int EntryCost = 64;
     public long MemoryUsed => _chunkBytes + (long)_entries.Length * EntryCost;
     public bool IsEmpty => _count == 0;
@@ -154,7 +158,18 @@ internal sealed class SortBuffer
         IsSorted = true;
     }
 
-    private Entry[] _scratch = new Entry[0]; // not [] (Array.Empty): its generic holder of a value type is compiled on first use
+    /// <summary>
+    /// The radix sort's scratch copy of the entries. The sorter's two buffers share one: they are sorted one
+    /// at a time (the reader sorts only while the other buffer is being written out, already sorted, and the
+    /// spilling thread only a buffer it was handed), so a second copy was memory never used at the same time
+    /// (8 MB of a 256 MB budget's build). A lock keeps that true whatever the threads' timing.
+    /// </summary>
+    internal sealed class SortScratch
+    {
+        internal Entry[] Entries = new Entry[0]; // not [] (Array.Empty): its generic holder of a value type is compiled on first use
+    }
+
+    private readonly SortScratch _scratch;
 
     /// <summary>
     /// Least-significant-byte-first radix sort on the 8-byte prefix: stable, so records with equal prefixes
@@ -165,8 +180,17 @@ internal sealed class SortBuffer
     private void RadixSortByPrefix(Span<Entry> entries)
     {
         if (entries.Length < 2) return;
-        if (_scratch.Length < entries.Length) _scratch = Util.Prefault.Array<Entry>(_entries.Length);
-        Span<Entry> src = entries, dst = _scratch.AsSpan(0, entries.Length);
+        lock (_scratch)
+        {
+            if (_scratch.Entries.Length < entries.Length) _scratch.Entries = Util.Prefault.Array<Entry>(_entries.Length);
+            RadixSortByPrefix(entries, _scratch.Entries.AsSpan(0, entries.Length));
+        }
+    }
+
+    [MethodImpl(Hot.Path)]
+    private static void RadixSortByPrefix(Span<Entry> entries, Span<Entry> scratch)
+    {
+        Span<Entry> src = entries, dst = scratch;
         Span<int> counts = stackalloc int[256];
         bool inScratch = false;
         for (int shift = 0; shift < 64; shift += 8)
@@ -222,7 +246,7 @@ internal sealed class SortBuffer
         _chunks.Clear();
         _chunkBytes = 0;
         _entries = new Entry[16];
-        _scratch = new Entry[0];
+        lock (_scratch) _scratch.Entries = new Entry[0];
     }
 
     private const int PrefetchDistance = 8;

@@ -126,4 +126,47 @@ public class ExternalSorterTests
         }
         Assert.Equal(1_000, n);
     }
+
+    [Fact]
+    public void Two_buffers_sharing_the_radix_scratch_sort_correctly_when_sorted_at_once()
+    {
+        // The sorter's buffers share one scratch because they are sorted one at a time; if the threads'
+        // timing ever makes them sort together, the second must wait, not write over the first's entries.
+        var scratch = new SortBuffer.SortScratch();
+        var buffers = new[] { new SortBuffer(8 << 20, scratch), new SortBuffer(8 << 20, scratch) };
+        var expected = new List<(string Key, int Seq)>[2];
+        for (int round = 0; round < 20; round++)
+        {
+            for (int b = 0; b < 2; b++)
+            {
+                buffers[b].Clear();
+                var rng = new Random(round * 2 + b);
+                expected[b] = new();
+                for (int i = 0; i < 20_000; i++)
+                {
+                    // Keys past the 8-byte prefix and of several lengths: every pass of the radix sort moves entries.
+                    var key = $"{rng.Next(1_000_000):D7}{(char)('a' + rng.Next(3))}";
+                    var row = new byte[4];
+                    BinaryPrimitives.WriteInt32LittleEndian(row, i);
+                    buffers[b].Add(Encoding.ASCII.GetBytes(key), row);
+                    expected[b].Add((key, i));
+                }
+                expected[b] = expected[b].OrderBy(e => e.Key, StringComparer.Ordinal).ThenBy(e => e.Seq).ToList();
+            }
+            using var start = new Barrier(2);
+            Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, b => { start.SignalAndWait(); buffers[b].Sort(); });
+            for (int b = 0; b < 2; b++)
+            {
+                using var s = buffers[b].Stream();
+                int n = 0;
+                while (s.MoveNext())
+                {
+                    var (key, seq) = expected[b][n++];
+                    Assert.Equal(key, Encoding.ASCII.GetString(s.Key));
+                    Assert.Equal(seq, BinaryPrimitives.ReadInt32LittleEndian(s.Row));
+                }
+                Assert.Equal(expected[b].Count, n);
+            }
+        }
+    }
 }
