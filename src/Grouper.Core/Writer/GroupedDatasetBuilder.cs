@@ -220,17 +220,19 @@ public sealed class GroupedDatasetBuilder : IDisposable
     /// <summary>
     /// A source that decodes large blocks (a Parquet row group of DuckDB's or Spark's size) leaves garbage on
     /// the large object heap, which the runtime frees only in a full collection and may let grow far past
-    /// the budget first. When the heap, garbage included, passes three quarters of the budget, a collection is asked for:
-    /// the sort buffer's few large arrays make it quick. Sources that leave no garbage never trigger it.
+    /// the budget first. When the heap, garbage included, passes five eighths of the budget, a collection is asked for:
+    /// the sort buffer's few large arrays make it quick. Sources that leave no garbage never trigger it, nor do
+    /// those whose garbage the runtime's own young-generation collections take (objects from the pipeline).
     /// </summary>
     private void KeepHeapInBudget()
     {
         // Measured from the heap the build started with (in pwsh, the session's own objects are there too),
-        // against three quarters of the budget (the runtime and the reader's native memory take the rest),
-        // and not again until an eighth of the budget more has piled up: what survives is live, and
-        // collecting it over and over frees nothing.
+        // against five eighths of the budget (the sort buffers take half; the runtime and the reader's native
+        // memory the rest), and not again until a sixteenth of the budget more has piled up: what survives is
+        // live, and collecting it over and over frees nothing. At three quarters and an eighth, a 4 GB Parquet
+        // build's garbage peaked 15 MB higher (243 against 228-230 MB) for two collections fewer.
         long heap = GC.GetTotalMemory(forceFullCollection: false);
-        if (heap > Math.Max(_heapAtStart + _options.MemoryLimit * 3 / 4, _heapAfterCollection + _options.MemoryLimit / 8))
+        if (heap > Math.Max(_heapAtStart + _options.MemoryLimit * 5 / 8, _heapAfterCollection + _options.MemoryLimit / 16))
         {
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
             _heapAfterCollection = GC.GetTotalMemory(forceFullCollection: false);
