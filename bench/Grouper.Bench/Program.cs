@@ -140,8 +140,25 @@ switch (cmd)
             Progress = trace || allocs is not null ? new Trace(sw) : null,
         };
         using var builder = new GroupedDatasetBuilder(Opt("out"), options);
-        foreach (var file in SourceFiles.Expand(Opt("in")))
-            using (var reader = SourceFiles.Open(file)) builder.AddAll(reader);
+        if (Opt("objects", "no") == "yes")
+        {
+            // Records pushed one at a time as objects (a dictionary of strings each), as the cmdlet takes
+            // objects from the pipeline: a source that leaves garbage behind every record.
+            var pushed = new ObjectRecordReader();
+            long row = 0;
+            foreach (var file in SourceFiles.Expand(Opt("in")))
+                using (var reader = SourceFiles.Open(file))
+                    while (reader.Read())
+                    {
+                        var fields = new Dictionary<string, object?>(reader.FieldCount);
+                        for (int i = 0; i < reader.FieldCount; i++) fields[reader.GetName(i)] = reader.GetString(i);
+                        pushed.SetCurrent(fields, ++row);
+                        builder.Add(pushed);
+                    }
+        }
+        else
+            foreach (var file in SourceFiles.Expand(Opt("in")))
+                using (var reader = SourceFiles.Open(file)) builder.AddAll(reader);
         var manifest = builder.Complete();
         Result("grouper", manifest.RecordCount, $"groups={manifest.GroupCount}");
         break;
