@@ -100,12 +100,15 @@ internal sealed class ShardWriter : IDisposable
             static bool Own(ColumnSpec c) => c.Kind is ValueKind.String or ValueKind.Binary;
             var library = columns.Where(c => !Own(c)).ToList();
             if (library.Count > 0) _librarySchema = new Parquet.Schema.ParquetSchema(library.Select(ParquetSchemaMap.ToField).ToArray());
+            // One policy per column, shared by its chunks in every slot (see RunPolicy).
+            var keyRuns = options.PlainTextOnly ? null : new RunPolicy(always: true);
+            var runs = columns.Select(c => options.PlainTextOnly || !Own(c) ? null : new RunPolicy(always: false)).ToArray();
             _slots = Enumerable.Range(0, slots).Select(_ =>
             {
                 int next = 0;
-                var key = new ByteArrayChunk(schema.DataFields[0], nullable: false, statistics: true, codec);
+                var key = new ByteArrayChunk(schema.DataFields[0], nullable: false, statistics: true, codec, keyRuns);
                 var sinks = columns.Select((c, i) => Own(c)
-                    ? (ColumnSink)new ByteArrayChunk(schema.DataFields[i + 1], c.Nullable, statistics: false, codec)
+                    ? (ColumnSink)new ByteArrayChunk(schema.DataFields[i + 1], c.Nullable, statistics: false, codec, runs[i])
                     : LibrarySink.Create(c, _librarySchema!.DataFields[next++])).ToArray();
                 return new Slot(sinks, key, null);
             }).ToArray();
@@ -148,6 +151,7 @@ internal sealed class ShardWriter : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
     {
+        bool sameGroup = true;
         if (!_inGroup || !key.SequenceEqual(_naturalKey.AsSpan(0, _naturalKeyLength)))
         {
             CopyKey(key, ref _naturalKey, out _naturalKeyLength);
@@ -160,6 +164,7 @@ internal sealed class ShardWriter : IDisposable
                     System.Globalization.CultureInfo.InvariantCulture)), ref _groupKey, out _groupKeyLength);
             else CopyKey(key, ref _groupKey, out _groupKeyLength);
             _slots[_slot].NewGroup();
+            sameGroup = false;
             _inGroup = true;
             _groupShard = _shards.Count;           // the shard now open (or about to open) has this number
             _groupRow = _shardRows + _rowCount;
@@ -170,7 +175,7 @@ internal sealed class ShardWriter : IDisposable
         var slot = _slots[_slot];
         // Sizes count the row as if its key's text were in it (KeyTag), so that they do not depend on how it was spilled.
         int length = DecodeRow(slot.Sinks, row, _rowCount, key);
-        slot.AppendKey(_rowCount, _groupKey.AsSpan(0, _groupKeyLength));
+        slot.AppendKey(_rowCount, _groupKey.AsSpan(0, _groupKeyLength), sameGroup);
         _rowCount++;
         _rowBytes += length;
         _groupRecords++;
@@ -196,6 +201,7 @@ internal sealed class ShardWriter : IDisposable
         var slot = _slots[_slot];
         int count = _rowCount;
         slot.Rows = count;
+        foreach (var c in slot.Layout) c?.Seal();
         if (_shard is null) OpenShard();
         slot.Encoding = Task.Run(() => Encode(slot, count, ct), ct);
         _encoding.Enqueue(slot);
@@ -278,15 +284,11 @@ internal sealed class ShardWriter : IDisposable
         public int Rows { get; set; }
         public Task? Encoding { get; set; }
 
-        public void NewGroup()
-        {
-            Key?.NewValue();
-            LibraryKey?.NewGroup();
-        }
+        public void NewGroup() => LibraryKey?.NewGroup();
 
-        public void AppendKey(int row, ReadOnlySpan<byte> key)
+        public void AppendKey(int row, ReadOnlySpan<byte> key, bool sameGroup)
         {
-            if (Key is not null) Key.Append(key);
+            if (Key is not null) Key.AppendKey(key, sameGroup);
             else LibraryKey!.Append(row, key);
         }
 

@@ -37,6 +37,9 @@ public sealed class BuildOptions
     /// <summary>Every column encoded by Parquet.Net (what Zstd and Gzip shards use): tests compare the two encoders.</summary>
     internal bool EncodeWithParquetNetOnly { get; init; }
 
+    /// <summary>Tests: text columns always PLAIN, never runs as a dictionary (to compare with Parquet.Net's bytes).</summary>
+    internal bool PlainTextOnly { get; init; }
+
     /// <summary>
     /// Folder for spill runs (a faster or larger disk). The build spills into a subfolder named after its
     /// work folder and deletes it when done; if the process dies, the next writer of the same destination

@@ -11,18 +11,19 @@ namespace Grouper.Tests.Writer;
 /// <summary>
 /// Text and binary columns are encoded by Grouper's own chunk writer (Format/ByteArrayChunk.cs), the other
 /// columns by Parquet.Net; with Zstd or Gzip every column goes to Parquet.Net. The two must make the same
-/// files: byte for byte where only text is encoded, and the same values, statistics and schema where a
-/// row group mixes both encoders.
+/// files: byte for byte where only text is encoded PLAIN, and the same values, statistics and schema where
+/// a row group mixes both encoders. Runs of one value in ascending order (the key, and the column it is
+/// taken from) are written as a dictionary, which every reader must read back as the values.
 /// </summary>
 public class ShardEncodingTests
 {
     private static void Build(string dest, ColumnSpec[] columns, IEnumerable<object?[]> rows, bool parquetNetOnly,
-        ShardCompression compression = ShardCompression.Snappy)
+        ShardCompression compression = ShardCompression.Snappy, bool plainTextOnly = false, KeySpec? key = null)
     {
         var options = new BuildOptions
         {
-            Key = KeySpec.FromColumns("user"), MemoryLimit = 64 << 20, RowGroupMaxRows = 700, ShardTargetBytes = 200_000,
-            Compression = compression, EncodeWithParquetNetOnly = parquetNetOnly,
+            Key = key ?? KeySpec.FromColumns("user"), MemoryLimit = 64 << 20, RowGroupMaxRows = 700, ShardTargetBytes = 200_000,
+            Compression = compression, EncodeWithParquetNetOnly = parquetNetOnly, PlainTextOnly = plainTextOnly,
         };
         using var b = new GroupedDatasetBuilder(dest, options);
         using (var r = new TestRecords("test-input", columns, rows)) b.AddAll(r);
@@ -56,7 +57,7 @@ public class ShardEncodingTests
     {
         using var t = new TempDir();
         var rows = TextRows(20_000).ToList();
-        Build(t["own"], TextColumns, rows, parquetNetOnly: false, compression);
+        Build(t["own"], TextColumns, rows, parquetNetOnly: false, compression, plainTextOnly: true);
         Build(t["library"], TextColumns, rows, parquetNetOnly: true, compression);
         var own = Shards(t["own"]);
         var library = Shards(t["library"]);
@@ -161,5 +162,110 @@ public class ShardEncodingTests
         Assert.True(rd.Read());
         Assert.True(rd.GetInt64(0) > 0);
         Assert.Equal(rd.GetInt64(0), rd.GetInt64(1));
+    }
+
+    private static readonly ColumnSpec[] RunColumns =
+    [
+        Col("user", ValueKind.String, nullable: true), Col("region", ValueKind.String), Col("note", ValueKind.String, nullable: true),
+        Col("text", ValueKind.String), Col("tag", ValueKind.Binary),
+    ];
+
+    // user: the key. Null or empty, the record goes to the null group (__null__, first in key order), where
+    // the user column holds nulls and empty strings that are not the key. region: the same value through a
+    // group. note: nulls among a value per group. text: a new value on most rows. tag: one value everywhere.
+    private static IEnumerable<object?[]> RunRows(int count)
+    {
+        var rng = new Random(11);
+        for (int i = 0; i < count; i++)
+        {
+            int u = rng.Next(400);
+            string? user = i % 29 == 0 ? null : i % 31 == 0 ? "" : $"u{u:D4}";
+            yield return [user, $"region-{(u * 7919) % 13}", i % 3 == 0 ? null : $"note of u{u:D4}", $"text {rng.Next(1000)}", new byte[] { 1, 2, 3 }];
+        }
+    }
+
+    [Theory]
+    [InlineData(ShardCompression.Snappy)]
+    [InlineData(ShardCompression.None)]
+    public void The_key_is_written_as_a_dictionary_that_Grouper_Parquet_Net_and_DuckDB_read_back(ShardCompression compression)
+    {
+        using var t = new TempDir();
+        var rows = RunRows(20_000).ToList();
+        var key = new ColumnKeySpec(["user"]) { NullPolicy = NullKeyPolicy.Group };
+        Build(t["runs"], RunColumns, rows, parquetNetOnly: false, compression, key: key);
+        Build(t["plain"], RunColumns, rows, parquetNetOnly: false, compression, plainTextOnly: true, key: key);
+
+        // The same rows in the same order, whichever way the chunks were written.
+        var expected = Rows(t["plain"]);
+        Assert.Equal(rows.Count, expected.Count);
+        Assert.Contains(expected, r => r[0] == "__null__" && r[1] == "");
+        Assert.Contains(expected, r => r[0] == "__null__" && r[1] is null);
+        Assert.Equal(expected, Rows(t["runs"]));
+        Assert.Equal(expected, ParquetNetRows(t["runs"]));
+        Assert.Equal(expected, DuckRows(t["runs"], "SELECT __group_key, user, region, note, text, hex(tag) FROM read_parquet($files, filename = true) ORDER BY filename, file_row_number"));
+
+        // Which chunks are dictionaries: the key's and the user column's, whose runs ascend (so their values are
+        // distinct: the null group's empty strings and nulls sort first); tag, one value; note from its second
+        // try on (its values follow the users' but in the null group's rows, in the first row group).
+        var encodings = DuckRows(t["runs"], "SELECT path_in_schema, bool_and(encodings LIKE '%RLE_DICTIONARY%'), bool_or(encodings LIKE '%RLE_DICTIONARY%'), count(*) FROM parquet_metadata($files) GROUP BY 1 ORDER BY 1");
+        Assert.Equal(
+            ["__group_key|True|True", "note|False|True", "region|False|False", "tag|True|True", "text|False|False", "user|True|True"],
+            encodings.Select(r => string.Join("|", r.Take(3))));
+        Assert.All(encodings, r => Assert.True(int.Parse(r[3]!) > 10, $"{r[3]} row groups: the test wants many"));
+        Assert.Empty(DuckRows(t["plain"], "SELECT path_in_schema FROM parquet_metadata($files) WHERE encodings LIKE '%DICTIONARY%'"));
+
+        // The key's statistics are kept, and the shards are smaller.
+        var stats = "SELECT file_name[-21:], row_group_id, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata($files) WHERE path_in_schema = '__group_key' ORDER BY 1, 2";
+        Assert.Equal(DuckRows(t["plain"], stats), DuckRows(t["runs"], stats));
+        Assert.True(Shards(t["runs"]).Sum(f => new FileInfo(f).Length) < 0.95 * Shards(t["plain"]).Sum(f => new FileInfo(f).Length));
+    }
+
+    // A dataset's rows in shard order through Grouper's reader: key, then the run columns (binary as hex).
+    private static List<string?[]> Rows(string dataset)
+    {
+        using var ds = GroupedDataset.Open(dataset);
+        var result = new List<string?[]>();
+        foreach (var g in ds.EnumerateGroups())
+            foreach (var r in ds.ReadRecords(g))
+                result.Add([g.Key, (string?)r[0], (string)r[1]!, (string?)r[2], (string)r[3]!, Convert.ToHexString((byte[])r[4]!)]);
+        return result;
+    }
+
+    private static List<string?[]> ParquetNetRows(string dataset)
+    {
+        var result = new List<string?[]>();
+        foreach (var shard in Shards(dataset))
+        {
+            var reader = Parquet.ParquetReader.CreateAsync(shard).GetAwaiter().GetResult();
+            try
+            {
+            var fields = reader.Schema.DataFields;
+            for (int g = 0; g < reader.RowGroupCount; g++)
+            {
+                using var rg = reader.OpenRowGroupReader(g);
+                int n = (int)rg.RowCount;
+                var text = fields.Take(5).Select(f => { var s = new Grouper.Format.StringSlices(f); s.Load(rg, n, default); return s; }).ToArray();
+                var tags = new ReadOnlyMemory<byte>[n];
+                rg.ReadAsync<ReadOnlyMemory<byte>>(fields[5], tags.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
+                for (int i = 0; i < n; i++)
+                    result.Add([.. text.Select(s => s.GetString(i)), Convert.ToHexString(tags[i].Span)]);
+            }
+            }
+            finally { reader.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        }
+        return result;
+    }
+
+    private static List<string?[]> DuckRows(string dataset, string sql)
+    {
+        using var db = new DuckDBConnection("Data Source=:memory:");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql.Replace("$files", $"'{Path.Combine(dataset, "data", "*.parquet").Replace("'", "''")}'");
+        using var rd = cmd.ExecuteReader();
+        var result = new List<string?[]>();
+        while (rd.Read())
+            result.Add(Enumerable.Range(0, rd.FieldCount).Select(i => rd.IsDBNull(i) ? null : Convert.ToString(rd.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        return result;
     }
 }
