@@ -220,6 +220,27 @@ public class ShardEncodingTests
         Assert.True(Shards(t["runs"]).Sum(f => new FileInfo(f).Length) < 0.95 * Shards(t["plain"]).Sum(f => new FileInfo(f).Length));
     }
 
+    [Fact]
+    public void Dictionaries_of_one_value_and_of_indexes_wider_than_a_byte_read_back()
+    {
+        using var t = new TempDir();
+        // "big" (first in key order) spans several row groups: chunks of one run. Then groups of about two
+        // rows: 300-odd runs in a 700-row row group, indexes of 9 bits written in two bytes.
+        var rows = Enumerable.Range(0, 20_000).Select(i => new object?[]
+            { i % 10 < 3 ? "big" : $"u{i / 3:D5}", "r", $"note {i % 7}", $"text {i}", new byte[] { (byte)i } }).ToList();
+        Build(t["runs"], RunColumns, rows, parquetNetOnly: false);
+        Build(t["plain"], RunColumns, rows, parquetNetOnly: false, plainTextOnly: true);
+
+        var expected = Rows(t["plain"]);
+        Assert.Equal(expected, Rows(t["runs"]));
+        Assert.Equal(expected, ParquetNetRows(t["runs"]));
+        Assert.Equal(expected, DuckRows(t["runs"], "SELECT __group_key, user, region, note, text, hex(tag) FROM read_parquet($files, filename = true) ORDER BY filename, file_row_number"));
+        var keysPerRowGroup = expected.Chunk(700).Select(c => c.Select(r => r[0]).Distinct().Count()).ToList();
+        Assert.Contains(1, keysPerRowGroup);
+        Assert.True(keysPerRowGroup.Max() is > 256 and <= 350, $"{keysPerRowGroup.Max()} keys in a row group");
+        Assert.Equal(["True"], DuckRows(t["runs"], "SELECT DISTINCT encodings LIKE '%RLE_DICTIONARY%' FROM parquet_metadata($files) WHERE path_in_schema IN ('__group_key', 'user', 'region')").Select(r => r[0]));
+    }
+
     // A dataset's rows in shard order through Grouper's reader: key, then the run columns (binary as hex).
     private static List<string?[]> Rows(string dataset)
     {
