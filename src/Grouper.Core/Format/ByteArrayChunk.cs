@@ -16,13 +16,16 @@ namespace Grouper.Format;
 /// slice per value, ~200 bytes of garbage per record and generic code compiled at run time: writing the
 /// chunks here took 28% off a 1 GB build's CPU. A test checks the shards are the bytes Parquet.Net writes.
 /// <para>
-/// A value equal to the one before it is not stored again but counted in a run. The group key, and the
-/// column it was taken from, repeat one value per group in key order: when a row group's runs are at most
-/// half its values and in ascending byte order (so that no value is in two runs), the stored values are
-/// a dictionary page as they are and the rows are one RLE run of dictionary indexes per run, the layout
-/// every Parquet engine reads (RLE_DICTIONARY). A key column then costs a few bytes per group instead of
-/// its text on every row, and neither the copy nor the compression of that text. Otherwise the values are
-/// written PLAIN, runs spelt out again.
+/// Values may be written as a dictionary instead, in two ways, each kept only in the row groups where it
+/// pays (<see cref="DictionaryPolicy"/>). Runs: a value equal to the one before is not stored again but
+/// counted; the group key, and the column it was taken from, repeat one value per group in key order, and
+/// when a row group's runs are at most half its values and ascend (so that no value is in two runs), the
+/// stored values are the dictionary page as they lie and the rows one RLE run of indexes per run. A small
+/// set: a column of few distinct values (a label, a category) keeps each value once, found by a slot of
+/// its length and end bytes, and the rows are bit-packed indexes. Both are RLE_DICTIONARY, which every
+/// Parquet engine reads. A key column then costs a few bytes per group, a label column a few bits per row,
+/// instead of their text on every row, and neither its copy nor its compression. Otherwise the values are
+/// written PLAIN, runs and indexes spelt out again.
 /// </para>
 /// </summary>
 internal sealed class ByteArrayChunk : ColumnSink
@@ -35,7 +38,7 @@ internal sealed class ByteArrayChunk : ColumnSink
     private readonly bool _statistics;
     private readonly byte[] _path;
     private readonly CompressionCodec _codec;
-    private readonly RunPolicy? _policy;
+    private readonly DictionaryPolicy? _policy;
 
     // The page: definition levels are placed just before the values once they are known, in the room left at
     // the start. It holds the first value of each run (in PLAIN layout), which is every value unless some repeat.
@@ -47,13 +50,25 @@ internal sealed class ByteArrayChunk : ColumnSink
     private int _rows;
     private int _nulls;
 
+    // How this row group's values are kept: tried is the way it started with (a set may overflow into PLAIN).
+    private ChunkMode _mode, _tried;
+
     // Runs of equal (non-null) values: where each one's value is in the page, and how many values it has.
     private int[] _runAt = new int[256];
     private int[] _runLength = new int[256];
     private int _runs;
-    private bool _inRuns;
     private bool _ascending = true;
-    // The page written when runs are spelt out again or the rows are dictionary indexes (levels included).
+
+    // A small set: its distinct values (where they are in the page), a slot per hash of a value's length and
+    // end bytes (entry + 1, 0 for none; a collision leaves the first), and each non-null value's index.
+    private const int MaxSet = 64;
+    private readonly int[] _setAt = new int[MaxSet];
+    private readonly byte[] _slots = new byte[256];
+    private int _setCount;
+    private byte[] _indexes = new byte[1024];
+    private int _indexCount;
+
+    // The page written when runs or indexes are spelt out again or the rows are dictionary indexes (levels included).
     private byte[] _spelt = [];
 
     // Minimum and maximum value (offsets of their length prefixes in the page), for the key column only.
@@ -65,13 +80,13 @@ internal sealed class ByteArrayChunk : ColumnSink
     private long _uncompressed, _compressedSize;
 
     // statistics: keep min and max values (Parquet.Net writes them for string fields: the key column).
-    // runs: when to keep runs of one value, shared by the column's chunks in every slot (null: never; always PLAIN, as Parquet.Net writes).
-    public ByteArrayChunk(DataField field, bool nullable, bool statistics, CompressionCodec codec, RunPolicy? runs = null) : base(field)
+    // dictionaries: when to try a dictionary, shared by the column's chunks in every slot (null: never; always PLAIN, as Parquet.Net writes).
+    public ByteArrayChunk(DataField field, bool nullable, bool statistics, CompressionCodec codec, DictionaryPolicy? dictionaries = null) : base(field)
     {
         _nullable = nullable;
         _statistics = statistics;
-        _policy = runs;
-        _inRuns = runs?.Track ?? false;
+        _policy = dictionaries;
+        _mode = _tried = dictionaries?.Next ?? ChunkMode.Plain;
         if (codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY)) throw new ArgumentOutOfRangeException(nameof(codec));
         _codec = codec;
         _path = System.Text.Encoding.UTF8.GetBytes(field.Name);
@@ -86,8 +101,11 @@ internal sealed class ByteArrayChunk : ColumnSink
         _length = _reserve;
         _minAt = _maxAt = -1;
         _runs = 0;
-        _inRuns = _policy?.Track ?? false;
         _ascending = true;
+        _mode = _tried = _policy?.Next ?? ChunkMode.Plain;
+        if (_setCount > 0) Array.Clear(_slots);
+        _setCount = 0;
+        _indexCount = 0;
         if (_nullable && _defined.Length < capacity) _defined = new byte[Math.Max(capacity, _defined.Length * 2)];
     }
 
@@ -106,24 +124,58 @@ internal sealed class ByteArrayChunk : ColumnSink
     [MethodImpl(Hot.Path)]
     public override void AppendBytes(int row, ReadOnlySpan<byte> bytes, ValueKind tag) => Append(bytes);
 
-    /// <summary>A value. Values are compared with the one before only in the row groups where runs are kept (<see cref="RunPolicy"/>): comparing every value of every column cost more than the runs it found saved.</summary>
+    /// <summary>A value. Only columns trying a dictionary look at values (<see cref="DictionaryPolicy"/>): comparing every value of every column with the one before cost more than the runs it found saved.</summary>
     [MethodImpl(Hot.Path | MethodImplOptions.AggressiveInlining)]
     public void Append(ReadOnlySpan<byte> bytes)
     {
-        Define();
-        if (_inRuns && _runs > 0)
+        if (_mode != ChunkMode.Plain)
         {
-            int order = bytes.SequenceCompareTo(ValueAt(_runAt[_runs - 1]));
-            if (order == 0)
+            AppendCoded(bytes);
+            return;
+        }
+        Define();
+        int at = Store(bytes);
+        if (_statistics) NoteMinMax(bytes, at);
+    }
+
+    [MethodImpl(Hot.Path)]
+    private void AppendCoded(ReadOnlySpan<byte> bytes)
+    {
+        Define();
+        if (_mode == ChunkMode.Runs)
+        {
+            if (_runs > 0)
             {
-                _runLength[_runs - 1]++;
+                int order = bytes.SequenceCompareTo(ValueAt(_runAt[_runs - 1]));
+                if (order == 0)
+                {
+                    _runLength[_runs - 1]++;
+                    return;
+                }
+                if (order < 0) _ascending = false;
+            }
+        }
+        else
+        {
+            int found = FindInSet(bytes);
+            if (found >= 0)
+            {
+                AddIndex(found);
                 return;
             }
-            if (order < 0) _ascending = false;
+            if (_setCount == MaxSet) LeaveSet();
         }
         // One call of Store only: a second one made the inliner give up on it (and on what it calls).
         int at = Store(bytes);
-        if (_inRuns) AddRun(at);
+        if (_statistics) NoteMinMax(bytes, at);
+        if (_mode == ChunkMode.Runs) AddRun(at);
+        else if (_mode == ChunkMode.Set)
+        {
+            ref byte slot = ref _slots[SlotOf(bytes)];
+            if (slot == 0) slot = (byte)(_setCount + 1);
+            _setAt[_setCount] = at;
+            AddIndex(_setCount++);
+        }
     }
 
     /// <summary>
@@ -133,7 +185,7 @@ internal sealed class ByteArrayChunk : ColumnSink
     [MethodImpl(Hot.Path)]
     public void AppendKey(ReadOnlySpan<byte> key, bool same)
     {
-        if (same && _inRuns && _runs > 0)
+        if (same && _mode == ChunkMode.Runs && _runs > 0)
         {
             _rows++; // the key is never null
             _runLength[_runs - 1]++;
@@ -143,12 +195,68 @@ internal sealed class ByteArrayChunk : ColumnSink
 
     /// <summary>
     /// The row group is complete (called on the thread that filled it, before <see cref="Encode"/>): decides
-    /// whether it is written as a dictionary, and tells the column's policy whether keeping runs paid.
+    /// whether it is written as a dictionary, and tells the column's policy whether the way it tried paid.
     /// </summary>
     public void Seal()
     {
-        _dictionary = _inRuns && _ascending && _runs > 0 && _runs <= (_rows - _nulls) / 2;
-        _policy?.Observe(_inRuns, _dictionary);
+        int values = _rows - _nulls;
+        _dictionary = _mode switch
+        {
+            ChunkMode.Runs => _ascending && _runs > 0 && _runs <= values / 2,
+            ChunkMode.Set => _setCount > 0 && _setCount <= values / 2,
+            _ => false,
+        };
+        _policy?.Observe(_tried, _dictionary);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SlotOf(ReadOnlySpan<byte> bytes) => bytes.IsEmpty ? 0 : (bytes.Length * 31 + bytes[0] * 7 + bytes[^1]) & 0xFF;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int FindInSet(ReadOnlySpan<byte> bytes)
+    {
+        int slot = _slots[SlotOf(bytes)];
+        if (slot == 0) return -1; // no value of this slot yet, so not this one
+        if (bytes.SequenceEqual(ValueAt(_setAt[slot - 1]))) return slot - 1;
+        for (int i = 0; i < _setCount; i++)
+            if (bytes.SequenceEqual(ValueAt(_setAt[i]))) return i;
+        return -1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AddIndex(int index)
+    {
+        if (_indexCount == _indexes.Length) Array.Resize(ref _indexes, _indexCount * 2);
+        _indexes[_indexCount++] = (byte)index;
+    }
+
+    // Too many distinct values: the values so far are spelt out as a PLAIN page and the rest stored as they come.
+    private void LeaveSet()
+    {
+        int end = SpellSet(_reserve);
+        (_page, _spelt) = (_spelt, _page);
+        _length = end;
+        _mode = ChunkMode.Plain;
+    }
+
+    // Spells the set's values out, in row order, into _spelt from `at` on; returns where they end.
+    private int SpellSet(int at)
+    {
+        long size = at;
+        for (int i = 0; i < _indexCount; i++) size += 4 + BinaryPrimitives.ReadInt32LittleEndian(_page.AsSpan(_setAt[_indexes[i]]));
+        if (size > Array.MaxLength) throw new InvalidDataException($"Column '{Field.Name}' has more than 2 GB of values in one row group.");
+        // Room for the page to grow as it did (LeaveSet makes it the page values are then stored in).
+        long room = Math.Max(size, _page.Length);
+        if (_spelt.Length < room) _spelt = new byte[room];
+        int n = at;
+        for (int i = 0; i < _indexCount; i++)
+        {
+            int from = _setAt[_indexes[i]];
+            int length = 4 + BinaryPrimitives.ReadInt32LittleEndian(_page.AsSpan(from));
+            Buffer.BlockCopy(_page, from, _spelt, n, length);
+            n += length;
+        }
+        return n;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -162,7 +270,8 @@ internal sealed class ByteArrayChunk : ColumnSink
         _rows++;
     }
 
-    // Writes the value at the end of the page (and notes it if it is a new minimum or maximum); returns where.
+    // Writes the value at the end of the page; returns where. Kept this small so that the JIT inlines it
+    // (with the statistics in it, it stayed a call, run as ReadyToRun code for much of a build).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Store(ReadOnlySpan<byte> bytes)
     {
@@ -171,14 +280,17 @@ internal sealed class ByteArrayChunk : ColumnSink
         BinaryPrimitives.WriteInt32LittleEndian(_page.AsSpan(at), bytes.Length);
         bytes.CopyTo(_page.AsSpan(at + 4));
         _length = at + 4 + bytes.Length;
-        if (_statistics)
-        {
-            if (_minAt < 0 || bytes.SequenceCompareTo(ValueAt(_minAt)) < 0) _minAt = at;
-            if (_maxAt < 0 || bytes.SequenceCompareTo(ValueAt(_maxAt)) > 0) _maxAt = at;
-        }
         return at;
     }
 
+    // A stored value (at `at`) that may be a new minimum or maximum: the key column's statistics.
+    private void NoteMinMax(ReadOnlySpan<byte> bytes, int at)
+    {
+        if (_minAt < 0 || bytes.SequenceCompareTo(ValueAt(_minAt)) < 0) _minAt = at;
+        if (_maxAt < 0 || bytes.SequenceCompareTo(ValueAt(_maxAt)) > 0) _maxAt = at;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void AddRun(int at)
     {
         if (_runs == _runAt.Length)
@@ -190,6 +302,7 @@ internal sealed class ByteArrayChunk : ColumnSink
         _runLength[_runs++] = 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadOnlySpan<byte> ValueAt(int at) => _page.AsSpan(at + 4, BinaryPrimitives.ReadInt32LittleEndian(_page.AsSpan(at)));
 
     private void Grow(int needed)
@@ -211,10 +324,17 @@ internal sealed class ByteArrayChunk : ColumnSink
         if (_dictionary)
         {
             WritePage(rowGroup, DictionaryPage, _page.AsSpan(_reserve, _length - _reserve));
-            page = SpellIndexes();
+            page = _mode == ChunkMode.Runs ? SpellRunIndexes() : PackSetIndexes();
         }
-        else if (!_inRuns || _runs == values) page = LevelsInPlace();
-        else page = SpellRuns();
+        else if (_mode == ChunkMode.Set)
+        {
+            int levels = _nullable ? EncodeLevels() : 0;
+            int end = SpellSet(levels);
+            _levels.AsSpan(0, levels).CopyTo(_spelt);
+            page = _spelt.AsSpan(0, end);
+        }
+        else if (_mode == ChunkMode.Runs && _runs != values) page = SpellRuns();
+        else page = LevelsInPlace();
         _dataOffset = body.WrittenCount;
         WritePage(rowGroup, DataPage, page);
     }
@@ -267,7 +387,7 @@ internal sealed class ByteArrayChunk : ColumnSink
 
     // A data page of dictionary indexes: the levels, the indexes' bit width, then one RLE run per run of
     // values (header: its length shifted left once; then its index, little-endian, in whole bytes).
-    private Span<byte> SpellIndexes()
+    private Span<byte> SpellRunIndexes()
     {
         int levels = _nullable ? EncodeLevels() : 0;
         int width = Math.Max(1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(_runs - 1)));
@@ -281,6 +401,39 @@ internal sealed class ByteArrayChunk : ColumnSink
         {
             n += Util.VarInt.Write(_spelt.AsSpan(n), (ulong)_runLength[i] << 1);
             for (int b = 0; b < bytes; b++) _spelt[n++] = (byte)(i >> (8 * b));
+        }
+        return _spelt.AsSpan(0, n);
+    }
+
+    // A data page of set indexes: the levels, the indexes' bit width, then bit-packed runs of at most 63
+    // groups of 8 indexes (one header byte each, as Arrow writes them), the last group padded with zeros.
+    private Span<byte> PackSetIndexes()
+    {
+        int levels = _nullable ? EncodeLevels() : 0;
+        int width = Math.Max(1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(_setCount - 1)));
+        int groups = (_indexCount + 7) / 8;
+        long size = levels + 1 + groups * (long)width + groups / 63 + 1;
+        if (_spelt.Length < size) _spelt = new byte[Math.Max(size, _spelt.Length * 2L)];
+        _levels.AsSpan(0, levels).CopyTo(_spelt);
+        int n = levels;
+        _spelt[n++] = (byte)width;
+        for (int group = 0; group < groups; group += 63)
+        {
+            int count = Math.Min(63, groups - group);
+            _spelt[n++] = (byte)(count << 1 | 1);
+            ulong bits = 0;
+            int held = 0;
+            for (int i = group * 8, end = (group + count) * 8; i < end; i++)
+            {
+                bits |= (ulong)(i < _indexCount ? _indexes[i] : 0) << held;
+                held += width;
+                while (held >= 8)
+                {
+                    _spelt[n++] = (byte)bits;
+                    bits >>= 8;
+                    held -= 8;
+                }
+            }
         }
         return _spelt.AsSpan(0, n);
     }
@@ -306,9 +459,10 @@ internal sealed class ByteArrayChunk : ColumnSink
         {
             // DictionaryPageHeader: 1 num_values, 2 encoding, 3 is_sorted (a boolean is its field header's type).
             w.WriteFieldHeader(ref last, 7, ThriftCompact.Struct);
-            w.WriteFieldHeader(ref inner, 1, ThriftCompact.I32); w.WriteI64(_runs);
+            w.WriteFieldHeader(ref inner, 1, ThriftCompact.I32); w.WriteI64(_mode == ChunkMode.Runs ? _runs : _setCount);
             w.WriteFieldHeader(ref inner, 2, ThriftCompact.I32); w.WriteI64(PlainEncoding);
-            w.WriteFieldHeader(ref inner, 3, ThriftCompact.True);
+            // is_sorted: runs' values ascend; a set's are in the order they came.
+            w.WriteFieldHeader(ref inner, 3, _mode == ChunkMode.Runs ? ThriftCompact.True : ThriftCompact.False);
         }
         else
         {
@@ -399,32 +553,46 @@ internal sealed class ByteArrayChunk : ColumnSink
     }
 }
 
+/// <summary>How a chunk keeps a row group's values: as they come, in runs, or as indexes into a small set.</summary>
+internal enum ChunkMode : byte { Plain, Runs, Set }
+
 /// <summary>
-/// Whether a text column's chunks keep runs of equal values, which costs a comparison per value and pays
-/// only where values come in runs in ascending order: the group key always; a column holding the key's
-/// text, or one value per group, in most row groups; other columns never. A column keeps runs while they
-/// pay; once they do not, it skips a row group, then two, four, up to 64 between tries (a key column fails
-/// where the null group's rows are). Decided on the thread that fills the row groups, in their order: the
-/// shards' bytes do not depend on timing or cores.
+/// Which way a text column's chunks try to make a dictionary of the next row group. Looking at values costs
+/// a comparison, or a slot and a comparison, per value and pays only where they fit: the group key always
+/// in runs; a column holding the key's text, or one value per group, in runs in most row groups; a label
+/// or category column as a set; other columns never. A column keeps the way that pays; when runs do not,
+/// it tries a set; when neither does, it skips a row group, then two, four, up to 64 between tries (a key
+/// column fails where the null group's rows are). Decided on the thread that fills the row groups, in their
+/// order: the shards' bytes do not depend on timing or cores.
 /// </summary>
-internal sealed class RunPolicy(bool always)
+internal sealed class DictionaryPolicy(bool keyColumn)
 {
     private const int MaxSkip = 64;
     private int _skip = 1, _left;
 
-    /// <summary>Whether the next row group keeps runs.</summary>
-    public bool Track { get; private set; } = true;
+    /// <summary>The way the next row group tries.</summary>
+    public ChunkMode Next { get; private set; } = ChunkMode.Runs;
 
-    public void Observe(bool kept, bool paid)
+    public void Observe(ChunkMode tried, bool paid)
     {
-        if (always) return;
-        if (kept && paid) _skip = 1;
-        else if (kept)
+        if (keyColumn) return;
+        switch (tried)
         {
-            Track = false;
-            _left = _skip;
-            _skip = Math.Min(MaxSkip, _skip * 2);
+            case ChunkMode.Runs when paid:
+            case ChunkMode.Set when paid:
+                _skip = 1;
+                break;
+            case ChunkMode.Runs:
+                Next = ChunkMode.Set;
+                break;
+            case ChunkMode.Set:
+                Next = ChunkMode.Plain;
+                _left = _skip;
+                _skip = Math.Min(MaxSkip, _skip * 2);
+                break;
+            default:
+                if (--_left <= 0) Next = ChunkMode.Runs;
+                break;
         }
-        else Track = --_left <= 0;
     }
 }

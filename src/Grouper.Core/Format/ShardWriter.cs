@@ -100,9 +100,9 @@ internal sealed class ShardWriter : IDisposable
             static bool Own(ColumnSpec c) => c.Kind is ValueKind.String or ValueKind.Binary;
             var library = columns.Where(c => !Own(c)).ToList();
             if (library.Count > 0) _librarySchema = new Parquet.Schema.ParquetSchema(library.Select(ParquetSchemaMap.ToField).ToArray());
-            // One policy per column, shared by its chunks in every slot (see RunPolicy).
-            var keyRuns = options.PlainTextOnly ? null : new RunPolicy(always: true);
-            var runs = columns.Select(c => options.PlainTextOnly || !Own(c) ? null : new RunPolicy(always: false)).ToArray();
+            // One policy per column, shared by its chunks in every slot (see DictionaryPolicy).
+            var keyRuns = options.PlainTextOnly ? null : new DictionaryPolicy(keyColumn: true);
+            var runs = columns.Select(c => options.PlainTextOnly || !Own(c) ? null : new DictionaryPolicy(keyColumn: false)).ToArray();
             _slots = Enumerable.Range(0, slots).Select(_ =>
             {
                 int next = 0;
