@@ -41,7 +41,7 @@ internal sealed class ByteArrayChunk : ColumnSink
     private readonly DictionaryPolicy? _policy;
 
     // The page: definition levels are placed just before the values once they are known, in the room left at
-    // the start. It holds the first value of each run (in PLAIN layout), which is every value unless some repeat.
+    // the start. It holds the values in PLAIN layout: every one, or each run's first, or each of a set once.
     private byte[] _page = new byte[1 << 16];
     private int _reserve;
     private int _length;
