@@ -146,7 +146,7 @@ internal sealed class ByteArrayChunk : ColumnSink
         {
             if (_runs > 0)
             {
-                int order = bytes.SequenceCompareTo(ValueAt(_runAt[_runs - 1]));
+                int order = Bytes.Compare(bytes, ValueAt(_runAt[_runs - 1]));
                 if (order == 0)
                 {
                     _runLength[_runs - 1]++;
@@ -217,9 +217,9 @@ internal sealed class ByteArrayChunk : ColumnSink
     {
         int slot = _slots[SlotOf(bytes)];
         if (slot == 0) return -1; // no value of this slot yet, so not this one
-        if (bytes.SequenceEqual(ValueAt(_setAt[slot - 1]))) return slot - 1;
+        if (Bytes.Equal(bytes, ValueAt(_setAt[slot - 1]))) return slot - 1;
         for (int i = 0; i < _setCount; i++)
-            if (bytes.SequenceEqual(ValueAt(_setAt[i]))) return i;
+            if (Bytes.Equal(bytes, ValueAt(_setAt[i]))) return i;
         return -1;
     }
 
@@ -286,8 +286,8 @@ internal sealed class ByteArrayChunk : ColumnSink
     // A stored value (at `at`) that may be a new minimum or maximum: the key column's statistics.
     private void NoteMinMax(ReadOnlySpan<byte> bytes, int at)
     {
-        if (_minAt < 0 || bytes.SequenceCompareTo(ValueAt(_minAt)) < 0) _minAt = at;
-        if (_maxAt < 0 || bytes.SequenceCompareTo(ValueAt(_maxAt)) > 0) _maxAt = at;
+        if (_minAt < 0 || Bytes.Compare(bytes, ValueAt(_minAt)) < 0) _minAt = at;
+        if (_maxAt < 0 || Bytes.Compare(bytes, ValueAt(_maxAt)) > 0) _maxAt = at;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -47,7 +47,7 @@ internal sealed class GroupIndexWriter : IDisposable
 
     public void Add(ReadOnlySpan<byte> key, int shard, long rowOffset, long count, long bytes)
     {
-        if (_ordinal > 0 && key.SequenceCompareTo(_lastKey.AsSpan(0, _lastKeyLength)) <= 0)
+        if (_ordinal > 0 && Bytes.Compare(key, _lastKey.AsSpan(0, _lastKeyLength)) <= 0)
             throw new InvalidOperationException("Index entries must come in strictly increasing key order.");
         if (_lastKey.Length < key.Length) _lastKey = new byte[Math.Max(key.Length, _lastKey.Length * 2)];
         key.CopyTo(_lastKey);

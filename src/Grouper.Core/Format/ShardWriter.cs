@@ -152,7 +152,7 @@ internal sealed class ShardWriter : IDisposable
     private void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
     {
         bool sameGroup = true;
-        if (!_inGroup || !key.SequenceEqual(_naturalKey.AsSpan(0, _naturalKeyLength)))
+        if (!_inGroup || !Grouper.Util.Bytes.Equal(key, _naturalKey.AsSpan(0, _naturalKeyLength)))
         {
             CopyKey(key, ref _naturalKey, out _naturalKeyLength);
             _distinctKeys++;

@@ -375,7 +375,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             long distinct = 0, records = 0, bytes = 0, ordinal = 0, n = 0;
             while (stream.MoveNext())
             {
-                if (key is null || !stream.Key.SequenceEqual(natural))
+                if (key is null || !Bytes.Equal(stream.Key, natural))
                 {
                     natural = stream.Key.ToArray();
                     distinct++;

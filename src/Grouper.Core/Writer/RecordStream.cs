@@ -1,3 +1,4 @@
+using Grouper.Util;
 using System.Runtime.CompilerServices;
 
 namespace Grouper.Writer;
@@ -42,7 +43,7 @@ internal abstract class RecordStream : IDisposable
 
     /// <summary>Compares the current keys of two streams, byte by byte.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private protected static int CompareKeys(RecordStream a, RecordStream b) => a.Key.SequenceCompareTo(b.Key);
+    private protected static int CompareKeys(RecordStream a, RecordStream b) => Bytes.Compare(a.Key, b.Key);
 
     public virtual void Dispose() { }
 }

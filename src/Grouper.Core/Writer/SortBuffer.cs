@@ -223,8 +223,8 @@ internal sealed class SortBuffer
             }
             else
             {
-                c = chunks[a.Chunk].AsSpan(a.Offset + common, a.KeyLength - common)
-                    .SequenceCompareTo(chunks[b.Chunk].AsSpan(b.Offset + common, b.KeyLength - common));
+                c = Bytes.Compare(chunks[a.Chunk].AsSpan(a.Offset + common, a.KeyLength - common),
+                    chunks[b.Chunk].AsSpan(b.Offset + common, b.KeyLength - common));
             }
             return c != 0 ? c : a.Seq.CompareTo(b.Seq);
         }
