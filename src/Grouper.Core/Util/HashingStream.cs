@@ -1,5 +1,3 @@
-using System.IO.Hashing;
-
 namespace Grouper.Util;
 
 /// <summary>
@@ -8,7 +6,7 @@ namespace Grouper.Util;
 /// </summary>
 internal sealed class HashingWriteStream(Stream inner) : Stream
 {
-    private readonly XxHash3 _hash = new();
+    private readonly Xxh3 _hash = new();
     private long _length;
 
     public override bool CanRead => false;
@@ -18,7 +16,7 @@ internal sealed class HashingWriteStream(Stream inner) : Stream
     public override long Position { get => _length; set => throw new NotSupportedException(); }
 
     /// <summary>The checksum of everything written, as 16 lowercase hex digits.</summary>
-    public string Checksum => Convert.ToHexString(_hash.GetCurrentHash()).ToLowerInvariant();
+    public string Checksum => _hash.Hex;
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
@@ -50,7 +48,11 @@ internal sealed class HashingWriteStream(Stream inner) : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) inner.Dispose();
+        if (disposing)
+        {
+            inner.Dispose();
+            _hash.Dispose();
+        }
         base.Dispose(disposing);
     }
 }
@@ -60,9 +62,15 @@ internal static class FileChecksum
     /// <summary>xxHash3 (64-bit) of a file, as 16 lowercase hex digits.</summary>
     public static string Compute(string path)
     {
-        var h = new XxHash3();
-        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        h.Append(f);
-        return Convert.ToHexString(h.GetCurrentHash()).ToLowerInvariant();
+        using var h = new Xxh3();
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            int n;
+            while ((n = f.Read(buffer, 0, buffer.Length)) > 0) h.Append(buffer.AsSpan(0, n));
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
+        return h.Hex;
     }
 }
