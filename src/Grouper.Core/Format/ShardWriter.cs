@@ -101,14 +101,14 @@ internal sealed class ShardWriter : IDisposable
             var library = columns.Where(c => !Own(c)).ToList();
             if (library.Count > 0) _librarySchema = new Parquet.Schema.ParquetSchema(library.Select(ParquetSchemaMap.ToField).ToArray());
             // One policy per column, shared by its chunks in every slot (see DictionaryPolicy).
-            var keyRuns = options.PlainTextOnly ? null : new DictionaryPolicy(keyColumn: true);
-            var runs = columns.Select(c => options.PlainTextOnly || !Own(c) ? null : new DictionaryPolicy(keyColumn: false)).ToArray();
+            var keyPolicy = options.PlainTextOnly ? null : new DictionaryPolicy(keyColumn: true);
+            var policies = columns.Select(c => options.PlainTextOnly || !Own(c) ? null : new DictionaryPolicy(keyColumn: false)).ToArray();
             _slots = Enumerable.Range(0, slots).Select(_ =>
             {
                 int next = 0;
-                var key = new ByteArrayChunk(schema.DataFields[0], nullable: false, statistics: true, codec, keyRuns);
+                var key = new ByteArrayChunk(schema.DataFields[0], nullable: false, statistics: true, codec, keyPolicy);
                 var sinks = columns.Select((c, i) => Own(c)
-                    ? (ColumnSink)new ByteArrayChunk(schema.DataFields[i + 1], c.Nullable, statistics: false, codec, runs[i])
+                    ? (ColumnSink)new ByteArrayChunk(schema.DataFields[i + 1], c.Nullable, statistics: false, codec, policies[i])
                     : LibrarySink.Create(c, _librarySchema!.DataFields[next++])).ToArray();
                 return new Slot(sinks, key, null);
             }).ToArray();
