@@ -366,13 +366,9 @@ internal sealed class ByteArrayChunk : ColumnSink
     // A PLAIN page with every value, each run's value repeated as many times as it occurred.
     private Span<byte> SpellRuns()
     {
-        int levels = _nullable ? EncodeLevels() : 0;
-        long size = levels;
+        long size = 0;
         for (int i = 0; i < _runs; i++) size += (long)(4 + BinaryPrimitives.ReadInt32LittleEndian(_page.AsSpan(_runAt[i]))) * _runLength[i];
-        if (size > Array.MaxLength) throw new InvalidDataException($"Column '{Field.Name}' has more than 2 GB of values in one row group.");
-        if (_spelt.Length < size) _spelt = new byte[Math.Max(size, Math.Min(Array.MaxLength, _spelt.Length * 2L))];
-        _levels.AsSpan(0, levels).CopyTo(_spelt);
-        int n = levels;
+        int n = BeginSpelt(size);
         for (int i = 0; i < _runs; i++)
         {
             var value = _page.AsSpan(_runAt[i], 4 + BinaryPrimitives.ReadInt32LittleEndian(_page.AsSpan(_runAt[i])));
@@ -389,13 +385,9 @@ internal sealed class ByteArrayChunk : ColumnSink
     // values (header: its length shifted left once; then its index, little-endian, in whole bytes).
     private Span<byte> SpellRunIndexes()
     {
-        int levels = _nullable ? EncodeLevels() : 0;
-        int width = Math.Max(1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(_runs - 1)));
+        int width = IndexWidth(_runs);
         int bytes = (width + 7) / 8;
-        long size = levels + 1 + (long)_runs * (5 + bytes);
-        if (_spelt.Length < size) _spelt = new byte[Math.Max(size, _spelt.Length * 2L)];
-        _levels.AsSpan(0, levels).CopyTo(_spelt);
-        int n = levels;
+        int n = BeginSpelt(1 + (long)_runs * (5 + bytes));
         _spelt[n++] = (byte)width;
         for (int i = 0; i < _runs; i++)
         {
@@ -409,13 +401,9 @@ internal sealed class ByteArrayChunk : ColumnSink
     // groups of 8 indexes (one header byte each, as Arrow writes them), the last group padded with zeros.
     private Span<byte> PackSetIndexes()
     {
-        int levels = _nullable ? EncodeLevels() : 0;
-        int width = Math.Max(1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(_setCount - 1)));
+        int width = IndexWidth(_setCount);
         int groups = (_indexCount + 7) / 8;
-        long size = levels + 1 + groups * (long)width + groups / 63 + 1;
-        if (_spelt.Length < size) _spelt = new byte[Math.Max(size, _spelt.Length * 2L)];
-        _levels.AsSpan(0, levels).CopyTo(_spelt);
-        int n = levels;
+        int n = BeginSpelt(1 + groups * (long)width + groups / 63 + 1);
         _spelt[n++] = (byte)width;
         for (int group = 0; group < groups; group += 63)
         {
@@ -437,6 +425,21 @@ internal sealed class ByteArrayChunk : ColumnSink
         }
         return _spelt.AsSpan(0, n);
     }
+
+    // Starts a page in _spelt with room for `values` bytes after the definition levels (of a nullable column),
+    // which it writes; returns where the values go.
+    private int BeginSpelt(long values)
+    {
+        int levels = _nullable ? EncodeLevels() : 0;
+        long size = levels + values;
+        if (size > Array.MaxLength) throw new InvalidDataException($"Column '{Field.Name}' has more than 2 GB of values in one row group.");
+        if (_spelt.Length < size) _spelt = new byte[Math.Max(size, Math.Min(Array.MaxLength, _spelt.Length * 2L))];
+        _levels.AsSpan(0, levels).CopyTo(_spelt);
+        return levels;
+    }
+
+    // Bits per dictionary index for a dictionary of `entries` values (at least one, as readers expect).
+    private static int IndexWidth(int entries) => Math.Max(1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(entries - 1)));
 
     // Compresses the page and writes its header and bytes to the row group's body.
     private void WritePage(EncodedRowGroup rowGroup, int type, ReadOnlySpan<byte> page)

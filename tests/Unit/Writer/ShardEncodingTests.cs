@@ -111,17 +111,7 @@ public class ShardEncodingTests
         }
 
         // Every engine sees the same table and the same statistics in both; the key's min and max are per row group.
-        using var db = new DuckDBConnection("Data Source=:memory:");
-        db.Open();
-        using var cmd = db.CreateCommand();
-        string Query(string dataset, string sql)
-        {
-            cmd.CommandText = sql.Replace("$files", $"'{Path.Combine(dataset, "data", "*.parquet").Replace("'", "''")}'");
-            using var rd = cmd.ExecuteReader();
-            var lines = new List<string>();
-            while (rd.Read()) lines.Add(string.Join("|", Enumerable.Range(0, rd.FieldCount).Select(i => Convert.ToString(rd.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
-            return string.Join("\n", lines);
-        }
+        static string Query(string dataset, string sql) => string.Join("\n", DuckRows(dataset, sql).Select(r => string.Join("|", r)));
         foreach (var sql in new[]
         {
             "SELECT count(*), count(n), sum(n), count(text), sum(length(text)), sum(round(x * 3))::BIGINT, count(flag), sum(flag::INT), sum(octet_length(blob)), count(seen), max(seen), count(DISTINCT label), count(DISTINCT __group_key) FROM read_parquet($files)",
