@@ -35,6 +35,11 @@ internal sealed class SortBuffer
     // buffer share, so that it tells keys apart instead of being equal for nearly every pair.
     private byte[] _firstKey = new byte[64];
     private int _common;
+    // The sort prefix is taken as a record is added, while its key is in the cache (taken by the sort, from
+    // records written long before, it was a cache miss a record: close to half the sort). Entries before _stale
+    // were given theirs when the common prefix was longer, and get them again; the common prefix of a
+    // buffer's keys stops shrinking after its first few records.
+    private int _stale;
 
     /// <param name="capacity">Bytes the buffer may take, its share of the radix sort's scratch included.</param>
     /// <param name="scratch">The radix sort's scratch, shared with the sorter's other buffer (one of its own when null).</param>
@@ -90,9 +95,17 @@ internal sealed class SortBuffer
         {
             _common = Math.Min(key.Length, _firstKey.Length);
             key[.._common].CopyTo(_firstKey);
+            _stale = 0;
         }
         else if (_common > 0)
-            _common = key[..Math.Min(key.Length, _common)].CommonPrefixLength(_firstKey.AsSpan(0, _common));
+        {
+            int common = key[..Math.Min(key.Length, _common)].CommonPrefixLength(_firstKey.AsSpan(0, _common));
+            if (common < _common)
+            {
+                _common = common;
+                _stale = _count; // their prefixes start at the old common length
+            }
+        }
         var chunk = _chunks[_chunkIndex];
         key.CopyTo(chunk.AsSpan(_chunkOffset));
         row.CopyTo(chunk.AsSpan(_chunkOffset + key.Length));
@@ -105,6 +118,7 @@ internal sealed class SortBuffer
         }
         _entries[_count] = new Entry
         {
+            Prefix = PrefixOf(key[_common..]),
             Chunk = _chunkIndex,
             Offset = _chunkOffset,
             KeyLength = key.Length,
@@ -133,11 +147,12 @@ internal sealed class SortBuffer
     public void Sort()
     {
         var entries = _entries.AsSpan(0, _count);
-        for (int i = 0; i < entries.Length; i++)
+        for (int i = 0; i < _stale; i++)
         {
             ref var e = ref entries[i];
             e.Prefix = PrefixOf(_chunks[e.Chunk].AsSpan(e.Offset + _common, e.KeyLength - _common));
         }
+        _stale = 0;
         RadixSortByPrefix(entries);
         // Equal prefixes are in arrival order now. That is the final order when their keys are equal;
         // keys that go on past the prefix, or differ only in trailing zero bytes, are sorted fully.

@@ -172,4 +172,41 @@ public class ExternalSorterTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(900)]
+    [InlineData(4_999)]
+    public void Keys_sort_fully_when_their_common_prefix_shrinks_after_records_were_added(int shrinkAt)
+    {
+        // Each record's sort prefix is taken after the bytes all keys added so far share. Keys that share a
+        // long prefix come first, then one that shares less: the records added before it sort by their
+        // whole keys all the same (and the buffer, reused, starts again from its first key).
+        var buffer = new SortBuffer(8 << 20);
+        for (int round = 0; round < 2; round++)
+        {
+            buffer.Clear();
+            var rng = new Random(shrinkAt + round);
+            var expected = new List<(string Key, int Seq)>();
+            for (int i = 0; i < 5_000; i++)
+            {
+                string key = i < shrinkAt ? $"user_000{rng.Next(100_000):D6}" : $"{(char)('t' + rng.Next(3))}ser_000{rng.Next(100_000):D6}";
+                var row = new byte[4];
+                BinaryPrimitives.WriteInt32LittleEndian(row, i);
+                buffer.Add(Encoding.ASCII.GetBytes(key), row);
+                expected.Add((key, i));
+            }
+            expected = expected.OrderBy(e => e.Key, StringComparer.Ordinal).ThenBy(e => e.Seq).ToList();
+            buffer.Sort();
+            using var s = buffer.Stream();
+            int n = 0;
+            while (s.MoveNext())
+            {
+                var (key, seq) = expected[n++];
+                Assert.Equal(key, Encoding.ASCII.GetString(s.Key));
+                Assert.Equal(seq, BinaryPrimitives.ReadInt32LittleEndian(s.Row));
+            }
+            Assert.Equal(expected.Count, n);
+        }
+    }
 }
