@@ -177,7 +177,9 @@ public sealed class GroupedDatasetBuilder : IDisposable
         else keyOrdinal = _extractor.DirectOrdinal; // the key is that column's text: the row need not repeat it
 
         _row.Clear();
-        int keyTags = RowCodec.Encode(reader, _map, _schema, _row, keyOrdinal);
+        int keyTags = reader is CsvRecordReader csv
+            ? RowCodec.EncodeCsv(csv, _map, _schema, _row, keyOrdinal)
+            : RowCodec.Encode(reader, _map, _schema, _row, keyOrdinal);
         _schema.CountRecord();
         if (_options.Worker is { Split: WorkerSplit.Key } w && WorkerShare.WorkerOf(key, w.Count) != w.Index)
         {
