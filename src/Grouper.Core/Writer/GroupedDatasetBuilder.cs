@@ -35,6 +35,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
     private int _boundVersion = -1;
     private int[] _map = [];
     private KeyExtractor? _extractor;
+    private int _directKey = -1; // the extractor's DirectOrdinal: the source column that is the key, byte for byte
 
     private long _recordsRead;
     private long _skipped;
@@ -136,6 +137,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _sources.Add(new SourceFileInfo { Path = reader.SourceName, Bytes = bytes });
         _activeSource = _sources.Count - 1;
         _currentSource = reader.SourceName;
+        var csv = reader as CsvRecordReader;
         while (true)
         {
             bool more;
@@ -145,7 +147,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
                 throw new GrouperException(GrouperErrorKind.InvalidData, $"Cannot read {reader.Location}: {ex.Message}", reader.SourceName, reader.RowNumber, ex);
             }
             if (!more) break;
-            Add(reader);
+            if (csv is not null) AddCsv(csv);
+            else Add(reader);
             if ((_recordsRead & 0x3FF) == 0) ct.ThrowIfCancellationRequested();
         }
         _bytesRead += bytes;
@@ -157,15 +160,13 @@ public sealed class GroupedDatasetBuilder : IDisposable
     /// <summary>Adds the reader's current record (for callers that push records one at a time).</summary>
     public void Add(RecordReader reader)
     {
-        ThrowIfDone();
-        if (!ReferenceEquals(reader, _boundReader) || reader.SchemaVersion != _boundVersion || _map.Length != _schema.Count && reader.IsSchemaFlexible)
+        if (reader is CsvRecordReader csv)
         {
-            _map = _schema.Bind(reader);
-            _extractor = _options.Key.Bind(reader);
-            _boundReader = reader;
-            _boundVersion = reader.SchemaVersion;
+            AddCsv(csv);
+            return;
         }
-
+        ThrowIfDone();
+        BindIfNew(reader);
         Faults.Hit("read");
         // A key the source holds as UTF-8 is used where it lies: a source's values stay put until its next Read.
         int keyOrdinal = -1;
@@ -177,9 +178,51 @@ public sealed class GroupedDatasetBuilder : IDisposable
         else keyOrdinal = _extractor.DirectOrdinal; // the key is that column's text: the row need not repeat it
 
         _row.Clear();
-        int keyTags = reader is CsvRecordReader csv
-            ? RowCodec.EncodeCsv(csv, _map, _schema, _row, keyOrdinal)
-            : RowCodec.Encode(reader, _map, _schema, _row, keyOrdinal);
+        int keyTags = RowCodec.Encode(reader, _map, _schema, _row, keyOrdinal);
+        Keep(reader, key, keyTags);
+    }
+
+    /// <summary>
+    /// <see cref="Add"/> for a CSV record, calling nothing virtual (see <see cref="RowCodec.EncodeCsv"/>): the
+    /// key column's field is the key as it lies in the reader's buffer when it is one column and not empty,
+    /// which is what the key extractor would find there, through three virtual calls a record.
+    /// </summary>
+    [MethodImpl(Hot.Path)]
+    private void AddCsv(CsvRecordReader reader)
+    {
+        ThrowIfDone();
+        BindIfNew(reader);
+        Faults.Hit("read");
+        int keyOrdinal = _directKey;
+        ReadOnlySpan<byte> key = keyOrdinal >= 0 ? reader.FieldUtf8(keyOrdinal) : default;
+        if (key.IsEmpty)
+        {
+            keyOrdinal = -1;
+            int length = EncodeKey(reader); // may replace _keyBytes
+            key = _keyBytes.AsSpan(0, length);
+        }
+        _row.Clear();
+        int keyTags = RowCodec.EncodeCsv(reader, _map, _schema, _row, keyOrdinal);
+        Keep(reader, key, keyTags);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void BindIfNew(RecordReader reader)
+    {
+        if (!ReferenceEquals(reader, _boundReader) || reader.SchemaVersion != _boundVersion || _map.Length != _schema.Count && reader.IsSchemaFlexible)
+        {
+            _map = _schema.Bind(reader);
+            _extractor = _options.Key.Bind(reader);
+            _directKey = _extractor.DirectOrdinal;
+            _boundReader = reader;
+            _boundVersion = reader.SchemaVersion;
+        }
+    }
+
+    /// <summary>The encoded record (in <c>_row</c>) goes into the sort, unless another worker keeps it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Keep(RecordReader reader, ReadOnlySpan<byte> key, int keyTags)
+    {
         _schema.CountRecord();
         if (_options.Worker is { Split: WorkerSplit.Key } w && WorkerShare.WorkerOf(key, w.Count) != w.Index)
         {
