@@ -6,7 +6,7 @@
 #   bench/ab.sh N INPUT A B             N pairs; A and B are published names (bench/data/A, bench/data/B),
 #                                       or ENV=value[,ENV=value] settings for the build in bench/data/bin
 #
-# Prints each build's reading phase, writing phase and writing-phase CPU (from GROUPER_BENCH_TRACE's
+# Prints each build's reading phase and its CPU, writing phase and its CPU (from GROUPER_BENCH_TRACE's
 # reports), and wall time, then the medians of each side. A difference smaller than the spread of the pairs
 # is no difference. BUDGET_MB changes the 256 MB budget.
 set -euo pipefail
@@ -47,17 +47,17 @@ for ((i = 0; i < n; i++)); do
     # shellcheck disable=SC2046
     env $(envs "$side") GROUPER_BENCH_TRACE=1 dotnet "$(binary "$side")/Grouper.Bench.dll" grouper \
       --in "$input" --out "$out" --budget-mb "$budget" 2>&1 | awk -v side="$side" '
-        / Merging / && !m { m = $1 }
+        / Merging / && !m { m = $1; match($0, /cpu=[0-9.]+/); mc = substr($0, RSTART + 4, RLENGTH - 4) }
         / Writing / && !w { w = $1; match($0, /cpu=[0-9.]+/); wc = substr($0, RSTART + 4, RLENGTH - 5) }
         / Verifying / && !v { v = $1; match($0, /cpu=[0-9.]+/); vc = substr($0, RSTART + 4, RLENGTH - 5) }
         /^RESULT/ { match($0, /wall_s=[0-9.]+/); wall = substr($0, RSTART + 7, RLENGTH - 7) }
         END { gsub("s", "", m); gsub("s", "", w); gsub("s", "", v)
-              printf "%s %.2f %.2f %.2f %.2f\n", side, m, v - w, vc - wc, wall }' | tee -a "$rows"
+              printf "%s %.2f %.2f %.2f %.2f %.2f\n", side, m, mc, v - w, vc - wc, wall }' | tee -a "$rows"
   done
 done
-echo "--- medians over $n builds each: side reading writing writing-cpu wall"
-awk '{ k = $1; c[k]++; for (f = 2; f <= 5; f++) v[k, f, c[k]] = $f }
+echo "--- medians over $n builds each: side reading reading-cpu writing writing-cpu wall"
+awk '{ k = $1; c[k]++; for (f = 2; f <= 6; f++) v[k, f, c[k]] = $f }
   function med(k, f,   m, a, i, j, t) { m = c[k]; for (i = 1; i <= m; i++) a[i] = v[k, f, i]
     for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
-  END { for (k in c) printf "%s %.2f %.2f %.2f %.2f\n", k, med(k, 2), med(k, 3), med(k, 4), med(k, 5) }' "$rows"
+  END { for (k in c) printf "%s %.2f %.2f %.2f %.2f %.2f\n", k, med(k, 2), med(k, 3), med(k, 4), med(k, 5), med(k, 6) }' "$rows"
