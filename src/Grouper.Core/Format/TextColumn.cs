@@ -25,7 +25,7 @@ internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
     private int[] _starts = [];
     private int[] _lengths = [];
 
-    public void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct) => Read(rg, file, count, source: false, ct);
+    public void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct) => Read(rg, file, count, source: false, ct);
 
     /// <summary>
     /// As <see cref="Load"/> for a source's row group, which may be too large to hold: a large chunk is
@@ -33,12 +33,12 @@ internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
     /// window of rows before they are read. Characters are then decoded one value at a time, not for the
     /// whole chunk.
     /// </summary>
-    public void Begin(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct) => Read(rg, file, count, source: true, ct);
+    public void Begin(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct) => Read(rg, file, count, source: true, ct);
 
-    private void Read(ParquetRowGroupReader rg, RowGroupFile file, int count, bool source, CancellationToken ct)
+    private void Read(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, bool source, CancellationToken ct)
     {
         _isPlain = source ? _plain.TryBegin(file, field, count) : _plain.TryLoad(file, field, count);
-        if (!_isPlain) _slices.Load(rg, count, ct);
+        if (!_isPlain) _slices.Load(rg(), count, ct);
         _oneAtATime = source;
         _converted = false;
         _count = count;

@@ -8,7 +8,12 @@ namespace Grouper.Reading;
 /// <summary>One column of one row group of a shard, read whole and handed out value by value.</summary>
 internal abstract class ShardColumn
 {
-    public abstract void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct);
+    /// <summary>Reads the column's <paramref name="count"/> values of the row group at <paramref name="file"/>.</summary>
+    /// <param name="rg">Parquet.Net's reader of the row group, opened by the first column that needs it (text the shard writer wrote is read without it).</param>
+    /// <param name="file">Where the row group lies.</param>
+    /// <param name="count">Its rows.</param>
+    /// <param name="ct">Stops a long read.</param>
+    public abstract void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct);
     public abstract object? Get(int row);
     public virtual bool IsNull(int row) => Get(row) is null;
     /// <summary>A text value without making a string of it (empty for null).</summary>
@@ -48,17 +53,17 @@ internal abstract class ShardColumn
         private T[] _values = [];
         private T?[] _nullable = [];
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct)
         {
             if (nullable)
             {
                 if (_nullable.Length != count) _nullable = new T?[count];
-                rg.ReadAsync<T>(field, _nullable.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+                rg().ReadAsync<T>(field, _nullable.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
             }
             else
             {
                 if (_values.Length != count) _values = new T[count];
-                rg.ReadAsync<T>(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+                rg().ReadAsync<T>(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
             }
         }
 
@@ -68,7 +73,7 @@ internal abstract class ShardColumn
 
     private sealed class Converted<T>(ShardColumn raw, Func<T, object> convert) : ShardColumn where T : struct
     {
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct) => raw.Load(rg, file, count, ct);
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct) => raw.Load(rg, file, count, ct);
         public override object? Get(int row) => raw.Get(row) is T v ? convert(v) : null;
         public override bool IsNull(int row) => raw.IsNull(row);
     }
@@ -77,7 +82,7 @@ internal abstract class ShardColumn
     {
         private readonly TextColumn _text = new(field, GrouperErrorKind.InvalidDataset);
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct) => _text.Load(rg, file, count, ct);
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct) => _text.Load(rg, file, count, ct);
         public override bool IsNull(int row) => _text.IsNull(row);
         public override object? Get(int row) => _text.GetString(row);
         public override ReadOnlySpan<char> GetChars(int row) => _text.GetChars(row);
@@ -88,10 +93,10 @@ internal abstract class ShardColumn
     {
         private byte[]?[] _values = [];
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count, CancellationToken ct)
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct)
         {
             if (_values.Length != count) _values = new byte[]?[count];
-            rg.ReadAsync(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+            rg().ReadAsync(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
         }
 
         public override object? Get(int row) => _values[row];

@@ -261,7 +261,7 @@ internal abstract class SourceColumn
     {
         private readonly TextColumn _text = new(field, GrouperErrorKind.InvalidData);
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count) => _text.Begin(rg, file, count, default);
+        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count) => _text.Begin(() => rg, file, count, default);
         public override void Advance(int from, int count) => _text.Advance(from, count);
         public override bool IsNull(int row) => _text.IsNull(row);
         public override bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8) => _text.TryGetUtf8(row, out utf8);
