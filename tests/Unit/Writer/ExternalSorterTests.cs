@@ -209,4 +209,45 @@ public class ExternalSorterTests
             Assert.Equal(expected.Count, n);
         }
     }
+
+    [Fact]
+    public void A_buffer_filling_for_the_first_time_stays_within_its_capacity_with_the_next_chunk_prepared_ahead()
+    {
+        // The chunk after the current one is allocated (and its pages written) on a pool thread while the
+        // buffer fills for the first time; it is counted as soon as it is asked for, so the buffer still says
+        // it is full before its chunks and entries pass the capacity, and records sort across all chunks.
+        const long Capacity = 8 << 20;
+        var buffer = new SortBuffer(Capacity);
+        var rng = new Random(3);
+        var expected = new List<(string Key, int Seq)>();
+        for (int round = 0; round < 2; round++)
+        {
+            buffer.Clear();
+            expected.Clear();
+            for (int i = 0; ; i++)
+            {
+                var key = $"k{rng.Next(100_000):D6}";
+                var row = new byte[rng.Next(50, 400)];
+                BinaryPrimitives.WriteInt32LittleEndian(row, i);
+                var k = Encoding.ASCII.GetBytes(key);
+                if (buffer.WouldOverflow(k.Length, row.Length)) break;
+                buffer.Add(k, row);
+                expected.Add((key, i));
+                Assert.True(buffer.MemoryUsed <= Capacity, $"record {i}: {buffer.MemoryUsed} bytes used");
+                Assert.True(buffer.ChunkBytesAllocated <= buffer.MemoryUsed, $"record {i}: {buffer.ChunkBytesAllocated} bytes of chunks, {buffer.MemoryUsed} counted");
+            }
+            Assert.True(expected.Count > 10_000);
+            buffer.Sort();
+            expected = expected.OrderBy(e => e.Key, StringComparer.Ordinal).ThenBy(e => e.Seq).ToList();
+            using var s = buffer.Stream();
+            int n = 0;
+            while (s.MoveNext())
+            {
+                var (key, seq) = expected[n++];
+                Assert.Equal(key, Encoding.ASCII.GetString(s.Key));
+                Assert.Equal(seq, BinaryPrimitives.ReadInt32LittleEndian(s.Row));
+            }
+            Assert.Equal(expected.Count, n);
+        }
+    }
 }
