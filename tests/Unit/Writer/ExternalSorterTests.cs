@@ -196,17 +196,7 @@ public class ExternalSorterTests
                 buffer.Add(Encoding.ASCII.GetBytes(key), row);
                 expected.Add((key, i));
             }
-            expected = expected.OrderBy(e => e.Key, StringComparer.Ordinal).ThenBy(e => e.Seq).ToList();
-            buffer.Sort();
-            using var s = buffer.Stream();
-            int n = 0;
-            while (s.MoveNext())
-            {
-                var (key, seq) = expected[n++];
-                Assert.Equal(key, Encoding.ASCII.GetString(s.Key));
-                Assert.Equal(seq, BinaryPrimitives.ReadInt32LittleEndian(s.Row));
-            }
-            Assert.Equal(expected.Count, n);
+            SortsAs(buffer, expected);
         }
     }
 
@@ -237,17 +227,23 @@ public class ExternalSorterTests
                 Assert.True(buffer.ChunkBytesAllocated <= buffer.MemoryUsed, $"record {i}: {buffer.ChunkBytesAllocated} bytes of chunks, {buffer.MemoryUsed} counted");
             }
             Assert.True(expected.Count > 10_000);
-            buffer.Sort();
-            expected = expected.OrderBy(e => e.Key, StringComparer.Ordinal).ThenBy(e => e.Seq).ToList();
-            using var s = buffer.Stream();
-            int n = 0;
-            while (s.MoveNext())
-            {
-                var (key, seq) = expected[n++];
-                Assert.Equal(key, Encoding.ASCII.GetString(s.Key));
-                Assert.Equal(seq, BinaryPrimitives.ReadInt32LittleEndian(s.Row));
-            }
-            Assert.Equal(expected.Count, n);
+            SortsAs(buffer, expected);
         }
+    }
+
+    /// <summary>Sorts the buffer and checks its records come out as (key ordinal, arrival) orders <paramref name="added"/> (rows hold the arrival number).</summary>
+    private static void SortsAs(SortBuffer buffer, List<(string Key, int Seq)> added)
+    {
+        var expected = added.OrderBy(e => e.Key, StringComparer.Ordinal).ThenBy(e => e.Seq).ToList();
+        buffer.Sort();
+        using var s = buffer.Stream();
+        int n = 0;
+        while (s.MoveNext())
+        {
+            var (key, seq) = expected[n++];
+            Assert.Equal(key, Encoding.ASCII.GetString(s.Key));
+            Assert.Equal(seq, BinaryPrimitives.ReadInt32LittleEndian(s.Row));
+        }
+        Assert.Equal(expected.Count, n);
     }
 }
