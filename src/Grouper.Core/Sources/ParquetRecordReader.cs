@@ -97,6 +97,12 @@ public sealed class ParquetRecordReader : RecordReader
     }
 
     public override string SourceName => _path;
+
+    /// <summary>Column <paramref name="ordinal"/> of the current row group, for the builder's own way with Parquet records (<see cref="Writer.RowCodec.EncodeParquet"/>).</summary>
+    internal SourceColumn Column(int ordinal) => _columns[ordinal];
+
+    /// <summary>The current record's row in the current row group.</summary>
+    internal int RowInGroup => _rowInGroup;
     internal int RowGroupCount => _reader.RowGroupCount;
     public override long RowNumber => _row;
     public override int FieldCount => _fields.Length;
@@ -173,6 +179,9 @@ public sealed class ParquetRecordReader : RecordReader
 /// <summary>One column of the current row group of a Parquet source, with typed access.</summary>
 internal abstract class SourceColumn
 {
+    /// <summary>The column's text, for a text column: read without a virtual call a value.</summary>
+    public TextColumn? Text { get; protected init; }
+
     public abstract void Load(ParquetRowGroupReader rg, RowGroupFile file, int count);
     /// <summary>Rows [from, from + count) are read next (a column that streams its row group reads them now).</summary>
     public virtual void Advance(int from, int count) { }
@@ -257,9 +266,11 @@ internal abstract class SourceColumn
     /// Never a string per value: a row group of DuckDB's or Spark's size would be hundreds of thousands of
     /// short-lived strings.
     /// </summary>
-    private sealed class Strings(DataField field) : SourceColumn
+    private sealed class Strings : SourceColumn
     {
-        private readonly TextColumn _text = new(field, GrouperErrorKind.InvalidData);
+        private readonly TextColumn _text;
+
+        public Strings(DataField field) => Text = _text = new(field, GrouperErrorKind.InvalidData);
 
         public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count) => _text.Begin(() => rg, file, count, default);
         public override void Advance(int from, int count) => _text.Advance(from, count);

@@ -138,6 +138,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _activeSource = _sources.Count - 1;
         _currentSource = reader.SourceName;
         var csv = reader as CsvRecordReader;
+        var parquet = reader as ParquetRecordReader;
         while (true)
         {
             bool more;
@@ -148,6 +149,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             }
             if (!more) break;
             if (csv is not null) AddCsv(csv);
+            else if (parquet is not null) AddParquet(parquet);
             else Add(reader);
             if ((_recordsRead & 0x3FF) == 0) ct.ThrowIfCancellationRequested();
         }
@@ -163,6 +165,11 @@ public sealed class GroupedDatasetBuilder : IDisposable
         if (reader is CsvRecordReader csv)
         {
             AddCsv(csv);
+            return;
+        }
+        if (reader is ParquetRecordReader parquet)
+        {
+            AddParquet(parquet);
             return;
         }
         ThrowIfDone();
@@ -203,6 +210,35 @@ public sealed class GroupedDatasetBuilder : IDisposable
         }
         _row.Clear();
         int keyTags = RowCodec.EncodeCsv(reader, _map, _schema, _row, keyOrdinal);
+        Keep(reader, key, keyTags);
+    }
+
+    /// <summary>
+    /// <see cref="Add"/> for a Parquet record: the key and the text values are read from the columns directly
+    /// (<see cref="RowCodec.EncodeParquet"/>). The key column's value is the key when it is text held as
+    /// UTF-8 and not empty, as the key extractor would find it.
+    /// </summary>
+    [MethodImpl(Hot.Path)]
+    private void AddParquet(ParquetRecordReader reader)
+    {
+        ThrowIfDone();
+        BindIfNew(reader);
+        Faults.Hit("read");
+        int keyOrdinal = _directKey;
+        ReadOnlySpan<byte> key = default;
+        if (keyOrdinal >= 0 && reader.Column(keyOrdinal).Text is { } text)
+        {
+            int row = reader.RowInGroup;
+            if (!text.IsNull(row)) text.TryGetUtf8(row, out key);
+        }
+        if (key.IsEmpty)
+        {
+            keyOrdinal = -1;
+            int length = EncodeKey(reader); // may replace _keyBytes
+            key = _keyBytes.AsSpan(0, length);
+        }
+        _row.Clear();
+        int keyTags = RowCodec.EncodeParquet(reader, _map, _schema, _row, keyOrdinal);
         Keep(reader, key, keyTags);
     }
 

@@ -41,10 +41,12 @@ internal static class RowCodec
         }
         catch (EncoderFallbackException ex)
         {
-            throw new GrouperException(GrouperErrorKind.InvalidData,
-                $"A text value in {r.Location} has an unpaired surrogate character, which UTF-8 cannot store: {ex.Message}", r.SourceName, r.RowNumber, ex);
+            throw Unpaired(r, ex);
         }
     }
+
+    private static GrouperException Unpaired(RecordReader r, EncoderFallbackException ex) => new(GrouperErrorKind.InvalidData,
+        $"A text value in {r.Location} has an unpaired surrogate character, which UTF-8 cannot store: {ex.Message}", r.SourceName, r.RowNumber, ex);
 
     /// <summary>
     /// <see cref="Encode"/> for a CSV record, the same bytes: every field is text, already UTF-8 in the reader's
@@ -84,58 +86,102 @@ internal static class RowCodec
         return keyTags;
     }
 
+    /// <summary>
+    /// <see cref="Encode"/> for a Parquet record, the same bytes: text columns held as the file's UTF-8 are
+    /// read straight from the column (<see cref="SourceColumn.Text"/>), without the reader's two virtual calls
+    /// a value; other columns take the general way. Compiled fully optimised, as <see cref="EncodeCsv"/> is.
+    /// </summary>
+    [MethodImpl(Hot.Path)]
+    public static int EncodeParquet(ParquetRecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf, int keyOrdinal = -1)
+    {
+        try
+        {
+            int row = r.RowInGroup, keyTags = 0;
+            buf.WriteVarInt((ulong)map.Length);
+            for (int g = 0; g < map.Length; g++)
+            {
+                int o = map[g];
+                var text = o >= 0 ? r.Column(o).Text : null;
+                if (text is null || text.IsNull(row) || !text.TryGetUtf8(row, out var utf8))
+                {
+                    keyTags += EncodeValue(r, o, schema, g, buf, keyOrdinal);
+                    continue;
+                }
+                var col = schema[g];
+                if (col.Kind != ValueKind.String) schema.Observe(col, ValueKind.String, r);
+                if (o == keyOrdinal)
+                {
+                    buf.WriteByte(KeyTag);
+                    keyTags++;
+                    continue;
+                }
+                var span = buf.GetSpan(1 + VarInt.MaxLength + utf8.Length);
+                span[0] = (byte)ValueKind.String;
+                int n = 1 + VarInt.Write(span[1..], (ulong)utf8.Length);
+                utf8.CopyTo(span[n..]);
+                buf.Length += n + utf8.Length;
+            }
+            return keyTags;
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw Unpaired(r, ex);
+        }
+    }
+
     private static int EncodeValues(RecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf, int keyOrdinal)
     {
         int keyTags = 0;
         buf.WriteVarInt((ulong)map.Length);
-        for (int g = 0; g < map.Length; g++)
-        {
-            int o = map[g];
-            var col = schema[g];
-            var kind = o < 0 ? ValueKind.Null : r.GetKind(o);
-            if (kind != col.Kind) schema.Observe(col, kind, r);
-            if (o == keyOrdinal && kind == ValueKind.String)
-            {
-                buf.WriteByte(KeyTag);
-                keyTags++;
-                continue;
-            }
-            buf.WriteByte((byte)kind);
-            switch (kind)
-            {
-                case ValueKind.Null: break;
-                case ValueKind.String:
-                    if (r.TryGetUtf8(o, out var utf8)) { buf.WriteVarInt((ulong)utf8.Length); buf.Write(utf8); }
-                    else WriteChars(buf, r.GetChars(o));
-                    break;
-                case ValueKind.Boolean: buf.WriteByte(r.GetBoolean(o) ? (byte)1 : (byte)0); break;
-                case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64:
-                    buf.WriteVarInt(VarInt.ZigZag(r.GetInt64(o))); break;
-                case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64:
-                    buf.WriteVarInt(r.GetUInt64(o)); break;
-                case ValueKind.Float:
-                    BinaryPrimitives.WriteSingleLittleEndian(buf.GetSpan(4), (float)r.GetDouble(o)); buf.Length += 4; break;
-                case ValueKind.Double:
-                    BinaryPrimitives.WriteDoubleLittleEndian(buf.GetSpan(8), r.GetDouble(o)); buf.Length += 8; break;
-                case ValueKind.Decimal: WriteDecimal(buf, r.GetDecimal(o)); break;
-                case ValueKind.Binary:
-                    var bytes = r.GetBytes(o);
-                    buf.WriteVarInt((ulong)bytes.Length);
-                    buf.Write(bytes);
-                    break;
-                case ValueKind.Timestamp:
-                    var t = r.GetDateTime(o);
-                    BinaryPrimitives.WriteInt64LittleEndian(buf.GetSpan(8), t.Ticks); buf.Length += 8;
-                    buf.WriteByte((byte)t.Kind);
-                    break;
-                case ValueKind.Date: buf.WriteVarInt((ulong)r.GetDate(o).DayNumber); break;
-                case ValueKind.Time: buf.WriteVarInt(VarInt.ZigZag(r.GetTime(o).Ticks)); break;
-                default: throw new InvalidOperationException($"Unknown value kind {kind}.");
-            }
-        }
+        for (int g = 0; g < map.Length; g++) keyTags += EncodeValue(r, map[g], schema, g, buf, keyOrdinal);
         return keyTags;
     }
 
+    /// <summary>Encodes source column <paramref name="o"/>'s value as the row's value <paramref name="g"/>; 1 when it was the key (<see cref="KeyTag"/>).</summary>
+    private static int EncodeValue(RecordReader r, int o, SchemaBuilder schema, int g, ByteBuffer buf, int keyOrdinal)
+    {
+        var col = schema[g];
+        var kind = o < 0 ? ValueKind.Null : r.GetKind(o);
+        if (kind != col.Kind) schema.Observe(col, kind, r);
+        if (o == keyOrdinal && kind == ValueKind.String)
+        {
+            buf.WriteByte(KeyTag);
+            return 1;
+        }
+        buf.WriteByte((byte)kind);
+        switch (kind)
+        {
+            case ValueKind.Null: break;
+            case ValueKind.String:
+                if (r.TryGetUtf8(o, out var utf8)) { buf.WriteVarInt((ulong)utf8.Length); buf.Write(utf8); }
+                else WriteChars(buf, r.GetChars(o));
+                break;
+            case ValueKind.Boolean: buf.WriteByte(r.GetBoolean(o) ? (byte)1 : (byte)0); break;
+            case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64:
+                buf.WriteVarInt(VarInt.ZigZag(r.GetInt64(o))); break;
+            case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64:
+                buf.WriteVarInt(r.GetUInt64(o)); break;
+            case ValueKind.Float:
+                BinaryPrimitives.WriteSingleLittleEndian(buf.GetSpan(4), (float)r.GetDouble(o)); buf.Length += 4; break;
+            case ValueKind.Double:
+                BinaryPrimitives.WriteDoubleLittleEndian(buf.GetSpan(8), r.GetDouble(o)); buf.Length += 8; break;
+            case ValueKind.Decimal: WriteDecimal(buf, r.GetDecimal(o)); break;
+            case ValueKind.Binary:
+                var bytes = r.GetBytes(o);
+                buf.WriteVarInt((ulong)bytes.Length);
+                buf.Write(bytes);
+                break;
+            case ValueKind.Timestamp:
+                var t = r.GetDateTime(o);
+                BinaryPrimitives.WriteInt64LittleEndian(buf.GetSpan(8), t.Ticks); buf.Length += 8;
+                buf.WriteByte((byte)t.Kind);
+                break;
+            case ValueKind.Date: buf.WriteVarInt((ulong)r.GetDate(o).DayNumber); break;
+            case ValueKind.Time: buf.WriteVarInt(VarInt.ZigZag(r.GetTime(o).Ticks)); break;
+            default: throw new InvalidOperationException($"Unknown value kind {kind}.");
+        }
+        return 0;
+    }
 
     private static void WriteChars(ByteBuffer buf, ReadOnlySpan<char> chars)
     {

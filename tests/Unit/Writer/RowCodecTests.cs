@@ -1,15 +1,19 @@
 using System.Text;
+using Grouper.Keys;
 using Grouper.Schema;
 using Grouper.Sources;
 using Grouper.Util;
 using Grouper.Writer;
+using Parquet;
+using Parquet.Schema;
 using Xunit;
 
 namespace Grouper.Tests.Writer;
 
 /// <summary>
-/// CSV records have an encoder of their own (<see cref="RowCodec.EncodeCsv"/>, no virtual calls): it must
-/// write the bytes the general encoder writes and leave the schema as the general one does.
+/// CSV and Parquet records have encoders of their own (<see cref="RowCodec.EncodeCsv"/>, no virtual calls;
+/// <see cref="RowCodec.EncodeParquet"/>, text read from the columns): they must write the bytes the general
+/// encoder writes and leave the schema as the general one does.
 /// </summary>
 public class RowCodecTests
 {
@@ -79,5 +83,130 @@ public class RowCodecTests
             Assert.Equal(schemaA[g].Nullable, schemaB[g].Nullable);
         }
         Assert.Equal(ValueKind.String, schemaB[0].Kind);
+    }
+
+    private static readonly DataField[] ParquetFields =
+    [
+        new DataField<string>("k"), new DataField<int?>("i"), new DataField<string>("text"), new DataField<double?>("d"),
+        new DateTimeDataField("ts", DateTimeFormat.Timestamp, true, DateTimeTimeUnit.Micros, false), new DataField<Guid>("g"),
+        new DataField<string>("req", nullable: false),
+    ];
+
+    /// <summary>
+    /// Two row groups of every kind of value the Parquet path meets: keys that are null, empty or multi-byte,
+    /// a text value larger than the row buffer, nulls in each nullable column, a Guid column (text, but not
+    /// held as UTF-8: the general way).
+    /// </summary>
+    private static async Task WriteParquet(string path)
+    {
+        await using var fs = File.Create(path);
+        var w = await ParquetWriter.CreateAsync(new ParquetSchema(ParquetFields), fs);
+        var rng = new Random(9);
+        for (int g = 0; g < 2; g++)
+        {
+            using var rg = w.CreateRowGroup();
+            var range = Enumerable.Range(g * 150, 150).ToArray();
+            await rg.WriteAsync(ParquetFields[0], range.Select(i => (i % 11) switch { 0 => null, 1 => "", _ => $"kü{i % 13}" }).ToArray(), null);
+            await rg.WriteAsync<int>(ParquetFields[1], range.Select(i => i % 5 == 0 ? (int?)null : i - 100).ToArray().AsMemory(), null, null, default);
+            await rg.WriteAsync(ParquetFields[2], range.Select(i => (i % 40) switch { 0 => null, 1 => new string('y', 100_000), 2 => "", _ => $"€{new string('x', rng.Next(0, 150))}" }).ToArray(), null);
+            await rg.WriteAsync<double>(ParquetFields[3], range.Select(i => i % 6 == 0 ? (double?)null : i / 3.0).ToArray().AsMemory(), null, null, default);
+            await rg.WriteAsync<DateTime>(ParquetFields[4], range.Select(i => new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(i)).ToArray().AsMemory(), null, null, default);
+            await rg.WriteAsync<Guid>(ParquetFields[5], range.Select(i => new Guid(i, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)).ToArray().AsMemory(), null, null, default);
+            await rg.WriteAsync(ParquetFields[6], range.Select(i => "r" + i).ToArray(), null);
+        }
+        await w.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData(0)]   // the key is the k column: written as the key tag where it is text
+    [InlineData(-1)]  // no column is the key
+    [InlineData(2)]   // the key is the text column
+    public async Task The_parquet_encoder_writes_the_general_encoders_bytes(int keyOrdinal)
+    {
+        using var t = new TempDir();
+        await WriteParquet(t["s.parquet"]);
+        using var general = new ParquetRecordReader(t["s.parquet"]);
+        using var parquet = new ParquetRecordReader(t["s.parquet"]);
+        var schemaA = new SchemaBuilder();
+        var schemaB = new SchemaBuilder();
+        var mapA = schemaA.Bind(general);
+        var mapB = schemaB.Bind(parquet);
+        var a = new ByteBuffer(64);
+        var b = new ByteBuffer(64);
+        int rows = 0, keyTags = 0, direct = 0;
+        while (general.Read())
+        {
+            Assert.True(parquet.Read());
+            a.Clear();
+            b.Clear();
+            int tagsA = RowCodec.Encode(general, mapA, schemaA, a, keyOrdinal);
+            int tagsB = RowCodec.EncodeParquet(parquet, mapB, schemaB, b, keyOrdinal);
+            Assert.Equal(tagsA, tagsB);
+            keyTags += tagsB;
+            Assert.True(a.Span.SequenceEqual(b.Span), $"row {rows}: the encodings differ");
+            if (parquet.Column(2).Text!.TryGetUtf8(parquet.RowInGroup, out _)) direct++;
+            rows++;
+        }
+        Assert.False(parquet.Read());
+        Assert.Equal(300, rows);
+        Assert.Equal(300, direct); // the text column was read as the file's UTF-8: the path under test was taken
+        Assert.Equal(keyOrdinal < 0 ? 0 : 300 - (keyOrdinal == 0 ? 28 : 8), keyTags); // null values are not the key's text
+        Assert.Equal(schemaA.Count, schemaB.Count);
+        for (int g = 0; g < schemaA.Count; g++)
+        {
+            Assert.Equal(schemaA[g].Kind, schemaB[g].Kind);
+            Assert.Equal(schemaA[g].Nullable, schemaB[g].Nullable);
+        }
+    }
+
+    /// <summary>Hides the reader's type from the builder, which then takes the general way with it.</summary>
+    private sealed class Plain(RecordReader r) : RecordReader
+    {
+        public override string SourceName => r.SourceName;
+        public override long RowNumber => r.RowNumber;
+        public override int FieldCount => r.FieldCount;
+        public override string GetName(int o) => r.GetName(o);
+        public override ColumnSpec? GetDeclaredColumn(int o) => r.GetDeclaredColumn(o);
+        public override bool Read() => r.Read();
+        public override ValueKind GetKind(int o) => r.GetKind(o);
+        public override string GetString(int o) => r.GetString(o);
+        public override ReadOnlySpan<char> GetChars(int o) => r.GetChars(o);
+        public override bool TryGetUtf8(int o, out ReadOnlySpan<byte> utf8) => r.TryGetUtf8(o, out utf8);
+        public override long GetInt64(int o) => r.GetInt64(o);
+        public override ulong GetUInt64(int o) => r.GetUInt64(o);
+        public override double GetDouble(int o) => r.GetDouble(o);
+        public override bool GetBoolean(int o) => r.GetBoolean(o);
+        public override decimal GetDecimal(int o) => r.GetDecimal(o);
+        public override DateTime GetDateTime(int o) => r.GetDateTime(o);
+        public override DateOnly GetDate(int o) => r.GetDate(o);
+        public override TimeSpan GetTime(int o) => r.GetTime(o);
+        public override ReadOnlySpan<byte> GetBytes(int o) => r.GetBytes(o);
+        protected override void Dispose(bool disposing) { if (disposing) r.Dispose(); }
+    }
+
+    /// <summary>
+    /// The builder's Parquet path takes the key from the key column where the key extractor would (text, not
+    /// empty) and otherwise asks the extractor: the dataset is byte for byte the one the general way builds.
+    /// </summary>
+    [Theory]
+    [InlineData("k")]
+    [InlineData("g")]        // text, but not held as UTF-8
+    [InlineData("k", "i")]   // two columns: never the column itself
+    public async Task A_parquet_source_builds_the_dataset_the_general_way_builds(params string[] key)
+    {
+        using var t = new TempDir();
+        await WriteParquet(t["s.parquet"]);
+        foreach (var (dir, general) in new[] { ("a", true), ("b", false) })
+        {
+            using var builder = new GroupedDatasetBuilder(t[dir], new BuildOptions { Key = new ColumnKeySpec(key) { NullPolicy = NullKeyPolicy.Group }, MemoryLimit = 4 << 20 });
+            RecordReader r = new ParquetRecordReader(t["s.parquet"]);
+            using (r = general ? new Plain(r) : r) builder.AddAll(r);
+            builder.Complete();
+        }
+        var files = Directory.GetFiles(t["a"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["a"], f)).Order().ToList();
+        Assert.Contains(files, f => f.EndsWith(".parquet"));
+        Assert.Equal(files, Directory.GetFiles(t["b"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["b"], f)).Order());
+        foreach (var f in files)
+            Assert.True(File.ReadAllBytes(Path.Combine(t["a"], f)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(t["b"], f))), $"{f} differs");
     }
 }
