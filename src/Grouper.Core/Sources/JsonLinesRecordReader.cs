@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Grouper.Schema;
@@ -319,20 +320,24 @@ public sealed class JsonLinesRecordReader : RecordReader
         return -1;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int SkipSpace(ReadOnlySpan<byte> line, int p)
     {
         while (p < line.Length && line[p] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') p++;
         return p;
     }
 
+    // What ends the fast parse's view of a string: its closing quote, an escape, or a control character
+    // (not allowed in JSON strings; the full parse reports them). One pass over the string, not two.
+    private static readonly SearchValues<byte> StringStops = SearchValues.Create(
+        [(byte)'"', (byte)'\\', .. Enumerable.Range(0, 0x20).Select(b => (byte)b)]);
+
     /// <summary>The closing quote of a string starting at <paramref name="from"/>; -1 if it has an escape or a control character, or no end.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int StringEnd(ReadOnlySpan<byte> line, int from)
     {
-        int at = line[from..].IndexOfAny((byte)'"', (byte)'\\');
-        if (at < 0 || line[from + at] != (byte)'"') return -1;
-        // Control characters are not allowed in JSON strings: the full parse reports them.
-        if (line.Slice(from, at).IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0) return -1;
-        return from + at;
+        int at = line[from..].IndexOfAny(StringStops);
+        return at < 0 || line[from + at] != (byte)'"' ? -1 : from + at;
     }
 
     /// <summary>Where a JSON number (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?) starting at <paramref name="p"/> ends; -1 if it is not one.</summary>
