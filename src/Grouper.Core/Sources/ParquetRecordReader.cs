@@ -98,7 +98,7 @@ public sealed class ParquetRecordReader : RecordReader
 
     public override string SourceName => _path;
 
-    /// <summary>Column <paramref name="ordinal"/> of the current row group, for the builder's own way with Parquet records (<see cref="Writer.RowCodec.EncodeParquet"/>).</summary>
+    /// <summary>Column <paramref name="ordinal"/> of the current row group, for the builder's own way with Parquet records (<see cref="Writer.RowCodec.ParquetText"/>).</summary>
     internal SourceColumn Column(int ordinal) => _columns[ordinal];
 
     /// <summary>The current record's row in the current row group.</summary>

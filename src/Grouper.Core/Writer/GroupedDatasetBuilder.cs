@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Grouper.Format;
 using Grouper.Keys;
+using Grouper.Schema;
 using Grouper.Sources;
 using Grouper.Util;
 
@@ -137,8 +138,6 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _sources.Add(new SourceFileInfo { Path = reader.SourceName, Bytes = bytes });
         _activeSource = _sources.Count - 1;
         _currentSource = reader.SourceName;
-        var csv = reader as CsvRecordReader;
-        var parquet = reader as ParquetRecordReader;
         while (true)
         {
             bool more;
@@ -148,9 +147,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                 throw new GrouperException(GrouperErrorKind.InvalidData, $"Cannot read {reader.Location}: {ex.Message}", reader.SourceName, reader.RowNumber, ex);
             }
             if (!more) break;
-            if (csv is not null) AddCsv(csv);
-            else if (parquet is not null) AddParquet(parquet);
-            else Add(reader);
+            Add(reader);
             if ((_recordsRead & 0x3FF) == 0) ct.ThrowIfCancellationRequested();
         }
         _bytesRead += bytes;
@@ -162,15 +159,12 @@ public sealed class GroupedDatasetBuilder : IDisposable
     /// <summary>Adds the reader's current record (for callers that push records one at a time).</summary>
     public void Add(RecordReader reader)
     {
-        if (reader is CsvRecordReader csv)
+        // The sources of Grouper's own readers take their own paths (see AddOwn).
+        switch (reader)
         {
-            AddCsv(csv);
-            return;
-        }
-        if (reader is ParquetRecordReader parquet)
-        {
-            AddParquet(parquet);
-            return;
+            case CsvRecordReader: AddOwn<RowCodec.CsvText>(reader); return;
+            case ParquetRecordReader: AddOwn<RowCodec.ParquetText>(reader); return;
+            case JsonLinesRecordReader: AddOwn<RowCodec.JsonText>(reader); return;
         }
         ThrowIfDone();
         BindIfNew(reader);
@@ -190,47 +184,19 @@ public sealed class GroupedDatasetBuilder : IDisposable
     }
 
     /// <summary>
-    /// <see cref="Add"/> for a CSV record, calling nothing virtual (see <see cref="RowCodec.EncodeCsv"/>): the
-    /// key column's field is the key as it lies in the reader's buffer when it is one column and not empty,
-    /// which is what the key extractor would find there, through three virtual calls a record.
+    /// <see cref="Add"/> for a record of <typeparamref name="TText"/>'s source (<see cref="RowCodec.EncodeOwn{TText}"/>):
+    /// the key column's value is the key as it lies when it is text held as UTF-8 and not empty, which is what
+    /// the key extractor would find there (<see cref="KeyExtractor.DirectOrdinal"/>) through three virtual calls.
     /// </summary>
     [MethodImpl(Hot.Path)]
-    private void AddCsv(CsvRecordReader reader)
-    {
-        ThrowIfDone();
-        BindIfNew(reader);
-        Faults.Hit("read");
-        int keyOrdinal = _directKey;
-        ReadOnlySpan<byte> key = keyOrdinal >= 0 ? reader.FieldUtf8(keyOrdinal) : default;
-        if (key.IsEmpty)
-        {
-            keyOrdinal = -1;
-            int length = EncodeKey(reader); // may replace _keyBytes
-            key = _keyBytes.AsSpan(0, length);
-        }
-        _row.Clear();
-        int keyTags = RowCodec.EncodeCsv(reader, _map, _schema, _row, keyOrdinal);
-        Keep(reader, key, keyTags);
-    }
-
-    /// <summary>
-    /// <see cref="Add"/> for a Parquet record: the key and the text values are read from the columns directly
-    /// (<see cref="RowCodec.EncodeParquet"/>). The key column's value is the key when it is text held as
-    /// UTF-8 and not empty, as the key extractor would find it.
-    /// </summary>
-    [MethodImpl(Hot.Path)]
-    private void AddParquet(ParquetRecordReader reader)
+    private void AddOwn<TText>(RecordReader reader) where TText : struct, RowCodec.ITextValues
     {
         ThrowIfDone();
         BindIfNew(reader);
         Faults.Hit("read");
         int keyOrdinal = _directKey;
         ReadOnlySpan<byte> key = default;
-        if (keyOrdinal >= 0 && reader.Column(keyOrdinal).Text is { } text)
-        {
-            int row = reader.RowInGroup;
-            if (!text.IsNull(row)) text.TryGetUtf8(row, out key);
-        }
+        if (keyOrdinal >= 0 && TText.TryGet(reader, keyOrdinal, out var text)) key = text;
         if (key.IsEmpty)
         {
             keyOrdinal = -1;
@@ -238,7 +204,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             key = _keyBytes.AsSpan(0, length);
         }
         _row.Clear();
-        int keyTags = RowCodec.EncodeParquet(reader, _map, _schema, _row, keyOrdinal);
+        int keyTags = RowCodec.EncodeOwn<TText>(reader, _map, _schema, _row, keyOrdinal);
         Keep(reader, key, keyTags);
     }
 

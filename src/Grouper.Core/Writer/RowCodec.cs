@@ -49,77 +49,86 @@ internal static class RowCodec
         $"A text value in {r.Location} has an unpaired surrogate character, which UTF-8 cannot store: {ex.Message}", r.SourceName, r.RowNumber, ex);
 
     /// <summary>
-    /// <see cref="Encode"/> for a CSV record, the same bytes: every field is text, already UTF-8 in the reader's
-    /// buffer. Compiled fully optimised from its first call (<see cref="Hot"/>) and calling nothing virtual: the
-    /// general encoder reaches the reader through virtual calls that only the runtime's profile-guided tier
-    /// inlines, and a 1 GB CSV build ran its ReadyToRun and profiling code for the first 40% of its reading phase.
+    /// Where a source's own encoder (<see cref="EncodeOwn{TText}"/>) finds a text value held as UTF-8, and the
+    /// builder a key it can take as it lies: each calls its reader's members directly (the readers are sealed).
     /// </summary>
-    [MethodImpl(Hot.Path)]
-    public static int EncodeCsv(CsvRecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf, int keyOrdinal = -1)
+    internal interface ITextValues
     {
-        int keyTags = 0;
-        buf.WriteVarInt((ulong)map.Length);
-        for (int g = 0; g < map.Length; g++)
+        /// <summary>
+        /// The value of column <paramref name="o"/> when it is text held as UTF-8 (empty text included); false
+        /// otherwise (null, another kind, text held as characters).
+        /// </summary>
+        static abstract bool TryGet(RecordReader r, int o, out ReadOnlySpan<byte> utf8);
+    }
+
+    /// <summary>Every CSV field is text, already UTF-8 in the reader's buffer.</summary>
+    internal readonly struct CsvText : ITextValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool TryGet(RecordReader r, int o, out ReadOnlySpan<byte> utf8)
         {
-            int o = map[g];
-            var col = schema[g];
-            var kind = o < 0 ? ValueKind.Null : ValueKind.String;
-            if (kind != col.Kind) schema.Observe(col, kind, r);
-            if (o < 0)
-            {
-                buf.WriteByte((byte)ValueKind.Null);
-                continue;
-            }
-            if (o == keyOrdinal)
-            {
-                buf.WriteByte(KeyTag);
-                keyTags++;
-                continue;
-            }
-            var utf8 = r.FieldUtf8(o);
-            var span = buf.GetSpan(1 + VarInt.MaxLength + utf8.Length);
-            span[0] = (byte)ValueKind.String;
-            int n = 1 + VarInt.Write(span[1..], (ulong)utf8.Length);
-            utf8.CopyTo(span[n..]);
-            buf.Length += n + utf8.Length;
+            utf8 = ((CsvRecordReader)r).FieldUtf8(o);
+            return true;
         }
-        return keyTags;
+    }
+
+    /// <summary>Parquet text read straight from the column (<see cref="SourceColumn.Text"/>), without the reader's two virtual calls.</summary>
+    internal readonly struct ParquetText : ITextValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool TryGet(RecordReader r, int o, out ReadOnlySpan<byte> utf8)
+        {
+            var parquet = (ParquetRecordReader)r;
+            int row = parquet.RowInGroup;
+            utf8 = default;
+            return parquet.Column(o).Text is { } text && !text.IsNull(row) && text.TryGetUtf8(row, out utf8);
+        }
+    }
+
+    /// <summary>JSON Lines text without escapes, as it lies in the line.</summary>
+    internal readonly struct JsonText : ITextValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool TryGet(RecordReader r, int o, out ReadOnlySpan<byte> utf8)
+        {
+            var json = (JsonLinesRecordReader)r;
+            utf8 = default;
+            return json.GetKind(o) == ValueKind.String && json.TryGetUtf8(o, out utf8);
+        }
     }
 
     /// <summary>
-    /// <see cref="Encode"/> for a Parquet record, the same bytes: text columns held as the file's UTF-8 are
-    /// read straight from the column (<see cref="SourceColumn.Text"/>), without the reader's two virtual calls
-    /// a value; other columns take the general way. Compiled fully optimised, as <see cref="EncodeCsv"/> is.
+    /// <see cref="Encode"/> for a record of <typeparamref name="TText"/>'s source, the same bytes: text held as
+    /// UTF-8 in a column already of text is written from where it lies (the key as <see cref="KeyTag"/>); every
+    /// other value (numbers, nulls, text as characters, a value that changes its column's kind) takes the
+    /// general way. Compiled fully optimised for each source from its first call (<see cref="Hot"/>), calling
+    /// nothing virtual for text: the general encoder reaches the reader through virtual calls that only the
+    /// runtime's profile-guided tier inlines (a 1 GB CSV build ran its ReadyToRun and profiling code for the
+    /// first 40% of its reading phase).
     /// </summary>
     [MethodImpl(Hot.Path)]
-    public static int EncodeParquet(ParquetRecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf, int keyOrdinal = -1)
+    public static int EncodeOwn<TText>(RecordReader r, int[] map, SchemaBuilder schema, ByteBuffer buf, int keyOrdinal = -1) where TText : struct, ITextValues
     {
         try
         {
-            int row = r.RowInGroup, keyTags = 0;
+            int keyTags = 0;
             buf.WriteVarInt((ulong)map.Length);
             for (int g = 0; g < map.Length; g++)
             {
                 int o = map[g];
-                var text = o >= 0 ? r.Column(o).Text : null;
-                if (text is null || text.IsNull(row) || !text.TryGetUtf8(row, out var utf8))
+                if (o >= 0 && schema[g].Kind == ValueKind.String && TText.TryGet(r, o, out var utf8))
                 {
-                    keyTags += EncodeValue(r, o, schema, g, buf, keyOrdinal);
+                    if (o == keyOrdinal)
+                    {
+                        buf.WriteByte(KeyTag);
+                        keyTags++;
+                        continue;
+                    }
+                    buf.WriteByte((byte)ValueKind.String);
+                    WriteUtf8(buf, utf8);
                     continue;
                 }
-                var col = schema[g];
-                if (col.Kind != ValueKind.String) schema.Observe(col, ValueKind.String, r);
-                if (o == keyOrdinal)
-                {
-                    buf.WriteByte(KeyTag);
-                    keyTags++;
-                    continue;
-                }
-                var span = buf.GetSpan(1 + VarInt.MaxLength + utf8.Length);
-                span[0] = (byte)ValueKind.String;
-                int n = 1 + VarInt.Write(span[1..], (ulong)utf8.Length);
-                utf8.CopyTo(span[n..]);
-                buf.Length += n + utf8.Length;
+                keyTags += EncodeValue(r, o, schema, g, buf, keyOrdinal);
             }
             return keyTags;
         }
@@ -153,7 +162,7 @@ internal static class RowCodec
         {
             case ValueKind.Null: break;
             case ValueKind.String:
-                if (r.TryGetUtf8(o, out var utf8)) { buf.WriteVarInt((ulong)utf8.Length); buf.Write(utf8); }
+                if (r.TryGetUtf8(o, out var utf8)) WriteUtf8(buf, utf8);
                 else WriteChars(buf, r.GetChars(o));
                 break;
             case ValueKind.Boolean: buf.WriteByte(r.GetBoolean(o) ? (byte)1 : (byte)0); break;
@@ -181,6 +190,16 @@ internal static class RowCodec
             default: throw new InvalidOperationException($"Unknown value kind {kind}.");
         }
         return 0;
+    }
+
+    /// <summary>A text value's length and bytes (its kind byte written before).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteUtf8(ByteBuffer buf, ReadOnlySpan<byte> utf8)
+    {
+        var span = buf.GetSpan(VarInt.MaxLength + utf8.Length);
+        int n = VarInt.Write(span, (ulong)utf8.Length);
+        utf8.CopyTo(span[n..]);
+        buf.Length += n + utf8.Length;
     }
 
     private static void WriteChars(ByteBuffer buf, ReadOnlySpan<char> chars)

@@ -11,9 +11,10 @@ using Xunit;
 namespace Grouper.Tests.Writer;
 
 /// <summary>
-/// CSV and Parquet records have encoders of their own (<see cref="RowCodec.EncodeCsv"/>, no virtual calls;
-/// <see cref="RowCodec.EncodeParquet"/>, text read from the columns): they must write the bytes the general
-/// encoder writes and leave the schema as the general one does.
+/// CSV, JSON Lines and Parquet records have encoders of their own (<see cref="RowCodec.EncodeOwn{TText}"/>:
+/// text read where it lies, without virtual calls): they must write the bytes the general encoder writes and
+/// leave the schema as the general one does; and the builder's paths for them must build the datasets its
+/// general way builds.
 /// </summary>
 public class RowCodecTests
 {
@@ -33,6 +34,42 @@ public class RowCodecTests
             schema.Bind(first);
         }
         return (schema, schema.Bind(csv));
+    }
+
+    private static void AssertSameSchema(SchemaBuilder a, SchemaBuilder b)
+    {
+        Assert.Equal(a.Count, b.Count);
+        for (int g = 0; g < a.Count; g++)
+        {
+            Assert.Equal(a[g].Kind, b[g].Kind);
+            Assert.Equal(a[g].Nullable, b[g].Nullable);
+        }
+    }
+
+    /// <summary>
+    /// Reads two readers of one source in step and encodes each record the general way and the source's own:
+    /// the bytes and the key tags must agree. Returns the records read and the key tags written.
+    /// </summary>
+    private static (int Rows, int KeyTags) AssertSameEncodings(RecordReader general, RecordReader own,
+        Func<ByteBuffer, int> encodeGeneral, Func<ByteBuffer, int> encodeOwn, Action? afterEach = null)
+    {
+        var a = new ByteBuffer(64);
+        var b = new ByteBuffer(64);
+        int rows = 0, keyTags = 0;
+        while (general.Read())
+        {
+            Assert.True(own.Read());
+            a.Clear();
+            b.Clear();
+            int tags = encodeGeneral(a);
+            Assert.Equal(tags, encodeOwn(b));
+            Assert.True(a.Span.SequenceEqual(b.Span), $"record {rows + 1}: the encodings differ");
+            keyTags += tags;
+            rows++;
+            afterEach?.Invoke();
+        }
+        Assert.False(own.Read());
+        return (rows, keyTags);
     }
 
     [Theory]
@@ -60,28 +97,10 @@ public class RowCodecTests
         var (schemaA, mapA) = Bound(general);
         var (schemaB, mapB) = Bound(csv);
         Assert.Contains(-1, mapA);
-        var a = new ByteBuffer(64);
-        var b = new ByteBuffer(64);
-        int rows = 0;
-        while (general.Read())
-        {
-            Assert.True(csv.Read());
-            a.Clear();
-            b.Clear();
-            int tagsA = RowCodec.Encode(general, mapA, schemaA, a, keyOrdinal);
-            int tagsB = RowCodec.EncodeCsv(csv, mapB, schemaB, b, keyOrdinal);
-            Assert.Equal(tagsA, tagsB);
-            Assert.True(a.Span.SequenceEqual(b.Span), $"row {rows}: the encodings differ");
-            rows++;
-        }
-        Assert.False(csv.Read());
+        var (rows, _) = AssertSameEncodings(general, csv,
+            a => RowCodec.Encode(general, mapA, schemaA, a, keyOrdinal), b => RowCodec.EncodeOwn<RowCodec.CsvText>(csv, mapB, schemaB, b, keyOrdinal));
         Assert.Equal(300, rows);
-        Assert.Equal(schemaA.Count, schemaB.Count);
-        for (int g = 0; g < schemaA.Count; g++)
-        {
-            Assert.Equal(schemaA[g].Kind, schemaB[g].Kind);
-            Assert.Equal(schemaA[g].Nullable, schemaB[g].Nullable);
-        }
+        AssertSameSchema(schemaA, schemaB);
         Assert.Equal(ValueKind.String, schemaB[0].Kind);
     }
 
@@ -131,32 +150,14 @@ public class RowCodecTests
         var schemaB = new SchemaBuilder();
         var mapA = schemaA.Bind(general);
         var mapB = schemaB.Bind(parquet);
-        var a = new ByteBuffer(64);
-        var b = new ByteBuffer(64);
-        int rows = 0, keyTags = 0, direct = 0;
-        while (general.Read())
-        {
-            Assert.True(parquet.Read());
-            a.Clear();
-            b.Clear();
-            int tagsA = RowCodec.Encode(general, mapA, schemaA, a, keyOrdinal);
-            int tagsB = RowCodec.EncodeParquet(parquet, mapB, schemaB, b, keyOrdinal);
-            Assert.Equal(tagsA, tagsB);
-            keyTags += tagsB;
-            Assert.True(a.Span.SequenceEqual(b.Span), $"row {rows}: the encodings differ");
-            if (parquet.Column(2).Text!.TryGetUtf8(parquet.RowInGroup, out _)) direct++;
-            rows++;
-        }
-        Assert.False(parquet.Read());
+        int direct = 0;
+        var (rows, keyTags) = AssertSameEncodings(general, parquet,
+            a => RowCodec.Encode(general, mapA, schemaA, a, keyOrdinal), b => RowCodec.EncodeOwn<RowCodec.ParquetText>(parquet, mapB, schemaB, b, keyOrdinal),
+            () => direct += parquet.Column(2).Text!.TryGetUtf8(parquet.RowInGroup, out _) ? 1 : 0);
         Assert.Equal(300, rows);
         Assert.Equal(300, direct); // the text column was read as the file's UTF-8: the path under test was taken
         Assert.Equal(keyOrdinal < 0 ? 0 : 300 - (keyOrdinal == 0 ? 28 : 8), keyTags); // null values are not the key's text
-        Assert.Equal(schemaA.Count, schemaB.Count);
-        for (int g = 0; g < schemaA.Count; g++)
-        {
-            Assert.Equal(schemaA[g].Kind, schemaB[g].Kind);
-            Assert.Equal(schemaA[g].Nullable, schemaB[g].Nullable);
-        }
+        AssertSameSchema(schemaA, schemaB);
     }
 
     /// <summary>Hides the reader's type from the builder, which then takes the general way with it.</summary>
@@ -185,22 +186,72 @@ public class RowCodecTests
     }
 
     /// <summary>
-    /// The builder's Parquet path takes the key from the key column where the key extractor would (text, not
-    /// empty) and otherwise asks the extractor: the dataset is byte for byte the one the general way builds.
+    /// JSON Lines of every kind of value the fast parse and the full parse leave: keys that are null, empty,
+    /// escaped or missing; a text value larger than the row buffer; numbers of both kinds, booleans;
+    /// a line with an escape (the full parse's characters, not UTF-8).
+    /// </summary>
+    private static string JsonLines()
+    {
+        var sb = new StringBuilder();
+        var rng = new Random(3);
+        for (int i = 0; i < 300; i++)
+        {
+            string k = (i % 13) switch { 0 => "null", 1 => "\"\"", 2 => "\"k\\u00e9\"", 3 => "\"a\\tb\"", _ => $"\"kü{i % 17}\"" };
+            string text = (i % 50) switch { 0 => "\"" + new string('y', 100_000) + "\"", 1 => "\"a\\\"quote\"", _ => $"\"€{new string('x', rng.Next(0, 150))}\"" };
+            string n = (i % 4) switch { 0 => "7", 1 => "2.5", 2 => "-3", _ => "null" };
+            string b = (i % 3) switch { 0 => "true", 1 => "false", _ => "null" };
+            sb.Append(i % 29 == 5 ? $"{{\"text\":{text},\"n\":{n},\"b\":{b}}}" : $"{{\"k\":{k},\"text\":{text},\"n\":{n},\"b\":{b}}}").Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    [Theory]
+    [InlineData(0)]   // the key is the k column
+    [InlineData(-1)]  // no column is the key
+    [InlineData(1)]   // the key is the text column
+    public void The_json_encoder_writes_the_general_encoders_bytes(int keyOrdinal)
+    {
+        var data = Encoding.UTF8.GetBytes(JsonLines());
+        using var general = new JsonLinesRecordReader("j.jsonl", new MemoryStream(data));
+        using var json = new JsonLinesRecordReader("j.jsonl", new MemoryStream(data));
+        var schemaA = new SchemaBuilder();
+        var schemaB = new SchemaBuilder();
+        int utf8 = 0;
+        // The first line names the fields: the maps are bound after each line is read.
+        var (rows, _) = AssertSameEncodings(general, json,
+            a => RowCodec.Encode(general, schemaA.Bind(general), schemaA, a, keyOrdinal), b => RowCodec.EncodeOwn<RowCodec.JsonText>(json, schemaB.Bind(json), schemaB, b, keyOrdinal),
+            () => utf8 += json.TryGetUtf8(1, out _) ? 1 : 0);
+        Assert.Equal(300, rows);
+        Assert.InRange(utf8, 250, 299); // text read as the line's UTF-8, and as characters where it has an escape
+        AssertSameSchema(schemaA, schemaB);
+    }
+
+    /// <summary>
+    /// Each source's own path into the sort takes the key from the key column where the key extractor would
+    /// (text held as UTF-8, not empty) and otherwise asks the extractor: the dataset is byte for byte the one
+    /// the general way builds (the same reader, its type hidden from the builder).
     /// </summary>
     [Theory]
-    [InlineData("k")]
-    [InlineData("g")]        // text, but not held as UTF-8
-    [InlineData("k", "i")]   // two columns: never the column itself
-    public async Task A_parquet_source_builds_the_dataset_the_general_way_builds(params string[] key)
+    [InlineData("parquet", "k")]
+    [InlineData("parquet", "g")]        // text, but not held as UTF-8
+    [InlineData("parquet", "k", "i")]   // two columns: never the column itself
+    [InlineData("jsonl", "k")]
+    [InlineData("jsonl", "n")]          // numbers
+    [InlineData("jsonl", "k", "b")]     // booleans
+    [InlineData("csv", "k")]
+    [InlineData("csv", "k", "n")]
+    public async Task A_source_builds_the_dataset_the_general_way_builds(string format, params string[] key)
     {
         using var t = new TempDir();
-        await WriteParquet(t["s.parquet"]);
+        var source = t["s." + format];
+        if (format == "parquet") await WriteParquet(source);
+        else if (format == "jsonl") await File.WriteAllTextAsync(source, JsonLines());
+        else await File.WriteAllTextAsync(source, "k,text,n\n" + string.Concat(Enumerable.Range(0, 300).Select(i => $"{(i % 9 == 0 ? "" : "kü" + i % 17)},\"x{i}, y\",{i % 4}\n")));
         foreach (var (dir, general) in new[] { ("a", true), ("b", false) })
         {
             using var builder = new GroupedDatasetBuilder(t[dir], new BuildOptions { Key = new ColumnKeySpec(key) { NullPolicy = NullKeyPolicy.Group }, MemoryLimit = 4 << 20 });
-            RecordReader r = new ParquetRecordReader(t["s.parquet"]);
-            using (r = general ? new Plain(r) : r) builder.AddAll(r);
+            var r = SourceFiles.Open(source);
+            using (var read = general ? new Plain(r) : r) builder.AddAll(read);
             builder.Complete();
         }
         var files = Directory.GetFiles(t["a"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["a"], f)).Order().ToList();
