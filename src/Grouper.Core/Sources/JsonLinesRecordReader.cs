@@ -38,6 +38,7 @@ public sealed class JsonLinesRecordReader : RecordReader
     private bool _lineValid;                 // the current line is valid UTF-8 (known ahead, for the whole buffer)
     private readonly List<string> _names = new();
     private readonly List<byte[]> _nameBytes = new();   // unescaped UTF-8 of each name, to know a field without a string
+    private readonly List<byte[]?> _plainNames = new(); // the same where a line writes it as it is (no byte to escape), else null
     private char[] _text = new char[1 << 12];           // the current record's text values, one after the other
     private int _textUsed;
     private readonly Dictionary<string, int> _ordinals = new(StringComparer.Ordinal);
@@ -163,7 +164,9 @@ public sealed class JsonLinesRecordReader : RecordReader
                 {
                     o = _names.Count;
                     _names.Add(name);
-                    _nameBytes.Add(Encoding.UTF8.GetBytes(name));
+                    var bytes = Encoding.UTF8.GetBytes(name);
+                    _nameBytes.Add(bytes);
+                    _plainNames.Add(bytes.AsSpan().IndexOfAny(StringStops) < 0 ? bytes : null);
                     _ordinals.Add(name, o);
                     _schemaVersion++;
                     if (o == _fields.Length)
@@ -253,10 +256,23 @@ public sealed class JsonLinesRecordReader : RecordReader
         while (true)
         {
             if (p == line.Length || line[p] != (byte)'"') return false;
-            int nameEnd = StringEnd(line, p + 1);
-            if (nameEnd < 0) return false;
-            int o = KnownName(line[(p + 1)..nameEnd], position);
-            if (o < 0) return false;
+            int o, nameEnd;
+            // Lines usually list their fields in one order: the name at this position last time is compared
+            // where it lies, with its closing quote, before the name is searched for its end and looked up.
+            if (position < _plainNames.Count && _plainNames[position] is { } expected
+                && line.Length - (p + 1) > expected.Length && line[p + 1 + expected.Length] == (byte)'"'
+                && line.Slice(p + 1, expected.Length).SequenceEqual(expected))
+            {
+                o = position;
+                nameEnd = p + 1 + expected.Length;
+            }
+            else
+            {
+                nameEnd = StringEnd(line, p + 1);
+                if (nameEnd < 0) return false;
+                o = KnownName(line[(p + 1)..nameEnd], position);
+                if (o < 0) return false;
+            }
             position++;
             p = SkipSpace(line, nameEnd + 1);
             if (p == line.Length || line[p] != (byte)':') return false;
@@ -405,6 +421,7 @@ public sealed class JsonLinesRecordReader : RecordReader
         return _text.AsSpan(f.TextStart, f.TextLength);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public override bool TryGetUtf8(int ordinal, out ReadOnlySpan<byte> utf8)
     {
         ref var f = ref At(ordinal);
