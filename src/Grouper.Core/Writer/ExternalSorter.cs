@@ -51,13 +51,15 @@ internal sealed class ExternalSorter : IDisposable
     private void SpillInBackground()
     {
         // The buffer is sorted by whichever thread would otherwise wait: here, while the previous spill is
-        // still running (CSV, where gathering and compressing are the slower side), or on the spilling thread
-        // when it is done already (Parquet, where decoding the source is).
+        // still running (CSV, where gathering and compressing are the slower side: this thread then compresses
+        // that spill's blocks until it is done, see WaitForSpill), or on the spilling thread when it is done
+        // already (JSON Lines and Parquet, where reading the source is).
         if (_spilling is { IsCompleted: false }) _buffer.Sort();
         WaitForSpill(); // the other buffer is being spilled: it must be empty before it is filled again
         var full = _buffer;
         var path = NextRunPath();
-        _spilling = Task.Run(() => SpillBuffer(full, path));
+        var blocks = SpillBlocks; // made here, so this thread, helping, always sees them whole
+        _spilling = Task.Run(() => SpillBuffer(full, path, blocks));
         _active ^= 1;
     }
 
@@ -73,10 +75,10 @@ internal sealed class ExternalSorter : IDisposable
     // Spills run one at a time (each waits for the one before), so one set of blocks serves them all.
     private RunBlocks SpillBlocks => _spillBlockStore ??= new RunBlocks(BlockSize);
 
-    private void SpillBuffer(SortBuffer buffer, string path)
+    private void SpillBuffer(SortBuffer buffer, string path, RunBlocks blocks)
     {
         if (!buffer.IsSorted) buffer.Sort();
-        using (var w = new RunWriter(path, BlockSize, blocks: SpillBlocks))
+        using (var w = new RunWriter(path, BlockSize, blocks: blocks))
         using (var s = buffer.Stream())
         {
             w.WriteAll(s, CancellationToken.None);
@@ -85,11 +87,29 @@ internal sealed class ExternalSorter : IDisposable
         buffer.Clear();
     }
 
-    /// <summary>Waits for the spill in progress; its failure (a full disk) surfaces here, on the caller's thread.</summary>
+    /// <summary>
+    /// Waits for the spill in progress, compressing its blocks meanwhile (<see cref="RunBlocks.Helping"/>); its
+    /// failure (a full disk) surfaces here, on the caller's thread.
+    /// </summary>
     private void WaitForSpill()
     {
         var pending = _spilling;
         if (pending is null) return;
+        if (!pending.IsCompleted && _spillBlockStore is { } blocks)
+        {
+            blocks.Helping = true;
+            try
+            {
+                var spin = new SpinWait();
+                while (!pending.IsCompleted)
+                    if (blocks.TryCompressOne()) spin.Reset();
+                    else spin.SpinOnce();
+            }
+            finally
+            {
+                blocks.Helping = false;
+            }
+        }
         _spilling = null;
         pending.GetAwaiter().GetResult();
         Spilled?.Invoke(); // on the caller's thread: progress handlers may not be thread-safe

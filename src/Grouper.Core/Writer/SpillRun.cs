@@ -14,9 +14,13 @@ internal sealed class RunWriter : IDisposable
 {
     private readonly FileStream _file;
     private readonly int _blockSize;
-    private readonly ByteBuffer _raw;
     private readonly RunBlocks _blocks;
+    private readonly RunBlocks.Slot[] _ring;
     private readonly SpillCodec _codec;
+    private RunBlocks.Slot _filling;
+    private ByteBuffer _raw;
+    private int _fill;   // the slot being filled
+    private int _write;  // the oldest slot not yet written
 
     // blocks: buffers to write with, reused from run to run (new ones when null).
     public RunWriter(string path, int blockSize, SpillCodec? codec = null, RunBlocks? blocks = null)
@@ -25,8 +29,12 @@ internal sealed class RunWriter : IDisposable
         _blockSize = blockSize;
         _codec = codec ?? SpillCodec.Preferred;
         _blocks = blocks ?? new RunBlocks(blockSize);
-        _raw = _blocks.Raw;
-        _raw.Clear(); // a run that failed may have left a block behind
+        _blocks.Codec = _codec;
+        _ring = _blocks.Ring;
+        // A run that failed may have left blocks behind (no one compresses them now: see RunBlocks.Helping).
+        foreach (var slot in _ring) slot.Reset(blockSize);
+        _filling = _ring[0];
+        _raw = _filling.Raw;
         _file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
     }
 
@@ -60,24 +68,50 @@ internal sealed class RunWriter : IDisposable
     {
         if (_raw.Length == 0) return;
         Faults.Hit("spill");
-        int max = SpillCodec.MaximumOutputSize(_raw.Length);
-        if (_blocks.Compressed.Length < max) _blocks.Compressed = new byte[max];
-        int n = _codec.Compress(_raw.Span, _blocks.Compressed);
+        _filling.MarkReady();
+        // Compressed here at once, unless a waiting thread takes the blocks (the next one is gathered meanwhile).
+        if (!_blocks.Helping && _filling.TryClaim()) _filling.Compress(_codec);
+        _fill = (_fill + 1) % _ring.Length;
+        Drain(until: _ring[_fill]);
+        _filling = _ring[_fill];
+        _raw = _filling.Raw;
+    }
+
+    /// <summary>
+    /// Writes the compressed blocks in order. With <paramref name="until"/>, goes on until that slot is free
+    /// (compressing a block itself, or waiting for the one a helper is compressing); without, until every
+    /// block is written.
+    /// </summary>
+    private void Drain(RunBlocks.Slot? until)
+    {
+        var spin = new SpinWait();
         Span<byte> header = stackalloc byte[8];
-        BinaryPrimitives.WriteInt32LittleEndian(header, _raw.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(header[4..], n);
-        _file.Write(header);
-        _file.Write(_blocks.Compressed, 0, n);
-        _raw.Clear();
-        _raw.TrimTo(_blockSize + 64);
-        if (_blocks.Compressed.Length > SpillCodec.MaximumOutputSize(_blockSize + 64) * 2)
-            _blocks.Compressed = new byte[SpillCodec.MaximumOutputSize(_blockSize + 64)];
+        while (true)
+        {
+            var slot = _ring[_write];
+            int state = slot.State;
+            if (state == RunBlocks.Slot.Free) return;
+            if (state == RunBlocks.Slot.Done)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(header, slot.Raw.Length);
+                BinaryPrimitives.WriteInt32LittleEndian(header[4..], slot.CompressedLength);
+                _file.Write(header);
+                _file.Write(slot.Compressed, 0, slot.CompressedLength);
+                slot.Reset(_blockSize);
+                _write = (_write + 1) % _ring.Length;
+                continue;
+            }
+            if (until is not null && until.State == RunBlocks.Slot.Free) return;
+            if (state == RunBlocks.Slot.Ready && slot.TryClaim()) slot.Compress(_codec);
+            else if (!_blocks.TryCompressOne()) spin.SpinOnce(); // a helper is compressing it: a later block meanwhile
+        }
     }
 
     /// <summary>Writes the last block and closes the file.</summary>
     public void Finish()
     {
         FlushBlock();
+        Drain(until: null);
         _file.Flush();
         _file.Dispose();
     }
@@ -86,14 +120,84 @@ internal sealed class RunWriter : IDisposable
 }
 
 /// <summary>
-/// A run writer's raw and compressed block, which the sorter keeps for all its spills (one at a time).
-/// New ones for every run were half a megabyte of large-object garbage per spill, which only a full
-/// collection frees: the heap's free space grew through a long build (a 4 GB build spills 84 runs).
+/// A run writer's blocks, which the sorter keeps for all its spills (one at a time): a ring of slots, each a
+/// raw block and its compressed form. New ones for every run were half a megabyte of large-object garbage
+/// per spill, which only a full collection frees: the heap's free space grew through a long build (a 4 GB
+/// build spills 84 runs). Three slots let a second thread compress blocks while the spilling thread gathers
+/// the next (see <see cref="Helping"/>); the run's bytes are the same whoever compresses them.
 /// </summary>
-internal sealed class RunBlocks(int blockSize)
+internal sealed class RunBlocks
 {
-    public readonly ByteBuffer Raw = new(blockSize + 64);
-    public byte[] Compressed = new byte[SpillCodec.MaximumOutputSize(blockSize + 64)];
+    public RunBlocks(int blockSize)
+    {
+        Ring = new Slot[3];
+        for (int i = 0; i < Ring.Length; i++) Ring[i] = new Slot(blockSize);
+    }
+
+    public readonly Slot[] Ring;
+
+    /// <summary>The codec of the run being written, for a helper.</summary>
+    public SpillCodec Codec = SpillCodec.Preferred;
+
+    /// <summary>
+    /// Set while the reading thread, which would otherwise wait for this spill (CSV: gathering and
+    /// compressing the sorted records is the slower side), compresses its blocks (<see cref="TryCompressOne"/>):
+    /// the spilling thread then leaves the blocks it gathered to it, and compresses one itself only when its
+    /// ring is full. Cleared before the reading thread goes on, so no block of a run is compressed after the
+    /// run's writer is gone.
+    /// </summary>
+    public volatile bool Helping;
+
+    /// <summary>Compresses one block that is waiting for it; false when none is.</summary>
+    public bool TryCompressOne()
+    {
+        foreach (var slot in Ring)
+            if (slot.State == Slot.Ready && slot.TryClaim())
+            {
+                slot.Compress(Codec);
+                return true;
+            }
+        return false;
+    }
+
+    internal sealed class Slot(int blockSize)
+    {
+        public const int Free = 0, Ready = 1, Claimed = 2, Done = 3;
+        private int _state;
+        public readonly ByteBuffer Raw = new(blockSize + 64);
+        public byte[] Compressed = new byte[SpillCodec.MaximumOutputSize(blockSize + 64)];
+        public int CompressedLength;
+
+        public int State => Volatile.Read(ref _state);
+        public void MarkReady() => Volatile.Write(ref _state, Ready);
+        public bool TryClaim() => Interlocked.CompareExchange(ref _state, Claimed, Ready) == Ready;
+
+        /// <summary>Compresses the claimed block; its bytes are published to the writer with the state.</summary>
+        public void Compress(SpillCodec codec)
+        {
+            try
+            {
+                int max = SpillCodec.MaximumOutputSize(Raw.Length);
+                if (Compressed.Length < max) Compressed = new byte[max];
+                CompressedLength = codec.Compress(Raw.Span, Compressed);
+            }
+            catch
+            {
+                Volatile.Write(ref _state, Ready); // the writer compresses it, or fails as it would have
+                throw;
+            }
+            Volatile.Write(ref _state, Done);
+        }
+
+        public void Reset(int blockSize)
+        {
+            Raw.Clear();
+            Raw.TrimTo(blockSize + 64);
+            if (Compressed.Length > SpillCodec.MaximumOutputSize(blockSize + 64) * 2)
+                Compressed = new byte[SpillCodec.MaximumOutputSize(blockSize + 64)];
+            Volatile.Write(ref _state, Free);
+        }
+    }
 }
 
 /// <summary>Reads a spill run back, one decompressed block in memory at a time.</summary>

@@ -92,6 +92,45 @@ public class ExternalSorterTests
         Assert.InRange(allocated, reckoned * 9 / 10, reckoned);
     }
 
+    [Theory]
+    [InlineData(true)]   // a thread compresses blocks while the run is written, as the reading thread does while it waits
+    [InlineData(false)]  // help announced but none comes: the writer compresses every block itself
+    public void A_run_compressed_with_help_is_the_run_written_alone(bool helper)
+    {
+        using var t = new TempDir();
+        const int BlockSize = 4 << 10;
+        void Write(string path, RunBlocks blocks)
+        {
+            using var w = new RunWriter(path, BlockSize, blocks: blocks);
+            var rng = new Random(8);
+            var row = new byte[300];
+            for (int i = 0; i < 20_000; i++)
+            {
+                rng.NextBytes(row.AsSpan(0, 100)); // part incompressible: blocks of several sizes
+                w.Write(Encoding.ASCII.GetBytes($"k{i:D6}"), row.AsSpan(0, 100 + i % 200));
+            }
+            w.Finish();
+        }
+        Write(Path.Combine(t.Path, "alone.lz4"), new RunBlocks(BlockSize));
+
+        var shared = new RunBlocks(BlockSize) { Helping = true };
+        int helped = 0;
+        using var done = new ManualResetEventSlim();
+        var help = new Thread(() => { while (!done.IsSet) if (shared.TryCompressOne()) helped++; });
+        if (helper) help.Start();
+        try { Write(Path.Combine(t.Path, "helped.lz4"), shared); }
+        finally
+        {
+            done.Set();
+            if (helper) help.Join();
+        }
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(t.Path, "alone.lz4")), File.ReadAllBytes(Path.Combine(t.Path, "helped.lz4")));
+        if (helper) Assert.True(helped > 0, "the helper compressed no block");
+        // Every slot is free again for the next run.
+        Assert.All(shared.Ring, slot => Assert.Equal(RunBlocks.Slot.Free, slot.State));
+    }
+
     [Fact]
     public void Runs_written_one_after_another_share_their_blocks_and_keep_only_their_own_records()
     {
