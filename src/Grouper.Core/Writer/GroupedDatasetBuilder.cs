@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Grouper.Format;
 using Grouper.Keys;
-using Grouper.Schema;
 using Grouper.Sources;
 using Grouper.Util;
 

@@ -103,7 +103,9 @@ internal sealed class RunWriter : IDisposable
             }
             if (until is not null && until.State == RunBlocks.Slot.Free) return;
             if (state == RunBlocks.Slot.Ready && slot.TryClaim()) slot.Compress(_codec);
-            else if (!_blocks.TryCompressOne()) spin.SpinOnce(); // a helper is compressing it: a later block meanwhile
+            // A helper is compressing it: a later block meanwhile, or a short wait (a block takes a fraction of
+            // a millisecond, so never the millisecond's sleep SpinWait would come to).
+            else if (!_blocks.TryCompressOne()) spin.SpinOnce(sleep1Threshold: -1);
         }
     }
 
