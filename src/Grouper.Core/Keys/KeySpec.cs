@@ -83,7 +83,7 @@ public abstract class KeyExtractor
     /// <summary>
     /// The source column whose value a key from <see cref="TryGetUtf8"/> is, byte for byte; -1 for none. When it
     /// is a column, <see cref="TryGetUtf8"/> succeeds exactly when that column's value is text and not empty
-    /// (the CSV path of the builder takes the key from the field itself on that promise).
+    /// (the builder's paths for its own readers, <c>AddOwn</c>, take the key from the column itself on that promise).
     /// </summary>
     internal virtual int DirectOrdinal => -1;
 }

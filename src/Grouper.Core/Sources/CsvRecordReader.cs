@@ -76,7 +76,7 @@ public sealed class CsvRecordReader : RecordReader
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < _names.Length; i++)
         {
-            _names[i] = Encoding.UTF8.GetString(Field(i));
+            _names[i] = Encoding.UTF8.GetString(FieldUtf8(i));
             if (_names[i].Length == 0)
                 throw new GrouperException(GrouperErrorKind.InvalidData, $"Column {i + 1} of the header of {path} has no name.", path, 1);
             if (!seen.Add(_names[i]))
@@ -108,11 +108,11 @@ public sealed class CsvRecordReader : RecordReader
 
     public override bool TryGetUtf8(int ordinal, out ReadOnlySpan<byte> utf8)
     {
-        utf8 = Field(ordinal);
+        utf8 = FieldUtf8(ordinal);
         return true;
     }
 
-    public override string GetString(int ordinal) => Encoding.UTF8.GetString(Field(ordinal));
+    public override string GetString(int ordinal) => Encoding.UTF8.GetString(FieldUtf8(ordinal));
     public override object? GetValue(int ordinal) => GetString(ordinal);
 
     public override ReadOnlySpan<char> GetChars(int ordinal)
@@ -128,7 +128,7 @@ public sealed class CsvRecordReader : RecordReader
             for (int i = 0; i < _fieldCount; i++)
             {
                 _charStarts[i] = at;
-                at += Encoding.UTF8.GetChars(Field(i), _chars.AsSpan(at));
+                at += Encoding.UTF8.GetChars(FieldUtf8(i), _chars.AsSpan(at));
             }
             _charStarts[_fieldCount] = at;
             _charsOfRecord = _records;
@@ -136,9 +136,7 @@ public sealed class CsvRecordReader : RecordReader
         return _chars.AsSpan(_charStarts[ordinal], _charStarts[ordinal + 1] - _charStarts[ordinal]);
     }
 
-    private ReadOnlySpan<byte> Field(int ordinal) => _buffer.AsSpan(_starts[ordinal], _lengths[ordinal]);
-
-    /// <summary>The current record's field as it lies in the buffer (every CSV field is text): for the row encoder's CSV path.</summary>
+    /// <summary>The current record's field as it lies in the buffer (every CSV field is text): for the row encoder's CSV path too.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ReadOnlySpan<byte> FieldUtf8(int ordinal) => _buffer.AsSpan(_starts[ordinal], _lengths[ordinal]);
 

@@ -54,17 +54,17 @@ internal sealed class SortBuffer
     // An entry is 32 bytes, and the radix sort needs as many again for its scratch copy (shared by the
     // sorter's two buffers, but counted in each: the capacity stays an upper bound).
     private const int EntryCost = 64;
-    public long MemoryUsed => _chunkBytes + _nextChunkBytes + (long)_entries.Length * EntryCost;
+    public long MemoryUsed => _chunkBytes + NextChunkBytes + (long)_entries.Length * EntryCost;
 
     // While a buffer fills for the first time, the chunk after the current one is allocated and its pages
     // written once on a pool thread (Prefault.TouchedBytes): on a virtual machine that backs memory lazily,
     // the first write to a page costs a fault in the host, and copying records into fresh chunks ran at a
     // fortieth of its speed (a fifth of a 100 MB build's reading thread). Counted in MemoryUsed meanwhile.
     private Task<byte[]>? _nextChunk;
-    private long _nextChunkBytes;
+    private long NextChunkBytes => _nextChunk is null ? 0 : _chunkSize;
 
     /// <summary>Chunks allocated, the one being prepared ahead included (for tests: MemoryUsed must cover them).</summary>
-    internal long ChunkBytesAllocated => _chunkBytes + (_nextChunk is null ? 0 : _chunkSize);
+    internal long ChunkBytesAllocated => _chunkBytes + NextChunkBytes;
 
     /// <summary>The chunk prepared ahead, when one is and it holds <paramref name="need"/> bytes (null otherwise).</summary>
     private byte[]? TakeNextChunk(int need)
@@ -72,7 +72,6 @@ internal sealed class SortBuffer
         var next = _nextChunk;
         if (next is null) return null;
         _nextChunk = null;
-        _nextChunkBytes = 0;
         var chunk = next.GetAwaiter().GetResult();
         return chunk.Length >= need ? chunk : null;
     }
@@ -82,7 +81,6 @@ internal sealed class SortBuffer
     {
         int size = _chunkSize;
         if (_nextChunk is not null || MemoryUsed + size > _capacity) return;
-        _nextChunkBytes = size;
         _nextChunk = Task.Run(() => Util.Prefault.TouchedBytes(size));
     }
     public bool IsEmpty => _count == 0;
@@ -293,7 +291,6 @@ internal sealed class SortBuffer
         _chunks.Clear();
         _chunkBytes = 0;
         _nextChunk = null; // one being prepared becomes garbage when done
-        _nextChunkBytes = 0;
         _entries = new Entry[16];
         lock (_scratch) _scratch.Entries = new Entry[0];
     }
