@@ -4,7 +4,8 @@
 #
 #   bench/ab.sh publish NAME            publish the bench, as run.sh does, into bench/data/NAME
 #   bench/ab.sh N INPUT A B             N pairs; A and B are published names (bench/data/A, bench/data/B),
-#                                       or ENV=value[,ENV=value] settings for the build in bench/data/bin
+#                                       or ENV=value[,ENV=value] settings for the build in bench/data/bin,
+#                                       or NAME+ENV=value[,ENV=value]: a published name under settings
 #
 # Prints each build's reading phase and its CPU, writing phase and its CPU (from GROUPER_BENCH_TRACE's
 # reports), and wall time, then the medians of each side. A difference smaller than the spread of the pairs
@@ -30,8 +31,12 @@ budget=${BUDGET_MB:-256}
 [ -f "$input" ] || { echo "no input $input" >&2; exit 1; }
 
 # A side is a published name when bench/data/NAME holds the bench; otherwise environment settings.
-binary() { if [ -f "$data/$1/Grouper.Bench.dll" ]; then echo "$data/$1"; else echo "$data/bin"; fi; }
-envs() { if [ -f "$data/$1/Grouper.Bench.dll" ]; then echo "AB_SIDE=$1"; else tr ',' ' ' <<<"$1"; fi; }
+# NAME+ENV=value[,ENV=value]: the published NAME under those settings.
+binary() { local n=${1%%+*}; if [ -f "$data/$n/Grouper.Bench.dll" ]; then echo "$data/$n"; else echo "$data/bin"; fi; }
+envs() {
+  local n=${1%%+*} e=""; [ "$n" != "$1" ] && e=${1#*+}
+  if [ -f "$data/$n/Grouper.Bench.dll" ]; then echo "AB_SIDE=$n $(tr ',' ' ' <<<"$e")"; else tr ',' ' ' <<<"$1"; fi
+}
 for side in "$a" "$b"; do
   [ -f "$(binary "$side")/Grouper.Bench.dll" ] || { echo "no bench in $(binary "$side"): bench/ab.sh publish NAME, or run.sh once" >&2; exit 1; }
 done
