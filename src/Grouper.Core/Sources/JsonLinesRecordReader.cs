@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
 using Grouper.Schema;
@@ -349,12 +351,42 @@ public sealed class JsonLinesRecordReader : RecordReader
         [(byte)'"', (byte)'\\', .. Enumerable.Range(0, 0x20).Select(b => (byte)b)]);
 
     /// <summary>The closing quote of a string starting at <paramref name="from"/>; -1 if it has an escape or a control character, or no end.</summary>
+    /// <remarks>
+    /// Most strings of a line are a few bytes long, and <c>IndexOfAny</c> over a set of 34 bytes, a call with
+    /// its own set-up each time, was a sixth of a JSON Lines build's reading thread: here 32 bytes are classed
+    /// at a time inline, and the line's last 32 bytes are read again rather than a tail byte by byte.
+    /// </remarks>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static int StringEnd(ReadOnlySpan<byte> line, int from)
+    internal static int StringEnd(ReadOnlySpan<byte> line, int from)
     {
-        int at = line[from..].IndexOfAny(StringStops);
-        return at < 0 || line[from + at] != (byte)'"' ? -1 : from + at;
+        if (!Vector256.IsHardwareAccelerated || line.Length < Vector256<byte>.Count)
+        {
+            int found = line[from..].IndexOfAny(StringStops);
+            return found < 0 || line[from + found] != (byte)'"' ? -1 : from + found;
+        }
+        ref byte start = ref MemoryMarshal.GetReference(line);
+        int last = line.Length - Vector256<byte>.Count;
+        int i = from;
+        while (i < line.Length)
+        {
+            int at = Math.Min(i, last);
+            // Bits for the bytes before i (a line's last vector read again) are shifted out.
+            uint stops = StopBits(Vector256.LoadUnsafe(ref start, (nuint)at)) >> (i - at);
+            if (stops != 0)
+            {
+                int end = i + System.Numerics.BitOperations.TrailingZeroCount(stops);
+                return line[end] == (byte)'"' ? end : -1;
+            }
+            i = at + Vector256<byte>.Count;
+        }
+        return -1;
     }
+
+    // A bit for each quote, backslash or control character: the bytes in StringStops.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static uint StopBits(Vector256<byte> v) =>
+        (Vector256.Equals(v, Vector256.Create((byte)'"')) | Vector256.Equals(v, Vector256.Create((byte)'\\'))
+            | Vector256.LessThan(v, Vector256.Create((byte)0x20))).ExtractMostSignificantBits();
 
     /// <summary>Where a JSON number (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?) starting at <paramref name="p"/> ends; -1 if it is not one.</summary>
     private static int NumberEnd(ReadOnlySpan<byte> line, int p)

@@ -270,6 +270,90 @@ public class CsvAndJsonTests
     }
 
     [Fact]
+    public void A_string_ends_where_a_byte_by_byte_search_says_wherever_it_lies_in_the_line()
+    {
+        // The one-pass parse finds a string's end 32 bytes at a time and reads a line's last 32 bytes again
+        // instead of its tail: every stop (closing quote, escape, control character) at every place before,
+        // across and after a 32-byte boundary, from every start, must give what one byte at a time gives.
+        static int OneByteAtATime(ReadOnlySpan<byte> line, int from)
+        {
+            for (int i = from; i < line.Length; i++)
+            {
+                if (line[i] == (byte)'"') return i;
+                if (line[i] == (byte)'\\' || line[i] < 0x20) return -1;
+            }
+            return -1;
+        }
+        byte[] stops = [(byte)'"', (byte)'\\', 0x00, 0x09, 0x1F];
+        byte[] others = [(byte)'a', 0x20, 0x7F, 0x80, 0xC3, 0xFF];
+        var random = new Random(5);
+        int checkedEnds = 0;
+        for (int length = 0; length <= 100; length++)
+        {
+            var line = new byte[length];
+            for (int trial = 0; trial < 12; trial++)
+            {
+                for (int i = 0; i < length; i++) line[i] = others[random.Next(others.Length)];
+                // None, one or two stops, anywhere.
+                for (int k = trial % 3; k > 0 && length > 0; k--) line[random.Next(length)] = stops[random.Next(stops.Length)];
+                for (int from = 0; from <= length; from++)
+                {
+                    Assert.True(OneByteAtATime(line, from) == JsonLinesRecordReader.StringEnd(line, from),
+                        $"length {length}, from {from}: {Convert.ToHexString(line)}");
+                    checkedEnds++;
+                }
+            }
+        }
+        // Each stop at each place of a 70-byte line (a text value's length in the benchmark's lines).
+        for (int at = 0; at < 70; at++)
+            foreach (var stop in stops)
+            {
+                var line = Enumerable.Repeat((byte)'x', 70).ToArray();
+                line[at] = stop;
+                for (int from = 0; from <= 70; from++)
+                    Assert.Equal(OneByteAtATime(line, from), JsonLinesRecordReader.StringEnd(line, from));
+            }
+        Assert.True(checkedEnds > 60_000);
+    }
+
+    [Fact]
+    public void Long_strings_read_by_the_one_pass_parse_are_what_the_full_parse_reads()
+    {
+        // Text values 0-90 bytes long with an escape, a raw control character or a non-ASCII character at
+        // several places: the one-pass parse takes the plain ones and leaves the others to the full parse,
+        // which alone reports the raw tab. Each line follows one that names both fields.
+        string[] inserts = ["\\n", "\\\"", "\t", "é", "東", ""];
+        int flat = 0, errors = 0;
+        for (int length = 0; length <= 90; length += 3)
+            for (int at = 0; at <= length; at += 7)
+                foreach (var insert in inserts)
+                {
+                    var text = new string('w', at) + insert + new string('v', length - at);
+                    var bytes = Encoding.UTF8.GetBytes($"{{\"k\":\"a\",\"t\":\"\"}}\n{{\"k\":\"g\",\"t\":\"{text}\"}}\n");
+                    string Outcome(bool flatPath, out long flatLines)
+                    {
+                        using var r = new JsonLinesRecordReader("l.jsonl", new MemoryStream(bytes)) { FlatPath = flatPath };
+                        try
+                        {
+                            r.Read();
+                            if (!r.Read()) { flatLines = r.FlatLines; return "no record"; }
+                            flatLines = r.FlatLines;
+                            int t = r.GetOrdinal("t");
+                            return r.GetString(r.GetOrdinal("k")) + "|" + r.GetString(t) + "|" + (r.TryGetUtf8(t, out var u) ? Convert.ToHexString(u) : "chars");
+                        }
+                        catch (GrouperException ex) { flatLines = r.FlatLines; return "error: " + ex.Message; }
+                    }
+                    var fast = Outcome(true, out long taken);
+                    var full = Outcome(false, out _);
+                    Assert.True(full == fast, $"text {text}\nfull: {full}\nfast: {fast}");
+                    flat += (int)taken;
+                    if (full.StartsWith("error: ", StringComparison.Ordinal)) errors++;
+                }
+        Assert.True(errors > 50, $"{errors} lines with a raw tab refused");
+        Assert.True(flat > 300, $"{flat} lines took the one-pass parse");
+    }
+
+    [Fact]
     public void A_name_with_a_byte_to_escape_is_never_taken_as_it_lies()
     {
         // The one-pass parse compares the name it expects where it lies; a name whose text needs an escape
