@@ -263,7 +263,7 @@ public sealed class JsonLinesRecordReader : RecordReader
             // where it lies, with its closing quote, before the name is searched for its end and looked up.
             if (position < _plainNames.Count && _plainNames[position] is { } expected
                 && line.Length - (p + 1) > expected.Length && line[p + 1 + expected.Length] == (byte)'"'
-                && line.Slice(p + 1, expected.Length).SequenceEqual(expected))
+                && Bytes.Equal(line.Slice(p + 1, expected.Length), expected))
             {
                 o = position;
                 nameEnd = p + 1 + expected.Length;

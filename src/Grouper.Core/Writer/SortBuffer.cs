@@ -129,7 +129,7 @@ internal sealed class SortBuffer
         }
         else if (_common > 0)
         {
-            int common = key[..Math.Min(key.Length, _common)].CommonPrefixLength(_firstKey.AsSpan(0, _common));
+            int common = Bytes.CommonPrefix(key[..Math.Min(key.Length, _common)], _firstKey.AsSpan(0, _common));
             if (common < _common)
             {
                 _common = common;

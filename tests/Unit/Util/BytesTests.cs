@@ -4,8 +4,8 @@ using Xunit;
 namespace Grouper.Tests;
 
 /// <summary>
-/// The inlined comparison the merge, the shard writer and the sort use must order and match byte strings
-/// exactly as CoreLib's span methods do: unsigned bytes, a prefix before what extends it, every length
+/// The inlined comparison the merge, the shard writer and the sort use must order, match and share prefixes of
+/// byte strings exactly as CoreLib's span methods do: unsigned bytes, a prefix before what extends it, every length
 /// around the 8-byte words it reads.
 /// </summary>
 public class BytesTests
@@ -23,7 +23,7 @@ public class BytesTests
     }
 
     [Fact]
-    public void Compare_orders_as_SequenceCompareTo_and_Equal_matches_SequenceEqual()
+    public void Compare_orders_as_SequenceCompareTo_Equal_matches_SequenceEqual_and_CommonPrefix_CommonPrefixLength()
     {
         var all = Strings().ToList();
         // Pairs that share long prefixes too: each string against copies of itself changed at one place or cut short.
@@ -42,6 +42,7 @@ public class BytesTests
                 Assert.Equal(Math.Sign(a.AsSpan().SequenceCompareTo(b)), Math.Sign(Bytes.Compare(a, b)));
                 bool same = a.AsSpan().SequenceEqual(b);
                 Assert.Equal(same, Bytes.Equal(a, b));
+                Assert.Equal(a.AsSpan().CommonPrefixLength(b), Bytes.CommonPrefix(a, b));
                 if (same) equal++;
             }
         Assert.True(equal > 200, $"{equal} equal pairs: the test wants some");
