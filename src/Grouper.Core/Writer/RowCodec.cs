@@ -59,11 +59,17 @@ internal static class RowCodec
         /// otherwise (null, another kind, text held as characters).
         /// </summary>
         static abstract bool TryGet(RecordReader r, int o, out ReadOnlySpan<byte> utf8);
+
+        /// <summary>The reader's <see cref="RecordReader.Read"/>, called on its sealed type.</summary>
+        static abstract bool Read(RecordReader r);
     }
 
     /// <summary>Every CSV field is text, already UTF-8 in the reader's buffer.</summary>
     internal readonly struct CsvText : ITextValues
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read(RecordReader r) => ((CsvRecordReader)r).Read();
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static bool TryGet(RecordReader r, int o, out ReadOnlySpan<byte> utf8)
         {
@@ -75,6 +81,9 @@ internal static class RowCodec
     /// <summary>Parquet text read straight from the column (<see cref="SourceColumn.Text"/>), without the reader's two virtual calls.</summary>
     internal readonly struct ParquetText : ITextValues
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read(RecordReader r) => ((ParquetRecordReader)r).Read();
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static bool TryGet(RecordReader r, int o, out ReadOnlySpan<byte> utf8)
         {
@@ -88,6 +97,9 @@ internal static class RowCodec
     /// <summary>JSON Lines text without escapes, as it lies in the line.</summary>
     internal readonly struct JsonText : ITextValues
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read(RecordReader r) => ((JsonLinesRecordReader)r).Read();
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static bool TryGet(RecordReader r, int o, out ReadOnlySpan<byte> utf8)
         {
