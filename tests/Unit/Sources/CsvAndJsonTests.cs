@@ -353,6 +353,45 @@ public class CsvAndJsonTests
         Assert.True(flat > 300, $"{flat} lines took the one-pass parse");
     }
 
+    /// <summary>Gives its bytes, then fails as a disk or a network share can.</summary>
+    private sealed class FailingStream(byte[] data) : MemoryStream(data)
+    {
+        public override int Read(byte[] buffer, int offset, int count) =>
+            Position < Length ? base.Read(buffer, offset, Math.Min(count, 4096)) : throw new IOException("the share went away");
+        public override int Read(Span<byte> buffer)
+        {
+            var chunk = new byte[Math.Min(buffer.Length, 4096)];
+            int n = Read(chunk, 0, chunk.Length);
+            chunk.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+    }
+
+    [Theory]
+    [InlineData("csv")]
+    [InlineData("jsonl")]
+    public void A_source_that_fails_while_it_is_read_is_named_and_nothing_is_committed(string format)
+    {
+        // The builder reads Grouper's own readers in a loop of their own; an error that is not the reader's
+        // own report must still come out as one naming the source and the record, and the build left unmade.
+        using var t = new TempDir();
+        var text = new StringBuilder(format == "csv" ? "k,v\n" : "");
+        for (int i = 0; i < 2000; i++) text.Append(format == "csv" ? $"g{i % 7},{i}\n" : $"{{\"k\":\"g{i % 7}\",\"v\":{i}}}\n");
+        var bytes = Encoding.UTF8.GetBytes(text.ToString());
+        RecordReader reader = format == "csv"
+            ? new CsvRecordReader("remote.csv", new FailingStream(bytes), ',')
+            : new JsonLinesRecordReader("remote.jsonl", new FailingStream(bytes));
+        var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") });
+        var ex = Assert.Throws<GrouperException>(() => b.AddAll(reader));
+        reader.Dispose();
+        b.Dispose();
+        Assert.Equal(GrouperErrorKind.InvalidData, ex.Kind);
+        Assert.StartsWith("Cannot read remote." + format, ex.Message);
+        Assert.Contains("the share went away", ex.Message);
+        Assert.IsType<IOException>(ex.InnerException);
+        Assert.False(Directory.Exists(t["ds"]));
+    }
+
     [Fact]
     public void A_name_with_a_byte_to_escape_is_never_taken_as_it_lies()
     {
