@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -19,23 +18,8 @@ internal static class Bytes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Compare(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
     {
-        int n = Math.Min(a.Length, b.Length);
-        ref byte x = ref MemoryMarshal.GetReference(a);
-        ref byte y = ref MemoryMarshal.GetReference(b);
-        int i = 0;
-        for (; i <= n - 8; i += 8)
-        {
-            ulong u = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref x, i));
-            ulong v = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref y, i));
-            // Big-endian order of the first differing word is the order of its first differing byte.
-            if (u != v) return BinaryPrimitives.ReverseEndianness(u) < BinaryPrimitives.ReverseEndianness(v) ? -1 : 1;
-        }
-        for (; i < n; i++)
-        {
-            int d = Unsafe.Add(ref x, i) - Unsafe.Add(ref y, i);
-            if (d != 0) return d;
-        }
-        return a.Length - b.Length;
+        int i = CommonPrefix(a, b);
+        return i < a.Length && i < b.Length ? Unsafe.Add(ref MemoryMarshal.GetReference(a), i) - Unsafe.Add(ref MemoryMarshal.GetReference(b), i) : a.Length - b.Length;
     }
 
     /// <summary>How many bytes <paramref name="a"/> and <paramref name="b"/> have in common from the start.</summary>
