@@ -8,8 +8,9 @@ namespace Grouper.Writer;
 /// does not depend on which one wrote it. The system's liblz4 (the reference implementation, in C) is used
 /// where it loads (Linux distributions install it with systemd): compressing the spill is most of the
 /// spilling thread, the slower of the two threads while records are read, and liblz4 compresses these blocks
-/// about a fifth faster than the managed port (a 1 GB build's reading phase -8%). K4os.Compression.LZ4, the
-/// managed port, is used everywhere else (Windows, macOS, a Linux without liblz4).
+/// about a fifth faster than the managed port (a 1 GB build's reading phase -8%), and with LZ4's acceleration
+/// 2 rather than 1 (<see cref="NativeLz4.Acceleration"/>). K4os.Compression.LZ4, the managed port, is used
+/// everywhere else (Windows, macOS, a Linux without liblz4), at acceleration 1: its block API has no other.
 /// </summary>
 internal abstract class SpillCodec
 {
@@ -40,14 +41,21 @@ internal abstract class SpillCodec
 
     private sealed unsafe class NativeLz4 : SpillCodec
     {
-        // LZ4_compress_default and LZ4_decompress_safe: the stable block API of every liblz4 since 1.7.
-        private readonly delegate* unmanaged<byte*, byte*, int, int, int> _compress;
+        /// <summary>
+        /// LZ4 skips ahead faster where it finds no match: the spill of a 1 GB CSV is 174 MB instead of 169, and
+        /// the build's reading phase, where the spilling thread is the busier one, 3-18% shorter (five A/B sets
+        /// on CSV, JSON Lines and tiny groups; wall time 0-12% shorter).
+        /// </summary>
+        public const int Acceleration = 2;
+
+        // LZ4_compress_fast and LZ4_decompress_safe: the stable block API of every liblz4 since 1.7.
+        private readonly delegate* unmanaged<byte*, byte*, int, int, int, int> _compress;
         private readonly delegate* unmanaged<byte*, byte*, int, int, int> _decompress;
         private readonly string _name;
 
         private NativeLz4(nint compress, nint decompress, string name)
         {
-            _compress = (delegate* unmanaged<byte*, byte*, int, int, int>)compress;
+            _compress = (delegate* unmanaged<byte*, byte*, int, int, int, int>)compress;
             _decompress = (delegate* unmanaged<byte*, byte*, int, int, int>)decompress;
             _name = name;
         }
@@ -60,7 +68,7 @@ internal abstract class SpillCodec
             if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad(Name, out var lib)) return null;
             if (NativeLibrary.TryGetExport(lib, "LZ4_versionNumber", out var version)
                 && ((delegate* unmanaged<int>)version)() >= 10700
-                && NativeLibrary.TryGetExport(lib, "LZ4_compress_default", out var compress)
+                && NativeLibrary.TryGetExport(lib, "LZ4_compress_fast", out var compress)
                 && NativeLibrary.TryGetExport(lib, "LZ4_decompress_safe", out var decompress))
                 return new NativeLz4(compress, decompress, $"{Name} {((delegate* unmanaged<int>)version)()}");
             return null;
@@ -73,7 +81,7 @@ internal abstract class SpillCodec
             int n;
             fixed (byte* s = source)
             fixed (byte* t = target)
-                n = _compress(s, t, source.Length, target.Length);
+                n = _compress(s, t, source.Length, target.Length, Acceleration);
             // 0 means the target was too small, which MaximumOutputSize rules out.
             if (n <= 0 && source.Length > 0) throw new InvalidOperationException($"liblz4 could not compress a block of {source.Length} bytes into {target.Length}.");
             return n;
