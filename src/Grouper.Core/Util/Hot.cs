@@ -10,9 +10,9 @@ namespace Grouper.Util;
 /// its first seconds of each phase there, and the tiering compiler's thread shares two cores with the
 /// build's own two threads. Three kinds are marked:
 /// <list type="bullet">
-/// <item>A method called once that loops over every record (<c>AddAll</c> and its own readers' <c>AddAllOwn</c>, <c>ShardWriter.WriteAll</c>): the
-/// runtime replaces a method's code only for later calls, so such a loop ran its ReadyToRun code to the end
-/// of the phase (a tenth of the merging thread's time in a 1 GB build).</item>
+/// <item>A method called once that loops over every record (<c>AddAll</c>, its own readers' <c>AddAllOwn</c>,
+/// <c>ShardWriter.WriteAll</c>): the runtime replaces a method's code only for later calls, so such a loop
+/// ran its ReadyToRun code to the end of the phase (a tenth of the merging thread's time in a 1 GB build).</item>
 /// <item>Loops that call nothing virtual (the CSV tokenizer, the sort, the spill writer).</item>
 /// <item>The per-record members reached through an override whose callers gain nothing from inlining them:
 /// record streams (<see cref="Writer.RecordStream"/> keeps the record's place in fields, so the stream's
@@ -21,7 +21,7 @@ namespace Grouper.Util;
 /// </list>
 /// Small helpers called from marked loops are <c>AggressiveInlining</c> (a method marked only
 /// <c>Hot.Path</c> is not inlined). Not marked: the general row encoder, the key extractor and the JSON
-/// parser, whose callers inline the record reader's small members through profile-guided devirtualisation
+/// reader's full parse, whose callers inline the record reader's small members through profile-guided devirtualisation
 /// (marking them made builds slower). Records of Grouper's own readers (CSV, JSON Lines, Parquet) have a path
 /// of their own that reaches text and the key without virtual calls (<c>GroupedDatasetBuilder.AddOwn</c>,
 /// <c>RowCodec.EncodeOwn</c>), marked: a 1 GB CSV build's reading phase 5-8% shorter for the encoder, 4-6%

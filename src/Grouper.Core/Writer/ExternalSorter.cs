@@ -51,9 +51,9 @@ internal sealed class ExternalSorter : IDisposable
     private void SpillInBackground()
     {
         // The buffer is sorted by whichever thread would otherwise wait: here, while the previous spill is
-        // still running (CSV, where gathering and compressing are the slower side: this thread then compresses
-        // that spill's blocks until it is done, see WaitForSpill), or on the spilling thread when it is done
-        // already (JSON Lines and Parquet, where reading the source is).
+        // still running (CSV and JSON Lines, where gathering and compressing are the slower side: this thread
+        // then compresses that spill's blocks until it is done, see WaitForSpill), or on the spilling thread
+        // when it is done already (Parquet, where decoding the source is).
         if (_spilling is { IsCompleted: false }) _buffer.Sort();
         WaitForSpill(); // the other buffer is being spilled: it must be empty before it is filled again
         var full = _buffer;

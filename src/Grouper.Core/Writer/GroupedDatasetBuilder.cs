@@ -154,7 +154,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                         throw Unreadable(reader, ex);
                     }
                     if (!more) break;
-                    Add(reader);
+                    AddGeneral(reader);
                     if ((_recordsRead & 0x3FF) == 0) ct.ThrowIfCancellationRequested();
                 }
                 break;
@@ -194,7 +194,13 @@ public sealed class GroupedDatasetBuilder : IDisposable
             case CsvRecordReader: AddOwn<RowCodec.CsvText>(reader); return;
             case ParquetRecordReader: AddOwn<RowCodec.ParquetText>(reader); return;
             case JsonLinesRecordReader: AddOwn<RowCodec.JsonText>(reader); return;
+            default: AddGeneral(reader); return;
         }
+    }
+
+    /// <summary><see cref="Add"/> for a record of any other source, through the reader's virtual members.</summary>
+    private void AddGeneral(RecordReader reader)
+    {
         ThrowIfDone();
         BindIfNew(reader);
         Faults.Hit("read");

@@ -142,8 +142,8 @@ internal sealed class RunBlocks
     public SpillCodec Codec = SpillCodec.Preferred;
 
     /// <summary>
-    /// Set while the reading thread, which would otherwise wait for this spill (CSV: gathering and
-    /// compressing the sorted records is the slower side), compresses its blocks (<see cref="TryCompressOne"/>):
+    /// Set while the reading thread, which would otherwise wait for this spill (CSV and JSON Lines: gathering
+    /// and compressing the sorted records is the slower side), compresses its blocks (<see cref="TryCompressOne"/>):
     /// the spilling thread then leaves the blocks it gathered to it, and compresses one itself only when its
     /// ring is full. Cleared before the reading thread goes on, so no block of a run is compressed after the
     /// run's writer is gone.
