@@ -138,7 +138,7 @@ internal sealed class ShardWriter : IDisposable
     {
         while (stream.MoveNext())
         {
-            Add(stream.Key, stream.Row);
+            Add(stream.Key, stream.Row, stream.KeyRepeats);
             if ((Records & 0x3FFF) == 0)
             {
                 ct.ThrowIfCancellationRequested();
@@ -149,10 +149,10 @@ internal sealed class ShardWriter : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row)
+    private void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> row, bool keyRepeats)
     {
         bool sameGroup = true;
-        if (!_inGroup || !Grouper.Util.Bytes.Equal(key, _naturalKey.AsSpan(0, _naturalKeyLength)))
+        if (!_inGroup || !(keyRepeats || Grouper.Util.Bytes.Equal(key, _naturalKey.AsSpan(0, _naturalKeyLength))))
         {
             CopyKey(key, ref _naturalKey, out _naturalKeyLength);
             _distinctKeys++;

@@ -19,6 +19,12 @@ internal abstract class RecordStream : IDisposable
     private protected byte[] KeyArray = [], RowArray = [];
     private protected int KeyStart, KeyLength, RowStart, RowLength;
 
+    /// <summary>
+    /// True when the current record's key is known, without comparing, to be the one of the record before it
+    /// in this stream (a spill run marks such keys); false says nothing.
+    /// </summary>
+    public bool KeyRepeats { get; private protected set; }
+
     public abstract bool MoveNext();
 
     public ReadOnlySpan<byte> Key

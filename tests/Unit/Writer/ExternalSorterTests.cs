@@ -285,4 +285,127 @@ public class ExternalSorterTests
         }
         Assert.Equal(expected.Count, n);
     }
+
+    /// <summary>Sorted records with runs of repeated keys (empty keys, keys that are prefixes of others, runs across blocks).</summary>
+    private static List<(byte[] Key, byte[] Row)> RepeatingRecords(int seed, int count)
+    {
+        var rng = new Random(seed);
+        var records = new List<(byte[], byte[])>();
+        string[] stems = ["", "a", "ab", "abc", "abd", "b"];
+        int k = 0;
+        while (records.Count < count)
+        {
+            // Keys in order: a stem, then a number; the stems come before their longer keys.
+            var key = Encoding.ASCII.GetBytes(k < stems.Length ? stems[k] : $"key{k:D6}");
+            k++;
+            int repeats = rng.Next(4) == 0 ? 1 : rng.Next(1, 60);
+            for (int r = 0; r < repeats && records.Count < count; r++)
+            {
+                var row = new byte[rng.Next(0, 300)];
+                rng.NextBytes(row);
+                BinaryPrimitives.WriteInt32LittleEndian(row.Length >= 4 ? row : new byte[4], records.Count);
+                records.Add((key, row));
+            }
+        }
+        return records;
+    }
+
+    [Fact]
+    public void A_key_repeated_within_a_block_is_marked_and_read_back_whole()
+    {
+        using var t = new TempDir();
+        const int BlockSize = 2 << 10; // small blocks: many runs of a key go on in the next block
+        var records = RepeatingRecords(3, 20_000);
+        var path = Path.Combine(t.Path, "run.lz4");
+        using (var w = new RunWriter(path, BlockSize))
+        {
+            foreach (var (key, row) in records) w.Write(key, row);
+            w.Finish();
+        }
+        using var reader = new RunReader(path, BlockSize);
+        int n = 0, marked = 0, repeated = 0;
+        while (reader.MoveNext())
+        {
+            var (key, row) = records[n];
+            Assert.Equal(key, reader.Key.ToArray());
+            Assert.Equal(row, reader.Row.ToArray());
+            if (n > 0 && key.AsSpan().SequenceEqual(records[n - 1].Key)) repeated++;
+            if (reader.KeyRepeats)
+            {
+                marked++;
+                Assert.True(n > 0 && key.AsSpan().SequenceEqual(records[n - 1].Key), $"record {n} marked as repeating its key");
+            }
+            n++;
+        }
+        Assert.Equal(records.Count, n);
+        // Every repeat is marked but where a block starts (a block is read on its own).
+        var file = File.ReadAllBytes(path);
+        int blocks = 0;
+        for (int at = 0; at < file.Length; at += 8 + BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(at + 4))) blocks++;
+        Assert.True(blocks > 100, $"{blocks} blocks");
+        Assert.InRange(marked, repeated - blocks, repeated);
+    }
+
+    [Fact]
+    public void A_block_whose_first_record_repeats_a_key_is_refused_as_corrupt()
+    {
+        using var t = new TempDir();
+        var path = Path.Combine(t.Path, "bad.lz4");
+        var raw = new byte[] { 0, 1, 42 }; // no key before it: [0][row length 1][row]
+        var compressed = new byte[SpillCodec.MaximumOutputSize(raw.Length)];
+        int length = SpillCodec.Preferred.Compress(raw, compressed);
+        using (var f = File.Create(path))
+        {
+            Span<byte> header = stackalloc byte[8];
+            BinaryPrimitives.WriteInt32LittleEndian(header, raw.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(header[4..], length);
+            f.Write(header);
+            f.Write(compressed, 0, length);
+        }
+        using var reader = new RunReader(path, 1 << 10);
+        var ex = Assert.Throws<InvalidDataException>(() => reader.MoveNext());
+        Assert.Contains("bad.lz4", ex.Message);
+    }
+
+    [Fact]
+    public void The_merge_keeps_key_and_stream_order_where_runs_repeat_their_keys()
+    {
+        // A run's repeated key stays at the top of the merge without a comparison: the records must still
+        // come out by (key, run), and the merge's own mark must mean the key of the record it gave before.
+        using var t = new TempDir();
+        const int BlockSize = 4 << 10;
+        var runs = new List<List<(byte[] Key, byte[] Row)>>();
+        var streams = new List<RecordStream>();
+        for (int r = 0; r < 5; r++)
+        {
+            var records = RepeatingRecords(100 + r, 6_000);
+            runs.Add(records);
+            var path = Path.Combine(t.Path, $"run{r}.lz4");
+            using (var w = new RunWriter(path, BlockSize))
+            {
+                foreach (var (key, row) in records) w.Write(key, row);
+                w.Finish();
+            }
+            streams.Add(new RunReader(path, BlockSize));
+        }
+        var expected = runs.SelectMany((records, run) => records.Select((rec, i) => (rec.Key, rec.Row, Run: run, Seq: i)))
+            .OrderBy(e => e.Key, Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)))
+            .ThenBy(e => e.Run).ThenBy(e => e.Seq).ToList();
+        using var merged = new MergeStream(streams);
+        int n = 0, marked = 0;
+        while (merged.MoveNext())
+        {
+            var e = expected[n];
+            Assert.Equal(e.Key, merged.Key.ToArray());
+            Assert.Equal(e.Row, merged.Row.ToArray());
+            if (merged.KeyRepeats)
+            {
+                marked++;
+                Assert.True(n > 0 && e.Key.AsSpan().SequenceEqual(expected[n - 1].Key), $"record {n} marked as repeating its key");
+            }
+            n++;
+        }
+        Assert.Equal(expected.Count, n);
+        Assert.True(marked > expected.Count / 2, $"{marked} of {expected.Count} marked");
+    }
 }
