@@ -303,7 +303,6 @@ public class ExternalSorterTests
             {
                 var row = new byte[rng.Next(0, 300)];
                 rng.NextBytes(row);
-                BinaryPrimitives.WriteInt32LittleEndian(row.Length >= 4 ? row : new byte[4], records.Count);
                 records.Add((key, row));
             }
         }
