@@ -85,6 +85,7 @@ internal sealed class ExternalSorter : IDisposable
             w.Finish();
         }
         buffer.Clear();
+        buffer.Grow(); // read by the filling thread only after it waited for this spill
     }
 
     /// <summary>

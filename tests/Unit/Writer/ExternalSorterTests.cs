@@ -270,6 +270,67 @@ public class ExternalSorterTests
         }
     }
 
+    [Fact]
+    public void A_buffer_takes_half_its_capacity_for_its_first_two_fills_and_all_of_it_after()
+    {
+        const long Capacity = 8 << 20;
+        var buffer = new SortBuffer(Capacity);
+        var rng = new Random(5);
+        var expected = new List<(string Key, int Seq)>();
+        var used = new List<long>();
+        for (int fill = 0; fill < 4; fill++)
+        {
+            buffer.Clear();
+            expected.Clear();
+            for (int i = 0; ; i++)
+            {
+                var key = $"k{rng.Next(100_000):D6}";
+                var row = new byte[rng.Next(50, 400)];
+                BinaryPrimitives.WriteInt32LittleEndian(row, i);
+                var k = Encoding.ASCII.GetBytes(key);
+                if (buffer.WouldOverflow(k.Length, row.Length)) break;
+                buffer.Add(k, row);
+                expected.Add((key, i));
+            }
+            used.Add(buffer.MemoryUsed);
+            SortsAs(buffer, expected);
+            buffer.Grow(); // as the sorter does once the buffer was spilled
+        }
+        Assert.All(used.Take(2), u => Assert.InRange(u, Capacity / 2 * 3 / 4, Capacity / 2));
+        Assert.All(used.Skip(2), u => Assert.InRange(u, Capacity * 3 / 4, Capacity));
+    }
+
+    [Fact]
+    public void The_sorter_spills_its_first_four_fills_at_half_the_size_of_the_later_ones()
+    {
+        // Each buffer's first two fills take half its capacity: the records between spills show it.
+        using var t = new TempDir();
+        using var sorter = new ExternalSorter(t["spill"], bufferMemory: 8 << 20, mergeMemory: 64 << 20, blockSize: 16 << 10, maxFanIn: 100);
+        var key = new byte[8];
+        var row = new byte[200];
+        var fills = new List<int>();
+        int since = 0, runs = 0;
+        for (int i = 0; runs < 7; i++)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(key, i % 977);
+            BinaryPrimitives.WriteInt32LittleEndian(row, i);
+            sorter.Add(key, row);
+            since++;
+            if (sorter.RunCount != runs)
+            {
+                runs = sorter.RunCount;
+                fills.Add(since - 1); // the record that found the buffer full went into the next one
+                since = 1;
+            }
+        }
+        for (int f = 1; f < 4; f++) Assert.InRange(fills[f], fills[0] * 9 / 10, fills[0] * 11 / 10);
+        for (int f = 4; f < 7; f++) Assert.InRange(fills[f], fills[0] * 17 / 10, fills[0] * 23 / 10);
+        using var sorted = sorter.Sorted(CancellationToken.None);
+        int n = 0;
+        while (sorted.MoveNext()) n++;
+        Assert.Equal(fills.Sum() + since, n);
+    }
+
     /// <summary>Sorts the buffer and checks its records come out as (key ordinal, arrival) orders <paramref name="added"/> (rows hold the arrival number).</summary>
     private static void SortsAs(SortBuffer buffer, List<(string Key, int Seq)> added)
     {
