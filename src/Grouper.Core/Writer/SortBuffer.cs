@@ -55,7 +55,7 @@ internal sealed class SortBuffer
         _scratch = scratch ?? new SortScratch();
         _capacity = Math.Max(capacity, 1 << 20);
         _limit = Math.Max(_capacity / 2, 1 << 20);
-        _chunkSize = (int)Math.Clamp(_capacity / 32, 64 << 10, 8 << 20); // a sixteenth of a first fill
+        _chunkSize = (int)Math.Clamp(_capacity / 16, 64 << 10, 8 << 20);
     }
 
     /// <summary>Called once the buffer was spilled: after its second fill it may take its whole capacity.</summary>
