@@ -28,7 +28,7 @@ internal sealed class SortBuffer
     // it (Grow). Every page a buffer touches for the first time costs a fault (on this project's build
     // machine a host fault, 7 µs a 4 KB page) and a spilled buffer's pages are used again; an input about the
     // budget's size then touches less memory, and sorts a smaller buffer at its end, on the way to the
-    // merge: 100 MB builds 14-20% shorter, a larger input spills two more runs, which its merge does not feel.
+    // merge: 100 MB builds 14-15% shorter, a larger input spills two more runs, which its merge does not feel.
     private long _limit;
     private int _fills;
     private readonly int _chunkSize;
