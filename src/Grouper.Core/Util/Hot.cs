@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 
 namespace Grouper.Util;
@@ -30,4 +31,24 @@ namespace Grouper.Util;
 internal static class Hot
 {
     public const MethodImplOptions Path = MethodImplOptions.AggressiveOptimization;
+
+    /// <summary>
+    /// Compiles the marked methods of <paramref name="types"/> on a pool thread, ahead of their first call
+    /// (a call meanwhile waits for the compiler's result instead of compiling again). For a core that is idle
+    /// at the time only: compiling the reading loops this way as a build started measured no faster, the
+    /// thread that was to call them being the one starting.
+    /// </summary>
+    public static void CompileAhead(params Type[] types) => Task.Run(() =>
+    {
+        foreach (var method in Marked(types))
+        {
+            try { RuntimeHelpers.PrepareMethod(method.MethodHandle); }
+            catch (Exception) { /* then it is compiled at its first call, as without this */ }
+        }
+    });
+
+    /// <summary>The methods of <paramref name="types"/> marked <see cref="Path"/> that can be compiled as they are (not generic).</summary>
+    internal static IEnumerable<MethodInfo> Marked(params Type[] types) =>
+        types.SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            .Where(m => (m.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0 && !m.ContainsGenericParameters && !m.IsAbstract);
 }

@@ -276,6 +276,32 @@ public class ExternalSorterTests
         Assert.All(used.Skip(2), u => Assert.InRange(u, Capacity * 3 / 4, Capacity));
     }
 
+    [Theory]
+    [InlineData(1L << 40, false)] // the process far within the merge's share: its garbage is the runtime's to collect
+    [InlineData(1L << 20, true)]  // past it (a test host takes tens of MB): collected, the merge then takes its memory
+    public void The_sort_buffers_are_collected_before_the_merge_only_when_the_process_takes_more_than_the_merges_share(long mergeMemory, bool collected)
+    {
+        using var t = new TempDir();
+        using var sorter = new ExternalSorter(t["spill"], bufferMemory: 2 << 20, mergeMemory, blockSize: 16 << 10, maxFanIn: 100);
+        var key = new byte[8];
+        var row = new byte[100];
+        const int N = 40_000; // 4 MB of rows through 1 MB buffers: spilled
+        for (int i = 0; i < N; i++)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(key, i % 101);
+            BinaryPrimitives.WriteInt32LittleEndian(row, i);
+            sorter.Add(key, row);
+        }
+        Assert.True(sorter.RunCount >= 2, $"{sorter.RunCount} runs");
+        int full = GC.CollectionCount(2);
+        using var sorted = sorter.Sorted(CancellationToken.None);
+        Assert.Equal(collected, sorter.CollectedBeforeMerge);
+        if (collected) Assert.True(GC.CollectionCount(2) > full);
+        int n = 0;
+        while (sorted.MoveNext()) n++;
+        Assert.Equal(N, n);
+    }
+
     [Fact]
     public void The_sorter_spills_its_first_four_fills_at_half_the_size_of_the_later_ones()
     {
