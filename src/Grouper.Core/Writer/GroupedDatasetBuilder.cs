@@ -362,7 +362,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             var stream = _sorter.Sorted(ct);
             // The merging thread's loops, compiled on the other core while this one makes the shard writer
             // (25-30 ms in a process's first build, Parquet.Net's types loaded): the spills are done and nothing
-            // is encoded yet, so that core is idle, and the first record is written ~15 ms sooner.
+            // is encoded yet, so that core is idle, and the first record is written ~10 ms sooner.
             Hot.CompileAhead(inMemory ? [typeof(ShardWriter), typeof(ByteArrayChunk), stream.GetType()]
                 : [typeof(ShardWriter), typeof(ByteArrayChunk), stream.GetType(), typeof(RunReader)]);
 
