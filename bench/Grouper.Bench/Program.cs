@@ -384,7 +384,7 @@ sealed class Trace(Stopwatch sw) : IProgress<BuildProgress>
         Print(p);
     }
     private void Print(BuildProgress p) => Console.Error.WriteLine(FormattableString.Invariant(
-        $"{sw.Elapsed.TotalSeconds,7:F2}s {p.Phase,-10} read={p.RecordsRead} written={p.RecordsWritten} runs={p.SpillRuns} rss={Environment.WorkingSet >> 20}MB cpu={Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F2}s managed={GC.GetTotalMemory(false) >> 20}MB committed={GC.GetGCMemoryInfo().TotalCommittedBytes >> 20}MB alloc={GC.GetTotalAllocatedBytes() >> 20}MB jit={System.Runtime.JitInfo.GetCompiledMethodCount()} jitms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} gcs={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}{Heaps()}"));
+        $"{sw.Elapsed.TotalSeconds,7:F2}s {p.Phase,-10} read={p.RecordsRead} written={p.RecordsWritten} runs={p.SpillRuns} rss={Environment.WorkingSet >> 20}MB cpu={Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F2}s managed={GC.GetTotalMemory(false) >> 20}MB committed={GC.GetGCMemoryInfo().TotalCommittedBytes >> 20}MB alloc={GC.GetTotalAllocatedBytes() >> 20}MB jit={System.Runtime.JitInfo.GetCompiledMethodCount()} jitms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} gcs={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} gcpause={GC.GetTotalPauseDuration().TotalMilliseconds:F0}ms{Heaps()}"));
     // Where the heap's memory is after the last collection: fragmentation, and each generation's size (gen0-2, large, pinned).
     private static string Heaps()
     {
