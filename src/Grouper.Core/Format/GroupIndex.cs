@@ -47,6 +47,7 @@ internal sealed class GroupIndexWriter : IDisposable
 
     public void Add(ReadOnlySpan<byte> key, int shard, long rowOffset, long count, long bytes)
     {
+        if (_appended) throw new InvalidOperationException("Entries cannot be added after another index was appended.");
         if (_ordinal > 0 && Bytes.Compare(key, _lastKey.AsSpan(0, _lastKeyLength)) <= 0)
             throw new InvalidOperationException("Index entries must come in strictly increasing key order.");
         if (_lastKey.Length < key.Length) _lastKey = new byte[Math.Max(key.Length, _lastKey.Length * 2)];
@@ -83,6 +84,46 @@ internal sealed class GroupIndexWriter : IDisposable
         _out.Write(_block.Span);
         _block.Clear();
         _blockEntries = 0;
+    }
+
+    private bool _appended;
+
+    /// <summary>
+    /// Appends the groups of <paramref name="other"/> after this index's (the second half of a build written in
+    /// two halves, whose keys all come after the first's). Its blocks are copied as they are when their shard
+    /// numbers are already this dataset's (<paramref name="shardShift"/> 0), entry by entry otherwise.
+    /// </summary>
+    public void Append(GroupIndexReader other, int shardShift)
+    {
+        if (shardShift != 0)
+        {
+            foreach (var g in other.Enumerate())
+                Add(Encoding.UTF8.GetBytes(g.Key), checked(g.Shard + shardShift), g.RowOffset, g.RecordCount, g.ByteCount);
+            _appended = true;
+            return;
+        }
+        FlushBlock();
+        if (other.BlockCount > 0 && _ordinal > 0 && Bytes.Compare(other.FirstKey(0), _lastKey.AsSpan(0, _lastKeyLength)) <= 0)
+            throw new InvalidOperationException("Index entries must come in strictly increasing key order.");
+        byte[] bytes = [];
+        Span<byte> fixedPart = stackalloc byte[24];
+        for (int b = 0; b < other.BlockCount; b++)
+        {
+            int length = other.BlockLength(b);
+            if (bytes.Length < length) bytes = new byte[Math.Max(length, BlockTarget + 1024)];
+            other.ReadBlockBytes(b, bytes.AsSpan(0, length));
+            BinaryPrimitives.WriteInt64LittleEndian(fixedPart, _out.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(fixedPart[8..], length);
+            BinaryPrimitives.WriteInt64LittleEndian(fixedPart[12..], _ordinal);
+            BinaryPrimitives.WriteInt32LittleEndian(fixedPart[20..], other.BlockEntries(b));
+            _directory.Write(fixedPart);
+            var firstKey = other.FirstKey(b);
+            _directory.WriteVarInt((ulong)firstKey.Length);
+            _directory.Write(firstKey);
+            _out.Write(bytes.AsSpan(0, length));
+            _ordinal += other.BlockEntries(b);
+        }
+        _appended = true;
     }
 
     public void Finish()
@@ -188,6 +229,15 @@ public sealed class GroupIndexReader : IDisposable
 
     public string Path { get; }
     public long GroupCount { get; }
+
+    // For GroupIndexWriter.Append: the blocks as they lie.
+    internal int BlockLength(int b) => _lengths[b];
+    internal int BlockEntries(int b) => _entryCounts[b];
+    internal ReadOnlySpan<byte> FirstKey(int b) => _firstKeys[b];
+    internal void ReadBlockBytes(int b, Span<byte> into)
+    {
+        if (RandomAccess.Read(_file.SafeFileHandle, into, _offsets[b]) != into.Length) throw Corrupt($"block {b} is cut short");
+    }
 
     private GrouperException Corrupt(string why, Exception? inner = null) =>
         new(GrouperErrorKind.InvalidDataset, $"The index {Path} is damaged: {why}.", Path, inner: inner);

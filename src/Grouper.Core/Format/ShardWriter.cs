@@ -33,6 +33,8 @@ internal sealed class ShardWriter : IDisposable
     // Slots whose row group is being encoded, oldest first: appended to the shard in this order.
     private readonly Queue<Slot> _encoding = new();
     private readonly GroupIndexWriter _index;
+    private readonly string _shardPrefix;
+    private readonly int _shardBase;
     private readonly long _shardTarget;
     private readonly int _rowGroupRows;
     private readonly long _rowGroupBytes;
@@ -63,9 +65,15 @@ internal sealed class ShardWriter : IDisposable
     private long _groupRecords;
     private long _groupBytes;
 
-    public ShardWriter(string root, IReadOnlyList<ColumnSpec> columns, BuildOptions options, long memoryForRowGroups, GroupIndexWriter index)
+    // shardBase, shardPrefix: for the second half of a build written in two halves, whose shards the index
+    // numbers from shardBase (the first half's expected count) and whose files are named apart until the
+    // first half's are counted (ShardFileName(int, string?)).
+    public ShardWriter(string root, IReadOnlyList<ColumnSpec> columns, BuildOptions options, long memoryForRowGroups, GroupIndexWriter index,
+        int shardBase = 0, string? shardPrefix = null)
     {
         _root = root;
+        _shardBase = shardBase;
+        _shardPrefix = shardPrefix ?? "";
         _columns = columns;
         _index = index;
         _mergeKeys = options.Key.MergeKeys;
@@ -166,7 +174,7 @@ internal sealed class ShardWriter : IDisposable
             _slots[_slot].NewGroup();
             sameGroup = false;
             _inGroup = true;
-            _groupShard = _shards.Count;           // the shard now open (or about to open) has this number
+            _groupShard = _shardBase + _shards.Count; // the shard now open (or about to open) has this number
             _groupRow = _shardRows + _rowCount;
             _groupRecords = 0;
             _groupBytes = 0;
@@ -406,7 +414,7 @@ internal sealed class ShardWriter : IDisposable
 
     private void OpenShard()
     {
-        var name = ShardFileName(_shards.Count);
+        var name = ShardFileName(_shards.Count, _shardPrefix);
         var fs = new FileStream(Path.Combine(_root, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         _shardStream = new HashingWriteStream(fs);
         _shard = new StitchedParquetFile(_shardStream, _footerTemplate, _textElements);
@@ -417,6 +425,9 @@ internal sealed class ShardWriter : IDisposable
 
     public static string ShardFileName(int i) => $"data/shard-{i:D5}.parquet";
 
+    /// <summary>A shard's file name, with a prefix before its final name (empty for the final name).</summary>
+    public static string ShardFileName(int i, string? prefix) => string.IsNullOrEmpty(prefix) ? ShardFileName(i) : $"data/{prefix}shard-{i:D5}.parquet";
+
     private void CloseShard()
     {
         if (_shard is null) return;
@@ -425,7 +436,7 @@ internal sealed class ShardWriter : IDisposable
         _shardStream!.Flush();
         _shards.Add(new ShardInfo
         {
-            File = ShardFileName(_shards.Count),
+            File = ShardFileName(_shards.Count, _shardPrefix),
             Bytes = _shardStream.Length,
             Xxh3 = _shardStream.Checksum,
             Records = _shardRows,

@@ -61,6 +61,22 @@ public sealed record GroupSizeStats(
             _sumSquares += (double)records * records;
         }
 
+        /// <summary>Adds the groups <paramref name="other"/> counted (a build's second half, after its first).</summary>
+        public void Add(Accumulator other)
+        {
+            if (other._counts.Length > _counts.Length) _counts = Grown(_counts, other._counts.Length);
+            for (int i = 0; i < other._counts.Length; i++) _counts[i] += other._counts[i];
+            for (int i = 0; i < other._largeCount; i++)
+            {
+                if (_largeCount == _large.Length) _large = Grown(_large, _large.Length * 2);
+                _large[_largeCount++] = other._large[i];
+            }
+            _groups += other._groups;
+            _records += other._records;
+            _bytes += other._bytes;
+            _sumSquares += other._sumSquares;
+        }
+
         private static long[] Grown(long[] a, int length)
         {
             var b = new long[length];

@@ -18,6 +18,9 @@ internal sealed class ExternalSorter : IDisposable
     private readonly string _spillDir;
     private readonly long _mergeMemory;
     private readonly List<string> _runs = new();
+    // Each run's blocks (first keys, offsets, sizes), for the writing phase in halves. Spills add theirs on
+    // the spilling thread; they are read after WaitForSpill.
+    private readonly Dictionary<string, RunIndex> _runIndex = new();
     private int _maxFanIn;
     private bool _released;
 
@@ -83,6 +86,7 @@ internal sealed class ExternalSorter : IDisposable
         {
             w.WriteAll(s, CancellationToken.None);
             w.Finish();
+            lock (_runIndex) _runIndex[path] = w.Index;
         }
         buffer.Clear();
         buffer.Grow(); // read by the filling thread only after it waited for this spill
@@ -125,16 +129,66 @@ internal sealed class ExternalSorter : IDisposable
         // The records still in memory are sorted while the other buffer's spill (if one is running)
         // finishes on its thread; they are never spilled: they join the final merge as its last stream
         // (they arrived last), which saves writing and reading back a run.
-        if (!_buffer.IsEmpty) _buffer.Sort();
+        if (!_buffer.IsEmpty && !_buffer.IsSorted) _buffer.Sort();
         WaitForSpill();
         if (_runs.Count == 0) return _buffer.Stream();
         Util.Faults.Hit("merge");
-        RecordStream? resident = null;
+        RecordStream? resident = _buffer.IsEmpty ? null : _buffer.Stream();
+        ReleaseForMerge();
+        return MergeRuns(resident, ct);
+    }
+
+    /// <summary>
+    /// The records in two halves by key, for two threads to merge and write at once (<see cref="KeyHalves"/>);
+    /// null when the records are fewer than <paramref name="minBytes"/>, all in memory, in runs too many for
+    /// both halves to open them all, or of one key. Then <see cref="Sorted"/> gives them in one stream.
+    /// </summary>
+    public Halves? SortedHalves(long minBytes, long shardTarget, CancellationToken ct)
+    {
+        if (!_buffer.IsEmpty && !_buffer.IsSorted) _buffer.Sort();
+        WaitForSpill();
+        ct.ThrowIfCancellationRequested();
+        // Each half opens every run: twice the merge's readers, within its share of memory.
+        if (_runs.Count == 0 || 2 * _runs.Count > MergeFanIn() - 1) return null;
+        var samples = new List<(byte[] Key, long Bytes)>();
+        foreach (var run in _runs)
+        {
+            var index = _runIndex[run];
+            for (int b = 0; b < index.FirstKeys.Count; b++) samples.Add((index.FirstKeys[b], index.RecordBytes[b]));
+        }
+        if (!_buffer.IsEmpty) _buffer.Sample(BlockSize, samples);
+        long total = 0;
+        foreach (var (_, bytes) in samples) total += bytes;
+        if (total < minBytes || KeyHalves.SplitKey(samples, KeyHalves.Goal(total, shardTarget), out long firstBytes) is not { } split) return null;
+        Util.Faults.Hit("merge");
+        var first = new List<RecordStream>();
+        var second = new List<RecordStream>();
+        foreach (var run in _runs)
+        {
+            first.Add(new RunReader(run, BlockSize));
+            second.Add(new RunReader(run, BlockSize, start: _runIndex[run].StartFor(split)));
+        }
         if (!_buffer.IsEmpty)
         {
-            resident = _buffer.Stream();
-            ResidentBytes = _buffer.MemoryUsed;
+            // Arrived last: the last stream of each merge, as in Sorted.
+            first.Add(_buffer.Stream());
+            second.Add(_buffer.StreamFrom(split));
         }
+        Halves = true;
+        ReleaseForMerge();
+        _spillBlockStore = null;
+        return new Halves(new BelowKey(new MergeStream(first), split), new FromKey(new MergeStream(second), split), firstBytes);
+    }
+
+    /// <summary>True once <see cref="SortedHalves"/> split the records: the merge's readers are open twice.</summary>
+    public bool Halves { get; private set; }
+
+    private int MergeFanIn() => (int)Math.Clamp(_mergeMemory / 2 / RunReader.MemoryPerRun(BlockSize), 2, _maxFanIn);
+
+    /// <summary>Gives back the sort buffers the merge does not read (the resident one stays when it holds records).</summary>
+    private void ReleaseForMerge()
+    {
+        if (!_buffer.IsEmpty) ResidentBytes = _buffer.MemoryUsed;
         else _buffer.Release();
         _buffers[_active ^ 1].Release();
         // The other sort buffer's chunks are large; give them back before the merge takes memory. Aggressive:
@@ -145,7 +199,6 @@ internal sealed class ExternalSorter : IDisposable
         // build), as the writing phase faulted in again the pages it had given back.
         CollectedBeforeMerge = Environment.WorkingSet > _mergeMemory;
         if (CollectedBeforeMerge) GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        return MergeRuns(resident, ct);
     }
 
     /// <summary>Whether <see cref="Sorted"/> collected the garbage of the sort buffers before the merge.</summary>
@@ -155,7 +208,7 @@ internal sealed class ExternalSorter : IDisposable
     public long RecordsRemerged { get; private set; }
 
     /// <summary>Memory the merge's open runs take, at most the fan-in's worth (what the rest of the build must leave it).</summary>
-    public long MergeReaderMemory => Math.Min(_runs.Count, _maxFanIn) * RunReader.MemoryPerRun(BlockSize);
+    public long MergeReaderMemory => Math.Min(_runs.Count, _maxFanIn) * RunReader.MemoryPerRun(BlockSize) * (Halves ? 2 : 1);
 
     /// <summary>Memory the final merge keeps for records that were never spilled (0 when all were).</summary>
     public long ResidentBytes { get; private set; }
@@ -163,7 +216,7 @@ internal sealed class ExternalSorter : IDisposable
     private RecordStream MergeRuns(RecordStream? resident, CancellationToken ct)
     {
         // Fan-in bounded by memory: each open run holds a raw and a compressed block plus a file buffer.
-        int fanIn = (int)Math.Clamp(_mergeMemory / 2 / RunReader.MemoryPerRun(BlockSize), 2, _maxFanIn);
+        int fanIn = MergeFanIn();
         // The in-memory records take one input of the final merge.
         if (resident is not null) fanIn = Math.Max(2, fanIn - 1);
         var runs = _runs.ToList();
@@ -196,6 +249,7 @@ internal sealed class ExternalSorter : IDisposable
                     w.WriteAll(merged, ct);
                     RecordsRemerged += w.Records;
                     w.Finish();
+                    _runIndex[path] = w.Index;
                 }
                 foreach (var r in batch) File.Delete(r);
                 next.Add(path);

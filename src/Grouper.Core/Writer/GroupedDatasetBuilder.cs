@@ -359,30 +359,37 @@ public sealed class GroupedDatasetBuilder : IDisposable
             Report(force: true);
             if (_options.KeysOnly) throw new InvalidOperationException("A keys-only build can only be previewed.");
             bool inMemory = _sorter.InMemory;
-            var stream = _sorter.Sorted(ct);
+            // Merged names number the natural keys in order across all groups: one stream then.
+            var halves = _options.Key.MergeKeys == 0 ? _sorter.SortedHalves(_options.HalvesFromBytes, _options.ShardTargetBytes, ct) : null;
+            var stream = halves is null ? _sorter.Sorted(ct) : null;
             // The merging thread's loops, compiled on the other core while this one makes the shard writer
             // (25-30 ms in a process's first build, Parquet.Net's types loaded): the spills are done and nothing
             // is encoded yet, so that core is idle, and the first record is written ~10 ms sooner.
-            Hot.CompileAhead(inMemory ? [typeof(ShardWriter), typeof(ByteArrayChunk), stream.GetType()]
-                : [typeof(ShardWriter), typeof(ByteArrayChunk), stream.GetType(), typeof(RunReader)]);
+            Hot.CompileAhead(halves is not null ? [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(MergeStream), typeof(RunReader), typeof(BelowKey), typeof(FromKey)]
+                : inMemory ? [typeof(ShardWriter), typeof(ByteArrayChunk), stream!.GetType()]
+                : [typeof(ShardWriter), typeof(ByteArrayChunk), stream!.GetType(), typeof(RunReader)]);
 
             _phase = BuildPhase.Writing;
             Report(force: true);
             var indexPath = Path.Combine(_workDir, "index.gidx");
             long rowGroupMemory = inMemory ? _mergeMemory / 2 : _mergeMemory - _sorter.MergeReaderMemory - _sorter.ResidentBytes;
-            ShardWriter shards;
+            Written shards;
             using (var index = new GroupIndexWriter(indexPath))
-            using (stream)
             {
-                shards = new ShardWriter(_workDir, columns, _options, Math.Max(rowGroupMemory, 4 << 20), index);
-                using (shards)
+                if (halves is not null) shards = WriteHalves(halves, columns, rowGroupMemory, index, ct);
+                else
                 {
-                    shards.WriteAll(stream, s =>
+                    using (stream)
+                    using (var writer = new ShardWriter(_workDir, columns, _options, Math.Max(rowGroupMemory, 4 << 20), index))
                     {
-                        _recordsWritten = s.Records;
-                        _groupsWritten = s.Groups;
-                        Report();
-                    }, ct);
+                        writer.WriteAll(stream!, s =>
+                        {
+                            _recordsWritten = s.Records;
+                            _groupsWritten = s.Groups;
+                            Report();
+                        }, ct);
+                        shards = new Written(writer);
+                    }
                 }
                 index.Finish();
                 _recordsWritten = shards.Records;
@@ -410,10 +417,10 @@ public sealed class GroupedDatasetBuilder : IDisposable
                     RecordCount = shards.Records,
                     ByteCount = shards.Bytes,
                     LargestGroupRecords = shards.LargestGroupRecords,
-                    Stats = shards.SizeStats.Result(),
+                    Stats = shards.Stats.Result(),
                     Worker = _options.Worker is { } wk ? new WorkerInfo { Index = wk.Index, Count = wk.Count, Split = wk.Split.ToString().ToLowerInvariant(), RecordsSeen = _recordsRead + _skipped } : null,
                     Sources = _sources.ToList(),
-                    Shards = shards.Shards.ToList(),
+                    Shards = shards.Shards,
                     Index = new FileEntry { File = "index.gidx", Bytes = index.Length, Xxh3 = index.Checksum! },
                 };
                 _sorter.Dispose();
@@ -443,6 +450,127 @@ public sealed class GroupedDatasetBuilder : IDisposable
         {
             _lock.Dispose();
         }
+    }
+
+    /// <summary>What the shard writers wrote: one writer's, or two halves' in key order.</summary>
+    private sealed class Written
+    {
+        public Written(ShardWriter writer)
+        {
+            Records = writer.Records;
+            Groups = writer.Groups;
+            Bytes = writer.Bytes;
+            LargestGroupRecords = writer.LargestGroupRecords;
+            Stats = writer.SizeStats;
+            Shards = writer.Shards.ToList();
+        }
+
+        public long Records { get; private set; }
+        public long Groups { get; private set; }
+        public long Bytes { get; private set; }
+        public long LargestGroupRecords { get; private set; }
+        public Grouper.Stats.GroupSizeStats.Accumulator Stats { get; }
+        public List<ShardInfo> Shards { get; }
+
+        /// <summary>Adds the second half's groups after the first's; <paramref name="shards"/> are its shards under their final names.</summary>
+        public void Add(ShardWriter second, IEnumerable<ShardInfo> shards)
+        {
+            Records += second.Records;
+            Groups += second.Groups;
+            Bytes += second.Bytes;
+            LargestGroupRecords = Math.Max(LargestGroupRecords, second.LargestGroupRecords);
+            Stats.Add(second.SizeStats);
+            Shards.AddRange(shards);
+        }
+    }
+
+    private const string SecondHalfPrefix = "second-half-";
+
+    /// <summary>
+    /// Writes the two halves of the records (<see cref="ExternalSorter.SortedHalves"/>) at once: the first on
+    /// this thread into the index, the second on a thread of its own into an index of its own, its shards
+    /// numbered after the shards the first half is expected to make and its files named apart. Then its files
+    /// take the numbers after the first half's, and its index's blocks follow the first half's as they are (or
+    /// entry by entry, renumbered, when the first half made another number of shards than expected).
+    /// </summary>
+    private Written WriteHalves(Halves halves, IReadOnlyList<Grouper.Schema.ColumnSpec> columns, long rowGroupMemory,
+        GroupIndexWriter index, CancellationToken ct)
+    {
+        long memory = Math.Max(rowGroupMemory / 2, 4 << 20);
+        long target = Math.Max(1, _options.ShardTargetBytes);
+        int expected = _options.HalvesExpectedShards ?? (int)Math.Max(1, (halves.FirstBytes + target - 1) / target);
+        WroteInHalves = true;
+        var secondIndexPath = Path.Combine(_spillDir, "second-half.gidx");
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        ShardWriter? secondWriter = null;
+        var secondTask = Task.Factory.StartNew(() =>
+        {
+            using var secondIndex = new GroupIndexWriter(secondIndexPath);
+            using (halves.Second)
+            {
+                var writer = new ShardWriter(_workDir, columns, _options, memory, secondIndex, expected, SecondHalfPrefix);
+                Volatile.Write(ref secondWriter, writer);
+                using (writer) writer.WriteAll(halves.Second, null, cancel.Token);
+            }
+            secondIndex.Finish();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default); // it runs even when cancelled, to close its streams
+        Written written;
+        try
+        {
+            using (halves.First)
+            using (var writer = new ShardWriter(_workDir, columns, _options, memory, index))
+            {
+                writer.WriteAll(halves.First, s =>
+                {
+                    if (secondTask.IsFaulted) secondTask.GetAwaiter().GetResult(); // its failure stops this half too
+                    ReportHalves(s, Volatile.Read(ref secondWriter));
+                }, cancel.Token);
+                written = new Written(writer);
+            }
+            // Progress goes on while the second half finishes (reported from this thread only, as before).
+            while (!((IAsyncResult)secondTask).AsyncWaitHandle.WaitOne(250)) ReportHalves(null, Volatile.Read(ref secondWriter));
+            secondTask.GetAwaiter().GetResult();
+        }
+        catch
+        {
+            cancel.Cancel();
+            try { secondTask.Wait(); } catch (Exception) { /* the first failure is the one to tell */ }
+            throw;
+        }
+        int firstShards = written.Shards.Count;
+        SecondHalfShardsExpected = expected == firstShards;
+        var secondShards = secondWriter!.Shards.Select((shard, i) =>
+        {
+            var name = ShardWriter.ShardFileName(firstShards + i);
+            File.Move(Path.Combine(_workDir, shard.File), Path.Combine(_workDir, name));
+            return new ShardInfo { File = name, Bytes = shard.Bytes, Xxh3 = shard.Xxh3, Records = shard.Records, RowGroups = shard.RowGroups };
+        }).ToList();
+        using (var secondIndex = new GroupIndexReader(secondIndexPath))
+            index.Append(secondIndex, firstShards - expected);
+        File.Delete(secondIndexPath);
+        written.Add(secondWriter, secondShards);
+        return written;
+    }
+
+    /// <summary>Whether the build was written in two halves (<see cref="ExternalSorter.SortedHalves"/>).</summary>
+    public bool WroteInHalves { get; private set; }
+
+    /// <summary>Whether the first half made the shards expected, so the second half's index blocks were copied as they were (tests).</summary>
+    internal bool? SecondHalfShardsExpected { get; private set; }
+
+    private long _firstHalfRecords, _firstHalfGroups;
+
+    private void ReportHalves(ShardWriter? firstHalf, ShardWriter? secondHalf)
+    {
+        if (firstHalf is not null)
+        {
+            _firstHalfRecords = firstHalf.Records;
+            _firstHalfGroups = firstHalf.Groups;
+        }
+        // The second half's counts are read as its thread goes: a moment old at most.
+        _recordsWritten = _firstHalfRecords + (secondHalf?.Records ?? 0);
+        _groupsWritten = _firstHalfGroups + (secondHalf?.Groups ?? 0);
+        Report();
     }
 
     /// <summary>

@@ -324,11 +324,51 @@ internal sealed class SortBuffer
     }
 
     /// <summary>Iterates the (sorted) records. The buffer must not change while it is in use.</summary>
-    public RecordStream Stream() => new Cursor(this);
+    public RecordStream Stream() => new Cursor(this, 0);
 
-    private sealed class Cursor(SortBuffer buffer) : RecordStream
+    /// <summary>The sorted records from the first whose key is at or above <paramref name="key"/>.</summary>
+    public RecordStream StreamFrom(ReadOnlySpan<byte> key)
     {
-        private int _i = -1;
+        int lo = 0, hi = _count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (Bytes.Compare(KeyOf(mid), key) < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        return new Cursor(this, lo);
+    }
+
+    private ReadOnlySpan<byte> KeyOf(int entry)
+    {
+        ref var e = ref _entries[entry];
+        return _chunks[e.Chunk].AsSpan(e.Offset, e.KeyLength);
+    }
+
+    /// <summary>
+    /// Keys of the sorted records at every <paramref name="every"/>-th byte or so, each with the bytes of the
+    /// records from it to the next (for <see cref="KeyHalves.SplitKey"/>).
+    /// </summary>
+    public void Sample(long every, List<(byte[] Key, long Bytes)> into)
+    {
+        long bytes = 0;
+        int from = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            ref var e = ref _entries[i];
+            bytes += e.KeyLength + e.RowLength;
+            if (bytes >= every || i == _count - 1)
+            {
+                into.Add((KeyOf(from).ToArray(), bytes));
+                bytes = 0;
+                from = i + 1;
+            }
+        }
+    }
+
+    private sealed class Cursor(SortBuffer buffer, int from) : RecordStream
+    {
+        private int _i = from - 1;
 
         [MethodImpl(Hot.Path)]
         public override bool MoveNext()

@@ -48,6 +48,16 @@ internal sealed class RunWriter : IDisposable
 
     public string Path { get; }
     public long Records { get; private set; }
+
+    // Each block's first key, place in the file and records' bytes: what the
+    // writing phase needs to split the records in two halves by key (RunIndex).
+    private readonly List<byte[]> _blockKeys = new();
+    private readonly List<long> _blockOffsets = new();
+    private readonly List<long> _blockBytes = new();   // the records' keys and rows, each key counted (a block holds repeated ones once)
+    private long _blockRecordBytes;
+
+    /// <summary>The run's blocks, once <see cref="Finish"/> has written them all.</summary>
+    public RunIndex Index => new(Path, _blockKeys, _blockOffsets, _blockBytes);
     public long BytesWritten => _file.Position;
 
     [MethodImpl(Hot.Path | MethodImplOptions.AggressiveInlining)]
@@ -55,6 +65,7 @@ internal sealed class RunWriter : IDisposable
     {
         // Flush first so the block buffer grows only for a single record larger than a block.
         if (_raw.Length > 0 && _raw.Length + key.Length + row.Length + 2 * VarInt.MaxLength > _blockSize) FlushBlock();
+        if (_raw.Length == 0) _blockKeys.Add(key.ToArray());
         if (key.Length == _lastKeyLength && _lastKeyStart >= 0 && Bytes.Equal(key, _raw.RawArray.AsSpan(_lastKeyStart, key.Length)))
             _raw.WriteByte(0);
         else
@@ -66,6 +77,7 @@ internal sealed class RunWriter : IDisposable
         }
         _raw.WriteVarInt((ulong)row.Length);
         _raw.Write(row);
+        _blockRecordBytes += key.Length + row.Length;
         Records++;
     }
 
@@ -83,6 +95,8 @@ internal sealed class RunWriter : IDisposable
     {
         if (_raw.Length == 0) return;
         Faults.Hit("spill");
+        _blockBytes.Add(_blockRecordBytes);
+        _blockRecordBytes = 0;
         _filling.MarkReady();
         // Compressed here at once, unless a waiting thread takes the blocks (the next one is gathered meanwhile).
         if (!_blocks.Helping && _filling.TryClaim()) _filling.Compress(_codec);
@@ -109,6 +123,7 @@ internal sealed class RunWriter : IDisposable
             if (state == RunBlocks.Slot.Free) return;
             if (state == RunBlocks.Slot.Done)
             {
+                _blockOffsets.Add(_file.Position);
                 BinaryPrimitives.WriteInt32LittleEndian(header, slot.Raw.Length);
                 BinaryPrimitives.WriteInt32LittleEndian(header[4..], slot.CompressedLength);
                 _file.Write(header);
@@ -238,10 +253,12 @@ internal sealed class RunReader : RecordStream
 
     private readonly SpillCodec _codec;
 
-    public RunReader(string path, int blockSize, SpillCodec? codec = null)
+    // start: where in the file to start, a block's offset (RunIndex).
+    public RunReader(string path, int blockSize, SpillCodec? codec = null, long start = 0)
     {
         _codec = codec ?? SpillCodec.Preferred;
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileBufferSize, FileOptions.SequentialScan);
+        if (start > 0) _file.Seek(start, SeekOrigin.Begin);
         _raw = new byte[blockSize + 64];
         _compressed = new byte[SpillCodec.MaximumOutputSize(blockSize + 64)];
     }
