@@ -53,6 +53,15 @@ internal sealed class TempDir : IDisposable
     public string Path { get; }
     public string this[string relative] => System.IO.Path.Combine(Path, relative);
 
+    /// <summary>Asserts that two folders hold the same files, byte for byte.</summary>
+    public static void AssertSameFiles(string a, string b)
+    {
+        var files = Directory.GetFiles(a, "*", SearchOption.AllDirectories).Select(f => System.IO.Path.GetRelativePath(a, f)).Order().ToList();
+        Xunit.Assert.Equal(files, Directory.GetFiles(b, "*", SearchOption.AllDirectories).Select(f => System.IO.Path.GetRelativePath(b, f)).Order());
+        foreach (var f in files)
+            Xunit.Assert.Equal(File.ReadAllBytes(System.IO.Path.Combine(a, f)), File.ReadAllBytes(System.IO.Path.Combine(b, f)));
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(Path, true); } catch (IOException) { }

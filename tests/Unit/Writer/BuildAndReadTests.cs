@@ -1,5 +1,4 @@
 using System.Text;
-using System.Security.Cryptography;
 using Grouper.Format;
 using Grouper.Keys;
 using Grouper.Reading;
@@ -364,10 +363,7 @@ public class BuildAndReadTests
         var rows = Rows(20_000, 300, textLength: 100).ToList();
         Build(t["a"], rows, memory: 4 << 20);
         Build(t["b"], rows, memory: 4 << 20);
-        var files = Directory.GetFiles(t["a"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["a"], f)).Order().ToList();
-        Assert.Equal(files, Directory.GetFiles(t["b"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["b"], f)).Order());
-        foreach (var f in files)
-            Assert.Equal(SHA256.HashData(File.ReadAllBytes(Path.Combine(t["a"], f))), SHA256.HashData(File.ReadAllBytes(Path.Combine(t["b"], f))));
+        TempDir.AssertSameFiles(t["a"], t["b"]);
     }
 
     [Fact]

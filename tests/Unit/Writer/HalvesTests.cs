@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Grouper.Format;
 using Grouper.Keys;
@@ -100,10 +99,7 @@ public class HalvesTests
         var rows = Rows(seed: 9);
         Assert.True(Build(t["a"], rows, halves: true, shardTarget: 256 << 10).Halves);
         Assert.True(Build(t["b"], rows, halves: true, shardTarget: 256 << 10).Halves);
-        var files = Directory.GetFiles(t["a"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["a"], f)).Order().ToList();
-        Assert.Equal(files, Directory.GetFiles(t["b"], "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(t["b"], f)).Order());
-        foreach (var f in files)
-            Assert.Equal(SHA256.HashData(File.ReadAllBytes(Path.Combine(t["a"], f))), SHA256.HashData(File.ReadAllBytes(Path.Combine(t["b"], f))));
+        TempDir.AssertSameFiles(t["a"], t["b"]);
     }
 
     [Fact]
@@ -202,9 +198,4 @@ public class HalvesTests
             Assert.Null(r.Find("key-012000"));
         }
     }
-}
-
-file sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }
