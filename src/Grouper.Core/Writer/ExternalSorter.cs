@@ -161,6 +161,10 @@ internal sealed class ExternalSorter : IDisposable
         foreach (var (_, bytes) in samples) total += bytes;
         if (total < minBytes || KeyHalves.SplitKey(samples, KeyHalves.Goal(total, shardTarget), out long firstBytes) is not { } split) return null;
         Util.Faults.Hit("merge");
+        // The collection before the readers' buffers are made, as in Sorted: after them it compacted them too
+        // (a 1 GB build paused 100-110 ms in all instead of 15-21).
+        Halves = true;
+        ReleaseForMerge();
         var first = new List<RecordStream>();
         var second = new List<RecordStream>();
         foreach (var run in _runs)
@@ -174,8 +178,6 @@ internal sealed class ExternalSorter : IDisposable
             first.Add(_buffer.Stream());
             second.Add(_buffer.StreamFrom(split));
         }
-        Halves = true;
-        ReleaseForMerge();
         _spillBlockStore = null;
         return new Halves(new BelowKey(new MergeStream(first), split), new FromKey(new MergeStream(second), split), firstBytes);
     }
