@@ -526,6 +526,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
                     ReportHalves(s, Volatile.Read(ref secondWriter));
                 }, cancel.Token);
                 written = new Written(writer);
+                _firstHalfRecords = written.Records;
+                _firstHalfGroups = written.Groups;
             }
             // Progress goes on while the second half finishes (reported from this thread only, as before).
             while (!((IAsyncResult)secondTask).AsyncWaitHandle.WaitOne(250)) ReportHalves(null, Volatile.Read(ref secondWriter));
