@@ -4,10 +4,13 @@ using Grouper.Writer;
 
 // A build in a process of its own, for the crash tests to SIGKILL at fault points (GROUPER_FAULT).
 // usage: CrashHost <input.csv> <destination> <overwrite 0|1> [spill folder]
+// CRASHHOST_HALVES=1: the build is written in two halves at once (a larger budget, so that both open every run).
+bool halves = Environment.GetEnvironmentVariable("CRASHHOST_HALVES") == "1";
 var options = new BuildOptions
 {
     Key = KeySpec.FromColumns("user"),
-    MemoryLimit = 4 << 20,
+    MemoryLimit = halves ? 16 << 20 : 4 << 20,
+    HalvesFromBytes = halves ? 0 : long.MaxValue,
     Overwrite = args[2] == "1",
     RowGroupMaxRows = 2000,
     ShardTargetBytes = 256 << 10,
@@ -17,4 +20,4 @@ using var builder = new GroupedDatasetBuilder(args[1], options);
 foreach (var line in builder.Recovered) Console.Error.WriteLine("RECOVERED " + line);
 using (var reader = SourceFiles.Open(args[0])) builder.AddAll(reader);
 var manifest = builder.Complete();
-Console.WriteLine($"DONE {manifest.RecordCount}");
+Console.WriteLine($"DONE {manifest.RecordCount}{(builder.WroteInHalves ? " HALVES" : "")}");

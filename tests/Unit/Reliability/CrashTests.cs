@@ -25,21 +25,23 @@ public class CrashTests(ITestOutputHelper output)
         for (int i = 0; i < 60_000; i++) w.WriteLine($"u{i * 7 % 3000},{i},{new string('x', 80)}");
     }
 
-    private static (Process Proc, Task<string> Out) Start(string input, string dest, bool overwrite, string? fault, int? cores = null, string? spill = null)
+    private static (Process Proc, Task<string> Out) Start(string input, string dest, bool overwrite, string? fault, int? cores = null, string? spill = null,
+        bool halves = false)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         psi.ArgumentList.Add(Host); psi.ArgumentList.Add(input); psi.ArgumentList.Add(dest); psi.ArgumentList.Add(overwrite ? "1" : "0");
         if (spill is not null) psi.ArgumentList.Add(spill);
         if (fault is not null) psi.Environment["GROUPER_FAULT"] = fault;
         if (cores is not null) psi.Environment["DOTNET_PROCESSOR_COUNT"] = cores.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (halves) psi.Environment["CRASHHOST_HALVES"] = "1";
         var p = Process.Start(psi)!;
         return (p, p.StandardOutput.ReadToEndAsync());
     }
 
     /// <summary>Runs until the fault point is reached, then SIGKILLs; false if the build ended first.</summary>
-    private static bool KillAt(string input, string dest, bool overwrite, string fault, string? spill = null)
+    private static bool KillAt(string input, string dest, bool overwrite, string fault, string? spill = null, bool halves = false)
     {
-        var (p, _) = Start(input, dest, overwrite, fault + ":hang", spill: spill);
+        var (p, _) = Start(input, dest, overwrite, fault + ":hang", spill: spill, halves: halves);
         using (p)
         {
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -205,6 +207,44 @@ public class CrashTests(ITestOutputHelper output)
         Assert.True(KillAt(input, t["ds2"], false, "spill"));
         using var after = new GroupedDatasetBuilder(t["ds2"], new BuildOptions { Key = KeySpec.FromColumns("user") });
         Assert.Contains(after.Recovered, r => r.Contains("interrupted build"));
+    }
+
+    [Fact]
+    public async Task A_build_in_halves_killed_or_out_of_disk_while_both_write_leaves_its_destination_absent_or_complete()
+    {
+        Assert.True(File.Exists(Host), $"the crash host is not built: {Host}");
+        using var t = new TempDir();
+        var input = t["in.csv"];
+        WriteInput(input);
+        var (whole, stdout) = Start(input, t["ok"], false, fault: null, halves: true);
+        await whole.WaitForExitAsync();
+        Assert.Contains("DONE 60000 HALVES", await stdout);
+        Assert.Empty(DatasetVerifier.Verify(t["ok"]));
+
+        // Killed: as the halves start, as each appends row groups (shards are appended by both threads, the
+        // count is the process's), as the first half's index is written.
+        foreach (var point in new[] { "merge", "shard", "shard@6", "index" })
+        {
+            var dest = t[$"ds-{point.Replace('@', '-')}"];
+            Assert.True(KillAt(input, dest, false, point, halves: true), $"the build never reached {point}");
+            AssertCompleteOrAbsent(dest);
+            using (var next = new GroupedDatasetBuilder(dest, new BuildOptions { Key = KeySpec.FromColumns("user"), Overwrite = true, MemoryLimit = 16 << 20 }))
+                Assert.NotEmpty(next.Recovered);
+            Assert.Empty(Directory.GetDirectories(t.Path, $".{Path.GetFileName(dest)}.grouper-*"));
+        }
+
+        // A full disk on either thread: a clear error, the other half stopped, nothing left.
+        foreach (var point in new[] { "shard", "shard@5" })
+        {
+            var (p, _) = Start(input, t["full"], false, point + ":enospc", halves: true);
+            var stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.NotEqual(0, p.ExitCode);
+            Assert.Contains("No space left on device", stderr);
+            Assert.Contains("Nothing was committed", stderr);
+            Assert.False(Directory.Exists(t["full"]));
+            Assert.Empty(Directory.GetDirectories(t.Path, ".full.*"));
+        }
     }
 
     [Fact]
