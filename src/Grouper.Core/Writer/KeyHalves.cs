@@ -36,7 +36,7 @@ internal static class KeyHalves
     /// <summary>
     /// Where the first half should end, in bytes of <paramref name="total"/>: half of them, or, when a
     /// multiple of the shard size lies near half, just below it, so that the first half ends at a shard's end
-    /// instead of with a small shard of its own (the halves of a 1 GB build 46% and 54% then).
+    /// instead of with a small shard of its own (the halves of the 1 GB benchmark CSV 48% and 52% of its records).
     /// </summary>
     public static long Goal(long total, long shardTarget)
     {
