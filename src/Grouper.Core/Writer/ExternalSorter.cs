@@ -169,17 +169,17 @@ internal sealed class ExternalSorter : IDisposable
         var second = new List<RecordStream>();
         foreach (var run in _runs)
         {
-            first.Add(new RunReader(run, BlockSize));
-            second.Add(new RunReader(run, BlockSize, start: _runIndex[run].StartFor(split)));
+            first.Add(RunReader.Below(_runIndex[run], BlockSize, split));
+            second.Add(RunReader.From(_runIndex[run], BlockSize, split));
         }
         if (!_buffer.IsEmpty)
         {
             // Arrived last: the last stream of each merge, as in Sorted.
-            first.Add(_buffer.Stream());
+            first.Add(_buffer.StreamBelow(split));
             second.Add(_buffer.StreamFrom(split));
         }
         _spillBlockStore = null;
-        return new Halves(new BelowKey(new MergeStream(first), split), new FromKey(new MergeStream(second), split), firstBytes);
+        return new Halves(new MergeStream(first), new MergeStream(second), firstBytes);
     }
 
     /// <summary>True once <see cref="SortedHalves"/> split the records: the merge's readers are open twice.</summary>

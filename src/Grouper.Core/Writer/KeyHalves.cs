@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Grouper.Util;
 
 namespace Grouper.Writer;
@@ -93,52 +92,3 @@ internal static class KeyHalves
 /// how many bytes of records the first half has, by the samples the split was chosen from.
 /// </summary>
 internal sealed record Halves(RecordStream First, RecordStream Second, long FirstBytes);
-
-/// <summary>The records of a sorted stream whose keys are below a key (the first half).</summary>
-internal sealed class BelowKey(RecordStream inner, byte[] limit) : RecordStream
-{
-    private bool _done;
-
-    [MethodImpl(Hot.Path)]
-    public override bool MoveNext()
-    {
-        if (_done || !inner.MoveNext()) return false;
-        // A repeated key is the one before, which was below the limit.
-        if (!inner.KeyRepeats && Bytes.Compare(inner.Key, limit) >= 0)
-        {
-            _done = true;
-            return false;
-        }
-        CurrentFrom(inner);
-        KeyRepeats = inner.KeyRepeats;
-        return true;
-    }
-
-    public override void Dispose() => inner.Dispose();
-}
-
-/// <summary>The records of a sorted stream from a key on (the second half); the ones before are skipped.</summary>
-internal sealed class FromKey(RecordStream inner, byte[] limit) : RecordStream
-{
-    private bool _reached;
-
-    [MethodImpl(Hot.Path)]
-    public override bool MoveNext()
-    {
-        while (inner.MoveNext())
-        {
-            bool first = false;
-            if (!_reached)
-            {
-                if (Bytes.Compare(inner.Key, limit) < 0) continue;
-                _reached = first = true;
-            }
-            CurrentFrom(inner);
-            KeyRepeats = !first && inner.KeyRepeats; // the first record's key repeats none given out
-            return true;
-        }
-        return false;
-    }
-
-    public override void Dispose() => inner.Dispose();
-}

@@ -324,10 +324,15 @@ internal sealed class SortBuffer
     }
 
     /// <summary>Iterates the (sorted) records. The buffer must not change while it is in use.</summary>
-    public RecordStream Stream() => new Cursor(this, 0);
+    public RecordStream Stream() => new Cursor(this, 0, _count);
+
+    /// <summary>The sorted records whose keys are below <paramref name="key"/>.</summary>
+    public RecordStream StreamBelow(ReadOnlySpan<byte> key) => new Cursor(this, 0, FirstAtOrAbove(key));
 
     /// <summary>The sorted records from the first whose key is at or above <paramref name="key"/>.</summary>
-    public RecordStream StreamFrom(ReadOnlySpan<byte> key)
+    public RecordStream StreamFrom(ReadOnlySpan<byte> key) => new Cursor(this, FirstAtOrAbove(key), _count);
+
+    private int FirstAtOrAbove(ReadOnlySpan<byte> key)
     {
         int lo = 0, hi = _count;
         while (lo < hi)
@@ -336,7 +341,7 @@ internal sealed class SortBuffer
             if (Bytes.Compare(KeyOf(mid), key) < 0) lo = mid + 1;
             else hi = mid;
         }
-        return new Cursor(this, lo);
+        return lo;
     }
 
     private ReadOnlySpan<byte> KeyOf(int entry)
@@ -366,7 +371,7 @@ internal sealed class SortBuffer
         }
     }
 
-    private sealed class Cursor(SortBuffer buffer, int from) : RecordStream
+    private sealed class Cursor(SortBuffer buffer, int from, int end) : RecordStream
     {
         private int _i = from - 1;
 
@@ -374,11 +379,11 @@ internal sealed class SortBuffer
         public override bool MoveNext()
         {
             int i = ++_i;
-            if (i >= buffer._count) return false;
+            if (i >= end) return false;
             // Sorted entries point all over the buffer, so each record is a cache miss (the spill's copy of
             // the records was a tenth of a 1 GB build); asking for one a few entries ahead overlaps them.
             int ahead = i + PrefetchDistance;
-            if (ahead < buffer._count) buffer.Prefetch(ahead);
+            if (ahead < end) buffer.Prefetch(ahead);
             ref var e = ref buffer._entries[i];
             var chunk = buffer._chunks[e.Chunk];
             KeyArray = RowArray = chunk;

@@ -253,14 +253,42 @@ internal sealed class RunReader : RecordStream
 
     private readonly SpillCodec _codec;
 
-    // start: where in the file to start, a block's offset (RunIndex).
-    public RunReader(string path, int blockSize, SpillCodec? codec = null, long start = 0)
+    public RunReader(string path, int blockSize, SpillCodec? codec = null)
     {
         _codec = codec ?? SpillCodec.Preferred;
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileBufferSize, FileOptions.SequentialScan);
-        if (start > 0) _file.Seek(start, SeekOrigin.Begin);
         _raw = new byte[blockSize + 64];
         _compressed = new byte[SpillCodec.MaximumOutputSize(blockSize + 64)];
+    }
+
+    // For a build written in two halves (KeyHalves). Keys at or above a limit first appear in the last block
+    // whose first key is below it, or after: the first half's reader compares keys only in that block and
+    // reads none after it; the second half's starts there, past the keys below. No wrapper stream a record.
+    private byte[]? _limit;
+    private long _limitBlock = long.MaxValue;
+    private bool _checking, _ended;
+
+    /// <summary>The run's records whose keys are below <paramref name="limit"/>.</summary>
+    public static RunReader Below(RunIndex index, int blockSize, byte[] limit) =>
+        new(index.Path, blockSize) { _limit = limit, _limitBlock = index.StartFor(limit) };
+
+    /// <summary>The run's records from the first whose key is at or above <paramref name="key"/>.</summary>
+    public static RunReader From(RunIndex index, int blockSize, byte[] key)
+    {
+        var reader = new RunReader(index.Path, blockSize);
+        reader._file.Seek(index.StartFor(key), SeekOrigin.Begin);
+        while (reader._pos < reader._rawLength || reader.ReadBlock())
+        {
+            int at = reader._pos;
+            reader.MoveNext();
+            // The first such record has its key written out: the one before it had a smaller key.
+            if (!reader.KeyRepeats && Bytes.Compare(reader.Key, key) >= 0)
+            {
+                reader._pos = at;
+                break;
+            }
+        }
+        return reader;
     }
 
     [MethodImpl(Hot.Path)]
@@ -277,6 +305,12 @@ internal sealed class RunReader : RecordStream
             KeyLength = key - 1;
             KeyStart = _pos;
             _pos += KeyLength;
+            if (_checking && Bytes.Compare(new ReadOnlySpan<byte>(_raw, KeyStart, KeyLength), _limit) >= 0)
+            {
+                _ended = true;
+                _pos = _rawLength = 0;
+                return false;
+            }
         }
         else if (KeyStart < 0) throw new InvalidDataException($"Spill run {_file.Name} is corrupt: a block's first record repeats a key.");
         RowLength = (int)VarInt.Read(span, ref _pos);
@@ -287,6 +321,13 @@ internal sealed class RunReader : RecordStream
 
     private bool ReadBlock()
     {
+        if (_ended) return false;
+        if (_limit is not null)
+        {
+            long at = _file.Position;
+            if (at > _limitBlock) return false;
+            _checking = at == _limitBlock;
+        }
         Span<byte> header = stackalloc byte[8];
         int got = _file.ReadAtLeast(header, 8, throwOnEndOfStream: false);
         if (got == 0) return false;

@@ -139,6 +139,47 @@ public class HalvesTests
     }
 
     [Fact]
+    public void A_run_read_below_a_key_and_from_it_gives_each_record_once_wherever_the_key_falls()
+    {
+        using var t = new TempDir();
+        var path = Path.Combine(t.Path, "run.lz4");
+        // Keys in runs (a key's records repeat it, so a block stores it once), blocks of 64 KB: a key's records
+        // span blocks, and a block's first key is now a run's first record, now one in its middle.
+        var records = new List<(string Key, int Seq)>();
+        for (int k = 0; k < 400; k++)
+            for (int r = 0; r < 1 + k % 9 * 40; r++) records.Add(($"key-{k:D4}", records.Count));
+        RunIndex index;
+        using (var w = new RunWriter(path, 64 << 10))
+        {
+            var row = new byte[100];
+            foreach (var (key, seq) in records)
+            {
+                BitConverter.TryWriteBytes(row, seq);
+                w.Write(Encoding.ASCII.GetBytes(key), row);
+            }
+            w.Finish();
+            index = w.Index;
+        }
+        Assert.True(index.FirstKeys.Count > 10);
+        static List<(string, int)> All(RecordStream s)
+        {
+            var got = new List<(string, int)>();
+            using (s) while (s.MoveNext()) got.Add((Encoding.ASCII.GetString(s.Key), BitConverter.ToInt32(s.Row)));
+            return got;
+        }
+        // Below every key, a block's first key, a key inside a block, a key absent between two, above every key.
+        var limits = new[] { "key-", Encoding.ASCII.GetString(index.FirstKeys[5]), "key-0123", "key-0200x", "key-9999" };
+        foreach (var limit in limits)
+        {
+            var l = Encoding.ASCII.GetBytes(limit);
+            var below = All(RunReader.Below(index, 64 << 10, l));
+            var from = All(RunReader.From(index, 64 << 10, l));
+            Assert.Equal(records.Where(x => string.CompareOrdinal(x.Key, limit) < 0), below);
+            Assert.Equal(records.Where(x => string.CompareOrdinal(x.Key, limit) >= 0), from);
+        }
+    }
+
+    [Fact]
     public void The_split_halves_the_bytes_by_key_or_ends_the_first_half_at_a_shard_boundary()
     {
         static byte[] K(string s) => Encoding.UTF8.GetBytes(s);
