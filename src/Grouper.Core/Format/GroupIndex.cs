@@ -97,8 +97,17 @@ internal sealed class GroupIndexWriter : IDisposable
     {
         if (shardShift != 0)
         {
-            foreach (var g in other.Enumerate())
-                Add(Encoding.UTF8.GetBytes(g.Key), checked(g.Shard + shardShift), g.RowOffset, g.RecordCount, g.ByteCount);
+            byte[] data = [];
+            GroupIndexReader.Entry[] entries = [];
+            for (int b = 0; b < other.BlockCount; b++)
+            {
+                int n = other.ReadBlockEntries(b, ref data, ref entries);
+                for (int i = 0; i < n; i++)
+                {
+                    ref var e = ref entries[i];
+                    Add(data.AsSpan(e.KeyStart, e.KeyLength), checked(e.Shard + shardShift), e.RowOffset, e.RecordCount, e.ByteCount);
+                }
+            }
             _appended = true;
             return;
         }
@@ -305,7 +314,7 @@ public sealed class GroupIndexReader : IDisposable
         int length = _lengths[b], count = _entryCounts[b];
         if (data.Length < length) data = new byte[Math.Max(length, data.Length * 2)];
         if (entries.Length < count) entries = new Entry[Math.Max(count, entries.Length * 2)];
-        if (RandomAccess.Read(_file.SafeFileHandle, data.AsSpan(0, length), _offsets[b]) != length) throw Corrupt($"block {b} is cut short");
+        ReadBlockBytes(b, data.AsSpan(0, length));
         var block = data.AsSpan(0, length);
         int pos = 0;
         try

@@ -163,7 +163,7 @@ internal sealed class ExternalSorter : IDisposable
         Util.Faults.Hit("merge");
         // The collection before the readers' buffers are made, as in Sorted: after them it compacted them too
         // (a 1 GB build paused 100-110 ms in all instead of 15-21).
-        Halves = true;
+        SplitInHalves = true;
         ReleaseForMerge();
         var first = new List<RecordStream>();
         var second = new List<RecordStream>();
@@ -183,7 +183,7 @@ internal sealed class ExternalSorter : IDisposable
     }
 
     /// <summary>True once <see cref="SortedHalves"/> split the records: the merge's readers are open twice.</summary>
-    public bool Halves { get; private set; }
+    public bool SplitInHalves { get; private set; }
 
     private int MergeFanIn() => (int)Math.Clamp(_mergeMemory / 2 / RunReader.MemoryPerRun(BlockSize), 2, _maxFanIn);
 
@@ -210,7 +210,7 @@ internal sealed class ExternalSorter : IDisposable
     public long RecordsRemerged { get; private set; }
 
     /// <summary>Memory the merge's open runs take, at most the fan-in's worth (what the rest of the build must leave it).</summary>
-    public long MergeReaderMemory => Math.Min(_runs.Count, _maxFanIn) * RunReader.MemoryPerRun(BlockSize) * (Halves ? 2 : 1);
+    public long MergeReaderMemory => Math.Min(_runs.Count, _maxFanIn) * RunReader.MemoryPerRun(BlockSize) * (SplitInHalves ? 2 : 1);
 
     /// <summary>Memory the final merge keeps for records that were never spilled (0 when all were).</summary>
     public long ResidentBytes { get; private set; }

@@ -365,9 +365,9 @@ public sealed class GroupedDatasetBuilder : IDisposable
             // The merging thread's loops, compiled on the other core while this one makes the shard writer
             // (25-30 ms in a process's first build, Parquet.Net's types loaded): the spills are done and nothing
             // is encoded yet, so that core is idle, and the first record is written ~10 ms sooner.
-            Hot.CompileAhead(halves is not null ? [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(MergeStream), typeof(RunReader)]
-                : inMemory ? [typeof(ShardWriter), typeof(ByteArrayChunk), stream!.GetType()]
-                : [typeof(ShardWriter), typeof(ByteArrayChunk), stream!.GetType(), typeof(RunReader)]);
+            var merged = halves?.First ?? stream!;
+            Hot.CompileAhead(inMemory ? [typeof(ShardWriter), typeof(ByteArrayChunk), merged.GetType()]
+                : [typeof(ShardWriter), typeof(ByteArrayChunk), merged.GetType(), typeof(RunReader)]);
 
             _phase = BuildPhase.Writing;
             Report(force: true);

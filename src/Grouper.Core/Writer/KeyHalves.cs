@@ -65,23 +65,14 @@ internal static class KeyHalves
             while (j < samples.Count && Bytes.Equal(samples[j].Key, samples[i].Key)) bytes += samples[j++].Bytes;
             if (below > 0)
             {
-                if (below > goal) break;
+                // Past the goal: the key before is the split, or this one when the first key alone passed it.
+                if (below > goal && split is not null) break;
                 split = samples[i].Key;
                 firstBytes = below;
+                if (below > goal) break;
             }
             below += bytes;
             i = j;
-        }
-        // The first key alone past the goal: the first half is that key's records.
-        if (split is null && samples.Count > 0)
-        {
-            int j = 0;
-            while (j < samples.Count && Bytes.Equal(samples[j].Key, samples[0].Key)) j++;
-            if (j < samples.Count)
-            {
-                split = samples[j].Key;
-                for (int k = 0; k < j; k++) firstBytes += samples[k].Bytes;
-            }
         }
         return split;
     }
