@@ -426,7 +426,12 @@ public sealed class GroupedDatasetBuilder : IDisposable
                 _sorter.Dispose();
                 File.Delete(Path.Combine(_workDir, DatasetCommit.SpillLocationFile)); // the spill folder is gone; the dataset holds only its own files
                 Faults.Hit("manifest");
-                File.WriteAllBytes(Path.Combine(_workDir, DatasetManifest.FileName), manifest.ToJson());
+                var manifestJson = manifest.ToJson();
+                // Read back as a reader will: a manifest a reader refuses (a column without a name once got
+                // this far) is not committed.
+                try { DatasetManifest.Parse(manifestJson, DatasetManifest.FileName); }
+                catch (GrouperException ex) { throw new InvalidOperationException($"Verification failed: the manifest does not read back ({ex.Message})", ex); }
+                File.WriteAllBytes(Path.Combine(_workDir, DatasetManifest.FileName), manifestJson);
 
                 _phase = BuildPhase.Committing;
                 Report(force: true);

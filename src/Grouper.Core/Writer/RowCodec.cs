@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text.Unicode;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
@@ -163,7 +164,8 @@ internal static class RowCodec
     {
         var col = schema[g];
         var kind = o < 0 ? ValueKind.Null : r.GetKind(o);
-        if (kind != col.Kind) schema.Observe(col, kind, r);
+        // A null in a column that has held only nulls so far is of the column's kind too, yet makes it nullable.
+        if (kind != col.Kind || (kind == ValueKind.Null && !col.Nullable)) schema.Observe(col, kind, r);
         if (o == keyOrdinal && kind == ValueKind.String)
         {
             buf.WriteByte(KeyTag);
@@ -179,14 +181,22 @@ internal static class RowCodec
                 break;
             case ValueKind.Boolean: buf.WriteByte(r.GetBoolean(o) ? (byte)1 : (byte)0); break;
             case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64:
-                buf.WriteVarInt(VarInt.ZigZag(r.GetInt64(o))); break;
+                long signed = r.GetInt64(o);
+                if (!SchemaBuilder.FitsDouble(signed)) schema.ObserveInexactInteger(col, signed.ToString(CultureInfo.InvariantCulture), r);
+                buf.WriteVarInt(VarInt.ZigZag(signed)); break;
             case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64:
-                buf.WriteVarInt(r.GetUInt64(o)); break;
+                ulong unsigned = r.GetUInt64(o);
+                if (!SchemaBuilder.FitsDouble(unsigned)) schema.ObserveInexactInteger(col, unsigned.ToString(CultureInfo.InvariantCulture), r);
+                buf.WriteVarInt(unsigned); break;
             case ValueKind.Float:
                 BinaryPrimitives.WriteSingleLittleEndian(buf.GetSpan(4), (float)r.GetDouble(o)); buf.Length += 4; break;
             case ValueKind.Double:
                 BinaryPrimitives.WriteDoubleLittleEndian(buf.GetSpan(8), r.GetDouble(o)); buf.Length += 8; break;
-            case ValueKind.Decimal: WriteDecimal(buf, r.GetDecimal(o)); break;
+            case ValueKind.Decimal:
+                decimal m = r.GetDecimal(o);
+                // A declaring source's values are of its column's precision and scale already.
+                if (!col.Declared || r.IsSchemaFlexible) schema.ObserveDecimal(col, m, r);
+                WriteDecimal(buf, m); break;
             case ValueKind.Binary:
                 var bytes = r.GetBytes(o);
                 buf.WriteVarInt((ulong)bytes.Length);

@@ -22,6 +22,15 @@ internal sealed class SchemaBuilder
         public bool AdjustedToUtc = true;
         public string FirstSource = "";
         public long FirstRow;
+        // The first integer of the column that a double cannot hold exactly, and where it was: should the
+        // column widen to double, that integer would be rounded, so the build stops instead.
+        public string? InexactInteger;
+        public string InexactLocation = "";
+        // Where the column first held a double (or was declared one): named by that error.
+        public string? DoubleLocation;
+        // Of a decimal column's values so far: the most digits before the point (precision and scale grow to
+        // hold every value exactly).
+        public int DecimalIntegerDigits;
     }
 
     private readonly List<Column> _columns = new();
@@ -44,6 +53,10 @@ internal sealed class SchemaBuilder
             var name = reader.GetName(i);
             if (!_byName.TryGetValue(name, out var g))
             {
+                // A CSV header's empty name is refused by its reader; JSON allows "" as a name, a column does not.
+                if (name.Length == 0)
+                    throw new GrouperException(GrouperErrorKind.InvalidData,
+                        $"A field in {reader.Location} has an empty name; a dataset's columns need names.", reader.SourceName, reader.RowNumber);
                 g = _columns.Count;
                 var col = new Column(name, g) { FirstSource = reader.SourceName, FirstRow = reader.RowNumber };
                 // A column first met after records were written is absent (null) in those records.
@@ -101,6 +114,7 @@ internal sealed class SchemaBuilder
                 reader.SourceName, reader.RowNumber);
         col.Declared = true;
         col.Kind = spec.Kind;
+        if (spec.Kind is ValueKind.Double or ValueKind.Float) col.DoubleLocation ??= $"a {spec.Kind.ToName()} column in {reader.SourceName}";
         col.Nullable |= spec.Nullable;
         col.Precision = spec.Precision;
         col.Scale = spec.Scale;
@@ -116,13 +130,19 @@ internal sealed class SchemaBuilder
     public void Observe(Column col, ValueKind kind, RecordReader reader)
     {
         if (kind == ValueKind.Null) { col.Nullable = true; return; }
+        if (kind is ValueKind.Double or ValueKind.Float) col.DoubleLocation ??= reader.Location;
         if (col.Kind == ValueKind.Null)
         {
             col.Kind = kind;
             if (kind == ValueKind.Decimal && col.Precision == 0) { col.Precision = 29; col.Scale = 9; }
             return;
         }
-        if (!col.Declared && Widen(col.Kind, kind) is { } wider) { col.Kind = wider; return; }
+        if (!col.Declared && Widen(col.Kind, kind) is { } wider)
+        {
+            col.Kind = wider;
+            if (col.InexactInteger is not null && wider is ValueKind.Double) throw Inexact(col, col.InexactInteger, col.InexactLocation, reader);
+            return;
+        }
         if (col.Declared && CanConvert(kind, col.Kind)) return;
         throw new GrouperException(GrouperErrorKind.SchemaMismatch,
             $"Column '{col.Name}' holds a {kind.ToName()} value in {reader.Location}, but it held {col.Kind.ToName()} values before (from {col.FirstSource}).",
@@ -130,8 +150,78 @@ internal sealed class SchemaBuilder
     }
 
     /// <summary>
+    /// Called for an integer that a double cannot hold exactly (beyond 2^53, unless a multiple of a power of
+    /// two that it holds): an error when its column is of doubles, noted for later when the column may still
+    /// widen to them.
+    /// </summary>
+    public void ObserveInexactInteger(Column col, string value, RecordReader reader)
+    {
+        if (col.Kind is ValueKind.Double or ValueKind.Float) throw Inexact(col, value, reader.Location, reader);
+        if (col.InexactInteger is not null) return;
+        col.InexactInteger = value;
+        col.InexactLocation = reader.Location;
+    }
+
+    private static GrouperException Inexact(Column col, string value, string where, RecordReader reader) => new(GrouperErrorKind.SchemaMismatch,
+        $"Column '{col.Name}' holds both integers and fractions (its first at {col.DoubleLocation ?? reader.Location}), so it is written as double, " +
+        $"which cannot hold the integer {value} ({where}) exactly; the build stops rather than round it. Write such integers as text in the source, or the fractions in another column.",
+        reader.SourceName, reader.RowNumber);
+
+    /// <summary>
+    /// Called for each decimal value: an undeclared column's scale grows to the value's (trailing zeros aside)
+    /// and its precision to hold the most digits before the point with that scale, from decimal(29, 9); a
+    /// declared column must hold the value as it is. Where no Parquet decimal (38 digits at most) holds every
+    /// value exactly, the build stops rather than round them.
+    /// </summary>
+    public void ObserveDecimal(Column col, decimal value, RecordReader reader)
+    {
+        int integerDigits = Math.Max(0, MantissaDigits(value) - value.Scale);
+        if (value.Scale <= col.Scale && integerDigits <= (col.Declared ? col.Precision - col.Scale : col.DecimalIntegerDigits)) return;
+        // Dividing by one with 28 zeros drops trailing zeros: 1.50m needs scale 1.
+        int scale = (value / 1.0000000000000000000000000000m).Scale;
+        if (col.Declared)
+        {
+            if (scale <= col.Scale && integerDigits <= col.Precision - col.Scale) return;
+            throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                $"Column '{col.Name}' is decimal({col.Precision},{col.Scale}) (from {col.FirstSource}), which cannot hold {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({reader.Location}) exactly; the build stops rather than round it.",
+                reader.SourceName, reader.RowNumber);
+        }
+        if (scale <= col.Scale && integerDigits <= col.DecimalIntegerDigits) return;
+        col.Scale = Math.Max(col.Scale, scale);
+        col.DecimalIntegerDigits = Math.Max(col.DecimalIntegerDigits, integerDigits);
+        col.Precision = Math.Max(col.Precision, col.DecimalIntegerDigits + col.Scale);
+        if (col.Precision > 38)
+            throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                $"Column '{col.Name}' holds decimals with up to {col.DecimalIntegerDigits} digits before the point and {col.Scale} after it ({value.ToString(System.Globalization.CultureInfo.InvariantCulture)} in {reader.Location}): " +
+                "more than the 38 a Parquet decimal holds; the build stops rather than round them. Write such values as text in the source.",
+                reader.SourceName, reader.RowNumber);
+    }
+
+    private static readonly UInt128[] PowersOfTen = Enumerable.Range(0, 30).Select(i => Enumerable.Repeat((UInt128)10, i).Aggregate((UInt128)1, (a, b) => a * b)).ToArray();
+
+    /// <summary>The digits of a decimal's 96-bit integer mantissa (its value times 10^scale).</summary>
+    private static int MantissaDigits(decimal value)
+    {
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(value, bits);
+        var mantissa = ((UInt128)(uint)bits[2] << 64) | ((UInt128)(uint)bits[1] << 32) | (uint)bits[0];
+        int digits = 0;
+        while (digits < PowersOfTen.Length && mantissa >= PowersOfTen[digits]) digits++;
+        return digits;
+    }
+
+    /// <summary>Whether a double holds <paramref name="v"/> exactly.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool FitsDouble(long v) => (ulong)(v + (1L << 53)) <= 1UL << 54 || ((double)v < 9223372036854775808.0 && (long)(double)v == v);
+
+    /// <inheritdoc cref="FitsDouble(long)"/>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool FitsDouble(ulong v) => v <= 1UL << 53 || ((double)v < 18446744073709551616.0 && (ulong)(double)v == v);
+
+    /// <summary>
     /// The type that holds both kinds of numbers without loss where one exists (ints widen to the wider int,
-    /// ints and floats to double), for columns whose values bring their own types (JSON, objects).
+    /// ints and floats to double, where an integer beyond a double's 53 bits stops the build:
+    /// <see cref="ObserveInexactInteger"/>), for columns whose values bring their own types (JSON, objects).
     /// </summary>
     internal static ValueKind? Widen(ValueKind have, ValueKind got)
     {

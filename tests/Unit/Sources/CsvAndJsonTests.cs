@@ -114,6 +114,91 @@ public class CsvAndJsonTests
         Assert.False(r.Read());
     }
 
+    [Theory]
+    [InlineData("{\"k\":\"a\",\"n\":9007199254740993}\n{\"k\":\"b\",\"n\":0.5}\n", "line 1", "line 2")]     // the integer first
+    [InlineData("{\"k\":\"a\",\"n\":0.5}\n{\"k\":\"b\",\"n\":-9007199254740993}\n", "line 2", "line 1")]    // the fraction first
+    [InlineData("{\"k\":\"a\",\"n\":1}\n{\"k\":\"b\",\"n\":2.5}\n{\"k\":\"c\",\"n\":9007199254740995}\n", "line 3", "line 2")] // a column of doubles already
+    public void Integers_a_double_would_round_stop_a_build_that_widens_their_column_to_double(string jsonl, string integerAt, string widenedAt)
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["d.jsonl"], jsonl);
+        var ex = Assert.Throws<GrouperException>(() =>
+        {
+            using var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") });
+            using (var r = SourceFiles.Open(t["d.jsonl"])) b.AddAll(r);
+            b.Complete();
+        });
+        Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
+        Assert.Contains("'n'", ex.Message);
+        Assert.Contains($"d.jsonl, {integerAt})", ex.Message);
+        Assert.Contains($"(its first at {t["d.jsonl"]}, {widenedAt})", ex.Message);
+        Assert.False(Directory.Exists(t["ds"]));
+    }
+
+    [Fact]
+    public void A_json_column_whose_first_values_are_null_builds_and_reads_back_its_nulls()
+    {
+        // The first record's null was of the column's kind then (none yet), and the column was left not
+        // nullable: the shard writer stopped at that record with an InvalidDataException.
+        using var t = new TempDir();
+        File.WriteAllText(t["d.jsonl"], "{\"k\":\"a\",\"n\":null,\"s\":null}\n{\"k\":\"a\",\"n\":2,\"s\":\"x\"}\n{\"k\":\"b\",\"n\":3}\n");
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            using (var r = SourceFiles.Open(t["d.jsonl"])) b.AddAll(r);
+            b.Complete();
+        }
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.All(ds.Manifest.Columns.Where(c => c.Name != "k"), c => Assert.True(c.Nullable));
+        var a = ds.ReadRecords(ds.FindGroup("a")!).ToList();
+        Assert.Equal([null, 2L], a.Select(rec => rec[1]));
+        Assert.Equal([null, "x"], a.Select(rec => rec[2]));
+        Assert.Equal([3L], ds.ReadRecords(ds.FindGroup("b")!).Select(rec => rec[1]));
+    }
+
+    [Fact]
+    public void A_json_field_with_an_empty_name_is_refused_with_its_line()
+    {
+        // "" is a name JSON allows; a dataset's manifest does not (such a build once committed a dataset that
+        // would not open).
+        using var t = new TempDir();
+        File.WriteAllText(t["d.jsonl"], "{\"k\":\"a\",\"n\":1}\n{\"k\":\"b\",\"\":2}\n");
+        var ex = Assert.Throws<GrouperException>(() =>
+        {
+            using var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") });
+            using (var r = SourceFiles.Open(t["d.jsonl"])) b.AddAll(r);
+            b.Complete();
+        });
+        Assert.Equal((GrouperErrorKind.InvalidData, 2L), (ex.Kind, ex.Row));
+        Assert.Contains("empty name", ex.Message);
+        Assert.False(Directory.Exists(t["ds"]));
+    }
+
+    [Fact]
+    public void Integers_a_double_holds_exactly_widen_with_fractions_and_read_back_as_they_were()
+    {
+        using var t = new TempDir();
+        // 2^53, -2^53 and 2^60 (a multiple of a power of two beyond 53 bits) are held exactly; so is long.MinValue.
+        File.WriteAllText(t["d.jsonl"], "{\"k\":\"a\",\"n\":9007199254740992}\n{\"k\":\"a\",\"n\":-9007199254740992}\n" +
+            "{\"k\":\"a\",\"n\":1152921504606846976}\n{\"k\":\"a\",\"n\":-9223372036854775808}\n{\"k\":\"a\",\"n\":0.25}\n" +
+            "{\"k\":\"b\",\"n\":9223372036854775807}\n");
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            // The last integer (long.MaxValue) is not exact in a double, but its column is already double: refused.
+            using var r = SourceFiles.Open(t["d.jsonl"]);
+            Assert.Throws<GrouperException>(() => b.AddAll(r));
+        }
+        File.WriteAllText(t["d.jsonl"], string.Join("\n", File.ReadAllLines(t["d.jsonl"])[..^1]) + "\n");
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            using (var r = SourceFiles.Open(t["d.jsonl"])) b.AddAll(r);
+            b.Complete();
+        }
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(ValueKind.Double, ds.Manifest.Columns.Single(c => c.Name == "n").Kind);
+        var values = ds.ReadRecords(ds.FindGroup("a")!).Select(rec => (double)rec[1]!).ToList();
+        Assert.Equal([9007199254740992.0, -9007199254740992.0, 1152921504606846976.0, -9223372036854775808.0, 0.25], values);
+    }
+
     [Fact]
     public void Json_lines_text_survives_reordered_and_escaped_names_escapes_and_long_values()
     {
@@ -452,6 +537,50 @@ public class CsvAndJsonTests
         Assert.Equal(7L, r.GetInt64(1));
         Assert.Equal(6, r.GetOrdinal("new"));
         Assert.Equal("pipeline, object 2", r.Location);
+    }
+
+    private static GroupedDataset BuildObjects(TempDir t, params decimal?[] values)
+    {
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            var r = new ObjectRecordReader();
+            for (int i = 0; i < values.Length; i++)
+            {
+                r.SetCurrent([new("k", "g"), new("m", values[i])], i + 1);
+                b.Add(r);
+            }
+            b.Complete();
+        }
+        return GroupedDataset.Open(t["ds"]);
+    }
+
+    [Fact]
+    public void Decimal_columns_take_the_precision_and_scale_their_values_need()
+    {
+        // decimal(29, 9) held these before, rounding the tenth decimal and overflowing past 20 whole digits.
+        using (var t = new TempDir())
+        using (var ds = BuildObjects(t, 12.50m, 0.0000000001m, null, -1.5m))
+        {
+            var m = ds.Manifest.Columns.Single(c => c.Name == "m");
+            Assert.Equal((29, 10), (m.Precision, m.Scale));
+            Assert.Equal([12.5m, 0.0000000001m, null, -1.5m], ds.ReadRecords(ds.FindGroup("g")!).Select(rec => (decimal?)rec[1]));
+        }
+        using (var t = new TempDir())
+        using (var ds = BuildObjects(t, 1.5m, 79228162514264337593543950335m, 1.000000000m))
+        {
+            var m = ds.Manifest.Columns.Single(c => c.Name == "m");
+            Assert.Equal((38, 9), (m.Precision, m.Scale)); // 29 whole digits and the default 9 after the point; trailing zeros need none
+            Assert.Equal([1.5m, 79228162514264337593543950335m, 1m], ds.ReadRecords(ds.FindGroup("g")!).Select(rec => (decimal?)rec[1]));
+        }
+        using (var t = new TempDir())
+        {
+            // 29 whole digits and 28 after the point: no Parquet decimal holds both exactly.
+            var ex = Assert.Throws<GrouperException>(() => BuildObjects(t, 79228162514264337593543950335m, 1.0000000000000000000000000001m).Dispose());
+            Assert.Equal((GrouperErrorKind.SchemaMismatch, 2L), (ex.Kind, ex.Row));
+            Assert.Contains("'m'", ex.Message);
+            Assert.Contains("pipeline, object 2", ex.Message);
+            Assert.False(Directory.Exists(t["ds"]));
+        }
     }
 
     [Fact]
