@@ -182,21 +182,19 @@ internal static class RowCodec
             case ValueKind.Boolean: buf.WriteByte(r.GetBoolean(o) ? (byte)1 : (byte)0); break;
             case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64:
                 long signed = r.GetInt64(o);
-                if (!SchemaBuilder.FitsDouble(signed)) schema.ObserveInexactInteger(col, signed.ToString(CultureInfo.InvariantCulture), r);
+                // Beyond ±2^53 only: the rest of the check, and the note, out of line (this method is inlined
+                // into the sources' encoders: with both inline, a 100 MB JSON Lines build read 8% slower).
+                if ((ulong)(signed + (1L << 53)) > 1UL << 54) ObserveLarge(schema, col, signed, r);
                 buf.WriteVarInt(VarInt.ZigZag(signed)); break;
             case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64:
                 ulong unsigned = r.GetUInt64(o);
-                if (!SchemaBuilder.FitsDouble(unsigned)) schema.ObserveInexactInteger(col, unsigned.ToString(CultureInfo.InvariantCulture), r);
+                if (unsigned > 1UL << 53) ObserveLarge(schema, col, unsigned, r);
                 buf.WriteVarInt(unsigned); break;
             case ValueKind.Float:
                 BinaryPrimitives.WriteSingleLittleEndian(buf.GetSpan(4), (float)r.GetDouble(o)); buf.Length += 4; break;
             case ValueKind.Double:
                 BinaryPrimitives.WriteDoubleLittleEndian(buf.GetSpan(8), r.GetDouble(o)); buf.Length += 8; break;
-            case ValueKind.Decimal:
-                decimal m = r.GetDecimal(o);
-                // A declaring source's values are of its column's precision and scale already.
-                if (!col.Declared || r.IsSchemaFlexible) schema.ObserveDecimal(col, m, r);
-                WriteDecimal(buf, m); break;
+            case ValueKind.Decimal: WriteDecimal(buf, r, o, schema, col); break;
             case ValueKind.Binary:
                 var bytes = r.GetBytes(o);
                 buf.WriteVarInt((ulong)bytes.Length);
@@ -247,6 +245,27 @@ internal static class RowCodec
         if (prefix < room) span.Slice(room, n).CopyTo(span[prefix..]);
         VarInt.Write(span, (ulong)n);
         buf.Length += prefix + n;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ObserveLarge(SchemaBuilder schema, SchemaBuilder.Column col, long v, RecordReader r)
+    {
+        if (!SchemaBuilder.FitsDouble(v)) schema.ObserveInexactInteger(col, v.ToString(CultureInfo.InvariantCulture), r);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ObserveLarge(SchemaBuilder schema, SchemaBuilder.Column col, ulong v, RecordReader r)
+    {
+        if (!SchemaBuilder.FitsDouble(v)) schema.ObserveInexactInteger(col, v.ToString(CultureInfo.InvariantCulture), r);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteDecimal(ByteBuffer buf, RecordReader r, int o, SchemaBuilder schema, SchemaBuilder.Column col)
+    {
+        decimal m = r.GetDecimal(o);
+        // A declaring source's values are of its column's precision and scale already.
+        if (!col.Declared || r.IsSchemaFlexible) schema.ObserveDecimal(col, m, r);
+        WriteDecimal(buf, m);
     }
 
     private static void WriteDecimal(ByteBuffer buf, decimal d)
