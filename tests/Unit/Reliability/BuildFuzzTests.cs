@@ -375,6 +375,94 @@ public class BuildFuzzTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>A Parquet file of a text key "k" and columns of these names of random types, in 1-3 row groups; its columns.</summary>
+    private static async Task<List<ParquetColumn>> WriteRandomParquet(string file, IEnumerable<string> names, Random rng, int? typeSeed = null)
+    {
+        // The same typeSeed gives the same columns (types, nullability): files of one schema.
+        var columns = names.Select((n, j) => RandomParquetColumn(n, typeSeed is { } seed ? new Random(seed + j) : rng)).ToList();
+        var shape = typeSeed is { } s ? new Random(s - 1) : rng;
+        var key = new ParquetRefColumn<string> { Field = new Parquet.Schema.DataField<string>("k", shape.Next(2) == 0), Pick = r => $"g{r.Next(5)}" };
+        columns.Insert(shape.Next(columns.Count + 1), key);
+        using var fs = File.Create(file);
+        await using var w = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(columns.Select(c => c.Field).ToArray()), fs);
+        for (int g = 0, groups = 1 + rng.Next(3); g < groups; g++)
+        {
+            using var rg = w.CreateRowGroup();
+            int rows = rng.Next(150);
+            foreach (var c in columns) await c.WriteAsync(rg, rows, rng);
+        }
+        return columns;
+    }
+
+    [Fact]
+    public async Task A_build_of_several_files_of_any_formats_fails_cleanly_or_holds_them_all()
+    {
+        // Files of different formats in one build: declared schemas (Parquet, CSV) meet flexible ones (JSON
+        // Lines) and each other over the same column names, with columns a file lacks.
+        using var t = new TempDir();
+        var rng = new Random(Environment.TickCount);
+        int cases = Math.Max(30, CasesPerFormat / 3), built = 0;
+        var refusals = new Refusals();
+        string[] names = ["n", "x", "s", "b", "t"];
+        for (int i = 0; i < cases; i++)
+        {
+            // A third of the cases are files of one format and one schema (Parquet or CSV): these build, and
+            // check that records from several files and their row numbers come through; the rest mix formats
+            // and column sets, which mostly stop at a conflict, cleanly.
+            int mode = rng.Next(3), typeSeed = rng.Next();
+            var shared = names.Where(_ => rng.Next(2) == 0).ToList();
+            var files = new List<string>();
+            for (int f = 0, count = 2 + rng.Next(2); f < count; f++)
+            {
+                var chosen = mode < 2 ? shared : names.Where(_ => rng.Next(2) == 0).ToList();
+                switch (mode < 2 ? mode : rng.Next(3))
+                {
+                    case 0:
+                        files.Add(t[$"in{i}-{f}.parquet"]);
+                        await WriteRandomParquet(files[^1], chosen, rng, mode == 0 ? typeSeed : null);
+                        break;
+                    case 2:
+                        files.Add(t[$"in{i}-{f}.jsonl"]);
+                        var jsonl = Encoding.UTF8.GetBytes(Seeds["jsonl"]);
+                        for (int m = rng.Next(4); m > 0; m--) jsonl = MutateJsonValue(jsonl, rng);
+                        File.WriteAllBytes(files[^1], jsonl);
+                        break;
+                    default:
+                        files.Add(t[$"in{i}-{f}.csv"]);
+                        File.WriteAllText(files[^1], string.Join(",", chosen.Prepend("k")) + "\n" +
+                            string.Concat(Enumerable.Range(0, rng.Next(20)).Select(r => string.Join(",", chosen.Select(_ => PickOf(rng, "", "1", "2.5", "a", "\"q,\"\"\"")).Prepend($"g{r % 3}")) + "\n")));
+                        break;
+                }
+            }
+            var dest = t[$"ds{i}"];
+            var source = new List<Dictionary<string, string>>();
+            try
+            {
+                using var b = new GroupedDatasetBuilder(dest, Options(5));
+                foreach (var file in files)
+                    using (var r = SourceFiles.Open(file)) b.AddAll(r);
+                b.Complete();
+                foreach (var file in files) source.AddRange(ReadSource(file, exactTimes: true));
+            }
+            catch (GrouperException ex)
+            {
+                refusals.Add(ex);
+                Assert.False(Directory.Exists(dest), $"case {i}: a refused build left its destination");
+                continue;
+            }
+            catch (Exception ex)
+            {
+                Assert.Fail($"case {i} ({string.Join(", ", files.Select(Path.GetFileName))}): {ex.GetType().Name}: {ex.Message}\n{ex.StackTrace}");
+            }
+            built++;
+            var problem = Compare(source, dest, exactTimes: true);
+            Assert.True(problem is null, $"case {i} ({string.Join(", ", files.Select(f => Path.GetFileName(f) + ": " + Convert.ToBase64String(File.ReadAllBytes(f))))}): {problem}");
+            Directory.Delete(dest, recursive: true);
+        }
+        refusals.Report(output, "files", built);
+        Assert.True(built > cases / 10, $"only {built} of {cases} sets of files were built");
+    }
+
     [Fact]
     public async Task A_build_of_any_parquet_file_holds_its_values_exactly()
     {
@@ -385,19 +473,7 @@ public class BuildFuzzTests(ITestOutputHelper output)
         for (int i = 0; i < cases; i++)
         {
             var file = t[$"in{i}.parquet"];
-            var columns = Enumerable.Range(0, 1 + rng.Next(5)).Select(c => RandomParquetColumn($"c{c}", rng)).ToList();
-            var key = new ParquetRefColumn<string> { Field = new Parquet.Schema.DataField<string>("k", rng.Next(2) == 0), Pick = r => $"g{r.Next(5)}" };
-            columns.Insert(rng.Next(columns.Count + 1), key);
-            using (var fs = File.Create(file))
-            {
-                await using var w = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(columns.Select(c => c.Field).ToArray()), fs);
-                for (int g = 0, groups = 1 + rng.Next(3); g < groups; g++)
-                {
-                    using var rg = w.CreateRowGroup();
-                    int rows = rng.Next(150);
-                    foreach (var c in columns) await c.WriteAsync(rg, rows, rng);
-                }
-            }
+            var columns = await WriteRandomParquet(file, Enumerable.Range(0, 1 + rng.Next(5)).Select(c => $"c{c}"), rng);
             var dest = t[$"ds{i}"];
             string Describe() => string.Join(", ", columns.Select(c => c.Field.ToString()));
             try
