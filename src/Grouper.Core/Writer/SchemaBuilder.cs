@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using Grouper.Schema;
 using Grouper.Sources;
 
@@ -183,7 +185,7 @@ internal sealed class SchemaBuilder
         {
             if (scale <= col.Scale && integerDigits <= col.Precision - col.Scale) return;
             throw new GrouperException(GrouperErrorKind.SchemaMismatch,
-                $"Column '{col.Name}' is decimal({col.Precision},{col.Scale}) (from {col.FirstSource}), which cannot hold {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({reader.Location}) exactly; the build stops rather than round it.",
+                $"Column '{col.Name}' is decimal({col.Precision},{col.Scale}) (from {col.FirstSource}), which cannot hold {value.ToString(CultureInfo.InvariantCulture)} ({reader.Location}) exactly; the build stops rather than round it.",
                 reader.SourceName, reader.RowNumber);
         }
         if (scale <= col.Scale && integerDigits <= col.DecimalIntegerDigits) return;
@@ -192,7 +194,7 @@ internal sealed class SchemaBuilder
         col.Precision = Math.Max(col.Precision, col.DecimalIntegerDigits + col.Scale);
         if (col.Precision > 38)
             throw new GrouperException(GrouperErrorKind.SchemaMismatch,
-                $"Column '{col.Name}' holds decimals with up to {col.DecimalIntegerDigits} digits before the point and {col.Scale} after it ({value.ToString(System.Globalization.CultureInfo.InvariantCulture)} in {reader.Location}): " +
+                $"Column '{col.Name}' holds decimals with up to {col.DecimalIntegerDigits} digits before the point and {col.Scale} after it ({value.ToString(CultureInfo.InvariantCulture)} in {reader.Location}): " +
                 "more than the 38 a Parquet decimal holds; the build stops rather than round them. Write such values as text in the source.",
                 reader.SourceName, reader.RowNumber);
     }
@@ -211,11 +213,11 @@ internal sealed class SchemaBuilder
     }
 
     /// <summary>Whether a double holds <paramref name="v"/> exactly.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool FitsDouble(long v) => (ulong)(v + (1L << 53)) <= 1UL << 54 || ((double)v < 9223372036854775808.0 && (long)(double)v == v);
 
     /// <inheritdoc cref="FitsDouble(long)"/>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool FitsDouble(ulong v) => v <= 1UL << 53 || ((double)v < 18446744073709551616.0 && (ulong)(double)v == v);
 
     /// <summary>
