@@ -194,6 +194,8 @@ public class BuildFuzzTests(ITestOutputHelper output)
         var got = new List<string>();
         foreach (var g in ds.EnumerateGroups())
         {
+            // Fetched by its key (the index's search, whatever bytes the key holds), the group is the one listed.
+            if (ds.FindGroup(g.Key) != g) return $"group {g.Key}: fetched by its key, {ds.FindGroup(g.Key)?.ToString() ?? "nothing"} came back";
             var records = ds.ReadRecords(g).Select(r => string.Join("|", r.Select(v => Canon(v, exactTimes)))).ToList();
             if (records.Count != g.RecordCount) return $"group {g.Key}: {records.Count} records read, the index says {g.RecordCount}";
             // Input order within the group: the group's records are a subsequence of the source, in its order.
