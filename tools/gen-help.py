@@ -12,9 +12,9 @@ CMDLETS = [
    "The dataset is written into a temporary folder beside the destination and moved into place only when complete and verified. An existing destination is left alone unless -Force is given. Ctrl+C stops the build and removes what it wrote. A record that cannot be read (malformed line, missing key column, schema mismatch) stops the build with an error that names the file and line; nothing is written.",
    "Files piped from Get-ChildItem are read as input files. The key of a record grouped by several columns is the columns' canonical texts joined by '|' (with '\\' and '|' escaped); see about_Grouper."],
   params=[
-   ("Path","string[]",True,"0","false","true","Input files, folders or wildcard patterns (CSV, TSV, JSON Lines, Parquet; text formats may be .gz). Folders are read recursively, in ordinal order of the file paths."),
+   ("Path","string[]",True,"0","false","true","Input files, folders or wildcard patterns (CSV, TSV, JSON Lines, Parquet; text formats may be .gz). Text is UTF-8; CSV and TSV files with a UTF-16 or UTF-32 byte order mark (Excel's \"Unicode text\") are read too. Folders are read recursively, in ordinal order of the file paths."),
    ("LiteralPath","string[]",True,"named","true (ByPropertyName)","false","Input paths taken exactly as written (no wildcards). Aliases: PSPath, LP."),
-   ("InputObject","psobject",True,"named","true (ByValue)","false","Objects whose properties are the record's fields (for example from Import-Csv or ConvertFrom-Json). Property values keep their .NET types."),
+   ("InputObject","psobject",True,"named","true (ByValue)","false","Objects whose properties (or hashtable keys, taken in key order) are the record's fields, for example from Import-Csv or ConvertFrom-Json. Property values keep their .NET types; nested values (arrays, hashtables, [pscustomobject]s) are kept as their JSON text."),
    ("Destination","string",True,"1","false","false","The folder of the new dataset. It must not exist unless -Force is given."),
    ("GroupBy","string[]",False,"named","false","false","Key columns. Tab completion offers the columns of the first input file."),
    ("KeyScript","scriptblock",False,"named","false","false","A script block that returns the key of the record in $_ (a PSObject). Several outputs are joined like a composite key."),

@@ -10,7 +10,8 @@ namespace Grouper.Sources;
 /// Fields are added as they are first met; a record without a field has null there.
 /// CLR values map to kinds: string; bool; sbyte…ulong; float, double; decimal; DateTime (timestamp);
 /// DateTimeOffset (timestamp, as UTC); DateOnly (date); TimeSpan and TimeOnly (time); byte[] (binary);
-/// null and DBNull (null); anything else its invariant-culture text.
+/// null and DBNull (null); dictionaries and lists their JSON text (as a JSON Lines file's nested values are
+/// kept); anything else its invariant-culture text.
 /// </summary>
 public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordReader
 {
@@ -77,6 +78,7 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
         TimeSpan => (ValueKind.Time, v),
         TimeOnly t => (ValueKind.Time, t.ToTimeSpan()),
         byte[] => (ValueKind.Binary, v),
+        System.Collections.IDictionary or System.Collections.IList => (ValueKind.String, NestedJson.Write(v)),
         IFormattable f => (ValueKind.String, f.ToString(null, CultureInfo.InvariantCulture)),
         _ => (ValueKind.String, v.ToString() ?? ""),
     };
@@ -93,4 +95,68 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
     public override TimeSpan GetTime(int o) => (TimeSpan)_values[o]!;
     public override ReadOnlySpan<byte> GetBytes(int o) => (byte[])_values[o]!;
     public override object? GetValue(int o) => GetKind(o) == ValueKind.Null ? null : _values[o];
+}
+
+/// <summary>
+/// A nested value (a dictionary, a list) as compact JSON text: its type's ToString ("System.Object[]") kept
+/// nothing of it. Keys of unordered dictionaries (Hashtable, whose order follows string hashes that differ
+/// from process to process) are sorted, so the same input gives the same text.
+/// </summary>
+internal static class NestedJson
+{
+    // Deeper than this (a cycle, most likely) a value is its text.
+    private const int MaxDepth = 32;
+
+    private static readonly System.Text.Json.JsonWriterOptions Options = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // é stays é: text for people and engines, not for HTML
+        SkipValidation = true,
+    };
+
+    public static string Write(object value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, Options)) Write(w, value, 0);
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void Write(System.Text.Json.Utf8JsonWriter w, object? v, int depth)
+    {
+        switch (v)
+        {
+            case null or DBNull: w.WriteNullValue(); break;
+            case string s: w.WriteStringValue(s); break;
+            case bool b: w.WriteBooleanValue(b); break;
+            case sbyte or short or int or long: w.WriteNumberValue(Convert.ToInt64(v, CultureInfo.InvariantCulture)); break;
+            case byte or ushort or uint or ulong: w.WriteNumberValue(Convert.ToUInt64(v, CultureInfo.InvariantCulture)); break;
+            case decimal m: w.WriteNumberValue(m); break;
+            case double or float:
+                double d = Convert.ToDouble(v, CultureInfo.InvariantCulture);
+                if (double.IsFinite(d)) w.WriteNumberValue(d);
+                else w.WriteStringValue(d.ToString(CultureInfo.InvariantCulture)); // JSON has no NaN or infinity
+                break;
+            case DateTime t: w.WriteStringValue(t); break;
+            case DateTimeOffset t: w.WriteStringValue(t); break;
+            case byte[] bytes: w.WriteBase64StringValue(bytes); break;
+            case System.Collections.IDictionary dict when depth < MaxDepth:
+                w.WriteStartObject();
+                var entries = dict.Cast<System.Collections.DictionaryEntry>().Select(e => (Key: Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value));
+                if (dict is not System.Collections.Specialized.IOrderedDictionary) entries = entries.OrderBy(e => e.Key, StringComparer.Ordinal);
+                foreach (var (key, value) in entries)
+                {
+                    w.WritePropertyName(key);
+                    Write(w, value, depth + 1);
+                }
+                w.WriteEndObject();
+                break;
+            // Lists only: other enumerables (an XML node's children, a lazy query) keep their text, as before.
+            case System.Collections.IList list when depth < MaxDepth:
+                w.WriteStartArray();
+                foreach (var item in list) Write(w, item, depth + 1);
+                w.WriteEndArray();
+                break;
+            case IFormattable f: w.WriteStringValue(f.ToString(null, CultureInfo.InvariantCulture)); break;
+            default: w.WriteStringValue(v.ToString() ?? ""); break;
+        }
+    }
 }

@@ -325,8 +325,12 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     {
         if (obj.BaseObject is System.Collections.IDictionary dict)
         {
-            foreach (System.Collections.DictionaryEntry e in dict)
-                yield return new(e.Key.ToString() ?? "", Unwrap(e.Value));
+            // A hashtable's order follows its keys' string hashes, which differ from process to process: its
+            // columns are taken in key order, so the same input gives the same dataset ([ordered] keeps its own).
+            var entries = dict.Cast<System.Collections.DictionaryEntry>().Select(e => (Key: e.Key.ToString() ?? "", e.Value));
+            if (dict is not System.Collections.Specialized.IOrderedDictionary) entries = entries.OrderBy(e => e.Key, StringComparer.Ordinal);
+            foreach (var (key, value) in entries)
+                yield return new(key, Unwrap(value));
             yield break;
         }
         foreach (var p in obj.Properties)
@@ -339,7 +343,45 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         }
     }
 
-    private static object? Unwrap(object? v) => v is PSObject pso && pso.BaseObject is not PSCustomObject ? pso.BaseObject : v;
+    /// <summary>
+    /// A property's value for Core: PowerShell's wrapper taken off, and nested objects ([pscustomobject],
+    /// arrays, hashtables) made plain dictionaries and lists all the way down, which Core writes as JSON text
+    /// (their own text was "@{a=1; b=System.Object[]}").
+    /// </summary>
+    private static object? Unwrap(object? v, int depth = 0)
+    {
+        if (v is PSObject pso)
+        {
+            if (pso.BaseObject is not PSCustomObject) v = pso.BaseObject;
+            else if (depth < 32)
+            {
+                var fields = new System.Collections.Specialized.OrderedDictionary(StringComparer.Ordinal);
+                foreach (var p in pso.Properties)
+                {
+                    if (!p.IsGettable || (p.MemberType & PSMemberTypes.Properties) == 0) continue;
+                    try { fields[p.Name] = Unwrap(p.Value, depth + 1); }
+                    catch (GetValueException) { }
+                }
+                return fields;
+            }
+        }
+        if (v is null or string or byte[] || depth >= 32) return v;
+        if (v is System.Collections.IDictionary dict)
+        {
+            var copy = new System.Collections.Specialized.OrderedDictionary(StringComparer.Ordinal);
+            var entries = dict.Cast<System.Collections.DictionaryEntry>().Select(e => (Key: e.Key.ToString() ?? "", e.Value));
+            if (dict is not System.Collections.Specialized.IOrderedDictionary) entries = entries.OrderBy(e => e.Key, StringComparer.Ordinal);
+            foreach (var (key, value) in entries) copy[key] = Unwrap(value, depth + 1);
+            return copy;
+        }
+        if (v is System.Collections.IList list)
+        {
+            var items = new object?[list.Count];
+            for (int i = 0; i < items.Length; i++) items[i] = Unwrap(list[i], depth + 1);
+            return items;
+        }
+        return v;
+    }
 
     private object? RunKeyScript(RecordReader reader)
     {

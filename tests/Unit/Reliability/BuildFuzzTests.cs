@@ -231,7 +231,8 @@ public class BuildFuzzTests(ITestOutputHelper output)
         [null, TimeSpan.Zero, new TimeSpan(0, 23, 59, 59, 999).Add(TimeSpan.FromTicks(9999)), new TimeOnly(12, 0), TimeSpan.FromMinutes(90),
             TimeSpan.FromHours(30), TimeSpan.FromMinutes(-5)],
         [null, Array.Empty<byte>(), new byte[] { 0, 255, 1 }, Enumerable.Range(0, 300).Select(i => (byte)i).ToArray()],
-        [null, Guid.Empty, new Uri("http://example.com/a?b=c"), 'c', DayOfWeek.Friday],
+        [null, Guid.Empty, new Uri("http://example.com/a?b=c"), 'c', DayOfWeek.Friday, new List<object?> { 1, "a", null },
+            new System.Collections.Hashtable { ["b"] = 2.5, ["a"] = new object?[] { true } }],
     ];
 
     /// <summary>What the dataset reads back for a value the object reader classified: its kind's CLR value.</summary>

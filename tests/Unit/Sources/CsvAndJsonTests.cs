@@ -539,6 +539,22 @@ public class CsvAndJsonTests
         Assert.Equal("pipeline, object 2", r.Location);
     }
 
+    [Fact]
+    public void Nested_values_of_objects_are_their_json_text_with_unordered_keys_sorted()
+    {
+        var r = new ObjectRecordReader();
+        var table = new System.Collections.Hashtable { ["b"] = 1, ["a"] = new System.Collections.Hashtable { ["y"] = new object?[] { 1, "é" }, ["x"] = null } };
+        var ordered = new System.Collections.Specialized.OrderedDictionary { ["z"] = 1, ["a"] = 2 };
+        var list = new List<object?> { 1L, "a\"b", null, 2.5, double.NaN, new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc), new byte[] { 1, 2 }, 12.50m, Guid.Empty };
+        r.SetCurrent([new("h", table), new("o", ordered), new("l", list), new("e", Array.Empty<int>())], 1);
+        Assert.All(Enumerable.Range(0, 4), o => Assert.Equal(ValueKind.String, r.GetKind(o)));
+        // Was "System.Collections.Hashtable", "System.Collections.Generic.List`1[System.Object]"...
+        Assert.Equal("{\"a\":{\"x\":null,\"y\":[1,\"é\"]},\"b\":1}", r.GetString(0));
+        Assert.Equal("{\"z\":1,\"a\":2}", r.GetString(1));
+        Assert.Equal("[1,\"a\\\"b\",null,2.5,\"NaN\",\"2024-01-01T00:00:00Z\",\"AQI=\",12.50,\"00000000-0000-0000-0000-000000000000\"]", r.GetString(2));
+        Assert.Equal("[]", r.GetString(3));
+    }
+
     private static GroupedDataset BuildObjects(TempDir t, params decimal?[] values)
     {
         using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
