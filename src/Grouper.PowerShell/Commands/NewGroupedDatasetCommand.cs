@@ -343,6 +343,9 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         }
     }
 
+    // A key is text: a script's result only loses PowerShell's wrapper (its nested values keep their own text).
+    private static object? UnwrapKey(object? v) => v is PSObject pso && pso.BaseObject is not PSCustomObject ? pso.BaseObject : v;
+
     /// <summary>
     /// A property's value for Core: PowerShell's wrapper taken off, and nested objects ([pscustomobject],
     /// arrays, hashtables) made plain dictionaries and lists all the way down, which Core writes as JSON text
@@ -389,8 +392,8 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             Enumerable.Range(0, reader.FieldCount).Select(reader.GetValue).ToArray());
         var result = KeyScript!.InvokeWithContext(null, [new PSVariable("_", subject), new PSVariable("PSItem", subject)]);
         if (result.Count == 0) return null;
-        if (result.Count == 1) return Unwrap(result[0]);
-        return KeyText.Compose(result.Select(r => Unwrap(r) is { } v ? KeyText.Format(v) : ""));
+        if (result.Count == 1) return UnwrapKey(result[0]);
+        return KeyText.Compose(result.Select(r => UnwrapKey(r) is { } v ? KeyText.Format(v) : ""));
     }
 
     protected override void EndProcessing()
