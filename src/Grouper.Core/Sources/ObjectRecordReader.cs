@@ -95,12 +95,23 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
     public override TimeSpan GetTime(int o) => (TimeSpan)_values[o]!;
     public override ReadOnlySpan<byte> GetBytes(int o) => (byte[])_values[o]!;
     public override object? GetValue(int o) => GetKind(o) == ValueKind.Null ? null : _values[o];
+
+    /// <summary>
+    /// A dictionary's entries, keys as text, in an order the same input always gives: its own where it keeps one
+    /// (an ordered dictionary), else by key (a Hashtable's order follows string hashes, which differ from process
+    /// to process). For a record given as a dictionary, and for nested ones.
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, object?>> StableEntries(System.Collections.IDictionary dict)
+    {
+        var entries = dict.Cast<System.Collections.DictionaryEntry>()
+            .Select(e => new KeyValuePair<string, object?>(Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value));
+        return dict is System.Collections.Specialized.IOrderedDictionary ? entries : entries.OrderBy(e => e.Key, StringComparer.Ordinal);
+    }
 }
 
 /// <summary>
 /// A nested value (a dictionary, a list) as compact JSON text: its type's ToString ("System.Object[]") kept
-/// nothing of it. Keys of unordered dictionaries (Hashtable, whose order follows string hashes that differ
-/// from process to process) are sorted, so the same input gives the same text.
+/// nothing of it. Dictionaries' keys in <see cref="ObjectRecordReader.StableEntries"/>' order.
 /// </summary>
 internal static class NestedJson
 {
@@ -140,9 +151,7 @@ internal static class NestedJson
             case byte[] bytes: w.WriteBase64StringValue(bytes); break;
             case System.Collections.IDictionary dict when depth < MaxDepth:
                 w.WriteStartObject();
-                var entries = dict.Cast<System.Collections.DictionaryEntry>().Select(e => (Key: Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value));
-                if (dict is not System.Collections.Specialized.IOrderedDictionary) entries = entries.OrderBy(e => e.Key, StringComparer.Ordinal);
-                foreach (var (key, value) in entries)
+                foreach (var (key, value) in ObjectRecordReader.StableEntries(dict))
                 {
                     w.WritePropertyName(key);
                     Write(w, value, depth + 1);

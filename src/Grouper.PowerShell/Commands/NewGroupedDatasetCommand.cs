@@ -325,11 +325,8 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     {
         if (obj.BaseObject is System.Collections.IDictionary dict)
         {
-            // A hashtable's order follows its keys' string hashes, which differ from process to process: its
-            // columns are taken in key order, so the same input gives the same dataset ([ordered] keeps its own).
-            var entries = dict.Cast<System.Collections.DictionaryEntry>().Select(e => (Key: e.Key.ToString() ?? "", e.Value));
-            if (dict is not System.Collections.Specialized.IOrderedDictionary) entries = entries.OrderBy(e => e.Key, StringComparer.Ordinal);
-            foreach (var (key, value) in entries)
+            // A hashtable's columns in key order ([ordered] keeps its own): the same input, the same dataset.
+            foreach (var (key, value) in ObjectRecordReader.StableEntries(dict))
                 yield return new(key, Unwrap(value));
             yield break;
         }
@@ -372,9 +369,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         if (v is System.Collections.IDictionary dict)
         {
             var copy = new System.Collections.Specialized.OrderedDictionary(StringComparer.Ordinal);
-            var entries = dict.Cast<System.Collections.DictionaryEntry>().Select(e => (Key: e.Key.ToString() ?? "", e.Value));
-            if (dict is not System.Collections.Specialized.IOrderedDictionary) entries = entries.OrderBy(e => e.Key, StringComparer.Ordinal);
-            foreach (var (key, value) in entries) copy[key] = Unwrap(value, depth + 1);
+            foreach (var (key, value) in ObjectRecordReader.StableEntries(dict)) copy[key] = Unwrap(value, depth + 1);
             return copy;
         }
         if (v is System.Collections.IList list)
