@@ -11,10 +11,12 @@ using Xunit.Abstractions;
 namespace Grouper.Tests.Reliability;
 
 /// <summary>
-/// Whole builds of mutated text inputs: the reader's fuzz target (<see cref="FuzzTests"/>) checks that bad bytes
-/// are refused cleanly; this checks what is not refused. Every input either fails with a GrouperException or
-/// gives a dataset that verifies and holds exactly the records the source's reader read: the same values
-/// (after the column's type is settled), each group's records under one key and in input order.
+/// Whole builds of fuzzed inputs (mutated CSV, TSV and JSON Lines; pipeline objects of every kind; Parquet files
+/// of random types; several files of mixed formats): the readers' fuzz targets (<see cref="FuzzTests"/>) check
+/// that bad bytes are refused cleanly; this checks what is not refused. Every input either fails with a
+/// GrouperException, leaving no destination, or gives a dataset that verifies and holds exactly the records the
+/// sources' readers read: the same values (after the column's type is settled), each group's records under one
+/// key, in input order, and fetched by that key.
 /// </summary>
 public class BuildFuzzTests(ITestOutputHelper output)
 {
