@@ -553,6 +553,11 @@ public class CsvAndJsonTests
         Assert.Equal("{\"z\":1,\"a\":2}", r.GetString(1));
         Assert.Equal("[1,\"a\\\"b\",null,2.5,\"NaN\",\"2024-01-01T00:00:00Z\",\"AQI=\",12.50,\"00000000-0000-0000-0000-000000000000\"]", r.GetString(2));
         Assert.Equal("[]", r.GetString(3));
+        // A dictionary holding itself: written 32 levels deep, then as its text, not forever.
+        var cycle = new System.Collections.Hashtable();
+        cycle["me"] = cycle;
+        r.SetCurrent([new("c", cycle)], 2);
+        Assert.StartsWith(string.Concat(Enumerable.Repeat("{\"me\":", 32)) + "\"System.Collections.Hashtable\"", r.GetString(r.GetOrdinal("c")));
     }
 
     private static GroupedDataset BuildObjects(TempDir t, params decimal?[] values)
