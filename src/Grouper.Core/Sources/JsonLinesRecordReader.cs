@@ -208,8 +208,12 @@ public sealed class JsonLinesRecordReader : RecordReader
                     case JsonTokenType.Null: f.Kind = ValueKind.Null; break;
                     case JsonTokenType.Number:
                         var raw = json.ValueSpan;
-                        if (raw.IndexOfAny(".eE"u8) < 0 && json.TryGetInt64(out var l)) { f.Kind = ValueKind.Int64; f.Long = l; }
-                        else { f.Kind = ValueKind.Double; f.Double = json.GetDouble(); }
+                        if (raw.IndexOfAny(".eE"u8) >= 0) { f.Kind = ValueKind.Double; f.Double = json.GetDouble(); }
+                        else if (json.TryGetInt64(out var l)) { f.Kind = ValueKind.Int64; f.Long = l; }
+                        // Integers to 2^64 exactly; beyond, a double where it holds the integer, else a refusal
+                        // (a double would round it, as an integer in a column of doubles is not rounded either).
+                        else if (json.TryGetUInt64(out var u)) { f.Kind = ValueKind.UInt64; f.Long = unchecked((long)u); }
+                        else { f.Kind = ValueKind.Double; f.Double = WholeBeyond64Bits(raw, name, json.GetDouble()); }
                         break;
                     case JsonTokenType.StartObject or JsonTokenType.StartArray:
                         long begin = json.TokenStartIndex;
@@ -299,11 +303,13 @@ public sealed class JsonLinesRecordReader : RecordReader
                 int end = NumberEnd(line, p);
                 if (end < 0) return false;
                 var raw = line[p..end];
-                if (raw.IndexOfAny(".eE"u8) < 0 && System.Buffers.Text.Utf8Parser.TryParse(raw, out long l, out int used) && used == raw.Length)
+                bool whole = raw.IndexOfAny(".eE"u8) < 0;
+                if (whole && System.Buffers.Text.Utf8Parser.TryParse(raw, out long l, out int used) && used == raw.Length)
                 {
                     f.Kind = ValueKind.Int64;
                     f.Long = l;
                 }
+                else if (whole) return false; // beyond a long: the full parse reads it (ulong, or a double that holds it)
                 else if (System.Buffers.Text.Utf8Parser.TryParse(raw, out double d, out used) && used == raw.Length && double.IsFinite(d))
                 {
                     f.Kind = ValueKind.Double;
@@ -423,6 +429,14 @@ public sealed class JsonLinesRecordReader : RecordReader
         return n;
     }
 
+    private double WholeBeyond64Bits(ReadOnlySpan<byte> raw, string name, double value)
+    {
+        var text = System.Text.Encoding.ASCII.GetString(raw);
+        if (double.IsFinite(value) && new System.Numerics.BigInteger(value) == System.Numerics.BigInteger.Parse(text, System.Globalization.CultureInfo.InvariantCulture))
+            return value;
+        throw Bad($"the integer {text} of '{name}' is beyond 64 bits, and a double would round it; write it as text");
+    }
+
     // Out of TryParseFlat: the message's formatting, inlined there, lengthened its compiling as a build starts.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private GrouperException Twice(int ordinal) => Bad($"the field '{_names[ordinal]}' appears twice");
@@ -472,6 +486,7 @@ public sealed class JsonLinesRecordReader : RecordReader
     }
     public override string GetString(int ordinal) => GetChars(ordinal).ToString();
     public override long GetInt64(int ordinal) => At(ordinal).Long;
+    public override ulong GetUInt64(int ordinal) => unchecked((ulong)At(ordinal).Long);
     public override double GetDouble(int ordinal) => At(ordinal).Double;
     public override bool GetBoolean(int ordinal) => At(ordinal).Long != 0;
 

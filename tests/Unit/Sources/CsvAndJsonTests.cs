@@ -136,6 +136,48 @@ public class CsvAndJsonTests
     }
 
     [Fact]
+    public void Json_integers_beyond_a_long_are_read_exactly_or_refused()
+    {
+        // They were read as doubles: 18446744073709551615 as 1.8446744073709552E19.
+        using var t = new TempDir();
+        File.WriteAllText(t["u.jsonl"], "{\"k\":\"a\",\"id\":18446744073709551615,\"e\":100000000000000000000}\n{\"k\":\"a\",\"id\":9223372036854775808,\"e\":1}\n");
+        using (var r = SourceFiles.Open(t["u.jsonl"]))
+        {
+            Assert.True(r.Read());
+            Assert.Equal((ValueKind.UInt64, (object)18446744073709551615UL), (r.GetKind(1), r.GetValue(1)));
+            Assert.Equal((ValueKind.Double, (object)1e20), (r.GetKind(2), r.GetValue(2))); // beyond 64 bits, but a double holds it
+        }
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            using (var r = SourceFiles.Open(t["u.jsonl"])) b.AddAll(r);
+            b.Complete();
+        }
+        using (var ds = GroupedDataset.Open(t["ds"]))
+            Assert.Equal([18446744073709551615UL, 9223372036854775808UL], ds.ReadRecords(ds.FindGroup("a")!).Select(rec => (ulong)rec[1]!));
+
+        // Beyond 64 bits where a double would round it: refused with its line, also on the one-pass parse of flat lines.
+        File.WriteAllText(t["big.jsonl"], "{\"k\":\"a\",\"n\":1}\n{\"k\":\"a\",\"n\":-123456789012345678901234}\n");
+        var ex = Assert.Throws<GrouperException>(() =>
+        {
+            using var r = SourceFiles.Open(t["big.jsonl"]);
+            while (r.Read()) { }
+        });
+        Assert.Equal((GrouperErrorKind.InvalidData, 2L), (ex.Kind, ex.Row));
+        Assert.Contains("-123456789012345678901234", ex.Message);
+
+        // A signed and an unsigned integer beyond 2^53 in one column: a double would round the unsigned one.
+        File.WriteAllText(t["mix.jsonl"], "{\"k\":\"a\",\"n\":-1}\n{\"k\":\"a\",\"n\":18446744073709551615}\n");
+        ex = Assert.Throws<GrouperException>(() =>
+        {
+            using var b = new GroupedDatasetBuilder(t["ds2"], new BuildOptions { Key = KeySpec.FromColumns("k") });
+            using var r = SourceFiles.Open(t["mix.jsonl"]);
+            b.AddAll(r);
+        });
+        Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
+        Assert.Contains("18446744073709551615", ex.Message);
+    }
+
+    [Fact]
     public void A_json_column_whose_first_values_are_null_builds_and_reads_back_its_nulls()
     {
         // The first record's null was of the column's kind then (none yet), and the column was left not
