@@ -9,9 +9,10 @@ using Grouper.Util;
 namespace Grouper.Sources;
 
 /// <summary>
-/// JSON Lines: one object per line. Strings, integers (Int64, or UInt64 above 2^63), other numbers (Double), booleans and null
-/// keep their JSON types; a nested object or array becomes a string holding its JSON text. Fields are added
-/// as they are first met; a record without a field has null there. Blank lines are skipped.
+/// JSON Lines: one object per line. Strings, integers (Int64, or UInt64 above 2^63), other numbers
+/// (Double), booleans and null keep their JSON types; a nested object or array becomes a string holding its
+/// JSON text. Fields are added as they are first met; a record without a field has null there. Blank lines
+/// are skipped.
 /// </summary>
 public sealed class JsonLinesRecordReader : RecordReader
 {
