@@ -1,4 +1,10 @@
+using System.Buffers;
+using System.Collections;
+using System.Collections.Specialized;
 using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Grouper.Schema;
 
 namespace Grouper.Sources;
@@ -78,7 +84,7 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
         TimeSpan => (ValueKind.Time, v),
         TimeOnly t => (ValueKind.Time, t.ToTimeSpan()),
         byte[] => (ValueKind.Binary, v),
-        System.Collections.IDictionary or System.Collections.IList => (ValueKind.String, NestedJson.Write(v)),
+        IDictionary or IList => (ValueKind.String, NestedJson.Write(v)),
         IFormattable f => (ValueKind.String, f.ToString(null, CultureInfo.InvariantCulture)),
         _ => (ValueKind.String, v.ToString() ?? ""),
     };
@@ -101,11 +107,11 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
     /// (an ordered dictionary), else by key (a Hashtable's order follows string hashes, which differ from process
     /// to process). For a record given as a dictionary, and for nested ones.
     /// </summary>
-    public static IEnumerable<KeyValuePair<string, object?>> StableEntries(System.Collections.IDictionary dict)
+    public static IEnumerable<KeyValuePair<string, object?>> StableEntries(IDictionary dict)
     {
-        var entries = dict.Cast<System.Collections.DictionaryEntry>()
+        var entries = dict.Cast<DictionaryEntry>()
             .Select(e => new KeyValuePair<string, object?>(Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value));
-        return dict is System.Collections.Specialized.IOrderedDictionary ? entries : entries.OrderBy(e => e.Key, StringComparer.Ordinal);
+        return dict is IOrderedDictionary ? entries : entries.OrderBy(e => e.Key, StringComparer.Ordinal);
     }
 }
 
@@ -118,20 +124,20 @@ internal static class NestedJson
     // Deeper than this (a cycle, most likely) a value is its text.
     private const int MaxDepth = 32;
 
-    private static readonly System.Text.Json.JsonWriterOptions Options = new()
+    private static readonly JsonWriterOptions Options = new()
     {
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // é stays é: text for people and engines, not for HTML
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // é stays é: text for people and engines, not for HTML
         SkipValidation = true,
     };
 
     public static string Write(object value)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, Options)) Write(w, value, 0);
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, Options)) Write(w, value, 0);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static void Write(System.Text.Json.Utf8JsonWriter w, object? v, int depth)
+    private static void Write(Utf8JsonWriter w, object? v, int depth)
     {
         switch (v)
         {
@@ -149,7 +155,7 @@ internal static class NestedJson
             case DateTime t: w.WriteStringValue(t); break;
             case DateTimeOffset t: w.WriteStringValue(t); break;
             case byte[] bytes: w.WriteBase64StringValue(bytes); break;
-            case System.Collections.IDictionary dict when depth < MaxDepth:
+            case IDictionary dict when depth < MaxDepth:
                 w.WriteStartObject();
                 foreach (var (key, value) in ObjectRecordReader.StableEntries(dict))
                 {
@@ -159,7 +165,7 @@ internal static class NestedJson
                 w.WriteEndObject();
                 break;
             // Lists only: other enumerables (an XML node's children, a lazy query) keep their text, as before.
-            case System.Collections.IList list when depth < MaxDepth:
+            case IList list when depth < MaxDepth:
                 w.WriteStartArray();
                 foreach (var item in list) Write(w, item, depth + 1);
                 w.WriteEndArray();

@@ -1,3 +1,5 @@
+using System.Collections;
+using System.Collections.Specialized;
 using System.Management.Automation;
 using Grouper.Keys;
 using Grouper.Partitioning;
@@ -323,7 +325,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
 
     private static IEnumerable<KeyValuePair<string, object?>> Fields(PSObject obj)
     {
-        if (obj.BaseObject is System.Collections.IDictionary dict)
+        if (obj.BaseObject is IDictionary dict)
         {
             // A hashtable's columns in key order ([ordered] keeps its own): the same input, the same dataset.
             foreach (var (key, value) in ObjectRecordReader.StableEntries(dict))
@@ -355,7 +357,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             if (pso.BaseObject is not PSCustomObject) v = pso.BaseObject;
             else if (depth < 32)
             {
-                var fields = new System.Collections.Specialized.OrderedDictionary(StringComparer.Ordinal);
+                var fields = new OrderedDictionary(StringComparer.Ordinal);
                 foreach (var p in pso.Properties)
                 {
                     if (!p.IsGettable || (p.MemberType & PSMemberTypes.Properties) == 0) continue;
@@ -366,13 +368,13 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             }
         }
         if (v is null or string or byte[] || depth >= 32) return v;
-        if (v is System.Collections.IDictionary dict)
+        if (v is IDictionary dict)
         {
-            var copy = new System.Collections.Specialized.OrderedDictionary(StringComparer.Ordinal);
+            var copy = new OrderedDictionary(StringComparer.Ordinal);
             foreach (var (key, value) in ObjectRecordReader.StableEntries(dict)) copy[key] = Unwrap(value, depth + 1);
             return copy;
         }
-        if (v is System.Collections.IList list)
+        if (v is IList list)
         {
             var items = new object?[list.Count];
             for (int i = 0; i < items.Length; i++) items[i] = Unwrap(list[i], depth + 1);

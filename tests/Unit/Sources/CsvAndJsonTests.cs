@@ -114,6 +114,17 @@ public class CsvAndJsonTests
         Assert.False(r.Read());
     }
 
+    /// <summary>Builds <paramref name="input"/> (a file in <paramref name="t"/>) grouped by "k" into <paramref name="dest"/>, and opens it.</summary>
+    private static GroupedDataset BuildFile(TempDir t, string input, string dest = "ds")
+    {
+        using (var b = new GroupedDatasetBuilder(t[dest], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            using (var r = SourceFiles.Open(t[input])) b.AddAll(r);
+            b.Complete();
+        }
+        return GroupedDataset.Open(t[dest]);
+    }
+
     [Theory]
     [InlineData("{\"k\":\"a\",\"n\":9007199254740993}\n{\"k\":\"b\",\"n\":0.5}\n", "line 1", "line 2")]     // the integer first
     [InlineData("{\"k\":\"a\",\"n\":0.5}\n{\"k\":\"b\",\"n\":-9007199254740993}\n", "line 2", "line 1")]    // the fraction first
@@ -122,12 +133,7 @@ public class CsvAndJsonTests
     {
         using var t = new TempDir();
         File.WriteAllText(t["d.jsonl"], jsonl);
-        var ex = Assert.Throws<GrouperException>(() =>
-        {
-            using var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") });
-            using (var r = SourceFiles.Open(t["d.jsonl"])) b.AddAll(r);
-            b.Complete();
-        });
+        var ex = Assert.Throws<GrouperException>(() => BuildFile(t, "d.jsonl").Dispose());
         Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
         Assert.Contains("'n'", ex.Message);
         Assert.Contains($"d.jsonl, {integerAt})", ex.Message);
@@ -147,12 +153,7 @@ public class CsvAndJsonTests
             Assert.Equal((ValueKind.UInt64, (object)18446744073709551615UL), (r.GetKind(1), r.GetValue(1)));
             Assert.Equal((ValueKind.Double, (object)1e20), (r.GetKind(2), r.GetValue(2))); // beyond 64 bits, but a double holds it
         }
-        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
-        {
-            using (var r = SourceFiles.Open(t["u.jsonl"])) b.AddAll(r);
-            b.Complete();
-        }
-        using (var ds = GroupedDataset.Open(t["ds"]))
+        using (var ds = BuildFile(t, "u.jsonl"))
             Assert.Equal([18446744073709551615UL, 9223372036854775808UL], ds.ReadRecords(ds.FindGroup("a")!).Select(rec => (ulong)rec[1]!));
 
         // Beyond 64 bits where a double would round it: refused with its line, also on the one-pass parse of flat lines.
@@ -167,12 +168,7 @@ public class CsvAndJsonTests
 
         // A signed and an unsigned integer beyond 2^53 in one column: a double would round the unsigned one.
         File.WriteAllText(t["mix.jsonl"], "{\"k\":\"a\",\"n\":-1}\n{\"k\":\"a\",\"n\":18446744073709551615}\n");
-        ex = Assert.Throws<GrouperException>(() =>
-        {
-            using var b = new GroupedDatasetBuilder(t["ds2"], new BuildOptions { Key = KeySpec.FromColumns("k") });
-            using var r = SourceFiles.Open(t["mix.jsonl"]);
-            b.AddAll(r);
-        });
+        ex = Assert.Throws<GrouperException>(() => BuildFile(t, "mix.jsonl", "ds2").Dispose());
         Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
         Assert.Contains("18446744073709551615", ex.Message);
     }
@@ -184,12 +180,7 @@ public class CsvAndJsonTests
         // nullable: the shard writer stopped at that record with an InvalidDataException.
         using var t = new TempDir();
         File.WriteAllText(t["d.jsonl"], "{\"k\":\"a\",\"n\":null,\"s\":null}\n{\"k\":\"a\",\"n\":2,\"s\":\"x\"}\n{\"k\":\"b\",\"n\":3}\n");
-        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
-        {
-            using (var r = SourceFiles.Open(t["d.jsonl"])) b.AddAll(r);
-            b.Complete();
-        }
-        using var ds = GroupedDataset.Open(t["ds"]);
+        using var ds = BuildFile(t, "d.jsonl");
         Assert.All(ds.Manifest.Columns.Where(c => c.Name != "k"), c => Assert.True(c.Nullable));
         var a = ds.ReadRecords(ds.FindGroup("a")!).ToList();
         Assert.Equal([null, 2L], a.Select(rec => rec[1]));
@@ -204,12 +195,7 @@ public class CsvAndJsonTests
         // would not open).
         using var t = new TempDir();
         File.WriteAllText(t["d.jsonl"], "{\"k\":\"a\",\"n\":1}\n{\"k\":\"b\",\"\":2}\n");
-        var ex = Assert.Throws<GrouperException>(() =>
-        {
-            using var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") });
-            using (var r = SourceFiles.Open(t["d.jsonl"])) b.AddAll(r);
-            b.Complete();
-        });
+        var ex = Assert.Throws<GrouperException>(() => BuildFile(t, "d.jsonl").Dispose());
         Assert.Equal((GrouperErrorKind.InvalidData, 2L), (ex.Kind, ex.Row));
         Assert.Contains("empty name", ex.Message);
         Assert.False(Directory.Exists(t["ds"]));
@@ -223,19 +209,10 @@ public class CsvAndJsonTests
         File.WriteAllText(t["d.jsonl"], "{\"k\":\"a\",\"n\":9007199254740992}\n{\"k\":\"a\",\"n\":-9007199254740992}\n" +
             "{\"k\":\"a\",\"n\":1152921504606846976}\n{\"k\":\"a\",\"n\":-9223372036854775808}\n{\"k\":\"a\",\"n\":0.25}\n" +
             "{\"k\":\"b\",\"n\":9223372036854775807}\n");
-        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
-        {
-            // The last integer (long.MaxValue) is not exact in a double, but its column is already double: refused.
-            using var r = SourceFiles.Open(t["d.jsonl"]);
-            Assert.Throws<GrouperException>(() => b.AddAll(r));
-        }
+        // The last integer (long.MaxValue) is not exact in a double, but its column is already double: refused.
+        Assert.Throws<GrouperException>(() => BuildFile(t, "d.jsonl").Dispose());
         File.WriteAllText(t["d.jsonl"], string.Join("\n", File.ReadAllLines(t["d.jsonl"])[..^1]) + "\n");
-        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
-        {
-            using (var r = SourceFiles.Open(t["d.jsonl"])) b.AddAll(r);
-            b.Complete();
-        }
-        using var ds = GroupedDataset.Open(t["ds"]);
+        using var ds = BuildFile(t, "d.jsonl");
         Assert.Equal(ValueKind.Double, ds.Manifest.Columns.Single(c => c.Name == "n").Kind);
         var values = ds.ReadRecords(ds.FindGroup("a")!).Select(rec => (double)rec[1]!).ToList();
         Assert.Equal([9007199254740992.0, -9007199254740992.0, 1152921504606846976.0, -9223372036854775808.0, 0.25], values);
