@@ -39,6 +39,13 @@ var pending = new List<PSObject>();
 output.DataAdded += (_, e) =>
 {
     var o = output[e.Index];
+    if (o is null)
+    {
+        // $null in the output (a record's empty value): shown as pwsh shows it, as an empty line.
+        Flush();
+        Console.WriteLine();
+        return;
+    }
     if (pending.Count > 0 && TypeOf(pending[0]) != TypeOf(o)) Flush();
     pending.Add(o);
 };

@@ -57,7 +57,7 @@ internal abstract class LibrarySink(DataField field) : ColumnSink(field)
             ValueKind.Int32 => new ValueSink<int>(f, c.Nullable, static (in Scalar s, ValueKind _) => (int)s.L),
             ValueKind.UInt32 => new ValueSink<uint>(f, c.Nullable, static (in Scalar s, ValueKind _) => (uint)s.U),
             ValueKind.Int64 => new ValueSink<long>(f, c.Nullable, static (in Scalar s, ValueKind t) => t.IsUnsignedInteger() ? (long)s.U : s.L),
-            ValueKind.UInt64 => new ValueSink<ulong>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.U),
+            ValueKind.UInt64 => new ValueSink<ulong>(f, c.Nullable, static (in Scalar s, ValueKind t) => t.IsSignedInteger() ? (ulong)s.L : s.U),
             ValueKind.Float => new ValueSink<float>(f, c.Nullable, static (in Scalar s, ValueKind _) => (float)s.D),
             ValueKind.Double => new ValueSink<double>(f, c.Nullable, static (in Scalar s, ValueKind t) =>
                 t.IsSignedInteger() ? s.L : t.IsUnsignedInteger() ? s.U : s.D),

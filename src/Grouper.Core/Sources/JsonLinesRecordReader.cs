@@ -209,7 +209,7 @@ public sealed class JsonLinesRecordReader : RecordReader
                     case JsonTokenType.Null: f.Kind = ValueKind.Null; break;
                     case JsonTokenType.Number:
                         var raw = json.ValueSpan;
-                        if (raw.IndexOfAny(".eE"u8) >= 0) { f.Kind = ValueKind.Double; f.Double = json.GetDouble(); }
+                        if (raw.IndexOfAny(".eE"u8) >= 0) { f.Kind = ValueKind.Double; f.Double = Finite(raw, name, json.GetDouble()); }
                         else if (json.TryGetInt64(out var l)) { f.Kind = ValueKind.Int64; f.Long = l; }
                         // Integers to 2^64 exactly; beyond, a double where it holds the integer, else a refusal
                         // (a double would round it, as an integer in a column of doubles is not rounded either).
@@ -429,6 +429,10 @@ public sealed class JsonLinesRecordReader : RecordReader
         while (p + n < line.Length && (uint)(line[p + n] - '0') <= 9) n++;
         return n;
     }
+
+    // 1e400 parses as infinity: refused as an integer a double would round is (the one-pass parse leaves it here).
+    private double Finite(ReadOnlySpan<byte> raw, string name, double value) => double.IsFinite(value) ? value
+        : throw Bad($"the number {System.Text.Encoding.ASCII.GetString(raw)} of '{name}' is beyond a double's range; write it as text");
 
     private double WholeBeyond64Bits(ReadOnlySpan<byte> raw, string name, double value)
     {

@@ -30,6 +30,9 @@ internal sealed class SchemaBuilder
         public string InexactLocation = "";
         // Where the column first held a double (or was declared one): named by that error.
         public string? DoubleLocation;
+        // Where the column first held a negative integer: until then, integers beyond a long widen it to
+        // uint64 rather than double.
+        public string? NegativeLocation;
         // Of a decimal column's values so far: the most digits before the point (precision and scale grow to
         // hold every value exactly).
         public int DecimalIntegerDigits;
@@ -139,7 +142,7 @@ internal sealed class SchemaBuilder
             if (kind == ValueKind.Decimal && col.Precision == 0) { col.Precision = 29; col.Scale = 9; }
             return;
         }
-        if (!col.Declared && Widen(col.Kind, kind) is { } wider)
+        if (!col.Declared && Widen(col.Kind, kind, col.NegativeLocation is not null) is { } wider)
         {
             col.Kind = wider;
             if (col.InexactInteger is not null && wider is ValueKind.Double) throw Inexact(col, col.InexactInteger, col.InexactLocation, reader);
@@ -164,9 +167,25 @@ internal sealed class SchemaBuilder
         col.InexactLocation = reader.Location;
     }
 
+    /// <summary>
+    /// Called for each negative integer (out of the encoder's line, with those beyond ±2^53): a column of
+    /// uint64 so far (integers beyond a long, and none negative) becomes a column of doubles, which stops the
+    /// build if one of its integers is beyond what a double holds exactly.
+    /// </summary>
+    public void ObserveNegative(Column col, RecordReader reader)
+    {
+        col.NegativeLocation ??= reader.Location;
+        if (col.Kind != ValueKind.UInt64 || col.Declared) return;
+        col.Kind = ValueKind.Double;
+        if (col.InexactInteger is not null) throw Inexact(col, col.InexactInteger, col.InexactLocation, reader);
+    }
+
     private static GrouperException Inexact(Column col, string value, string where, RecordReader reader) => new(GrouperErrorKind.SchemaMismatch,
-        $"Column '{col.Name}' holds both integers and fractions (its first at {col.DoubleLocation ?? reader.Location}), so it is written as double, " +
-        $"which cannot hold the integer {value} ({where}) exactly; the build stops rather than round it. Write such integers as text in the source, or the fractions in another column.",
+        col.DoubleLocation is null && col.NegativeLocation is not null
+            ? $"Column '{col.Name}' holds both negative integers (its first at {col.NegativeLocation}) and integers beyond a long, which no integer type holds together, " +
+              $"so it is written as double, which cannot hold the integer {value} ({where}) exactly; the build stops rather than round it. Write such integers as text in the source."
+            : $"Column '{col.Name}' holds both integers and fractions (its first at {col.DoubleLocation ?? reader.Location}), so it is written as double, " +
+              $"which cannot hold the integer {value} ({where}) exactly; the build stops rather than round it. Write such integers as text in the source, or the fractions in another column.",
         reader.SourceName, reader.RowNumber);
 
     /// <summary>
@@ -222,10 +241,12 @@ internal sealed class SchemaBuilder
 
     /// <summary>
     /// The type that holds both kinds of numbers without loss where one exists (ints widen to the wider int,
-    /// ints and floats to double, where an integer beyond a double's 53 bits stops the build:
-    /// <see cref="ObserveInexactInteger"/>), for columns whose values bring their own types (JSON, objects).
+    /// signed ints and uint64 to uint64 while none of the column's ints was negative, ints and floats to
+    /// double, where an integer beyond a double's 53 bits stops the build: <see cref="ObserveInexactInteger"/>),
+    /// for columns whose values bring their own types (JSON, objects). A signed value into a uint64 column
+    /// keeps it uint64: the value's sign is checked as it is encoded (<see cref="ObserveNegative"/>).
     /// </summary>
-    internal static ValueKind? Widen(ValueKind have, ValueKind got)
+    internal static ValueKind? Widen(ValueKind have, ValueKind got, bool negatives = true)
     {
         if (have == got) return have;
         static int Rank(ValueKind k) => k switch
@@ -239,7 +260,9 @@ internal sealed class SchemaBuilder
         if (haveInt && gotInt)
         {
             if (have.IsSignedInteger() == got.IsSignedInteger()) return Rank(have) >= Rank(got) ? have : got;
-            return have == ValueKind.UInt64 || got == ValueKind.UInt64 ? ValueKind.Double : ValueKind.Int64;
+            if (have == ValueKind.UInt64) return ValueKind.UInt64;
+            if (got == ValueKind.UInt64) return negatives ? ValueKind.Double : ValueKind.UInt64;
+            return ValueKind.Int64;
         }
         if ((haveInt || have.IsFloating()) && (gotInt || got.IsFloating())) return ValueKind.Double;
         return null;

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Globalization;
 using System.Text;
 using Grouper.Keys;
 using Grouper.Reading;
@@ -171,6 +172,65 @@ public class CsvAndJsonTests
         ex = Assert.Throws<GrouperException>(() => BuildFile(t, "mix.jsonl", "ds2").Dispose());
         Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
         Assert.Contains("18446744073709551615", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"k\":\"a\",\"n\":1}\n{\"k\":\"a\",\"n\":18446744073709551615}\n{\"k\":\"a\",\"n\":0}\n")] // the longs first
+    [InlineData("{\"k\":\"a\",\"n\":18446744073709551615}\n{\"k\":\"a\",\"n\":1}\n{\"k\":\"a\",\"n\":0}\n")] // the uint64 first
+    public void Non_negative_longs_and_integers_beyond_a_long_make_a_uint64_column(string jsonl)
+    {
+        // They made a column of doubles, which rounded 2^64 - 1 and so stopped the build.
+        using var t = new TempDir();
+        File.WriteAllText(t["d.jsonl"], jsonl);
+        using var ds = BuildFile(t, "d.jsonl");
+        Assert.Equal(ValueKind.UInt64, ds.Columns[1].Kind);
+        var expected = jsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => ulong.Parse(l[(l.LastIndexOf(':') + 1)..^1], CultureInfo.InvariantCulture));
+        Assert.Equal(expected, ds.ReadRecords(ds.FindGroup("a")!).Select(rec => (ulong)rec[1]!));
+    }
+
+    [Fact]
+    public void A_negative_integer_beside_integers_beyond_a_long_makes_doubles_where_they_are_exact_and_stops_where_not()
+    {
+        using var t = new TempDir();
+        // 2^63 is a double exactly: the column becomes double, every value exact.
+        File.WriteAllText(t["exact.jsonl"], "{\"k\":\"a\",\"n\":9223372036854775808}\n{\"k\":\"a\",\"n\":-3}\n");
+        using (var ds = BuildFile(t, "exact.jsonl"))
+        {
+            Assert.Equal(ValueKind.Double, ds.Columns[1].Kind);
+            Assert.Equal([9223372036854775808.0, -3.0], ds.ReadRecords(ds.FindGroup("a")!).Select(rec => (double)rec[1]!));
+        }
+        // 2^64 - 1 is not: the negative (after it, or before it) stops the build, naming both lines.
+        foreach (var (jsonl, negativeAt, bigAt) in new[]
+        {
+            ("{\"k\":\"a\",\"n\":5}\n{\"k\":\"a\",\"n\":18446744073709551615}\n{\"k\":\"b\",\"n\":-1}\n", "line 3", "line 2"),
+            ("{\"k\":\"a\",\"n\":-1}\n{\"k\":\"b\",\"n\":18446744073709551615}\n", "line 1", "line 2"),
+        })
+        {
+            File.WriteAllText(t["d.jsonl"], jsonl);
+            var ex = Assert.Throws<GrouperException>(() => BuildFile(t, "d.jsonl", "ds2").Dispose());
+            Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
+            Assert.Contains($"negative integers (its first at {t["d.jsonl"]}, {negativeAt})", ex.Message);
+            Assert.Contains($"18446744073709551615 ({t["d.jsonl"]}, {bigAt})", ex.Message);
+            Assert.False(Directory.Exists(t["ds2"]));
+        }
+    }
+
+    [Theory]
+    [InlineData("{\"k\":\"a\",\"n\":1e400}")]                 // a flat line: the one-pass parse leaves it to the full one
+    [InlineData("{\"k\":\"a\",\"x\":[1],\"n\":-2.5E+999}")] // a nested value: the full parse from the start
+    public void A_json_number_beyond_a_doubles_range_is_refused_with_its_line(string line)
+    {
+        // It was read as Infinity.
+        using var t = new TempDir();
+        File.WriteAllText(t["d.jsonl"], "{\"k\":\"a\",\"n\":1.5}\n" + line + "\n");
+        var ex = Assert.Throws<GrouperException>(() =>
+        {
+            using var r = SourceFiles.Open(t["d.jsonl"]);
+            while (r.Read()) { }
+        });
+        Assert.Equal((GrouperErrorKind.InvalidData, 2L), (ex.Kind, ex.Row));
+        Assert.Contains("beyond a double's range", ex.Message);
+        Assert.Contains("'n'", ex.Message);
     }
 
     [Fact]
