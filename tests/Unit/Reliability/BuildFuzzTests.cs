@@ -52,7 +52,7 @@ public class BuildFuzzTests(ITestOutputHelper output)
     private static readonly string[] JsonValues =
     [
         "0", "-0", "1", "-1", "35", "9007199254740992", "9007199254740993", "-9223372036854775808", "9223372036854775807",
-        "18446744073709551615", "1e308", "5e-324", "1.5", "-0.0", "2.5e3", "\"\"", "\"a\"", "\"\\u0000\"", "\"\\u00e9\\ud83d\\udca5\"",
+        "18446744073709551615", "9223372036854775808", "1e308", "1e400", "-1E+999", "5e-324", "1.5", "-0.0", "2.5e3", "\"\"", "\"a\"", "\"\\u0000\"", "\"\\u00e9\\ud83d\\udca5\"",
         "\"2024-01-01T00:00:00Z\"", "\"\\ud800\"", "true", "false", "null", "{}", "[]", "{\"a\":[1,{\"b\":null}]}",
         "\"" + new string('w', 5000) + "\"", "\"q \\\"x\\\" \\n y\"",
     ];
@@ -154,6 +154,7 @@ public class BuildFuzzTests(ITestOutputHelper output)
         long or int or short or sbyte or byte or ushort or uint or ulong => "n:" + Convert.ToString(v, CultureInfo.InvariantCulture),
         // A whole double within a long's range prints as that integer, as the integer it may have been widened from.
         double d when d == Math.Floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0 => "n:" + ((long)d).ToString(CultureInfo.InvariantCulture),
+        double d when d == Math.Floor(d) && d >= 9223372036854775808.0 && d < 18446744073709551616.0 => "n:" + ((ulong)d).ToString(CultureInfo.InvariantCulture),
         double d => "n:" + d.ToString("R", CultureInfo.InvariantCulture),
         float f => Canon((double)f), // as a column widened to double holds it
         decimal m => "n:" + (m / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture), // the value, not its scale
