@@ -5,6 +5,7 @@ using Grouper.Writer;
 // A build in a process of its own, for the crash tests to SIGKILL at fault points (GROUPER_FAULT).
 // usage: CrashHost <input.csv> <destination> <overwrite 0|1> [spill folder]
 // CRASHHOST_HALVES=1: the build is written in two halves at once (a larger budget, so that both open every run).
+// CRASHHOST_DURABLE=1: the dataset is written through to the disk before it is committed.
 bool halves = Environment.GetEnvironmentVariable("CRASHHOST_HALVES") == "1";
 var options = new BuildOptions
 {
@@ -12,6 +13,7 @@ var options = new BuildOptions
     MemoryLimit = halves ? 16 << 20 : 4 << 20,
     HalvesFromBytes = halves ? 0 : long.MaxValue,
     Overwrite = args[2] == "1",
+    Durable = Environment.GetEnvironmentVariable("CRASHHOST_DURABLE") == "1",
     RowGroupMaxRows = 2000,
     ShardTargetBytes = 256 << 10,
     SpillDirectory = args.Length > 3 ? args[3] : null,

@@ -32,6 +32,30 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void Durable_builds_merges_and_imports_commit_what_the_others_do()
+    {
+        // -Durable adds the write-through to the disk before each commit (fsync: the crash tests fail it on
+        // purpose); it changes no byte of what is committed.
+        _ps.Run("New-GroupedDataset d.csv dur -GroupBy user -Durable | Out-Null");
+        AssertSameFiles(_ps["ds"], _ps["dur"]);
+        _ps.Run("0, 1 | ForEach-Object { New-GroupedDataset d.csv \"p$_\" -GroupBy user -WorkerIndex $_ -WorkerCount 2 } | Out-Null");
+        _ps.Run("Merge-GroupedDataset p0, p1 merged | Out-Null; Merge-GroupedDataset p0, p1 'merged [durable]' -Durable | Out-Null");
+        AssertSameFiles(_ps["merged"], _ps["merged [durable]"]);
+        _ps.Run("Import-GroupedDataset -LiteralPath ds/data -GroupBy user -Destination imported -Transfer Copy -Durable | Out-Null");
+        // In place, replacing the manifest: the old index goes only once the new one is on the disk.
+        _ps.Run("Import-GroupedDataset -LiteralPath imported -GroupBy user -Force -Durable | Out-Null");
+        Assert.Empty(_ps.Run("Test-GroupedDataset -LiteralPath dur, 'merged [durable]', imported"));
+        Assert.Single(Directory.GetFiles(_ps["imported"], "index*.gidx"));
+    }
+
+    private static void AssertSameFiles(string a, string b)
+    {
+        var files = Directory.GetFiles(a, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(a, f)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(files, Directory.GetFiles(b, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(b, f)).Order(StringComparer.Ordinal));
+        foreach (var f in files) Assert.True(File.ReadAllBytes(Path.Combine(a, f)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(b, f))), f);
+    }
+
+    [Fact]
     public void A_second_writer_is_refused_with_ResourceBusy()
     {
         // A lock held as another build would hold it.

@@ -1,3 +1,5 @@
+using Grouper.Util;
+
 namespace Grouper.Format;
 
 /// <summary>The last step of a build: moving the finished folder to its destination.</summary>
@@ -90,14 +92,19 @@ internal static class DatasetCommit
 
     /// <summary>
     /// Moves <paramref name="work"/> to <paramref name="destination"/>. An existing destination is first
-    /// renamed aside and deleted only after the new dataset is in place, so a failure leaves the old one.
+    /// renamed aside and deleted only after the new dataset is in place, and on the disk, so a failure (or
+    /// a power loss) leaves the old one. <paramref name="durable"/>: a new dataset is written through to the
+    /// disk before it is committed too (<see cref="Durable"/>).
     /// </summary>
-    public static void MoveIntoPlace(string work, string destination, bool overwrite)
+    public static void MoveIntoPlace(string work, string destination, bool overwrite, bool durable = false)
     {
         Grouper.Util.Faults.Hit("commit");
+        var parent = Path.GetDirectoryName(destination)!;
         if (!Directory.Exists(destination) && !File.Exists(destination))
         {
+            if (durable) Durable.FlushTree(work);
             Directory.Move(work, destination);
+            if (durable) Durable.FlushFolder(parent);
             return;
         }
         if (!overwrite)
@@ -105,7 +112,9 @@ internal static class DatasetCommit
         if (File.Exists(destination))
             throw new GrouperException(GrouperErrorKind.DestinationExists, $"The destination {destination} is a file, not a dataset folder.", destination);
         EnsureReplaceable(destination);
-        var aside = Path.Combine(Path.GetDirectoryName(destination)!, $".{Path.GetFileName(destination)}.grouper-old-{Guid.NewGuid():N}"[..^24]);
+        // Replacing deletes the old dataset: always on the disk first, whatever durable says.
+        Durable.FlushTree(work);
+        var aside = Path.Combine(parent, $".{Path.GetFileName(destination)}.grouper-old-{Guid.NewGuid():N}"[..^24]);
         Grouper.Util.Faults.Hit("commit-replace");
         Directory.Move(destination, aside);
         // A crash here leaves the old dataset aside and the new one complete in the work folder: the next
@@ -120,6 +129,8 @@ internal static class DatasetCommit
             Directory.Move(aside, destination);
             throw;
         }
+        // Both renames on the disk before the old dataset goes.
+        Durable.FlushFolder(parent);
         try { Directory.Delete(aside, recursive: true); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }

@@ -23,8 +23,9 @@ public static class DatasetImporter
     /// <param name="transfer">How files get into a new dataset: linked (default), copied, or moved.</param>
     /// <param name="memoryLimit">Memory for sorting the group entries.</param>
     /// <param name="ct">Stops the import; nothing is left behind.</param>
+    /// <param name="durable">Write the new files through to the disk before committing them (<see cref="BuildOptions.Durable"/>).</param>
     public static DatasetManifest Import(string source, KeySpec key, string? destination, bool overwrite = false,
-        ShardTransfer transfer = ShardTransfer.Link, long memoryLimit = BuildOptions.DefaultMemoryLimit, CancellationToken ct = default)
+        ShardTransfer transfer = ShardTransfer.Link, long memoryLimit = BuildOptions.DefaultMemoryLimit, CancellationToken ct = default, bool durable = false)
     {
         var files = SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet).ToList();
         if (files.Count == 0) throw new GrouperException(GrouperErrorKind.NotFound, $"{source} holds no Parquet files.", source);
@@ -179,16 +180,22 @@ public static class DatasetImporter
                     StorageOrder = manifest.StorageOrder, Sources = manifest.Sources, Shards = manifest.Shards,
                     Index = new FileEntry { File = indexName, Bytes = indexLength, Xxh3 = checksum },
                 };
-                File.Move(indexPath, Path.Combine(root, indexName), overwrite: true);
                 File.WriteAllBytes(Path.Combine(work, DatasetManifest.FileName), manifest.ToJson());
+                // Replacing a manifest deletes the old index: the new index and manifest on the disk first,
+                // then their renames, as a replaced dataset is (DatasetCommit.MoveIntoPlace).
+                bool sync = durable || File.Exists(Path.Combine(root, DatasetManifest.FileName));
+                if (sync) Durable.FlushTree(work);
+                File.Move(indexPath, Path.Combine(root, indexName), overwrite: true);
                 File.Move(Path.Combine(work, DatasetManifest.FileName), Path.Combine(root, DatasetManifest.FileName), overwrite: true);
+                if (sync) Durable.FlushFolder(root);
                 foreach (var old in Directory.GetFiles(root, "index*.gidx").Where(f => Path.GetFileName(f) != indexName)) File.Delete(old);
                 Directory.Delete(work, true);
             }
             else
             {
                 File.WriteAllBytes(Path.Combine(work, DatasetManifest.FileName), manifest.ToJson());
-                DatasetCommit.MoveIntoPlace(work, root, overwrite);
+                // Moved files are deleted from the source after the commit: their copies must be on the disk first.
+                DatasetCommit.MoveIntoPlace(work, root, overwrite, durable || transfer == ShardTransfer.Move);
             }
             if (transfer == ShardTransfer.Move && !inPlace) foreach (var f in files) File.Delete(f);
             return manifest;

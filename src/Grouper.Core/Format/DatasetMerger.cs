@@ -25,7 +25,7 @@ public enum ShardTransfer
 public static class DatasetMerger
 {
     public static DatasetManifest Merge(IReadOnlyList<string> partPaths, string destination, bool overwrite = false,
-        ShardTransfer transfer = ShardTransfer.Link, CancellationToken ct = default)
+        ShardTransfer transfer = ShardTransfer.Link, CancellationToken ct = default, bool durable = false)
     {
         if (partPaths.Count == 0) throw new GrouperException(GrouperErrorKind.InvalidArgument, "There are no parts to merge.");
         destination = Path.GetFullPath(destination);
@@ -106,7 +106,7 @@ public static class DatasetMerger
                 };
                 File.WriteAllBytes(Path.Combine(work, DatasetManifest.FileName), manifest.ToJson());
                 foreach (var p in parts) p.Dispose();
-                DatasetCommit.MoveIntoPlace(work, destination, overwrite);
+                DatasetCommit.MoveIntoPlace(work, destination, overwrite, durable);
                 return manifest;
             }
             catch

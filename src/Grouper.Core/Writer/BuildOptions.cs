@@ -23,6 +23,14 @@ public sealed class BuildOptions
     /// <summary>Replace an existing dataset at the destination. Without it an existing destination is an error.</summary>
     public bool Overwrite { get; init; }
 
+    /// <summary>
+    /// Write the new dataset's files through to the disk (fsync) before committing it, so that a power loss
+    /// cannot leave a committed dataset whose files lack their data. Replacing a dataset always does this
+    /// (the old one is deleted only once the new one is on the disk); a new dataset does it when asked, as a
+    /// build that a lost machine can rerun need not wait for the disk.
+    /// </summary>
+    public bool Durable { get; init; }
+
     /// <summary>Start a new shard once one holds this many bytes of encoded records (at a row-group boundary).</summary>
     public long ShardTargetBytes { get; init; } = 512L << 20;
 

@@ -435,7 +435,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
 
                 _phase = BuildPhase.Committing;
                 Report(force: true);
-                DatasetCommit.MoveIntoPlace(_workDir, _destination, _options.Overwrite);
+                DatasetCommit.MoveIntoPlace(_workDir, _destination, _options.Overwrite, _options.Durable);
                 _phase = BuildPhase.Done;
                 Report(force: true);
                 return manifest;

@@ -48,6 +48,10 @@ public sealed class ImportGroupedDatasetCommand : GrouperCmdlet, IDisposable
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Write the new dataset through to the disk (fsync) before committing it; replacing a dataset always does.</summary>
+    [Parameter]
+    public SwitchParameter Durable { get; set; }
+
     private readonly CancellationTokenSource _cts = new();
 
     protected override void ProcessRecord()
@@ -68,13 +72,13 @@ public sealed class ImportGroupedDatasetCommand : GrouperCmdlet, IDisposable
         {
             if (Regroup)
             {
-                using var b = new GroupedDatasetBuilder(destination!, new BuildOptions { Key = new ColumnKeySpec(GroupBy), MemoryLimit = MemoryLimit, Overwrite = Force });
+                using var b = new GroupedDatasetBuilder(destination!, new BuildOptions { Key = new ColumnKeySpec(GroupBy), MemoryLimit = MemoryLimit, Overwrite = Force, Durable = Durable });
                 foreach (var f in SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet))
                     using (var r = SourceFiles.Open(f)) b.AddAll(r, _cts.Token);
                 WriteObject(ToInfo(destination!, b.Complete(_cts.Token)));
                 return;
             }
-            var m = DatasetImporter.Import(source, new ColumnKeySpec(GroupBy), destination, Force, (ShardTransfer)Transfer, MemoryLimit, _cts.Token);
+            var m = DatasetImporter.Import(source, new ColumnKeySpec(GroupBy), destination, Force, (ShardTransfer)Transfer, MemoryLimit, _cts.Token, Durable);
             WriteObject(ToInfo(target, m));
         }
         catch (GrouperException ex)

@@ -19,6 +19,10 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Write the new dataset through to the disk (fsync) before committing it; replacing a dataset always does.</summary>
+    [Parameter]
+    public SwitchParameter Durable { get; set; }
+
     private readonly List<string> _parts = new();
 
     protected override void ProcessRecord() =>
@@ -32,7 +36,7 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet
         if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;
         try
         {
-            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer);
+            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, durable: Durable);
             WriteObject(ToInfo(destination, m));
         }
         catch (GrouperException ex)

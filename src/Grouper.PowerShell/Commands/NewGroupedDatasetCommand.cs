@@ -135,6 +135,10 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Write the new dataset through to the disk (fsync) before committing it; replacing a dataset always does.</summary>
+    [Parameter]
+    public SwitchParameter Durable { get; set; }
+
     private readonly CancellationTokenSource _cts = new();
     private GroupedDatasetBuilder? _builder;
     private ObjectRecordReader? _objects;
@@ -225,6 +229,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
                 Key = MakeKey(counts),
                 MemoryLimit = MemoryLimit,
                 Overwrite = Force,
+                Durable = Durable,
                 KeysOnly = Preview,
                 Worker = Share,
                 Progress = new PipelineProgress(ReportProgress),

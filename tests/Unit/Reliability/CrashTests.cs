@@ -26,7 +26,7 @@ public class CrashTests(ITestOutputHelper output)
     }
 
     private static (Process Proc, Task<string> Out) Start(string input, string dest, bool overwrite, string? fault, int? cores = null, string? spill = null,
-        bool halves = false)
+        bool halves = false, bool durable = false)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         psi.ArgumentList.Add(Host); psi.ArgumentList.Add(input); psi.ArgumentList.Add(dest); psi.ArgumentList.Add(overwrite ? "1" : "0");
@@ -34,14 +34,15 @@ public class CrashTests(ITestOutputHelper output)
         if (fault is not null) psi.Environment["GROUPER_FAULT"] = fault;
         if (cores is not null) psi.Environment["DOTNET_PROCESSOR_COUNT"] = cores.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (halves) psi.Environment["CRASHHOST_HALVES"] = "1";
+        if (durable) psi.Environment["CRASHHOST_DURABLE"] = "1";
         var p = Process.Start(psi)!;
         return (p, p.StandardOutput.ReadToEndAsync());
     }
 
     /// <summary>Runs until the fault point is reached, then SIGKILLs; false if the build ended first.</summary>
-    private static bool KillAt(string input, string dest, bool overwrite, string fault, string? spill = null, bool halves = false)
+    private static bool KillAt(string input, string dest, bool overwrite, string fault, string? spill = null, bool halves = false, bool durable = false)
     {
-        var (p, _) = Start(input, dest, overwrite, fault + ":hang", spill: spill, halves: halves);
+        var (p, _) = Start(input, dest, overwrite, fault + ":hang", spill: spill, halves: halves, durable: durable);
         using (p)
         {
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -109,7 +110,9 @@ public class CrashTests(ITestOutputHelper output)
         using var t = new TempDir();
         var input = t["in.csv"];
         WriteInput(input);
-        string[] points = ["read@20000", "spill@5", "merge", "shard@3", "index", "manifest", "commit", "commit-replace", "commit-aside"];
+        // "sync": writing the dataset through to the disk, which a replacement always does and a new dataset
+        // when durable (as it is here, for that point).
+        string[] points = ["read@20000", "spill@5", "merge", "shard@3", "index", "manifest", "commit", "sync", "commit-replace", "commit-aside"];
         int tried = 0;
         foreach (var point in points)
         {
@@ -129,7 +132,7 @@ public class CrashTests(ITestOutputHelper output)
                     before = File.ReadAllBytes(Path.Combine(dest, DatasetManifest.FileName));
                 }
                 if (point.StartsWith("commit-") && !replace) continue; // replacement-only points
-                Assert.True(KillAt(input, dest, replace, point), $"the build never reached {point}");
+                Assert.True(KillAt(input, dest, replace, point, durable: point == "sync"), $"the build never reached {point}");
                 tried++;
 
                 // Right after the kill: absent, complete, or (replacement) the old dataset set aside.
@@ -272,6 +275,48 @@ public class CrashTests(ITestOutputHelper output)
             Assert.False(Directory.Exists(t["full"]));
             Assert.Empty(Directory.GetDirectories(t.Path, ".full.*"));
         }
+    }
+
+    [Fact]
+    public async Task A_dataset_that_cannot_be_written_through_to_the_disk_is_not_committed_and_the_old_one_stays()
+    {
+        // The write-through before a commit is the step a replacement depends on: the old dataset is deleted
+        // only after it. Failing there (a full disk or a dying device says so at fsync) must change nothing.
+        using var t = new TempDir();
+        var input = t["in.csv"];
+        WriteInput(input);
+        using (var b = new GroupedDatasetBuilder(t["old"], new BuildOptions { Key = KeySpec.FromColumns("seq"), MemoryLimit = 16 << 20 }))
+        {
+            using var r = Grouper.Sources.SourceFiles.Open(input);
+            b.AddAll(r);
+            b.Complete();
+        }
+        var before = File.ReadAllBytes(Path.Combine(t["old"], DatasetManifest.FileName));
+        foreach (var (dest, replace, durable) in new[] { (t["old"], true, false), (t["new"], false, true) })
+        {
+            var (p, _) = Start(input, dest, replace, "sync:enospc", durable: durable);
+            var stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.NotEqual(0, p.ExitCode);
+            Assert.Contains("No space left on device", stderr);
+            Assert.Contains("Nothing was committed", stderr);
+            Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
+        }
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(t["old"], DatasetManifest.FileName)));
+        Assert.Empty(DatasetVerifier.Verify(t["old"]));
+        Assert.False(Directory.Exists(t["new"]));
+
+        // Without the fault, a durable build and a replacement commit as any build does.
+        foreach (var (dest, replace) in new[] { (t["new"], false), (t["old"], true) })
+        {
+            var (p, stdout) = Start(input, dest, replace, fault: null, durable: !replace);
+            var stderr = await p.StandardError.ReadToEndAsync();
+            await p.WaitForExitAsync();
+            Assert.True(p.ExitCode == 0, stderr);
+            Assert.StartsWith("DONE 60000", await stdout);
+            Assert.Empty(DatasetVerifier.Verify(dest));
+        }
+        Assert.Equal("columns: user", DatasetManifest.Parse(File.ReadAllBytes(Path.Combine(t["old"], DatasetManifest.FileName)), t["old"]).Key.Description);
     }
 
     [Fact]
