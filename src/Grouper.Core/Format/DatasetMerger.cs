@@ -135,8 +135,11 @@ public static class DatasetMerger
             if (m.Worker.Count != n || m.Worker.Split != first.Manifest.Worker.Split)
                 throw new GrouperException(GrouperErrorKind.InvalidDataset,
                     $"{p.Path} is worker {m.Worker.Index} of {m.Worker.Count} ({m.Worker.Split} split) but {first.Path} is of {n} ({first.Manifest.Worker.Split} split).", p.Path);
-            if (!SameSchema(m, first.Manifest))
-                throw new GrouperException(GrouperErrorKind.SchemaMismatch, $"The schema of {p.Path} differs from that of {first.Path}.", p.Path);
+            if (SchemaDifference(m, first.Manifest) is { } difference)
+                throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                    $"The schema of {p.Path} differs from that of {first.Path}: {difference}." + (m.Worker.Split == "file"
+                        ? " The workers of a file split each infer the types of JSON Lines and object columns from their own files; split by key (every worker reads all the input, so all infer the same schema), or make the column's values agree across files."
+                        : ""), p.Path);
             if (m.Key.Kind != first.Manifest.Key.Kind || m.Key.Description != first.Manifest.Key.Description
                 || !Same(m.Key.Parameters, first.Manifest.Key.Parameters) || m.Key.NullPolicy != first.Manifest.Key.NullPolicy)
                 throw new GrouperException(GrouperErrorKind.SchemaMismatch, $"{p.Path} groups by '{m.Key.Description}' but {first.Path} by '{first.Manifest.Key.Description}'.", p.Path);
@@ -152,10 +155,28 @@ public static class DatasetMerger
             throw new GrouperException(GrouperErrorKind.InvalidDataset, $"Parts are missing: worker(s) {string.Join(", ", missing)} of {n}.");
     }
 
-    private static bool SameSchema(DatasetManifest a, DatasetManifest b) =>
-        a.Schema.Count == b.Schema.Count && a.Schema.Zip(b.Schema).All(p =>
-            p.First.Name == p.Second.Name && p.First.Type == p.Second.Type && p.First.Nullable == p.Second.Nullable
-            && p.First.Precision == p.Second.Precision && p.First.Scale == p.Second.Scale && p.First.Unit == p.Second.Unit && p.First.AdjustedToUtc == p.Second.AdjustedToUtc);
+    /// <summary>The first difference between two parts' schemas, said for a person (this part's first), or null.</summary>
+    private static string? SchemaDifference(DatasetManifest a, DatasetManifest b)
+    {
+        for (int i = 0; i < Math.Min(a.Schema.Count, b.Schema.Count); i++)
+        {
+            ColumnInfo x = a.Schema[i], y = b.Schema[i];
+            if (x.Name != y.Name) return $"its column {i + 1} is '{x.Name}' where the other's is '{y.Name}'";
+            string tx = Describe(x), ty = Describe(y);
+            if (tx != ty) return $"column '{x.Name}' is {tx} in it and {ty} in the other";
+        }
+        if (a.Schema.Count != b.Schema.Count)
+        {
+            var (more, which) = a.Schema.Count > b.Schema.Count ? (a, "it") : (b, "the other");
+            return $"{which} has {Math.Abs(a.Schema.Count - b.Schema.Count)} column(s) more, from '{more.Schema[Math.Min(a.Schema.Count, b.Schema.Count)].Name}'";
+        }
+        return null;
+    }
+
+    private static string Describe(ColumnInfo c) =>
+        (c.Precision is { } p ? $"{c.Type}({p},{c.Scale})" : c.Type)
+        + (c.Unit is { } u ? $" in {u}" : "") + (c.AdjustedToUtc is { } utc ? (utc ? " (UTC)" : " (local)") : "")
+        + (c.Nullable ? ", nullable" : ", never null");
 
     private static bool Same(IReadOnlyDictionary<string, string>? a, IReadOnlyDictionary<string, string>? b) =>
         (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(p => b!.TryGetValue(p.Key, out var v) && v == p.Value));

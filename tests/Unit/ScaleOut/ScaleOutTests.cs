@@ -104,6 +104,28 @@ public class ScaleOutTests
     }
 
     [Fact]
+    public void Parts_whose_schemas_differ_are_refused_naming_the_column_and_both_types()
+    {
+        // File splits of JSON Lines: each worker infers its columns from its own files. The message said only
+        // that the schemas differ.
+        using var t = new TempDir();
+        Directory.CreateDirectory(t["in"]);
+        File.WriteAllText(t["in/0.jsonl"], "{\"user\":\"a\",\"n\":1}\n{\"user\":\"a\",\"n\":2.5}\n");
+        File.WriteAllText(t["in/1.jsonl"], "{\"user\":\"b\",\"n\":1}\n{\"user\":\"b\",\"n\":null}\n");
+        var files = new List<string> { t["in/0.jsonl"], t["in/1.jsonl"] };
+        var parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
+        var ex = Assert.Throws<GrouperException>(() => DatasetMerger.Merge(parts, t["out"]));
+        Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
+        Assert.Contains($"The schema of {t["f1"]} differs from that of {t["f0"]}: column 'n' is int64, nullable in it and double, never null in the other.", ex.Message);
+        Assert.Contains("split by key", ex.Message);
+        Assert.False(Directory.Exists(t["out"]));
+
+        // Split by key, every worker infers the same schema, and the parts merge.
+        parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"k{i}"], files, new WorkerShare(i, 2)); return t[$"k{i}"]; }).ToList();
+        Assert.Equal(4, DatasetMerger.Merge(parts, t["merged"]).RecordCount);
+    }
+
+    [Fact]
     public void File_splits_merge_when_groups_stay_within_files()
     {
         using var t = new TempDir();
