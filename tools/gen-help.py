@@ -168,7 +168,8 @@ CMDLETS = [
   dict(name="Merge-GroupedDataset", verb="Merge", noun="GroupedDataset",
   synopsis="Combines the parts of a sharded build into one grouped dataset.",
   description=["Takes the parts written by New-GroupedDataset -WorkerIndex i -WorkerCount n (all n of them) and writes one dataset without rewriting record data: the parts' shards are hard-linked (or copied where links are not possible, or moved with -Transfer Move), their indexes merged by key and their manifests combined.",
-   "Refuses parts that are missing or repeated, that disagree on schema, key or worker count, that read different input, or whose groups overlap. The merged dataset is written beside the destination and moved into place when complete."],
+   "Refuses parts that are missing or repeated, that disagree on key or worker count, that read different input, or whose groups overlap, and parts of a key split that disagree on schema. The merged dataset is written beside the destination and moved into place when complete.",
+   "The workers of a file split (-SplitBy File) each infer JSON Lines and object columns from their own files, so their parts' schemas may differ: integers in one and fractions in another, a column nullable or absent in one only, Parquet inputs of different integer widths, decimal scales or time units. Then the merge writes the parts' records again under the types that hold them all (integers to int64 or double, decimals to the largest scale and whole digits, times to the finest unit, any column nullable where one part lacks it), with a warning; this takes as long as a build, and -Transfer does not apply. Text against numbers, or instants against local times, is refused, naming the column and both parts."],
   params=[
    ("Path","string[]",True,"0","false","true","The parts (wildcards, e.g. part-*)."),
    ("LiteralPath","string[]",True,"named","true (ByPropertyName)","false","The parts, taken exactly as written. Aliases: PSPath, LP."),

@@ -43,6 +43,23 @@ public sealed class ScaleOutTests : IDisposable
     }
 
     [Fact]
+    public void File_split_parts_whose_json_types_differ_merge_with_a_warning()
+    {
+        // Worker 0's file has integers and worker 1's fractions and nulls: their parts' schemas differ.
+        File.WriteAllText(_ps["0.jsonl"], "{\"user\":\"a\",\"n\":1}\n{\"user\":\"a\",\"n\":2}\n");
+        File.WriteAllText(_ps["1.jsonl"], "{\"user\":\"b\",\"n\":2.5}\n{\"user\":\"b\",\"n\":null}\n");
+        _ps.Run("New-GroupedDataset 0.jsonl, 1.jsonl single -GroupBy user | Out-Null");
+        _ps.Run("0, 1 | ForEach-Object { New-GroupedDataset 0.jsonl, 1.jsonl \"fpart $_\" -GroupBy user -WorkerIndex $_ -WorkerCount 2 -SplitBy File } | Out-Null");
+        var output = _ps.Run("Merge-GroupedDataset -LiteralPath 'fpart 0', 'fpart 1' -Destination 'merged [json]' 3>&1");
+        var warning = Assert.IsType<WarningRecord>(output[0].BaseObject);
+        Assert.Contains("column 'n' is double, nullable in it and int64, never null in the other", warning.Message);
+        Assert.Contains("written again", warning.Message);
+        Assert.Equal(4L, output[1].Properties["RecordCount"].Value);
+        Assert.Equal(Groups(_ps["single"]), Groups(_ps["merged [json]"]));
+        Assert.Equal(Records(_ps["single"]), Records(_ps["merged [json]"]));
+    }
+
+    [Fact]
     public void Worker_parameters_are_checked()
     {
         var (_, errors) = _ps.Invoke("New-GroupedDataset data.csv x -GroupBy user -WorkerIndex 4 -WorkerCount 4");

@@ -1,7 +1,11 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Grouper.Keys;
 using Grouper.Reading;
+using Grouper.Schema;
+using Grouper.Sources;
 using Grouper.Stats;
+using Grouper.Writer;
 
 namespace Grouper.Format;
 
@@ -19,13 +23,22 @@ public enum ShardTransfer
 /// <summary>
 /// Combines the parts of a sharded build into one dataset without rewriting record data: shards are
 /// linked, copied or moved as they are; the indexes are merged by key and the manifests combined. Refuses
-/// parts that disagree (schema, key, worker count, input), that are missing or repeated, or whose groups
-/// overlap.
+/// parts that disagree (key, worker count, input), that are missing or repeated, or whose groups overlap.
+/// Parts of a file split whose schemas differ (each worker infers JSON Lines and object columns from its own
+/// files; Parquet files may declare different widths) are written again under the schema that holds them
+/// all (<see cref="Unify"/>); parts of a key split must agree.
 /// </summary>
 public static class DatasetMerger
 {
+    /// <param name="partPaths">Every part of the sharded build, in any order.</param>
+    /// <param name="destination">The merged dataset's folder.</param>
+    /// <param name="overwrite">Replace an existing dataset there.</param>
+    /// <param name="transfer">How shards get into the merged dataset: linked (default), copied, or moved.</param>
+    /// <param name="ct">Stops the merge; nothing is left behind.</param>
+    /// <param name="durable">Write the merged dataset through to the disk before committing it (<see cref="BuildOptions.Durable"/>).</param>
+    /// <param name="notice">Told, on the caller's thread, when the parts' schemas differ and their records are written again.</param>
     public static DatasetManifest Merge(IReadOnlyList<string> partPaths, string destination, bool overwrite = false,
-        ShardTransfer transfer = ShardTransfer.Link, CancellationToken ct = default, bool durable = false)
+        ShardTransfer transfer = ShardTransfer.Link, CancellationToken ct = default, bool durable = false, Action<string>? notice = null)
     {
         if (partPaths.Count == 0) throw new GrouperException(GrouperErrorKind.InvalidArgument, "There are no parts to merge.");
         destination = Path.GetFullPath(destination);
@@ -41,6 +54,15 @@ public static class DatasetMerger
             foreach (var p in partPaths) parts.Add(GroupedDataset.Open(p));
             parts.Sort((a, b) => (a.Manifest.Worker?.Index ?? -1).CompareTo(b.Manifest.Worker?.Index ?? -1));
             Check(parts);
+            if (parts.Skip(1).Select(p => SchemaDifference(p.Manifest, parts[0].Manifest)).FirstOrDefault(d => d is not null) is { } difference)
+            {
+                var columns = Unify(parts);
+                foreach (var _ in MergeByKey(parts)) ct.ThrowIfCancellationRequested(); // overlapping parts are refused, as below
+                notice?.Invoke($"The parts' schemas differ ({difference}): their records are written again under one schema that holds them all " +
+                    $"({string.Join(", ", columns.Select(c => $"{c.Name}: {Describe(c)}"))}), which takes as long as a build{(transfer == ShardTransfer.Move ? "; the parts are left as they are" : "")}.");
+                writerLock.Dispose(); // the rewrite's builder takes it
+                return Rewrite(parts, columns, destination, overwrite, durable, ct);
+            }
 
             var parent = Path.GetDirectoryName(destination)!;
             Directory.CreateDirectory(parent);
@@ -135,11 +157,9 @@ public static class DatasetMerger
             if (m.Worker.Count != n || m.Worker.Split != first.Manifest.Worker.Split)
                 throw new GrouperException(GrouperErrorKind.InvalidDataset,
                     $"{p.Path} is worker {m.Worker.Index} of {m.Worker.Count} ({m.Worker.Split} split) but {first.Path} is of {n} ({first.Manifest.Worker.Split} split).", p.Path);
-            if (SchemaDifference(m, first.Manifest) is { } difference)
-                throw new GrouperException(GrouperErrorKind.SchemaMismatch,
-                    $"The schema of {p.Path} differs from that of {first.Path}: {difference}." + (m.Worker.Split == "file"
-                        ? " The workers of a file split each infer the types of JSON Lines and object columns from their own files; split by key (every worker reads all the input, so all infer the same schema), or make the column's values agree across files."
-                        : ""), p.Path);
+            // A file split's parts may differ (see Unify); a key split's workers all read the same records.
+            if (m.Worker.Split != "file" && SchemaDifference(m, first.Manifest) is { } difference)
+                throw new GrouperException(GrouperErrorKind.SchemaMismatch, $"The schema of {p.Path} differs from that of {first.Path}: {difference}.", p.Path);
             if (m.Key.Kind != first.Manifest.Key.Kind || m.Key.Description != first.Manifest.Key.Description
                 || !Same(m.Key.Parameters, first.Manifest.Key.Parameters) || m.Key.NullPolicy != first.Manifest.Key.NullPolicy)
                 throw new GrouperException(GrouperErrorKind.SchemaMismatch, $"{p.Path} groups by '{m.Key.Description}' but {first.Path} by '{first.Manifest.Key.Description}'.", p.Path);
@@ -172,6 +192,169 @@ public static class DatasetMerger
         }
         return null;
     }
+
+    /// <summary>
+    /// The schema that holds every part's records, as one build of all their files would infer it (and, for
+    /// declared Parquet types, which such a build requires to agree, by the same rules): columns in
+    /// order of first appearance (a column some parts lack is nullable there), integers widened to int64
+    /// (uint64 where all are unsigned, double where uint64 meets signed integers), integers and floats to
+    /// double, decimals to the largest scale and whole digits, times to the finest unit. A column of only nulls
+    /// in one part (stored as nullable text) takes the other parts' type. Other differences (text against
+    /// numbers, instants against local times) are refused, naming the column and both parts.
+    /// </summary>
+    private static List<ColumnSpec> Unify(List<GroupedDataset> parts)
+    {
+        var columns = new List<ColumnSpec>();
+        var from = new List<int>(); // the part that gave each column its type so far
+        var textIn = new List<List<int>>(); // the parts where each column is text
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        var nullOnly = new Dictionary<(int Part, int Column), bool>();
+        bool NullOnly(int part, string name)
+        {
+            int c = parts[part].Columns.ToList().FindIndex(x => x.Name == name);
+            if (c < 0) return true;
+            if (parts[part].Columns[c] is not { Kind: ValueKind.String, Nullable: true }) return false;
+            if (nullOnly.TryGetValue((part, c), out var known)) return known;
+            bool all = true;
+            foreach (var b in parts[part].ScanBatches([c]))
+                for (int r = 0; r < b.Count && all; r++) all = b.IsNull(0, r);
+            return nullOnly[(part, c)] = all;
+        }
+        for (int p = 0; p < parts.Count; p++)
+        {
+            var own = parts[p].Columns;
+            foreach (var col in own)
+            {
+                if (!byName.TryGetValue(col.Name, out int g))
+                {
+                    byName.Add(col.Name, columns.Count);
+                    columns.Add(p > 0 ? col with { Nullable = true } : col); // the parts before lack it
+                    from.Add(p);
+                    textIn.Add(col.Kind == ValueKind.String ? [p] : []);
+                    continue;
+                }
+                var have = columns[g];
+                if (col.Kind == ValueKind.String) textIn[g].Add(p);
+                if (Same(have, col)) continue;
+                ColumnSpec? both = Combine(have, col);
+                if (both is null && have.Kind != col.Kind)
+                {
+                    // Text against another type may be a column of only nulls on one side (every part where it is text).
+                    if (have.Kind == ValueKind.String && textIn[g].All(t => NullOnly(t, col.Name))) both = col with { Nullable = true };
+                    else if (col.Kind == ValueKind.String && NullOnly(p, col.Name)) both = have with { Nullable = true };
+                }
+                // Named against a part whose values clash with this one's: not one with only nulls.
+                int other = have.Kind == ValueKind.String ? textIn[g].Where(t => t != p).FirstOrDefault(t => !NullOnly(t, col.Name), from[g]) : from[g];
+                columns[g] = both ?? throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                    $"Column '{col.Name}' is {Describe(ColumnInfo.From(col))} in {parts[p].Path} and {Describe(parts[other].Columns.First(c => c.Name == col.Name))} in {parts[other].Path}, " +
+                    "and no type holds both, as one build of all their files would have stopped at them; the parts cannot be merged. Write the column's values alike in every input file (as text, for instance).",
+                    parts[p].Path);
+                if (both.Kind != have.Kind) from[g] = p;
+            }
+            foreach (var (name, g) in byName)
+                if (!own.Any(c => c.Name == name)) columns[g] = columns[g] with { Nullable = true };
+        }
+        return columns;
+    }
+
+    private static bool Same(ColumnSpec a, ColumnSpec b) =>
+        a.Kind == b.Kind && a.Nullable == b.Nullable && a.Precision == b.Precision && a.Scale == b.Scale && a.Unit == b.Unit && a.AdjustedToUtc == b.AdjustedToUtc;
+
+    /// <summary>The type that holds both columns' values (see <see cref="Unify"/>), or null.</summary>
+    private static ColumnSpec? Combine(ColumnSpec a, ColumnSpec b)
+    {
+        bool nullable = a.Nullable || b.Nullable;
+        static bool IsInt(ValueKind k) => k.IsSignedInteger() || k.IsUnsignedInteger();
+        if (a.Kind == b.Kind)
+        {
+            switch (a.Kind)
+            {
+                case ValueKind.Decimal:
+                    int scale = Math.Max(a.Scale, b.Scale), whole = Math.Max(a.Precision - a.Scale, b.Precision - b.Scale);
+                    return whole + scale > 38 ? null : a with { Nullable = nullable, Precision = whole + scale, Scale = scale };
+                case ValueKind.Timestamp when a.AdjustedToUtc != b.AdjustedToUtc:
+                    return null;
+                case ValueKind.Timestamp or ValueKind.Time:
+                    return a with { Nullable = nullable, Unit = (TimeUnit)Math.Max((byte)a.Unit, (byte)b.Unit) };
+                default:
+                    return a with { Nullable = nullable };
+            }
+        }
+        if (IsInt(a.Kind) && IsInt(b.Kind))
+        {
+            bool anyU64 = a.Kind == ValueKind.UInt64 || b.Kind == ValueKind.UInt64;
+            bool allUnsigned = a.Kind.IsUnsignedInteger() && b.Kind.IsUnsignedInteger();
+            // Only widenings a declared column takes from other sources (SchemaBuilder.CanConvert).
+            return new ColumnSpec(a.Name, anyU64 ? (allUnsigned ? ValueKind.UInt64 : ValueKind.Double) : ValueKind.Int64, nullable);
+        }
+        if ((IsInt(a.Kind) || a.Kind.IsFloating()) && (IsInt(b.Kind) || b.Kind.IsFloating()))
+            return new ColumnSpec(a.Name, ValueKind.Double, nullable);
+        return null;
+    }
+
+    /// <summary>The parts' records, written again as one build under <paramref name="columns"/>: groups in key order, each group's records in its part's order.</summary>
+    private static DatasetManifest Rewrite(List<GroupedDataset> parts, List<ColumnSpec> columns, string destination, bool overwrite, bool durable, CancellationToken ct)
+    {
+        var first = parts[0].Manifest;
+        string current = "";
+        var options = new BuildOptions
+        {
+            Key = new StoredKeySpec(first.Key, () => current),
+            KeyParameters = first.Key.Parameters,
+            Overwrite = overwrite,
+            Durable = durable,
+            Sources = parts.SelectMany(p => p.Manifest.Sources).OrderBy(s => s.Path, StringComparer.Ordinal).ToList(),
+        };
+        using var builder = new GroupedDatasetBuilder(destination, options);
+        foreach (var part in parts)
+        {
+            var reader = ObjectRecordReader.Declaring(part.Path, columns);
+            var names = part.Columns.Select(c => c.Name).ToArray();
+            long row = 0;
+            foreach (var group in part.EnumerateGroups())
+            {
+                current = group.Key;
+                foreach (var record in part.ReadRecords(group, ct))
+                {
+                    reader.SetCurrent(names.Select((n, i) => new KeyValuePair<string, object?>(n, record[i])), ++row);
+                    builder.Add(reader);
+                }
+            }
+        }
+        var manifest = builder.Complete(ct);
+        long expected = parts.Sum(p => p.Manifest.RecordCount);
+        if (manifest.RecordCount != expected || manifest.GroupCount != parts.Sum(p => p.Manifest.GroupCount))
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The parts hold {expected} records but {manifest.RecordCount} were written.");
+        return manifest;
+    }
+
+    /// <summary>The key the parts were built with, as their manifest records it; each record's key is its group's.</summary>
+    private sealed class StoredKeySpec : KeySpec
+    {
+        private readonly KeyInfo _info;
+        private readonly Func<string> _current;
+
+        public StoredKeySpec(KeyInfo info, Func<string> current)
+        {
+            _info = info;
+            _current = current;
+            NullPolicy = info.NullPolicy == "group" ? NullKeyPolicy.Group : NullKeyPolicy.Error;
+            NullGroupName = info.NullGroupName ?? NullGroupName;
+        }
+
+        public override string KindName => _info.Kind;
+        public override string Describe() => _info.Description;
+        public override IReadOnlyList<string> Columns => _info.Columns;
+        public override IReadOnlyDictionary<string, string>? Parameters => _info.Parameters;
+        public override KeyExtractor Bind(RecordReader reader) => new Extractor(_current);
+
+        private sealed class Extractor(Func<string> current) : KeyExtractor
+        {
+            public override void GetKey(RecordReader reader, StringBuilder sb) => sb.Clear().Append(current());
+        }
+    }
+
+    private static string Describe(ColumnSpec c) => Describe(ColumnInfo.From(c));
 
     private static string Describe(ColumnInfo c) =>
         (c.Precision is { } p ? $"{c.Type}({p},{c.Scale})" : c.Type)

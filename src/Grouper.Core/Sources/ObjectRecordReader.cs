@@ -28,10 +28,23 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
     private long _row;
     private int _schemaVersion;
 
+    // Set for records of declared columns (a merge's parts, written again under one schema); null for objects.
+    private IReadOnlyList<ColumnSpec>? _declared;
+
+    /// <summary>A reader of records whose columns are these, declared as a Parquet file declares its own.</summary>
+    internal static ObjectRecordReader Declaring(string sourceName, IReadOnlyList<ColumnSpec> columns)
+    {
+        var r = new ObjectRecordReader(sourceName) { _declared = columns };
+        r.SetCurrent(columns.Select(c => new KeyValuePair<string, object?>(c.Name, null)), 0);
+        return r;
+    }
+
+    public override ColumnSpec? GetDeclaredColumn(int ordinal) => _declared is { } d && ordinal < d.Count ? d[ordinal] : null;
+
     public override string SourceName => sourceName;
     public override long RowNumber => _row;
     public override string RowNoun => "object";
-    public override bool IsSchemaFlexible => true;
+    public override bool IsSchemaFlexible => _declared is null;
     public override int SchemaVersion => _schemaVersion;
     public override int FieldCount => _names.Count;
     public override string GetName(int ordinal) => _names[ordinal];

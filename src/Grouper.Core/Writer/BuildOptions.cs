@@ -84,6 +84,9 @@ public sealed class BuildOptions
 
     /// <summary>Free-form description of how keys were made beyond <see cref="KeySpec.Describe"/> (a scheme's parameters), recorded in the manifest.</summary>
     public IReadOnlyDictionary<string, string>? KeyParameters { get; init; }
+
+    /// <summary>The sources the manifest lists, in place of the readers the build was given (a merge's rewrite of its parts).</summary>
+    internal IReadOnlyList<Format.SourceFileInfo>? Sources { get; init; }
 }
 
 /// <summary>Where a build is.</summary>

@@ -419,7 +419,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                     LargestGroupRecords = shards.LargestGroupRecords,
                     Stats = shards.Stats.Result(),
                     Worker = _options.Worker is { } wk ? new WorkerInfo { Index = wk.Index, Count = wk.Count, Split = wk.Split.ToString().ToLowerInvariant(), RecordsSeen = _recordsRead + _skipped } : null,
-                    Sources = _sources.ToList(),
+                    Sources = (_options.Sources ?? _sources).ToList(),
                     Shards = shards.Shards,
                     Index = new FileEntry { File = "index.gidx", Bytes = index.Length, Xxh3 = index.Checksum! },
                 };

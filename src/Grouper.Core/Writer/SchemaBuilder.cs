@@ -271,7 +271,8 @@ internal sealed class SchemaBuilder
     /// <summary>Values a declared column accepts from other sources without loss.</summary>
     private static bool CanConvert(ValueKind from, ValueKind to) =>
         (to == ValueKind.Double && (from.IsSignedInteger() || from.IsUnsignedInteger() || from == ValueKind.Float))
-        || (to == ValueKind.Int64 && (from is ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32));
+        || (to == ValueKind.Int64 && (from is ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32))
+        || (to == ValueKind.UInt64 && (from is ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32));
 
     public IReadOnlyList<ColumnSpec> ToSpecs() => _columns.Select(c => new ColumnSpec(c.Name, c.Kind == ValueKind.Null ? ValueKind.String : c.Kind, c.Nullable || c.Kind == ValueKind.Null)
     {

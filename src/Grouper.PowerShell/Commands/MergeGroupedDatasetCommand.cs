@@ -3,10 +3,10 @@ using Grouper.Format;
 
 namespace Grouper.PowerShell.Commands;
 
-/// <summary>Combines the parts of a sharded build into one dataset without rewriting record data.</summary>
+/// <summary>Combines the parts of a sharded build into one dataset: without rewriting record data, unless a file split's parts differ in schema.</summary>
 [Cmdlet(VerbsData.Merge, "GroupedDataset", DefaultParameterSetName = "Path", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(GroupedDatasetInfo))]
-public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet
+public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
 {
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
@@ -24,6 +24,7 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet
     public SwitchParameter Durable { get; set; }
 
     private readonly List<string> _parts = new();
+    private readonly CancellationTokenSource _cts = new();
 
     protected override void ProcessRecord() =>
         _parts.AddRange(ResolveDatasetPaths());
@@ -36,7 +37,7 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet
         if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;
         try
         {
-            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, durable: Durable);
+            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning);
             WriteObject(ToInfo(destination, m));
         }
         catch (GrouperException ex)
@@ -44,4 +45,9 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet
             ThrowTerminatingError(ToErrorRecord(ex, "Merge", destination));
         }
     }
+
+    // A merge that writes its parts again takes as long as a build: Ctrl+C stops it, leaving nothing.
+    protected override void StopProcessing() => _cts.Cancel();
+
+    public void Dispose() => _cts.Dispose();
 }

@@ -2,6 +2,7 @@ using DuckDB.NET.Data;
 using Grouper.Format;
 using Grouper.Keys;
 using Grouper.Reading;
+using Grouper.Schema;
 using Grouper.Sources;
 using Grouper.Writer;
 using Xunit;
@@ -104,25 +105,103 @@ public class ScaleOutTests
     }
 
     [Fact]
-    public void Parts_whose_schemas_differ_are_refused_naming_the_column_and_both_types()
+    public void File_split_parts_whose_schemas_differ_are_written_again_under_the_schema_of_one_build()
     {
-        // File splits of JSON Lines: each worker infers its columns from its own files. The message said only
-        // that the schemas differ.
+        // Each worker of a file split infers JSON Lines columns from its own files: integers in one, fractions in
+        // another; a column only null in one (stored as nullable text) and of integers in another; a column in
+        // one only. The merge refused them; it now writes their records again, as one build of all files would.
         using var t = new TempDir();
         Directory.CreateDirectory(t["in"]);
-        File.WriteAllText(t["in/0.jsonl"], "{\"user\":\"a\",\"n\":1}\n{\"user\":\"a\",\"n\":2.5}\n");
-        File.WriteAllText(t["in/1.jsonl"], "{\"user\":\"b\",\"n\":1}\n{\"user\":\"b\",\"n\":null}\n");
+        File.WriteAllText(t["in/0.jsonl"], "{\"user\":\"a\",\"n\":1,\"z\":null,\"only0\":\"x\"}\n{\"user\":\"c\",\"n\":2,\"z\":null}\n{\"user\":\"a\",\"n\":3,\"z\":null}\n");
+        File.WriteAllText(t["in/1.jsonl"], "{\"user\":\"b\",\"n\":2.5,\"z\":7,\"big\":18446744073709551615}\n{\"user\":\"b\",\"n\":null,\"z\":8,\"big\":1}\n");
+        var files = new List<string> { t["in/0.jsonl"], t["in/1.jsonl"] };
+        Build(t["single"], files);
+        var parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
+        using (var f0 = GroupedDataset.Open(parts[0]))
+        using (var f1 = GroupedDataset.Open(parts[1]))
+            Assert.NotEqual(f0.Columns, f1.Columns);
+
+        var notices = new List<string>();
+        var m = DatasetMerger.Merge(parts, t["merged"], notice: notices.Add);
+        Assert.Contains("column 'n' is double, nullable in it and int64, never null in the other", Assert.Single(notices));
+        using (var single = GroupedDataset.Open(t["single"]))
+        using (var merged = GroupedDataset.Open(t["merged"]))
+        {
+            // The same groups and records; not the same encoded sizes: a record a build encoded before a column
+            // first appeared stops short of it, and a rewritten one holds its null.
+            Assert.Equal(single.Columns, merged.Columns);
+            var groups = single.EnumerateGroups().ToList();
+            Assert.Equal(groups.Select(g => (g.Key, g.RecordCount)), merged.EnumerateGroups().Select(g => (g.Key, g.RecordCount)));
+            foreach (var g in groups) Assert.Equal(single.ReadRecords(g).ToList(), merged.ReadRecords(merged.FindGroup(g.Key)!).ToList());
+            Assert.Equal(["user: string", "n: double?", "z: int64?", "only0: string?", "big: uint64?"], merged.Columns.Select(c => c.ToString()));
+            Assert.Equal([18446744073709551615UL, 1UL], merged.ReadRecords(merged.FindGroup("b")!).Select(r => (ulong)r[4]!));
+        }
+        Assert.Equal(files.Order(StringComparer.Ordinal), m.Sources.Select(x => x.Path));
+        Assert.Equal("columns: user", m.Key.Description);
+        Assert.Null(m.Worker);
+        Assert.Empty(Grouper.Format.DatasetVerifier.Verify(t["merged"]));
+        Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
+    }
+
+    [Fact]
+    public void File_split_parts_of_parquet_files_with_different_declared_types_merge_under_types_that_hold_both()
+    {
+        // Integers of two widths, decimals of two scales, timestamps of two units: one build of both files
+        // refuses them (a declared column must agree), a merge of a file split's parts holds them all.
+        using var t = new TempDir();
+        Directory.CreateDirectory(t["in"]);
+        Duck($"COPY (SELECT 'a' AS user, i::INTEGER AS v, (i / 4)::DECIMAL(10,2) AS d, make_timestamp(2024, 1, 1, 0, 0, i + 0.5)::TIMESTAMP_MS AS ts FROM range(3) r(i)) TO '{t["in/0.parquet"]}' (FORMAT parquet)");
+        Duck($"COPY (SELECT 'b' AS user, (i << 40)::BIGINT AS v, (i / 8)::DECIMAL(12,4) AS d, make_timestamp(2024, 1, 1, 0, 0, i + 0.000001) AS ts FROM range(2) r(i)) TO '{t["in/1.parquet"]}' (FORMAT parquet)");
+        var files = new List<string> { t["in/0.parquet"], t["in/1.parquet"] };
+        Assert.Equal(GrouperErrorKind.SchemaMismatch, Assert.Throws<GrouperException>(() => Build(t["single"], files)).Kind);
+        var parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
+        DatasetMerger.Merge(parts, t["merged"]);
+        using var merged = GroupedDataset.Open(t["merged"]);
+        Assert.Equal([ValueKind.String, ValueKind.Int64, ValueKind.Decimal, ValueKind.Timestamp], merged.Columns.Select(c => c.Kind));
+        Assert.Equal((12, 4), (merged.Columns[2].Precision, merged.Columns[2].Scale));
+        Assert.Equal(TimeUnit.Micros, merged.Columns[3].Unit);
+        Assert.False(merged.Columns[3].AdjustedToUtc);
+        var a = merged.ReadRecords(merged.FindGroup("a")!).ToList();
+        Assert.Equal([0L, 1L, 2L], a.Select(r => (long)r[1]!));
+        Assert.Equal([0m, 0.25m, 0.5m], a.Select(r => (decimal)r[2]!));
+        Assert.Equal(new DateTime(2024, 1, 1, 0, 0, 1, 500), (DateTime)a[1][3]!);
+        var b = merged.ReadRecords(merged.FindGroup("b")!).ToList();
+        Assert.Equal([0L, 1L << 40], b.Select(r => (long)r[1]!));
+        Assert.Equal([0m, 0.125m], b.Select(r => (decimal)r[2]!));
+        Assert.Equal(new DateTime(2024, 1, 1, 0, 0, 1).AddTicks(10), (DateTime)b[1][3]!);
+    }
+
+    [Fact]
+    public void File_split_parts_whose_types_nothing_holds_together_are_refused_naming_the_column_and_both_parts()
+    {
+        using var t = new TempDir();
+        Directory.CreateDirectory(t["in"]);
+        File.WriteAllText(t["in/0.jsonl"], "{\"user\":\"a\",\"n\":1}\n");
+        File.WriteAllText(t["in/1.jsonl"], "{\"user\":\"b\",\"n\":\"one\"}\n");
         var files = new List<string> { t["in/0.jsonl"], t["in/1.jsonl"] };
         var parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
         var ex = Assert.Throws<GrouperException>(() => DatasetMerger.Merge(parts, t["out"]));
         Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
-        Assert.Contains($"The schema of {t["f1"]} differs from that of {t["f0"]}: column 'n' is int64, nullable in it and double, never null in the other.", ex.Message);
-        Assert.Contains("split by key", ex.Message);
+        Assert.Contains($"Column 'n' is string, never null in {t["f1"]} and int64, never null in {t["f0"]}", ex.Message);
+        Assert.Contains("as one build of all their files would have stopped at them", ex.Message);
         Assert.False(Directory.Exists(t["out"]));
+        Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
+        Assert.Equal(GrouperErrorKind.SchemaMismatch, Assert.Throws<GrouperException>(() => Build(t["single"], files)).Kind);
 
-        // Split by key, every worker infers the same schema, and the parts merge.
-        parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"k{i}"], files, new WorkerShare(i, 2)); return t[$"k{i}"]; }).ToList();
-        Assert.Equal(4, DatasetMerger.Merge(parts, t["merged"]).RecordCount);
+        // A column of only nulls in one part and of text in another is text: integers in a third are refused too.
+        File.WriteAllText(t["in/0.jsonl"], "{\"user\":\"a\",\"n\":null}\n");
+        File.WriteAllText(t["in/2.jsonl"], "{\"user\":\"c\",\"n\":5}\n");
+        files.Add(t["in/2.jsonl"]);
+        parts = Enumerable.Range(0, 3).Select(i => { Build(t[$"g{i}"], files, new WorkerShare(i, 3, WorkerSplit.File)); return t[$"g{i}"]; }).ToList();
+        ex = Assert.Throws<GrouperException>(() => DatasetMerger.Merge(parts, t["out"]));
+        Assert.Contains($"Column 'n' is int64, never null in {t["g2"]} and string, never null in {t["g1"]}", ex.Message);
+        // Only nulls in two parts: the third part's integers.
+        File.WriteAllText(t["in/1.jsonl"], "{\"user\":\"b\",\"n\":null}\n");
+        parts = Enumerable.Range(0, 3).Select(i => { Build(t[$"h{i}"], files, new WorkerShare(i, 3, WorkerSplit.File)); return t[$"h{i}"]; }).ToList();
+        DatasetMerger.Merge(parts, t["out"]);
+        using var merged = GroupedDataset.Open(t["out"]);
+        Assert.Equal("n: int64?", merged.Columns[1].ToString());
+        Assert.Equal([null, null, 5L], new[] { "a", "b", "c" }.Select(k => merged.ReadRecords(merged.FindGroup(k)!).Single()[1]));
     }
 
     [Fact]
