@@ -352,6 +352,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _completed = true;
         try
         {
+            _schema.Settle();
             var columns = _schema.ToSpecs();
             ct.ThrowIfCancellationRequested();
 
