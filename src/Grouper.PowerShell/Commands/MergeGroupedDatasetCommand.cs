@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Grouper.Format;
+using Grouper.Writer;
 
 namespace Grouper.PowerShell.Commands;
 
@@ -37,13 +38,29 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
         if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;
         try
         {
-            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning);
+            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning, new RewriteProgress(this));
             WriteObject(ToInfo(destination, m));
         }
         catch (GrouperException ex)
         {
             ThrowTerminatingError(ToErrorRecord(ex, "Merge", destination));
         }
+    }
+
+    /// <summary>A rewrite of the parts (their schemas differ) reports as a build does, on this (the pipeline) thread, a few times a second.</summary>
+    private sealed class RewriteProgress(MergeGroupedDatasetCommand cmdlet) : IProgress<BuildProgress>
+    {
+        public void Report(BuildProgress p) => cmdlet.WriteProgress(new ProgressRecord(2, "Merge-GroupedDataset", p.Phase switch
+        {
+            BuildPhase.Reading => $"Read {p.RecordsRead:N0} records of the parts, to write them under one schema",
+            BuildPhase.Writing => $"Wrote {p.RecordsWritten:N0} of {p.RecordsRead:N0} records in {p.GroupsWritten:N0} groups",
+            _ => $"{p.Phase}: {p.RecordsRead:N0} records",
+        })
+        {
+            CurrentOperation = p.CurrentSource ?? p.Phase.ToString(),
+            PercentComplete = p.Phase == BuildPhase.Writing && p.RecordsRead > 0 ? (int)(100 * p.RecordsWritten / p.RecordsRead) : -1,
+            RecordType = p.Phase == BuildPhase.Done ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        });
     }
 
     // A merge that writes its parts again takes as long as a build: Ctrl+C stops it, leaving nothing.
