@@ -64,6 +64,11 @@ public static class DatasetImporter
             for (int f = 0; f < files.Count; f++)
             {
                 using var reader = SourceFiles.Open(files[f], SourceFormat.Parquet);
+                // A build reads a nested column as JSON text; an import keeps the files as they are, and the dataset
+                // reader reads flat columns only.
+                if (((ParquetRecordReader)reader).FirstNestedColumn is { } nested)
+                    throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                        $"Column '{nested}' of {files[f]} is nested (a list, map or struct): an import uses the files as they are, and a dataset's shards hold flat columns. Regroup them instead (-Regroup), which writes nested values as their JSON text.", files[f]);
                 var specs = Enumerable.Range(0, reader.FieldCount).Select(i => reader.GetDeclaredColumn(i)!).ToList();
                 if (firstSpecs is null) firstSpecs = specs;
                 else if (!specs.SequenceEqual(firstSpecs))

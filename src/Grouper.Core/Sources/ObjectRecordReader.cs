@@ -167,6 +167,13 @@ internal static class NestedJson
                 break;
             case DateTime t: w.WriteStringValue(t); break;
             case DateTimeOffset t: w.WriteStringValue(t); break;
+            // ISO 8601, as DuckDB's to_json and Spark's to_json write them (IFormattable's invariant text is 01/31/2024).
+            case DateOnly day: w.WriteStringValue(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)); break;
+            case TimeOnly time: w.WriteStringValue(time.ToString("HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture)); break;
+            case TimeSpan span when span >= TimeSpan.Zero && span < TimeSpan.FromDays(1):
+                w.WriteStringValue(TimeOnly.FromTimeSpan(span).ToString("HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture));
+                break;
+            case Guid id: w.WriteStringValue(id.ToString("D")); break;
             case byte[] bytes: w.WriteBase64StringValue(bytes); break;
             case IDictionary dict when depth < MaxDepth:
                 w.WriteStartObject();

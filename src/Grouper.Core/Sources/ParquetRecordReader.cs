@@ -9,14 +9,14 @@ namespace Grouper.Sources;
 /// Parquet files from any writer (Parquet.Net): one row group in memory at a time (text chunks of a large
 /// row group only a window of rows at a time: see <see cref="PlainTextChunk.TryBegin"/>), values typed as
 /// declared (timestamps with their unit, decimals with precision and scale, dates, times). Nested
-/// columns (lists, maps, structs) are refused with a clear error.
+/// columns (lists, maps, structs) are text: each value's JSON (<see cref="NestedJsonColumn"/>).
 /// </summary>
 public sealed class ParquetRecordReader : RecordReader
 {
     private readonly string _path;
     private readonly FileStream _file;
     private readonly ParquetReader _reader;
-    private readonly DataField[] _fields;
+    private readonly Field[] _fields;
     private readonly ColumnSpec[] _specs;
     private readonly SourceColumn[] _columns;
     private int _rowGroup = -1;
@@ -39,13 +39,9 @@ public sealed class ParquetRecordReader : RecordReader
         }
         try
         {
-            foreach (var f in _reader.Schema.Fields)
-                if (f is not DataField || ((DataField)f).IsArray)
-                    throw new GrouperException(GrouperErrorKind.SchemaMismatch,
-                        $"Column '{f.Name}' of {path} is a nested {f.SchemaType} column; nested columns are not supported yet.", path);
-            _fields = _reader.Schema.DataFields;
-            _specs = _fields.Select(f => ToSpec(f, path)).ToArray();
-            _columns = _specs.Select((s, i) => SourceColumn.Create(_fields[i], s)).ToArray();
+            _fields = _reader.Schema.Fields.ToArray();
+            _specs = _fields.Select(f => NestedJsonColumn.IsNested(f) ? new ColumnSpec(f.Name, ValueKind.String, true) : ToSpec((DataField)f, path)).ToArray();
+            _columns = _specs.Select((s, i) => NestedJsonColumn.IsNested(_fields[i]) ? new NestedJsonColumn(_fields[i], path) : SourceColumn.Create((DataField)_fields[i], s)).ToArray();
         }
         catch (Exception ex)
         {
@@ -104,6 +100,9 @@ public sealed class ParquetRecordReader : RecordReader
     /// <summary>The current record's row in the current row group.</summary>
     internal int RowInGroup => _rowInGroup;
     internal int RowGroupCount => _reader.RowGroupCount;
+
+    /// <summary>The first nested column (read as JSON text), or null: a file used as it is (an import) cannot have one.</summary>
+    internal string? FirstNestedColumn => _fields.FirstOrDefault(NestedJsonColumn.IsNested)?.Name;
     public override long RowNumber => _row;
     public override int FieldCount => _fields.Length;
     public override string GetName(int ordinal) => _fields[ordinal].Name;
