@@ -219,7 +219,10 @@ public static class DatasetMerger
             if (nullOnly.TryGetValue((part, c), out var known)) return known;
             bool all = true;
             foreach (var b in parts[part].ScanBatches([c]))
+            {
                 for (int r = 0; r < b.Count && all; r++) all = b.IsNull(0, r);
+                if (!all) break;
+            }
             return nullOnly[(part, c)] = all;
         }
         for (int p = 0; p < parts.Count; p++)
@@ -237,7 +240,7 @@ public static class DatasetMerger
                 }
                 var have = columns[g];
                 if (col.Kind == ValueKind.String) textIn[g].Add(p);
-                if (Same(have, col)) continue;
+                if (have == col) continue;
                 ColumnSpec? both = Combine(have, col);
                 if (both is null && have.Kind != col.Kind)
                 {
@@ -245,12 +248,16 @@ public static class DatasetMerger
                     if (have.Kind == ValueKind.String && textIn[g].All(t => NullOnly(t, col.Name))) both = col with { Nullable = true };
                     else if (col.Kind == ValueKind.String && NullOnly(p, col.Name)) both = have with { Nullable = true };
                 }
-                // Named against a part whose values clash with this one's: not one with only nulls.
-                int other = have.Kind == ValueKind.String ? textIn[g].Where(t => t != p).FirstOrDefault(t => !NullOnly(t, col.Name), from[g]) : from[g];
-                columns[g] = both ?? throw new GrouperException(GrouperErrorKind.SchemaMismatch,
-                    $"Column '{col.Name}' is {Describe(ColumnInfo.From(col))} in {parts[p].Path} and {Describe(parts[other].Columns.First(c => c.Name == col.Name))} in {parts[other].Path}, " +
-                    "and no type holds both, as one build of all their files would have stopped at them; the parts cannot be merged. Write the column's values alike in every input file (as text, for instance).",
-                    parts[p].Path);
+                if (both is null)
+                {
+                    // Named against a part whose values clash with this one's: not one with only nulls.
+                    int other = have.Kind == ValueKind.String ? textIn[g].Where(t => t != p).FirstOrDefault(t => !NullOnly(t, col.Name), from[g]) : from[g];
+                    throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                        $"Column '{col.Name}' is {Describe(ColumnInfo.From(col))} in {parts[p].Path} and {Describe(parts[other].Columns.First(c => c.Name == col.Name))} in {parts[other].Path}, " +
+                        "and no type holds both, as one build of all their files would have stopped at them; the parts cannot be merged. Write the column's values alike in every input file (as text, for instance).",
+                        parts[p].Path);
+                }
+                columns[g] = both;
                 if (both.Kind != have.Kind) from[g] = p;
             }
             foreach (var (name, g) in byName)
@@ -258,9 +265,6 @@ public static class DatasetMerger
         }
         return columns;
     }
-
-    private static bool Same(ColumnSpec a, ColumnSpec b) =>
-        a.Kind == b.Kind && a.Nullable == b.Nullable && a.Precision == b.Precision && a.Scale == b.Scale && a.Unit == b.Unit && a.AdjustedToUtc == b.AdjustedToUtc;
 
     /// <summary>The type that holds both columns' values (see <see cref="Unify"/>), or null.</summary>
     private static ColumnSpec? Combine(ColumnSpec a, ColumnSpec b)
