@@ -16,6 +16,12 @@ internal static partial class Durable
         Faults.Hit("sync");
         foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
         {
+            if (!OperatingSystem.IsWindows())
+            {
+                // Read-only: a merge's shards may be hard links to parts' files that are not writable.
+                Sync(file);
+                continue;
+            }
             // Writable, or FileStream flushes nothing to the disk; the data is written already.
             using var fs = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
             fs.Flush(flushToDisk: true);
@@ -30,12 +36,17 @@ internal static partial class Durable
     /// </summary>
     public static void FlushFolder(string folder)
     {
-        if (OperatingSystem.IsWindows()) return;
-        int fd = open(folder, 0 /* O_RDONLY: a folder opens read-only */);
-        if (fd < 0) throw new IOException($"Cannot open {folder} to write it to the disk (errno {Marshal.GetLastPInvokeError()}).");
+        if (!OperatingSystem.IsWindows()) Sync(folder);
+    }
+
+    // fsync of a file or folder opened read-only (a folder opens no other way; fsync needs no more).
+    private static void Sync(string path)
+    {
+        int fd = open(path, 0 /* O_RDONLY */);
+        if (fd < 0) throw new IOException($"Cannot open {path} to write it to the disk (errno {Marshal.GetLastPInvokeError()}).");
         try
         {
-            if (fsync(fd) != 0) throw new IOException($"Cannot write {folder} to the disk (errno {Marshal.GetLastPInvokeError()}).");
+            if (fsync(fd) != 0) throw new IOException($"Cannot write {path} to the disk (errno {Marshal.GetLastPInvokeError()}).");
         }
         finally
         {
