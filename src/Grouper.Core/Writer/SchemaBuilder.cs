@@ -32,7 +32,8 @@ internal sealed class SchemaBuilder
         public string? DoubleLocation;
         // Every signed integer of the column OR-ed together: negative once one was. Until then, integers
         // beyond a long widen it to uint64 rather than double. (Kept by the encoder without a branch: a check of
-        // each value's sign, unpredictable in a column of mixed signs, slowed an integer-heavy JSON build 3-6%.)
+        // each value's sign, unpredictable in a column of mixed signs, slowed an integer-heavy JSON build by up
+        // to 16%; docs/benchmarks.md.)
         public long SignBits;
         // Of a decimal column's values so far: the most digits before the point (precision and scale grow to
         // hold every value exactly).
