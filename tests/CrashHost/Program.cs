@@ -6,6 +6,21 @@ using Grouper.Writer;
 // usage: CrashHost <input.csv> <destination> <overwrite 0|1> [spill folder]
 // CRASHHOST_HALVES=1: the build is written in two halves at once (a larger budget, so that both open every run).
 // CRASHHOST_DURABLE=1: the dataset is written through to the disk before it is committed.
+// CrashHost merge <destination> <part>...: merges the parts of a sharded build instead.
+if (args[0] == "merge")
+{
+    try
+    {
+        var merged = Grouper.Format.DatasetMerger.Merge(args[2..], args[1], durable: Environment.GetEnvironmentVariable("CRASHHOST_DURABLE") == "1");
+        Console.WriteLine($"DONE {merged.RecordCount}");
+        return 0;
+    }
+    catch (Grouper.GrouperException ex)
+    {
+        Console.Error.WriteLine($"{ex.Kind}: {ex.Message}");
+        return 1;
+    }
+}
 bool halves = Environment.GetEnvironmentVariable("CRASHHOST_HALVES") == "1";
 var options = new BuildOptions
 {
@@ -23,3 +38,4 @@ foreach (var line in builder.Recovered) Console.Error.WriteLine("RECOVERED " + l
 using (var reader = SourceFiles.Open(args[0])) builder.AddAll(reader);
 var manifest = builder.Complete();
 Console.WriteLine($"DONE {manifest.RecordCount}{(builder.WroteInHalves ? " HALVES" : "")}");
+return 0;

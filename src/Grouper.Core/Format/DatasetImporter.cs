@@ -49,6 +49,7 @@ public static class DatasetImporter
         Directory.CreateDirectory(parent);
         var work = Path.Combine(parent, $".{Path.GetFileName(root)}.grouper-tmp-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^24]);
         Directory.CreateDirectory(work);
+        bool committed = false;
         try
         {
             var schema = new SchemaBuilder();
@@ -192,6 +193,7 @@ public static class DatasetImporter
                 if (sync) Durable.FlushTree(work);
                 File.Move(indexPath, Path.Combine(root, indexName), overwrite: true);
                 File.Move(Path.Combine(work, DatasetManifest.FileName), Path.Combine(root, DatasetManifest.FileName), overwrite: true);
+                committed = true;
                 if (sync) Durable.FlushFolder(root);
                 foreach (var old in Directory.GetFiles(root, "index*.gidx").Where(f => Path.GetFileName(f) != indexName)) File.Delete(old);
                 Directory.Delete(work, true);
@@ -201,13 +203,19 @@ public static class DatasetImporter
                 File.WriteAllBytes(Path.Combine(work, DatasetManifest.FileName), manifest.ToJson());
                 // Moved files are deleted from the source after the commit: their copies must be on the disk first.
                 DatasetCommit.MoveIntoPlace(work, root, overwrite, durable || transfer == ShardTransfer.Move);
+                committed = true;
             }
             if (transfer == ShardTransfer.Move && !inPlace) foreach (var f in files) File.Delete(f);
             return manifest;
         }
-        catch
+        catch (Exception ex)
         {
             try { if (Directory.Exists(work)) Directory.Delete(work, true); } catch (IOException) { }
+            // A full disk, a failed link or copy, a write-through the device refused: said as a build says it.
+            if (ex is IOException or UnauthorizedAccessException)
+                throw new GrouperException(GrouperErrorKind.WriteFailed, committed
+                    ? $"The dataset {root} was committed, but cleaning up after it failed: {ex.Message}."
+                    : $"Writing the dataset {root} failed: {ex.Message}. Nothing was committed.", root, inner: ex);
             throw;
         }
     }

@@ -133,9 +133,12 @@ public static class DatasetMerger
                 DatasetCommit.MoveIntoPlace(work, destination, overwrite, durable);
                 return manifest;
             }
-            catch
+            catch (Exception ex)
             {
                 try { Directory.Delete(work, true); } catch (IOException) { }
+                // A full disk, a failed link or copy, a write-through the device refused: said as a build says it.
+                if (ex is IOException or UnauthorizedAccessException)
+                    throw new GrouperException(GrouperErrorKind.WriteFailed, $"Writing the merged dataset {destination} failed: {ex.Message}. Nothing was committed.", destination, inner: ex);
                 throw;
             }
         }

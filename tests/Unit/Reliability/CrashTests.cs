@@ -320,6 +320,39 @@ public class CrashTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_merge_that_cannot_write_is_a_write_error_and_leaves_nothing()
+    {
+        // As a build says it (WriteFailed, "Nothing was committed"), not an IOException of its own.
+        using var t = new TempDir();
+        var input = t["in.csv"];
+        WriteInput(input);
+        var parts = new List<string>();
+        for (int i = 0; i < 2; i++)
+        {
+            using var b = new GroupedDatasetBuilder(t[$"p{i}"], new BuildOptions { Key = KeySpec.FromColumns("user"), Worker = new WorkerShare(i, 2), MemoryLimit = 16 << 20 });
+            using (var r = Grouper.Sources.SourceFiles.Open(input)) b.AddAll(r);
+            b.Complete();
+            parts.Add(t[$"p{i}"]);
+        }
+        foreach (var fault in new[] { "sync:enospc", "commit:enospc" })
+        {
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var a in new[] { Host, "merge", t["merged"], parts[0], parts[1] }) psi.ArgumentList.Add(a);
+            psi.Environment["GROUPER_FAULT"] = fault;
+            psi.Environment["CRASHHOST_DURABLE"] = "1";
+            using var p = Process.Start(psi)!;
+            var stderr = await p.StandardError.ReadToEndAsync();
+            await p.WaitForExitAsync();
+            Assert.Equal(1, p.ExitCode);
+            Assert.Contains("WriteFailed: Writing the merged dataset", stderr);
+            Assert.Contains("No space left on device", stderr);
+            Assert.Contains("Nothing was committed", stderr);
+            Assert.False(Directory.Exists(t["merged"]));
+            Assert.Empty(Directory.GetDirectories(t.Path, ".merged.*"));
+        }
+    }
+
+    [Fact]
     public void A_full_disk_is_a_clear_error_and_leaves_nothing()
     {
         using var t = new TempDir();
