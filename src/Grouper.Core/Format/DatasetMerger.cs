@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Grouper.Keys;
@@ -212,6 +213,7 @@ public static class DatasetMerger
         var columns = new List<ColumnSpec>();
         var from = new List<int>(); // the part that gave each column its type so far
         var textIn = new List<List<int>>(); // the parts where each column is text
+        var signedIn = new List<List<int>>(); // the parts where each column holds signed integers
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         var nullOnly = new Dictionary<(int Part, int Column), bool>();
         bool NullOnly(int part, string name)
@@ -228,6 +230,19 @@ public static class DatasetMerger
             }
             return nullOnly[(part, c)] = all;
         }
+        var nonNegative = new Dictionary<(int Part, string Column), bool>();
+        bool NonNegative(int part, string name)
+        {
+            if (nonNegative.TryGetValue((part, name), out var known)) return known;
+            int c = parts[part].Columns.ToList().FindIndex(x => x.Name == name);
+            bool all = true;
+            foreach (var b in parts[part].ScanBatches([c]))
+            {
+                for (int r = 0; r < b.Count && all; r++) all = b.GetValue(0, r) is not { } v || Convert.ToInt64(v, CultureInfo.InvariantCulture) >= 0;
+                if (!all) break;
+            }
+            return nonNegative[(part, name)] = all;
+        }
         for (int p = 0; p < parts.Count; p++)
         {
             var own = parts[p].Columns;
@@ -239,12 +254,18 @@ public static class DatasetMerger
                     columns.Add(p > 0 ? col with { Nullable = true } : col); // the parts before lack it
                     from.Add(p);
                     textIn.Add(col.Kind == ValueKind.String ? [p] : []);
+                    signedIn.Add(col.Kind.IsSignedInteger() ? [p] : []);
                     continue;
                 }
                 var have = columns[g];
                 if (col.Kind == ValueKind.String) textIn[g].Add(p);
+                if (col.Kind.IsSignedInteger()) signedIn[g].Add(p);
                 if (have == col) continue;
                 ColumnSpec? both = Combine(have, col);
+                // uint64 against signed integers: uint64 still where none of them is negative, as one build decides.
+                if (both is { Kind: ValueKind.Double } && (have.Kind == ValueKind.UInt64 || col.Kind == ValueKind.UInt64)
+                    && IsInteger(have.Kind) && IsInteger(col.Kind) && signedIn[g].All(s => NonNegative(s, col.Name)))
+                    both = both with { Kind = ValueKind.UInt64 };
                 if (both is null && have.Kind != col.Kind)
                 {
                     // Text against another type may be a column of only nulls on one side (every part where it is text).
@@ -269,11 +290,12 @@ public static class DatasetMerger
         return columns;
     }
 
+    private static bool IsInteger(ValueKind k) => k.IsSignedInteger() || k.IsUnsignedInteger();
+
     /// <summary>The type that holds both columns' values (see <see cref="Unify"/>), or null.</summary>
     private static ColumnSpec? Combine(ColumnSpec a, ColumnSpec b)
     {
         bool nullable = a.Nullable || b.Nullable;
-        static bool IsInt(ValueKind k) => k.IsSignedInteger() || k.IsUnsignedInteger();
         if (a.Kind == b.Kind)
         {
             switch (a.Kind)
@@ -289,14 +311,14 @@ public static class DatasetMerger
                     return a with { Nullable = nullable };
             }
         }
-        if (IsInt(a.Kind) && IsInt(b.Kind))
+        if (IsInteger(a.Kind) && IsInteger(b.Kind))
         {
             bool anyU64 = a.Kind == ValueKind.UInt64 || b.Kind == ValueKind.UInt64;
             bool allUnsigned = a.Kind.IsUnsignedInteger() && b.Kind.IsUnsignedInteger();
             // Only widenings a declared column takes from other sources (SchemaBuilder.CanConvert).
             return new ColumnSpec(a.Name, anyU64 ? (allUnsigned ? ValueKind.UInt64 : ValueKind.Double) : ValueKind.Int64, nullable);
         }
-        if ((IsInt(a.Kind) || a.Kind.IsFloating()) && (IsInt(b.Kind) || b.Kind.IsFloating()))
+        if ((IsInteger(a.Kind) || a.Kind.IsFloating()) && (IsInteger(b.Kind) || b.Kind.IsFloating()))
             return new ColumnSpec(a.Name, ValueKind.Double, nullable);
         return null;
     }

@@ -186,7 +186,11 @@ internal sealed class SchemaBuilder
     {
         foreach (var col in _columns)
         {
-            if (col.Declared || col.Kind != ValueKind.UInt64 || col.SignBits >= 0) continue;
+            if (col.Kind != ValueKind.UInt64 || col.SignBits >= 0) continue;
+            if (col.Declared)
+                throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                    $"Column '{col.Name}' is uint64 (from {col.FirstSource}), but other sources gave it negative integers, which it cannot hold; the build stops rather than wrap them.",
+                    col.FirstSource);
             col.Kind = ValueKind.Double;
             if (col.InexactInteger is not null) throw Inexact(col, col.InexactInteger, col.InexactLocation, null);
         }
@@ -276,7 +280,8 @@ internal sealed class SchemaBuilder
     private static bool CanConvert(ValueKind from, ValueKind to) =>
         (to == ValueKind.Double && (from.IsSignedInteger() || from.IsUnsignedInteger() || from == ValueKind.Float))
         || (to == ValueKind.Int64 && (from is ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32))
-        || (to == ValueKind.UInt64 && (from is ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32));
+        // Signed integers into uint64 while none is negative: Settle stops the build at the first that was.
+        || (to == ValueKind.UInt64 && (from.IsUnsignedInteger() || from.IsSignedInteger()));
 
     public IReadOnlyList<ColumnSpec> ToSpecs() => _columns.Select(c => new ColumnSpec(c.Name, c.Kind == ValueKind.Null ? ValueKind.String : c.Kind, c.Nullable || c.Kind == ValueKind.Null)
     {

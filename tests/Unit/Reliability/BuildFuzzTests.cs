@@ -147,7 +147,7 @@ public class BuildFuzzTests(ITestOutputHelper output)
     };
 
     /// <summary>A value as text that does not depend on the type the column settled on (an integer widened to a double prints alike).</summary>
-    private static string Canon(object? v, bool exactTimes = false) => v switch
+    internal static string Canon(object? v, bool exactTimes = false) => v switch
     {
         null => "null",
         string s => "s:" + s,

@@ -1,3 +1,4 @@
+using System.Text;
 using DuckDB.NET.Data;
 using Grouper.Format;
 using Grouper.Keys;
@@ -9,7 +10,7 @@ using Xunit;
 
 namespace Grouper.Tests.ScaleOut;
 
-public class ScaleOutTests
+public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>Four CSV files; keys u0..u49 spread over all files (or, with <paramref name="keysPerFile"/>, confined to one file each).</summary>
     private static List<string> WriteInputs(TempDir t, bool keysPerFile = false)
@@ -169,6 +170,80 @@ public class ScaleOutTests
         Assert.Equal([0L, 1L << 40], b.Select(r => (long)r[1]!));
         Assert.Equal([0m, 0.125m], b.Select(r => (decimal)r[2]!));
         Assert.Equal(new DateTime(2024, 1, 1, 0, 0, 1).AddTicks(10), (DateTime)b[1][3]!);
+    }
+
+    [Fact]
+    public void Fuzz_file_split_parts_merge_into_what_one_build_of_all_their_files_holds()
+    {
+        // JSON Lines files whose columns come and go and whose values' types differ from file to file: where
+        // one build of all files succeeds, the merge of a file split's parts must hold the same columns (by
+        // name), types and records in every group; where it stops, the merge must stop too.
+        int cases = int.TryParse(Environment.GetEnvironmentVariable("GROUPER_FUZZ_CASES"), out int n) && n > 0 ? Math.Max(12, n / 20) : 30;
+        // Numbers for n and m (the first four most often), text for s, and now and then a value of another kind.
+        string[] numbers = ["1", "0", "35", "-1", "2.5", "-0.5", "null", "18446744073709551615", "9223372036854775808", "9007199254740993"];
+        string[] texts = ["\"a\"", "\"\"", "null", "{\"x\":[1]}"];
+        string[] others = ["true", "\"b\"", "7"];
+        string Value(Random r, string column) => r.Next(40) == 0 ? others[r.Next(others.Length)]
+            : column == "s" ? texts[r.Next(texts.Length)] : numbers[r.Next(r.Next(2) == 0 ? 3 : numbers.Length)];
+        var rng = new Random(1130);
+        int merged = 0, refused = 0;
+        for (int c = 0; c < cases; c++)
+        {
+            using var t = new TempDir();
+            Directory.CreateDirectory(t["in"]);
+            int fileCount = rng.Next(2, 5), workers = rng.Next(2, fileCount + 1);
+            var files = new List<string>();
+            var text = new StringBuilder();
+            for (int f = 0; f < fileCount; f++)
+            {
+                var lines = Enumerable.Range(0, rng.Next(1, 6)).Select(_ =>
+                    "{\"user\":\"f" + f + "-" + rng.Next(3) + "\"" + string.Concat(new[] { "n", "m", "s" }.Where(_ => rng.Next(10) < 7).Select(c => $",\"{c}\":{Value(rng, c)}")) + "}");
+                var path = t[$"in/{f}.jsonl"];
+                File.WriteAllLines(path, lines);
+                files.Add(path);
+                text.Append($"{f}.jsonl: ").AppendJoin(" ", lines).Append('\n');
+            }
+            string what = $"case {c}, {workers} workers:\n{text}";
+            bool singleBuilt = true;
+            try { Build(t["single"], files); }
+            catch (GrouperException) { singleBuilt = false; }
+            var parts = new List<string>();
+            try
+            {
+                for (int w = 0; w < workers; w++) { Build(t[$"p{w}"], files, new WorkerShare(w, workers, WorkerSplit.File)); parts.Add(t[$"p{w}"]); }
+            }
+            catch (GrouperException)
+            {
+                Assert.False(singleBuilt, what + "a part failed where one build of all files did not");
+                continue;
+            }
+            GrouperException? mergeError = null;
+            try { DatasetMerger.Merge(parts, t["merged"]); }
+            catch (GrouperException ex) { mergeError = ex; }
+            if (!singleBuilt)
+            {
+                Assert.True(mergeError is not null, what + "the merge succeeded where one build of all files stopped");
+                Assert.False(Directory.Exists(t["merged"]));
+                refused++;
+                continue;
+            }
+            Assert.True(mergeError is null, what + "the merge stopped where one build did not: " + mergeError?.Message);
+            merged++;
+            using var single = GroupedDataset.Open(t["single"]);
+            using var m = GroupedDataset.Open(t["merged"]);
+            Assert.Equal(single.Columns.OrderBy(x => x.Name, StringComparer.Ordinal).Select(x => x.ToString()),
+                m.Columns.OrderBy(x => x.Name, StringComparer.Ordinal).Select(x => x.ToString()));
+            var groups = single.EnumerateGroups().ToList();
+            Assert.Equal(groups.Select(g => (g.Key, g.RecordCount)), m.EnumerateGroups().Select(g => (g.Key, g.RecordCount)));
+            foreach (var g in groups)
+            {
+                IEnumerable<string> Records(GroupedDataset ds, GroupInfo group) => ds.ReadRecords(group).Select(r =>
+                    string.Join(";", ds.Columns.Select((col, i) => (col.Name, Value: Reliability.BuildFuzzTests.Canon(r[i]))).OrderBy(x => x.Name, StringComparer.Ordinal).Select(x => $"{x.Name}={x.Value}")));
+                Assert.Equal(Records(single, g), Records(m, m.FindGroup(g.Key)!));
+            }
+        }
+        output.WriteLine($"{merged} merged, {refused} refused of {cases}");
+        Assert.True(merged > cases / 4 && refused > 0, $"{merged} merged, {refused} refused of {cases}");
     }
 
     [Fact]

@@ -341,6 +341,36 @@ public class ParquetSourceTests
     }
 
     [Fact]
+    public void A_declared_uint64_column_takes_other_sources_integers_while_none_is_negative()
+    {
+        using var t = new TempDir();
+        Duck($"COPY (SELECT 'a' AS k, 18446744073709551615::UBIGINT AS n) TO '{t["u.parquet"]}' (FORMAT parquet)");
+        File.WriteAllText(t["ok.jsonl"], "{\"k\":\"b\",\"n\":7}\n");
+        File.WriteAllText(t["bad.jsonl"], "{\"k\":\"c\",\"n\":-7}\n");
+        GroupedDataset Build(string dest, params string[] inputs)
+        {
+            using (var b = new GroupedDatasetBuilder(t[dest], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+            {
+                foreach (var input in inputs)
+                    using (var r = SourceFiles.Open(t[input])) b.AddAll(r);
+                b.Complete();
+            }
+            return GroupedDataset.Open(t[dest]);
+        }
+        using (var ds = Build("ok", "u.parquet", "ok.jsonl"))
+        {
+            Assert.Equal(ValueKind.UInt64, ds.Columns[1].Kind);
+            Assert.Equal(7UL, ds.ReadRecords(ds.FindGroup("b")!).Single()[1]);
+        }
+        // A negative one would wrap: the build stops, naming the declaring file.
+        var ex = Assert.Throws<GrouperException>(() => Build("bad", "u.parquet", "bad.jsonl").Dispose());
+        Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
+        Assert.Contains("'n' is uint64", ex.Message);
+        Assert.Contains("u.parquet", ex.Message);
+        Assert.False(Directory.Exists(t["bad"]));
+    }
+
+    [Fact]
     public void Nested_columns_cannot_be_imported_as_they_are()
     {
         using var t = new TempDir();
