@@ -104,92 +104,134 @@ internal sealed class NestedJsonColumn : SourceColumn
 
     public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
     {
-        var rows = new object?[count];
-        foreach (var leaf in _leaves) Assemble(rg, leaf, rows);
-        if (_json.Length != count) _json = new string?[count];
-        for (int r = 0; r < count; r++) _json[r] = rows[r] is null ? null : NestedJson.Write(ToPlain(_top, rows[r])!);
+        _rowsInGroup = count;
+        _data = _leaves.Select(leaf => LeafData.Read(rg, leaf)).ToArray();
+        _jsonFrom = 0;
     }
 
-    public override bool IsNull(int row) => _json[row] is null;
-    public override string GetString(int row) => _json[row]!;
-
-    /// <summary>Puts one leaf column's values into the rows' values, creating the structs, lists and map entries on its path.</summary>
-    private static void Assemble(ParquetRowGroupReader rg, LeafPath leaf, object?[] rows)
+    /// <summary>
+    /// Rows [from, from + count) are assembled and written as JSON now, a window at a time as text columns are
+    /// read: the leaves' typed values stay as Parquet.Net read them, and only a window's values are objects.
+    /// </summary>
+    public override void Advance(int from, int count)
     {
-        var raw = rg.ReadRawColumnDataBaseAsync(leaf.Field, default).GetAwaiter().GetResult();
-        var values = Boxed(raw);
-        var last = leaf.Nodes[^1];
-        int[]? rl = last.Rep > 0 ? raw.RepetitionLevels.ToArray() : null;
-        int[]? dl = last.Def > 0 ? raw.DefinitionLevels.ToArray() : null;
-        int entries = dl?.Length ?? rl?.Length ?? values.Length;
-        var counters = new int[last.Rep + 1]; // counters[k]: the element of the list (or map) of repetition level k
-        int row = -1, next = 0;
-        for (int e = 0; e < entries; e++)
+        var rows = new object?[count];
+        foreach (var leaf in _data) leaf.Assemble(rows, from);
+        if (_json.Length < count) _json = new string?[count];
+        for (int r = 0; r < count; r++) _json[r] = rows[r] is null ? null : NestedJson.Write(ToPlain(_top, rows[r])!);
+        _jsonFrom = from;
+        if (from + count == _rowsInGroup)
+            foreach (var leaf in _data) leaf.CheckEnd(_rowsInGroup);
+    }
+
+    private LeafData[] _data = [];
+    private int _rowsInGroup, _jsonFrom;
+
+    public override bool IsNull(int row) => _json[row - _jsonFrom] is null;
+    public override string GetString(int row) => _json[row - _jsonFrom]!;
+
+    /// <summary>One leaf column of the current row group: its values (those not null, in order), levels, and how far they are placed.</summary>
+    private abstract class LeafData
+    {
+        public required LeafPath Path;
+        public int[]? Rep, Def;
+        public int Entries;
+        // The next entry and value to place, and the row of the last entry placed (rows counted in the row group).
+        private int _entry, _value, _row = -1;
+        private int[] _counters = [];
+
+        protected abstract object? Value(int i);
+
+        private static readonly MethodInfo ReadOf = typeof(LeafData).GetMethod(nameof(ReadTyped), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+        public static LeafData Read(ParquetRowGroupReader rg, LeafPath leaf)
         {
-            int r = rl?[e] ?? 0, d = dl?[e] ?? last.Def;
-            if (r == 0)
+            // Its buffers are pooled: copied out, and given back.
+            using var raw = rg.ReadRawColumnDataBaseAsync(leaf.Field, default).GetAwaiter().GetResult();
+            var type = raw.GetType();
+            if (!type.IsGenericType) throw new InvalidDataException($"Unexpected column data {type.Name} for '{leaf.Field.Path}'.");
+            var data = (LeafData)ReadOf.MakeGenericMethod(type.GetGenericArguments()[0]).Invoke(null, [raw, leaf])!;
+            var last = leaf.Nodes[^1];
+            data.Rep = last.Rep > 0 ? raw.RepetitionLevels.ToArray() : null;
+            data.Def = last.Def > 0 ? raw.DefinitionLevels.ToArray() : null;
+            data.Entries = data.Def?.Length ?? data.Rep?.Length ?? data.Count;
+            data._counters = new int[last.Rep + 1];
+            return data;
+        }
+
+        private static LeafData ReadTyped<T>(RawColumnData raw, LeafPath leaf) where T : struct =>
+            new Of<T> { Path = leaf, Values = ((RawColumnData<T>)raw).Values.ToArray() };
+
+        protected abstract int Count { get; }
+
+        private sealed class Of<T> : LeafData where T : struct
+        {
+            public required T[] Values;
+            protected override int Count => Values.Length;
+            protected override object? Value(int i) => Values[i];
+        }
+
+        /// <summary>Places this leaf's entries of rows [from, from + rows.Length), creating the structs, lists and map entries on its path.</summary>
+        public void Assemble(object?[] rows, int from)
+        {
+            var nodes = Path.Nodes;
+            var last = nodes[^1];
+            int end = from + rows.Length;
+            for (; _entry < Entries; _entry++)
             {
-                if (++row >= rows.Length) throw new InvalidDataException($"'{leaf.Field.Path}' holds more rows than its row group ({rows.Length}).");
-                Array.Clear(counters);
-            }
-            else
-            {
-                counters[r]++;
-                for (int k = r + 1; k < counters.Length; k++) counters[k] = 0;
-            }
-            IList slots = rows;
-            int slot = row;
-            for (int i = 0; i < leaf.Nodes.Length; i++)
-            {
-                var node = leaf.Nodes[i];
-                if (d < node.Def) break; // null here (or, for a list, absent): nothing below
-                if (node.Kind == Kind.Leaf)
+                int r = Rep?[_entry] ?? 0, d = Def?[_entry] ?? last.Def;
+                if (r == 0)
                 {
-                    slots[slot] = values[next++];
-                    break;
-                }
-                if (node.Kind == Kind.Struct)
-                {
-                    if (slots[slot] is not object?[] fields) slots[slot] = fields = new object?[node.Children.Length];
-                    slots = fields;
-                    slot = leaf.ChildIndex[i];
-                    continue;
-                }
-                if (slots[slot] is not List<object?> list) slots[slot] = list = new List<object?>();
-                if (d < node.ElementDef) break; // an empty list
-                int at = counters[node.Rep];
-                while (list.Count <= at) list.Add(node.Kind == Kind.Map ? new object?[2] : null);
-                if (node.Kind == Kind.Map)
-                {
-                    slots = (object?[])list[at]!;
-                    slot = leaf.ChildIndex[i];
+                    if (_row + 1 >= end) return; // the next window's
+                    _row++;
+                    Array.Clear(_counters);
                 }
                 else
                 {
-                    slots = list;
-                    slot = at;
+                    _counters[r]++;
+                    for (int k = r + 1; k < _counters.Length; k++) _counters[k] = 0;
+                }
+                IList slots = rows;
+                int slot = _row - from;
+                for (int i = 0; i < nodes.Length; i++)
+                {
+                    var node = nodes[i];
+                    if (d < node.Def) break; // null here (or, for a list, absent): nothing below
+                    if (node.Kind == Kind.Leaf)
+                    {
+                        slots[slot] = Value(_value++);
+                        break;
+                    }
+                    if (node.Kind == Kind.Struct)
+                    {
+                        if (slots[slot] is not object?[] fields) slots[slot] = fields = new object?[node.Children.Length];
+                        slots = fields;
+                        slot = Path.ChildIndex[i];
+                        continue;
+                    }
+                    if (slots[slot] is not List<object?> list) slots[slot] = list = new List<object?>();
+                    if (d < node.ElementDef) break; // an empty list
+                    int at = _counters[node.Rep];
+                    while (list.Count <= at) list.Add(node.Kind == Kind.Map ? new object?[2] : null);
+                    if (node.Kind == Kind.Map)
+                    {
+                        slots = (object?[])list[at]!;
+                        slot = Path.ChildIndex[i];
+                    }
+                    else
+                    {
+                        slots = list;
+                        slot = at;
+                    }
                 }
             }
         }
-        if (row + 1 != rows.Length) throw new InvalidDataException($"'{leaf.Field.Path}' holds {row + 1} rows, not its row group's {rows.Length}.");
-    }
 
-    private static readonly MethodInfo BoxedOf = typeof(NestedJsonColumn).GetMethod(nameof(BoxedValues), BindingFlags.NonPublic | BindingFlags.Static)!;
-
-    /// <summary>The leaf's values that are not null, in order, as objects.</summary>
-    private static object?[] Boxed(RawColumnData raw)
-    {
-        var type = raw.GetType();
-        if (!type.IsGenericType) throw new InvalidDataException($"Unexpected column data {type.Name}.");
-        return (object?[])BoxedOf.MakeGenericMethod(type.GetGenericArguments()[0]).Invoke(null, [raw])!;
-    }
-
-    private static object?[] BoxedValues<T>(RawColumnData raw) where T : struct
-    {
-        var values = ((RawColumnData<T>)raw).Values;
-        var boxed = new object?[values.Length];
-        for (int i = 0; i < values.Length; i++) boxed[i] = values[i];
-        return boxed;
+        public void CheckEnd(int rowsInGroup)
+        {
+            if (_entry != Entries || _row + 1 != rowsInGroup)
+                throw new InvalidDataException($"'{Path.Field.Path}' holds {_row + 1} rows, not its row group's {rowsInGroup}.");
+        }
     }
 
     /// <summary>A row's assembled value as what <see cref="NestedJson"/> writes: dictionaries in field order, lists, plain values.</summary>
