@@ -134,7 +134,9 @@ internal sealed class NestedJsonColumn : SourceColumn
     private abstract class LeafData
     {
         public required LeafPath Path;
-        public int[]? Rep, Def;
+        // Levels as bytes (a quarter of Parquet.Net's ints: a row group of long lists has millions of them);
+        // they never exceed the nesting's depth.
+        public byte[]? Rep, Def;
         public int Entries;
         // The next entry and value to place, and the row of the last entry placed (rows counted in the row group).
         private int _entry, _value, _row = -1;
@@ -152,11 +154,18 @@ internal sealed class NestedJsonColumn : SourceColumn
             if (!type.IsGenericType) throw new InvalidDataException($"Unexpected column data {type.Name} for '{leaf.Field.Path}'.");
             var data = (LeafData)ReadOf.MakeGenericMethod(type.GetGenericArguments()[0]).Invoke(null, [raw, leaf])!;
             var last = leaf.Nodes[^1];
-            data.Rep = last.Rep > 0 ? raw.RepetitionLevels.ToArray() : null;
-            data.Def = last.Def > 0 ? raw.DefinitionLevels.ToArray() : null;
+            data.Rep = last.Rep > 0 ? Bytes(raw.RepetitionLevels) : null;
+            data.Def = last.Def > 0 ? Bytes(raw.DefinitionLevels) : null;
             data.Entries = data.Def?.Length ?? data.Rep?.Length ?? data.Count;
             data._counters = new int[last.Rep + 1];
             return data;
+        }
+
+        private static byte[] Bytes(ReadOnlySpan<int> levels)
+        {
+            var bytes = new byte[levels.Length];
+            for (int i = 0; i < levels.Length; i++) bytes[i] = checked((byte)levels[i]);
+            return bytes;
         }
 
         private static LeafData ReadTyped<T>(RawColumnData raw, LeafPath leaf) where T : struct =>
