@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Collections.Specialized;
 using System.Globalization;
 using System.Reflection;
 using Grouper.Format;
@@ -118,7 +117,7 @@ internal sealed class NestedJsonColumn : SourceColumn
         var rows = new object?[count];
         foreach (var leaf in _data) leaf.Assemble(rows, from);
         if (_json.Length < count) _json = new string?[count];
-        for (int r = 0; r < count; r++) _json[r] = rows[r] is null ? null : NestedJson.Write(ToPlain(_top, rows[r])!);
+        for (int r = 0; r < count; r++) _json[r] = rows[r] is null ? null : ToJson(rows[r]!);
         _jsonFrom = from;
         if (from + count == _rowsInGroup)
             foreach (var leaf in _data) leaf.CheckEnd(_rowsInGroup);
@@ -243,34 +242,65 @@ internal sealed class NestedJsonColumn : SourceColumn
         }
     }
 
-    /// <summary>A row's assembled value as what <see cref="NestedJson"/> writes: dictionaries in field order, lists, plain values.</summary>
-    private static object? ToPlain(Node node, object? value)
+    private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1024);
+    private System.Text.Json.Utf8JsonWriter? _writer;
+
+    /// <summary>A row's assembled value as compact JSON, written straight from the assembled values with one writer.</summary>
+    private string ToJson(object value)
     {
-        if (value is null) return null;
+        _buffer.ResetWrittenCount();
+        if (_writer is null) _writer = new System.Text.Json.Utf8JsonWriter(_buffer, NestedJson.Options);
+        else _writer.Reset(_buffer);
+        WriteJson(_writer, _top, value);
+        _writer.Flush();
+        return System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+    }
+
+    /// <summary>Structs as objects with their fields in schema order, lists as arrays, maps as objects keyed by the keys' text, values as <see cref="NestedJson"/> writes them.</summary>
+    private static void WriteJson(System.Text.Json.Utf8JsonWriter w, Node node, object? value)
+    {
+        if (value is null)
+        {
+            w.WriteNullValue();
+            return;
+        }
         switch (node.Kind)
         {
             case Kind.Struct:
                 var fields = (object?[])value;
-                var obj = new OrderedDictionary(node.Children.Length, StringComparer.Ordinal);
-                for (int i = 0; i < node.Children.Length; i++) obj[node.Children[i].Name] = ToPlain(node.Children[i], fields[i]);
-                return obj;
+                w.WriteStartObject();
+                for (int i = 0; i < node.Children.Length; i++)
+                {
+                    w.WritePropertyName(node.Children[i].Name);
+                    WriteJson(w, node.Children[i], fields[i]);
+                }
+                w.WriteEndObject();
+                break;
             case Kind.List:
-                return ((List<object?>)value).Select(v => ToPlain(node.Children[0], v)).ToList();
+                w.WriteStartArray();
+                foreach (var item in (List<object?>)value) WriteJson(w, node.Children[0], item);
+                w.WriteEndArray();
+                break;
             case Kind.Map:
-                var map = new OrderedDictionary(StringComparer.Ordinal);
+                w.WriteStartObject();
                 foreach (var entry in (List<object?>)value)
                 {
                     var kv = (object?[])entry!;
-                    map[Convert.ToString(ToPlain(node.Children[0], kv[0]), CultureInfo.InvariantCulture) ?? ""] = ToPlain(node.Children[1], kv[1]);
+                    w.WritePropertyName(Convert.ToString(Plain(kv[0]), CultureInfo.InvariantCulture) ?? "");
+                    WriteJson(w, node.Children[1], kv[1]);
                 }
-                return map;
+                w.WriteEndObject();
+                break;
             default:
-                return value switch
-                {
-                    ReadOnlyMemory<char> chars => chars.ToString(),
-                    ReadOnlyMemory<byte> bytes => bytes.ToArray(),
-                    _ => value,
-                };
+                NestedJson.Write(w, Plain(value), 0);
+                break;
         }
     }
+
+    private static object? Plain(object? value) => value switch
+    {
+        ReadOnlyMemory<char> chars => chars.ToString(),
+        ReadOnlyMemory<byte> bytes => bytes.ToArray(),
+        _ => value,
+    };
 }

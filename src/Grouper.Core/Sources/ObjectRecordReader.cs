@@ -137,7 +137,7 @@ internal static class NestedJson
     // Deeper than this (a cycle, most likely) a value is its text.
     private const int MaxDepth = 32;
 
-    private static readonly JsonWriterOptions Options = new()
+    internal static readonly JsonWriterOptions Options = new()
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // é stays é: text for people and engines, not for HTML
         SkipValidation = true,
@@ -150,7 +150,7 @@ internal static class NestedJson
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static void Write(Utf8JsonWriter w, object? v, int depth)
+    internal static void Write(Utf8JsonWriter w, object? v, int depth)
     {
         switch (v)
         {
