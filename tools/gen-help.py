@@ -177,6 +177,7 @@ CMDLETS = [
    ("Transfer","TransferMode",False,"named","false","false","Link (default), Copy or Move the shards."),
    ("Force","switch",False,"named","false","false","Replace an existing dataset at -Destination."),
    ("Durable","switch",False,"named","false","false","Write the new dataset through to the disk (fsync of its files and folders) before committing it, so that a power loss or a crash of the machine cannot leave a committed dataset whose files lack their data. Replacing a dataset with -Force always does this: the old dataset is deleted only once the new one is on the disk. Without -Durable a new dataset is committed as soon as it is written, as DuckDB's COPY and most tools do; a killed process never leaves a partial dataset either way."),
+   ("MemoryLimit","long",False,"named","false","false","Memory budget of a merge that writes its parts again because their schemas differ, as New-GroupedDataset's; accepts 256MB, 1GB. Default 256MB, at least 4MB. A merge that links or copies shards needs no budget."),
    ("WhatIf","switch",False,"named","false","false","Shows what would be merged."),
    ("Confirm","switch",False,"named","false","false","Asks before merging."),
   ],

@@ -52,7 +52,7 @@ public sealed class ScaleOutTests : IDisposable
         _ps.Run("0, 1 | ForEach-Object { New-GroupedDataset 0.jsonl, 1.jsonl \"fpart $_\" -GroupBy user -WorkerIndex $_ -WorkerCount 2 -SplitBy File } | Out-Null");
         using var ps = System.Management.Automation.PowerShell.Create();
         ps.Runspace = _ps.Runspace;
-        ps.AddScript("Merge-GroupedDataset -LiteralPath 'fpart 0', 'fpart 1' -Destination 'merged [json]'");
+        ps.AddScript("Merge-GroupedDataset -LiteralPath 'fpart 0', 'fpart 1' -Destination 'merged [json]' -MemoryLimit 8MB");
         var output = ps.Invoke();
         Assert.Empty(ps.Streams.Error);
         var warning = Assert.Single(ps.Streams.Warning);
@@ -66,6 +66,30 @@ public sealed class ScaleOutTests : IDisposable
         Assert.Contains(progress, p => p.RecordType == ProgressRecordType.Completed);
         Assert.Equal(Groups(_ps["single"]), Groups(_ps["merged [json]"]));
         Assert.Equal(Records(_ps["single"]), Records(_ps["merged [json]"]));
+    }
+
+    [Fact]
+    public void Nested_parquet_columns_build_into_json_text_and_an_import_in_place_refuses_them()
+    {
+        Directory.CreateDirectory(_ps["nested [in]"]);
+        using (var db = new DuckDBConnection("Data Source=:memory:"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"COPY (SELECT 'u' || (i % 3) AS user, [i, i + 1] AS tokens, {{'lang': 'en', 'score': NULL::DOUBLE}} AS meta FROM range(30) r(i) ORDER BY user, i) TO '{_ps["nested [in]/0.parquet"]}' (FORMAT parquet)";
+            cmd.ExecuteNonQuery();
+        }
+        var records = _ps.Run("New-GroupedDataset -LiteralPath 'nested [in]/0.parquet' -Destination nested -GroupBy user | Out-Null; Get-Group nested -Key u1 | Get-GroupRecord");
+        Assert.Equal(10, records.Count);
+        Assert.Equal("[1,2]", records[0].Properties["tokens"].Value);
+        Assert.Equal("{\"lang\":\"en\",\"score\":null}", records[0].Properties["meta"].Value);
+
+        var (_, errors) = _ps.Invoke("Import-GroupedDataset -LiteralPath 'nested [in]' -GroupBy user");
+        var err = Assert.Single(errors);
+        Assert.Equal("Import.SchemaMismatch,Grouper.PowerShell.Commands.ImportGroupedDatasetCommand", err.FullyQualifiedErrorId);
+        Assert.Contains("-Regroup", err.ToString());
+        Assert.False(File.Exists(_ps["nested [in]/manifest.json"]));
+        Assert.Equal(30L, _ps.Run("Import-GroupedDataset -LiteralPath 'nested [in]' -GroupBy user -Destination regrouped -Regroup").Single().Properties["RecordCount"].Value);
     }
 
     [Fact]

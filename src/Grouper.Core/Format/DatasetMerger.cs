@@ -39,9 +39,10 @@ public static class DatasetMerger
     /// <param name="durable">Write the merged dataset through to the disk before committing it (<see cref="BuildOptions.Durable"/>).</param>
     /// <param name="notice">Told, on the caller's thread, when the parts' schemas differ and their records are written again.</param>
     /// <param name="progress">Where such a rewrite reports, on the caller's thread, as a build does.</param>
+    /// <param name="memoryLimit">Such a rewrite's memory budget, as a build's (<see cref="BuildOptions.MemoryLimit"/>).</param>
     public static DatasetManifest Merge(IReadOnlyList<string> partPaths, string destination, bool overwrite = false,
         ShardTransfer transfer = ShardTransfer.Link, CancellationToken ct = default, bool durable = false, Action<string>? notice = null,
-        IProgress<BuildProgress>? progress = null)
+        IProgress<BuildProgress>? progress = null, long memoryLimit = BuildOptions.DefaultMemoryLimit)
     {
         if (partPaths.Count == 0) throw new GrouperException(GrouperErrorKind.InvalidArgument, "There are no parts to merge.");
         destination = Path.GetFullPath(destination);
@@ -64,7 +65,7 @@ public static class DatasetMerger
                 notice?.Invoke($"The parts' schemas differ ({difference}): their records are written again under one schema that holds them all " +
                     $"({string.Join(", ", columns.Select(c => $"{c.Name}: {Describe(c)}"))}), which takes as long as a build{(transfer == ShardTransfer.Move ? "; the parts are left as they are" : "")}.");
                 writerLock.Dispose(); // the rewrite's builder takes it
-                return Rewrite(parts, columns, destination, overwrite, durable, progress, ct);
+                return Rewrite(parts, columns, destination, overwrite, durable, progress, memoryLimit, ct);
             }
 
             var parent = Path.GetDirectoryName(destination)!;
@@ -325,7 +326,7 @@ public static class DatasetMerger
 
     /// <summary>The parts' records, written again as one build under <paramref name="columns"/>: groups in key order, each group's records in its part's order.</summary>
     private static DatasetManifest Rewrite(List<GroupedDataset> parts, List<ColumnSpec> columns, string destination, bool overwrite, bool durable,
-        IProgress<BuildProgress>? progress, CancellationToken ct)
+        IProgress<BuildProgress>? progress, long memoryLimit, CancellationToken ct)
     {
         var first = parts[0].Manifest;
         string current = "";
@@ -336,6 +337,7 @@ public static class DatasetMerger
             Overwrite = overwrite,
             Durable = durable,
             Progress = progress,
+            MemoryLimit = memoryLimit,
             Sources = parts.SelectMany(p => p.Manifest.Sources).OrderBy(s => s.Path, StringComparer.Ordinal).ToList(),
         };
         using var builder = new GroupedDatasetBuilder(destination, options);

@@ -24,6 +24,11 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
     [Parameter]
     public SwitchParameter Durable { get; set; }
 
+    /// <summary>Memory budget of a merge that writes its parts again (their schemas differ), as a build's.</summary>
+    [Parameter]
+    [ValidateRange(4L << 20, long.MaxValue)]
+    public long MemoryLimit { get; set; } = BuildOptions.DefaultMemoryLimit;
+
     private readonly List<string> _parts = new();
     private readonly CancellationTokenSource _cts = new();
 
@@ -38,7 +43,7 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
         if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;
         try
         {
-            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning, new RewriteProgress(this));
+            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning, new RewriteProgress(this), MemoryLimit);
             WriteObject(ToInfo(destination, m));
         }
         catch (GrouperException ex)
