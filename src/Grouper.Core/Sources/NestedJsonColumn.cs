@@ -14,7 +14,8 @@ namespace Grouper.Sources;
 /// objects with their fields in schema order, maps as objects keyed by the keys' text. Each leaf column's
 /// values come with their repetition and definition levels (Parquet's record shredding), from which the
 /// rows' values are assembled again: a null struct, a null list, an empty list and a list of nulls stay apart.
-/// Every value of a row group is materialised here; nested columns are the rare case, not the hot path.
+/// Parquet.Net reads each leaf's column chunk whole (values and levels); the rows are assembled and written
+/// as JSON a window at a time. Nested columns are the rare case, not the hot path: correct first.
 /// </summary>
 internal sealed class NestedJsonColumn : SourceColumn
 {
