@@ -46,7 +46,10 @@ internal sealed class NestedJsonColumn : SourceColumn
     {
         _top = Build(field, 0, 0, path);
         Collect(_top, [], []);
+        _listsOnly = _leaves.Count == 1 && _leaves[0].Nodes[..^1].All(n => n.Kind == Kind.List);
     }
+
+    private readonly bool _listsOnly;
 
     /// <summary>Whether this top-level field is read by this class rather than as a flat column.</summary>
     public static bool IsNested(Field f) => f is not DataField d || d.IsArray;
@@ -115,10 +118,18 @@ internal sealed class NestedJsonColumn : SourceColumn
     /// </summary>
     public override void Advance(int from, int count)
     {
-        var rows = new object?[count];
-        foreach (var leaf in _data) leaf.Assemble(rows, from);
         if (_json.Length < count) _json = new string?[count];
-        for (int r = 0; r < count; r++) _json[r] = rows[r] is null ? null : ToJson(rows[r]!);
+        if (_listsOnly)
+        {
+            // Lists of lists of values (token lists, the common case): written as their entries come, no row objects.
+            _data[0].WriteLists(_json, from, count, Writer(), _buffer);
+        }
+        else
+        {
+            var rows = new object?[count];
+            foreach (var leaf in _data) leaf.Assemble(rows, from);
+            for (int r = 0; r < count; r++) _json[r] = rows[r] is null ? null : ToJson(rows[r]!);
+        }
         _jsonFrom = from;
         if (from + count == _rowsInGroup)
             foreach (var leaf in _data) leaf.CheckEnd(_rowsInGroup);
@@ -178,6 +189,15 @@ internal sealed class NestedJsonColumn : SourceColumn
             public required T[] Values;
             protected override int Count => Values.Length;
             protected override object? Value(int i) => Values[i];
+
+            // The common value types without boxing (each test is on a type the compiler knows: one survives).
+            protected override void WriteValue(System.Text.Json.Utf8JsonWriter w, int i)
+            {
+                if (typeof(T) == typeof(long)) w.WriteNumberValue((long)(object)Values[i]);
+                else if (typeof(T) == typeof(int)) w.WriteNumberValue((int)(object)Values[i]);
+                else if (typeof(T) == typeof(ReadOnlyMemory<char>)) w.WriteStringValue(((ReadOnlyMemory<char>)(object)Values[i]).Span);
+                else NestedJson.Write(w, Plain(Values[i]), 0);
+            }
         }
 
         /// <summary>Places this leaf's entries of rows [from, from + rows.Length), creating the structs, lists and map entries on its path.</summary>
@@ -236,6 +256,63 @@ internal sealed class NestedJsonColumn : SourceColumn
             }
         }
 
+        /// <summary>
+        /// Writes rows [from, from + count) of a leaf under lists only (a list, a list of lists…) straight from its
+        /// entries: each entry closes the lists deeper than its repetition level, then opens the new element's
+        /// lists down to its definition level, which ends in the value, a null, or an empty list.
+        /// </summary>
+        public void WriteLists(string?[] json, int from, int count, System.Text.Json.Utf8JsonWriter w, System.Buffers.ArrayBufferWriter<byte> buffer)
+        {
+            var nodes = Path.Nodes;
+            int leaf = nodes.Length - 1, end = from + count, open = 0;
+            bool rowOpen = false;
+            void FinishRow()
+            {
+                for (; open > 0; open--) w.WriteEndArray();
+                w.Flush();
+                json[_row - from] = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+                rowOpen = false;
+            }
+            // The element of the list at nodes[k - 1]: its item is nodes[k].
+            void Element(int k, int d)
+            {
+                for (; k < leaf; k++)
+                {
+                    if (d < nodes[k].Def) { w.WriteNullValue(); return; }
+                    w.WriteStartArray();
+                    open++;
+                    if (d < nodes[k].ElementDef) return; // an empty list
+                }
+                if (d < nodes[leaf].Def) w.WriteNullValue();
+                else WriteValue(w, _value++);
+            }
+            for (; _entry < Entries; _entry++)
+            {
+                int r = Rep![_entry], d = Def?[_entry] ?? nodes[leaf].Def;
+                if (r == 0)
+                {
+                    if (_row + 1 >= end) break; // the next window's
+                    if (rowOpen) FinishRow();
+                    _row++;
+                    if (d < nodes[0].Def) { json[_row - from] = null; continue; } // a null list
+                    buffer.ResetWrittenCount();
+                    w.Reset(buffer);
+                    rowOpen = true;
+                    w.WriteStartArray();
+                    open = 1;
+                    if (d >= nodes[0].ElementDef) Element(1, d);
+                }
+                else
+                {
+                    for (; open > r; open--) w.WriteEndArray();
+                    Element(r, d);
+                }
+            }
+            if (rowOpen) FinishRow();
+        }
+
+        protected abstract void WriteValue(System.Text.Json.Utf8JsonWriter w, int i);
+
         public void CheckEnd(int rowsInGroup)
         {
             if (_entry != Entries || _row + 1 != rowsInGroup)
@@ -249,12 +326,19 @@ internal sealed class NestedJsonColumn : SourceColumn
     /// <summary>A row's assembled value as compact JSON, written straight from the assembled values with one writer.</summary>
     private string ToJson(object value)
     {
+        var w = Writer();
+        WriteJson(w, _top, value);
+        w.Flush();
+        return System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+    }
+
+    /// <summary>The one writer, reset to an empty buffer.</summary>
+    private System.Text.Json.Utf8JsonWriter Writer()
+    {
         _buffer.ResetWrittenCount();
         if (_writer is null) _writer = new System.Text.Json.Utf8JsonWriter(_buffer, NestedJson.Options);
         else _writer.Reset(_buffer);
-        WriteJson(_writer, _top, value);
-        _writer.Flush();
-        return System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+        return _writer;
     }
 
     /// <summary>Structs as objects with their fields in schema order, lists as arrays, maps as objects keyed by the keys' text, values as <see cref="NestedJson"/> writes them.</summary>
