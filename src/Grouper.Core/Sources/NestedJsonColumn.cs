@@ -304,6 +304,8 @@ internal sealed class NestedJsonColumn : SourceColumn
                 }
                 else
                 {
+                    // A damaged file's level: the writer does not validate (its options skip that), so check here.
+                    if (r > leaf || !rowOpen) throw new InvalidDataException($"'{Path.Field.Path}' has a repetition level of {r} where at most {(rowOpen ? leaf : 0)} can be.");
                     for (; open > r; open--) w.WriteEndArray();
                     Element(r, d);
                 }
