@@ -11,7 +11,8 @@ namespace Grouper.Fuzz;
 /// </summary>
 public static class FuzzTargets
 {
-    public static readonly string[] Names = ["csv", "tsv", "jsonl", "parquet", "index", "manifest"];
+    // "nested": Parquet with list, struct and map columns, whose values are assembled from their levels.
+    public static readonly string[] Names = ["csv", "tsv", "jsonl", "parquet", "nested", "index", "manifest"];
 
     public static void Run(string target, ReadOnlySpan<byte> data)
     {
@@ -21,8 +22,8 @@ public static class FuzzTargets
         {
             switch (target)
             {
-                case "csv" or "tsv" or "jsonl" or "parquet":
-                    var file = Path.Combine(dir, "input." + target);
+                case "csv" or "tsv" or "jsonl" or "parquet" or "nested":
+                    var file = Path.Combine(dir, "input." + (target == "nested" ? "parquet" : target));
                     File.WriteAllBytes(file, data.ToArray());
                     using (var r = SourceFiles.Open(file))
                     {

@@ -32,9 +32,27 @@ public class FuzzTests(ITestOutputHelper output)
             ["tsv"] = Encoding.UTF8.GetBytes("k\tv\na\t1\nb\t2\n"),
             ["jsonl"] = Encoding.UTF8.GetBytes("{\"k\":\"a\",\"n\":1,\"x\":1.5,\"o\":{\"y\":[1,2]},\"b\":true,\"z\":null}\n{\"k\":\"b\",\"n\":2}\n"),
             ["parquet"] = File.ReadAllBytes(t["ds/data/shard-00000.parquet"]),
+            ["nested"] = NestedSeed(t["nested.parquet"]),
             ["index"] = File.ReadAllBytes(t["ds/index.gidx"]),
             ["manifest"] = File.ReadAllBytes(t["ds/manifest.json"]),
         };
+    }
+
+    /// <summary>A small Parquet file of nested columns (lists, lists of lists, a struct, a map; nulls and empty lists), two row groups.</summary>
+    private static byte[] NestedSeed(string path)
+    {
+        using (var db = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $$"""
+                COPY (SELECT i AS id, CASE WHEN i % 4 = 0 THEN NULL WHEN i % 4 = 1 THEN [] ELSE [i, NULL] END AS l,
+                             [[i], NULL, []] AS ll, {'a': i, 'b': [CAST(i AS VARCHAR)]} AS s, MAP {'k': i} AS m
+                      FROM range(40) r(i)) TO '{{path}}' (FORMAT parquet, ROW_GROUP_SIZE 20)
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        return File.ReadAllBytes(path);
     }
 
     private static byte[] Mutate(byte[] seed, Random rng)
