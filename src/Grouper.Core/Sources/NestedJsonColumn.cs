@@ -33,6 +33,9 @@ internal sealed class NestedJsonColumn : SourceColumn
         // Struct: its fields; list: its item; map: its key and value.
         public Node[] Children = [];
         public DataField? Field;
+        // Leaf: its position among the column's leaves; struct: the first leaf under it (whose definition level
+        // says whether the struct is there).
+        public int Leaf;
     }
 
     /// <summary>A leaf column and the nodes from the top to it, with the position of each next node among its parent's children.</summary>
@@ -47,9 +50,10 @@ internal sealed class NestedJsonColumn : SourceColumn
         _top = Build(field, 0, 0, path);
         Collect(_top, [], []);
         _listsOnly = _leaves.Count == 1 && _leaves[0].Nodes[..^1].All(n => n.Kind == Kind.List);
+        _structsOnly = _leaves.All(l => l.Nodes[..^1].All(n => n.Kind == Kind.Struct));
     }
 
-    private readonly bool _listsOnly;
+    private readonly bool _listsOnly, _structsOnly;
 
     /// <summary>Whether this top-level field is read by this class rather than as a flat column.</summary>
     public static bool IsNested(Field f) => f is not DataField d || d.IsArray;
@@ -95,6 +99,7 @@ internal sealed class NestedJsonColumn : SourceColumn
     private void Collect(Node node, List<Node> nodes, List<int> index)
     {
         nodes.Add(node);
+        node.Leaf = _leaves.Count;
         if (node.Kind == Kind.Leaf) _leaves.Add(new LeafPath(node.Field!, nodes.ToArray(), [.. index, 0]));
         for (int i = 0; i < node.Children.Length; i++)
         {
@@ -119,7 +124,20 @@ internal sealed class NestedJsonColumn : SourceColumn
     public override void Advance(int from, int count)
     {
         if (_json.Length < count) _json = new string?[count];
-        if (_listsOnly)
+        if (_structsOnly)
+        {
+            // Structs of values (metadata records): one entry a row in every leaf, written field by field.
+            for (int r = 0; r < count; r++)
+            {
+                if (_data[_top.Leaf].DefAt(from + r) < _top.Def) { _json[r] = null; continue; }
+                var w = Writer();
+                WriteStruct(w, _top, from + r);
+                w.Flush();
+                _json[r] = System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+            }
+            foreach (var leaf in _data) leaf.Placed(from + count);
+        }
+        else if (_listsOnly)
         {
             // Lists of lists of values (token lists, the common case): written as their entries come, no row objects.
             _data[0].WriteLists(_json, from, count, Writer(), _buffer);
@@ -315,6 +333,23 @@ internal sealed class NestedJsonColumn : SourceColumn
 
         protected abstract void WriteValue(System.Text.Json.Utf8JsonWriter w, int i);
 
+        /// <summary>The definition level of entry <paramref name="entry"/> (a leaf under structs only: one entry a row).</summary>
+        public int DefAt(int entry)
+        {
+            if (entry >= Entries) throw new InvalidDataException($"'{Path.Field.Path}' holds {Entries} values, fewer than its row group's rows.");
+            return Def?[entry] ?? Path.Nodes[^1].Def;
+        }
+
+        /// <summary>The next value (its entry is defined).</summary>
+        public void WriteNext(System.Text.Json.Utf8JsonWriter w) => WriteValue(w, _value++);
+
+        /// <summary>Rows before <paramref name="end"/> are written (a leaf under structs only).</summary>
+        public void Placed(int end)
+        {
+            _entry = end;
+            _row = end - 1;
+        }
+
         public void CheckEnd(int rowsInGroup)
         {
             if (_entry != Entries || _row + 1 != rowsInGroup)
@@ -332,6 +367,29 @@ internal sealed class NestedJsonColumn : SourceColumn
         WriteJson(w, _top, value);
         w.Flush();
         return System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+    }
+
+    /// <summary>Row <paramref name="row"/> of a struct-only node, its leaves' values taken in order.</summary>
+    private void WriteStruct(System.Text.Json.Utf8JsonWriter w, Node node, int row)
+    {
+        var leaf = _data[node.Leaf];
+        if (leaf.DefAt(row) < node.Def)
+        {
+            w.WriteNullValue();
+            return;
+        }
+        if (node.Kind == Kind.Leaf)
+        {
+            leaf.WriteNext(w);
+            return;
+        }
+        w.WriteStartObject();
+        foreach (var child in node.Children)
+        {
+            w.WritePropertyName(child.Name);
+            WriteStruct(w, child, row);
+        }
+        w.WriteEndObject();
     }
 
     /// <summary>The one writer, reset to an empty buffer.</summary>
