@@ -1,12 +1,30 @@
 using System.Management.Automation;
 using Grouper.Format;
 using Grouper.Reading;
+using Grouper.Writer;
 
 namespace Grouper.PowerShell;
 
 /// <summary>What the cmdlets share: provider paths, error records from Core's exceptions, conversions.</summary>
 public abstract class GrouperCmdlet : PSCmdlet
 {
+    /// <summary>
+    /// A build's progress as a progress record: <paramref name="reading"/> while it reads (the reading source, or
+    /// <paramref name="readingFrom"/>, as its operation), the records written and a percentage while it writes.
+    /// </summary>
+    protected static ProgressRecord BuildProgressRecord(int id, string activity, BuildProgress p, string reading, string? readingFrom) =>
+        new(id, activity, p.Phase switch
+        {
+            BuildPhase.Reading => reading,
+            BuildPhase.Writing => $"Wrote {p.RecordsWritten:N0} of {p.RecordsRead:N0} records in {p.GroupsWritten:N0} groups",
+            _ => $"{p.Phase}: {p.RecordsRead:N0} records",
+        })
+        {
+            CurrentOperation = p.CurrentSource ?? (p.Phase == BuildPhase.Reading && readingFrom is not null ? readingFrom : p.Phase.ToString()),
+            PercentComplete = p.Phase == BuildPhase.Writing && p.RecordsRead > 0 ? (int)(100 * p.RecordsWritten / p.RecordsRead) : -1,
+            SecondsRemaining = -1,
+        };
+
     /// <summary>
     /// Resolves -Path (wildcards) or -LiteralPath to file-system paths. A path of another provider, or one
     /// that matches nothing, is reported with WriteError and skipped.

@@ -216,34 +216,25 @@ public static class DatasetMerger
         var textIn = new List<List<int>>(); // the parts where each column is text
         var signedIn = new List<List<int>>(); // the parts where each column holds signed integers
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
-        var nullOnly = new Dictionary<(int Part, int Column), bool>();
-        bool NullOnly(int part, string name)
+        // Facts the schemas cannot tell, read from a part's column once, to its first value that decides them.
+        var facts = new Dictionary<(int Part, string Column, bool Signs), bool>();
+        bool Holds(int part, string name, bool signs)
         {
-            int c = parts[part].Columns.ToList().FindIndex(x => x.Name == name);
-            if (c < 0) return true;
-            if (parts[part].Columns[c] is not { Kind: ValueKind.String, Nullable: true }) return false;
-            if (nullOnly.TryGetValue((part, c), out var known)) return known;
-            bool all = true;
-            foreach (var b in parts[part].ScanBatches([c]))
-            {
-                for (int r = 0; r < b.Count && all; r++) all = b.IsNull(0, r);
-                if (!all) break;
-            }
-            return nullOnly[(part, c)] = all;
-        }
-        var nonNegative = new Dictionary<(int Part, string Column), bool>();
-        bool NonNegative(int part, string name)
-        {
-            if (nonNegative.TryGetValue((part, name), out var known)) return known;
+            if (facts.TryGetValue((part, name, signs), out var known)) return known;
             int c = parts[part].Columns.ToList().FindIndex(x => x.Name == name);
             bool all = true;
             foreach (var b in parts[part].ScanBatches([c]))
             {
-                for (int r = 0; r < b.Count && all; r++) all = b.GetValue(0, r) is not { } v || Convert.ToInt64(v, CultureInfo.InvariantCulture) >= 0;
+                for (int r = 0; r < b.Count && all; r++)
+                    all = signs ? b.GetValue(0, r) is not { } v || Convert.ToInt64(v, CultureInfo.InvariantCulture) >= 0 : b.IsNull(0, r);
                 if (!all) break;
             }
-            return nonNegative[(part, name)] = all;
+            return facts[(part, name, signs)] = all;
         }
+        // A column of only nulls in a part (stored as nullable text, or absent there).
+        bool NullOnly(int part, string name) =>
+            parts[part].Columns.FirstOrDefault(x => x.Name == name) is not { } col || (col is { Kind: ValueKind.String, Nullable: true } && Holds(part, name, signs: false));
+        bool NonNegative(int part, string name) => Holds(part, name, signs: true);
         for (int p = 0; p < parts.Count; p++)
         {
             var own = parts[p].Columns;

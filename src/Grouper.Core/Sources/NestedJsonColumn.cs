@@ -1,6 +1,9 @@
+using System.Buffers;
 using System.Collections;
 using System.Globalization;
 using System.Reflection;
+using System.Text;
+using System.Text.Json;
 using Grouper.Format;
 using Parquet;
 using Parquet.Data;
@@ -132,8 +135,7 @@ internal sealed class NestedJsonColumn : SourceColumn
                 if (_data[_top.Leaf].DefAt(from + r) < _top.Def) { _json[r] = null; continue; }
                 var w = Writer();
                 WriteStruct(w, _top, from + r);
-                w.Flush();
-                _json[r] = System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+                _json[r] = Written(w, _buffer);
             }
             foreach (var leaf in _data) leaf.Placed(from + count);
         }
@@ -209,7 +211,7 @@ internal sealed class NestedJsonColumn : SourceColumn
             protected override object? Value(int i) => Values[i];
 
             // The common value types without boxing (each test is on a type the compiler knows: one survives).
-            protected override void WriteValue(System.Text.Json.Utf8JsonWriter w, int i)
+            protected override void WriteValue(Utf8JsonWriter w, int i)
             {
                 if (typeof(T) == typeof(long)) w.WriteNumberValue((long)(object)Values[i]);
                 else if (typeof(T) == typeof(int)) w.WriteNumberValue((int)(object)Values[i]);
@@ -279,7 +281,7 @@ internal sealed class NestedJsonColumn : SourceColumn
         /// entries: each entry closes the lists deeper than its repetition level, then opens the new element's
         /// lists down to its definition level, which ends in the value, a null, or an empty list.
         /// </summary>
-        public void WriteLists(string?[] json, int from, int count, System.Text.Json.Utf8JsonWriter w, System.Buffers.ArrayBufferWriter<byte> buffer)
+        public void WriteLists(string?[] json, int from, int count, Utf8JsonWriter w, ArrayBufferWriter<byte> buffer)
         {
             var nodes = Path.Nodes;
             int leaf = nodes.Length - 1, end = from + count, open = 0;
@@ -287,8 +289,7 @@ internal sealed class NestedJsonColumn : SourceColumn
             void FinishRow()
             {
                 for (; open > 0; open--) w.WriteEndArray();
-                w.Flush();
-                json[_row - from] = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+                json[_row - from] = Written(w, buffer);
                 rowOpen = false;
             }
             // The element of the list at nodes[k - 1]: its item is nodes[k].
@@ -313,8 +314,7 @@ internal sealed class NestedJsonColumn : SourceColumn
                     if (rowOpen) FinishRow();
                     _row++;
                     if (d < nodes[0].Def) { json[_row - from] = null; continue; } // a null list
-                    buffer.ResetWrittenCount();
-                    w.Reset(buffer);
+                    Reset(w, buffer);
                     rowOpen = true;
                     w.WriteStartArray();
                     open = 1;
@@ -331,7 +331,7 @@ internal sealed class NestedJsonColumn : SourceColumn
             if (rowOpen) FinishRow();
         }
 
-        protected abstract void WriteValue(System.Text.Json.Utf8JsonWriter w, int i);
+        protected abstract void WriteValue(Utf8JsonWriter w, int i);
 
         /// <summary>The definition level of entry <paramref name="entry"/> (a leaf under structs only: one entry a row).</summary>
         public int DefAt(int entry)
@@ -341,7 +341,7 @@ internal sealed class NestedJsonColumn : SourceColumn
         }
 
         /// <summary>The next value (its entry is defined).</summary>
-        public void WriteNext(System.Text.Json.Utf8JsonWriter w) => WriteValue(w, _value++);
+        public void WriteNext(Utf8JsonWriter w) => WriteValue(w, _value++);
 
         /// <summary>Rows before <paramref name="end"/> are written (a leaf under structs only).</summary>
         public void Placed(int end)
@@ -357,20 +357,19 @@ internal sealed class NestedJsonColumn : SourceColumn
         }
     }
 
-    private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1024);
-    private System.Text.Json.Utf8JsonWriter? _writer;
+    private readonly ArrayBufferWriter<byte> _buffer = new(1024);
+    private Utf8JsonWriter? _writer;
 
     /// <summary>A row's assembled value as compact JSON, written straight from the assembled values with one writer.</summary>
     private string ToJson(object value)
     {
         var w = Writer();
         WriteJson(w, _top, value);
-        w.Flush();
-        return System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+        return Written(w, _buffer);
     }
 
     /// <summary>Row <paramref name="row"/> of a struct-only node, its leaves' values taken in order.</summary>
-    private void WriteStruct(System.Text.Json.Utf8JsonWriter w, Node node, int row)
+    private void WriteStruct(Utf8JsonWriter w, Node node, int row)
     {
         var leaf = _data[node.Leaf];
         if (leaf.DefAt(row) < node.Def)
@@ -393,16 +392,28 @@ internal sealed class NestedJsonColumn : SourceColumn
     }
 
     /// <summary>The one writer, reset to an empty buffer.</summary>
-    private System.Text.Json.Utf8JsonWriter Writer()
+    private Utf8JsonWriter Writer()
     {
-        _buffer.ResetWrittenCount();
-        if (_writer is null) _writer = new System.Text.Json.Utf8JsonWriter(_buffer, NestedJson.Options);
-        else _writer.Reset(_buffer);
+        if (_writer is null) _writer = new Utf8JsonWriter(_buffer, NestedJson.Options);
+        Reset(_writer, _buffer);
         return _writer;
     }
 
+    private static void Reset(Utf8JsonWriter w, ArrayBufferWriter<byte> buffer)
+    {
+        buffer.ResetWrittenCount();
+        w.Reset(buffer);
+    }
+
+    /// <summary>What the writer wrote since its reset, as text.</summary>
+    private static string Written(Utf8JsonWriter w, ArrayBufferWriter<byte> buffer)
+    {
+        w.Flush();
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     /// <summary>Structs as objects with their fields in schema order, lists as arrays, maps as objects keyed by the keys' text, values as <see cref="NestedJson"/> writes them.</summary>
-    private static void WriteJson(System.Text.Json.Utf8JsonWriter w, Node node, object? value)
+    private static void WriteJson(Utf8JsonWriter w, Node node, object? value)
     {
         if (value is null)
         {

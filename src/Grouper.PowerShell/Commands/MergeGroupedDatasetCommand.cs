@@ -55,17 +55,12 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
     /// <summary>A rewrite of the parts (their schemas differ) reports as a build does, on this (the pipeline) thread, a few times a second.</summary>
     private sealed class RewriteProgress(MergeGroupedDatasetCommand cmdlet) : IProgress<BuildProgress>
     {
-        public void Report(BuildProgress p) => cmdlet.WriteProgress(new ProgressRecord(2, "Merge-GroupedDataset", p.Phase switch
+        public void Report(BuildProgress p)
         {
-            BuildPhase.Reading => $"Read {p.RecordsRead:N0} records of the parts, to write them under one schema",
-            BuildPhase.Writing => $"Wrote {p.RecordsWritten:N0} of {p.RecordsRead:N0} records in {p.GroupsWritten:N0} groups",
-            _ => $"{p.Phase}: {p.RecordsRead:N0} records",
-        })
-        {
-            CurrentOperation = p.CurrentSource ?? p.Phase.ToString(),
-            PercentComplete = p.Phase == BuildPhase.Writing && p.RecordsRead > 0 ? (int)(100 * p.RecordsWritten / p.RecordsRead) : -1,
-            RecordType = p.Phase == BuildPhase.Done ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-        });
+            var record = BuildProgressRecord(2, "Merge-GroupedDataset", p, $"Read {p.RecordsRead:N0} records of the parts, to write them under one schema", null);
+            if (p.Phase == BuildPhase.Done) record.RecordType = ProgressRecordType.Completed;
+            cmdlet.WriteProgress(record);
+        }
     }
 
     // A merge that writes its parts again takes as long as a build: Ctrl+C stops it, leaving nothing.

@@ -433,19 +433,8 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     private void ReportProgress(BuildProgress p)
     {
         // Core reports on this (the pipeline) thread, at most a few times a second.
-        var status = p.Phase switch
-        {
-            BuildPhase.Reading => $"Read {p.RecordsRead:N0} records, {p.BytesRead / 1048576.0:N1} MB; {p.SpillRuns} spill runs",
-            BuildPhase.Writing => $"Wrote {p.RecordsWritten:N0} of {p.RecordsRead:N0} records in {p.GroupsWritten:N0} groups",
-            _ => $"{p.Phase}: {p.RecordsRead:N0} records",
-        };
-        var record = new ProgressRecord(1, "New-GroupedDataset", status)
-        {
-            CurrentOperation = p.CurrentSource ?? (p.Phase == BuildPhase.Reading ? "pipeline input" : p.Phase.ToString()),
-            PercentComplete = p.Phase == BuildPhase.Writing && p.RecordsRead > 0 ? (int)(100 * p.RecordsWritten / p.RecordsRead) : -1,
-            SecondsRemaining = -1,
-        };
-        WriteProgress(record);
+        WriteProgress(BuildProgressRecord(1, "New-GroupedDataset", p,
+            $"Read {p.RecordsRead:N0} records, {p.BytesRead / 1048576.0:N1} MB; {p.SpillRuns} spill runs", "pipeline input"));
     }
 
     protected override void StopProcessing() => _cts.Cancel();
