@@ -10,6 +10,7 @@ CMDLETS = [
   description=["Reads CSV/TSV, JSON Lines or Parquet files (a file, a folder, a wildcard; .gz for text formats), or objects from the pipeline, gives every record a group key (one or more columns with -GroupBy, or a script block with -KeyScript), and writes a grouped dataset: Parquet shards in which each group's records are contiguous and in input order, an index for finding a group by key, and a manifest.",
    "Memory stays under -MemoryLimit (default 256MB) whatever the size of the input or of the largest group: records are sorted in memory up to half the budget, spilled as LZ4-compressed runs and merged.",
    "The dataset is written into a temporary folder beside the destination and moved into place only when complete and verified. An existing destination is left alone unless -Force is given. Ctrl+C stops the build and removes what it wrote. A record that cannot be read (malformed line, missing key column, schema mismatch) stops the build with an error that names the file and line; nothing is written.",
+   "Write-Progress shows how far the build is, a few times a second: while it reads, the records and megabytes read and the percentage of the input (of all the files named in one call; of the file being read for files piped one by one; none for objects), then the records written.",
    "Files piped from Get-ChildItem are read as input files. The key of a record grouped by several columns is the columns' canonical texts joined by '|' (with '\\' and '|' escaped); see about_Grouper."],
   params=[
    ("Path","string[]",True,"0","false","true","Input files, folders or wildcard patterns (CSV, TSV, JSON Lines, Parquet; text formats may be .gz). Text is UTF-8; CSV and TSV files with a UTF-16 or UTF-32 byte order mark (Excel's \"Unicode text\") are read too. Folders are read recursively, in ordinal order of the file paths. Nested Parquet columns (lists, structs, maps) become text columns holding each value's JSON."),
@@ -196,7 +197,7 @@ CMDLETS = [
    ("LiteralPath","string",True,"named","true (ByPropertyName)","false","The folder, taken exactly as written. Aliases: PSPath, LP."),
    ("GroupBy","string[]",True,"named","false","false","The key columns the files are grouped by."),
    ("Destination","string",False,"1","false","false","A new dataset; without it the index and manifest go into the source folder."),
-   ("Regroup","switch",False,"named","false","false","Build a new grouped dataset from the files (needs -Destination)."),
+   ("Regroup","switch",False,"named","false","false","Build a new grouped dataset from the files (needs -Destination), with -MemoryLimit as its budget; Write-Progress shows the percentage of the files read, then of the records written."),
    ("Transfer","TransferMode",False,"named","false","false","Link (default), Copy or Move the files into a new dataset."),
    ("MemoryLimit","long",False,"named","false","false","Memory for sorting the group entries. Default 256MB."),
    ("Force","switch",False,"named","false","false","Replace an existing dataset or manifest."),

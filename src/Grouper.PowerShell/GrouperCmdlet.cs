@@ -10,7 +10,8 @@ public abstract class GrouperCmdlet : PSCmdlet
 {
     /// <summary>
     /// A build's progress as a progress record: <paramref name="reading"/> while it reads (the reading source, or
-    /// <paramref name="readingFrom"/>, as its operation), the records written and a percentage while it writes.
+    /// <paramref name="readingFrom"/>, as its operation) with how much of the input is read where the build
+    /// knows (<see cref="BuildProgress.ReadFraction"/>), the records written and a percentage while it writes.
     /// </summary>
     protected static ProgressRecord BuildProgressRecord(int id, string activity, BuildProgress p, string reading, string? readingFrom) =>
         new(id, activity, p.Phase switch
@@ -21,9 +22,31 @@ public abstract class GrouperCmdlet : PSCmdlet
         })
         {
             CurrentOperation = p.CurrentSource ?? (p.Phase == BuildPhase.Reading && readingFrom is not null ? readingFrom : p.Phase.ToString()),
-            PercentComplete = p.Phase == BuildPhase.Writing && p.RecordsRead > 0 ? (int)(100 * p.RecordsWritten / p.RecordsRead) : -1,
+            PercentComplete = p.Phase switch
+            {
+                BuildPhase.Reading when p.ReadFraction >= 0 => (int)(100 * p.ReadFraction),
+                BuildPhase.Writing when p.RecordsRead > 0 => (int)(100 * p.RecordsWritten / p.RecordsRead),
+                _ => -1,
+            },
             SecondsRemaining = -1,
         };
+
+    /// <summary>Core's progress handed to a cmdlet's method: Core reports on the thread that called it, the pipeline's.</summary>
+    protected sealed class PipelineProgress(Action<BuildProgress> report) : IProgress<BuildProgress>
+    {
+        public void Report(BuildProgress value) => report(value);
+    }
+
+    /// <summary>A file's size on disk, for progress; 0 when it cannot be told (the read that follows says why).</summary>
+    protected static long SizeOf(string file)
+    {
+        try { return new FileInfo(file).Length; }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return 0; }
+    }
+
+    /// <summary>What a build's progress says it has read: records, and megabytes of how many where it knows.</summary>
+    protected static string ReadSoFar(BuildProgress p) =>
+        $"Read {p.RecordsRead:N0} records, {p.BytesRead / 1048576.0:N1}{(p.InputBytes > 0 ? $" of {p.InputBytes / 1048576.0:N1}" : "")} MB";
 
     /// <summary>
     /// Resolves -Path (wildcards) or -LiteralPath to file-system paths. A path of another provider, or one

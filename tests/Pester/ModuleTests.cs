@@ -293,6 +293,49 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void Progress_while_reading_says_how_much_of_the_input_is_read()
+    {
+        var sb = new StringBuilder("k,v\n");
+        for (int i = 0; i < 100_000; i++) sb.Append("k").Append(i % 1000).Append(',').Append(i).Append('\n');
+        Directory.CreateDirectory(_ps["in [p]"]);
+        for (int f = 0; f < 3; f++) File.WriteAllText(_ps[$"in [p]/part {f}.csv"], sb.ToString());
+        double megabytes = 3 * new FileInfo(_ps["in [p]/part 0.csv"]).Length / 1048576.0;
+
+        List<ProgressRecord> Reading(string script)
+        {
+            using var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript(script);
+            ps.Invoke();
+            Assert.Empty(ps.Streams.Error);
+            return ps.Streams.Progress.Where(p => p.StatusDescription.StartsWith("Read ", StringComparison.Ordinal)).ToList();
+        }
+        static void Forward(List<ProgressRecord> reading)
+        {
+            Assert.NotEmpty(reading);
+            Assert.All(reading, p => Assert.InRange(p.PercentComplete, 0, 100));
+            for (int i = 1; i < reading.Count; i++) Assert.True(reading[i].PercentComplete >= reading[i - 1].PercentComplete, "the percentage went back");
+        }
+
+        // Files named at once: a percentage of all of them, and the megabytes of how many.
+        var named = Reading("New-GroupedDataset -LiteralPath 'in [p]' -Destination 'all [p]' -GroupBy k | Out-Null");
+        Forward(named);
+        Assert.All(named, p => Assert.Contains($" of {megabytes:N1} MB", p.StatusDescription));
+        // Files one by one down the pipeline: the total is not known, so each file's own percentage.
+        var piped = Reading("[System.IO.DirectoryInfo]::new([System.IO.Path]::Combine($PWD.ProviderPath, 'in [p]')).GetFiles('*.csv') | New-GroupedDataset -Destination 'piped [p]' -GroupBy k | Out-Null");
+        Assert.NotEmpty(piped);
+        Assert.All(piped, p => Assert.DoesNotContain(" of ", p.StatusDescription));
+        Assert.All(piped, p => Assert.InRange(p.PercentComplete, -1, 100));
+        // Objects from the pipeline: nothing to measure against.
+        var objects = Reading("1..20000 | ForEach-Object { [pscustomobject]@{ k = $_ % 10 } } | New-GroupedDataset -Destination 'objects [p]' -GroupBy k | Out-Null");
+        Assert.All(objects, p => Assert.Equal(-1, p.PercentComplete));
+        // A regroup reads Parquet files as a build does, and says so.
+        var regroup = Reading("Import-GroupedDataset -LiteralPath 'all [p]' -GroupBy k -Destination 'regrouped [p]' -Regroup | Out-Null");
+        Forward(regroup);
+        Assert.All(regroup, p => Assert.Equal("Import-GroupedDataset", p.Activity));
+    }
+
+    [Fact]
     public void Stopping_a_running_build_leaves_nothing_behind()
     {
         using var ps = System.Management.Automation.PowerShell.Create();

@@ -332,6 +332,7 @@ public static class DatasetMerger
             Sources = parts.SelectMany(p => p.Manifest.Sources).OrderBy(s => s.Path, StringComparer.Ordinal).ToList(),
         };
         using var builder = new GroupedDatasetBuilder(destination, options);
+        builder.ExpectInput(0, parts.Sum(p => p.Manifest.RecordCount));
         foreach (var part in parts)
         {
             var reader = ObjectRecordReader.Declaring(part.Path, columns);

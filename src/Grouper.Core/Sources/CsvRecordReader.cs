@@ -31,6 +31,7 @@ public sealed class CsvRecordReader : RecordReader
 
     private readonly string _path;
     private Stream _stream;
+    private readonly Stream? _file; // the file under _stream (under a decompressor or transcoder): progress
     private readonly byte _delimiter;
     private readonly string[] _names;
 
@@ -61,6 +62,7 @@ public sealed class CsvRecordReader : RecordReader
             throw new ArgumentOutOfRangeException(nameof(delimiter), delimiter, "The delimiter must be an ASCII character other than a quote or a line break.");
         _path = path;
         _stream = stream;
+        _file = PositionOf(stream);
         _delimiter = (byte)delimiter;
         try
         {
@@ -86,6 +88,7 @@ public sealed class CsvRecordReader : RecordReader
     }
 
     public override string SourceName => _path;
+    public override long BytesConsumed => _file is { CanSeek: true } f ? f.Position : -1;
     public override long RowNumber => _line;
     public override string RowNoun => "line";
     public override int FieldCount => _names.Length;

@@ -32,6 +32,7 @@ public sealed class JsonLinesRecordReader : RecordReader
 
     private readonly string _path;
     private readonly Stream _stream;
+    private readonly Stream? _file; // the file under _stream (under a decompressor): progress
     private byte[] _buffer = new byte[1 << 17];
     private int _start, _end;
     private int _lineStart;     // where the current line starts in _buffer
@@ -54,7 +55,10 @@ public sealed class JsonLinesRecordReader : RecordReader
     {
         _path = path;
         _stream = stream;
+        _file = PositionOf(stream);
     }
+
+    public override long BytesConsumed => _file is { CanSeek: true } f ? f.Position : -1;
 
     public override string SourceName => _path;
     public override long RowNumber => _line;

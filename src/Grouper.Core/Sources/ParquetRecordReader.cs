@@ -94,6 +94,10 @@ public sealed class ParquetRecordReader : RecordReader
 
     public override string SourceName => _path;
 
+    /// <summary>The file's share of the rows read: its pages are read a column chunk at a time, not in file order.</summary>
+    public override long BytesConsumed =>
+        _reader.Metadata is { NumRows: > 0 } m && _file.CanSeek ? (long)(_file.Length * Math.Min(1.0, (double)_row / m.NumRows)) : -1;
+
     /// <summary>Column <paramref name="ordinal"/> of the current row group, for the builder's own way with Parquet records (<see cref="Writer.RowCodec.ParquetText"/>).</summary>
     internal SourceColumn Column(int ordinal) => _columns[ordinal];
 

@@ -26,6 +26,19 @@ public abstract class RecordReader : IDisposable
     /// <summary>A word for <see cref="RowNumber"/> in messages: "line" or "row".</summary>
     public virtual string RowNoun => "row";
 
+    /// <summary>
+    /// How many bytes of its file the reader has consumed, for progress (of a .gz file, compressed bytes); -1
+    /// when it cannot tell (records from a caller). Asked between records, on the reading thread.
+    /// </summary>
+    public virtual long BytesConsumed => -1;
+
+    /// <summary>The stream whose position is how far into its file a reader over <paramref name="stream"/> is: the file under a decompressor.</summary>
+    protected static Stream? PositionOf(Stream stream) => stream switch
+    {
+        System.IO.Compression.GZipStream g => PositionOf(g.BaseStream),
+        _ => stream.CanSeek ? stream : null,
+    };
+
     /// <summary>Number of columns known now.</summary>
     public abstract int FieldCount { get; }
 

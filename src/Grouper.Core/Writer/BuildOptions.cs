@@ -58,6 +58,9 @@ public sealed class BuildOptions
     /// <summary>Tests: the shards the first half is taken to make (when wrong, the second half's index entries are renumbered).</summary>
     internal int? HalvesExpectedShards { get; init; }
 
+    /// <summary>Least time between two reports to <see cref="Progress"/> (progress is costly for hosts that draw it); tests set zero.</summary>
+    internal TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>
     /// Folder for spill runs (a faster or larger disk). The build spills into a subfolder named after its
     /// work folder and deletes it when done; if the process dies, the next writer of the same destination
@@ -92,7 +95,10 @@ public sealed class BuildOptions
 /// <summary>Where a build is.</summary>
 public enum BuildPhase { Reading, Merging, Writing, Verifying, Committing, Done }
 
-/// <summary>A snapshot of a build's progress.</summary>
+/// <summary>
+/// A snapshot of a build's progress. <see cref="BytesRead"/> counts the files read whole and how far the
+/// reader is into the current one (on disk: compressed bytes of a .gz file).
+/// </summary>
 public sealed record BuildProgress(
     BuildPhase Phase,
     long RecordsRead,
@@ -100,7 +106,30 @@ public sealed record BuildProgress(
     long RecordsWritten,
     long GroupsWritten,
     int SpillRuns,
-    string? CurrentSource);
+    string? CurrentSource)
+{
+    /// <summary>Bytes of input the build was told to expect (<see cref="GroupedDatasetBuilder.ExpectInput"/>); 0 when it was not.</summary>
+    public long InputBytes { get; init; }
+
+    /// <summary>Records the build was told to expect (a merge that writes its parts again knows them); 0 when it was not.</summary>
+    public long InputRecords { get; init; }
+
+    /// <summary>Size of the file being read; 0 when none is, or when its reader cannot tell how far it is.</summary>
+    public long SourceBytes { get; init; }
+
+    /// <summary>How far into <see cref="SourceBytes"/> the reader is.</summary>
+    public long SourceBytesRead { get; init; }
+
+    /// <summary>
+    /// How much of the input has been read, from 0 to 1: of the records or bytes the build was told to expect,
+    /// else of the file being read; -1 when the build cannot tell (records from the pipeline).
+    /// </summary>
+    public double ReadFraction =>
+        InputRecords > 0 ? Math.Min(1.0, (double)RecordsRead / InputRecords)
+        : InputBytes > 0 ? Math.Min(1.0, (double)BytesRead / InputBytes)
+        : SourceBytes > 0 ? Math.Min(1.0, (double)SourceBytesRead / SourceBytes)
+        : -1;
+}
 
 /// <summary>How a sharded build divides the work among workers.</summary>
 public enum WorkerSplit

@@ -42,6 +42,11 @@ public sealed class GroupedDatasetBuilder : IDisposable
     private long _bytesRead;
     private int _activeSource = -1;
     private string? _currentSource;
+    // The file AddAll is reading and its size, for progress within it; what the caller said to expect in all.
+    private RecordReader? _activeReader;
+    private long _activeBytes;
+    private long _inputBytes, _inputRecords;
+    private bool _reported;
     private BuildPhase _phase = BuildPhase.Reading;
     private long _recordsWritten, _groupsWritten;
     private bool _completed, _disposed;
@@ -125,7 +130,31 @@ public sealed class GroupedDatasetBuilder : IDisposable
     public string WorkingDirectory => _workDir;
 
     /// <summary>A snapshot of where the build is.</summary>
-    public BuildProgress Progress => new(_phase, _recordsRead, _bytesRead, _recordsWritten, _groupsWritten, _sorter.RunCount, _currentSource);
+    public BuildProgress Progress
+    {
+        get
+        {
+            // The reader is asked between its records, on this thread: every report comes from the caller's thread.
+            long within = _activeReader?.BytesConsumed ?? -1;
+            return new(_phase, _recordsRead, _bytesRead + Math.Clamp(within, 0, _activeBytes), _recordsWritten, _groupsWritten, _sorter.RunCount, _currentSource)
+            {
+                InputBytes = _inputBytes,
+                InputRecords = _inputRecords,
+                SourceBytes = within >= 0 ? _activeBytes : 0,
+                SourceBytesRead = Math.Clamp(within, 0, _activeBytes),
+            };
+        }
+    }
+
+    /// <summary>
+    /// Tells the build how much input to expect, so that its progress says how much of it is read
+    /// (<see cref="BuildProgress.ReadFraction"/>): the files' bytes on disk, or records. Calls add up.
+    /// </summary>
+    public void ExpectInput(long bytes, long records = 0)
+    {
+        _inputBytes += Math.Max(0, bytes);
+        _inputRecords += Math.Max(0, records);
+    }
 
     /// <summary>Adds every record of <paramref name="reader"/>.</summary>
     [MethodImpl(Hot.Path)]
@@ -137,27 +166,36 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _sources.Add(new SourceFileInfo { Path = reader.SourceName, Bytes = bytes });
         _activeSource = _sources.Count - 1;
         _currentSource = reader.SourceName;
-        // Grouper's own readers are told apart once, not for every record: each has a loop of its own in which
-        // reading and adding a record are direct calls.
-        switch (reader)
+        (_activeReader, _activeBytes) = (reader, bytes);
+        Report();
+        try
         {
-            case CsvRecordReader: AddAllOwn<RowCodec.CsvText>(reader, ct); break;
-            case ParquetRecordReader: AddAllOwn<RowCodec.ParquetText>(reader, ct); break;
-            case JsonLinesRecordReader: AddAllOwn<RowCodec.JsonText>(reader, ct); break;
-            default:
-                while (true)
-                {
-                    bool more;
-                    try { more = reader.Read(); }
-                    catch (Exception ex) when (ex is not GrouperException and not OperationCanceledException)
+            // Grouper's own readers are told apart once, not for every record: each has a loop of its own in which
+            // reading and adding a record are direct calls.
+            switch (reader)
+            {
+                case CsvRecordReader: AddAllOwn<RowCodec.CsvText>(reader, ct); break;
+                case ParquetRecordReader: AddAllOwn<RowCodec.ParquetText>(reader, ct); break;
+                case JsonLinesRecordReader: AddAllOwn<RowCodec.JsonText>(reader, ct); break;
+                default:
+                    while (true)
                     {
-                        throw Unreadable(reader, ex);
+                        bool more;
+                        try { more = reader.Read(); }
+                        catch (Exception ex) when (ex is not GrouperException and not OperationCanceledException)
+                        {
+                            throw Unreadable(reader, ex);
+                        }
+                        if (!more) break;
+                        AddGeneral(reader);
+                        if ((_recordsRead & 0x3FF) == 0) ct.ThrowIfCancellationRequested();
                     }
-                    if (!more) break;
-                    AddGeneral(reader);
-                    if ((_recordsRead & 0x3FF) == 0) ct.ThrowIfCancellationRequested();
-                }
-                break;
+                    break;
+            }
+        }
+        finally
+        {
+            _activeReader = null;
         }
         _bytesRead += bytes;
         _activeSource = -1;
@@ -340,7 +378,9 @@ public sealed class GroupedDatasetBuilder : IDisposable
     private void Report(bool force = false)
     {
         if (_options.Progress is null) return;
-        if (!force && _progressClock.ElapsedMilliseconds < 250) return;
+        // The first report goes out at once, so that a host shows the build from its start.
+        if (!force && _reported && _progressClock.Elapsed < _options.ProgressInterval) return;
+        _reported = true;
         _progressClock.Restart();
         _options.Progress.Report(Progress);
     }

@@ -72,10 +72,18 @@ public sealed class ImportGroupedDatasetCommand : GrouperCmdlet, IDisposable
         {
             if (Regroup)
             {
-                using var b = new GroupedDatasetBuilder(destination!, new BuildOptions { Key = new ColumnKeySpec(GroupBy), MemoryLimit = MemoryLimit, Overwrite = Force, Durable = Durable });
-                foreach (var f in SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet))
+                using var b = new GroupedDatasetBuilder(destination!, new BuildOptions
+                {
+                    Key = new ColumnKeySpec(GroupBy), MemoryLimit = MemoryLimit, Overwrite = Force, Durable = Durable,
+                    Progress = new PipelineProgress(p => WriteProgress(BuildProgressRecord(1, "Import-GroupedDataset", p, $"{ReadSoFar(p)} of Parquet files to regroup; {p.SpillRuns} spill runs", null))),
+                });
+                var files = SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet).ToList();
+                b.ExpectInput(files.Sum(SizeOf));
+                foreach (var f in files)
                     using (var r = SourceFiles.Open(f)) b.AddAll(r, _cts.Token);
-                WriteObject(ToInfo(destination!, b.Complete(_cts.Token)));
+                var built = b.Complete(_cts.Token);
+                WriteProgress(new ProgressRecord(1, "Import-GroupedDataset", "Done") { RecordType = ProgressRecordType.Completed });
+                WriteObject(ToInfo(destination!, built));
                 return;
             }
             var m = DatasetImporter.Import(source, new ColumnKeySpec(GroupBy), destination, Force, (ShardTransfer)Transfer, MemoryLimit, _cts.Token, Durable);

@@ -269,6 +269,8 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         if (!NeedsLabelScan && !SplitsFiles) ReadFiles();
     }
 
+    private bool _ending; // in EndProcessing: every input file is known
+
     private bool SplitsFiles => WorkerCount > 0 && SplitBy == SplitBy.File;
 
     private WorkerShare? Share => WorkerCount > 0 ? new WorkerShare(WorkerIndex, WorkerCount, (WorkerSplit)SplitBy) : null;
@@ -278,6 +280,9 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         if (_files.Count == 0) return;
         var mine = Share?.FilesOf(_files).ToList() ?? _files;
         var builder = Builder(mine);
+        // How much of the input is read, as a percentage, where all of it is known now: not for files that
+        // come one by one down the pipeline (the percentage would start again at each), which show each file's.
+        if (!MyInvocation.ExpectingInput || _ending) builder.ExpectInput(mine.Sum(SizeOf));
         foreach (var file in mine) AddFile(builder, file);
         _files.Clear();
     }
@@ -401,6 +406,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     protected override void EndProcessing()
     {
         if (!_started && !Preview) return;
+        _ending = true;
         ReadFiles();
         if (_failedInputs > 0)
             ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
@@ -434,7 +440,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     {
         // Core reports on this (the pipeline) thread, at most a few times a second.
         WriteProgress(BuildProgressRecord(1, "New-GroupedDataset", p,
-            $"Read {p.RecordsRead:N0} records, {p.BytesRead / 1048576.0:N1} MB; {p.SpillRuns} spill runs", "pipeline input"));
+            $"{ReadSoFar(p)}; {p.SpillRuns} spill runs", "pipeline input"));
     }
 
     protected override void StopProcessing() => _cts.Cancel();
@@ -444,10 +450,5 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         _builder?.Dispose();
         _objects?.Dispose();
         _cts.Dispose();
-    }
-
-    private sealed class PipelineProgress(Action<BuildProgress> report) : IProgress<BuildProgress>
-    {
-        public void Report(BuildProgress value) => report(value);
     }
 }
