@@ -167,6 +167,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _activeSource = _sources.Count - 1;
         _currentSource = reader.SourceName;
         (_activeReader, _activeBytes) = (reader, bytes);
+        // A row group read ahead is memory beside the sort buffer's half of the budget.
+        if (reader is ParquetRecordReader parquet) parquet.ReadAheadLimit = Math.Min(parquet.ReadAheadLimit, _options.MemoryLimit / 8);
         Report();
         try
         {

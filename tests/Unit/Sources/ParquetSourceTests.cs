@@ -446,4 +446,84 @@ public class ParquetSourceTests
         Assert.Equal(5, g1[1][1]); // i = 5
         Assert.Null(ds.ReadRecords(ds.FindGroup("k0")!).First()[1]);
     }
+    [Fact]
+    public void A_damaged_row_group_read_ahead_fails_where_it_is_reached_and_not_before()
+    {
+        // Row groups are decoded one ahead on another thread: the rows before a damaged one must all be read,
+        // its failure must come when the reader reaches it, naming it and its first row, and a reader closed
+        // before that must close quietly.
+        using var t = new TempDir();
+        var path = t["rows [4096].parquet"];
+        Duck($"COPY (SELECT 'user-' || (i % 13) AS user, i AS n, 'text ' || i || repeat('z', (i % 40)::INT) AS text FROM range(20480) r(i)) TO '{path}' (FORMAT parquet, COMPRESSION SNAPPY, ROW_GROUP_SIZE 4096)");
+        long offset, size;
+        using (var db = new DuckDBConnection("Data Source=:memory:"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"SELECT data_page_offset, total_compressed_size FROM parquet_metadata('{path}') WHERE row_group_id = 3 AND path_in_schema = 'text'";
+            using var dr = cmd.ExecuteReader();
+            Assert.True(dr.Read());
+            (offset, size) = (Convert.ToInt64(dr.GetValue(0)), Convert.ToInt64(dr.GetValue(1)));
+        }
+        // The page's compressed body, past its header, made garbage.
+        using (var fs = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            fs.Position = offset + size / 2;
+            fs.Write(Enumerable.Repeat((byte)0xFF, (int)Math.Min(256, size / 4)).ToArray());
+        }
+
+        using (var r = SourceFiles.Open(path))
+        {
+            long i = 0;
+            var ex = Assert.Throws<GrouperException>(() =>
+            {
+                while (r.Read())
+                {
+                    Assert.Equal(i, r.GetInt64(1));
+                    Assert.Equal($"text {i}" + new string('z', (int)(i % 40)), r.GetString(2));
+                    i++;
+                }
+            });
+            Assert.Equal(3 * 4096, i);
+            Assert.Contains("row group 3", ex.Message);
+            Assert.Equal(3 * 4096 + 1, ex.Row);
+            Assert.Equal(path, ex.SourceName);
+        }
+        // Closed while the damaged row group may be loading ahead: no error.
+        using (var r = SourceFiles.Open(path))
+            for (int k = 0; k < 2 * 4096 + 10; k++) Assert.True(r.Read());
+    }
+    [Fact]
+    public void Row_groups_are_read_ahead_within_the_limit_a_build_sets_and_read_the_same_either_way()
+    {
+        using var t = new TempDir();
+        var path = t["ahead.parquet"];
+        Duck($"COPY (SELECT 'user-' || (i % 13) AS user, i AS n, CASE WHEN i % 7 = 0 THEN NULL ELSE (i * 0.5)::DOUBLE END AS x, 'text ' || i || repeat('z', 200) AS text FROM range(5 * 4096) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 4096)");
+        List<string> Rows(ParquetRecordReader r)
+        {
+            var rows = new List<string>();
+            while (r.Read()) rows.Add($"{r.GetString(0)}|{r.GetInt64(1)}|{(r.GetKind(2) == ValueKind.Null ? "null" : r.GetDouble(2))}|{r.GetString(3)}");
+            return rows;
+        }
+        using var ahead = (ParquetRecordReader)SourceFiles.Open(path);
+        using var alone = (ParquetRecordReader)SourceFiles.Open(path);
+        alone.ReadAheadLimit = 0;
+        var a = Rows(ahead);
+        Assert.Equal(a, Rows(alone));
+        Assert.Equal(5 * 4096, a.Count);
+        Assert.Equal(4, ahead.RowGroupsReadAhead); // every row group after the first
+        Assert.Equal(0, alone.RowGroupsReadAhead);
+
+        // A build lowers the limit to an eighth of its budget: none of these row groups (about 0.9 MB each,
+        // uncompressed) is read ahead at a budget of 4 MB, all but the first at 256 MB.
+        foreach (var (budget, readAhead) in new[] { (4L << 20, false), (256L << 20, true) })
+        {
+            using var r = (ParquetRecordReader)SourceFiles.Open(path);
+            using var b = new GroupedDatasetBuilder(t[$"ds{budget}"], new BuildOptions { Key = KeySpec.FromColumns("user"), MemoryLimit = budget });
+            b.AddAll(r);
+            Assert.Equal(Math.Min(ParquetRecordReader.AheadMaxBytes, budget / 8), r.ReadAheadLimit);
+            Assert.Equal(readAhead, r.RowGroupsReadAhead > 0);
+            Assert.Equal(5 * 4096, b.Complete().RecordCount);
+        }
+    }
 }
