@@ -313,6 +313,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         _dictCount = h.Values;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(Util.Hot.Path)]
     private int ReadPage(scoped in PageHeaderInfo h, int body, CompressionCodec codec, int row, bool optional, string path)
     {
         // PLAIN values are handed out where they lie: the page is decompressed into the chunk's text buffer
@@ -390,6 +391,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     public bool IsNull(int row) => _lengths[row - _first] < 0;
 
     /// <summary>The value's UTF-8 (empty for null).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(Util.Hot.Path)]
     public ReadOnlySpan<byte> GetUtf8(int row)
     {
         int len = _lengths[row - _first];

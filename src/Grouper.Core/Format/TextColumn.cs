@@ -60,6 +60,7 @@ internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
     }
 
     /// <summary>The value's UTF-8 (empty for null), encoded for the whole chunk when the chunk was read as characters.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(Util.Hot.Path)]
     public ReadOnlySpan<byte> GetUtf8(int row)
     {
         if (_isPlain) return _plain.GetUtf8(row);

@@ -109,5 +109,6 @@ public sealed class RecordBatch
     /// A text value's UTF-8 without making a string (empty for null): valid as long as the batch. Grouper's
     /// shards store text as UTF-8, so this is the cheapest way to a value (no decoding at all).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(Util.Hot.Path)]
     public ReadOnlySpan<byte> GetUtf8(int column, int row) => Column(column).GetUtf8(Row(row));
 }

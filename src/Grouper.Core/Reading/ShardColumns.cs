@@ -86,6 +86,7 @@ internal abstract class ShardColumn
         public override bool IsNull(int row) => _text.IsNull(row);
         public override object? Get(int row) => _text.GetString(row);
         public override ReadOnlySpan<char> GetChars(int row) => _text.GetChars(row);
+        [System.Runtime.CompilerServices.MethodImpl(Util.Hot.Path)]
         public override ReadOnlySpan<byte> GetUtf8(int row) => _text.GetUtf8(row);
     }
 
