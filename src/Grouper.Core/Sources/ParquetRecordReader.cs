@@ -15,6 +15,7 @@ public sealed class ParquetRecordReader : RecordReader
 {
     private readonly string _path;
     private readonly FileStream _file;
+    private readonly long _fileLength; // for progress, read once: a read-ahead may be using the stream
     private readonly ParquetReader _reader;
     private readonly Field[] _fields;
     private readonly ColumnSpec[] _specs;
@@ -33,6 +34,7 @@ public sealed class ParquetRecordReader : RecordReader
     {
         _path = path;
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        _fileLength = _file.Length;
         try
         {
             _reader = ParquetFooter.OpenReader(_file, new ParquetOptions { UseDateOnlyTypeForDates = true });
@@ -104,7 +106,7 @@ public sealed class ParquetRecordReader : RecordReader
 
     /// <summary>The file's share of the rows read: its pages are read a column chunk at a time, not in file order.</summary>
     public override long BytesConsumed =>
-        _reader.Metadata is { NumRows: > 0 } m && _file.CanSeek ? (long)(_file.Length * Math.Min(1.0, (double)_row / m.NumRows)) : -1;
+        _reader.Metadata is { NumRows: > 0 } m ? (long)(_fileLength * Math.Min(1.0, (double)_row / m.NumRows)) : -1;
 
     /// <summary>Column <paramref name="ordinal"/> of the current row group, for the builder's own way with Parquet records (<see cref="Writer.RowCodec.ParquetText"/>).</summary>
     internal SourceColumn Column(int ordinal) => _columns[ordinal];
