@@ -21,7 +21,7 @@ public sealed class ParquetRecordReader : RecordReader
     private readonly ColumnSpec[] _specs;
     private SourceColumn[] _columns;
     // The next row group, decoded on another thread into a twin set of columns while this one's records are
-    // read (a build's reading thread otherwise decodes and encodes alone; its other core is idle between spills).
+    // read (a build's reading thread otherwise decodes and encodes alone, beside the thread that spills).
     private SourceColumn[]? _twin;
     private Task? _ahead;
     private int _aheadGroup = -1;
