@@ -79,6 +79,9 @@ internal static class ThriftCompact
 
         public void Skip(byte type) => Skip(type, inCollection: false, depth: 0);
 
+        /// <summary>Skips one element of a list, set or map (a boolean there takes a byte of its own).</summary>
+        public void SkipElement(byte type) => Skip(type, inCollection: true, depth: 0);
+
         private void Skip(byte type, bool inCollection, int depth)
         {
             if (depth > 64) throw new InvalidDataException("Parquet metadata is nested too deeply.");

@@ -20,7 +20,9 @@ public class FuzzTests(ITestOutputHelper output)
     private static Dictionary<string, byte[]> Seeds()
     {
         using var t = new TempDir();
-        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        // Row groups of 100 rows: a Parquet source reads the next row group ahead on another thread, and a
+        // damaged one must fail there as it would read in turn.
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k"), RowGroupMaxRows = 100 }))
         {
             var rows = Enumerable.Range(0, 500).Select(i => new object?[] { $"k{i % 37}", (long)i, i * 0.5, $"t{i}" }).ToList();
             using (var r = new TestRecords("in", [Col("k", ValueKind.String), Col("n", ValueKind.Int64), Col("x", ValueKind.Double), Col("s", ValueKind.String)], rows)) b.AddAll(r);

@@ -54,6 +54,25 @@ public class ParquetFooterTests
         Assert.Equal(GrouperErrorKind.InvalidDataset, shard.Kind);
     }
 
+    /// <summary>
+    /// A file of nested columns whose footer, mutated by the fuzz test, is well-formed Thrift with fields of the
+    /// wrong types (a column chunk's file offset as a boolean, FileMetaData's created_by as an integer):
+    /// Parquet.Net's reader, reading each as its type, lost its place and spun for as long as the test let it.
+    /// </summary>
+    private const string WrongTypesSpinParquetNet = "UEFSMRUAFYwFFf4DLBVQFQAVBhUGAADGAhgCAAAAUAEADQERCQEWAQEAAwEFDAAAAAQBBQwAAAAFAQUMAAAABgEFDAAAAAcBBQwAAAAIAQUMAAAACQEFDAAAAAoBBQwAAAALAQUMAAAADAEFDAAAAA0BBQwAAAAOAQUMAAAADwEFDAAAABABBQwAAAARAQUMAAAAEgEFDAAAABMBBQwAAAAUAQUMAAAAFQEFDAAAABYBBQwAAAAXAQUMAAAAGAEFDAAAABkBBQwAAAAaAQUMAAAAGwEFDAAAABwBBRAAAAAdAAkBAB4JBwQAHw0IACANCAAhDQgAIg0IACMNCAAkDQgAJQ0IPCYAAAAAAAAAJwAAAAAAAAAVABWUBBX2ASwVeBUAFQYVBgAAigIcIQAAAEEoiqIBAwQKAFoBAABBASUItEu7LgMAWisAZgEAAAINGwADDQgABg0IAAcNCBF+AAsNEAAODQgADw0IABINCAATDQgAFg0IABcNCAAaDQgAGw0IAB4NCAAfDQgAIg0IACMNCDwmAAAAAAAAACcAAAAAAAAAFQAV1AcVngMsFfABFQAVBhUGAADqAxxBAAAAQRRFUWoDAAAAggEAAGEBRSDVqlWrVq1atWqOCQCCUwBmAQAAAQ0bAAINCAADDQgABA0IAAUNCAAGDQgABw0IAAgNCAAJDQgACg0IAAsNCAAMDQgADQ0IAA4NCAAPDQgAEA0IABENCAASDQgAEw0IABQNCAAVDQgAFg0IABcNCAAYDQgAGQ0IABoNCAAbDQgAHA0IAB0NCAAeDQgAHw0IACANCAAhDQgAIg0IACMNCAAkDQgAJQ0IPCYAAAAAAAAAJwAAAAAAAAAVABWMBRXkAiwVUBUAFQYVBgAAxgIQAgAAAFABBQUBAAEFBgQAABERAAMNEAAEDQgABQ0IAAYNCAAHDQgACA0IAAkNCAAKDQgACw0IAAwNCAANDQgADg0IAA8NCAAQDQgAEQ0IABINCAATDQgAFA0IABUNCAAWDQgAFw0IABgNCAAZDQgAGg0IABsNCAAcDQgAHQ0IAB4NCAAfDQgAIA0IACENCAAiDQgAIw0IACQNCAAlDQg8JgAAAAAAAAAnAAAAAAAAABUAFeQDFeYCLBVQFQAVBhUGAADyARQCAAAAUAAFBhQEAQAAADABBQAxAQUAMgEFADMBBQA0AQUANQEFADYBBQA3AQUAOAEFADkBOAQxMAUGADEFBgAyBQYAMwUGADQFBgA1BQYANgUGADcFBgA4BQYFPAAyBTwEMjEBEgAyBTwAMgU8ADIFPAAyBTwAMgU8ADIFPAQyOAUqBTwAMwU8ADMFPAQzMgEYADMFPAAzBTwAMwU8ADMFPDQzNwIAAAAzOAIAAAAzORUEFQoVDkwVAhUAAAAFEAEAAABrFQAVHhUiLBVQFQQVBhUGAAAPOAIAAABQAAIAAABQAgFQABUAFZgFFYAELBVQFQAVBhUGAADMAhQCAAAAUAAFBgQDAA0BAAENCAEWAQERGQAEAQ0MAAAABQEFDAAAAAYBBQwAAAAHAQUMAAAACAEFDAAAAAkBBQwAAAAKAQUMAAAACwEFDAAAAAwBBQwAAAANAQUMAAAADgEFDAAAAA8BBQwAAAAQAQUMAAAAEQEFDAAAABIBBQwAAAATAQUMAAAAFAEFDAAAABUBBQwAAAAWAQUMAAAAFwEFDAAAABgBBQwAAAAZAQUMAAAAGgEFDAAAABsBBQwAAAAcAQUQAAAAHQAJAQAeCQcEAB8NCAAgDQgAIQ0IACINCAAjDQgAJA0IACUNCDwmAAAAAAAAACcAAAAAAAAAFUAcHAAAHBwAABwcAAAAACAAAAAQAAAAAACAAAAAAgAAACAAAAABAAAAEAAAEAAVAhn8EzUAGA1kdWNrZGJfc2NoZW1hFQoAFQQlAhgCaWQlJAA1AhgBbBUCFQYANQQYBGxpc3QVAgAVBCUCGAdlbGVtZW50JSQANQIYAmxsFQIVBgA1BBgEbGlzdBUCADUCGAdlbGVtZW50FQIVBgA1BBgEbGlzdBUCABUEJQIYB2VsZW1lbnQlJAA1AhgBcxUEABUEJQIYAWElJAA1AhgBYhUCFQYANQQYBGxpc3QVAgAVDCUCGAdlbGVtZW50JQAANQIYAW0VAhUCADUEGAlrZXlfdmFsdWUVBAAVDCUAGANrZXklAAAVBCUCGAV2YWx1ZSUkABZQGRwZfCYAHBUEGRUAGRgCaWQVAhZQFrIFFqQEJgg8GAgnAAAAAAAAABgIAAAAAAAAAAAWACgIJwAAAAAAAAAYCAAAAAAAAAAAEREAAAAiABwVBBkVABk4AWwEbGlzdAdlbGVtZW50FQIWeBa6BBacAiasBDwYCCcAAAAAAAAAGAgCAAAAAAAAABZQKAgnAAAAAAAAABgIAgAAAAAAAAAREQAAACYAHBUEGRUAGVgCbGwEbGlzdAdlbGVtZW50BGxpc3QHZWxlbWVudBUCFvABFvwHFsYDJsgGPBgIJwAAAAAAAAAYCAAAAAAAAAAAFqABKAgnAAAAAAAAABgIAAAAAAAAAAAREQAAACYAHBUEGRUAGSgBcwFhFQIWUBayBRaKAyaOCjwYCCcAAAAAAAAAGAgAAAAAAAAAABYAKAgnAAAAAAAAABgIAAAAAAAAAAAREQAAACYAHBUMGRUAGUgBcwFiBGxpc3QHZWxlbWVudBUCFlAWigQWjAMmmA08GAE5GAEwFgAoATkYATAREQAAACYAHBUMGRUEGTgBbQlrZXlfdmFsdWUDa2V5FQIWUBZkFmwmzBAmpBAcGAFrGAFrFgAWAhgBaxgBaxERACa2FRVeAAAmABwVBBkVABk4AW0Ja2V5X3ZhbHVlBXZhbHVlFQIWUBa+BRamBCaQETwYCCcAAAAAAAAAGAgAAAAAAAAAABYAKAgnAAAAAAAAABgIAAAAAAAAAAAREQAAABbGIRZQJggWrhUAKChEdWNrREIgdmVyc2lvbiB2MS41LjYgKGJ1aWxkIDA2OWNjOWY5YjUpGXwcAAAcAAAcAAAcAAAcAAAcAAAcAABccAMAAFBBUjE=";
+
+    [Fact]
+    public void A_footer_whose_fields_have_the_wrong_types_is_refused_before_Parquet_Net_reads_it()
+    {
+        using var t = new TempDir();
+        File.WriteAllBytes(t["wrong types.parquet"], Convert.FromBase64String(WrongTypesSpinParquetNet));
+        var ex = FailsWithin(TimeSpan.FromSeconds(60), () => { using var r = SourceFiles.Open(t["wrong types.parquet"]); while (r.Read()) { } });
+        Assert.Equal(GrouperErrorKind.InvalidData, ex.Kind);
+        Assert.Contains("wrong types.parquet", ex.Message);
+        Assert.Contains("footer is damaged", ex.Message);
+        Assert.Contains("field 2 of a ColumnChunk has Thrift type 2, not 6", ex.Message); // a file offset as a boolean
+    }
+
     [Fact]
     public void Footers_of_real_files_pass_the_check()
     {
@@ -66,6 +85,22 @@ public class ParquetFooterTests
         }
         using var fs = File.OpenRead(t["ds/data/shard-00000.parquet"]);
         Format.ParquetFooter.Check(fs);
+        // DuckDB's footers use more of parquet.thrift: logical types of every kind, nested columns, statistics,
+        // key-value metadata.
+        using (var db = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $$"""
+                COPY (SELECT i AS id, (i % 100)::TINYINT AS small, (i % 200)::UTINYINT AS tiny, (i / 3)::DECIMAL(18, 3) AS dec, 'text ' || i AS s,
+                             TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND AS ts, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS tz,
+                             DATE '2024-01-01' + i::INT AS d, TIME '01:02:03' AS tm, uuid() AS u, i % 2 = 0 AS b, [i, NULL] AS l,
+                             {'a': i, 'b': [i::VARCHAR]} AS st, MAP {'k': i} AS m, '{"j": 1}'::JSON AS j, (i * 0.5)::FLOAT AS f
+                      FROM range(3000) r(i)) TO '{{t["duck.parquet"]}}' (FORMAT parquet, ROW_GROUP_SIZE 2048, KV_METADATA {'origin': 'test'})
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        using (var duck = File.OpenRead(t["duck.parquet"])) Format.ParquetFooter.Check(duck);
         // Cut short: the footer length no longer fits.
         File.WriteAllBytes(t["cut.parquet"], File.ReadAllBytes(t["ds/data/shard-00000.parquet"])[^40..]);
         using var cut = File.OpenRead(t["cut.parquet"]);
