@@ -37,13 +37,6 @@ public abstract class GrouperCmdlet : PSCmdlet
         public void Report(BuildProgress value) => report(value);
     }
 
-    /// <summary>A file's size on disk, for progress; 0 when it cannot be told (the read that follows says why).</summary>
-    protected static long SizeOf(string file)
-    {
-        try { return new FileInfo(file).Length; }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return 0; }
-    }
-
     /// <summary>What a build's progress says it has read: records, and megabytes of how many where it knows.</summary>
     protected static string ReadSoFar(BuildProgress p) =>
         $"Read {p.RecordsRead:N0} records, {p.BytesRead / 1048576.0:N1}{(p.InputBytes > 0 ? $" of {p.InputBytes / 1048576.0:N1}" : "")} MB";

@@ -16,6 +16,24 @@ namespace Grouper.Format;
 /// </summary>
 public static class DatasetImporter
 {
+    /// <summary>The Parquet files of a folder (or the one file), in the order a build reads them.</summary>
+    private static List<string> ParquetFiles(string source) =>
+        SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet).ToList();
+
+    /// <summary>
+    /// Builds a new grouped dataset from the Parquet files under <paramref name="source"/> instead (files whose
+    /// groups are not contiguous): a build of those files, its progress measured against all their bytes.
+    /// </summary>
+    public static DatasetManifest Regroup(string source, string destination, BuildOptions options, CancellationToken ct = default)
+    {
+        var files = ParquetFiles(source);
+        using var builder = new GroupedDatasetBuilder(destination, options);
+        builder.ExpectFiles(files);
+        foreach (var f in files)
+            using (var r = SourceFiles.Open(f)) builder.AddAll(r, ct);
+        return builder.Complete(ct);
+    }
+
     /// <param name="source">A folder of Parquet files, or a wildcard.</param>
     /// <param name="key">The key; columns (or a function) of the records.</param>
     /// <param name="destination">A new dataset folder, or null to write the index and manifest into the source folder.</param>
@@ -27,7 +45,7 @@ public static class DatasetImporter
     public static DatasetManifest Import(string source, KeySpec key, string? destination, bool overwrite = false,
         ShardTransfer transfer = ShardTransfer.Link, long memoryLimit = BuildOptions.DefaultMemoryLimit, CancellationToken ct = default, bool durable = false)
     {
-        var files = SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet).ToList();
+        var files = ParquetFiles(source);
         if (files.Count == 0) throw new GrouperException(GrouperErrorKind.NotFound, $"{source} holds no Parquet files.", source);
         bool inPlace = destination is null;
         string root = inPlace ? (Directory.Exists(source) ? Path.GetFullPath(source) : Path.GetDirectoryName(files[0])!) : Path.GetFullPath(destination!);

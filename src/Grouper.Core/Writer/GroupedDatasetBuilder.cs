@@ -156,13 +156,22 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _inputRecords += Math.Max(0, records);
     }
 
+    /// <summary><see cref="ExpectInput"/> of these files' sizes on disk.</summary>
+    public void ExpectFiles(IEnumerable<string> files) => ExpectInput(files.Sum(SizeOf));
+
+    // A source's size on disk; 0 for a source that is not a file (pipeline objects) or cannot be asked (its read says why).
+    private static long SizeOf(string path)
+    {
+        try { return File.Exists(path) ? new FileInfo(path).Length : 0; }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return 0; }
+    }
+
     /// <summary>Adds every record of <paramref name="reader"/>.</summary>
     [MethodImpl(Hot.Path)]
     public void AddAll(RecordReader reader, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        long bytes = 0;
-        try { if (File.Exists(reader.SourceName)) bytes = new FileInfo(reader.SourceName).Length; } catch (IOException) { }
+        long bytes = SizeOf(reader.SourceName);
         _sources.Add(new SourceFileInfo { Path = reader.SourceName, Bytes = bytes });
         _activeSource = _sources.Count - 1;
         _currentSource = reader.SourceName;

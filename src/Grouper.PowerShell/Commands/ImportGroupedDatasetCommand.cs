@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using Grouper.Format;
 using Grouper.Keys;
-using Grouper.Sources;
 using Grouper.Writer;
 
 namespace Grouper.PowerShell.Commands;
@@ -72,16 +71,11 @@ public sealed class ImportGroupedDatasetCommand : GrouperCmdlet, IDisposable
         {
             if (Regroup)
             {
-                using var b = new GroupedDatasetBuilder(destination!, new BuildOptions
+                var built = DatasetImporter.Regroup(source, destination!, new BuildOptions
                 {
                     Key = new ColumnKeySpec(GroupBy), MemoryLimit = MemoryLimit, Overwrite = Force, Durable = Durable,
                     Progress = new PipelineProgress(p => WriteProgress(BuildProgressRecord(1, "Import-GroupedDataset", p, $"{ReadSoFar(p)} of Parquet files to regroup; {p.SpillRuns} spill runs", null))),
-                });
-                var files = SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet).ToList();
-                b.ExpectInput(files.Sum(SizeOf));
-                foreach (var f in files)
-                    using (var r = SourceFiles.Open(f)) b.AddAll(r, _cts.Token);
-                var built = b.Complete(_cts.Token);
+                }, _cts.Token);
                 WriteProgress(new ProgressRecord(1, "Import-GroupedDataset", "Done") { RecordType = ProgressRecordType.Completed });
                 WriteObject(ToInfo(destination!, built));
                 return;

@@ -43,7 +43,7 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
         if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;
         try
         {
-            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning, new RewriteProgress(this), MemoryLimit);
+            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning, new PipelineProgress(ReportRewrite), MemoryLimit);
             WriteObject(ToInfo(destination, m));
         }
         catch (GrouperException ex)
@@ -53,14 +53,11 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
     }
 
     /// <summary>A rewrite of the parts (their schemas differ) reports as a build does, on this (the pipeline) thread, a few times a second.</summary>
-    private sealed class RewriteProgress(MergeGroupedDatasetCommand cmdlet) : IProgress<BuildProgress>
+    private void ReportRewrite(BuildProgress p)
     {
-        public void Report(BuildProgress p)
-        {
-            var record = BuildProgressRecord(2, "Merge-GroupedDataset", p, $"Read {p.RecordsRead:N0} records of the parts, to write them under one schema", null);
-            if (p.Phase == BuildPhase.Done) record.RecordType = ProgressRecordType.Completed;
-            cmdlet.WriteProgress(record);
-        }
+        var record = BuildProgressRecord(2, "Merge-GroupedDataset", p, $"Read {p.RecordsRead:N0} records of the parts, to write them under one schema", null);
+        if (p.Phase == BuildPhase.Done) record.RecordType = ProgressRecordType.Completed;
+        WriteProgress(record);
     }
 
     // A merge that writes its parts again takes as long as a build: Ctrl+C stops it, leaving nothing.

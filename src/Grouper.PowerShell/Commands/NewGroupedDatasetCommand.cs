@@ -282,7 +282,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         var builder = Builder(mine);
         // How much of the input is read, as a percentage, where all of it is known now: not for files that
         // come one by one down the pipeline (the percentage would start again at each), which show each file's.
-        if (!MyInvocation.ExpectingInput || _ending) builder.ExpectInput(mine.Sum(SizeOf));
+        if (!MyInvocation.ExpectingInput || _ending) builder.ExpectFiles(mine);
         foreach (var file in mine) AddFile(builder, file);
         _files.Clear();
     }

@@ -40,6 +40,10 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         return b.Complete();
     }
 
+    /// <summary>The two parts of a file split of <paramref name="files"/>, built into t["f0"] and t["f1"].</summary>
+    private static List<string> FileSplitParts(TempDir t, IEnumerable<string> files) =>
+        Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
+
     private static void AssertSameGroups(string expectedPath, string actualPath)
     {
         using var a = GroupedDataset.Open(expectedPath);
@@ -98,7 +102,7 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("did not read the same input", ex.Message);
 
         // File splits where keys span files overlap.
-        var fparts = Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
+        var fparts = FileSplitParts(t, files);
         ex = Assert.Throws<GrouperException>(() => DatasetMerger.Merge(fparts, t["out"]));
         Assert.Contains("overlap", ex.Message);
         Assert.False(Directory.Exists(t["out"]));
@@ -117,7 +121,7 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         File.WriteAllText(t["in/1.jsonl"], "{\"user\":\"b\",\"n\":2.5,\"z\":7,\"big\":18446744073709551615}\n{\"user\":\"b\",\"n\":null,\"z\":8,\"big\":1}\n");
         var files = new List<string> { t["in/0.jsonl"], t["in/1.jsonl"] };
         Build(t["single"], files);
-        var parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
+        var parts = FileSplitParts(t, files);
         using (var f0 = GroupedDataset.Open(parts[0]))
         using (var f1 = GroupedDataset.Open(parts[1]))
             Assert.NotEqual(f0.Columns, f1.Columns);
@@ -155,7 +159,7 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         Duck($"COPY (SELECT 'b' AS user, (i << 40)::BIGINT AS v, (i / 8)::DECIMAL(12,4) AS d, make_timestamp(2024, 1, 1, 0, 0, i + 0.000001) AS ts FROM range(2) r(i)) TO '{t["in/1.parquet"]}' (FORMAT parquet)");
         var files = new List<string> { t["in/0.parquet"], t["in/1.parquet"] };
         Assert.Equal(GrouperErrorKind.SchemaMismatch, Assert.Throws<GrouperException>(() => Build(t["single"], files)).Kind);
-        var parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
+        var parts = FileSplitParts(t, files);
         DatasetMerger.Merge(parts, t["merged"]);
         using var merged = GroupedDataset.Open(t["merged"]);
         Assert.Equal([ValueKind.String, ValueKind.Int64, ValueKind.Decimal, ValueKind.Timestamp], merged.Columns.Select(c => c.Kind));
@@ -254,7 +258,7 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         File.WriteAllText(t["in/0.jsonl"], "{\"user\":\"a\",\"n\":1}\n");
         File.WriteAllText(t["in/1.jsonl"], "{\"user\":\"b\",\"n\":\"one\"}\n");
         var files = new List<string> { t["in/0.jsonl"], t["in/1.jsonl"] };
-        var parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
+        var parts = FileSplitParts(t, files);
         var ex = Assert.Throws<GrouperException>(() => DatasetMerger.Merge(parts, t["out"]));
         Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
         Assert.Contains($"Column 'n' is string, never null in {t["f1"]} and int64, never null in {t["f0"]}", ex.Message);
@@ -285,7 +289,7 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         using var t = new TempDir();
         var files = WriteInputs(t, keysPerFile: true);
         Build(t["single"], files);
-        var parts = Enumerable.Range(0, 2).Select(i => { Build(t[$"f{i}"], files, new WorkerShare(i, 2, WorkerSplit.File)); return t[$"f{i}"]; }).ToList();
+        var parts = FileSplitParts(t, files);
         var m = DatasetMerger.Merge(parts, t["merged"], transfer: ShardTransfer.Copy);
         Assert.Equal(4, m.Sources.Count);
         AssertSameGroups(t["single"], t["merged"]);
