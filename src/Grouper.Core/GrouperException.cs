@@ -32,4 +32,12 @@ public class GrouperException : Exception
     public string? SourceName { get; }
     /// <summary>The 1-based line or row, when the failure is about one record; else 0.</summary>
     public long Row { get; }
+
+    /// <summary>
+    /// A write that failed before its commit (a full disk, a failed link or copy, a write-through the device
+    /// refused), said the same way by builds, merges and imports: <paramref name="what"/> ("the dataset …") at
+    /// <paramref name="path"/>, and that nothing was committed.
+    /// </summary>
+    internal static GrouperException WriteFailed(string what, string path, Exception inner) =>
+        new(GrouperErrorKind.WriteFailed, $"Writing {what} failed: {inner.Message}. Nothing was committed.", path, inner: inner);
 }

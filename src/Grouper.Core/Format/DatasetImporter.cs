@@ -231,9 +231,9 @@ public static class DatasetImporter
             try { if (Directory.Exists(work)) Directory.Delete(work, true); } catch (IOException) { }
             // A full disk, a failed link or copy, a write-through the device refused: said as a build says it.
             if (ex is IOException or UnauthorizedAccessException)
-                throw new GrouperException(GrouperErrorKind.WriteFailed, committed
-                    ? $"The dataset {root} was committed, but cleaning up after it failed: {ex.Message}."
-                    : $"Writing the dataset {root} failed: {ex.Message}. Nothing was committed.", root, inner: ex);
+                throw committed
+                    ? new GrouperException(GrouperErrorKind.WriteFailed, $"The dataset {root} was committed, but cleaning up after it failed: {ex.Message}.", root, inner: ex)
+                    : GrouperException.WriteFailed($"the dataset {root}", root, ex);
             throw;
         }
     }

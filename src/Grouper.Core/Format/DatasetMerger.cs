@@ -140,7 +140,7 @@ public static class DatasetMerger
                 try { Directory.Delete(work, true); } catch (IOException) { }
                 // A full disk, a failed link or copy, a write-through the device refused: said as a build says it.
                 if (ex is IOException or UnauthorizedAccessException)
-                    throw new GrouperException(GrouperErrorKind.WriteFailed, $"Writing the merged dataset {destination} failed: {ex.Message}. Nothing was committed.", destination, inner: ex);
+                    throw GrouperException.WriteFailed($"the merged dataset {destination}", destination, ex);
                 throw;
             }
         }

@@ -496,7 +496,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Abort();
-            throw new GrouperException(GrouperErrorKind.WriteFailed, $"Writing the dataset {_destination} failed: {ex.Message}. Nothing was committed.", _destination, inner: ex);
+            throw GrouperException.WriteFailed($"the dataset {_destination}", _destination, ex);
         }
         catch
         {
