@@ -69,16 +69,16 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     }
 
     /// <summary>
-    /// Reads the chunk of <paramref name="field"/> (a flat text column) in this row group if this reader
+    /// Reads the chunk of <paramref name="column"/> (a flat text column) in this row group if this reader
     /// decodes its pages; false when it does not, and the caller reads it through Parquet.Net.
     /// </summary>
-    public bool TryLoad(RowGroupFile file, Parquet.Schema.DataField field, int rows)
+    public bool TryLoad(RowGroupFile file, string column, bool nullable, int rows)
     {
-        var chunk = file.Meta.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [var name] && name == field.Name);
-        if (chunk is null || !CanRead(chunk, field.IsNullable ? 1 : 0)) return false;
+        var chunk = Find(file, column);
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0)) return false;
         try
         {
-            Load(file.Handle, file.Path, chunk, rows, field.IsNullable);
+            Load(file.Handle, file.Path, chunk, rows, nullable);
             return true;
         }
         catch (NotPlainException)
@@ -94,15 +94,15 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// Its pages' headers are checked first, so that a chunk this reader cannot decode goes to Parquet.Net
     /// whole rather than failing half-way.
     /// </summary>
-    public bool TryBegin(RowGroupFile file, Parquet.Schema.DataField field, int rows)
+    public bool TryBegin(RowGroupFile file, string column, bool nullable, int rows)
     {
-        var chunk = file.Meta.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [var name] && name == field.Name);
-        if (chunk is null || !CanRead(chunk, field.IsNullable ? 1 : 0)) return false;
+        var chunk = Find(file, column);
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0)) return false;
         var m = chunk.MetaData!;
-        if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, field, rows);
+        if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, column, nullable, rows);
         try
         {
-            Begin(file.Handle, file.Path, chunk, rows, field.IsNullable);
+            Begin(file.Handle, file.Path, chunk, rows, nullable);
             return true;
         }
         catch (NotPlainException)
@@ -110,6 +110,13 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             _streaming = false;
             return false;
         }
+    }
+
+    private static ColumnChunk? Find(RowGroupFile file, string column)
+    {
+        foreach (var c in file.Meta.Columns)
+            if (c.MetaData?.PathInSchema is [var name] && name == column) return c;
+        return null;
     }
 
     /// <summary>Reads the chunk's <paramref name="rows"/> values; a page it cannot decode is an error (the file is damaged).</summary>

@@ -12,9 +12,14 @@ namespace Grouper.Format;
 /// Never a string per value; the other form (characters of UTF-8, or UTF-8 of characters) is made for the
 /// whole chunk when first asked for, and a string only when one is asked for.
 /// </summary>
-internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
+internal sealed class TextColumn(string name, bool nullable, Func<DataField> parquetNetField, GrouperErrorKind errorKind)
 {
-    private readonly StringSlices _slices = new(field);
+    public TextColumn(DataField field, GrouperErrorKind errorKind) : this(field.Name, field.IsNullable, () => field, errorKind) { }
+
+    // Parquet.Net's field, and its reading of the chunk, only for a chunk PlainTextChunk does not read: a
+    // source read without Parquet.Net opens it then (ParquetRecordReader).
+    private StringSlices? _slicesOrNull;
+    private StringSlices _slices => _slicesOrNull ??= new(parquetNetField());
     private readonly PlainTextChunk _plain = new(errorKind);
     private bool _isPlain;
     private bool _converted;
@@ -37,7 +42,7 @@ internal sealed class TextColumn(DataField field, GrouperErrorKind errorKind)
 
     private void Read(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, bool source, CancellationToken ct)
     {
-        _isPlain = source ? _plain.TryBegin(file, field, count) : _plain.TryLoad(file, field, count);
+        _isPlain = source ? _plain.TryBegin(file, name, nullable, count) : _plain.TryLoad(file, name, nullable, count);
         if (!_isPlain) _slices.Load(rg(), count, ct);
         _oneAtATime = source;
         _converted = false;

@@ -69,6 +69,15 @@ internal static class ThriftCompact
             count = n != 15 ? n : checked((int)ReadVarint());
         }
 
+        /// <summary>A binary value (a string's UTF-8), as it lies in the metadata.</summary>
+        public ReadOnlySpan<byte> ReadBinary()
+        {
+            int n = checked((int)ReadVarint());
+            int start = _pos;
+            Advance(n);
+            return _data.Slice(start, n);
+        }
+
         /// <summary>Skips a field's value and returns its bytes (a field of type True/False has none).</summary>
         public ReadOnlySpan<byte> SkipAndSlice(byte type)
         {

@@ -113,10 +113,11 @@ internal sealed class NestedJsonColumn : SourceColumn
         nodes.RemoveAt(nodes.Count - 1);
     }
 
-    public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
+    public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
     {
         _rowsInGroup = count;
-        _data = _leaves.Select(leaf => LeafData.Read(rg, leaf)).ToArray();
+        var reader = rg();
+        _data = _leaves.Select(leaf => LeafData.Read(reader, leaf)).ToArray();
         _jsonFrom = 0;
     }
 

@@ -10,14 +10,22 @@ namespace Grouper.Sources;
 /// row group only a window of rows at a time: see <see cref="PlainTextChunk.TryBegin"/>), values typed as
 /// declared (timestamps with their unit, decimals with precision and scale, dates, times). Nested
 /// columns (lists, maps, structs) are text: each value's JSON (<see cref="NestedJsonColumn"/>).
+/// A file whose columns are all flat text (what DuckDB writes from a CSV read as text, for one) is read
+/// without Parquet.Net: its footer by <see cref="ParquetFooter.ReadLayout"/>, its chunks by
+/// <see cref="PlainTextChunk"/>; Parquet.Net is opened only if a chunk turns out to need it.
 /// </summary>
 public sealed class ParquetRecordReader : RecordReader
 {
     private readonly string _path;
     private readonly FileStream _file;
     private readonly long _fileLength; // for progress, read once: a read-ahead may be using the stream
-    private readonly ParquetReader _reader;
-    private readonly Field[] _fields;
+    // Parquet.Net's reader: opened at once for a file with other columns than flat text, else when first needed
+    // (ParquetNet). Its metadata or Grouper's own (ParquetLayout) give the row groups.
+    private ParquetReader? _reader;
+    private readonly object _readerLock = new();
+    private readonly IReadOnlyList<Parquet.Meta.RowGroup> _rowGroups;
+    private readonly long _numRows;
+    private readonly Field[]? _fields; // null when read without Parquet.Net
     private readonly ColumnSpec[] _specs;
     private SourceColumn[] _columns;
     // The next row group, decoded on another thread into a twin set of columns while this one's records are
@@ -37,7 +45,19 @@ public sealed class ParquetRecordReader : RecordReader
         _fileLength = _file.Length;
         try
         {
-            _reader = ParquetFooter.OpenReader(_file, new ParquetOptions { UseDateOnlyTypeForDates = true });
+            var layout = ParquetFooter.ReadLayout(_file);
+            if (layout.AllFlatText)
+            {
+                _rowGroups = layout.RowGroups;
+                _numRows = layout.NumRows;
+                _specs = new ColumnSpec[layout.Columns.Count];
+                for (int i = 0; i < _specs.Length; i++) _specs[i] = new ColumnSpec(layout.Columns[i].Name, ValueKind.String, layout.Columns[i].Nullable);
+                _columns = CreateColumns();
+                return;
+            }
+            _reader = OpenParquetNet();
+            _rowGroups = _reader.Metadata!.RowGroups;
+            _numRows = _reader.Metadata.NumRows;
         }
         catch (Exception ex) when (ex is not GrouperException)
         {
@@ -52,7 +72,7 @@ public sealed class ParquetRecordReader : RecordReader
         }
         catch (Exception ex)
         {
-            _reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _reader?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _file.Dispose();
             if (ex is GrouperException) throw;
             // The footer parsed but its schema does not make sense: a damaged or foreign file.
@@ -60,8 +80,34 @@ public sealed class ParquetRecordReader : RecordReader
         }
     }
 
-    private SourceColumn[] CreateColumns() =>
-        _specs.Select((s, i) => NestedJsonColumn.IsNested(_fields[i]) ? new NestedJsonColumn(_fields[i], _path) : SourceColumn.Create((DataField)_fields[i], s)).ToArray();
+    // The footer was checked before (ParquetFooter.ReadLayout).
+    private ParquetReader OpenParquetNet() =>
+        ParquetReader.CreateAsync(_file, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true).GetAwaiter().GetResult();
+
+    /// <summary>Parquet.Net's reader, opened now if the file was being read without it.</summary>
+    private ParquetReader ParquetNet
+    {
+        get
+        {
+            lock (_readerLock) return _reader ??= OpenParquetNet();
+        }
+    }
+
+    /// <summary>Whether Parquet.Net was needed to read this file so far (tests).</summary>
+    internal bool OpenedParquetNet => _reader is not null;
+
+    private SourceColumn[] CreateColumns()
+    {
+        var columns = new SourceColumn[_specs.Length];
+        for (int i = 0; i < columns.Length; i++)
+        {
+            int ordinal = i;
+            columns[i] = _fields is null ? SourceColumn.FlatText(_specs[i], () => (DataField)ParquetNet.Schema.Fields[ordinal])
+                : NestedJsonColumn.IsNested(_fields[i]) ? new NestedJsonColumn(_fields[i], _path)
+                : SourceColumn.Create((DataField)_fields[i], _specs[i]);
+        }
+        return columns;
+    }
 
     internal static ColumnSpec ToSpec(DataField f, string path)
     {
@@ -106,20 +152,20 @@ public sealed class ParquetRecordReader : RecordReader
 
     /// <summary>The file's share of the rows read: its pages are read a column chunk at a time, not in file order.</summary>
     public override long BytesConsumed =>
-        _reader.Metadata is { NumRows: > 0 } m ? (long)(_fileLength * Math.Min(1.0, (double)_row / m.NumRows)) : -1;
+        _numRows > 0 ? (long)(_fileLength * Math.Min(1.0, (double)_row / _numRows)) : -1;
 
     /// <summary>Column <paramref name="ordinal"/> of the current row group, for the builder's own way with Parquet records (<see cref="Writer.RowCodec.ParquetText"/>).</summary>
     internal SourceColumn Column(int ordinal) => _columns[ordinal];
 
     /// <summary>The current record's row in the current row group.</summary>
     internal int RowInGroup => _rowInGroup;
-    internal int RowGroupCount => _reader.RowGroupCount;
+    internal int RowGroupCount => _rowGroups.Count;
 
     /// <summary>The first nested column (read as JSON text), or null: a file used as it is (an import) cannot have one.</summary>
-    internal string? FirstNestedColumn => _fields.FirstOrDefault(NestedJsonColumn.IsNested)?.Name;
+    internal string? FirstNestedColumn => _fields?.FirstOrDefault(NestedJsonColumn.IsNested)?.Name;
     public override long RowNumber => _row;
-    public override int FieldCount => _fields.Length;
-    public override string GetName(int ordinal) => _fields[ordinal].Name;
+    public override int FieldCount => _specs.Length;
+    public override string GetName(int ordinal) => _specs[ordinal].Name;
     public override ColumnSpec? GetDeclaredColumn(int ordinal) => _specs[ordinal];
 
     // Text columns of a large row group are read a window of rows at a time (see PlainTextChunk.TryBegin).
@@ -130,7 +176,7 @@ public sealed class ParquetRecordReader : RecordReader
     {
         while (_rowInGroup + 1 >= _rowsInGroup)
         {
-            if (_rowGroup + 1 >= _reader.RowGroupCount) return false;
+            if (_rowGroup + 1 >= _rowGroups.Count) return false;
             _rowGroup++;
             try
             {
@@ -183,21 +229,28 @@ public sealed class ParquetRecordReader : RecordReader
     /// <summary>Row groups that were read ahead (tests).</summary>
     internal int RowGroupsReadAhead { get; private set; }
 
-    private int RowsOf(int rowGroup) => checked((int)_reader.Metadata!.RowGroups[rowGroup].NumRows);
+    private int RowsOf(int rowGroup) => checked((int)_rowGroups[rowGroup].NumRows);
 
     // Runs on the reading thread or, for the next row group, on another while the reading thread does not use
     // Parquet.Net (it waits for this load before its next): the columns' streamed pages are read by position.
     private void Load(SourceColumn[] columns, int rowGroup)
     {
-        using var rg = _reader.OpenRowGroupReader(rowGroup);
-        var file = new RowGroupFile(_file.SafeFileHandle, _path, _reader.Metadata!.RowGroups[rowGroup]);
-        int rows = RowsOf(rowGroup);
-        foreach (var c in columns) c.Load(rg, file, rows);
+        ParquetRowGroupReader? rg = null;
+        try
+        {
+            var file = new RowGroupFile(_file.SafeFileHandle, _path, _rowGroups[rowGroup]);
+            int rows = RowsOf(rowGroup);
+            foreach (var c in columns) c.Load(() => rg ??= ParquetNet.OpenRowGroupReader(rowGroup), file, rows);
+        }
+        finally
+        {
+            rg?.Dispose();
+        }
     }
 
     private void LoadAhead(int rowGroup)
     {
-        if (rowGroup >= _reader.RowGroupCount || _reader.Metadata!.RowGroups[rowGroup].TotalByteSize > ReadAheadLimit) return;
+        if (rowGroup >= _rowGroups.Count || _rowGroups[rowGroup].TotalByteSize > ReadAheadLimit) return;
         var columns = _twin ??= CreateColumns();
         RowGroupsReadAhead++;
         _aheadGroup = rowGroup;
@@ -228,7 +281,7 @@ public sealed class ParquetRecordReader : RecordReader
         try { _ahead?.GetAwaiter().GetResult(); }
         catch (Exception) { /* never asked for: its failure is nobody's */ }
         _ahead = null;
-        _reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _reader?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _file.Dispose();
     }
 }
@@ -239,7 +292,8 @@ internal abstract class SourceColumn
     /// <summary>The column's text, for a text column: read without a virtual call a value.</summary>
     public TextColumn? Text { get; protected init; }
 
-    public abstract void Load(ParquetRowGroupReader rg, RowGroupFile file, int count);
+    /// <summary>Reads the column's chunk of a row group; <paramref name="rg"/> opens Parquet.Net's reader of it, for a chunk read through Parquet.Net.</summary>
+    public abstract void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count);
     /// <summary>Rows [from, from + count) are read next (a column that streams its row group reads them now).</summary>
     public virtual void Advance(int from, int count) { }
     public abstract bool IsNull(int row);
@@ -254,6 +308,9 @@ internal abstract class SourceColumn
     public virtual ReadOnlySpan<char> GetChars(int row) => GetString(row);
     public virtual ReadOnlySpan<byte> GetBytes(int row) => throw new InvalidCastException();
     public virtual bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8) { utf8 = default; return false; }
+
+    /// <summary>A flat text column of a file read without Parquet.Net: <paramref name="field"/> opens it if a chunk needs it.</summary>
+    public static SourceColumn FlatText(ColumnSpec spec, Func<DataField> field) => new Strings(spec, field);
 
     public static SourceColumn Create(DataField f, ColumnSpec spec)
     {
@@ -293,17 +350,17 @@ internal abstract class SourceColumn
         private T?[] _values = [];
         private T[] _required = [];
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
         {
             if (field.IsNullable)
             {
                 if (_values.Length < count) _values = new T?[count];
-                rg.ReadAsync<T>(field, _values.AsMemory(0, count), null, default).AsTask().GetAwaiter().GetResult();
+                rg().ReadAsync<T>(field, _values.AsMemory(0, count), null, default).AsTask().GetAwaiter().GetResult();
             }
             else
             {
                 if (_required.Length < count) _required = new T[count];
-                rg.ReadAsync<T>(field, _required.AsMemory(0, count), null, default).AsTask().GetAwaiter().GetResult();
+                rg().ReadAsync<T>(field, _required.AsMemory(0, count), null, default).AsTask().GetAwaiter().GetResult();
             }
         }
 
@@ -329,7 +386,9 @@ internal abstract class SourceColumn
 
         public Strings(DataField field) => Text = _text = new(field, GrouperErrorKind.InvalidData);
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count) => _text.Begin(() => rg, file, count, default);
+        public Strings(ColumnSpec spec, Func<DataField> field) => Text = _text = new(spec.Name, spec.Nullable, field, GrouperErrorKind.InvalidData);
+
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count) => _text.Begin(rg, file, count, default);
         public override void Advance(int from, int count) => _text.Advance(from, count);
         public override bool IsNull(int row) => _text.IsNull(row);
         public override bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8) => _text.TryGetUtf8(row, out utf8);
@@ -343,10 +402,10 @@ internal abstract class SourceColumn
     {
         private Guid?[] _values = [];
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
         {
             if (_values.Length != count) _values = new Guid?[count];
-            rg.ReadAsync<Guid>(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
+            rg().ReadAsync<Guid>(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
         }
 
         public override bool IsNull(int row) => _values[row] is null;
@@ -357,10 +416,10 @@ internal abstract class SourceColumn
     {
         private byte[]?[] _values = [];
 
-        public override void Load(ParquetRowGroupReader rg, RowGroupFile file, int count)
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
         {
             if (_values.Length != count) _values = new byte[]?[count];
-            rg.ReadAsync(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
+            rg().ReadAsync(field, _values.AsMemory(), null, default).AsTask().GetAwaiter().GetResult();
         }
 
         public override bool IsNull(int row) => _values[row] is null;

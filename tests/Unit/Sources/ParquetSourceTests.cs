@@ -91,7 +91,7 @@ public class ParquetSourceTests
             var field = reader.Schema.DataFields.Single(f => f.Name == "body");
             Assert.True(meta.Columns.Single(c => c.MetaData!.PathInSchema[0] == "body").MetaData!.TotalUncompressedSize > 3 * Grouper.Format.PlainTextChunk.StreamAbove);
             var chunk = new Grouper.Format.PlainTextChunk(GrouperErrorKind.InvalidData);
-            Assert.True(chunk.TryBegin(new Grouper.Format.RowGroupFile(fs.SafeFileHandle, path, meta), field, rows));
+            Assert.True(chunk.TryBegin(new Grouper.Format.RowGroupFile(fs.SafeFileHandle, path, meta), field.Name, field.IsNullable, rows));
             Assert.True(chunk.Streaming);
             var rng = new Random(4);
             long peak = 0;

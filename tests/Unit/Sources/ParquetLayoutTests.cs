@@ -1,0 +1,173 @@
+using DuckDB.NET.Data;
+using Grouper.Format;
+using Grouper.Keys;
+using Grouper.Reading;
+using Grouper.Schema;
+using Grouper.Sources;
+using Grouper.Writer;
+using Parquet;
+using Parquet.Schema;
+using Xunit;
+
+namespace Grouper.Tests.Sources;
+
+/// <summary>
+/// Files whose columns are all flat text are read without Parquet.Net: their footer by
+/// <see cref="ParquetFooter.ReadLayout"/>, their chunks by PlainTextChunk, Parquet.Net opened only for a chunk
+/// that needs it. What it reads must be what Parquet.Net reads.
+/// </summary>
+public class ParquetLayoutTests
+{
+    private static void Duck(string sql)
+    {
+        using var db = new DuckDBConnection("Data Source=:memory:");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private static string? Label(long i) => i % 5 == 0 ? null : $"label-{i % 3} é";
+
+    /// <summary>An all-text file as DuckDB writes one from a CSV read as text: 20,000 rows in row groups of 4,096.</summary>
+    private static void DuckText(string path, string codec) => Duck($"""
+        COPY (SELECT 'user-' || (i % 7) AS user, i::VARCHAR AS n,
+                     CASE WHEN i % 5 = 0 THEN NULL ELSE 'label-' || (i % 3) || ' é' END AS label,
+                     repeat('x', (i % 40)::INT) || i AS body
+              FROM range(20000) r(i))
+        TO '{path}' (FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 4096)
+        """);
+
+    [Theory]
+    [InlineData("SNAPPY", false)]
+    [InlineData("UNCOMPRESSED", false)]
+    [InlineData("ZSTD", true)] // chunks PlainTextChunk does not decompress: Parquet.Net is opened for them, on the read-ahead thread too
+    public void An_all_text_file_reads_without_ParquetNet_unless_a_chunk_needs_it(string codec, bool needsParquetNet)
+    {
+        using var t = new TempDir();
+        var path = t["text [all] .parquet"];
+        DuckText(path, codec);
+        using (var r = (ParquetRecordReader)SourceFiles.Open(path))
+        {
+            Assert.False(r.OpenedParquetNet);
+            Assert.Equal(["user", "n", "label", "body"], Enumerable.Range(0, r.FieldCount).Select(r.GetName));
+            Assert.All(Enumerable.Range(0, r.FieldCount), i => Assert.Equal(ValueKind.String, r.GetDeclaredColumn(i)!.Kind));
+            long i = 0;
+            while (r.Read())
+            {
+                Assert.Equal(i + 1, r.RowNumber);
+                Assert.Equal($"user-{i % 7}", r.GetString(0));
+                Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), r.GetChars(1).ToString());
+                if (Label(i) is { } label) Assert.Equal(label, r.GetString(2)); else Assert.Equal(ValueKind.Null, r.GetKind(2));
+                Assert.Equal(new string('x', (int)(i % 40)) + i, r.GetString(3));
+                i++;
+            }
+            Assert.Equal(20000, i);
+            Assert.True(r.RowGroupsReadAhead > 0);
+            Assert.Equal(needsParquetNet, r.OpenedParquetNet);
+        }
+
+        // Built into groups: each user's records, in arrival order.
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user") }))
+        {
+            using (var r = SourceFiles.Open(path)) b.AddAll(r);
+            Assert.Equal(20000, b.Complete().RecordCount);
+        }
+        using var ds = GroupedDataset.Open(t["ds"]);
+        var three = ds.ReadRecords(ds.FindGroup("user-3")!).ToList();
+        Assert.Equal(Enumerable.Range(0, 20000).Where(i => i % 7 == 3).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), three.Select(rec => (string)rec[1]!));
+    }
+
+    /// <summary>The layout Grouper reads from a footer is the metadata Parquet.Net reads from it, for every writer's file.</summary>
+    [Fact]
+    public async Task The_layout_is_the_metadata_ParquetNet_reads()
+    {
+        using var t = new TempDir();
+        DuckText(t["duck-text.parquet"], "SNAPPY");
+        Duck($"""
+            COPY (SELECT 'u' || (i % 3) AS user, i AS n, [i] AS l, 'x'::BLOB AS blob FROM range(5000) r(i))
+            TO '{t["duck-mixed.parquet"]}' (FORMAT parquet, ROW_GROUP_SIZE 2048)
+            """);
+        // Parquet.Net's own: a required and an optional string column.
+        var schema = new ParquetSchema(new DataField<string>("a", false), new DataField<string>("b", true));
+        await using (var fs = File.Create(t["parquet-net.parquet"]))
+        await using (var w = await ParquetWriter.CreateAsync(schema, fs))
+            for (int g = 0; g < 3; g++)
+            {
+                using var rg = w.CreateRowGroup();
+                await rg.WriteAsync(schema.DataFields[0], Enumerable.Range(0, 100).Select(i => $"a{g}-{i}").ToArray());
+                await rg.WriteAsync(schema.DataFields[1], Enumerable.Range(0, 100).Select(i => i % 4 == 0 ? null : $"b{i}").ToArray());
+            }
+        // Arrow's (ParquetSharp): strings and a binary column, which is not text.
+        using (var w = new ParquetSharp.ParquetFileWriter(t["arrow.parquet"], [new ParquetSharp.Column<string>("s"), new ParquetSharp.Column<byte[]>("bin")]))
+        {
+            using var rg = w.AppendRowGroup();
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(["x", "y"]);
+            using (var c = rg.NextColumn().LogicalWriter<byte[]>()) c.WriteBatch([[1], [2]]);
+            w.Close();
+        }
+
+        foreach (var (file, flatText) in new[] { ("duck-text.parquet", true), ("duck-mixed.parquet", false), ("parquet-net.parquet", true), ("arrow.parquet", false) })
+        {
+            await using var fs = File.OpenRead(t[file]);
+            var layout = ParquetFooter.ReadLayout(fs);
+            await using var theirs = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true);
+            var m = theirs.Metadata!;
+            Assert.True(flatText == layout.AllFlatText, file);
+            Assert.Equal(m.NumRows, layout.NumRows);
+            Assert.Equal(m.RowGroups.Count, layout.RowGroups.Count);
+            for (int g = 0; g < m.RowGroups.Count; g++)
+            {
+                var (a, b) = (layout.RowGroups[g], m.RowGroups[g]);
+                Assert.Equal(b.NumRows, a.NumRows);
+                Assert.Equal(b.TotalByteSize, a.TotalByteSize);
+                Assert.Equal(b.Columns.Count, a.Columns.Count);
+                for (int c = 0; c < b.Columns.Count; c++)
+                {
+                    var (x, y) = (a.Columns[c], b.Columns[c]);
+                    Assert.Equal(y.FilePath, x.FilePath);
+                    Assert.Equal(y.FileOffset, x.FileOffset);
+                    Assert.Equal(y.MetaData!.Type, x.MetaData!.Type);
+                    Assert.Equal(y.MetaData.Encodings, x.MetaData.Encodings);
+                    Assert.Equal(y.MetaData.PathInSchema, x.MetaData.PathInSchema);
+                    Assert.Equal(y.MetaData.Codec, x.MetaData.Codec);
+                    Assert.Equal(y.MetaData.NumValues, x.MetaData.NumValues);
+                    Assert.Equal(y.MetaData.TotalUncompressedSize, x.MetaData.TotalUncompressedSize);
+                    Assert.Equal(y.MetaData.TotalCompressedSize, x.MetaData.TotalCompressedSize);
+                    Assert.Equal(y.MetaData.DataPageOffset, x.MetaData.DataPageOffset);
+                    Assert.Equal(y.MetaData.IndexPageOffset, x.MetaData.IndexPageOffset);
+                    Assert.Equal(y.MetaData.DictionaryPageOffset, x.MetaData.DictionaryPageOffset);
+                }
+            }
+            if (!layout.AllFlatText) continue;
+            // The columns, as Parquet.Net's schema declares them (the specs a source read through it gives).
+            Assert.Equal(theirs.Schema.DataFields.Select(f => (f.Name, f.IsNullable, ParquetRecordReader.ToSpec(f, file).Kind == ValueKind.String)),
+                layout.Columns.Select(c => (c.Name, c.Nullable, c.FlatText)));
+        }
+
+        // A file with a column that is not flat text is Parquet.Net's from the start.
+        using (var r = (ParquetRecordReader)SourceFiles.Open(t["duck-mixed.parquet"])) Assert.True(r.OpenedParquetNet);
+        using (var r = (ParquetRecordReader)SourceFiles.Open(t["parquet-net.parquet"]))
+        {
+            Assert.False(r.OpenedParquetNet);
+            var rows = new List<(string, string?)>();
+            while (r.Read()) rows.Add((r.GetString(0), r.GetKind(1) == ValueKind.Null ? null : r.GetString(1)));
+            Assert.Equal(Enumerable.Range(0, 3).SelectMany(g => Enumerable.Range(0, 100).Select(i => ($"a{g}-{i}", i % 4 == 0 ? null : $"b{i}"))), rows);
+            Assert.False(r.OpenedParquetNet);
+        }
+    }
+
+    [Fact]
+    public void A_file_that_does_not_start_as_Parquet_is_refused_whoever_reads_it()
+    {
+        using var t = new TempDir();
+        DuckText(t["good.parquet"], "SNAPPY");
+        var bytes = File.ReadAllBytes(t["good.parquet"]);
+        bytes[1] = (byte)'X';
+        File.WriteAllBytes(t["bad.parquet"], bytes);
+        var ex = Assert.Throws<GrouperException>(() => { using var r = SourceFiles.Open(t["bad.parquet"]); while (r.Read()) { } });
+        Assert.Equal(GrouperErrorKind.InvalidData, ex.Kind);
+        Assert.Contains("bad.parquet", ex.Message);
+        Assert.Contains("does not start with Parquet's magic bytes", ex.Message);
+    }
+}
