@@ -249,6 +249,24 @@ internal sealed class ShardWriter : IDisposable
         if (slot.Layout.Length > 0) rowGroup.Finish(slot.Layout);
     }
 
+    /// <summary>
+    /// Parquet.Net's first use in a process, made ahead on a pool thread while a build starts: its types, static
+    /// tables and writer are what making the first shard writer waits for (20-30 ms), and at a build's start the
+    /// second core is idle (the reading thread opens the input and reads its first rows). A source read
+    /// without Parquet.Net (ParquetRecordReader) otherwise left all of it to the writing phase.
+    /// </summary>
+    internal static void WarmUp()
+    {
+        if (Interlocked.Exchange(ref s_warmedUp, 1) != 0) return; // once a process: later builds find it warm
+        Task.Run(static () =>
+        {
+            try { EmptyFileFooter(ParquetSchemaMap.ToEncodingSchema([new ColumnSpec("warm-up", ValueKind.String, true)], out _)); }
+            catch (Exception) { /* then the first shard writer does this work itself, as it would have */ }
+        });
+    }
+
+    private static int s_warmedUp;
+
     /// <summary>The footer Parquet.Net writes for <paramref name="schema"/>: the template of every shard's footer.</summary>
     private static byte[] EmptyFileFooter(Parquet.Schema.ParquetSchema schema)
     {

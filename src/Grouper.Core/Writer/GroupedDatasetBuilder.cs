@@ -62,6 +62,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         if (options.MemoryLimit < 4 << 20)
             throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The memory limit must be at least 4 MB (it is {options.MemoryLimit} bytes).");
         _options = options;
+        ShardWriter.WarmUp();
         options.Worker?.Validate();
         if (options.Worker is { Split: WorkerSplit.Key } && options.Key.MergeKeys > 0)
             throw new GrouperException(GrouperErrorKind.InvalidArgument, "Merged natural ids (ids per group) cannot be split by key across workers: a merged group spans keys of several workers.");
@@ -157,7 +158,12 @@ public sealed class GroupedDatasetBuilder : IDisposable
     }
 
     /// <summary><see cref="ExpectInput"/> of these files' sizes on disk.</summary>
-    public void ExpectFiles(IEnumerable<string> files) => ExpectInput(files.Sum(SizeOf));
+    public void ExpectFiles(IEnumerable<string> files)
+    {
+        long bytes = 0;
+        foreach (var f in files) bytes += SizeOf(f); // not LINQ's Sum: compiled at a build's start for this alone (1 ms)
+        ExpectInput(bytes);
+    }
 
     // A source's size on disk; 0 for a source that is not a file (pipeline objects) or cannot be asked (its read says why).
     private static long SizeOf(string path)
