@@ -25,11 +25,7 @@ internal static class ParquetFooter
     }
 
     /// <summary>Throws <see cref="InvalidDataException"/> saying what is wrong with the footer.</summary>
-    public static void Check(FileStream file)
-    {
-        var bytes = ReadChecked(file, out int footer);
-        ArrayPool<byte>.Shared.Return(bytes);
-    }
+    public static void Check(FileStream file) => ArrayPool<byte>.Shared.Return(ReadChecked(file, out _));
 
     /// <summary>
     /// The file's layout as Grouper reads it (<see cref="ParquetLayout"/>), once its footer passed
