@@ -209,10 +209,10 @@ public sealed class GroupedDataset : IDisposable
             shard++; // a shard without rows
             row = 0;
         }
-        var (r, s) = (open.Reader, open.RowGroupStarts);
+        var s = open.RowGroupStarts;
         int rg = RowGroupAt(shard, s, row);
         if (rg < 0) return false;
-        long rows = r.RowGroups[rg].RowCount;
+        long rows = open.RowsIn(rg);
         from = (int)(row - s[rg]);
         if (from >= rows) return false;
         ct.ThrowIfCancellationRequested();
@@ -221,7 +221,7 @@ public sealed class GroupedDataset : IDisposable
         loaded = RowGroup(shard, rg, wanted, readAhead: scanning ? 2 : continues ? 1 : 0, ct);
         take = (int)Math.Min(remaining, loaded.Count - from);
         row += take;
-        if (row == s[rg] + loaded.Count && rg + 1 == r.RowGroupCount)
+        if (row == s[rg] + loaded.Count && rg + 1 == s.Length)
         {
             shard++;
             row = 0;
@@ -308,8 +308,8 @@ public sealed class GroupedDataset : IDisposable
             {
                 if (current.Columns[c] is not null) continue;
                 var open = OpenShard(shard); // this thread's handle: read-aheads have their own
-                var column = ShardColumn.Create(Field(open.Reader, c), Columns[c]);
-                column.Load(() => rgr ??= open.Reader.OpenRowGroupReader(rg), RowGroupFile(open.File, open.Reader, shard, rg), current.Count, ct);
+                var column = CreateColumn(open, c);
+                column.Load(() => rgr ??= open.Reader.OpenRowGroupReader(rg), RowGroupFile(open.File, open, shard, rg), current.Count, ct);
                 current.Columns[c] = column;
             }
         }
@@ -326,14 +326,14 @@ public sealed class GroupedDataset : IDisposable
     private LoadedRowGroup Load(ShardHandle shardFile, int shard, int rg, int[] wanted, ShardColumn?[]? reuse, CancellationToken ct)
     {
         var main = shardFile.Main;
-        var loaded = new LoadedRowGroup(shard, rg, checked((int)main.Reader.RowGroups[rg].RowCount), new ShardColumn?[Columns.Count]);
-        var where = RowGroupFile(shardFile.File, main.Reader, shard, rg);
+        var loaded = new LoadedRowGroup(shard, rg, checked((int)main.RowsIn(rg)), new ShardColumn?[Columns.Count]);
+        var where = RowGroupFile(shardFile.File, main, shard, rg);
         ParquetRowGroupReader? rgr = null;
         try
         {
             foreach (var c in wanted)
             {
-                var column = reuse?[c] ?? ShardColumn.Create(Field(main.Reader, c), Columns[c]);
+                var column = reuse?[c] ?? CreateColumn(main, c);
                 column.Load(() => rgr ??= shardFile.Reader.OpenRowGroupReader(rg), where, loaded.Count, ct);
                 loaded.Columns[c] = column;
             }
@@ -345,8 +345,8 @@ public sealed class GroupedDataset : IDisposable
         return loaded;
     }
 
-    private RowGroupFile RowGroupFile(FileStream file, ParquetReader reader, int shard, int rg) =>
-        new(file.SafeFileHandle, Resolve(Path, Manifest.Shards[shard].File), reader.Metadata!.RowGroups[rg]);
+    private RowGroupFile RowGroupFile(FileStream file, ShardHandle main, int shard, int rg) =>
+        new(file.SafeFileHandle, Resolve(Path, Manifest.Shards[shard].File), main.Layout.RowGroups[rg]);
 
     /// <summary>Keeps up to <paramref name="depth"/> row groups after <paramref name="current"/> decoding.</summary>
     private void ReadAhead(LoadedRowGroup current, int[] wanted, int depth)
@@ -355,7 +355,7 @@ public sealed class GroupedDataset : IDisposable
         {
             var (shard, rg) = _ahead.Count > 0 ? (_aheadLast!.Shard, _aheadLast.RowGroup) : (current.Shard, current.RowGroup);
             rg++;
-            if (rg >= OpenShard(shard).Reader.RowGroupCount)
+            if (rg >= OpenShard(shard).RowGroupStarts.Length)
             {
                 if (shard + 1 >= Manifest.Shards.Count) return;
                 shard++;
@@ -389,20 +389,23 @@ public sealed class GroupedDataset : IDisposable
     }
 
     /// <summary>
-    /// An open shard: its file (which <see cref="PlainTextChunk"/> reads itself), its Parquet reader, the first
-    /// row of each row group. A read-ahead's handle (<see cref="Ahead"/>) has a file of its own and the main
-    /// handle's metadata; its own Parquet reader, over its own file, is opened only when a column needs
-    /// Parquet.Net: parsing a shard's footer three times (1,400 row groups of the 1 GB benchmark, in objects
-    /// the collector clears and the kernel maps) was a fifth of a scan's processor time.
+    /// An open shard: its file (which <see cref="PlainTextChunk"/> reads itself), its layout (row groups and
+    /// columns, from its footer: <see cref="ParquetFooter.ReadLayout"/>), the first row of each row group, and
+    /// Parquet.Net's reader, opened only when a column needs it: a text column the shard writer wrote is read
+    /// without it, and its first use in a process (its reader, its schema) took 30-35 ms of a 0.17-s scan.
+    /// A read-ahead's handle (<see cref="Ahead"/>) has a file of its own, the main handle's layout and, when a
+    /// column needs one, its own Parquet reader: parsing a shard's footer three times (1,400 row groups of the
+    /// 1 GB benchmark, in objects the collector clears and the kernel maps) was a fifth of a scan's time.
     /// </summary>
     private sealed class ShardHandle
     {
         private ParquetReader? _reader;
+        private readonly object _readerLock = new();
         private readonly string _path;
 
-        public ShardHandle(FileStream file, ParquetReader reader, long[] rowGroupStarts, string path)
+        public ShardHandle(FileStream file, ParquetLayout layout, long[] rowGroupStarts, string path)
         {
-            (File, _reader, RowGroupStarts, _path) = (file, reader, rowGroupStarts, path);
+            (File, Layout, RowGroupStarts, _path) = (file, layout, rowGroupStarts, path);
             Main = this;
         }
 
@@ -410,17 +413,33 @@ public sealed class GroupedDataset : IDisposable
         {
             Main = main;
             _path = main._path;
+            Layout = main.Layout;
             RowGroupStarts = main.RowGroupStarts;
             File = OpenFile(_path);
         }
 
         public FileStream File { get; }
+        public ParquetLayout Layout { get; }
         public long[] RowGroupStarts { get; }
         /// <summary>The handle whose metadata this one shares (itself for a main handle).</summary>
         public ShardHandle Main { get; }
 
-        /// <summary>A Parquet reader over this handle's file (a read-ahead's is opened on first use, by the one load using the handle).</summary>
-        public ParquetReader Reader => _reader ??= OpenReader(File, _path);
+        public long RowsIn(int rowGroup) => Layout.RowGroups[rowGroup].NumRows;
+
+        /// <summary>
+        /// A Parquet reader over this handle's file, opened on first use: by a column that needs Parquet.Net,
+        /// on the thread reading or on a read-ahead's (a main handle's schema may be asked for by both).
+        /// </summary>
+        public ParquetReader Reader
+        {
+            get
+            {
+                lock (_readerLock) return _reader ??= OpenReader(File, _path);
+            }
+        }
+
+        /// <summary>Whether Parquet.Net was opened on this shard (tests).</summary>
+        public bool OpenedParquetNet => _reader is not null;
 
         /// <summary>A handle for a read-ahead: a file of its own, this handle's metadata.</summary>
         public ShardHandle Ahead() => new(this);
@@ -453,6 +472,28 @@ public sealed class GroupedDataset : IDisposable
         }
     }
 
+    /// <summary>
+    /// Column <paramref name="c"/>'s reader for a shard: text the footer declares as flat UTF-8 is read without
+    /// Parquet.Net (which is opened only if a chunk needs it); any other column through it.
+    /// </summary>
+    private ShardColumn CreateColumn(ShardHandle main, int c)
+    {
+        var spec = Columns[c];
+        if (spec.Kind == ValueKind.String && Leaf(main.Layout, c) is { FlatText: true } leaf)
+            return ShardColumn.FlatText(leaf.Name, leaf.Nullable, () => Field(main.Reader, c));
+        return ShardColumn.Create(Field(main.Reader, c), spec);
+    }
+
+    // Field's way of finding a column, in the layout: null when the layout does not have it (Field says why).
+    private ParquetLeaf? Leaf(ParquetLayout layout, int c)
+    {
+        var leaves = layout.Columns;
+        if (Manifest.KeyColumn is not null && c + 1 < leaves.Count && leaves[c + 1].Name == Columns[c].Name) return leaves[c + 1];
+        foreach (var l in leaves)
+            if (l.Name == Columns[c].Name) return l;
+        return null;
+    }
+
     private Parquet.Schema.DataField Field(ParquetReader reader, int c)
     {
         // Grouper's shards: the key column, then the record's columns in manifest order. Imported shards
@@ -463,6 +504,9 @@ public sealed class GroupedDataset : IDisposable
             : fields.FirstOrDefault(f => f.Name == Columns[c].Name)
               ?? throw new GrouperException(GrouperErrorKind.InvalidDataset, $"A shard of {Path} has no column '{Columns[c].Name}' (the manifest lists it).", Path);
     }
+
+    /// <summary>Shards (main handles) on which Parquet.Net was opened so far (tests).</summary>
+    internal int ShardsOpenedWithParquetNet => _shards.Count(h => h?.OpenedParquetNet == true);
 
     // The shard asked for last: a scan asks for it for every group.
     private int _lastShard = -1;
@@ -497,15 +541,23 @@ public sealed class GroupedDataset : IDisposable
         var fs = OpenFile(path);
         try
         {
-            var reader = OpenReader(fs, path);
-            var starts = new long[reader.RowGroupCount];
+            ParquetLayout layout;
+            try
+            {
+                layout = Format.ParquetFooter.ReadLayout(fs);
+            }
+            catch (Exception ex)
+            {
+                throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shard {path} cannot be read: {ex.Message}", path, inner: ex);
+            }
+            var starts = new long[layout.RowGroups.Count];
             long total = 0;
             for (int i = 0; i < starts.Length; i++)
             {
                 starts[i] = total;
-                total += reader.RowGroups[i].RowCount;
+                total += layout.RowGroups[i].NumRows;
             }
-            return new ShardHandle(fs, reader, starts, path);
+            return new ShardHandle(fs, layout, starts, path);
         }
         catch
         {

@@ -21,6 +21,9 @@ internal abstract class ShardColumn
     /// <summary>A text value's UTF-8 without making a string of it (empty for null).</summary>
     public virtual ReadOnlySpan<byte> GetUtf8(int row) => throw new InvalidCastException("The column does not hold text.");
 
+    /// <summary>A flat text column read without Parquet.Net: <paramref name="field"/> gives Parquet.Net's field if a chunk needs it.</summary>
+    public static ShardColumn FlatText(string name, bool nullable, Func<DataField> field) => new Strings(new TextColumn(name, nullable, field, GrouperErrorKind.InvalidDataset));
+
     public static ShardColumn Create(DataField field, ColumnSpec spec) => spec.Kind switch
     {
         ValueKind.Boolean => new Values<bool>(field, spec.Nullable),
@@ -43,7 +46,7 @@ internal abstract class ShardColumn
             TimeUnit.Nanos => new Converted<long>(new Values<long>(field, spec.Nullable), v => TimeSpan.FromTicks(v / 100)),
             _ => new Converted<long>(new Values<long>(field, spec.Nullable), v => TimeSpan.FromTicks(v * 10)),
         },
-        ValueKind.String => new Strings(field),
+        ValueKind.String => new Strings(new TextColumn(field, GrouperErrorKind.InvalidDataset)),
         ValueKind.Binary => new Binaries(field),
         _ => throw new GrouperException(GrouperErrorKind.InvalidDataset, $"Column '{spec.Name}' has an unknown type."),
     };
@@ -78,9 +81,9 @@ internal abstract class ShardColumn
         public override bool IsNull(int row) => raw.IsNull(row);
     }
 
-    private sealed class Strings(DataField field) : ShardColumn
+    private sealed class Strings(TextColumn text) : ShardColumn
     {
-        private readonly TextColumn _text = new(field, GrouperErrorKind.InvalidDataset);
+        private readonly TextColumn _text = text;
 
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct) => _text.Load(rg, file, count, ct);
         public override bool IsNull(int row) => _text.IsNull(row);

@@ -171,3 +171,62 @@ public class ParquetLayoutTests
         Assert.Contains("does not start with Parquet's magic bytes", ex.Message);
     }
 }
+
+/// <summary>Scans read a shard's text without Parquet.Net too: its footer by ParquetLayout, Parquet.Net opened only for a column or chunk that needs it.</summary>
+public class ShardLayoutTests
+{
+    private static string Build(TempDir t, string name, ShardCompression compression)
+    {
+        // Text, a number and nullable text; several row groups and shards.
+        var lines = new System.Text.StringBuilder();
+        for (int i = 0; i < 30000; i++) lines.Append($"{{\"user\":\"u{i % 13}\",\"n\":{i},\"label\":{(i % 4 == 0 ? "null" : "\"l" + (i % 3) + "\"")}}}\n");
+        File.WriteAllText(t["in.jsonl"], lines.ToString());
+        using var b = new GroupedDatasetBuilder(t[name], new BuildOptions
+        {
+            Key = KeySpec.FromColumns("user"), Compression = compression, RowGroupMaxRows = 1000, ShardTargetBytes = 100_000,
+        });
+        using (var r = SourceFiles.Open(t["in.jsonl"])) b.AddAll(r);
+        b.Complete();
+        return t[name];
+    }
+
+    [Theory]
+    [InlineData(ShardCompression.Snappy, false)]
+    [InlineData(ShardCompression.Zstd, true)] // text chunks PlainTextChunk does not decompress: Parquet.Net's
+    public void Text_columns_scan_without_ParquetNet_and_numbers_with_it(ShardCompression compression, bool textNeedsParquetNet)
+    {
+        using var t = new TempDir();
+        var path = Build(t, "data set [1]", compression);
+        using (var ds = GroupedDataset.Open(path))
+        {
+            Assert.True(ds.Manifest.Shards.Count > 1);
+            var text = ds.ColumnIndexes(["user", "label"]);
+            var seen = new Dictionary<string, List<string?>>();
+            foreach (var batch in ds.ScanBatches(text))
+                for (int r = 0; r < batch.Count; r++)
+                {
+                    Assert.Equal(batch.GroupKey, batch.GetString(0, r));
+                    if (!seen.TryGetValue(batch.GroupKey, out var labels)) seen[batch.GroupKey] = labels = new();
+                    labels.Add(batch.IsNull(1, r) ? null : batch.GetString(1, r));
+                }
+            // Every record once, in its group, in arrival order.
+            Assert.Equal(13, seen.Count);
+            for (int u = 0; u < 13; u++)
+                Assert.Equal(Enumerable.Range(0, 30000).Where(i => i % 13 == u).Select(i => i % 4 == 0 ? null : "l" + (i % 3)), seen[$"u{u}"]);
+            Assert.Equal(textNeedsParquetNet, ds.ShardsOpenedWithParquetNet > 0);
+        }
+        using (var ds = GroupedDataset.Open(path))
+        {
+            Assert.Equal(ValueKind.Int64, ds.Columns[1].Kind);
+            // A number is Parquet.Net's to read.
+            long sum = 0;
+            foreach (var batch in ds.ScanBatches(ds.ColumnIndexes(["n"])))
+                for (int r = 0; r < batch.Count; r++) sum += Convert.ToInt64(batch.GetValue(0, r), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(29999L * 30000 / 2, sum);
+            Assert.True(ds.ShardsOpenedWithParquetNet > 0);
+            // A group by key, whole records.
+            Assert.Equal(Enumerable.Range(0, 30000).Where(i => i % 13 == 5).Select(i => (long)i),
+                ds.ReadRecords(ds.FindGroup("u5")!).Select(rec => Convert.ToInt64(rec[1], System.Globalization.CultureInfo.InvariantCulture)));
+        }
+    }
+}
