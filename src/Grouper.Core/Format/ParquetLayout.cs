@@ -1,18 +1,28 @@
+using Grouper.Schema;
 using Parquet.Meta;
 
 namespace Grouper.Format;
 
-/// <summary>A leaf column of a Parquet schema, as far as Grouper's own reading of a file needs it.</summary>
+/// <summary>A top-level column of a Parquet schema, as far as Grouper's own reading of a file needs it.</summary>
 /// <param name="Name">The column's name.</param>
 /// <param name="Nullable">OPTIONAL rather than REQUIRED.</param>
-/// <param name="FlatText">A top-level UTF-8 string column (BYTE_ARRAY annotated UTF8 or STRING), neither repeated nor nested.</param>
-internal sealed record ParquetLeaf(string Name, bool Nullable, bool FlatText);
+/// <param name="Kind">
+/// The kind Grouper reads the column as without Parquet.Net, the one Parquet.Net's field gives too: text for a
+/// BYTE_ARRAY annotated UTF8 or STRING; Int32, Int64, Float or Double for INT32, INT64, FLOAT or DOUBLE with
+/// no annotation but a signed integer of their own width. Null for any other column (Parquet.Net's to read).
+/// </param>
+/// <param name="Physical">Its physical type.</param>
+internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, Parquet.Meta.Type Physical)
+{
+    /// <summary>A flat UTF-8 text column.</summary>
+    public bool FlatText => Kind == ValueKind.String;
+}
 
 /// <summary>
 /// What a Parquet footer says about the file's rows and where its column chunks lie, read by Grouper
 /// (<see cref="ParquetFooter.ReadLayout"/>): the row count, the row groups with their chunks (as Parquet.Net's
-/// metadata types, which <see cref="PlainTextChunk"/> reads), and the top-level columns. A file whose columns
-/// are all <see cref="ParquetLeaf.FlatText"/> is read without Parquet.Net; any other is Parquet.Net's.
+/// metadata types, which <see cref="PlainTextChunk"/> reads), and the top-level columns. A source whose columns
+/// all have a <see cref="ParquetLeaf.Kind"/> is read without Parquet.Net; any other is Parquet.Net's.
 /// </summary>
 internal sealed class ParquetLayout
 {
@@ -22,11 +32,12 @@ internal sealed class ParquetLayout
     /// <summary>The schema's top-level columns, in order; empty when the schema has nested groups (never flat).</summary>
     public List<ParquetLeaf> Columns { get; } = new();
 
-    /// <summary>True when every column is flat text with a name of its own, and the row groups have a chunk for each.</summary>
-    public bool AllFlatText { get; private set; }
+    /// <summary>True when every column has a <see cref="ParquetLeaf.Kind"/> and a name of its own, and the row groups have a chunk for each.</summary>
+    public bool ReadableByGrouper { get; private set; }
 
     // parquet.thrift's numbers for the few values read here.
-    private const int ByteArray = 6, Required = 0, Optional = 1, Utf8 = 0, StringLogical = 1;
+    private const int Int32Type = 1, Int64Type = 2, FloatType = 4, DoubleType = 5, ByteArray = 6, Required = 0, Optional = 1,
+        Utf8 = 0, Int32Converted = 17, Int64Converted = 18, StringLogical = 1, IntLogical = 10;
 
     // Classes and loops rather than tuples, structs in lists and LINQ: each generic instantiation over a value
     // type is compiled when first used, and this runs once at the start of a build, where such compiling
@@ -35,7 +46,26 @@ internal sealed class ParquetLayout
     {
         public string Name = "";
         public int Type = -1, Repetition = -1, Children, Converted = -1;
-        public bool StringLogical;
+        public int Logical;               // the logical type union's member, 0 for none
+        public int IntBits;               // of an IntType logical type
+        public bool IntSigned;
+
+        public ValueKind? Kind()
+        {
+            if (Repetition is not (Required or Optional)) return null;
+            // A signed integer of the column's own width, by either annotation, is the unannotated column.
+            bool PlainInt(int bits, int converted) =>
+                (Converted == -1 || Converted == converted) && (Logical == 0 || Logical == IntLogical && IntBits == bits && IntSigned);
+            return Type switch
+            {
+                ByteArray when Converted == Utf8 || Logical == StringLogical => ValueKind.String,
+                Int32Type when PlainInt(32, Int32Converted) => ValueKind.Int32,
+                Int64Type when PlainInt(64, Int64Converted) => ValueKind.Int64,
+                FloatType when Converted == -1 && Logical == 0 => ValueKind.Float,
+                DoubleType when Converted == -1 && Logical == 0 => ValueKind.Double,
+                _ => null,
+            };
+        }
     }
 
     /// <summary>Reads the footer's Thrift (already checked well-formed by <see cref="ParquetFooter"/>).</summary>
@@ -67,22 +97,22 @@ internal sealed class ParquetLayout
         for (int i = 1; flat && i < schema.Count; i++) flat = schema[i].Children == 0;
         if (!flat) return layout;
         var names = new HashSet<string>(StringComparer.Ordinal);
-        bool allText = true;
+        bool readable = true;
         for (int i = 1; i < schema.Count; i++)
         {
             var e = schema[i];
-            bool text = e.Type == ByteArray && e.Repetition is Required or Optional && (e.Converted == Utf8 || e.StringLogical);
-            layout.Columns.Add(new ParquetLeaf(e.Name, e.Repetition == Optional, text));
-            allText &= text && names.Add(e.Name);
+            var kind = e.Kind();
+            layout.Columns.Add(new ParquetLeaf(e.Name, e.Repetition == Optional, kind, (Parquet.Meta.Type)e.Type));
+            readable &= kind is not null && names.Add(e.Name);
         }
         // Each row group has a chunk for each column, in order, by name: as PlainTextChunk looks them up.
         foreach (var g in layout.RowGroups)
         {
-            allText &= g.Columns.Count == layout.Columns.Count;
-            for (int i = 0; allText && i < g.Columns.Count; i++)
-                allText = g.Columns[i].MetaData?.PathInSchema is [var p] && p == layout.Columns[i].Name;
+            readable &= g.Columns.Count == layout.Columns.Count;
+            for (int i = 0; readable && i < g.Columns.Count; i++)
+                readable = g.Columns[i].MetaData?.PathInSchema is [var p] && p == layout.Columns[i].Name;
         }
-        layout.AllFlatText = allText;
+        layout.ReadableByGrouper = readable;
         return layout;
     }
 
@@ -104,14 +134,27 @@ internal sealed class ParquetLayout
                     short inner = 0;
                     while (r.ReadFieldHeader(ref inner, out short kind, out byte t))
                     {
-                        e.StringLogical |= kind == StringLogical;
-                        r.Skip(t);
+                        e.Logical = kind;
+                        if (kind == IntLogical && t == ThriftCompact.Struct) ReadIntType(ref r, e);
+                        else r.Skip(t);
                     }
                     break;
                 default: r.Skip(type); break;
             }
         }
         return e;
+    }
+
+    // IntType: bitWidth (i8), isSigned (bool, its value the field's type in the compact protocol).
+    private static void ReadIntType(ref ThriftCompact.Reader r, SchemaEntry e)
+    {
+        short last = 0;
+        while (r.ReadFieldHeader(ref last, out short id, out byte type))
+        {
+            if (id == 1 && type == ThriftCompact.Byte) e.IntBits = (sbyte)r.ReadByte();
+            else if (id == 2 && type is ThriftCompact.True or ThriftCompact.False) e.IntSigned = type == ThriftCompact.True;
+            else r.Skip(type);
+        }
     }
 
     private static RowGroup ReadRowGroup(ref ThriftCompact.Reader r)

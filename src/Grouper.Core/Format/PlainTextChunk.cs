@@ -15,9 +15,10 @@ internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, RowGroup
 /// stored, with no string or UTF-16 copy made. Parquet.Net decodes text into UTF-16 on the way,
 /// which a scan, or a build that stores UTF-8, has no use for, and whose buffers (tens of megabytes for a
 /// row group of DuckDB's size) are garbage the collector must chase. A caller that wants characters gets
-/// them decoded when it asks. Other chunks are not taken (<see cref="CanRead"/>) and go through
+/// them decoded when it asks. Other chunks are not taken (<see cref="CanRead(ColumnChunk, int)"/>) and go through
 /// Parquet.Net, as do chunks whose pages turn out to be of version 2 (<see cref="NotPlainException"/>).
-/// Used by the dataset reader (shards) and by Parquet sources.
+/// Used by the dataset reader (shards) and by Parquet sources, which also read unannotated INT32, INT64,
+/// FLOAT and DOUBLE chunks this way (their PLAIN values and dictionaries are fixed-width slices).
 /// </summary>
 internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKind.InvalidDataset)
 {
@@ -46,6 +47,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private CompressionCodec _codec;
     private int _dictEnd;        // _data bytes that hold the dictionary (kept for the whole chunk)
     private byte[] _header = [];
+    private int _width; // of a PLAIN value: 0 for byte arrays (text), else 4 or 8 bytes
 
     /// <summary>Chunks larger than this (uncompressed) are streamed by <see cref="TryBegin"/> rather than read whole.</summary>
     public const long StreamAbove = 8 << 20;
@@ -58,10 +60,17 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// <summary>Bytes this reader's buffers hold (tests check that a streamed chunk stays small).</summary>
     internal long BufferBytes => (long)_raw.Length + _page.Length + _data.Length + _header.Length + 4L * (_starts.Length + _lengths.Length);
 
-    public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel)
+    public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel) => CanRead(chunk, maxDefinitionLevel, Parquet.Meta.Type.BYTE_ARRAY);
+
+    /// <summary>
+    /// As <see cref="CanRead(ColumnChunk, int)"/> for a chunk of <paramref name="physical"/> values: byte arrays
+    /// (text), or the fixed-width INT32, INT64, FLOAT and DOUBLE, whose PLAIN values and dictionaries are read
+    /// the same way (each value a slice of the page, <see cref="GetUtf8"/>, 4 or 8 bytes little-endian).
+    /// </summary>
+    public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel, Parquet.Meta.Type physical)
     {
         var m = chunk.MetaData;
-        if (m is null || chunk.FilePath is not null || m.Type != Parquet.Meta.Type.BYTE_ARRAY || maxDefinitionLevel > 1) return false;
+        if (m is null || chunk.FilePath is not null || m.Type != physical || WidthOf(physical) < 0 || maxDefinitionLevel > 1) return false;
         if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED)) return false;
         foreach (var e in m.Encodings ?? [])
             if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY)) return false; // RLE: levels
@@ -72,10 +81,10 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// Reads the chunk of <paramref name="column"/> (a flat text column) in this row group if this reader
     /// decodes its pages; false when it does not, and the caller reads it through Parquet.Net.
     /// </summary>
-    public bool TryLoad(RowGroupFile file, string column, bool nullable, int rows)
+    public bool TryLoad(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY)
     {
         var chunk = Find(file, column);
-        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0)) return false;
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical)) return false;
         try
         {
             Load(file.Handle, file.Path, chunk, rows, nullable);
@@ -94,12 +103,12 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// Its pages' headers are checked first, so that a chunk this reader cannot decode goes to Parquet.Net
     /// whole rather than failing half-way.
     /// </summary>
-    public bool TryBegin(RowGroupFile file, string column, bool nullable, int rows)
+    public bool TryBegin(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY)
     {
         var chunk = Find(file, column);
-        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0)) return false;
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical)) return false;
         var m = chunk.MetaData!;
-        if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, column, nullable, rows);
+        if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, column, nullable, rows, physical);
         try
         {
             Begin(file.Handle, file.Path, chunk, rows, nullable);
@@ -111,6 +120,15 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             return false;
         }
     }
+
+    // Bytes of a PLAIN value of a physical type: 0 for a byte array (its length comes first), -1 for a type not read here.
+    private static int WidthOf(Parquet.Meta.Type physical) => physical switch
+    {
+        Parquet.Meta.Type.BYTE_ARRAY => 0,
+        Parquet.Meta.Type.INT32 or Parquet.Meta.Type.FLOAT => 4,
+        Parquet.Meta.Type.INT64 or Parquet.Meta.Type.DOUBLE => 8,
+        _ => -1,
+    };
 
     private static ColumnChunk? Find(RowGroupFile file, string column)
     {
@@ -156,6 +174,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         long offset = m.DictionaryPageOffset is > 0 and var d && d < m.DataPageOffset ? d : m.DataPageOffset;
         (_streaming, _file, _path, _chunkStart, _next, _end) = (streaming, file, path, offset, offset, offset + m.TotalCompressedSize);
         (_rows, _first, _decoded, _optional, _codec) = (rows, 0, 0, optional, m.Codec);
+        _width = WidthOf(m.Type);
         _dataUsed = 0;
         _dictCount = -1;
         _dictEnd = 0;
@@ -316,7 +335,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (_dictStarts.Length < h.Values) { _dictStarts = new int[h.Values]; _dictLengths = new int[h.Values]; }
         int p = 0;
         for (int i = 0; i < h.Values; i++) p = Value(page, p, at, out _dictStarts[i], out _dictLengths[i], path);
-        CheckText(page[..p], path);
+        if (_width == 0) CheckText(page[..p], path);
         _dictCount = h.Values;
     }
 
@@ -350,7 +369,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                 if (optional && defined.Next() == 0) { _lengths[r] = -1; _starts[r] = 0; continue; }
                 p = Value(page, p, at, out _starts[r], out _lengths[r], path);
             }
-            CheckText(page[first..p], path);
+            if (_width == 0) CheckText(page[first..p], path);
         }
         else
         {
@@ -383,6 +402,14 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // A PLAIN value at p of a page that lies at `at` in the text buffer: its 4-byte length, then its bytes.
     private int Value(Span<byte> page, int p, int at, out int start, out int length, string path)
     {
+        if (_width > 0)
+        {
+            // A number: its bytes as they lie.
+            if (p + _width > page.Length) throw Damaged(path, "a page holds fewer values than its header says");
+            start = at + p;
+            length = _width;
+            return p + _width;
+        }
         if (p + 4 > page.Length) throw Damaged(path, "a page holds fewer values than its header says");
         int len = BinaryPrimitives.ReadInt32LittleEndian(page[p..]);
         // Four spaces as one store: Span.Fill is generic code no ReadyToRun image holds, and a short scan

@@ -69,6 +69,9 @@ internal static class ThriftCompact
             count = n != 15 ? n : checked((int)ReadVarint());
         }
 
+        /// <summary>An i8 value (a single byte in the compact protocol).</summary>
+        public byte ReadByte() => NextByte();
+
         /// <summary>A binary value (a string's UTF-8), as it lies in the metadata.</summary>
         public ReadOnlySpan<byte> ReadBinary()
         {

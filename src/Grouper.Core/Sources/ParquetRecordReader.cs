@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Grouper.Format;
 using Grouper.Schema;
 using Parquet;
@@ -10,9 +11,9 @@ namespace Grouper.Sources;
 /// row group only a window of rows at a time: see <see cref="PlainTextChunk.TryBegin"/>), values typed as
 /// declared (timestamps with their unit, decimals with precision and scale, dates, times). Nested
 /// columns (lists, maps, structs) are text: each value's JSON (<see cref="NestedJsonColumn"/>).
-/// A file whose columns are all flat text (what DuckDB writes from a CSV read as text, for one) is read
-/// without Parquet.Net: its footer by <see cref="ParquetFooter.ReadLayout"/>, its chunks by
-/// <see cref="PlainTextChunk"/>; Parquet.Net is opened only if a chunk turns out to need it.
+/// A file whose columns are all flat text or plain numbers (<see cref="ParquetLeaf.Kind"/>: what DuckDB writes
+/// from a CSV, for one) is read without Parquet.Net: its footer by <see cref="ParquetFooter.ReadLayout"/>, its
+/// chunks by <see cref="PlainTextChunk"/>; Parquet.Net is opened only if a chunk turns out to need it.
 /// </summary>
 public sealed class ParquetRecordReader : RecordReader
 {
@@ -26,6 +27,7 @@ public sealed class ParquetRecordReader : RecordReader
     private readonly IReadOnlyList<Parquet.Meta.RowGroup> _rowGroups;
     private readonly long _numRows;
     private readonly Field[]? _fields; // null when read without Parquet.Net
+    private readonly List<ParquetLeaf>? _leaves; // the columns, when read without Parquet.Net
     private readonly ColumnSpec[] _specs;
     private SourceColumn[] _columns;
     // The next row group, decoded on another thread into a twin set of columns while this one's records are
@@ -46,12 +48,13 @@ public sealed class ParquetRecordReader : RecordReader
         try
         {
             var layout = ParquetFooter.ReadLayout(_file);
-            if (layout.AllFlatText)
+            if (layout.ReadableByGrouper)
             {
                 _rowGroups = layout.RowGroups;
                 _numRows = layout.NumRows;
-                _specs = new ColumnSpec[layout.Columns.Count];
-                for (int i = 0; i < _specs.Length; i++) _specs[i] = new ColumnSpec(layout.Columns[i].Name, ValueKind.String, layout.Columns[i].Nullable);
+                _leaves = layout.Columns;
+                _specs = new ColumnSpec[_leaves.Count];
+                for (int i = 0; i < _specs.Length; i++) _specs[i] = new ColumnSpec(_leaves[i].Name, _leaves[i].Kind!.Value, _leaves[i].Nullable);
                 _columns = CreateColumns();
                 return;
             }
@@ -102,7 +105,7 @@ public sealed class ParquetRecordReader : RecordReader
         for (int i = 0; i < columns.Length; i++)
         {
             int ordinal = i;
-            columns[i] = _fields is null ? SourceColumn.FlatText(_specs[i], () => (DataField)ParquetNet.Schema.Fields[ordinal])
+            columns[i] = _fields is null ? SourceColumn.Own(_specs[i], _leaves![i].Physical, () => (DataField)ParquetNet.Schema.Fields[ordinal])
                 : NestedJsonColumn.IsNested(_fields[i]) ? new NestedJsonColumn(_fields[i], _path)
                 : SourceColumn.Create((DataField)_fields[i], _specs[i]);
         }
@@ -309,8 +312,51 @@ internal abstract class SourceColumn
     public virtual ReadOnlySpan<byte> GetBytes(int row) => throw new InvalidCastException();
     public virtual bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8) { utf8 = default; return false; }
 
-    /// <summary>A flat text column of a file read without Parquet.Net: <paramref name="field"/> opens it if a chunk needs it.</summary>
-    public static SourceColumn FlatText(ColumnSpec spec, Func<DataField> field) => new Strings(spec, field);
+    /// <summary>
+    /// A column of a file read without Parquet.Net (flat text or plain numbers, <see cref="ParquetLeaf.Kind"/>):
+    /// <paramref name="field"/> opens Parquet.Net if a chunk needs it.
+    /// </summary>
+    public static SourceColumn Own(ColumnSpec spec, Parquet.Meta.Type physical, Func<DataField> field) =>
+        spec.Kind == ValueKind.String ? new Strings(spec, field) : new OwnNumbers(spec, physical, field);
+
+    /// <summary>
+    /// INT32, INT64, FLOAT or DOUBLE values without an annotation that changes their meaning, read by
+    /// <see cref="PlainTextChunk"/> as fixed-width slices; a chunk it does not read (another encoding or
+    /// codec) through Parquet.Net, as <see cref="Create"/>'s column for the kind would.
+    /// </summary>
+    private sealed class OwnNumbers(ColumnSpec spec, Parquet.Meta.Type physical, Func<DataField> field) : SourceColumn
+    {
+        private readonly PlainTextChunk _chunk = new(GrouperErrorKind.InvalidData);
+        private SourceColumn? _parquetNet;
+        private bool _own;
+
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
+        {
+            _own = _chunk.TryBegin(file, spec.Name, spec.Nullable, count, physical);
+            if (!_own) (_parquetNet ??= Create(field(), spec)).Load(rg, file, count);
+        }
+
+        public override void Advance(int from, int count)
+        {
+            if (_own) _chunk.Advance(from, count);
+        }
+
+        public override bool IsNull(int row) => _own ? _chunk.IsNull(row) : _parquetNet!.IsNull(row);
+
+        public override long GetInt64(int row)
+        {
+            if (!_own) return _parquetNet!.GetInt64(row);
+            var v = _chunk.GetUtf8(row);
+            return physical == Parquet.Meta.Type.INT32 ? BinaryPrimitives.ReadInt32LittleEndian(v) : BinaryPrimitives.ReadInt64LittleEndian(v);
+        }
+
+        public override double GetDouble(int row)
+        {
+            if (!_own) return _parquetNet!.GetDouble(row);
+            var v = _chunk.GetUtf8(row);
+            return physical == Parquet.Meta.Type.FLOAT ? BinaryPrimitives.ReadSingleLittleEndian(v) : BinaryPrimitives.ReadDoubleLittleEndian(v);
+        }
+    }
 
     public static SourceColumn Create(DataField f, ColumnSpec spec)
     {

@@ -12,7 +12,7 @@ using Xunit;
 namespace Grouper.Tests.Sources;
 
 /// <summary>
-/// Files whose columns are all flat text are read without Parquet.Net: their footer by
+/// Files whose columns are all flat text or plain numbers are read without Parquet.Net: their footer by
 /// <see cref="ParquetFooter.ReadLayout"/>, their chunks by PlainTextChunk, Parquet.Net opened only for a chunk
 /// that needs it. What it reads must be what Parquet.Net reads.
 /// </summary>
@@ -107,13 +107,24 @@ public class ParquetLayoutTests
             w.Close();
         }
 
-        foreach (var (file, flatText) in new[] { ("duck-text.parquet", true), ("duck-mixed.parquet", false), ("parquet-net.parquet", true), ("arrow.parquet", false) })
+        // DuckDB's numbers: INTEGER, BIGINT, DOUBLE, FLOAT are Grouper's to read; a HUGEINT, a UBIGINT, a DECIMAL,
+        // a TIMESTAMP and a SMALLINT, annotated, are Parquet.Net's.
+        Duck($"""
+            COPY (SELECT i::INTEGER AS a, i::BIGINT AS b, (i * 0.5)::DOUBLE AS c, (i * 0.25)::FLOAT AS d, i::VARCHAR AS e FROM range(100) r(i))
+            TO '{t["duck-numbers.parquet"]}' (FORMAT parquet)
+            """);
+        Duck($"""
+            COPY (SELECT i::UBIGINT AS a, i::DECIMAL(10, 2) AS b, TIMESTAMP '2024-01-01' AS c, i::SMALLINT AS d FROM range(100) r(i))
+            TO '{t["duck-annotated.parquet"]}' (FORMAT parquet)
+            """);
+        foreach (var (file, readable) in new[] { ("duck-text.parquet", true), ("duck-mixed.parquet", false), ("parquet-net.parquet", true), ("arrow.parquet", false),
+                                                ("duck-numbers.parquet", true), ("duck-annotated.parquet", false) })
         {
             await using var fs = File.OpenRead(t[file]);
             var layout = ParquetFooter.ReadLayout(fs);
             await using var theirs = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true);
             var m = theirs.Metadata!;
-            Assert.True(flatText == layout.AllFlatText, file);
+            Assert.True(readable == layout.ReadableByGrouper, file);
             Assert.Equal(m.NumRows, layout.NumRows);
             Assert.Equal(m.RowGroups.Count, layout.RowGroups.Count);
             for (int g = 0; g < m.RowGroups.Count; g++)
@@ -139,10 +150,13 @@ public class ParquetLayoutTests
                     Assert.Equal(y.MetaData.DictionaryPageOffset, x.MetaData.DictionaryPageOffset);
                 }
             }
-            if (!layout.AllFlatText) continue;
-            // The columns, as Parquet.Net's schema declares them (the specs a source read through it gives).
-            Assert.Equal(theirs.Schema.DataFields.Select(f => (f.Name, f.IsNullable, ParquetRecordReader.ToSpec(f, file).Kind == ValueKind.String)),
-                layout.Columns.Select(c => (c.Name, c.Nullable, c.FlatText)));
+            if (layout.Columns.Count == 0) continue; // nested: never read without Parquet.Net
+            // The columns, as Parquet.Net's schema declares them: every kind Grouper reads a column as is the
+            // kind a source read through Parquet.Net gives it (ParquetRecordReader.ToSpec).
+            var fields = theirs.Schema.DataFields;
+            Assert.Equal(fields.Select(f => (f.Name, f.IsNullable)), layout.Columns.Select(c => (c.Name, c.Nullable)));
+            for (int c = 0; c < fields.Length; c++)
+                if (layout.Columns[c].Kind is { } kind) Assert.Equal(ParquetRecordReader.ToSpec(fields[c], file).Kind, kind);
         }
 
         // A file with a column that is not flat text is Parquet.Net's from the start.
@@ -155,6 +169,71 @@ public class ParquetLayoutTests
             Assert.Equal(Enumerable.Range(0, 3).SelectMany(g => Enumerable.Range(0, 100).Select(i => ($"a{g}-{i}", i % 4 == 0 ? null : $"b{i}"))), rows);
             Assert.False(r.OpenedParquetNet);
         }
+    }
+
+    [Theory]
+    [InlineData("SNAPPY", false)]
+    [InlineData("ZSTD", true)]
+    public void Numbers_read_without_ParquetNet_are_the_numbers_written(string codec, bool needsParquetNet)
+    {
+        using var t = new TempDir();
+        var path = t["numbers.parquet"];
+        // Dictionaries (few distinct values) and PLAIN pages, nulls, 5 row groups.
+        Duck($"""
+            COPY (SELECT 'k' || (i % 5) AS k, i::INTEGER AS a, CASE WHEN i % 7 = 0 THEN NULL ELSE (i % 3)::BIGINT END AS b,
+                         (-i * 1000000007)::BIGINT AS c, (i * 0.5)::DOUBLE AS d, CASE WHEN i % 4 = 0 THEN NULL ELSE (i * 0.25)::FLOAT END AS e
+                  FROM range(20000) r(i))
+            TO '{path}' (FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 4096)
+            """);
+        using var r = (ParquetRecordReader)SourceFiles.Open(path);
+        Assert.False(r.OpenedParquetNet);
+        Assert.Equal([ValueKind.String, ValueKind.Int32, ValueKind.Int64, ValueKind.Int64, ValueKind.Double, ValueKind.Float],
+            Enumerable.Range(0, r.FieldCount).Select(i => r.GetDeclaredColumn(i)!.Kind));
+        long n = 0;
+        while (r.Read())
+        {
+            Assert.Equal($"k{n % 5}", r.GetString(0));
+            Assert.Equal(n, r.GetInt64(1));
+            if (n % 7 == 0) Assert.Equal(ValueKind.Null, r.GetKind(2)); else Assert.Equal(n % 3, r.GetInt64(2));
+            Assert.Equal(-n * 1000000007, r.GetInt64(3));
+            Assert.Equal(n * 0.5, r.GetDouble(4));
+            if (n % 4 == 0) Assert.Equal(ValueKind.Null, r.GetKind(5)); else Assert.Equal((double)(float)(n * 0.25), r.GetDouble(5));
+            n++;
+        }
+        Assert.Equal(20000, n);
+        Assert.Equal(needsParquetNet, r.OpenedParquetNet);
+    }
+
+    [Fact]
+    public async Task Numbers_ParquetNet_wrote_read_back_as_written()
+    {
+        using var t = new TempDir();
+        var path = t["parquet-net numbers.parquet"];
+        var schema = new ParquetSchema(new DataField<int>("a"), new DataField<long?>("b"), new DataField<double>("c"), new DataField<float?>("d"));
+        await using (var fs = File.Create(path))
+        await using (var w = await ParquetWriter.CreateAsync(schema, fs))
+            for (int g = 0; g < 2; g++)
+            {
+                using var rg = w.CreateRowGroup();
+                var rows = Enumerable.Range(g * 1000, 1000).ToArray();
+                await rg.WriteAsync<int>(schema.DataFields[0], rows.Select(i => i % 10).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync<long>(schema.DataFields[1], rows.Select(i => i % 3 == 0 ? (long?)null : i * 3_000_000_000L).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync<double>(schema.DataFields[2], rows.Select(i => i / 3.0).ToArray().AsMemory(), null, null, default);
+                await rg.WriteAsync<float>(schema.DataFields[3], rows.Select(i => i % 5 == 0 ? (float?)null : i * 0.5f).ToArray().AsMemory(), null, null, default);
+            }
+        await using (var fs = File.OpenRead(path)) Assert.True(ParquetFooter.ReadLayout(fs).ReadableByGrouper);
+        using var r = (ParquetRecordReader)SourceFiles.Open(path);
+        Assert.Equal([ValueKind.Int32, ValueKind.Int64, ValueKind.Double, ValueKind.Float], Enumerable.Range(0, r.FieldCount).Select(i => r.GetDeclaredColumn(i)!.Kind));
+        long n = 0;
+        while (r.Read())
+        {
+            Assert.Equal(n % 10, r.GetInt64(0));
+            if (n % 3 == 0) Assert.Equal(ValueKind.Null, r.GetKind(1)); else Assert.Equal(n * 3_000_000_000L, r.GetInt64(1));
+            Assert.Equal(n / 3.0, r.GetDouble(2));
+            if (n % 5 == 0) Assert.Equal(ValueKind.Null, r.GetKind(3)); else Assert.Equal((double)(n * 0.5f), r.GetDouble(3));
+            n++;
+        }
+        Assert.Equal(2000, n);
     }
 
     [Fact]
