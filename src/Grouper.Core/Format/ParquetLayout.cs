@@ -1,5 +1,6 @@
 using Grouper.Schema;
 using Parquet.Meta;
+using TimeUnit = Grouper.Schema.TimeUnit;
 
 namespace Grouper.Format;
 
@@ -9,11 +10,16 @@ namespace Grouper.Format;
 /// <param name="Kind">
 /// The kind Grouper reads the column as without Parquet.Net, the one Parquet.Net's field gives too: text for a
 /// BYTE_ARRAY annotated UTF8 or STRING; Int32, Int64, Float or Double for INT32, INT64, FLOAT or DOUBLE with
-/// no annotation but a signed integer of their own width. Null for any other column (Parquet.Net's to read).
+/// no annotation but a signed integer of their own width; a timestamp for an INT64 with a TIMESTAMP logical
+/// type. Null for any other column (Parquet.Net's to read).
 /// </param>
 /// <param name="Physical">Its physical type.</param>
 internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, Parquet.Meta.Type Physical)
 {
+    /// <summary>A timestamp's unit and whether it is UTC (what <see cref="ColumnSpec"/> says of a timestamp column).</summary>
+    public TimeUnit Unit { get; init; } = TimeUnit.Micros;
+    public bool AdjustedToUtc { get; init; } = true;
+
     /// <summary>A flat UTF-8 text column.</summary>
     public bool FlatText => Kind == ValueKind.String;
 }
@@ -37,7 +43,8 @@ internal sealed class ParquetLayout
 
     // parquet.thrift's numbers for the few values read here.
     private const int Int32Type = 1, Int64Type = 2, FloatType = 4, DoubleType = 5, ByteArray = 6, Required = 0, Optional = 1,
-        Utf8 = 0, Int32Converted = 17, Int64Converted = 18, StringLogical = 1, IntLogical = 10;
+        Utf8 = 0, Int32Converted = 17, Int64Converted = 18, TimestampMillisConverted = 9, TimestampMicrosConverted = 10,
+        StringLogical = 1, TimestampLogical = 8, IntLogical = 10;
 
     // Classes and loops rather than tuples, structs in lists and LINQ: each generic instantiation over a value
     // type is compiled when first used, and this runs once at the start of a build, where such compiling
@@ -49,6 +56,8 @@ internal sealed class ParquetLayout
         public int Logical;               // the logical type union's member, 0 for none
         public int IntBits;               // of an IntType logical type
         public bool IntSigned;
+        public bool TimestampUtc;         // of a TimestampType logical type
+        public int TimestampUnit = -1;    // its TimeUnit union's member: 1 millis, 2 micros, 3 nanos
 
         public ValueKind? Kind()
         {
@@ -63,9 +72,15 @@ internal sealed class ParquetLayout
                 Int64Type when PlainInt(64, Int64Converted) => ValueKind.Int64,
                 FloatType when Converted == -1 && Logical == 0 => ValueKind.Float,
                 DoubleType when Converted == -1 && Logical == 0 => ValueKind.Double,
+                // A timestamp by its logical type (the converted type, when there is one, must say the same unit);
+                // one with a converted type alone is Parquet.Net's (its legacy meanings).
+                Int64Type when Logical == TimestampLogical && TimestampUnit is >= 1 and <= 3
+                    && (Converted == -1 || Converted == TimestampMillisConverted && TimestampUnit == 1 || Converted == TimestampMicrosConverted && TimestampUnit == 2) => ValueKind.Timestamp,
                 _ => null,
             };
         }
+
+        public TimeUnit Unit => TimestampUnit switch { 1 => TimeUnit.Millis, 3 => TimeUnit.Nanos, _ => TimeUnit.Micros };
     }
 
     /// <summary>Reads the footer's Thrift (already checked well-formed by <see cref="ParquetFooter"/>).</summary>
@@ -102,7 +117,11 @@ internal sealed class ParquetLayout
         {
             var e = schema[i];
             var kind = e.Kind();
-            layout.Columns.Add(new ParquetLeaf(e.Name, e.Repetition == Optional, kind, (Parquet.Meta.Type)e.Type));
+            layout.Columns.Add(new ParquetLeaf(e.Name, e.Repetition == Optional, kind, (Parquet.Meta.Type)e.Type)
+            {
+                Unit = e.Unit,
+                AdjustedToUtc = kind != ValueKind.Timestamp || e.TimestampUtc,
+            });
             readable &= kind is not null && names.Add(e.Name);
         }
         // Each row group has a chunk for each column, in order, by name: as PlainTextChunk looks them up.
@@ -136,6 +155,7 @@ internal sealed class ParquetLayout
                     {
                         e.Logical = kind;
                         if (kind == IntLogical && t == ThriftCompact.Struct) ReadIntType(ref r, e);
+                        else if (kind == TimestampLogical && t == ThriftCompact.Struct) ReadTimestampType(ref r, e);
                         else r.Skip(t);
                     }
                     break;
@@ -153,6 +173,26 @@ internal sealed class ParquetLayout
         {
             if (id == 1 && type == ThriftCompact.Byte) e.IntBits = (sbyte)r.ReadByte();
             else if (id == 2 && type is ThriftCompact.True or ThriftCompact.False) e.IntSigned = type == ThriftCompact.True;
+            else r.Skip(type);
+        }
+    }
+
+    // TimestampType: isAdjustedToUTC (bool), unit (a TimeUnit union of empty structs: 1 millis, 2 micros, 3 nanos).
+    private static void ReadTimestampType(ref ThriftCompact.Reader r, SchemaEntry e)
+    {
+        short last = 0;
+        while (r.ReadFieldHeader(ref last, out short id, out byte type))
+        {
+            if (id == 1 && type is ThriftCompact.True or ThriftCompact.False) e.TimestampUtc = type == ThriftCompact.True;
+            else if (id == 2 && type == ThriftCompact.Struct)
+            {
+                short inner = 0;
+                while (r.ReadFieldHeader(ref inner, out short unit, out byte t))
+                {
+                    e.TimestampUnit = unit;
+                    r.Skip(t);
+                }
+            }
             else r.Skip(type);
         }
     }

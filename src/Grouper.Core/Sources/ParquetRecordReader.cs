@@ -54,7 +54,12 @@ public sealed class ParquetRecordReader : RecordReader
                 _numRows = layout.NumRows;
                 _leaves = layout.Columns;
                 _specs = new ColumnSpec[_leaves.Count];
-                for (int i = 0; i < _specs.Length; i++) _specs[i] = new ColumnSpec(_leaves[i].Name, _leaves[i].Kind!.Value, _leaves[i].Nullable);
+                for (int i = 0; i < _specs.Length; i++)
+                {
+                    var leaf = _leaves[i];
+                    var spec = new ColumnSpec(leaf.Name, leaf.Kind!.Value, leaf.Nullable);
+                    _specs[i] = spec.Kind == ValueKind.Timestamp ? spec with { Unit = leaf.Unit, AdjustedToUtc = leaf.AdjustedToUtc } : spec;
+                }
                 _columns = CreateColumns();
                 return;
             }
@@ -320,9 +325,9 @@ internal abstract class SourceColumn
         spec.Kind == ValueKind.String ? new Strings(spec, field) : new OwnNumbers(spec, physical, field);
 
     /// <summary>
-    /// INT32, INT64, FLOAT or DOUBLE values without an annotation that changes their meaning, read by
-    /// <see cref="PlainTextChunk"/> as fixed-width slices; a chunk it does not read (another encoding or
-    /// codec) through Parquet.Net, as <see cref="Create"/>'s column for the kind would.
+    /// INT32, INT64, FLOAT or DOUBLE values without an annotation that changes their meaning, and INT64
+    /// timestamps, read by <see cref="PlainTextChunk"/> as fixed-width slices; a chunk it does not read (another
+    /// encoding or codec) through Parquet.Net, as <see cref="Create"/>'s column for the kind would.
     /// </summary>
     private sealed class OwnNumbers(ColumnSpec spec, Parquet.Meta.Type physical, Func<DataField> field) : SourceColumn
     {
@@ -355,6 +360,15 @@ internal abstract class SourceColumn
             if (!_own) return _parquetNet!.GetDouble(row);
             var v = _chunk.GetUtf8(row);
             return physical == Parquet.Meta.Type.FLOAT ? BinaryPrimitives.ReadSingleLittleEndian(v) : BinaryPrimitives.ReadDoubleLittleEndian(v);
+        }
+
+        // As Parquet.Net gives them: since the Unix epoch in the column's unit, of kind UTC when the column says so, else Local (its ticks unchanged).
+        public override DateTime GetDateTime(int row)
+        {
+            if (!_own) return _parquetNet!.GetDateTime(row);
+            long v = BinaryPrimitives.ReadInt64LittleEndian(_chunk.GetUtf8(row));
+            long ticks = spec.Unit switch { TimeUnit.Millis => v * TimeSpan.TicksPerMillisecond, TimeUnit.Nanos => v / 100, _ => v * 10 };
+            return new DateTime(DateTime.UnixEpoch.Ticks + ticks, spec.AdjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Local);
         }
     }
 

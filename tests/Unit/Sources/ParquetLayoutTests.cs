@@ -156,7 +156,12 @@ public class ParquetLayoutTests
             var fields = theirs.Schema.DataFields;
             Assert.Equal(fields.Select(f => (f.Name, f.IsNullable)), layout.Columns.Select(c => (c.Name, c.Nullable)));
             for (int c = 0; c < fields.Length; c++)
-                if (layout.Columns[c].Kind is { } kind) Assert.Equal(ParquetRecordReader.ToSpec(fields[c], file).Kind, kind);
+            {
+                if (layout.Columns[c].Kind is not { } kind) continue;
+                var spec = ParquetRecordReader.ToSpec(fields[c], file);
+                Assert.Equal(spec.Kind, kind);
+                if (kind == ValueKind.Timestamp) Assert.Equal((spec.Unit, spec.AdjustedToUtc), (layout.Columns[c].Unit, layout.Columns[c].AdjustedToUtc));
+            }
         }
 
         // A file with a column that is not flat text is Parquet.Net's from the start.
@@ -202,6 +207,61 @@ public class ParquetLayoutTests
         }
         Assert.Equal(20000, n);
         Assert.Equal(needsParquetNet, r.OpenedParquetNet);
+    }
+
+    /// <summary>Timestamps of every unit, UTC or not, as Parquet.Net reads them: the same instants, the same kinds.</summary>
+    [Fact]
+    public async Task Timestamps_read_without_ParquetNet_are_the_DateTimes_ParquetNet_reads()
+    {
+        using var t = new TempDir();
+        var path = t["times.parquet"];
+        Duck($"""
+            COPY (SELECT 'k' || (i % 3) AS k, TIMESTAMP '2024-02-29 23:59:59.123456' + INTERVAL (i * 7919) SECOND AS local_us,
+                         CASE WHEN i % 5 = 0 THEN NULL ELSE TIMESTAMPTZ '1969-12-31 23:00:00.5+00' + INTERVAL (i) MILLISECOND END AS utc_us,
+                         (TIMESTAMP '2001-01-01' + INTERVAL (i) SECOND)::TIMESTAMP_MS AS ms,
+                         (TIMESTAMP '2030-06-01 12:00:00.123456' + INTERVAL (i) MICROSECOND)::TIMESTAMP_NS AS ns
+                  FROM range(10000) r(i))
+            TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 4096)
+            """);
+        await using (var fs = File.OpenRead(path)) Assert.True(ParquetFooter.ReadLayout(fs).ReadableByGrouper);
+
+        // Parquet.Net's values, column by column.
+        var theirs = new List<DateTime?[]>();
+        await using (var fs = File.OpenRead(path))
+        await using (var reader = await ParquetReader.CreateAsync(fs, new ParquetOptions { UseDateOnlyTypeForDates = true }))
+        {
+            var fields = reader.Schema.DataFields;
+            for (int c = 1; c < fields.Length; c++)
+            {
+                var all = new List<DateTime?>();
+                for (int g = 0; g < reader.RowGroupCount; g++)
+                {
+                    using var rg = reader.OpenRowGroupReader(g);
+                    var values = new DateTime?[(int)rg.RowCount];
+                    await rg.ReadAsync<DateTime>(fields[c], values.AsMemory(), null, default);
+                    all.AddRange(values);
+                }
+                theirs.Add(all.ToArray());
+            }
+        }
+        using var r = (ParquetRecordReader)SourceFiles.Open(path);
+        Assert.Equal([TimeUnit.Micros, TimeUnit.Micros, TimeUnit.Millis, TimeUnit.Nanos], Enumerable.Range(1, 4).Select(i => r.GetDeclaredColumn(i)!.Unit));
+        Assert.Equal([false, true, false, false], Enumerable.Range(1, 4).Select(i => r.GetDeclaredColumn(i)!.AdjustedToUtc));
+        int n = 0;
+        while (r.Read())
+        {
+            for (int c = 1; c <= 4; c++)
+            {
+                var expected = theirs[c - 1][n];
+                if (expected is null) { Assert.Equal(ValueKind.Null, r.GetKind(c)); continue; }
+                var mine = r.GetDateTime(c);
+                Assert.Equal(expected.Value, mine);
+                Assert.Equal(expected.Value.Kind, mine.Kind);
+            }
+            n++;
+        }
+        Assert.Equal(10000, n);
+        Assert.False(r.OpenedParquetNet);
     }
 
     [Fact]
