@@ -36,7 +36,9 @@ switch (cmd)
             using var db = new DuckDBConnection("Data Source=:memory:");
             db.Open();
             using var c = db.CreateCommand();
-            c.CommandText = $"SET threads=2; COPY (SELECT * FROM read_csv('{csv}', header=true, all_varchar=true)) TO '{output}' " +
+            // typed.parquet: the columns typed as DuckDB detects them (a timestamp with time zone, a double), as a
+            // Parquet file usually comes; parquet and jsonl: text, as Grouper keeps a CSV's values.
+            c.CommandText = $"SET threads=2; COPY (SELECT * FROM read_csv('{csv}', header=true, all_varchar={(format == "typed.parquet" ? "false" : "true")})) TO '{output}' " +
                 (format == "jsonl" ? "(FORMAT json)" : "(FORMAT parquet, COMPRESSION snappy)");
             c.ExecuteNonQuery();
             File.Delete(csv);
