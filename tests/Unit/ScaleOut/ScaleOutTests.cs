@@ -155,8 +155,8 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         // refuses them (a declared column must agree), a merge of a file split's parts holds them all.
         using var t = new TempDir();
         Directory.CreateDirectory(t["in"]);
-        Duck($"COPY (SELECT 'a' AS user, i::INTEGER AS v, (i / 4)::DECIMAL(10,2) AS d, make_timestamp(2024, 1, 1, 0, 0, i + 0.5)::TIMESTAMP_MS AS ts FROM range(3) r(i)) TO '{t["in/0.parquet"]}' (FORMAT parquet)");
-        Duck($"COPY (SELECT 'b' AS user, (i << 40)::BIGINT AS v, (i / 8)::DECIMAL(12,4) AS d, make_timestamp(2024, 1, 1, 0, 0, i + 0.000001) AS ts FROM range(2) r(i)) TO '{t["in/1.parquet"]}' (FORMAT parquet)");
+        DuckSql.Run($"COPY (SELECT 'a' AS user, i::INTEGER AS v, (i / 4)::DECIMAL(10,2) AS d, make_timestamp(2024, 1, 1, 0, 0, i + 0.5)::TIMESTAMP_MS AS ts FROM range(3) r(i)) TO '{t["in/0.parquet"]}' (FORMAT parquet)");
+        DuckSql.Run($"COPY (SELECT 'b' AS user, (i << 40)::BIGINT AS v, (i / 8)::DECIMAL(12,4) AS d, make_timestamp(2024, 1, 1, 0, 0, i + 0.000001) AS ts FROM range(2) r(i)) TO '{t["in/1.parquet"]}' (FORMAT parquet)");
         var files = new List<string> { t["in/0.parquet"], t["in/1.parquet"] };
         Assert.Equal(GrouperErrorKind.SchemaMismatch, Assert.Throws<GrouperException>(() => Build(t["single"], files)).Kind);
         var parts = FileSplitParts(t, files);
@@ -295,15 +295,6 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         AssertSameGroups(t["single"], t["merged"]);
     }
 
-    private static void Duck(string sql)
-    {
-        using var db = new DuckDBConnection("Data Source=:memory:");
-        db.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
-
     private static Dictionary<string, List<long>> DuckGroups(string glob)
     {
         using var db = new DuckDBConnection("Data Source=:memory:");
@@ -322,7 +313,7 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         using var t = new TempDir();
         var dir = t["duck out"];
         // The README's recipe: hash-partition by key, sort by key within each partition.
-        Duck($"""
+        DuckSql.Run($"""
             CREATE TABLE src AS SELECT 'user' || (i * 7919 % 700) AS user_id, i AS n, 'x' || i AS payload FROM range(60000) r(i);
             COPY (SELECT *, hash(user_id) % 4 AS bucket FROM src ORDER BY bucket, user_id) TO '{dir}' (FORMAT parquet, PARTITION_BY (bucket));
             """);
@@ -372,7 +363,7 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         using var t = new TempDir();
         Directory.CreateDirectory(t["bad"]);
-        Duck($"COPY (SELECT 'k' || (i % 3) AS user_id, i AS n FROM range(30) r(i)) TO '{t["bad/a.parquet"]}' (FORMAT parquet)");
+        DuckSql.Run($"COPY (SELECT 'k' || (i % 3) AS user_id, i AS n FROM range(30) r(i)) TO '{t["bad/a.parquet"]}' (FORMAT parquet)");
         var ex = Assert.Throws<GrouperException>(() => DatasetImporter.Import(t["bad"], KeySpec.FromColumns("user_id"), t["out"]));
         Assert.Contains("'k0'", ex.Message);
         Assert.Contains("a.parquet", ex.Message);
@@ -380,8 +371,8 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.False(Directory.Exists(t["out"]));
 
         Directory.CreateDirectory(t["split"]);
-        Duck($"COPY (SELECT 'k' || (i // 10) AS user_id, i AS n FROM range(20) r(i) ORDER BY 1) TO '{t["split/1.parquet"]}' (FORMAT parquet)");
-        Duck($"COPY (SELECT 'k1' AS user_id, 99::BIGINT AS n) TO '{t["split/2.parquet"]}' (FORMAT parquet)");
+        DuckSql.Run($"COPY (SELECT 'k' || (i // 10) AS user_id, i AS n FROM range(20) r(i) ORDER BY 1) TO '{t["split/1.parquet"]}' (FORMAT parquet)");
+        DuckSql.Run($"COPY (SELECT 'k1' AS user_id, 99::BIGINT AS n) TO '{t["split/2.parquet"]}' (FORMAT parquet)");
         ex = Assert.Throws<GrouperException>(() => DatasetImporter.Import(t["split"], KeySpec.FromColumns("user_id"), t["out"]));
         Assert.Contains("'k1'", ex.Message);
         Assert.Contains("1.parquet", ex.Message);

@@ -1,4 +1,3 @@
-using DuckDB.NET.Data;
 using Grouper.Format;
 using Grouper.Keys;
 using Grouper.Reading;
@@ -18,19 +17,10 @@ namespace Grouper.Tests.Sources;
 /// </summary>
 public class ParquetLayoutTests
 {
-    private static void Duck(string sql)
-    {
-        using var db = new DuckDBConnection("Data Source=:memory:");
-        db.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
-
     private static string? Label(long i) => i % 5 == 0 ? null : $"label-{i % 3} é";
 
     /// <summary>An all-text file as DuckDB writes one from a CSV read as text: 20,000 rows in row groups of 4,096.</summary>
-    private static void DuckText(string path, string codec) => Duck($"""
+    private static void DuckText(string path, string codec) => DuckSql.Run($"""
         COPY (SELECT 'user-' || (i % 7) AS user, i::VARCHAR AS n,
                      CASE WHEN i % 5 = 0 THEN NULL ELSE 'label-' || (i % 3) || ' é' END AS label,
                      repeat('x', (i % 40)::INT) || i AS body
@@ -84,7 +74,7 @@ public class ParquetLayoutTests
     {
         using var t = new TempDir();
         DuckText(t["duck-text.parquet"], "SNAPPY");
-        Duck($"""
+        DuckSql.Run($"""
             COPY (SELECT 'u' || (i % 3) AS user, i AS n, [i] AS l, 'x'::BLOB AS blob FROM range(5000) r(i))
             TO '{t["duck-mixed.parquet"]}' (FORMAT parquet, ROW_GROUP_SIZE 2048)
             """);
@@ -109,11 +99,11 @@ public class ParquetLayoutTests
 
         // DuckDB's numbers: INTEGER, BIGINT, DOUBLE, FLOAT are Grouper's to read; a HUGEINT, a UBIGINT, a DECIMAL,
         // a TIMESTAMP and a SMALLINT, annotated, are Parquet.Net's.
-        Duck($"""
+        DuckSql.Run($"""
             COPY (SELECT i::INTEGER AS a, i::BIGINT AS b, (i * 0.5)::DOUBLE AS c, (i * 0.25)::FLOAT AS d, i::VARCHAR AS e FROM range(100) r(i))
             TO '{t["duck-numbers.parquet"]}' (FORMAT parquet)
             """);
-        Duck($"""
+        DuckSql.Run($"""
             COPY (SELECT i::UBIGINT AS a, i::DECIMAL(10, 2) AS b, TIMESTAMP '2024-01-01' AS c, i::SMALLINT AS d FROM range(100) r(i))
             TO '{t["duck-annotated.parquet"]}' (FORMAT parquet)
             """);
@@ -184,7 +174,7 @@ public class ParquetLayoutTests
         using var t = new TempDir();
         var path = t["numbers.parquet"];
         // Dictionaries (few distinct values) and PLAIN pages, nulls, 5 row groups.
-        Duck($"""
+        DuckSql.Run($"""
             COPY (SELECT 'k' || (i % 5) AS k, i::INTEGER AS a, CASE WHEN i % 7 = 0 THEN NULL ELSE (i % 3)::BIGINT END AS b,
                          (-i * 1000000007)::BIGINT AS c, (i * 0.5)::DOUBLE AS d, CASE WHEN i % 4 = 0 THEN NULL ELSE (i * 0.25)::FLOAT END AS e
                   FROM range(20000) r(i))
@@ -215,7 +205,7 @@ public class ParquetLayoutTests
     {
         using var t = new TempDir();
         var path = t["times.parquet"];
-        Duck($"""
+        DuckSql.Run($"""
             COPY (SELECT 'k' || (i % 3) AS k, TIMESTAMP '2024-02-29 23:59:59.123456' + INTERVAL (i * 7919) SECOND AS local_us,
                          CASE WHEN i % 5 = 0 THEN NULL ELSE TIMESTAMPTZ '1969-12-31 23:00:00.5+00' + INTERVAL (i) MILLISECOND END AS utc_us,
                          (TIMESTAMP '2001-01-01' + INTERVAL (i) SECOND)::TIMESTAMP_MS AS ms,

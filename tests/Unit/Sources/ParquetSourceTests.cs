@@ -12,15 +12,6 @@ namespace Grouper.Tests.Sources;
 
 public class ParquetSourceTests
 {
-    private static void Duck(string sql)
-    {
-        using var db = new DuckDBConnection("Data Source=:memory:");
-        db.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
-
     [Theory]
     [InlineData("ZSTD")]
     [InlineData("SNAPPY")]
@@ -28,7 +19,7 @@ public class ParquetSourceTests
     {
         using var t = new TempDir();
         var path = t["duck.parquet"];
-        Duck($"""
+        DuckSql.Run($"""
             COPY (SELECT 'user-' || (i % 7) AS user, i AS n, CASE WHEN i % 3 = 0 THEN NULL ELSE i * 0.25::DOUBLE END AS x,
                          TIMESTAMPTZ '2024-03-01 00:00:00+00' + INTERVAL (i) SECOND AS ts, DATE '2024-01-01' + (i % 10)::INT AS d,
                          (i % 2 = 0) AS flag, CAST(i / 4 AS DECIMAL(10,2)) AS amount, i::INTEGER AS small,
@@ -127,7 +118,7 @@ public class ParquetSourceTests
     {
         using var t = new TempDir();
         var path = t["in.parquet"];
-        Duck($"COPY (SELECT 'k' || (i * 7919 % 50) AS k, i FROM range(10000) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000)");
+        DuckSql.Run($"COPY (SELECT 'k' || (i * 7919 % 50) AS k, i FROM range(10000) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000)");
         using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
         {
             using (var r = SourceFiles.Open(path)) b.AddAll(r);
@@ -178,7 +169,7 @@ public class ParquetSourceTests
             {'day': DATE '2024-01-01' + (i % 30)::INT, 'amount': (i / 8)::DECIMAL(10, 3), 'w': 1e300 * i} AS typed
             """;
         // Row groups of about 10,000 rows and then the rest: nested values are assembled a window of 4,096 rows at a time.
-        Duck($"COPY (SELECT i AS id, 'g' || (i % 10) AS g, {columns} FROM range(12000) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 10000)");
+        DuckSql.Run($"COPY (SELECT i AS id, 'g' || (i % 10) AS g, {columns} FROM range(12000) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 10000)");
         string[] names = ["l", "s", "m", "ll", "ls", "lm", "flags", "typed"];
         var expected = new Dictionary<long, string?[]>();
         using (var db = new DuckDBConnection("Data Source=:memory:"))
@@ -267,7 +258,7 @@ public class ParquetSourceTests
             int rows = rng.Next(1, 120);
             var values = Enumerable.Range(0, rows).Select(i => $"({i}, {RandomValue(rng, type, 0)}::{type})");
             var path = t[$"f{c}.parquet"];
-            Duck($"COPY (SELECT * FROM (VALUES {string.Join(", ", values)}) v(id, x)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE {rng.Next(1, 40)})");
+            DuckSql.Run($"COPY (SELECT * FROM (VALUES {string.Join(", ", values)}) v(id, x)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE {rng.Next(1, 40)})");
             var expected = new Dictionary<long, string?>();
             using (var db = new DuckDBConnection("Data Source=:memory:"))
             {
@@ -345,7 +336,7 @@ public class ParquetSourceTests
     public void A_declared_uint64_column_takes_other_sources_integers_while_none_is_negative()
     {
         using var t = new TempDir();
-        Duck($"COPY (SELECT 'a' AS k, 18446744073709551615::UBIGINT AS n) TO '{t["u.parquet"]}' (FORMAT parquet)");
+        DuckSql.Run($"COPY (SELECT 'a' AS k, 18446744073709551615::UBIGINT AS n) TO '{t["u.parquet"]}' (FORMAT parquet)");
         File.WriteAllText(t["ok.jsonl"], "{\"k\":\"b\",\"n\":7}\n");
         File.WriteAllText(t["bad.jsonl"], "{\"k\":\"c\",\"n\":-7}\n");
         GroupedDataset Build(string dest, params string[] inputs)
@@ -376,7 +367,7 @@ public class ParquetSourceTests
     {
         using var t = new TempDir();
         Directory.CreateDirectory(t["in"]);
-        Duck($"COPY (SELECT 'a' AS user_id, 1 AS id, [1, 2] AS xs) TO '{t["in/0.parquet"]}' (FORMAT parquet)");
+        DuckSql.Run($"COPY (SELECT 'a' AS user_id, 1 AS id, [1, 2] AS xs) TO '{t["in/0.parquet"]}' (FORMAT parquet)");
         var ex = Assert.Throws<GrouperException>(() => Grouper.Format.DatasetImporter.Import(t["in"], KeySpec.FromColumns("user_id"), t["ds"]));
         Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
         Assert.Contains("Column 'xs'", ex.Message);
@@ -389,7 +380,7 @@ public class ParquetSourceTests
     {
         using var t = new TempDir();
         var path = t["cut.parquet"];
-        Duck($"COPY (SELECT i FROM range(1000) r(i)) TO '{path}' (FORMAT parquet)");
+        DuckSql.Run($"COPY (SELECT i FROM range(1000) r(i)) TO '{path}' (FORMAT parquet)");
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
         var ex = Assert.Throws<GrouperException>(() => { using var r = SourceFiles.Open(path); while (r.Read()) { } });
@@ -454,7 +445,7 @@ public class ParquetSourceTests
         // before that must close quietly.
         using var t = new TempDir();
         var path = t["rows [4096].parquet"];
-        Duck($"COPY (SELECT 'user-' || (i % 13) AS user, i AS n, 'text ' || i || repeat('z', (i % 40)::INT) AS text FROM range(20480) r(i)) TO '{path}' (FORMAT parquet, COMPRESSION SNAPPY, ROW_GROUP_SIZE 4096)");
+        DuckSql.Run($"COPY (SELECT 'user-' || (i % 13) AS user, i AS n, 'text ' || i || repeat('z', (i % 40)::INT) AS text FROM range(20480) r(i)) TO '{path}' (FORMAT parquet, COMPRESSION SNAPPY, ROW_GROUP_SIZE 4096)");
         long offset, size;
         using (var db = new DuckDBConnection("Data Source=:memory:"))
         {
@@ -498,7 +489,7 @@ public class ParquetSourceTests
     {
         using var t = new TempDir();
         var path = t["ahead.parquet"];
-        Duck($"COPY (SELECT 'user-' || (i % 13) AS user, i AS n, CASE WHEN i % 7 = 0 THEN NULL ELSE (i * 0.5)::DOUBLE END AS x, 'text ' || i || repeat('z', 200) AS text FROM range(5 * 4096) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 4096)");
+        DuckSql.Run($"COPY (SELECT 'user-' || (i % 13) AS user, i AS n, CASE WHEN i % 7 = 0 THEN NULL ELSE (i * 0.5)::DOUBLE END AS x, 'text ' || i || repeat('z', 200) AS text FROM range(5 * 4096) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 4096)");
         List<string> Rows(ParquetRecordReader r)
         {
             var rows = new List<string>();
