@@ -11,7 +11,11 @@ namespace Grouper.Format;
 /// row groups) with the row count and the list of row groups replaced, and the schema elements named by
 /// <c>textElements</c> annotated as UTF-8 text (byte-array columns whose values are UTF-8: Parquet.Net takes
 /// raw bytes only for binary fields). Nothing else of the metadata is re-encoded, so what Parquet.Net
-/// wrote (created_by, the schema) stays.
+/// wrote (created_by, the schema) stays, but for one thing: the minimum and maximum of timestamp columns of
+/// microseconds or nanoseconds, which Parquet.Net 6.1 writes in milliseconds. Engines skip row groups by
+/// them, and DuckDB found no row of 2024 in shards full of them; they are left out (the null count stays),
+/// so that engines read those row groups instead (<c>ShardStatisticsTests</c>). The page headers inside the
+/// chunks keep theirs: engines filter by the column chunk's statistics or a page index, not page headers.
 /// </summary>
 internal sealed class StitchedParquetFile
 {
@@ -24,12 +28,14 @@ internal sealed class StitchedParquetFile
     private int _rowGroupCount;
     private long _rows;
     private readonly IReadOnlySet<int>? _textElements;
+    private readonly HashSet<string>? _noMinMax;
 
     public StitchedParquetFile(Stream output, byte[] template, IReadOnlySet<int>? textElements = null)
     {
         _out = output;
         _template = template;
         _textElements = textElements is { Count: > 0 } ? textElements : null;
+        _noMinMax = WrongMinMax(template);
         _out.Write(Magic);
         _position = Magic.Length;
     }
@@ -44,7 +50,7 @@ internal sealed class StitchedParquetFile
     {
         var r = new ThriftCompact.Reader(rowGroup);
         var w = new ThriftCompact.Writer(_rowGroups);
-        RewriteRowGroup(ref r, ref w, _position, _rowGroupCount);
+        RewriteRowGroup(ref r, ref w, _position, _rowGroupCount, _noMinMax);
         _rowGroupCount++;
         _rows += rows;
         _out.Write(body);
@@ -145,7 +151,16 @@ internal sealed class StitchedParquetFile
     }
 
     // RowGroup: 1 columns, 5 file_offset, 7 ordinal.
-    internal static void RewriteRowGroup(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, int ordinal)
+    /// <summary>The columns of the schema whose minimum and maximum Parquet.Net writes wrong (see the class); null for none.</summary>
+    private static HashSet<string>? WrongMinMax(byte[] template)
+    {
+        HashSet<string>? names = null;
+        foreach (var c in ParquetLayout.Parse(template).Columns)
+            if (c.Kind == Grouper.Schema.ValueKind.Timestamp && c.Unit != Grouper.Schema.TimeUnit.Millis) (names ??= new(StringComparer.Ordinal)).Add(c.Name);
+        return names;
+    }
+
+    internal static void RewriteRowGroup(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, int ordinal, HashSet<string>? noMinMax = null)
     {
         short lastIn = 0, lastOut = 0;
         while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
@@ -155,7 +170,7 @@ internal sealed class StitchedParquetFile
             {
                 r.ReadListHeader(out byte elem, out int n);
                 w.WriteListHeader(elem, n);
-                for (int i = 0; i < n; i++) RewriteColumnChunk(ref r, ref w, shift);
+                for (int i = 0; i < n; i++) RewriteColumnChunk(ref r, ref w, shift, noMinMax);
             }
             else if (id == 5 && type == ThriftCompact.I64) w.WriteI64(r.ReadI64() + shift);
             else if (id == 7 && type == ThriftCompact.I16) { r.ReadI64(); w.WriteI64(ordinal); }
@@ -165,28 +180,56 @@ internal sealed class StitchedParquetFile
     }
 
     // ColumnChunk: 2 file_offset, 3 meta_data, 4 offset_index_offset, 6 column_index_offset.
-    internal static void RewriteColumnChunk(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift)
+    internal static void RewriteColumnChunk(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, HashSet<string>? noMinMax = null)
     {
         short lastIn = 0, lastOut = 0;
         while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
         {
             w.WriteFieldHeader(ref lastOut, id, type);
             if (id is 2 or 4 or 6 && type == ThriftCompact.I64) w.WriteI64(r.ReadI64() + shift);
-            else if (id == 3 && type == ThriftCompact.Struct) RewriteColumnMetaData(ref r, ref w, shift);
+            else if (id == 3 && type == ThriftCompact.Struct) RewriteColumnMetaData(ref r, ref w, shift, noMinMax);
             else w.WriteRaw(r.SkipAndSlice(type));
         }
         w.WriteStop();
     }
 
-    // ColumnMetaData: 9 data_page_offset, 10 index_page_offset, 11 dictionary_page_offset, 14 bloom_filter_offset.
-    private static void RewriteColumnMetaData(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift)
+    // ColumnMetaData: 3 path_in_schema, 9 data_page_offset, 10 index_page_offset, 11 dictionary_page_offset,
+    // 12 statistics, 14 bloom_filter_offset. The path comes before the statistics (fields are written in order).
+    private static void RewriteColumnMetaData(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, HashSet<string>? noMinMax)
     {
         short lastIn = 0, lastOut = 0;
+        bool dropMinMax = false;
         while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
         {
             w.WriteFieldHeader(ref lastOut, id, type);
             if (id is 9 or 10 or 11 or 14 && type == ThriftCompact.I64) w.WriteI64(r.ReadI64() + shift);
+            else if (id == 3 && type == ThriftCompact.List && noMinMax is not null)
+            {
+                var path = r.SkipAndSlice(type);
+                w.WriteRaw(path);
+                var p = new ThriftCompact.Reader(path);
+                p.ReadListHeader(out _, out int parts);
+                dropMinMax = parts == 1 && noMinMax.Contains(System.Text.Encoding.UTF8.GetString(p.ReadBinary()));
+            }
+            else if (id == 12 && type == ThriftCompact.Struct && dropMinMax) WriteStatisticsWithoutMinMax(ref r, ref w);
             else w.WriteRaw(r.SkipAndSlice(type));
+        }
+        w.WriteStop();
+    }
+
+    // Statistics: 1 max, 2 min, 3 null_count, 4 distinct_count, 5 max_value, 6 min_value, 7 and 8 whether they
+    // are exact: the counts are kept.
+    private static void WriteStatisticsWithoutMinMax(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w)
+    {
+        short lastIn = 0, lastOut = 0;
+        while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))
+        {
+            if (id is 3 or 4)
+            {
+                w.WriteFieldHeader(ref lastOut, id, type);
+                w.WriteRaw(r.SkipAndSlice(type));
+            }
+            else r.Skip(type);
         }
         w.WriteStop();
     }
