@@ -32,6 +32,13 @@ public class ShardStatisticsTests
         (Col("ts_us", ValueKind.Timestamp) with { AdjustedToUtc = false }, i => DateTime.SpecifyKind(Start.AddSeconds(i), DateTimeKind.Unspecified), "TIMESTAMP '2024-01-01 00:50:00'"),
         (Col("day", ValueKind.Date), i => DateOnly.FromDateTime(Start).AddDays(i), "DATE '2032-03-19'"),
         (Col("tod", ValueKind.Time), i => TimeSpan.FromSeconds(i), "TIMETZ '00:50:00+00'"),
+        // Small and unsigned integers rise in steps: the counts below come from the values, not from 3000.
+        (Col("i8", ValueKind.Int8), i => (long)(i / 60 - 50), "0"),
+        (Col("i16", ValueKind.Int16), i => (long)(i - 3000), "0"),
+        (Col("u8", ValueKind.UInt8), i => (ulong)(i / 24), "125"),
+        (Col("u32", ValueKind.UInt32), i => (ulong)i * 700_000, "2100000000"),
+        (Col("u64", ValueKind.UInt64), i => ulong.MaxValue - (ulong)(N - i), "18446744073709548615"),
+        (Col("flag", ValueKind.Boolean), i => i > 3000, "false"),
     ];
 
     [Theory]
@@ -53,16 +60,18 @@ public class ShardStatisticsTests
         using var cmd = db.CreateCommand();
         var files = Path.Combine(t["ds"], "data", "*.parquet");
         var wrong = new List<string>();
-        foreach (var (spec, _, literal) in Columns)
+        foreach (var (spec, value, literal) in Columns)
         {
-            // Rows 0..N-1 hold ascending values; the literal is row 3000's: 2999 rows above it, 3001 at or below.
+            // Rows 0..N-1 hold values that never fall; the literal is row 3000's value.
             long Count(string op)
             {
                 cmd.CommandText = $"SELECT count(*) FROM read_parquet('{files}') WHERE {spec.Name} {op} {literal}";
                 return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
             }
+            var at = (IComparable)value(3000);
+            int expected = Enumerable.Range(0, N).Count(i => at.CompareTo(value(i)) < 0);
             var (above, atMost) = (Count(">"), Count("<="));
-            if (above != N - 3001 || atMost != 3001) wrong.Add($"{spec.Name}: {above} above, {atMost} at most");
+            if (above != expected || atMost != N - expected) wrong.Add($"{spec.Name}: {above} above (not {expected}), {atMost} at most");
         }
         Assert.Empty(wrong);
     }
