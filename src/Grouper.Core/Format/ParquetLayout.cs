@@ -258,9 +258,35 @@ internal sealed class ParquetLayout
                 case 9 when type == ThriftCompact.I64: m.DataPageOffset = r.ReadI64(); break;
                 case 10 when type == ThriftCompact.I64: m.IndexPageOffset = r.ReadI64(); break;
                 case 11 when type == ThriftCompact.I64: m.DictionaryPageOffset = r.ReadI64(); break;
+                case 12 when type == ThriftCompact.Struct: m.Statistics = ReadMinMax(ref r); break;
                 default: r.Skip(type); break;
             }
         }
         return m;
+    }
+
+    // Statistics: only whether a chunk has min and max values, and which (1 max, 2 min, 5 max_value, 6 min_value);
+    // null when it has none. The verifier asks (DatasetVerifier); reading needs none.
+    private static Statistics? ReadMinMax(ref ThriftCompact.Reader r)
+    {
+        Statistics? st = null;
+        short last = 0;
+        while (r.ReadFieldHeader(ref last, out short id, out byte type))
+        {
+            if (id is 1 or 2 or 5 or 6 && type == ThriftCompact.Binary)
+            {
+                var value = r.ReadBinary().ToArray();
+                st ??= new Statistics();
+                switch (id)
+                {
+                    case 1: st.Max = value; break;
+                    case 2: st.Min = value; break;
+                    case 5: st.MaxValue = value; break;
+                    default: st.MinValue = value; break;
+                }
+            }
+            else r.Skip(type);
+        }
+        return st;
     }
 }

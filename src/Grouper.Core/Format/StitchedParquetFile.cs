@@ -30,12 +30,13 @@ internal sealed class StitchedParquetFile
     private readonly IReadOnlySet<int>? _textElements;
     private readonly HashSet<string>? _noMinMax;
 
-    public StitchedParquetFile(Stream output, byte[] template, IReadOnlySet<int>? textElements = null)
+    // keepTimestampMinMax, for tests: Parquet.Net's min/max of timestamps kept, as shards written before the fix had them.
+    public StitchedParquetFile(Stream output, byte[] template, IReadOnlySet<int>? textElements = null, bool keepTimestampMinMax = false)
     {
         _out = output;
         _template = template;
         _textElements = textElements is { Count: > 0 } ? textElements : null;
-        _noMinMax = WrongMinMax(template);
+        _noMinMax = keepTimestampMinMax ? null : WrongMinMax(template);
         _out.Write(Magic);
         _position = Magic.Length;
     }

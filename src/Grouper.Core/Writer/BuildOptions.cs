@@ -48,6 +48,9 @@ public sealed class BuildOptions
     /// <summary>Tests: text columns always PLAIN, never runs as a dictionary (to compare with Parquet.Net's bytes).</summary>
     internal bool PlainTextOnly { get; init; }
 
+    /// <summary>For tests: shards keep the min/max Parquet.Net writes for timestamps of micro- or nanoseconds (wrong), as shards written before 2026-11-30 did.</summary>
+    internal bool KeepParquetNetTimestampMinMax { get; init; }
+
     /// <summary>
     /// Records of at least this many bytes (encoded) are merged and written in two halves by key at once, on
     /// two threads (<see cref="KeyHalves"/>): a 1 GB build's writing phase 11-17% shorter, a 100 MB build's

@@ -27,6 +27,37 @@ public class VerifierTests
         Assert.Empty(DatasetVerifier.Verify(ds, quick: true));
     }
 
+    /// <summary>Shards written before 2026-11-30 kept Parquet.Net's min/max of micro- and nanosecond timestamps, in milliseconds: named, per shard and column.</summary>
+    [Fact]
+    public void Timestamp_statistics_engines_misread_are_named()
+    {
+        using var t = new TempDir();
+        var start = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        var rows = Enumerable.Range(0, 5000).Select(i => new object?[] { $"k{i % 50:D2}", start.AddSeconds(i), start.AddSeconds(i), start.AddSeconds(i) }).ToList();
+        ColumnSpec[] columns = [Col("k", ValueKind.String), Col("us", ValueKind.Timestamp), Col("ms", ValueKind.Timestamp) with { Unit = TimeUnit.Millis },
+            Col("ns", ValueKind.Timestamp) with { Unit = TimeUnit.Nanos }];
+        foreach (var old in new[] { false, true })
+        {
+            var ds = t[old ? "old" : "new"];
+            using (var b = new GroupedDatasetBuilder(ds, new BuildOptions
+            {
+                Key = KeySpec.FromColumns("k"), RowGroupMaxRows = 1000, ShardTargetBytes = 32 << 10, KeepParquetNetTimestampMinMax = old,
+            }))
+            {
+                using (var r = new TestRecords("in", columns, rows)) b.AddAll(r);
+                b.Complete();
+            }
+            var problems = DatasetVerifier.Verify(ds).ToList();
+            if (!old) { Assert.Empty(problems); continue; }
+            var shards = DatasetManifest.Parse(File.ReadAllBytes(Path.Combine(ds, "manifest.json")), ds).Shards;
+            Assert.True(shards.Count > 1);
+            Assert.All(problems, p => Assert.Equal("statistics", p.Check));
+            // The micro- and nanosecond columns of every shard; the millisecond one is right.
+            Assert.Equal(shards.SelectMany(s => new[] { (s.File, "'ns'"), (s.File, "'us'") }).Order(),
+                problems.Select(p => (p.Target, p.Message.Split(' ')[1])).Order());
+        }
+    }
+
     [Fact]
     public void Damage_is_found_and_named()
     {
