@@ -43,7 +43,7 @@ public sealed class GroupEntry
 public sealed class DatasetProblemInfo
 {
     public required string DatasetPath { get; init; }
-    /// <summary>manifest, file, checksum, index, shard or group.</summary>
+    /// <summary>manifest, file, checksum, index, shard, group or statistics.</summary>
     public required string Check { get; init; }
     public required string Target { get; init; }
     public required string Message { get; init; }

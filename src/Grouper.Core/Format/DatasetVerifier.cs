@@ -7,7 +7,7 @@ using Parquet;
 namespace Grouper.Format;
 
 /// <summary>One thing wrong with a dataset.</summary>
-/// <param name="Check">What was checked: manifest, file, checksum, index, shard, group.</param>
+/// <param name="Check">What was checked: manifest, file, checksum, index, shard, group, statistics.</param>
 /// <param name="Target">The file (relative to the dataset) or group key concerned.</param>
 /// <param name="Message">What is wrong, in words.</param>
 public sealed record DatasetProblem(string Check, string Target, string Message);
@@ -15,7 +15,8 @@ public sealed record DatasetProblem(string Check, string Target, string Message)
 /// <summary>
 /// Checks a dataset: the manifest, that every file is there with its size and (unless quick) its xxHash3,
 /// and that the index matches the shards: every row belongs to exactly one group, in order, with the
-/// group's key, and the counts add up. Reports problems; never throws for a damaged dataset.
+/// group's key, and the counts add up; and that timestamp columns carry no statistics engines misread
+/// (<see cref="CheckTimestampStatistics"/>). Reports problems; never throws for a damaged dataset.
 /// </summary>
 public static class DatasetVerifier
 {
