@@ -61,7 +61,8 @@ public static class DatasetVerifier
     /// <summary>
     /// Shards written before 2026-11-30 kept the min/max Parquet.Net 6.1 writes for timestamp columns of micro-
     /// or nanoseconds, in milliseconds: engines that skip row groups by them miss rows (StitchedParquetFile).
-    /// One problem per shard and column.
+    /// One problem per shard and column; only shards Parquet.Net wrote (created_by): an imported file of
+    /// another writer has its own statistics.
     /// </summary>
     private static IEnumerable<DatasetProblem> CheckTimestampStatistics(string root, DatasetManifest m, CancellationToken ct)
     {
@@ -78,6 +79,7 @@ public static class DatasetVerifier
                 ParquetLayout layout;
                 try { layout = ParquetFooter.ReadLayout(fs); }
                 catch (InvalidDataException) { continue; }
+                if (layout.CreatedBy?.StartsWith("Parquet.Net", StringComparison.Ordinal) != true) continue;
                 foreach (var rg in layout.RowGroups)
                     foreach (var chunk in rg.Columns)
                         if (chunk.MetaData is { PathInSchema: [var name], Statistics: { } st } && columns.Contains(name) && (st.MinValue ?? st.Min ?? st.MaxValue ?? st.Max) is not null)

@@ -33,6 +33,9 @@ internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, 
 internal sealed class ParquetLayout
 {
     public long NumRows { get; private set; }
+
+    /// <summary>The writer the footer names (created_by), or null.</summary>
+    public string? CreatedBy { get; private set; }
     public List<RowGroup> RowGroups { get; } = new();
 
     /// <summary>The schema's top-level columns, in order; empty when the schema has nested groups (never flat).</summary>
@@ -99,6 +102,7 @@ internal sealed class ParquetLayout
                     for (int i = 0; i < n; i++) schema.Add(ReadSchemaElement(ref r));
                     break;
                 case 3 when type == ThriftCompact.I64: layout.NumRows = r.ReadI64(); break;
+                case 6 when type == ThriftCompact.Binary: layout.CreatedBy = System.Text.Encoding.UTF8.GetString(r.ReadBinary()); break;
                 case 4 when type == ThriftCompact.List:
                     r.ReadListHeader(out _, out int groups);
                     for (int i = 0; i < groups; i++) layout.RowGroups.Add(ReadRowGroup(ref r));

@@ -56,6 +56,12 @@ public class VerifierTests
             Assert.Equal(shards.SelectMany(s => new[] { (s.File, "'ns'"), (s.File, "'us'") }).Order(),
                 problems.Select(p => (p.Target, p.Message.Split(' ')[1])).Order());
         }
+
+        // Another writer's file, imported as it is: its statistics are its own, and right.
+        DuckSql.Run($"COPY (SELECT 'k' || (i % 5) AS k, TIMESTAMPTZ '2024-01-01 00:00:00+00' + INTERVAL (i) SECOND AS ts FROM range(3000) r(i) ORDER BY k) TO '{t["duck.parquet"]}' (FORMAT parquet)");
+        DatasetImporter.Import(t["duck.parquet"], KeySpec.FromColumns("k"), t["imported"]);
+        Assert.Equal("timestamp", DatasetManifest.Parse(File.ReadAllBytes(t["imported/manifest.json"]), t["imported"]).Schema.Single(c => c.Name == "ts").Type);
+        Assert.Empty(DatasetVerifier.Verify(t["imported"]));
     }
 
     [Fact]
