@@ -11,7 +11,7 @@ namespace Grouper.Format;
 /// The kind Grouper reads the column as without Parquet.Net, the one Parquet.Net's field gives too: text for a
 /// BYTE_ARRAY annotated UTF8 or STRING; Int32, Int64, Float or Double for INT32, INT64, FLOAT or DOUBLE with
 /// no annotation but a signed integer of their own width; a timestamp for an INT64 with a TIMESTAMP logical
-/// type. Null for any other column (Parquet.Net's to read).
+/// type; a date for an INT32 annotated DATE. Null for any other column (Parquet.Net's to read).
 /// </param>
 /// <param name="Physical">Its physical type.</param>
 internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, Parquet.Meta.Type Physical)
@@ -46,8 +46,8 @@ internal sealed class ParquetLayout
 
     // parquet.thrift's numbers for the few values read here.
     private const int Int32Type = 1, Int64Type = 2, FloatType = 4, DoubleType = 5, ByteArray = 6, Required = 0, Optional = 1,
-        Utf8 = 0, Int32Converted = 17, Int64Converted = 18, TimestampMillisConverted = 9, TimestampMicrosConverted = 10,
-        StringLogical = 1, TimestampLogical = 8, IntLogical = 10;
+        Utf8 = 0, DateConverted = 6, Int32Converted = 17, Int64Converted = 18, TimestampMillisConverted = 9, TimestampMicrosConverted = 10,
+        StringLogical = 1, DateLogical = 6, TimestampLogical = 8, IntLogical = 10;
 
     // Classes and loops rather than tuples, structs in lists and LINQ: each generic instantiation over a value
     // type is compiled when first used, and this runs once at the start of a build, where such compiling
@@ -72,6 +72,8 @@ internal sealed class ParquetLayout
             {
                 ByteArray when Converted == Utf8 || Logical == StringLogical => ValueKind.String,
                 Int32Type when PlainInt(32, Int32Converted) => ValueKind.Int32,
+                // Days since 1970-01-01, by either annotation.
+                Int32Type when (Converted == DateConverted || Converted == -1) && (Logical == DateLogical || Logical == 0 && Converted == DateConverted) => ValueKind.Date,
                 Int64Type when PlainInt(64, Int64Converted) => ValueKind.Int64,
                 FloatType when Converted == -1 && Logical == 0 => ValueKind.Float,
                 DoubleType when Converted == -1 && Logical == 0 => ValueKind.Double,

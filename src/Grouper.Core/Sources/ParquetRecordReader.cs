@@ -325,8 +325,8 @@ internal abstract class SourceColumn
         spec.Kind == ValueKind.String ? new Strings(spec, field) : new OwnNumbers(spec, physical, field);
 
     /// <summary>
-    /// INT32, INT64, FLOAT or DOUBLE values without an annotation that changes their meaning, and INT64
-    /// timestamps, read by <see cref="PlainTextChunk"/> as fixed-width slices; a chunk it does not read (another
+    /// INT32, INT64, FLOAT or DOUBLE values without an annotation that changes their meaning, INT64
+    /// timestamps and INT32 dates, read by <see cref="PlainTextChunk"/> as fixed-width slices; a chunk it does not read (another
     /// encoding or codec) through Parquet.Net, as <see cref="Create"/>'s column for the kind would.
     /// </summary>
     private sealed class OwnNumbers(ColumnSpec spec, Parquet.Meta.Type physical, Func<DataField> field) : SourceColumn
@@ -361,6 +361,12 @@ internal abstract class SourceColumn
             var v = _chunk.GetUtf8(row);
             return physical == Parquet.Meta.Type.FLOAT ? BinaryPrimitives.ReadSingleLittleEndian(v) : BinaryPrimitives.ReadDoubleLittleEndian(v);
         }
+
+        public override DateOnly GetDate(int row) => _own
+            ? DateOnly.FromDayNumber(UnixEpochDay + BinaryPrimitives.ReadInt32LittleEndian(_chunk.GetUtf8(row)))
+            : _parquetNet!.GetDate(row);
+
+        private static readonly int UnixEpochDay = new DateOnly(1970, 1, 1).DayNumber;
 
         // As Parquet.Net gives them: since the Unix epoch in the column's unit, of kind UTC when the column says so, else Local (its ticks unchanged).
         public override DateTime GetDateTime(int row)

@@ -100,7 +100,7 @@ public class ParquetLayoutTests
         // DuckDB's numbers: INTEGER, BIGINT, DOUBLE, FLOAT are Grouper's to read; a HUGEINT, a UBIGINT, a DECIMAL,
         // a TIMESTAMP and a SMALLINT, annotated, are Parquet.Net's.
         DuckSql.Run($"""
-            COPY (SELECT i::INTEGER AS a, i::BIGINT AS b, (i * 0.5)::DOUBLE AS c, (i * 0.25)::FLOAT AS d, i::VARCHAR AS e FROM range(100) r(i))
+            COPY (SELECT i::INTEGER AS a, i::BIGINT AS b, (i * 0.5)::DOUBLE AS c, (i * 0.25)::FLOAT AS d, i::VARCHAR AS e, DATE '1969-12-01' + i::INT AS f FROM range(100) r(i))
             TO '{t["duck-numbers.parquet"]}' (FORMAT parquet)
             """);
         DuckSql.Run($"""
@@ -112,7 +112,8 @@ public class ParquetLayoutTests
         {
             await using var fs = File.OpenRead(t[file]);
             var layout = ParquetFooter.ReadLayout(fs);
-            await using var theirs = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true);
+            // With the options the sources read with (dates as DateOnly).
+            await using var theirs = await ParquetReader.CreateAsync(fs, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true);
             var m = theirs.Metadata!;
             Assert.True(readable == layout.ReadableByGrouper, file);
             Assert.Equal(m.NumRows, layout.NumRows);
@@ -176,13 +177,14 @@ public class ParquetLayoutTests
         // Dictionaries (few distinct values) and PLAIN pages, nulls, 5 row groups.
         DuckSql.Run($"""
             COPY (SELECT 'k' || (i % 5) AS k, i::INTEGER AS a, CASE WHEN i % 7 = 0 THEN NULL ELSE (i % 3)::BIGINT END AS b,
-                         (-i * 1000000007)::BIGINT AS c, (i * 0.5)::DOUBLE AS d, CASE WHEN i % 4 = 0 THEN NULL ELSE (i * 0.25)::FLOAT END AS e
+                         (-i * 1000000007)::BIGINT AS c, (i * 0.5)::DOUBLE AS d, CASE WHEN i % 4 = 0 THEN NULL ELSE (i * 0.25)::FLOAT END AS e,
+                         CASE WHEN i % 9 = 0 THEN NULL ELSE DATE '1900-01-01' + (i * 3)::INT END AS f
                   FROM range(20000) r(i))
             TO '{path}' (FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 4096)
             """);
         using var r = (ParquetRecordReader)SourceFiles.Open(path);
         Assert.False(r.OpenedParquetNet);
-        Assert.Equal([ValueKind.String, ValueKind.Int32, ValueKind.Int64, ValueKind.Int64, ValueKind.Double, ValueKind.Float],
+        Assert.Equal([ValueKind.String, ValueKind.Int32, ValueKind.Int64, ValueKind.Int64, ValueKind.Double, ValueKind.Float, ValueKind.Date],
             Enumerable.Range(0, r.FieldCount).Select(i => r.GetDeclaredColumn(i)!.Kind));
         long n = 0;
         while (r.Read())
@@ -193,6 +195,7 @@ public class ParquetLayoutTests
             Assert.Equal(-n * 1000000007, r.GetInt64(3));
             Assert.Equal(n * 0.5, r.GetDouble(4));
             if (n % 4 == 0) Assert.Equal(ValueKind.Null, r.GetKind(5)); else Assert.Equal((double)(float)(n * 0.25), r.GetDouble(5));
+            if (n % 9 == 0) Assert.Equal(ValueKind.Null, r.GetKind(6)); else Assert.Equal(new DateOnly(1900, 1, 1).AddDays((int)n * 3), r.GetDate(6));
             n++;
         }
         Assert.Equal(20000, n);
