@@ -10,8 +10,9 @@ namespace Grouper.Format;
 /// <param name="Kind">
 /// The kind Grouper reads the column as without Parquet.Net, the one Parquet.Net's field gives too: text for a
 /// BYTE_ARRAY annotated UTF8 or STRING; Int32, Int64, Float or Double for INT32, INT64, FLOAT or DOUBLE with
-/// no annotation but a signed integer of their own width; a timestamp for an INT64 with a TIMESTAMP logical
-/// type; a date for an INT32 annotated DATE. Null for any other column (Parquet.Net's to read).
+/// no annotation but a signed integer of their own width; the integer kind an INTEGER annotation (or its
+/// converted type) gives an INT32 or INT64 otherwise (Int8, UInt32, UInt64...); a timestamp for an INT64 with a
+/// TIMESTAMP logical type; a date for an INT32 annotated DATE. Null for any other column (Parquet.Net's to read).
 /// </param>
 /// <param name="Physical">Its physical type.</param>
 internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, Parquet.Meta.Type Physical)
@@ -72,6 +73,8 @@ internal sealed class ParquetLayout
             {
                 ByteArray when Converted == Utf8 || Logical == StringLogical => ValueKind.String,
                 Int32Type when PlainInt(32, Int32Converted) => ValueKind.Int32,
+                // Narrower or unsigned integers, by either annotation (converted INT_8..UINT_64 are 11-18).
+                Int32Type or Int64Type when IntKind() is { } k => k,
                 // Days since 1970-01-01, by either annotation.
                 Int32Type when (Converted == DateConverted || Converted == -1) && (Logical == DateLogical || Logical == 0 && Converted == DateConverted) => ValueKind.Date,
                 Int64Type when PlainInt(64, Int64Converted) => ValueKind.Int64,
@@ -82,6 +85,32 @@ internal sealed class ParquetLayout
                 Int64Type when Logical == TimestampLogical && TimestampUnit is >= 1 and <= 3
                     && (Converted == -1 || Converted == TimestampMillisConverted && TimestampUnit == 1 || Converted == TimestampMicrosConverted && TimestampUnit == 2) => ValueKind.Timestamp,
                 _ => null,
+            };
+        }
+
+        // The kind of an integer annotation, when it names one a column of this physical type holds.
+        private ValueKind? IntKind()
+        {
+            int bits; bool signed;
+            if (Logical == IntLogical && Converted is -1 or >= 11 and <= 18) (bits, signed) = (IntBits, IntSigned);
+            else if (Logical == 0 && Converted is >= 11 and <= 18)
+                (bits, signed) = Converted switch { 11 => (8, false), 12 => (16, false), 13 => (32, false), 14 => (64, false), 15 => (8, true), 16 => (16, true), 17 => (32, true), _ => (64, true) };
+            else return null;
+            if (Logical == IntLogical && Converted != -1)
+            {
+                // Both annotations: they must agree.
+                var c = Converted switch { 11 => (8, false), 12 => (16, false), 13 => (32, false), 14 => (64, false), 15 => (8, true), 16 => (16, true), 17 => (32, true), _ => (64, true) };
+                if (c != (bits, signed)) return null;
+            }
+            return (Type, bits, signed) switch
+            {
+                (Int32Type, 8, true) => ValueKind.Int8,
+                (Int32Type, 16, true) => ValueKind.Int16,
+                (Int32Type, 8, false) => ValueKind.UInt8,
+                (Int32Type, 16, false) => ValueKind.UInt16,
+                (Int32Type, 32, false) => ValueKind.UInt32,
+                (Int64Type, 64, false) => ValueKind.UInt64,
+                _ => null, // the signed integer of the column's own width is PlainInt's
             };
         }
 

@@ -355,6 +355,14 @@ internal abstract class SourceColumn
             return physical == Parquet.Meta.Type.INT32 ? BinaryPrimitives.ReadInt32LittleEndian(v) : BinaryPrimitives.ReadInt64LittleEndian(v);
         }
 
+        // Unsigned integers lie in INT32 or INT64 bits as they are.
+        public override ulong GetUInt64(int row)
+        {
+            if (!_own) return _parquetNet!.GetUInt64(row);
+            var v = _chunk.GetUtf8(row);
+            return physical == Parquet.Meta.Type.INT32 ? BinaryPrimitives.ReadUInt32LittleEndian(v) : BinaryPrimitives.ReadUInt64LittleEndian(v);
+        }
+
         public override double GetDouble(int row)
         {
             if (!_own) return _parquetNet!.GetDouble(row);

@@ -258,6 +258,37 @@ public class ParquetLayoutTests
     }
 
     [Fact]
+    public void Narrow_and_unsigned_integers_read_without_ParquetNet_are_the_integers_written()
+    {
+        using var t = new TempDir();
+        var path = t["ints.parquet"];
+        DuckSql.Run($"""
+            COPY (SELECT (i % 256 - 128)::TINYINT AS a, (i * 7 % 65536 - 32768)::SMALLINT AS b, (i % 256)::UTINYINT AS c,
+                         (i * 7 % 65536)::USMALLINT AS d, (4294967295 - i)::UINTEGER AS e,
+                         CASE WHEN i % 3 = 0 THEN NULL ELSE (18446744073709551615 - i)::UBIGINT END AS f
+                  FROM range(10000) r(i))
+            TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 4096)
+            """);
+        using var r = (ParquetRecordReader)SourceFiles.Open(path);
+        Assert.False(r.OpenedParquetNet);
+        Assert.Equal([ValueKind.Int8, ValueKind.Int16, ValueKind.UInt8, ValueKind.UInt16, ValueKind.UInt32, ValueKind.UInt64],
+            Enumerable.Range(0, r.FieldCount).Select(i => r.GetDeclaredColumn(i)!.Kind));
+        long n = 0;
+        while (r.Read())
+        {
+            Assert.Equal(n % 256 - 128, r.GetInt64(0));
+            Assert.Equal(n * 7 % 65536 - 32768, r.GetInt64(1));
+            Assert.Equal((ulong)(n % 256), r.GetUInt64(2));
+            Assert.Equal((ulong)(n * 7 % 65536), r.GetUInt64(3));
+            Assert.Equal(4294967295UL - (ulong)n, r.GetUInt64(4));
+            if (n % 3 == 0) Assert.Equal(ValueKind.Null, r.GetKind(5)); else Assert.Equal(ulong.MaxValue - (ulong)n, r.GetUInt64(5));
+            n++;
+        }
+        Assert.Equal(10000, n);
+        Assert.False(r.OpenedParquetNet);
+    }
+
+    [Fact]
     public async Task Numbers_ParquetNet_wrote_read_back_as_written()
     {
         using var t = new TempDir();
