@@ -277,8 +277,21 @@ public sealed class ParquetRecordReader : RecordReader
     public override double GetDouble(int o) => _columns[o].GetDouble(_rowInGroup);
     public override bool GetBoolean(int o) => _columns[o].GetInt64(_rowInGroup) != 0;
     public override decimal GetDecimal(int o) => _columns[o].GetDecimal(_rowInGroup);
-    public override DateTime GetDateTime(int o) => _columns[o].GetDateTime(_rowInGroup);
-    public override DateOnly GetDate(int o) => _columns[o].GetDate(_rowInGroup);
+    public override DateTime GetDateTime(int o)
+    {
+        try { return _columns[o].GetDateTime(_rowInGroup); }
+        catch (ArgumentOutOfRangeException ex) { throw OutOfRange(o, "timestamp", ex); }
+    }
+
+    public override DateOnly GetDate(int o)
+    {
+        try { return _columns[o].GetDate(_rowInGroup); }
+        catch (ArgumentOutOfRangeException ex) { throw OutOfRange(o, "date", ex); }
+    }
+
+    // A value read as it lies (ParquetLayout's columns) is converted when asked for: one beyond .NET's years 1-9999.
+    private GrouperException OutOfRange(int o, string what, Exception ex) => new(GrouperErrorKind.InvalidData,
+        $"Row {_row} of {_path}: column '{_specs[o].Name}' holds a {what} outside the years .NET can hold (1-9999).", _path, _row, ex);
     public override TimeSpan GetTime(int o) => _columns[o].GetTime(_rowInGroup);
     public override ReadOnlySpan<byte> GetBytes(int o) => _columns[o].GetBytes(_rowInGroup);
 

@@ -289,6 +289,27 @@ public class ParquetLayoutTests
     }
 
     [Fact]
+    public void A_timestamp_or_date_beyond_the_years_NET_holds_is_a_clear_error()
+    {
+        using var t = new TempDir();
+        foreach (var (name, type, value) in new[] { ("ts.parquet", "TIMESTAMP", "TIMESTAMP '12000-01-01 00:00:00'"), ("day.parquet", "DATE", "DATE '12000-01-01'") })
+        {
+            var path = t[name];
+            DuckSql.Run($"COPY (SELECT 'k' AS k, CASE WHEN i = 2 THEN {value} ELSE {type} '2024-01-01' END AS v FROM range(5) r(i)) TO '{path}' (FORMAT parquet)");
+            using var r = (ParquetRecordReader)SourceFiles.Open(path);
+            Assert.False(r.OpenedParquetNet);
+            var ex = Assert.Throws<GrouperException>(() =>
+            {
+                while (r.Read()) _ = type == "DATE" ? r.GetDate(1).DayNumber : r.GetDateTime(1).Ticks;
+            });
+            Assert.Equal(GrouperErrorKind.InvalidData, ex.Kind);
+            Assert.Equal(3, ex.Row);
+            Assert.Contains(name, ex.Message);
+            Assert.Contains("column 'v'", ex.Message);
+        }
+    }
+
+    [Fact]
     public async Task Numbers_ParquetNet_wrote_read_back_as_written()
     {
         using var t = new TempDir();
