@@ -23,6 +23,13 @@ internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, 
 
     /// <summary>A flat UTF-8 text column.</summary>
     public bool FlatText => Kind == ValueKind.String;
+
+    /// <summary>The column as a source read without Parquet.Net declares it (a column with a <see cref="Kind"/>).</summary>
+    public ColumnSpec ToSpec()
+    {
+        var spec = new ColumnSpec(Name, Kind!.Value, Nullable);
+        return Kind == ValueKind.Timestamp ? spec with { Unit = Unit, AdjustedToUtc = AdjustedToUtc } : spec;
+    }
 }
 
 /// <summary>
@@ -91,17 +98,10 @@ internal sealed class ParquetLayout
         // The kind of an integer annotation, when it names one a column of this physical type holds.
         private ValueKind? IntKind()
         {
-            int bits; bool signed;
-            if (Logical == IntLogical && Converted is -1 or >= 11 and <= 18) (bits, signed) = (IntBits, IntSigned);
-            else if (Logical == 0 && Converted is >= 11 and <= 18)
-                (bits, signed) = Converted switch { 11 => (8, false), 12 => (16, false), 13 => (32, false), 14 => (64, false), 15 => (8, true), 16 => (16, true), 17 => (32, true), _ => (64, true) };
-            else return null;
-            if (Logical == IntLogical && Converted != -1)
-            {
-                // Both annotations: they must agree.
-                var c = Converted switch { 11 => (8, false), 12 => (16, false), 13 => (32, false), 14 => (64, false), 15 => (8, true), 16 => (16, true), 17 => (32, true), _ => (64, true) };
-                if (c != (bits, signed)) return null;
-            }
+            bool converted = Converted is >= 11 and <= 18;
+            if (!(Logical == IntLogical && (Converted == -1 || converted) || Logical == 0 && converted)) return null;
+            var (bits, signed) = Logical == IntLogical ? (IntBits, IntSigned) : ConvertedInt(Converted);
+            if (Logical == IntLogical && converted && ConvertedInt(Converted) != (bits, signed)) return null; // both annotations must agree
             return (Type, bits, signed) switch
             {
                 (Int32Type, 8, true) => ValueKind.Int8,
@@ -113,6 +113,10 @@ internal sealed class ParquetLayout
                 _ => null, // the signed integer of the column's own width is PlainInt's
             };
         }
+
+        // UINT_8, UINT_16, UINT_32, UINT_64, INT_8, INT_16, INT_32, INT_64: converted types 11-18.
+        private static (int Bits, bool Signed) ConvertedInt(int converted) =>
+            (8 << ((converted - 11) % 4), converted >= 15);
 
         public TimeUnit Unit => TimestampUnit switch { 1 => TimeUnit.Millis, 3 => TimeUnit.Nanos, _ => TimeUnit.Micros };
     }

@@ -58,7 +58,7 @@ internal sealed class ShardWriter : IDisposable
     private byte[] _naturalKey = new byte[64];
     private int _naturalKeyLength;
     private long _distinctKeys;
-    private readonly bool _keepTimestampMinMax;
+    private readonly HashSet<string>? _noMinMax; // of the footer template, for every shard (StitchedParquetFile)
     private readonly int _mergeKeys;
     private bool _inGroup;
     private int _groupShard;
@@ -80,7 +80,6 @@ internal sealed class ShardWriter : IDisposable
         _mergeKeys = options.Key.MergeKeys;
         _shardTarget = Math.Max(1, options.ShardTargetBytes);
         _rowGroupRows = Math.Max(1, options.RowGroupMaxRows);
-        _keepTimestampMinMax = options.KeepParquetNetTimestampMinMax;
         // One row group is gathered while the others are encoded: one more slot than the cores that encode.
         int slots = Math.Clamp(Environment.ProcessorCount, 1, MaxEncoders) + 1;
         // Decoded .NET values take roughly three times their encoded size, and every slot holds a row group.
@@ -99,6 +98,7 @@ internal sealed class ShardWriter : IDisposable
         };
         var schema = ParquetSchemaMap.ToEncodingSchema(columns, out _textElements);
         _footerTemplate = EmptyFileFooter(schema);
+        _noMinMax = options.KeepParquetNetTimestampMinMax ? null : StitchedParquetFile.WrongMinMax(_footerTemplate);
         Parquet.Meta.CompressionCodec? own = options.EncodeWithParquetNetOnly ? null : options.Compression switch
         {
             ShardCompression.Snappy => Parquet.Meta.CompressionCodec.SNAPPY,
@@ -437,7 +437,7 @@ internal sealed class ShardWriter : IDisposable
         var name = ShardFileName(_shards.Count, _shardPrefix);
         var fs = new FileStream(Path.Combine(_root, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         _shardStream = new HashingWriteStream(fs);
-        _shard = new StitchedParquetFile(_shardStream, _footerTemplate, _textElements, _keepTimestampMinMax);
+        _shard = new StitchedParquetFile(_shardStream, _footerTemplate, _textElements, _noMinMax);
         _shardRows = 0;
         _shardBytes = 0;
         _shardRowGroups = 0;

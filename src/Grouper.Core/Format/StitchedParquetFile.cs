@@ -30,13 +30,13 @@ internal sealed class StitchedParquetFile
     private readonly IReadOnlySet<int>? _textElements;
     private readonly HashSet<string>? _noMinMax;
 
-    // keepTimestampMinMax, for tests: Parquet.Net's min/max of timestamps kept, as shards written before the fix had them.
-    public StitchedParquetFile(Stream output, byte[] template, IReadOnlySet<int>? textElements = null, bool keepTimestampMinMax = false)
+    // noMinMax: the columns whose min/max are left out (WrongMinMax of the template; null keeps them all).
+    public StitchedParquetFile(Stream output, byte[] template, IReadOnlySet<int>? textElements = null, HashSet<string>? noMinMax = null)
     {
         _out = output;
         _template = template;
         _textElements = textElements is { Count: > 0 } ? textElements : null;
-        _noMinMax = keepTimestampMinMax ? null : WrongMinMax(template);
+        _noMinMax = noMinMax;
         _out.Write(Magic);
         _position = Magic.Length;
     }
@@ -151,9 +151,8 @@ internal sealed class StitchedParquetFile
         }
     }
 
-    // RowGroup: 1 columns, 5 file_offset, 7 ordinal.
-    /// <summary>The columns of the schema whose minimum and maximum Parquet.Net writes wrong (see the class); null for none.</summary>
-    private static HashSet<string>? WrongMinMax(byte[] template)
+    /// <summary>The columns of a footer template's schema whose minimum and maximum Parquet.Net writes wrong (see the class); null for none.</summary>
+    public static HashSet<string>? WrongMinMax(byte[] template)
     {
         HashSet<string>? names = null;
         foreach (var c in ParquetLayout.Parse(template).Columns)
@@ -161,6 +160,7 @@ internal sealed class StitchedParquetFile
         return names;
     }
 
+    // RowGroup: 1 columns, 5 file_offset, 7 ordinal.
     internal static void RewriteRowGroup(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, int ordinal, HashSet<string>? noMinMax = null)
     {
         short lastIn = 0, lastOut = 0;

@@ -485,24 +485,25 @@ public sealed class GroupedDataset : IDisposable
     }
 
     // Field's way of finding a column, in the layout: null when the layout does not have it (Field says why).
-    private ParquetLeaf? Leaf(ParquetLayout layout, int c)
-    {
-        var leaves = layout.Columns;
-        if (Manifest.KeyColumn is not null && c + 1 < leaves.Count && leaves[c + 1].Name == Columns[c].Name) return leaves[c + 1];
-        foreach (var l in leaves)
-            if (l.Name == Columns[c].Name) return l;
-        return null;
-    }
+    private ParquetLeaf? Leaf(ParquetLayout layout, int c) => PositionIn(layout.Columns, static l => l.Name, c) is int i and >= 0 ? layout.Columns[i] : null;
 
     private Parquet.Schema.DataField Field(ParquetReader reader, int c)
     {
-        // Grouper's shards: the key column, then the record's columns in manifest order. Imported shards
-        // have no key column and may order columns their own way: find them by name.
         var fields = reader.Schema.DataFields;
-        return Manifest.KeyColumn is not null && c + 1 < fields.Length && fields[c + 1].Name == Columns[c].Name
-            ? fields[c + 1]
-            : fields.FirstOrDefault(f => f.Name == Columns[c].Name)
-              ?? throw new GrouperException(GrouperErrorKind.InvalidDataset, $"A shard of {Path} has no column '{Columns[c].Name}' (the manifest lists it).", Path);
+        return PositionIn(fields, static f => f.Name, c) is int i and >= 0 ? fields[i]
+            : throw new GrouperException(GrouperErrorKind.InvalidDataset, $"A shard of {Path} has no column '{Columns[c].Name}' (the manifest lists it).", Path);
+    }
+
+    // Where column c is among a shard's columns, -1 when it is not. Grouper's shards: the key column, then the
+    // record's columns in manifest order. Imported shards have no key column and may order columns their own
+    // way: found by name.
+    private int PositionIn<T>(IReadOnlyList<T> columns, Func<T, string> name, int c)
+    {
+        string wanted = Columns[c].Name;
+        if (Manifest.KeyColumn is not null && c + 1 < columns.Count && name(columns[c + 1]) == wanted) return c + 1;
+        for (int i = 0; i < columns.Count; i++)
+            if (name(columns[i]) == wanted) return i;
+        return -1;
     }
 
     /// <summary>Shards (main handles) on which Parquet.Net was opened so far (tests).</summary>

@@ -54,12 +54,7 @@ public sealed class ParquetRecordReader : RecordReader
                 _numRows = layout.NumRows;
                 _leaves = layout.Columns;
                 _specs = new ColumnSpec[_leaves.Count];
-                for (int i = 0; i < _specs.Length; i++)
-                {
-                    var leaf = _leaves[i];
-                    var spec = new ColumnSpec(leaf.Name, leaf.Kind!.Value, leaf.Nullable);
-                    _specs[i] = spec.Kind == ValueKind.Timestamp ? spec with { Unit = leaf.Unit, AdjustedToUtc = leaf.AdjustedToUtc } : spec;
-                }
+                for (int i = 0; i < _specs.Length; i++) _specs[i] = _leaves[i].ToSpec();
                 _columns = CreateColumns();
                 return;
             }
