@@ -28,16 +28,9 @@ namespace Grouper.Format;
 /// written PLAIN, runs and indexes spelt out again.
 /// </para>
 /// </summary>
-internal sealed class ByteArrayChunk : ColumnSink
+internal sealed class ByteArrayChunk : OwnChunk
 {
-    // The metadata's Thrift enums, as Parquet.Net declares them (its reader is what PlainTextChunk falls back to).
-    private const int PlainEncoding = (int)Encoding.PLAIN, RleEncoding = (int)Encoding.RLE, RleDictionaryEncoding = (int)Encoding.RLE_DICTIONARY,
-        ByteArrayType = (int)Parquet.Meta.Type.BYTE_ARRAY, DataPage = (int)PageType.DATA_PAGE, DictionaryPage = (int)PageType.DICTIONARY_PAGE;
-
-    private readonly bool _nullable;
     private readonly bool _statistics;
-    private readonly byte[] _path;
-    private readonly CompressionCodec _codec;
     private readonly DictionaryPolicy? _policy;
 
     // The page: definition levels are placed just before the values once they are known, in the room left at
@@ -45,10 +38,6 @@ internal sealed class ByteArrayChunk : ColumnSink
     private byte[] _page = new byte[1 << 16];
     private int _reserve;
     private int _length;
-    private byte[] _defined = [];
-    private byte[] _levels = [];
-    private int _rows;
-    private int _nulls;
 
     // How this row group's values are kept: tried is the way it started with (a set may overflow into PLAIN).
     private ChunkMode _mode, _tried;
@@ -74,30 +63,21 @@ internal sealed class ByteArrayChunk : ColumnSink
     // Minimum and maximum value (offsets of their length prefixes in the page), for the key column only.
     private int _minAt = -1, _maxAt = -1;
 
-    // Where the chunk went in the row group's body, and its sizes (page headers included, as the format counts them).
-    private long _offset, _dataOffset;
-    private bool _dictionary;
-    private long _uncompressed, _compressedSize;
-
     // statistics: keep min and max values (Parquet.Net writes them for string fields: the key column).
     // dictionaries: when to try a dictionary, shared by the column's chunks in every slot (null: never; always PLAIN, as Parquet.Net writes).
-    public ByteArrayChunk(DataField field, bool nullable, bool statistics, CompressionCodec codec, DictionaryPolicy? dictionaries = null) : base(field)
+    public ByteArrayChunk(DataField field, bool nullable, bool statistics, CompressionCodec codec, DictionaryPolicy? dictionaries = null)
+        : base(field, nullable, codec, Parquet.Meta.Type.BYTE_ARRAY)
     {
-        _nullable = nullable;
         _statistics = statistics;
         _policy = dictionaries;
         _mode = _tried = dictionaries?.Next ?? ChunkMode.Plain;
-        if (codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY)) throw new ArgumentOutOfRangeException(nameof(codec));
-        _codec = codec;
-        _path = System.Text.Encoding.UTF8.GetBytes(field.Name);
         _reserve = nullable ? 64 : 0;
         _length = _reserve;
     }
 
     public override void Reset(int capacity)
     {
-        _rows = 0;
-        _nulls = 0;
+        ResetRows(capacity);
         _length = _reserve;
         _minAt = _maxAt = -1;
         _runs = 0;
@@ -106,15 +86,6 @@ internal sealed class ByteArrayChunk : ColumnSink
         if (_setCount > 0) Array.Clear(_slots);
         _setCount = 0;
         _indexCount = 0;
-        if (_nullable && _defined.Length < capacity) _defined = new byte[Math.Max(capacity, _defined.Length * 2)];
-    }
-
-    public override void AppendNull(int row)
-    {
-        if (!_nullable) throw new InvalidDataException($"Column '{Field.Name}' is not nullable but a record has no value for it.");
-        if (_rows >= _defined.Length) Grow(ref _defined, _rows);
-        _defined[_rows++] = 0;
-        _nulls++;
     }
 
     // Strings are the one type other values are never silently turned into.
@@ -193,11 +164,8 @@ internal sealed class ByteArrayChunk : ColumnSink
         else Append(key);
     }
 
-    /// <summary>
-    /// The row group is complete (called on the thread that filled it, before <see cref="Encode"/>): decides
-    /// whether it is written as a dictionary, and tells the column's policy whether the way it tried paid.
-    /// </summary>
-    public void Seal()
+    /// <summary>Decides whether the row group is written as a dictionary, and tells the column's policy whether the way it tried paid.</summary>
+    public override void Seal()
     {
         int values = _rows - _nulls;
         _dictionary = _mode switch
@@ -259,17 +227,6 @@ internal sealed class ByteArrayChunk : ColumnSink
         return n;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Define()
-    {
-        if (_nullable)
-        {
-            if (_rows >= _defined.Length) Grow(ref _defined, _rows);
-            _defined[_rows] = 1;
-        }
-        _rows++;
-    }
-
     // Writes the value at the end of the page; returns where. Kept this small so that the JIT inlines it
     // (with the statistics in it, it stayed a call, run as ReadyToRun code for much of a build).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -314,29 +271,27 @@ internal sealed class ByteArrayChunk : ColumnSink
 
     /// <summary>Writes the chunk (its dictionary page if it has one, then its data page) at the end of the row group's body.</summary>
     [MethodImpl(Hot.Path)]
-    public void Encode(EncodedRowGroup rowGroup)
+    public override void Encode(EncodedRowGroup rowGroup)
     {
-        var body = rowGroup.Body;
         int values = _rows - _nulls;
-        _offset = body.WrittenCount;
-        _uncompressed = _compressedSize = 0;
+        BeginChunk(rowGroup);
         ReadOnlySpan<byte> page;
         if (_dictionary)
         {
-            WritePage(rowGroup, DictionaryPage, _page.AsSpan(_reserve, _length - _reserve));
+            // is_sorted: runs' values ascend; a set's are in the order they came.
+            WriteDictionaryPage(rowGroup, _page.AsSpan(_reserve, _length - _reserve), _mode == ChunkMode.Runs ? _runs : _setCount, sorted: _mode == ChunkMode.Runs);
             page = _mode == ChunkMode.Runs ? SpellRunIndexes() : PackSetIndexes();
         }
         else if (_mode == ChunkMode.Set)
         {
-            int levels = _nullable ? EncodeLevels() : 0;
-            int end = SpellSet(levels);
-            _levels.AsSpan(0, levels).CopyTo(_spelt);
+            var levels = EncodeLevels();
+            int end = SpellSet(levels.Length);
+            levels.CopyTo(_spelt);
             page = _spelt.AsSpan(0, end);
         }
         else if (_mode == ChunkMode.Runs && _runs != values) page = SpellRuns();
         else page = LevelsInPlace();
-        _dataOffset = body.WrittenCount;
-        WritePage(rowGroup, DataPage, page);
+        WriteDataPage(rowGroup, page);
     }
 
     // The page as it was filled, its definition levels written into the room before the values.
@@ -345,11 +300,11 @@ internal sealed class ByteArrayChunk : ColumnSink
         int start = _reserve;
         if (_nullable)
         {
-            int levels = EncodeLevels();
-            if (levels > _reserve)
+            var levels = EncodeLevels();
+            if (levels.Length > _reserve)
             {
                 // More levels than room: move the values up once and keep the larger room for the next row groups.
-                int grow = levels - _reserve + 64;
+                int grow = levels.Length - _reserve + 64;
                 if (_page.Length - _length < grow) Grow(grow);
                 Buffer.BlockCopy(_page, _reserve, _page, _reserve + grow, _length - _reserve);
                 _reserve += grow;
@@ -357,8 +312,8 @@ internal sealed class ByteArrayChunk : ColumnSink
                 if (_minAt >= 0) { _minAt += grow; _maxAt += grow; }
                 for (int i = 0; i < _runs; i++) _runAt[i] += grow;
             }
-            start = _reserve - levels;
-            _levels.AsSpan(0, levels).CopyTo(_page.AsSpan(start));
+            start = _reserve - levels.Length;
+            levels.CopyTo(_page.AsSpan(start));
         }
         return _page.AsSpan(start, _length - start);
     }
@@ -430,90 +385,18 @@ internal sealed class ByteArrayChunk : ColumnSink
     // which it writes; returns where the values go.
     private int BeginSpelt(long values)
     {
-        int levels = _nullable ? EncodeLevels() : 0;
-        long size = levels + values;
+        var levels = EncodeLevels();
+        long size = levels.Length + values;
         if (size > Array.MaxLength) throw new InvalidDataException($"Column '{Field.Name}' has more than 2 GB of values in one row group.");
         if (_spelt.Length < size) _spelt = new byte[Math.Max(size, Math.Min(Array.MaxLength, _spelt.Length * 2L))];
-        _levels.AsSpan(0, levels).CopyTo(_spelt);
-        return levels;
+        levels.CopyTo(_spelt);
+        return levels.Length;
     }
 
     // Bits per dictionary index for a dictionary of `entries` values (at least one, as readers expect).
     private static int IndexWidth(int entries) => Math.Max(1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(entries - 1)));
 
-    // Compresses the page and writes its header and bytes to the row group's body.
-    private void WritePage(EncodedRowGroup rowGroup, int type, ReadOnlySpan<byte> page)
-    {
-        var body = rowGroup.Body;
-        ReadOnlySpan<byte> stored = page;
-        if (_codec == CompressionCodec.SNAPPY)
-        {
-            var compressed = rowGroup.Scratch(Snappier.Snappy.GetMaxCompressedLength(page.Length));
-            stored = compressed[..Snappier.Snappy.Compress(page, compressed)];
-        }
-        long at = body.WrittenCount;
-        var w = new ThriftCompact.Writer(body);
-        short last = 0;
-        w.WriteFieldHeader(ref last, 1, ThriftCompact.I32); w.WriteI64(type);
-        w.WriteFieldHeader(ref last, 2, ThriftCompact.I32); w.WriteI64(page.Length);
-        w.WriteFieldHeader(ref last, 3, ThriftCompact.I32); w.WriteI64(stored.Length);
-        short inner = 0;
-        if (type == DictionaryPage)
-        {
-            // DictionaryPageHeader: 1 num_values, 2 encoding, 3 is_sorted (a boolean is its field header's type).
-            w.WriteFieldHeader(ref last, 7, ThriftCompact.Struct);
-            w.WriteFieldHeader(ref inner, 1, ThriftCompact.I32); w.WriteI64(_mode == ChunkMode.Runs ? _runs : _setCount);
-            w.WriteFieldHeader(ref inner, 2, ThriftCompact.I32); w.WriteI64(PlainEncoding);
-            // is_sorted: runs' values ascend; a set's are in the order they came.
-            w.WriteFieldHeader(ref inner, 3, _mode == ChunkMode.Runs ? ThriftCompact.True : ThriftCompact.False);
-        }
-        else
-        {
-            w.WriteFieldHeader(ref last, 5, ThriftCompact.Struct);
-            w.WriteFieldHeader(ref inner, 1, ThriftCompact.I32); w.WriteI64(_rows);
-            w.WriteFieldHeader(ref inner, 2, ThriftCompact.I32); w.WriteI64(_dictionary ? RleDictionaryEncoding : PlainEncoding);
-            w.WriteFieldHeader(ref inner, 3, ThriftCompact.I32); w.WriteI64(RleEncoding);
-            w.WriteFieldHeader(ref inner, 4, ThriftCompact.I32); w.WriteI64(RleEncoding);
-            w.WriteFieldHeader(ref inner, 5, ThriftCompact.Struct);
-            WriteStatistics(ref w);
-        }
-        w.WriteStop();
-        w.WriteStop();
-        long header = body.WrittenCount - at;
-        body.Write(stored);
-        _uncompressed += header + page.Length;
-        _compressedSize += header + stored.Length;
-    }
-
-    public long UncompressedSize => _uncompressed;
-    public long CompressedSize => _compressedSize;
-
-    /// <summary>Writes the ColumnChunk metadata, its offsets counted from the row group body's first byte.</summary>
-    public void WriteColumnChunk(ref ThriftCompact.Writer w)
-    {
-        short last = 0;
-        w.WriteFieldHeader(ref last, 2, ThriftCompact.I64); w.WriteI64(_offset);
-        w.WriteFieldHeader(ref last, 3, ThriftCompact.Struct);
-        short m = 0;
-        w.WriteFieldHeader(ref m, 1, ThriftCompact.I32); w.WriteI64(ByteArrayType);
-        w.WriteFieldHeader(ref m, 2, ThriftCompact.List);
-        w.WriteListHeader(ThriftCompact.I32, _dictionary ? 3 : 2); w.WriteI64(PlainEncoding); w.WriteI64(RleEncoding);
-        if (_dictionary) w.WriteI64(RleDictionaryEncoding);
-        w.WriteFieldHeader(ref m, 3, ThriftCompact.List); w.WriteListHeader(ThriftCompact.Binary, 1); w.WriteBinary(_path);
-        w.WriteFieldHeader(ref m, 4, ThriftCompact.I32); w.WriteI64((int)_codec);
-        w.WriteFieldHeader(ref m, 5, ThriftCompact.I64); w.WriteI64(_rows);
-        w.WriteFieldHeader(ref m, 6, ThriftCompact.I64); w.WriteI64(_uncompressed);
-        w.WriteFieldHeader(ref m, 7, ThriftCompact.I64); w.WriteI64(_compressedSize);
-        w.WriteFieldHeader(ref m, 9, ThriftCompact.I64); w.WriteI64(_dataOffset);
-        if (_dictionary) { w.WriteFieldHeader(ref m, 11, ThriftCompact.I64); w.WriteI64(_offset); }
-        w.WriteFieldHeader(ref m, 12, ThriftCompact.Struct);
-        WriteStatistics(ref w);
-        w.WriteStop();
-        w.WriteStop();
-    }
-
-    // Statistics: 1 max, 2 min (deprecated, still written), 3 null_count, 5 max_value, 6 min_value.
-    private void WriteStatistics(ref ThriftCompact.Writer w)
+    protected override void WriteStatistics(ref ThriftCompact.Writer w)
     {
         short last = 0;
         bool minMax = _statistics && _minAt >= 0;
@@ -529,30 +412,6 @@ internal sealed class ByteArrayChunk : ColumnSink
             w.WriteFieldHeader(ref last, 6, ThriftCompact.Binary); w.WriteBinary(ValueAt(_minAt));
         }
         w.WriteStop();
-    }
-
-    /// <summary>
-    /// Definition levels as Parquet.Net writes them: a 4-byte length, then RLE runs of equal levels
-    /// (bit width 1, so one byte per run's value). Returns the bytes written to <c>_levels</c>.
-    /// </summary>
-    private int EncodeLevels()
-    {
-        int max = 4 + 2 * _rows + 8; // a run takes at most two bytes per level in it
-        if (_levels.Length < max) _levels = new byte[Math.Max(max, _levels.Length * 2)];
-        int n = 4;
-        var defined = _defined.AsSpan(0, _rows);
-        int i = 0;
-        while (i < defined.Length)
-        {
-            byte v = defined[i];
-            int run = defined[i..].IndexOfAnyExcept(v);
-            if (run < 0) run = defined.Length - i;
-            n += Util.VarInt.Write(_levels.AsSpan(n), (ulong)run << 1);
-            _levels[n++] = v;
-            i += run;
-        }
-        BinaryPrimitives.WriteInt32LittleEndian(_levels, n - 4);
-        return n;
     }
 }
 

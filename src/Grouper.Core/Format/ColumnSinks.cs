@@ -44,9 +44,14 @@ internal abstract class LibrarySink(DataField field) : ColumnSink(field)
 {
     public abstract Task WriteAsync(ParquetRowGroupWriter rg, int count, CancellationToken ct);
 
-    /// <summary>A sink for column <paramref name="c"/> writing to <paramref name="f"/>, a field of the schema Parquet.Net encodes with.</summary>
-    public static LibrarySink Create(ColumnSpec c, DataField f)
+    /// <summary>
+    /// A sink for column <paramref name="c"/> writing to <paramref name="f"/>, a field of the schema Parquet.Net encodes with.
+    /// Timestamps reach Parquet.Net as UTC values of the ticks the column holds (<see cref="FixedWidthChunk.ColumnTicks"/>),
+    /// which it writes as they are: it would turn local time into UTC by its own rules (<see cref="FixedWidthChunk"/>).
+    /// </summary>
+    public static LibrarySink Create(ColumnSpec c, DataField f, TimeZoneInfo? localZone = null)
     {
+        var zone = localZone ?? TimeZoneInfo.Local;
         return c.Kind switch
         {
             ValueKind.Boolean => new ValueSink<bool>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.L != 0),
@@ -62,7 +67,8 @@ internal abstract class LibrarySink(DataField field) : ColumnSink(field)
             ValueKind.Double => new ValueSink<double>(f, c.Nullable, static (in Scalar s, ValueKind t) =>
                 t.IsSignedInteger() ? s.L : t.IsUnsignedInteger() ? s.U : s.D),
             ValueKind.Decimal => new ValueSink<decimal>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.M),
-            ValueKind.Timestamp => new ValueSink<DateTime>(f, c.Nullable, static (in Scalar s, ValueKind _) => new DateTime(s.L, s.TimestampKind)),
+            ValueKind.Timestamp => new ValueSink<DateTime>(f, c.Nullable, (in Scalar s, ValueKind _) =>
+                new DateTime(FixedWidthChunk.ColumnTicks(s.L, s.TimestampKind, c.AdjustedToUtc, zone), DateTimeKind.Utc)),
             ValueKind.Date => new ValueSink<DateOnly>(f, c.Nullable, static (in Scalar s, ValueKind _) => DateOnly.FromDayNumber((int)s.L)),
             // Parquet.Net writes TIME as raw integers since midnight: int milliseconds, long micro- or nanoseconds.
             ValueKind.Time => c.Unit switch

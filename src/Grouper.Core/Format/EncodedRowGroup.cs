@@ -5,7 +5,7 @@ namespace Grouper.Format;
 /// <summary>
 /// One row group encoded apart from its shard: its column chunks (<see cref="Body"/>) and its RowGroup
 /// metadata (<see cref="Metadata"/>) with file offsets counted from the body's first byte, ready for
-/// <see cref="StitchedParquetFile.Append"/>. Text and binary columns are encoded by <see cref="ByteArrayChunk"/>;
+/// <see cref="StitchedParquetFile.Append"/>. Most columns are encoded by Grouper (<see cref="OwnChunk"/>);
 /// the others by Parquet.Net, as a one-row-group file of their own whose chunks are taken from it.
 /// </summary>
 internal sealed class EncodedRowGroup
@@ -98,7 +98,7 @@ internal sealed class EncodedRowGroup
     /// Writes the RowGroup metadata, the columns in schema order: <paramref name="columns"/> has a chunk for
     /// each column encoded here and null for each one Parquet.Net encoded (taken in order).
     /// </summary>
-    public void Finish(ReadOnlySpan<ByteArrayChunk?> columns)
+    public void Finish(ReadOnlySpan<OwnChunk?> columns)
     {
         if (_passThrough) return;
         long uncompressed = _libraryUncompressed, compressed = _libraryCompressed;

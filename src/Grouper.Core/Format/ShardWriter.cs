@@ -15,8 +15,9 @@ namespace Grouper.Format;
 /// (<see cref="EncodedRowGroup"/>) by a task of the thread pool while the next ones are merged and decoded;
 /// the encoded row groups are appended to the shard in order and the footer stitched
 /// (<see cref="StitchedParquetFile"/>). The bytes do not depend on how many were encoded at once. Text and
-/// binary columns (the key among them) are encoded here (<see cref="ByteArrayChunk"/>) when shards are
-/// Snappy-compressed or not compressed; the other columns, and every column with Zstd or Gzip, by Parquet.Net.
+/// binary columns (the key among them), numbers, dates, times and timestamps are encoded here
+/// (<see cref="ByteArrayChunk"/>, <see cref="FixedWidthChunk"/>) when shards are Snappy-compressed or not
+/// compressed; booleans and decimals, and every column with Zstd or Gzip, by Parquet.Net.
 /// </summary>
 internal sealed class ShardWriter : IDisposable
 {
@@ -107,19 +108,21 @@ internal sealed class ShardWriter : IDisposable
         };
         if (own is { } codec)
         {
-            static bool Own(ColumnSpec c) => c.Kind is ValueKind.String or ValueKind.Binary;
+            static bool Text(ColumnSpec c) => c.Kind is ValueKind.String or ValueKind.Binary;
+            static bool Own(ColumnSpec c) => Text(c) || FixedWidthChunk.Handles(c);
             var library = columns.Where(c => !Own(c)).ToList();
             if (library.Count > 0) _librarySchema = new Parquet.Schema.ParquetSchema(library.Select(ParquetSchemaMap.ToField).ToArray());
             // One policy per column, shared by its chunks in every slot (see DictionaryPolicy).
             var keyPolicy = options.PlainTextOnly ? null : new DictionaryPolicy(keyColumn: true);
-            var policies = columns.Select(c => options.PlainTextOnly || !Own(c) ? null : new DictionaryPolicy(keyColumn: false)).ToArray();
+            var policies = columns.Select(c => options.PlainTextOnly || !Text(c) ? null : new DictionaryPolicy(keyColumn: false)).ToArray();
             _slots = Enumerable.Range(0, slots).Select(_ =>
             {
                 int next = 0;
                 var key = new ByteArrayChunk(schema.DataFields[0], nullable: false, statistics: true, codec, keyPolicy);
-                var sinks = columns.Select((c, i) => Own(c)
-                    ? (ColumnSink)new ByteArrayChunk(schema.DataFields[i + 1], c.Nullable, statistics: false, codec, policies[i])
-                    : LibrarySink.Create(c, _librarySchema!.DataFields[next++])).ToArray();
+                var sinks = columns.Select((c, i) =>
+                    Text(c) ? new ByteArrayChunk(schema.DataFields[i + 1], c.Nullable, statistics: false, codec, policies[i])
+                    : Own(c) ? new FixedWidthChunk(c, schema.DataFields[i + 1], codec, options.LocalTimeZone)
+                    : (ColumnSink)LibrarySink.Create(c, _librarySchema!.DataFields[next++], options.LocalTimeZone)).ToArray();
                 return new Slot(sinks, key, null);
             }).ToArray();
         }
@@ -128,7 +131,7 @@ internal sealed class ShardWriter : IDisposable
             _librarySchema = schema;
             _libraryKeyField = schema.DataFields[0];
             _slots = Enumerable.Range(0, slots)
-                .Select(_ => new Slot(columns.Select((c, i) => (ColumnSink)LibrarySink.Create(c, schema.DataFields[i + 1])).ToArray(), null, new KeyColumn()))
+                .Select(_ => new Slot(columns.Select((c, i) => (ColumnSink)LibrarySink.Create(c, schema.DataFields[i + 1], options.LocalTimeZone)).ToArray(), null, new KeyColumn()))
                 .ToArray();
         }
         Directory.CreateDirectory(Path.Combine(root, "data"));
@@ -299,12 +302,12 @@ internal sealed class ShardWriter : IDisposable
             LibraryKey = libraryKey;
             Library = sinks.OfType<LibrarySink>().ToArray();
             // Schema order, the key column first: the chunks encoded here, null where Parquet.Net encodes the column.
-            Layout = key is null ? [] : [key, .. sinks.Select(s => s as ByteArrayChunk)];
+            Layout = key is null ? [] : [key, .. sinks.Select(s => s as OwnChunk)];
         }
 
         public ColumnSink[] Sinks { get; }
         public LibrarySink[] Library { get; }
-        public ByteArrayChunk?[] Layout { get; }
+        public OwnChunk?[] Layout { get; }
         public ByteArrayChunk? Key { get; }
         public KeyColumn? LibraryKey { get; }
         public MemoryStream Piece { get; } = new();

@@ -48,6 +48,9 @@ public sealed class BuildOptions
     /// <summary>Tests: text columns always PLAIN, never runs as a dictionary (to compare with Parquet.Net's bytes).</summary>
     internal bool PlainTextOnly { get; init; }
 
+    /// <summary>For tests: the time zone of timestamps of local time (<see cref="DateTimeKind.Local"/>) instead of this machine's.</summary>
+    internal TimeZoneInfo? LocalTimeZone { get; init; }
+
     /// <summary>For tests: shards keep the min/max Parquet.Net writes for timestamps of micro- or nanoseconds (wrong), as shards written before 2026-11-30 did.</summary>
     internal bool KeepParquetNetTimestampMinMax { get; init; }
 

@@ -1,0 +1,231 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using Grouper.Schema;
+using Grouper.Util;
+using CompressionCodec = Parquet.Meta.CompressionCodec;
+using Parquet.Schema;
+
+namespace Grouper.Format;
+
+/// <summary>
+/// One column of numbers, dates, times or timestamps of a row group, encoded as it is filled: each value goes
+/// straight into a PLAIN page as its physical type's 4 or 8 little-endian bytes, with its definition level,
+/// and the chunk is written with the page header, statistics and column metadata Parquet.Net writes for the
+/// column (a test checks the bytes are the same). Parquet.Net took each row group's values as an array of
+/// .NET values and encoded them through generic code compiled at run time: a DuckDB file of a timestamp and a
+/// double took twice as long to write as one of text.
+/// <para>
+/// Timestamps are written as the format defines them, which Parquet.Net 6.1 does not do under a time zone
+/// other than UTC: a value of local time (<see cref="DateTimeKind.Local"/>: from PowerShell's Get-Date, say)
+/// is turned into UTC for a column adjusted to UTC, and any value of a column that is not adjusted to UTC is
+/// its wall-clock time as it is (Parquet.Net turned local values into UTC for micro- and nanoseconds
+/// whatever the column, and never for milliseconds).
+/// </para>
+/// </summary>
+internal sealed class FixedWidthChunk : OwnChunk
+{
+    private const long UnixEpochTicks = 621_355_968_000_000_000; // DateTime.UnixEpoch.Ticks
+    private const int UnixEpochDay = 719_162;                      // DateOnly(1970, 1, 1).DayNumber
+
+    private readonly ValueKind _kind;
+    private readonly TimeUnit _unit;
+    private readonly bool _adjustedToUtc;
+    private readonly TimeZoneInfo _localZone;
+    private readonly int _width;
+    private readonly Order _order;
+
+    // The page: values from _reserve on; definition levels are placed just before them once they are known.
+    private byte[] _page = new byte[1 << 12];
+    private int _reserve;
+    private int _length;
+
+    // Minimum and maximum of the values so far as their raw bits: signed or unsigned integers, or a double.
+    private long _min, _max;
+    private bool _any;
+    private readonly byte[] _bounds = new byte[16]; // both as the statistics hold them
+
+    /// <summary>Whether this chunk encodes columns of <paramref name="c"/>'s kind.</summary>
+    public static bool Handles(ColumnSpec c) => c.Kind is ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64
+        or ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64 or ValueKind.Float or ValueKind.Double
+        or ValueKind.Date or ValueKind.Time or ValueKind.Timestamp;
+
+    // localZone: the zone of DateTimeKind.Local values (TimeZoneInfo.Local but for tests).
+    public FixedWidthChunk(ColumnSpec c, DataField field, CompressionCodec codec, TimeZoneInfo? localZone = null)
+        : base(field, c.Nullable, codec, PhysicalOf(c))
+    {
+        if (!Handles(c)) throw new ArgumentOutOfRangeException(nameof(c), c.Kind, "Not a fixed-width kind.");
+        _kind = c.Kind;
+        _unit = c.Unit;
+        _adjustedToUtc = c.AdjustedToUtc;
+        _localZone = localZone ?? TimeZoneInfo.Local;
+        _width = PhysicalOf(c) is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.FLOAT ? 4 : 8;
+        _order = c.Kind switch
+        {
+            ValueKind.Float or ValueKind.Double => Order.Floating,
+            ValueKind.UInt32 or ValueKind.UInt64 => Order.Unsigned,
+            _ => Order.Signed,
+        };
+        _reserve = c.Nullable ? 64 : 0;
+        _length = _reserve;
+    }
+
+    private enum Order : byte { Signed, Unsigned, Floating }
+
+    private static Parquet.Meta.Type PhysicalOf(ColumnSpec c) => c.Kind switch
+    {
+        ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.Date => Parquet.Meta.Type.INT32,
+        ValueKind.Time => c.Unit == TimeUnit.Millis ? Parquet.Meta.Type.INT32 : Parquet.Meta.Type.INT64,
+        ValueKind.Float => Parquet.Meta.Type.FLOAT,
+        ValueKind.Double => Parquet.Meta.Type.DOUBLE,
+        _ => Parquet.Meta.Type.INT64,
+    };
+
+    public override void Reset(int capacity)
+    {
+        ResetRows(capacity);
+        _length = _reserve;
+        _any = false;
+    }
+
+    // Conversions as the Parquet.Net sinks make them (ColumnSinks.cs): a value of another integer kind, or an
+    // integer into a double column, as the schema's widening allows.
+    [MethodImpl(Hot.Path)]
+    public override void AppendScalar(int row, in Scalar s, ValueKind tag)
+    {
+        Define();
+        if (_length + 8 > _page.Length) Array.Resize(ref _page, _page.Length * 2);
+        var at = _page.AsSpan(_length);
+        long bits;
+        switch (_kind)
+        {
+            case ValueKind.Int8: bits = (sbyte)s.L; break;
+            case ValueKind.Int16: bits = (short)s.L; break;
+            case ValueKind.Int32: bits = (int)s.L; break;
+            case ValueKind.UInt8: bits = (byte)s.U; break;
+            case ValueKind.UInt16: bits = (ushort)s.U; break;
+            case ValueKind.UInt32: bits = (uint)s.U; break;
+            case ValueKind.Int64: bits = tag.IsUnsignedInteger() ? (long)s.U : s.L; break;
+            case ValueKind.UInt64: bits = tag.IsSignedInteger() ? s.L : (long)s.U; break;
+            case ValueKind.Float:
+            {
+                float f = (float)s.D;
+                BinaryPrimitives.WriteSingleLittleEndian(at, f);
+                _length += 4;
+                NoteFloating(f);
+                return;
+            }
+            case ValueKind.Double:
+            {
+                double d = tag.IsSignedInteger() ? s.L : tag.IsUnsignedInteger() ? s.U : s.D;
+                BinaryPrimitives.WriteDoubleLittleEndian(at, d);
+                _length += 8;
+                NoteFloating(d);
+                return;
+            }
+            case ValueKind.Date: bits = (int)s.L - UnixEpochDay; break;
+            case ValueKind.Time: bits = _unit switch { TimeUnit.Millis => s.L / TimeSpan.TicksPerMillisecond, TimeUnit.Nanos => s.L * 100, _ => s.L / 10 }; break;
+            default: bits = Timestamp(s.L, s.TimestampKind); break;
+        }
+        if (_width == 4) BinaryPrimitives.WriteInt32LittleEndian(at, (int)bits);
+        else BinaryPrimitives.WriteInt64LittleEndian(at, bits);
+        _length += _width;
+        if (!_any) { _min = _max = bits; _any = true; }
+        else if (_order == Order.Unsigned)
+        {
+            if ((ulong)bits < (ulong)_min) _min = bits;
+            if ((ulong)bits > (ulong)_max) _max = bits;
+        }
+        else
+        {
+            if (bits < _min) _min = bits;
+            if (bits > _max) _max = bits;
+        }
+    }
+
+    // NaN is no bound: a chunk of NaNs alone has no minimum or maximum (a filter then reads it).
+    private void NoteFloating(double d)
+    {
+        if (double.IsNaN(d)) return;
+        if (!_any) { _min = _max = BitConverter.DoubleToInt64Bits(d); _any = true; return; }
+        if (d < BitConverter.Int64BitsToDouble(_min)) _min = BitConverter.DoubleToInt64Bits(d);
+        if (d > BitConverter.Int64BitsToDouble(_max)) _max = BitConverter.DoubleToInt64Bits(d);
+    }
+
+    // .NET ticks (100 ns) to the column's unit since the Unix epoch. Below the unit is dropped toward the past,
+    // before 1970 too (the instant's unit, as Parquet.Net's milliseconds are): ticks count from year 1, so
+    // dividing them before moving to the epoch (a whole number of units) floors.
+    private long Timestamp(long ticks, DateTimeKind kind)
+    {
+        ticks = ColumnTicks(ticks, kind, _adjustedToUtc, _localZone);
+        return _unit switch
+        {
+            TimeUnit.Millis => ticks / TimeSpan.TicksPerMillisecond - UnixEpochTicks / TimeSpan.TicksPerMillisecond,
+            TimeUnit.Nanos => ticks - UnixEpochTicks is var t && t is > long.MaxValue / 100 or < long.MinValue / 100 ? throw BeyondNanos(ticks) : t * 100,
+            _ => ticks / 10 - UnixEpochTicks / 10,
+        };
+    }
+
+    /// <summary>
+    /// The ticks a timestamp column holds for a value: its UTC time in a column adjusted to UTC (a value of local
+    /// time turned into UTC by <paramref name="localZone"/>), its wall-clock time as it is in one that is not.
+    /// </summary>
+    public static long ColumnTicks(long ticks, DateTimeKind kind, bool adjustedToUtc, TimeZoneInfo localZone) =>
+        adjustedToUtc && kind == DateTimeKind.Local ? ticks - localZone.GetUtcOffset(new DateTime(ticks, DateTimeKind.Unspecified)).Ticks : ticks;
+
+    private InvalidDataException BeyondNanos(long ticks) => new(
+        $"Column '{Field.Name}' holds nanoseconds, which reach from 1677 to 2262 only; a record has {new DateTime(ticks):O}.");
+
+    public override void Encode(EncodedRowGroup rowGroup)
+    {
+        BeginChunk(rowGroup);
+        int start = _reserve;
+        if (_nullable)
+        {
+            var levels = EncodeLevels();
+            if (levels.Length > _reserve)
+            {
+                // More levels than room: move the values up once and keep the larger room for the next row groups.
+                int grow = levels.Length - _reserve + 64;
+                if (_page.Length - _length < grow) Array.Resize(ref _page, Math.Max(_page.Length * 2, _length + grow));
+                Buffer.BlockCopy(_page, _reserve, _page, _reserve + grow, _length - _reserve);
+                _reserve += grow;
+                _length += grow;
+            }
+            start = _reserve - levels.Length;
+            levels.CopyTo(_page.AsSpan(start));
+        }
+        WriteDataPage(rowGroup, _page.AsSpan(start, _length - start));
+    }
+
+    protected override void WriteStatistics(ref ThriftCompact.Writer w)
+    {
+        var min = _bounds.AsSpan(0, 8);
+        var max = _bounds.AsSpan(8, 8);
+        if (_any)
+        {
+            Bound(_min, min);
+            Bound(_max, max);
+        }
+        short last = 0;
+        if (_any)
+        {
+            w.WriteFieldHeader(ref last, 1, ThriftCompact.Binary); w.WriteBinary(max[.._width]);
+            w.WriteFieldHeader(ref last, 2, ThriftCompact.Binary); w.WriteBinary(min[.._width]);
+        }
+        w.WriteFieldHeader(ref last, 3, ThriftCompact.I64); w.WriteI64(_nulls);
+        if (_any)
+        {
+            w.WriteFieldHeader(ref last, 5, ThriftCompact.Binary); w.WriteBinary(max[.._width]);
+            w.WriteFieldHeader(ref last, 6, ThriftCompact.Binary); w.WriteBinary(min[.._width]);
+        }
+        w.WriteStop();
+    }
+
+    // A bound in the PLAIN layout of the physical type.
+    private void Bound(long bits, Span<byte> into)
+    {
+        if (_kind == ValueKind.Float) BinaryPrimitives.WriteSingleLittleEndian(into, (float)BitConverter.Int64BitsToDouble(bits));
+        else if (_width == 4) BinaryPrimitives.WriteInt32LittleEndian(into, (int)bits);
+        else BinaryPrimitives.WriteInt64LittleEndian(into, bits);
+    }
+}

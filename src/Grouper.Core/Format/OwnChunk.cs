@@ -1,0 +1,195 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Buffers.Binary;
+using Parquet.Meta;
+using Parquet.Schema;
+
+namespace Grouper.Format;
+
+/// <summary>
+/// A column chunk of a row group that Grouper encodes itself, as it is filled (<see cref="ByteArrayChunk"/>
+/// for text and binary values, <see cref="FixedWidthChunk"/> for numbers, dates, times and timestamps): what
+/// they share is the part of the format around the values. Definition levels as Parquet.Net writes them, one
+/// data page (version 1 header) and perhaps a dictionary page before it, compressed with the shard's codec,
+/// and the ColumnChunk metadata, with the fields and order Parquet.Net writes (tests compare the bytes).
+/// </summary>
+internal abstract class OwnChunk : ColumnSink
+{
+    // The metadata's Thrift enums, as Parquet.Net declares them (its reader is what PlainTextChunk falls back to).
+    protected const int PlainEncoding = (int)Encoding.PLAIN, RleEncoding = (int)Encoding.RLE, RleDictionaryEncoding = (int)Encoding.RLE_DICTIONARY;
+    private const int DataPage = (int)PageType.DATA_PAGE, DictionaryPage = (int)PageType.DICTIONARY_PAGE;
+
+    private readonly int _physicalType;
+    private readonly byte[] _path;
+    private readonly CompressionCodec _codec;
+    protected readonly bool _nullable;
+
+    // Per row: 1 where it has a value, 0 where it is null (nullable columns only); rows so far and nulls among them.
+    protected byte[] _defined = [];
+    protected int _rows;
+    protected int _nulls;
+    private byte[] _levels = [];
+
+    // Where the chunk went in the row group's body, and its sizes (page headers included, as the format counts them).
+    private long _offset, _dataOffset;
+    private long _uncompressed, _compressedSize;
+
+    /// <summary>Set by <see cref="Encode"/>: the chunk has a dictionary page, and its data page holds indexes.</summary>
+    protected bool _dictionary;
+
+    protected OwnChunk(DataField field, bool nullable, CompressionCodec codec, Parquet.Meta.Type physicalType) : base(field)
+    {
+        if (codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY)) throw new ArgumentOutOfRangeException(nameof(codec));
+        _codec = codec;
+        _nullable = nullable;
+        _physicalType = (int)physicalType;
+        _path = System.Text.Encoding.UTF8.GetBytes(field.Name);
+    }
+
+    public override void AppendNull(int row)
+    {
+        if (!_nullable) throw new InvalidDataException($"Column '{Field.Name}' is not nullable but a record has no value for it.");
+        if (_rows >= _defined.Length) Grow(ref _defined, _rows);
+        _defined[_rows++] = 0;
+        _nulls++;
+    }
+
+    /// <summary>A row with a value: its definition level.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected void Define()
+    {
+        if (_nullable)
+        {
+            if (_rows >= _defined.Length) Grow(ref _defined, _rows);
+            _defined[_rows] = 1;
+        }
+        _rows++;
+    }
+
+    /// <summary>A new row group, <paramref name="capacity"/> rows likely.</summary>
+    protected void ResetRows(int capacity)
+    {
+        _rows = 0;
+        _nulls = 0;
+        if (_nullable && _defined.Length < capacity) _defined = new byte[Math.Max(capacity, _defined.Length * 2)];
+    }
+
+    /// <summary>The row group is complete (called on the thread that filled it, before <see cref="Encode"/>).</summary>
+    public virtual void Seal() { }
+
+    /// <summary>Writes the chunk (its pages) at the end of the row group's body: <see cref="BeginChunk"/>, then its pages.</summary>
+    public abstract void Encode(EncodedRowGroup rowGroup);
+
+    /// <summary>Statistics (of the data page header and of the column chunk): 1 max, 2 min (deprecated, still written), 3 null_count, 5 max_value, 6 min_value.</summary>
+    protected abstract void WriteStatistics(ref ThriftCompact.Writer w);
+
+    protected void BeginChunk(EncodedRowGroup rowGroup)
+    {
+        _offset = rowGroup.Body.WrittenCount;
+        _uncompressed = _compressedSize = 0;
+    }
+
+    /// <summary>
+    /// Definition levels as Parquet.Net writes them: a 4-byte length, then RLE runs of equal levels
+    /// (bit width 1, so one byte per run's value). Empty for a column that is not nullable.
+    /// </summary>
+    protected ReadOnlySpan<byte> EncodeLevels()
+    {
+        if (!_nullable) return [];
+        int max = 4 + 2 * _rows + 8; // a run takes at most two bytes per level in it
+        if (_levels.Length < max) _levels = new byte[Math.Max(max, _levels.Length * 2)];
+        int n = 4;
+        var defined = _defined.AsSpan(0, _rows);
+        int i = 0;
+        while (i < defined.Length)
+        {
+            byte v = defined[i];
+            int run = defined[i..].IndexOfAnyExcept(v);
+            if (run < 0) run = defined.Length - i;
+            n += Util.VarInt.Write(_levels.AsSpan(n), (ulong)run << 1);
+            _levels[n++] = v;
+            i += run;
+        }
+        BinaryPrimitives.WriteInt32LittleEndian(_levels, n - 4);
+        return _levels.AsSpan(0, n);
+    }
+
+    protected void WriteDictionaryPage(EncodedRowGroup rowGroup, ReadOnlySpan<byte> page, int entries, bool sorted) =>
+        WritePage(rowGroup, DictionaryPage, page, entries, sorted);
+
+    protected void WriteDataPage(EncodedRowGroup rowGroup, ReadOnlySpan<byte> page)
+    {
+        _dataOffset = rowGroup.Body.WrittenCount;
+        WritePage(rowGroup, DataPage, page, 0, false);
+    }
+
+    // Compresses the page and writes its header and bytes to the row group's body.
+    private void WritePage(EncodedRowGroup rowGroup, int type, ReadOnlySpan<byte> page, int entries, bool sorted)
+    {
+        var body = rowGroup.Body;
+        ReadOnlySpan<byte> stored = page;
+        if (_codec == CompressionCodec.SNAPPY)
+        {
+            var compressed = rowGroup.Scratch(Snappier.Snappy.GetMaxCompressedLength(page.Length));
+            stored = compressed[..Snappier.Snappy.Compress(page, compressed)];
+        }
+        long at = body.WrittenCount;
+        var w = new ThriftCompact.Writer(body);
+        short last = 0;
+        w.WriteFieldHeader(ref last, 1, ThriftCompact.I32); w.WriteI64(type);
+        w.WriteFieldHeader(ref last, 2, ThriftCompact.I32); w.WriteI64(page.Length);
+        w.WriteFieldHeader(ref last, 3, ThriftCompact.I32); w.WriteI64(stored.Length);
+        short inner = 0;
+        if (type == DictionaryPage)
+        {
+            // DictionaryPageHeader: 1 num_values, 2 encoding, 3 is_sorted (a boolean is its field header's type).
+            w.WriteFieldHeader(ref last, 7, ThriftCompact.Struct);
+            w.WriteFieldHeader(ref inner, 1, ThriftCompact.I32); w.WriteI64(entries);
+            w.WriteFieldHeader(ref inner, 2, ThriftCompact.I32); w.WriteI64(PlainEncoding);
+            w.WriteFieldHeader(ref inner, 3, sorted ? ThriftCompact.True : ThriftCompact.False);
+        }
+        else
+        {
+            w.WriteFieldHeader(ref last, 5, ThriftCompact.Struct);
+            w.WriteFieldHeader(ref inner, 1, ThriftCompact.I32); w.WriteI64(_rows);
+            w.WriteFieldHeader(ref inner, 2, ThriftCompact.I32); w.WriteI64(_dictionary ? RleDictionaryEncoding : PlainEncoding);
+            w.WriteFieldHeader(ref inner, 3, ThriftCompact.I32); w.WriteI64(RleEncoding);
+            w.WriteFieldHeader(ref inner, 4, ThriftCompact.I32); w.WriteI64(RleEncoding);
+            w.WriteFieldHeader(ref inner, 5, ThriftCompact.Struct);
+            WriteStatistics(ref w);
+        }
+        w.WriteStop();
+        w.WriteStop();
+        long header = body.WrittenCount - at;
+        body.Write(stored);
+        _uncompressed += header + page.Length;
+        _compressedSize += header + stored.Length;
+    }
+
+    public long UncompressedSize => _uncompressed;
+    public long CompressedSize => _compressedSize;
+
+    /// <summary>Writes the ColumnChunk metadata, its offsets counted from the row group body's first byte.</summary>
+    public void WriteColumnChunk(ref ThriftCompact.Writer w)
+    {
+        short last = 0;
+        w.WriteFieldHeader(ref last, 2, ThriftCompact.I64); w.WriteI64(_offset);
+        w.WriteFieldHeader(ref last, 3, ThriftCompact.Struct);
+        short m = 0;
+        w.WriteFieldHeader(ref m, 1, ThriftCompact.I32); w.WriteI64(_physicalType);
+        w.WriteFieldHeader(ref m, 2, ThriftCompact.List);
+        w.WriteListHeader(ThriftCompact.I32, _dictionary ? 3 : 2); w.WriteI64(PlainEncoding); w.WriteI64(RleEncoding);
+        if (_dictionary) w.WriteI64(RleDictionaryEncoding);
+        w.WriteFieldHeader(ref m, 3, ThriftCompact.List); w.WriteListHeader(ThriftCompact.Binary, 1); w.WriteBinary(_path);
+        w.WriteFieldHeader(ref m, 4, ThriftCompact.I32); w.WriteI64((int)_codec);
+        w.WriteFieldHeader(ref m, 5, ThriftCompact.I64); w.WriteI64(_rows);
+        w.WriteFieldHeader(ref m, 6, ThriftCompact.I64); w.WriteI64(_uncompressed);
+        w.WriteFieldHeader(ref m, 7, ThriftCompact.I64); w.WriteI64(_compressedSize);
+        w.WriteFieldHeader(ref m, 9, ThriftCompact.I64); w.WriteI64(_dataOffset);
+        if (_dictionary) { w.WriteFieldHeader(ref m, 11, ThriftCompact.I64); w.WriteI64(_offset); }
+        w.WriteFieldHeader(ref m, 12, ThriftCompact.Struct);
+        WriteStatistics(ref w);
+        w.WriteStop();
+        w.WriteStop();
+    }
+}
