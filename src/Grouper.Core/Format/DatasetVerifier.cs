@@ -61,8 +61,8 @@ public static class DatasetVerifier
     /// <summary>
     /// Shards written before 2026-11-30 kept the min/max Parquet.Net 6.1 writes for timestamp columns of micro-
     /// or nanoseconds, in milliseconds: engines that skip row groups by them miss rows (StitchedParquetFile).
-    /// One problem per shard and column; only shards Parquet.Net wrote (created_by): an imported file of
-    /// another writer has its own statistics.
+    /// One problem per shard and column; only shards whose created_by is Parquet.Net's (Grouper's shards name
+    /// Grouper since it writes right bounds for them): an imported file of another writer has its own statistics.
     /// </summary>
     private static IEnumerable<DatasetProblem> CheckTimestampStatistics(string root, DatasetManifest m, CancellationToken ct)
     {

@@ -152,8 +152,8 @@ internal sealed class FixedWidthChunk : OwnChunk
     }
 
     // .NET ticks (100 ns) to the column's unit since the Unix epoch. Below the unit is dropped toward the past,
-    // before 1970 too (the instant's unit, as Parquet.Net's milliseconds are): ticks count from year 1, so
-    // dividing them before moving to the epoch (a whole number of units) floors.
+    // before 1970 too, as Parquet.Net does: ticks count from year 1, so dividing them before moving to the
+    // epoch (a whole number of units) floors.
     private long Timestamp(long ticks, DateTimeKind kind)
     {
         ticks = ColumnTicks(ticks, kind, _adjustedToUtc, _localZone);

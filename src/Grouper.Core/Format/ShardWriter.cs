@@ -60,6 +60,7 @@ internal sealed class ShardWriter : IDisposable
     private int _naturalKeyLength;
     private long _distinctKeys;
     private readonly HashSet<string>? _noMinMax; // of the footer template, for every shard (StitchedParquetFile)
+    private readonly bool _asBefore;
     private readonly int _mergeKeys;
     private bool _inGroup;
     private int _groupShard;
@@ -99,13 +100,15 @@ internal sealed class ShardWriter : IDisposable
         };
         var schema = ParquetSchemaMap.ToEncodingSchema(columns, out _textElements);
         _footerTemplate = EmptyFileFooter(schema);
-        _noMinMax = options.KeepParquetNetTimestampMinMax ? null : StitchedParquetFile.WrongMinMax(_footerTemplate);
         Parquet.Meta.CompressionCodec? own = options.EncodeWithParquetNetOnly ? null : options.Compression switch
         {
             ShardCompression.Snappy => Parquet.Meta.CompressionCodec.SNAPPY,
             ShardCompression.None => Parquet.Meta.CompressionCodec.UNCOMPRESSED,
             _ => null,
         };
+        // Timestamps Parquet.Net encodes lose their bounds (wrong); those FixedWidthChunk encodes keep theirs.
+        _asBefore = options.AsShardsBeforeTimestampFix;
+        _noMinMax = options.AsShardsBeforeTimestampFix || own is not null ? null : StitchedParquetFile.WrongMinMax(_footerTemplate);
         if (own is { } codec)
         {
             static bool Text(ColumnSpec c) => c.Kind is ValueKind.String or ValueKind.Binary;
@@ -440,7 +443,7 @@ internal sealed class ShardWriter : IDisposable
         var name = ShardFileName(_shards.Count, _shardPrefix);
         var fs = new FileStream(Path.Combine(_root, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         _shardStream = new HashingWriteStream(fs);
-        _shard = new StitchedParquetFile(_shardStream, _footerTemplate, _textElements, _noMinMax);
+        _shard = new StitchedParquetFile(_shardStream, _footerTemplate, _textElements, _noMinMax, _asBefore);
         _shardRows = 0;
         _shardBytes = 0;
         _shardRowGroups = 0;

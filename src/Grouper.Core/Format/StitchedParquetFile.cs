@@ -10,16 +10,26 @@ namespace Grouper.Format;
 /// the body landed. The footer is <c>template</c> (the metadata Parquet.Net writes for the schema, with no
 /// row groups) with the row count and the list of row groups replaced, and the schema elements named by
 /// <c>textElements</c> annotated as UTF-8 text (byte-array columns whose values are UTF-8: Parquet.Net takes
-/// raw bytes only for binary fields). Nothing else of the metadata is re-encoded, so what Parquet.Net
-/// wrote (created_by, the schema) stays, but for one thing: the minimum and maximum of timestamp columns of
-/// microseconds or nanoseconds, which Parquet.Net 6.1 writes in milliseconds. Engines skip row groups by
-/// them, and DuckDB found no row of 2024 in shards full of them; they are left out (the null count stays),
-/// so that engines read those row groups instead (<c>ShardStatisticsTests</c>). The page headers inside the
-/// chunks keep theirs: engines filter by the column chunk's statistics or a page index, not page headers.
+/// raw bytes only for binary fields), and created_by names Grouper (<see cref="CreatedBy"/>), which wrote
+/// the file. Nothing else of the metadata is re-encoded, so what Parquet.Net wrote (the schema) stays, but
+/// for one thing where Parquet.Net encoded a row group's timestamps (Zstd and Gzip shards): the minimum and
+/// maximum of timestamp columns of microseconds or nanoseconds, which Parquet.Net 6.1 writes in
+/// milliseconds. Engines skip row groups by them, and DuckDB found no row of 2024 in shards full of them;
+/// they are left out (the null count stays), so that engines read those row groups instead
+/// (<c>ShardStatisticsTests</c>). The page headers inside the chunks keep theirs: engines filter by the
+/// column chunk's statistics or a page index, not page headers. The timestamps Grouper encodes
+/// (<see cref="FixedWidthChunk"/>) have right bounds, kept.
 /// </summary>
 internal sealed class StitchedParquetFile
 {
     private static ReadOnlySpan<byte> Magic => "PAR1"u8;
+
+    /// <summary>
+    /// The footer's created_by, in the form engines parse ("app version x (build y)"): shards written before
+    /// 2026-11-30 15:30 keep Parquet.Net's, which is how the verifier tells them (and their wrong timestamp
+    /// bounds) from later ones.
+    /// </summary>
+    public static string CreatedBy { get; } = "Grouper version " + DatasetManifest.CreatedByThisVersion["Grouper ".Length..];
 
     private readonly Stream _out;
     private long _position;
@@ -29,10 +39,13 @@ internal sealed class StitchedParquetFile
     private long _rows;
     private readonly IReadOnlySet<int>? _textElements;
     private readonly HashSet<string>? _noMinMax;
+    private readonly byte[]? _createdBy;
 
     // noMinMax: the columns whose min/max are left out (WrongMinMax of the template; null keeps them all).
-    public StitchedParquetFile(Stream output, byte[] template, IReadOnlySet<int>? textElements = null, HashSet<string>? noMinMax = null)
+    // keepCreatedBy: the template's created_by stays (tests: shards as they were before CreatedBy).
+    public StitchedParquetFile(Stream output, byte[] template, IReadOnlySet<int>? textElements = null, HashSet<string>? noMinMax = null, bool keepCreatedBy = false)
     {
+        _createdBy = keepCreatedBy ? null : System.Text.Encoding.UTF8.GetBytes(CreatedBy);
         _out = output;
         _template = template;
         _textElements = textElements is { Count: > 0 } ? textElements : null;
@@ -87,6 +100,12 @@ internal sealed class StitchedParquetFile
                 r.Skip(type);
                 WriteRowGroups(ref w, ref lastOut);
                 wroteRowGroups = true;
+            }
+            else if (id == 6 && type == ThriftCompact.Binary && _createdBy is not null)
+            {
+                r.Skip(type);
+                w.WriteFieldHeader(ref lastOut, 6, ThriftCompact.Binary);
+                w.WriteBinary(_createdBy);
             }
             else if (id == 2 && type == ThriftCompact.List && _textElements is not null)
             {

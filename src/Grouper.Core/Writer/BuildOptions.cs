@@ -51,8 +51,11 @@ public sealed class BuildOptions
     /// <summary>For tests: the time zone of timestamps of local time (<see cref="DateTimeKind.Local"/>) instead of this machine's.</summary>
     internal TimeZoneInfo? LocalTimeZone { get; init; }
 
-    /// <summary>For tests: shards keep the min/max Parquet.Net writes for timestamps of micro- or nanoseconds (wrong), as shards written before 2026-11-30 did.</summary>
-    internal bool KeepParquetNetTimestampMinMax { get; init; }
+    /// <summary>
+    /// For tests: shards as Grouper wrote them before 2026-11-30 15:30, with Parquet.Net's created_by and the min/max
+    /// it writes for timestamps of micro- or nanoseconds (wrong; with <see cref="EncodeWithParquetNetOnly"/>).
+    /// </summary>
+    internal bool AsShardsBeforeTimestampFix { get; init; }
 
     /// <summary>
     /// Records of at least this many bytes (encoded) are merged and written in two halves by key at once, on

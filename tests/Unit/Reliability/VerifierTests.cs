@@ -41,7 +41,7 @@ public class VerifierTests
             var ds = t[old ? "old" : "new"];
             using (var b = new GroupedDatasetBuilder(ds, new BuildOptions
             {
-                Key = KeySpec.FromColumns("k"), RowGroupMaxRows = 1000, ShardTargetBytes = 32 << 10, KeepParquetNetTimestampMinMax = old,
+                Key = KeySpec.FromColumns("k"), RowGroupMaxRows = 1000, ShardTargetBytes = 32 << 10, AsShardsBeforeTimestampFix = old,
                 EncodeWithParquetNetOnly = old, // as shards were written then (now Grouper writes timestamps, with right bounds)
             }))
             {

@@ -175,7 +175,9 @@ public class ShardEncodingTests
         foreach (var sql in new[]
         {
             "SELECT count(*), count(n), sum(n), count(text), sum(length(text)), sum(round(x * 3))::BIGINT, count(flag), sum(flag::INT), sum(octet_length(blob)), count(seen), max(seen), count(DISTINCT label), count(DISTINCT __group_key) FROM read_parquet($files)",
-            "SELECT file_name[-21:], row_group_id, path_in_schema, type, num_values, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata($files) ORDER BY 1, 2, 3",
+            // Bounds but for the timestamps' (Parquet.Net's are wrong and left out; Grouper's are kept: ShardStatisticsTests).
+            "SELECT file_name[-21:], row_group_id, path_in_schema, type, num_values, CASE WHEN path_in_schema <> 'seen' THEN stats_min_value END, " +
+            "CASE WHEN path_in_schema <> 'seen' THEN stats_max_value END, stats_null_count FROM parquet_metadata($files) ORDER BY 1, 2, 3",
             "SELECT name, type, converted_type, logical_type, repetition_type FROM parquet_schema($files) ORDER BY file_name, name",
         })
         {
