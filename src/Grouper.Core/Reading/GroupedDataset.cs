@@ -473,14 +473,18 @@ public sealed class GroupedDataset : IDisposable
     }
 
     /// <summary>
-    /// Column <paramref name="c"/>'s reader for a shard: text the footer declares as flat UTF-8 is read without
-    /// Parquet.Net (which is opened only if a chunk needs it); any other column through it.
+    /// Column <paramref name="c"/>'s reader for a shard: text the footer declares as flat UTF-8, and numbers,
+    /// dates and timestamps it declares as the manifest does, are read without Parquet.Net (which is opened
+    /// only if a chunk needs it); any other column through it.
     /// </summary>
     private ShardColumn CreateColumn(ShardHandle main, int c)
     {
         var spec = Columns[c];
-        if (spec.Kind == ValueKind.String && Leaf(main.Layout, c) is { FlatText: true } leaf)
+        var leaf = Leaf(main.Layout, c);
+        if (spec.Kind == ValueKind.String && leaf is { FlatText: true })
             return ShardColumn.FlatText(leaf.Name, leaf.Nullable, () => Field(main.Reader, c));
+        if (leaf is not null && ShardColumn.ReadsOwn(spec, leaf))
+            return ShardColumn.Numbers(spec, leaf, () => Field(main.Reader, c));
         return ShardColumn.Create(Field(main.Reader, c), spec);
     }
 

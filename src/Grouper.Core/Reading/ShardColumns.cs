@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Grouper.Schema;
 using Grouper.Format;
 using Parquet;
@@ -23,6 +24,18 @@ internal abstract class ShardColumn
 
     /// <summary>A flat text column read without Parquet.Net: <paramref name="field"/> gives Parquet.Net's field if a chunk needs it.</summary>
     public static ShardColumn FlatText(string name, bool nullable, Func<DataField> field) => new Strings(new TextColumn(name, nullable, field, GrouperErrorKind.InvalidDataset));
+
+    /// <summary>
+    /// A column of numbers, dates or timestamps read without Parquet.Net (<paramref name="leaf"/>, the shard's, has
+    /// the manifest's kind: <see cref="ReadsOwn"/>); <paramref name="field"/> gives Parquet.Net's field if a chunk needs it.
+    /// </summary>
+    public static ShardColumn Numbers(ColumnSpec spec, ParquetLeaf leaf, Func<DataField> field) => new FixedWidth(spec, leaf.Nullable, leaf.Physical, field);
+
+    /// <summary>Whether <see cref="Numbers"/> reads a shard's column <paramref name="leaf"/> as the manifest's <paramref name="spec"/> declares it.</summary>
+    public static bool ReadsOwn(ColumnSpec spec, ParquetLeaf leaf) =>
+        leaf.Kind == spec.Kind && spec.Kind is ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64 or ValueKind.UInt8 or ValueKind.UInt16
+            or ValueKind.UInt32 or ValueKind.UInt64 or ValueKind.Float or ValueKind.Double or ValueKind.Date
+            || spec.Kind == ValueKind.Timestamp && leaf.Kind == ValueKind.Timestamp && leaf.Unit == spec.Unit && leaf.AdjustedToUtc == spec.AdjustedToUtc;
 
     public static ShardColumn Create(DataField field, ColumnSpec spec) => spec.Kind switch
     {
@@ -72,6 +85,70 @@ internal abstract class ShardColumn
 
         public override object? Get(int row) => nullable ? _nullable[row] : _values[row];
         public override bool IsNull(int row) => nullable && !_nullable[row].HasValue;
+    }
+
+    /// <summary>
+    /// Fixed-width values read by <see cref="PlainTextChunk"/> as slices, as a source's are (ParquetRecordReader),
+    /// and handed out as the values Parquet.Net gives (<see cref="Values{T}"/>): the same .NET type, timestamps of
+    /// kind UTC when the column is adjusted to UTC and Local otherwise. A chunk it does not read (another
+    /// encoding, Zstd) goes through Parquet.Net. A scan of a shard of text and numbers then never opens
+    /// Parquet.Net, nor compiles its generic reading code for each type (the first fetch of a session).
+    /// </summary>
+    private sealed class FixedWidth(ColumnSpec spec, bool nullable, Parquet.Meta.Type physical, Func<DataField> field) : ShardColumn
+    {
+        private static readonly int UnixEpochDay = new DateOnly(1970, 1, 1).DayNumber;
+        private readonly PlainTextChunk _chunk = new(GrouperErrorKind.InvalidDataset);
+        private ShardColumn? _parquetNet;
+        private bool _own;
+
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct)
+        {
+            _own = _chunk.TryLoad(file, spec.Name, nullable, count, physical);
+            if (!_own) (_parquetNet ??= Create(field(), spec)).Load(rg, file, count, ct);
+        }
+
+        public override bool IsNull(int row) => _own ? _chunk.IsNull(row) : _parquetNet!.IsNull(row);
+
+        public override object? Get(int row)
+        {
+            if (!_own) return _parquetNet!.Get(row);
+            if (_chunk.IsNull(row)) return null;
+            var v = _chunk.GetUtf8(row);
+            return spec.Kind switch
+            {
+                ValueKind.Int8 => (sbyte)BinaryPrimitives.ReadInt32LittleEndian(v),
+                ValueKind.Int16 => (short)BinaryPrimitives.ReadInt32LittleEndian(v),
+                ValueKind.Int32 => BinaryPrimitives.ReadInt32LittleEndian(v),
+                ValueKind.UInt8 => (byte)BinaryPrimitives.ReadUInt32LittleEndian(v),
+                ValueKind.UInt16 => (ushort)BinaryPrimitives.ReadUInt32LittleEndian(v),
+                ValueKind.UInt32 => BinaryPrimitives.ReadUInt32LittleEndian(v),
+                ValueKind.Int64 => BinaryPrimitives.ReadInt64LittleEndian(v),
+                ValueKind.UInt64 => BinaryPrimitives.ReadUInt64LittleEndian(v),
+                ValueKind.Float => BinaryPrimitives.ReadSingleLittleEndian(v),
+                ValueKind.Double => BinaryPrimitives.ReadDoubleLittleEndian(v),
+                ValueKind.Date => Date(BinaryPrimitives.ReadInt32LittleEndian(v)),
+                _ => Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v)),
+            };
+        }
+
+        private DateOnly Date(int days) => (uint)(days + UnixEpochDay) <= (uint)DateOnly.MaxValue.DayNumber
+            ? DateOnly.FromDayNumber(days + UnixEpochDay) : throw OutOfRange("date");
+
+        private DateTime Timestamp(long v)
+        {
+            // Within ±10^4 years of 1970 in any unit before the ticks are counted, so nothing overflows.
+            long ticks = spec.Unit switch
+            {
+                TimeUnit.Millis => v is > 400_000_000_000_000 or < -400_000_000_000_000 ? throw OutOfRange("timestamp") : v * TimeSpan.TicksPerMillisecond,
+                TimeUnit.Nanos => v / 100,
+                _ => v is > 400_000_000_000_000_000 or < -400_000_000_000_000_000 ? throw OutOfRange("timestamp") : v * 10,
+            } + DateTime.UnixEpoch.Ticks;
+            return (ulong)ticks <= (ulong)DateTime.MaxValue.Ticks
+                ? new DateTime(ticks, spec.AdjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Local) : throw OutOfRange("timestamp");
+        }
+
+        private GrouperException OutOfRange(string what) => new(GrouperErrorKind.InvalidDataset,
+            $"Column '{spec.Name}' of a shard holds a {what} outside the years .NET can hold (1-9999).");
     }
 
     private sealed class Converted<T>(ShardColumn raw, Func<T, object> convert) : ShardColumn where T : struct

@@ -356,7 +356,7 @@ public class ParquetLayoutTests
     }
 }
 
-/// <summary>Scans read a shard's text without Parquet.Net too: its footer by ParquetLayout, Parquet.Net opened only for a column or chunk that needs it.</summary>
+/// <summary>Scans read a shard's text and numbers without Parquet.Net too: its footer by ParquetLayout, Parquet.Net opened only for a column or chunk that needs it.</summary>
 public class ShardLayoutTests
 {
     private static string Build(TempDir t, string name, ShardCompression compression)
@@ -376,8 +376,8 @@ public class ShardLayoutTests
 
     [Theory]
     [InlineData(ShardCompression.Snappy, false)]
-    [InlineData(ShardCompression.Zstd, true)] // text chunks PlainTextChunk does not decompress: Parquet.Net's
-    public void Text_columns_scan_without_ParquetNet_and_numbers_with_it(ShardCompression compression, bool textNeedsParquetNet)
+    [InlineData(ShardCompression.Zstd, true)] // chunks PlainTextChunk does not decompress: Parquet.Net's
+    public void Text_and_number_columns_scan_without_ParquetNet(ShardCompression compression, bool needsParquetNet)
     {
         using var t = new TempDir();
         var path = Build(t, "data set [1]", compression);
@@ -397,20 +397,51 @@ public class ShardLayoutTests
             Assert.Equal(13, seen.Count);
             for (int u = 0; u < 13; u++)
                 Assert.Equal(Enumerable.Range(0, 30000).Where(i => i % 13 == u).Select(i => i % 4 == 0 ? null : "l" + (i % 3)), seen[$"u{u}"]);
-            Assert.Equal(textNeedsParquetNet, ds.ShardsOpenedWithParquetNet > 0);
+            Assert.Equal(needsParquetNet, ds.ShardsOpenedWithParquetNet > 0);
         }
         using (var ds = GroupedDataset.Open(path))
         {
             Assert.Equal(ValueKind.Int64, ds.Columns[1].Kind);
-            // A number is Parquet.Net's to read.
             long sum = 0;
             foreach (var batch in ds.ScanBatches(ds.ColumnIndexes(["n"])))
-                for (int r = 0; r < batch.Count; r++) sum += Convert.ToInt64(batch.GetValue(0, r), System.Globalization.CultureInfo.InvariantCulture);
+                for (int r = 0; r < batch.Count; r++) sum += (long)batch.GetValue(0, r)!;
             Assert.Equal(29999L * 30000 / 2, sum);
-            Assert.True(ds.ShardsOpenedWithParquetNet > 0);
+            Assert.Equal(needsParquetNet, ds.ShardsOpenedWithParquetNet > 0);
             // A group by key, whole records.
             Assert.Equal(Enumerable.Range(0, 30000).Where(i => i % 13 == 5).Select(i => (long)i),
                 ds.ReadRecords(ds.FindGroup("u5")!).Select(rec => Convert.ToInt64(rec[1], System.Globalization.CultureInfo.InvariantCulture)));
         }
+    }
+
+    /// <summary>Every kind Grouper reads itself from a shard gives the values, .NET types and kinds Parquet.Net gives (Zstd shards are its to read); whole records too.</summary>
+    [Fact]
+    public void Numbers_dates_and_timestamps_read_without_ParquetNet_are_its_values()
+    {
+        using var t = new TempDir();
+        ColumnSpec[] columns = [.. Writer.ShardEncodingTests.NumberColumns, TestRecords.Col("us", ValueKind.Timestamp, nullable: true),
+            TestRecords.Col("ns_wall", ValueKind.Timestamp) with { Unit = TimeUnit.Nanos, AdjustedToUtc = false }];
+        var rows = Writer.ShardEncodingTests.NumberRows(6000).Select((r, i) =>
+            (object?[])[.. r, i % 5 == 0 ? null : new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(i * 123_456_789L), new DateTime(1960, 1, 1).AddTicks(i * 987_654_321L)]).ToList();
+        Writer.ShardEncodingTests.Build(t["own"], columns, rows, parquetNetOnly: false);
+        Writer.ShardEncodingTests.Build(t["zstd"], columns, rows, parquetNetOnly: false, ShardCompression.Zstd);
+        using var own = GroupedDataset.Open(t["own"]);
+        using var zstd = GroupedDataset.Open(t["zstd"]);
+        // Times are still Parquet.Net's to read (ParquetLayout gives TIME columns no kind): the others.
+        var all = Enumerable.Range(0, own.Columns.Count).Where(c => own.Columns[c].Kind != ValueKind.Time).ToArray();
+        Assert.True(all.Length >= 16);
+        var expected = zstd.ScanBatches(all).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => Enumerable.Range(0, all.Length).Select(c => b.GetValue(c, r)).ToArray())).ToList();
+        var got = own.ScanBatches(all).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => Enumerable.Range(0, all.Length).Select(c => b.GetValue(c, r)).ToArray())).ToList();
+        Assert.Equal(rows.Count, got.Count);
+        Assert.Equal(0, own.ShardsOpenedWithParquetNet);
+        Assert.True(zstd.ShardsOpenedWithParquetNet > 0);
+        for (int i = 0; i < got.Count; i++)
+            for (int c = 0; c < all.Length; c++)
+            {
+                Assert.Equal(expected[i][c], got[i][c]);
+                Assert.Equal(expected[i][c]?.GetType(), got[i][c]?.GetType());
+                if (got[i][c] is DateTime d) Assert.Equal(((DateTime)expected[i][c]!).Kind, d.Kind);
+            }
+        Assert.Contains(got, r => r.Any(v => v is DateTime { Kind: DateTimeKind.Local }));
+        Assert.Equal(own.ReadRecords(own.FindGroup("u007")!).ToList(), zstd.ReadRecords(zstd.FindGroup("u007")!).ToList());
     }
 }

@@ -17,7 +17,7 @@ namespace Grouper.Tests.Writer;
 /// </summary>
 public class ShardEncodingTests
 {
-    private static void Build(string dest, ColumnSpec[] columns, IEnumerable<object?[]> rows, bool parquetNetOnly,
+    internal static void Build(string dest, ColumnSpec[] columns, IEnumerable<object?[]> rows, bool parquetNetOnly,
         ShardCompression compression = ShardCompression.Snappy, bool plainTextOnly = false, KeySpec? key = null)
     {
         var options = new BuildOptions
@@ -69,7 +69,7 @@ public class ShardEncodingTests
 
     // Every kind FixedWidthChunk encodes, but timestamps of micro- and nanoseconds: their page statistics are
     // where the two differ (Parquet.Net writes them in milliseconds, a test below reads them back).
-    private static readonly ColumnSpec[] NumberColumns =
+    internal static readonly ColumnSpec[] NumberColumns =
     [
         Col("user", ValueKind.String), Col("i8", ValueKind.Int8, nullable: true), Col("i16", ValueKind.Int16), Col("i32", ValueKind.Int32, nullable: true),
         Col("i64", ValueKind.Int64), Col("u8", ValueKind.UInt8), Col("u16", ValueKind.UInt16, nullable: true), Col("u32", ValueKind.UInt32),
@@ -81,7 +81,7 @@ public class ShardEncodingTests
 
     // Each column reaches its type's extremes in some row groups, negative and positive; nulls in runs and
     // scattered; floats of infinities, zeros of both signs.
-    private static IEnumerable<object?[]> NumberRows(int count)
+    internal static IEnumerable<object?[]> NumberRows(int count)
     {
         var rng = new Random(5);
         var epoch = new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc);
