@@ -229,3 +229,69 @@ internal sealed class FixedWidthChunk : OwnChunk
         else BinaryPrimitives.WriteInt64LittleEndian(into, bits);
     }
 }
+
+/// <summary>
+/// A column of booleans of a row group, encoded as it is filled: PLAIN booleans are bits, the first value in
+/// the lowest bit of the first byte, with the levels, statistics (the null count alone) and metadata
+/// Parquet.Net writes for them (a test compares the bytes). With it a row group of text, numbers and booleans
+/// never goes to Parquet.Net.
+/// </summary>
+internal sealed class BooleanChunk : OwnChunk
+{
+    private byte[] _page = new byte[1 << 10];
+    private int _reserve;
+    private int _values;       // non-null values so far: bits in the page from _reserve on
+
+    public BooleanChunk(DataField field, bool nullable, CompressionCodec codec) : base(field, nullable, codec, Parquet.Meta.Type.BOOLEAN)
+    {
+        _reserve = nullable ? 64 : 0;
+    }
+
+    public override void Reset(int capacity)
+    {
+        ResetRows(capacity);
+        _values = 0;
+    }
+
+    [MethodImpl(Hot.Path)]
+    public override void AppendScalar(int row, in Scalar s, ValueKind tag)
+    {
+        Define();
+        int at = _reserve + (_values >> 3);
+        if (at >= _page.Length) Array.Resize(ref _page, _page.Length * 2);
+        int bit = _values & 7;
+        if (bit == 0) _page[at] = 0;
+        if (s.L != 0) _page[at] |= (byte)(1 << bit);
+        _values++;
+    }
+
+    public override void Encode(EncodedRowGroup rowGroup)
+    {
+        BeginChunk(rowGroup);
+        int end = _reserve + (_values + 7) / 8;
+        int start = _reserve;
+        if (_nullable)
+        {
+            var levels = EncodeLevels();
+            if (levels.Length > _reserve)
+            {
+                // More levels than room: move the values up once and keep the larger room for the next row groups.
+                int grow = levels.Length - _reserve + 64;
+                if (_page.Length - end < grow) Array.Resize(ref _page, Math.Max(_page.Length * 2, end + grow));
+                Buffer.BlockCopy(_page, _reserve, _page, _reserve + grow, end - _reserve);
+                _reserve += grow;
+                end += grow;
+            }
+            start = _reserve - levels.Length;
+            levels.CopyTo(_page.AsSpan(start));
+        }
+        WriteDataPage(rowGroup, _page.AsSpan(start, end - start));
+    }
+
+    protected override void WriteStatistics(ref ThriftCompact.Writer w)
+    {
+        short last = 0;
+        w.WriteFieldHeader(ref last, 3, ThriftCompact.I64); w.WriteI64(_nulls);
+        w.WriteStop();
+    }
+}

@@ -67,7 +67,7 @@ public class ShardEncodingTests
             Assert.True(File.ReadAllBytes(own[i]).AsSpan().SequenceEqual(File.ReadAllBytes(library[i])), $"{Path.GetFileName(own[i])} differs");
     }
 
-    // Every kind FixedWidthChunk encodes, but timestamps of micro- and nanoseconds: their page statistics are
+    // Every kind FixedWidthChunk and BooleanChunk encode, but timestamps of micro- and nanoseconds: their page statistics are
     // where the two differ (Parquet.Net writes them in milliseconds, a test below reads them back).
     internal static readonly ColumnSpec[] NumberColumns =
     [
@@ -77,6 +77,7 @@ public class ShardEncodingTests
         Col("day", ValueKind.Date, nullable: true), Col("tod_ms", ValueKind.Time) with { Unit = TimeUnit.Millis }, Col("tod_us", ValueKind.Time, nullable: true),
         Col("tod_ns", ValueKind.Time) with { Unit = TimeUnit.Nanos }, Col("ts_ms", ValueKind.Timestamp, nullable: true) with { Unit = TimeUnit.Millis },
         Col("ts_ms_wall", ValueKind.Timestamp) with { Unit = TimeUnit.Millis, AdjustedToUtc = false },
+        Col("flag", ValueKind.Boolean, nullable: true), Col("yes", ValueKind.Boolean), Col("no", ValueKind.Boolean, nullable: true),
     ];
 
     // Each column reaches its type's extremes in some row groups, negative and positive; nulls in runs and
@@ -102,6 +103,8 @@ public class ShardEncodingTests
                 i % 7 == 0 ? null : DateOnly.FromDayNumber(edge ? (i % 2 == 0 ? 0 : DateOnly.MaxValue.DayNumber) : rng.Next(600_000, 800_000)),
                 TimeSpan.FromTicks(rng.NextInt64(TimeSpan.TicksPerDay)), i % 3 == 0 ? null : TimeSpan.FromTicks(rng.NextInt64(TimeSpan.TicksPerDay)),
                 TimeSpan.FromTicks(rng.NextInt64(TimeSpan.TicksPerDay)), i % 8 == 0 ? null : ts, DateTime.SpecifyKind(ts, DateTimeKind.Unspecified),
+                // Booleans: both values, nulls; all true; false or null.
+                i % 10 == 0 ? null : rng.Next(2) == 0, true, i % 3 == 0 ? null : false,
             ];
         }
     }
@@ -109,7 +112,7 @@ public class ShardEncodingTests
     [Theory]
     [InlineData(ShardCompression.Snappy)]
     [InlineData(ShardCompression.None)]
-    public void Number_date_and_time_chunks_are_the_bytes_Parquet_Net_writes(ShardCompression compression)
+    public void Number_date_time_and_boolean_chunks_are_the_bytes_Parquet_Net_writes(ShardCompression compression)
     {
         using var t = new TempDir();
         var rows = NumberRows(12_000).ToList();
