@@ -295,27 +295,15 @@ internal sealed class ByteArrayChunk : OwnChunk
     }
 
     // The page as it was filled, its definition levels written into the room before the values.
-    private Span<byte> LevelsInPlace()
+    private ReadOnlySpan<byte> LevelsInPlace()
     {
-        int start = _reserve;
-        if (_nullable)
+        var page = LevelsBefore(ref _page, ref _reserve, ref _length, out int moved);
+        if (moved > 0)
         {
-            var levels = EncodeLevels();
-            if (levels.Length > _reserve)
-            {
-                // More levels than room: move the values up once and keep the larger room for the next row groups.
-                int grow = levels.Length - _reserve + 64;
-                if (_page.Length - _length < grow) Grow(grow);
-                Buffer.BlockCopy(_page, _reserve, _page, _reserve + grow, _length - _reserve);
-                _reserve += grow;
-                _length += grow;
-                if (_minAt >= 0) { _minAt += grow; _maxAt += grow; }
-                for (int i = 0; i < _runs; i++) _runAt[i] += grow;
-            }
-            start = _reserve - levels.Length;
-            levels.CopyTo(_page.AsSpan(start));
+            if (_minAt >= 0) { _minAt += moved; _maxAt += moved; }
+            for (int i = 0; i < _runs; i++) _runAt[i] += moved;
         }
-        return _page.AsSpan(start, _length - start);
+        return page;
     }
 
     // A PLAIN page with every value, each run's value repeated as many times as it occurred.

@@ -178,23 +178,7 @@ internal sealed class FixedWidthChunk : OwnChunk
     public override void Encode(EncodedRowGroup rowGroup)
     {
         BeginChunk(rowGroup);
-        int start = _reserve;
-        if (_nullable)
-        {
-            var levels = EncodeLevels();
-            if (levels.Length > _reserve)
-            {
-                // More levels than room: move the values up once and keep the larger room for the next row groups.
-                int grow = levels.Length - _reserve + 64;
-                if (_page.Length - _length < grow) Array.Resize(ref _page, Math.Max(_page.Length * 2, _length + grow));
-                Buffer.BlockCopy(_page, _reserve, _page, _reserve + grow, _length - _reserve);
-                _reserve += grow;
-                _length += grow;
-            }
-            start = _reserve - levels.Length;
-            levels.CopyTo(_page.AsSpan(start));
-        }
-        WriteDataPage(rowGroup, _page.AsSpan(start, _length - start));
+        WriteDataPage(rowGroup, LevelsBefore(ref _page, ref _reserve, ref _length, out _));
     }
 
     protected override void WriteStatistics(ref ThriftCompact.Writer w)
@@ -269,23 +253,7 @@ internal sealed class BooleanChunk : OwnChunk
     {
         BeginChunk(rowGroup);
         int end = _reserve + (_values + 7) / 8;
-        int start = _reserve;
-        if (_nullable)
-        {
-            var levels = EncodeLevels();
-            if (levels.Length > _reserve)
-            {
-                // More levels than room: move the values up once and keep the larger room for the next row groups.
-                int grow = levels.Length - _reserve + 64;
-                if (_page.Length - end < grow) Array.Resize(ref _page, Math.Max(_page.Length * 2, end + grow));
-                Buffer.BlockCopy(_page, _reserve, _page, _reserve + grow, end - _reserve);
-                _reserve += grow;
-                end += grow;
-            }
-            start = _reserve - levels.Length;
-            levels.CopyTo(_page.AsSpan(start));
-        }
-        WriteDataPage(rowGroup, _page.AsSpan(start, end - start));
+        WriteDataPage(rowGroup, LevelsBefore(ref _page, ref _reserve, ref end, out _));
     }
 
     protected override void WriteStatistics(ref ThriftCompact.Writer w)

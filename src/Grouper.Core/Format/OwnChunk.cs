@@ -114,6 +114,34 @@ internal abstract class OwnChunk : ColumnSink
         return _levels.AsSpan(0, n);
     }
 
+    /// <summary>
+    /// The data page of values <c>page[reserve..end)</c>, the definition levels (of a nullable column) written
+    /// into the room left before them. More levels than room: the values move up once, and the room stays that
+    /// larger for the next row groups; <paramref name="moved"/> says by how much (offsets into the values move too).
+    /// </summary>
+    protected ReadOnlySpan<byte> LevelsBefore(ref byte[] page, ref int reserve, ref int end, out int moved)
+    {
+        moved = 0;
+        if (!_nullable) return page.AsSpan(reserve, end - reserve);
+        var levels = EncodeLevels();
+        if (levels.Length > reserve)
+        {
+            moved = levels.Length - reserve + 64;
+            if (page.Length - end < moved)
+            {
+                long size = Math.Max((long)page.Length * 2, (long)end + moved);
+                if (size > Array.MaxLength) throw new InvalidDataException($"Column '{Field.Name}' has more than 2 GB of values in one row group.");
+                Array.Resize(ref page, (int)size);
+            }
+            Buffer.BlockCopy(page, reserve, page, reserve + moved, end - reserve);
+            reserve += moved;
+            end += moved;
+        }
+        int start = reserve - levels.Length;
+        levels.CopyTo(page.AsSpan(start));
+        return page.AsSpan(start, end - start);
+    }
+
     protected void WriteDictionaryPage(EncodedRowGroup rowGroup, ReadOnlySpan<byte> page, int entries, bool sorted) =>
         WritePage(rowGroup, DictionaryPage, page, entries, sorted);
 
