@@ -263,3 +263,127 @@ internal sealed class BooleanChunk : OwnChunk
         w.WriteStop();
     }
 }
+
+/// <summary>
+/// A column of decimals of a row group, encoded as it is filled, in the physical type Parquet.Net gives a
+/// decimal of the column's precision: INT32 up to 9 digits, INT64 up to 18, else a FIXED_LEN_BYTE_ARRAY of as
+/// many bytes as the precision needs (big-endian two's complement), each holding the value times ten to the
+/// column's scale; with the statistics (bounds by value) and metadata Parquet.Net writes (a test compares the
+/// bytes). The schema grows a column's precision and scale to hold every value exactly (SchemaBuilder), so
+/// the unscaled value is exact and within the precision.
+/// </summary>
+internal sealed class DecimalChunk : OwnChunk
+{
+    private readonly int _scale;
+    private readonly Int128 _limit; // ten to the precision: no value reaches it
+    private readonly int _width;   // 4, 8, or the fixed length's bytes
+    private readonly bool _bigEndian;
+    private byte[] _page = new byte[1 << 12];
+    private int _reserve;
+    private int _length;
+    private Int128 _min, _max;
+    private bool _any;
+    private readonly byte[] _bounds = new byte[32]; // min, max: as the statistics hold them
+
+    public DecimalChunk(ColumnSpec c, DataField field, CompressionCodec codec)
+        : base(field, c.Nullable, codec, c.Precision <= 9 ? Parquet.Meta.Type.INT32 : c.Precision <= 18 ? Parquet.Meta.Type.INT64 : Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY)
+    {
+        if (c.Kind != ValueKind.Decimal || c.Precision is < 1 or > 38) throw new ArgumentOutOfRangeException(nameof(c));
+        _scale = c.Scale;
+        _limit = Int128.One;
+        for (int i = 0; i < c.Precision; i++) _limit *= 10;
+        _bigEndian = c.Precision > 18;
+        // The bytes a signed number of `precision` digits needs: its bits, and one for the sign.
+        _width = c.Precision <= 9 ? 4 : c.Precision <= 18 ? 8 : (int)((System.Numerics.BigInteger.Pow(10, c.Precision) - 1).GetBitLength() + 1 + 7) / 8;
+        _reserve = c.Nullable ? 64 : 0;
+        _length = _reserve;
+    }
+
+    public override void Reset(int capacity)
+    {
+        ResetRows(capacity);
+        _length = _reserve;
+        _any = false;
+    }
+
+    [MethodImpl(Hot.Path)]
+    public override void AppendScalar(int row, in Scalar s, ValueKind tag)
+    {
+        if (tag != ValueKind.Decimal) throw new InvalidDataException($"Column '{Field.Name}' holds decimals but a record has a {tag.ToName()} value.");
+        Define();
+        var v = Unscaled(s.M);
+        if (_length + 16 > _page.Length) Array.Resize(ref _page, _page.Length * 2);
+        Write(v, _page.AsSpan(_length, _width));
+        _length += _width;
+        if (!_any) { _min = _max = v; _any = true; }
+        else if (v < _min) _min = v;
+        else if (v > _max) _max = v;
+    }
+
+    // The value times ten to the column's scale, as an integer: exact (the scale holds the value's digits).
+    private Int128 Unscaled(decimal m)
+    {
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(m, bits);
+        Int128 mantissa = ((Int128)(uint)bits[2] << 64) | ((Int128)(uint)bits[1] << 32) | (uint)bits[0];
+        int scale = (bits[3] >> 16) & 0xFF;
+        for (; scale < _scale; scale++)
+        {
+            if (mantissa >= _limit / 10) throw NotHeld(m); // and no overflow
+            mantissa *= 10;
+        }
+        for (; scale > _scale; scale--)
+        {
+            var (q, r) = Int128.DivRem(mantissa, 10);
+            if (r != 0) throw NotHeld(m);
+            mantissa = q;
+        }
+        if (mantissa >= _limit) throw NotHeld(m);
+        return bits[3] < 0 ? -mantissa : mantissa;
+    }
+
+    private InvalidDataException NotHeld(decimal m) => new(
+        $"Column '{Field.Name}' is decimal({_limit.ToString().Length - 1},{_scale}), which cannot hold {m.ToString(System.Globalization.CultureInfo.InvariantCulture)} exactly.");
+
+    private void Write(Int128 v, Span<byte> into)
+    {
+        if (_width == 4) BinaryPrimitives.WriteInt32LittleEndian(into, (int)v);
+        else if (!_bigEndian) BinaryPrimitives.WriteInt64LittleEndian(into, (long)v);
+        else
+        {
+            Span<byte> all = stackalloc byte[16];
+            BinaryPrimitives.WriteInt128BigEndian(all, v);
+            all[(16 - _width)..].CopyTo(into);
+        }
+    }
+
+    public override void Encode(EncodedRowGroup rowGroup)
+    {
+        BeginChunk(rowGroup);
+        WriteDataPage(rowGroup, LevelsBefore(ref _page, ref _reserve, ref _length, out _));
+    }
+
+    protected override void WriteStatistics(ref ThriftCompact.Writer w)
+    {
+        var min = _bounds.AsSpan(0, _width);
+        var max = _bounds.AsSpan(16, _width);
+        if (_any)
+        {
+            Write(_min, min);
+            Write(_max, max);
+        }
+        short last = 0;
+        if (_any)
+        {
+            w.WriteFieldHeader(ref last, 1, ThriftCompact.Binary); w.WriteBinary(max);
+            w.WriteFieldHeader(ref last, 2, ThriftCompact.Binary); w.WriteBinary(min);
+        }
+        w.WriteFieldHeader(ref last, 3, ThriftCompact.I64); w.WriteI64(_nulls);
+        if (_any)
+        {
+            w.WriteFieldHeader(ref last, 5, ThriftCompact.Binary); w.WriteBinary(max);
+            w.WriteFieldHeader(ref last, 6, ThriftCompact.Binary); w.WriteBinary(min);
+        }
+        w.WriteStop();
+    }
+}

@@ -15,9 +15,10 @@ namespace Grouper.Format;
 /// (<see cref="EncodedRowGroup"/>) by a task of the thread pool while the next ones are merged and decoded;
 /// the encoded row groups are appended to the shard in order and the footer stitched
 /// (<see cref="StitchedParquetFile"/>). The bytes do not depend on how many were encoded at once. Text and
-/// binary columns (the key among them), numbers, dates, times, timestamps and booleans are encoded here
-/// (<see cref="ByteArrayChunk"/>, <see cref="FixedWidthChunk"/>, <see cref="BooleanChunk"/>) when shards are
-/// Snappy-compressed or not compressed; decimals, and every column with Zstd or Gzip, by Parquet.Net.
+/// binary columns (the key among them), numbers, decimals, dates, times, timestamps and booleans are encoded
+/// here (<see cref="ByteArrayChunk"/>, <see cref="FixedWidthChunk"/>, <see cref="DecimalChunk"/>,
+/// <see cref="BooleanChunk"/>) when shards are Snappy-compressed or not compressed; every column with Zstd
+/// or Gzip by Parquet.Net (its compressors), and the footer's schema is Parquet.Net's either way.
 /// </summary>
 internal sealed class ShardWriter : IDisposable
 {
@@ -112,7 +113,7 @@ internal sealed class ShardWriter : IDisposable
         if (own is { } codec)
         {
             static bool Text(ColumnSpec c) => c.Kind is ValueKind.String or ValueKind.Binary;
-            static bool Own(ColumnSpec c) => Text(c) || FixedWidthChunk.Handles(c) || c.Kind == ValueKind.Boolean;
+            static bool Own(ColumnSpec c) => Text(c) || FixedWidthChunk.Handles(c) || c.Kind is ValueKind.Boolean or ValueKind.Decimal;
             var library = columns.Where(c => !Own(c)).ToList();
             if (library.Count > 0) _librarySchema = new Parquet.Schema.ParquetSchema(library.Select(ParquetSchemaMap.ToField).ToArray());
             // One policy per column, shared by its chunks in every slot (see DictionaryPolicy).
@@ -125,6 +126,7 @@ internal sealed class ShardWriter : IDisposable
                 var sinks = columns.Select((c, i) =>
                     Text(c) ? new ByteArrayChunk(schema.DataFields[i + 1], c.Nullable, statistics: false, codec, policies[i])
                     : c.Kind == ValueKind.Boolean ? new BooleanChunk(schema.DataFields[i + 1], c.Nullable, codec)
+                    : c.Kind == ValueKind.Decimal ? new DecimalChunk(c, schema.DataFields[i + 1], codec)
                     : Own(c) ? new FixedWidthChunk(c, schema.DataFields[i + 1], codec, options.LocalTimeZone)
                     : (ColumnSink)LibrarySink.Create(c, _librarySchema!.DataFields[next++], options.LocalTimeZone)).ToArray();
                 return new Slot(sinks, key, null);

@@ -426,8 +426,8 @@ public class ShardLayoutTests
         Writer.ShardEncodingTests.Build(t["zstd"], columns, rows, parquetNetOnly: false, ShardCompression.Zstd);
         using var own = GroupedDataset.Open(t["own"]);
         using var zstd = GroupedDataset.Open(t["zstd"]);
-        // Times and booleans are still Parquet.Net's to read (ParquetLayout gives them no kind): the others.
-        var all = Enumerable.Range(0, own.Columns.Count).Where(c => own.Columns[c].Kind is not (ValueKind.Time or ValueKind.Boolean)).ToArray();
+        // Times, booleans and decimals are still Parquet.Net's to read (ParquetLayout gives them no kind): the others.
+        var all = Enumerable.Range(0, own.Columns.Count).Where(c => own.Columns[c].Kind is not (ValueKind.Time or ValueKind.Boolean or ValueKind.Decimal)).ToArray();
         Assert.True(all.Length >= 16);
         var expected = zstd.ScanBatches(all).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => Enumerable.Range(0, all.Length).Select(c => b.GetValue(c, r)).ToArray())).ToList();
         var got = own.ScanBatches(all).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => Enumerable.Range(0, all.Length).Select(c => b.GetValue(c, r)).ToArray())).ToList();

@@ -11,7 +11,8 @@ namespace Grouper.Tests.Writer;
 /// <summary>
 /// Numbers, dates, times and timestamps are encoded by Grouper (Format/FixedWidthChunk.cs; byte for byte as
 /// Parquet.Net where both are right: ShardEncodingTests). Where they differ: timestamps of local time under a
-/// time zone other than UTC, NaN and chunks without a value in their statistics, nanoseconds out of range.
+/// time zone other than UTC, NaN and chunks without a value in their statistics, nanoseconds out of range,
+/// decimals their column cannot hold.
 /// </summary>
 public class NumberChunkTests
 {
@@ -113,6 +114,25 @@ public class NumberChunkTests
         });
         Assert.Contains("'utc_ns'", ex.Message);
         Assert.Contains("2300-01-01", ex.Message);
+        Assert.False(Directory.Exists(t["ds"]) && Directory.EnumerateFileSystemEntries(t["ds"]).Any(), "a failed build leaves no dataset");
+    }
+
+    [Theory]
+    [InlineData(1234.5)]   // more digits before the point than decimal(5,2) has
+    [InlineData(1.005)]    // more after it
+    public void A_decimal_its_column_cannot_hold_stops_the_build_rather_than_change(double value)
+    {
+        using var t = new TempDir();
+        // A declared column takes its source's values as they are (they are the source's own): the writer checks.
+        ColumnSpec[] columns = [Col("user", ValueKind.String), Col("price", ValueKind.Decimal) with { Precision = 5, Scale = 2 }];
+        var ex = Assert.ThrowsAny<Exception>(() =>
+        {
+            using var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user") });
+            using (var r = new TestRecords("test", columns, [["u", 999.99m], ["u", (decimal)value]])) b.AddAll(r);
+            b.Complete();
+        });
+        Assert.Contains("'price' is decimal(5,2)", ex.Message);
+        Assert.Contains(((decimal)value).ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message);
         Assert.False(Directory.Exists(t["ds"]) && Directory.EnumerateFileSystemEntries(t["ds"]).Any(), "a failed build leaves no dataset");
     }
 

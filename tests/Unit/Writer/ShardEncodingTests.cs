@@ -67,7 +67,7 @@ public class ShardEncodingTests
             Assert.True(File.ReadAllBytes(own[i]).AsSpan().SequenceEqual(File.ReadAllBytes(library[i])), $"{Path.GetFileName(own[i])} differs");
     }
 
-    // Every kind FixedWidthChunk and BooleanChunk encode, but timestamps of micro- and nanoseconds: their page statistics are
+    // Every kind FixedWidthChunk, BooleanChunk and DecimalChunk encode, but timestamps of micro- and nanoseconds: their page statistics are
     // where the two differ (Parquet.Net writes them in milliseconds, a test below reads them back).
     internal static readonly ColumnSpec[] NumberColumns =
     [
@@ -78,6 +78,8 @@ public class ShardEncodingTests
         Col("tod_ns", ValueKind.Time) with { Unit = TimeUnit.Nanos }, Col("ts_ms", ValueKind.Timestamp, nullable: true) with { Unit = TimeUnit.Millis },
         Col("ts_ms_wall", ValueKind.Timestamp) with { Unit = TimeUnit.Millis, AdjustedToUtc = false },
         Col("flag", ValueKind.Boolean, nullable: true), Col("yes", ValueKind.Boolean), Col("no", ValueKind.Boolean, nullable: true),
+        Col("d5", ValueKind.Decimal, nullable: true) with { Precision = 5, Scale = 2 }, Col("d18", ValueKind.Decimal) with { Precision = 18, Scale = 4 },
+        Col("d29", ValueKind.Decimal, nullable: true) with { Precision = 29, Scale = 9 }, Col("d38", ValueKind.Decimal) with { Precision = 38, Scale = 9 },
     ];
 
     // Each column reaches its type's extremes in some row groups, negative and positive; nulls in runs and
@@ -105,6 +107,11 @@ public class ShardEncodingTests
                 TimeSpan.FromTicks(rng.NextInt64(TimeSpan.TicksPerDay)), i % 8 == 0 ? null : ts, DateTime.SpecifyKind(ts, DateTimeKind.Unspecified),
                 // Booleans: both values, nulls; all true; false or null.
                 i % 10 == 0 ? null : rng.Next(2) == 0, true, i % 3 == 0 ? null : false,
+                // Decimals to their precision's extremes, of fewer decimals than the scale too (1.5 in scale 2).
+                i % 6 == 0 ? null : edge ? (i % 2 == 0 ? -999.99m : 999.99m) : rng.Next(-99999, 100000) / 100m,
+                edge ? (i % 2 == 0 ? -99_999_999_999_999.9999m : 99_999_999_999_999.9999m) : rng.NextInt64(-1_000_000_000_000, 1_000_000_000_000) / 10m,
+                i % 4 == 0 ? null : edge ? (i % 2 == 0 ? -79_228_162_514_264_337_593.543950335m : 79_228_162_514_264_337_593.543950335m) : rng.NextInt64() / 1_000_000_000m,
+                edge ? (i % 2 == 0 ? decimal.MinValue : decimal.MaxValue) : new decimal(rng.Next(), rng.Next(), rng.Next(1000), rng.Next(2) == 0, (byte)rng.Next(10)),
             ];
         }
     }
@@ -112,7 +119,7 @@ public class ShardEncodingTests
     [Theory]
     [InlineData(ShardCompression.Snappy)]
     [InlineData(ShardCompression.None)]
-    public void Number_date_time_and_boolean_chunks_are_the_bytes_Parquet_Net_writes(ShardCompression compression)
+    public void Number_date_time_boolean_and_decimal_chunks_are_the_bytes_Parquet_Net_writes(ShardCompression compression)
     {
         using var t = new TempDir();
         var rows = NumberRows(12_000).ToList();
