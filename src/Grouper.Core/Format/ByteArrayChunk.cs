@@ -386,20 +386,8 @@ internal sealed class ByteArrayChunk : OwnChunk
 
     protected override void WriteStatistics(ref ThriftCompact.Writer w)
     {
-        short last = 0;
-        bool minMax = _statistics && _minAt >= 0;
-        if (minMax)
-        {
-            w.WriteFieldHeader(ref last, 1, ThriftCompact.Binary); w.WriteBinary(ValueAt(_maxAt));
-            w.WriteFieldHeader(ref last, 2, ThriftCompact.Binary); w.WriteBinary(ValueAt(_minAt));
-        }
-        w.WriteFieldHeader(ref last, 3, ThriftCompact.I64); w.WriteI64(_nulls);
-        if (minMax)
-        {
-            w.WriteFieldHeader(ref last, 5, ThriftCompact.Binary); w.WriteBinary(ValueAt(_maxAt));
-            w.WriteFieldHeader(ref last, 6, ThriftCompact.Binary); w.WriteBinary(ValueAt(_minAt));
-        }
-        w.WriteStop();
+        bool bounded = _statistics && _minAt >= 0;
+        WriteStatistics(ref w, bounded, bounded ? ValueAt(_minAt) : [], bounded ? ValueAt(_maxAt) : []);
     }
 }
 

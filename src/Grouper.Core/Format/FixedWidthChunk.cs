@@ -22,7 +22,7 @@ namespace Grouper.Format;
 /// whatever the column, and never for milliseconds).
 /// </para>
 /// </summary>
-internal sealed class FixedWidthChunk : OwnChunk
+internal sealed class FixedWidthChunk : PlainValuesChunk
 {
     private const long UnixEpochTicks = 621_355_968_000_000_000; // DateTime.UnixEpoch.Ticks
     private const int UnixEpochDay = 719_162;                      // DateOnly(1970, 1, 1).DayNumber
@@ -31,18 +31,10 @@ internal sealed class FixedWidthChunk : OwnChunk
     private readonly TimeUnit _unit;
     private readonly bool _adjustedToUtc;
     private readonly TimeZoneInfo _localZone;
-    private readonly int _width;
     private readonly Order _order;
-
-    // The page: values from _reserve on; definition levels are placed just before them once they are known.
-    private byte[] _page = new byte[1 << 12];
-    private int _reserve;
-    private int _length;
 
     // Minimum and maximum of the values so far as their raw bits: signed or unsigned integers, or a double.
     private long _min, _max;
-    private bool _any;
-    private readonly byte[] _bounds = new byte[16]; // both as the statistics hold them
 
     /// <summary>Whether this chunk encodes columns of <paramref name="c"/>'s kind.</summary>
     public static bool Handles(ColumnSpec c) => c.Kind is ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64
@@ -51,22 +43,19 @@ internal sealed class FixedWidthChunk : OwnChunk
 
     // localZone: the zone of DateTimeKind.Local values (TimeZoneInfo.Local but for tests).
     public FixedWidthChunk(ColumnSpec c, DataField field, CompressionCodec codec, TimeZoneInfo? localZone = null)
-        : base(field, c.Nullable, codec, PhysicalOf(c))
+        : base(field, c.Nullable, codec, PhysicalOf(c), PhysicalOf(c) is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.FLOAT ? 4 : 8)
     {
         if (!Handles(c)) throw new ArgumentOutOfRangeException(nameof(c), c.Kind, "Not a fixed-width kind.");
         _kind = c.Kind;
         _unit = c.Unit;
         _adjustedToUtc = c.AdjustedToUtc;
         _localZone = localZone ?? TimeZoneInfo.Local;
-        _width = PhysicalOf(c) is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.FLOAT ? 4 : 8;
         _order = c.Kind switch
         {
             ValueKind.Float or ValueKind.Double => Order.Floating,
             ValueKind.UInt32 or ValueKind.UInt64 => Order.Unsigned,
             _ => Order.Signed,
         };
-        _reserve = c.Nullable ? 64 : 0;
-        _length = _reserve;
     }
 
     private enum Order : byte { Signed, Unsigned, Floating }
@@ -80,21 +69,12 @@ internal sealed class FixedWidthChunk : OwnChunk
         _ => Parquet.Meta.Type.INT64,
     };
 
-    public override void Reset(int capacity)
-    {
-        ResetRows(capacity);
-        _length = _reserve;
-        _any = false;
-    }
-
     // Conversions as the Parquet.Net sinks make them (ColumnSinks.cs): a value of another integer kind, or an
     // integer into a double column, as the schema's widening allows.
     [MethodImpl(Hot.Path)]
     public override void AppendScalar(int row, in Scalar s, ValueKind tag)
     {
-        Define();
-        if (_length + 8 > _page.Length) Array.Resize(ref _page, _page.Length * 2);
-        var at = _page.AsSpan(_length);
+        var at = NextValue();
         long bits;
         switch (_kind)
         {
@@ -175,34 +155,10 @@ internal sealed class FixedWidthChunk : OwnChunk
     private InvalidDataException BeyondNanos(long ticks) => new(
         $"Column '{Field.Name}' holds nanoseconds, which reach from 1677 to 2262 only; a record has {new DateTime(ticks):O}.");
 
-    public override void Encode(EncodedRowGroup rowGroup)
+    protected override void WriteBounds(Span<byte> min, Span<byte> max)
     {
-        BeginChunk(rowGroup);
-        WriteDataPage(rowGroup, LevelsBefore(ref _page, ref _reserve, ref _length, out _));
-    }
-
-    protected override void WriteStatistics(ref ThriftCompact.Writer w)
-    {
-        var min = _bounds.AsSpan(0, 8);
-        var max = _bounds.AsSpan(8, 8);
-        if (_any)
-        {
-            Bound(_min, min);
-            Bound(_max, max);
-        }
-        short last = 0;
-        if (_any)
-        {
-            w.WriteFieldHeader(ref last, 1, ThriftCompact.Binary); w.WriteBinary(max[.._width]);
-            w.WriteFieldHeader(ref last, 2, ThriftCompact.Binary); w.WriteBinary(min[.._width]);
-        }
-        w.WriteFieldHeader(ref last, 3, ThriftCompact.I64); w.WriteI64(_nulls);
-        if (_any)
-        {
-            w.WriteFieldHeader(ref last, 5, ThriftCompact.Binary); w.WriteBinary(max[.._width]);
-            w.WriteFieldHeader(ref last, 6, ThriftCompact.Binary); w.WriteBinary(min[.._width]);
-        }
-        w.WriteStop();
+        Bound(_min, min);
+        Bound(_max, max);
     }
 
     // A bound in the PLAIN layout of the physical type.
@@ -256,12 +212,7 @@ internal sealed class BooleanChunk : OwnChunk
         WriteDataPage(rowGroup, LevelsBefore(ref _page, ref _reserve, ref end, out _));
     }
 
-    protected override void WriteStatistics(ref ThriftCompact.Writer w)
-    {
-        short last = 0;
-        w.WriteFieldHeader(ref last, 3, ThriftCompact.I64); w.WriteI64(_nulls);
-        w.WriteStop();
-    }
+    protected override void WriteStatistics(ref ThriftCompact.Writer w) => WriteStatistics(ref w, false, [], []);
 }
 
 /// <summary>
@@ -272,48 +223,30 @@ internal sealed class BooleanChunk : OwnChunk
 /// bytes). The schema grows a column's precision and scale to hold every value exactly (SchemaBuilder), so
 /// the unscaled value is exact and within the precision.
 /// </summary>
-internal sealed class DecimalChunk : OwnChunk
+internal sealed class DecimalChunk : PlainValuesChunk
 {
     private readonly int _scale;
     private readonly Int128 _limit; // ten to the precision: no value reaches it
-    private readonly int _width;   // 4, 8, or the fixed length's bytes
     private readonly bool _bigEndian;
-    private byte[] _page = new byte[1 << 12];
-    private int _reserve;
-    private int _length;
     private Int128 _min, _max;
-    private bool _any;
-    private readonly byte[] _bounds = new byte[32]; // min, max: as the statistics hold them
 
     public DecimalChunk(ColumnSpec c, DataField field, CompressionCodec codec)
-        : base(field, c.Nullable, codec, c.Precision <= 9 ? Parquet.Meta.Type.INT32 : c.Precision <= 18 ? Parquet.Meta.Type.INT64 : Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY)
+        : base(field, c.Nullable, codec, c.Precision <= 9 ? Parquet.Meta.Type.INT32 : c.Precision <= 18 ? Parquet.Meta.Type.INT64 : Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY, WidthOf(c.Precision))
     {
         if (c.Kind != ValueKind.Decimal || c.Precision is < 1 or > 38) throw new ArgumentOutOfRangeException(nameof(c));
         _scale = c.Scale;
         _limit = Int128.One;
         for (int i = 0; i < c.Precision; i++) _limit *= 10;
         _bigEndian = c.Precision > 18;
-        // The bytes a signed number of `precision` digits needs: its bits, and one for the sign.
-        _width = c.Precision <= 9 ? 4 : c.Precision <= 18 ? 8 : (int)((System.Numerics.BigInteger.Pow(10, c.Precision) - 1).GetBitLength() + 1 + 7) / 8;
-        _reserve = c.Nullable ? 64 : 0;
-        _length = _reserve;
-    }
-
-    public override void Reset(int capacity)
-    {
-        ResetRows(capacity);
-        _length = _reserve;
-        _any = false;
     }
 
     [MethodImpl(Hot.Path)]
     public override void AppendScalar(int row, in Scalar s, ValueKind tag)
     {
         if (tag != ValueKind.Decimal) throw new InvalidDataException($"Column '{Field.Name}' holds decimals but a record has a {tag.ToName()} value.");
-        Define();
+        var at = NextValue();
         var v = Unscaled(s.M);
-        if (_length + 16 > _page.Length) Array.Resize(ref _page, _page.Length * 2);
-        Write(v, _page.AsSpan(_length, _width));
+        Write(v, at[.._width]);
         _length += _width;
         if (!_any) { _min = _max = v; _any = true; }
         else if (v < _min) _min = v;
@@ -357,33 +290,13 @@ internal sealed class DecimalChunk : OwnChunk
         }
     }
 
-    public override void Encode(EncodedRowGroup rowGroup)
+    protected override void WriteBounds(Span<byte> min, Span<byte> max)
     {
-        BeginChunk(rowGroup);
-        WriteDataPage(rowGroup, LevelsBefore(ref _page, ref _reserve, ref _length, out _));
+        Write(_min, min);
+        Write(_max, max);
     }
 
-    protected override void WriteStatistics(ref ThriftCompact.Writer w)
-    {
-        var min = _bounds.AsSpan(0, _width);
-        var max = _bounds.AsSpan(16, _width);
-        if (_any)
-        {
-            Write(_min, min);
-            Write(_max, max);
-        }
-        short last = 0;
-        if (_any)
-        {
-            w.WriteFieldHeader(ref last, 1, ThriftCompact.Binary); w.WriteBinary(max);
-            w.WriteFieldHeader(ref last, 2, ThriftCompact.Binary); w.WriteBinary(min);
-        }
-        w.WriteFieldHeader(ref last, 3, ThriftCompact.I64); w.WriteI64(_nulls);
-        if (_any)
-        {
-            w.WriteFieldHeader(ref last, 5, ThriftCompact.Binary); w.WriteBinary(max);
-            w.WriteFieldHeader(ref last, 6, ThriftCompact.Binary); w.WriteBinary(min);
-        }
-        w.WriteStop();
-    }
+    // The bytes a signed number of `precision` digits needs (its bits and one for the sign), as Parquet.Net gives its fixed length.
+    private static int WidthOf(int precision) => precision is < 1 or > 38 ? throw new ArgumentOutOfRangeException(nameof(precision))
+        : precision <= 9 ? 4 : precision <= 18 ? 8 : (int)((System.Numerics.BigInteger.Pow(10, precision) - 1).GetBitLength() + 1 + 7) / 8;
 }

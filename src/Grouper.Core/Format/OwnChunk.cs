@@ -83,6 +83,27 @@ internal abstract class OwnChunk : ColumnSink
     /// <summary>Statistics (of the data page header and of the column chunk): 1 max, 2 min (deprecated, still written), 3 null_count, 5 max_value, 6 min_value.</summary>
     protected abstract void WriteStatistics(ref ThriftCompact.Writer w);
 
+    /// <summary>
+    /// Statistics as Parquet.Net writes them: the bounds, when <paramref name="bounded"/> (max and min in the
+    /// deprecated fields 1 and 2 and again in 5 and 6), and the null count.
+    /// </summary>
+    protected void WriteStatistics(ref ThriftCompact.Writer w, bool bounded, ReadOnlySpan<byte> min, ReadOnlySpan<byte> max)
+    {
+        short last = 0;
+        if (bounded)
+        {
+            w.WriteFieldHeader(ref last, 1, ThriftCompact.Binary); w.WriteBinary(max);
+            w.WriteFieldHeader(ref last, 2, ThriftCompact.Binary); w.WriteBinary(min);
+        }
+        w.WriteFieldHeader(ref last, 3, ThriftCompact.I64); w.WriteI64(_nulls);
+        if (bounded)
+        {
+            w.WriteFieldHeader(ref last, 5, ThriftCompact.Binary); w.WriteBinary(max);
+            w.WriteFieldHeader(ref last, 6, ThriftCompact.Binary); w.WriteBinary(min);
+        }
+        w.WriteStop();
+    }
+
     protected void BeginChunk(EncodedRowGroup rowGroup)
     {
         _offset = rowGroup.Body.WrittenCount;
@@ -219,5 +240,62 @@ internal abstract class OwnChunk : ColumnSink
         WriteStatistics(ref w);
         w.WriteStop();
         w.WriteStop();
+    }
+}
+
+/// <summary>
+/// A chunk whose values go into one PLAIN page as they come, each of a fixed width (<see cref="FixedWidthChunk"/>,
+/// <see cref="DecimalChunk"/>): the page, its room for definition levels, and whether a value has set bounds.
+/// </summary>
+internal abstract class PlainValuesChunk : OwnChunk
+{
+    // The page: values from _reserve on; definition levels are placed just before them once they are known.
+    protected byte[] _page = new byte[1 << 12];
+    protected int _reserve;
+    protected int _length;
+    protected bool _any;
+    protected readonly int _width; // a value's bytes in the page
+    private readonly byte[] _bounds = new byte[32]; // min at 0, max at 16: as the statistics hold them
+
+    protected PlainValuesChunk(DataField field, bool nullable, CompressionCodec codec, Parquet.Meta.Type physicalType, int width)
+        : base(field, nullable, codec, physicalType)
+    {
+        if (width is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(width));
+        _width = width;
+        _reserve = nullable ? 64 : 0;
+        _length = _reserve;
+    }
+
+    /// <summary>Writes the minimum and maximum of the values so far (there is one) as the page holds values.</summary>
+    protected abstract void WriteBounds(Span<byte> min, Span<byte> max);
+
+    protected override void WriteStatistics(ref ThriftCompact.Writer w)
+    {
+        var min = _bounds.AsSpan(0, _width);
+        var max = _bounds.AsSpan(16, _width);
+        if (_any) WriteBounds(min, max);
+        WriteStatistics(ref w, _any, min, max);
+    }
+
+    public override void Reset(int capacity)
+    {
+        ResetRows(capacity);
+        _length = _reserve;
+        _any = false;
+    }
+
+    /// <summary>Room for a value of up to 16 bytes at <c>_length</c>, and its row's definition level.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected Span<byte> NextValue()
+    {
+        Define();
+        if (_length + 16 > _page.Length) Array.Resize(ref _page, _page.Length * 2);
+        return _page.AsSpan(_length);
+    }
+
+    public override void Encode(EncodedRowGroup rowGroup)
+    {
+        BeginChunk(rowGroup);
+        WriteDataPage(rowGroup, LevelsBefore(ref _page, ref _reserve, ref _length, out _));
     }
 }
