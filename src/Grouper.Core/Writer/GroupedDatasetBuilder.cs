@@ -424,8 +424,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
             // (25-30 ms in a process's first build, Parquet.Net's types loaded): the spills are done and nothing
             // is encoded yet, so that core is idle, and the first record is written ~10 ms sooner.
             var merged = halves?.First ?? stream!;
-            Hot.CompileAhead(inMemory ? [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), merged.GetType()]
-                : [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), merged.GetType(), typeof(RunReader)]);
+            Hot.CompileAhead(inMemory ? [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), typeof(BooleanChunk), typeof(DecimalChunk), merged.GetType()]
+                : [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), typeof(BooleanChunk), typeof(DecimalChunk), merged.GetType(), typeof(RunReader)]);
 
             _phase = BuildPhase.Writing;
             Report(force: true);
