@@ -104,7 +104,7 @@ public sealed class ModuleTests : IDisposable
     public void Pipeline_objects_keep_their_types_and_group_by_two_columns()
     {
         var output = _ps.Run("""
-            $rows = foreach ($i in 1..60) { [pscustomobject]@{ city = @('Oslo','Lima','Pune')[$i % 3]; kind = @('a','b')[$i % 2]; n = $i; price = [decimal]$i / 4; when = [datetime]::SpecifyKind([datetime]'2024-01-01', 'Utc').AddDays($i) } }
+            $rows = foreach ($i in 1..60) { [pscustomobject]@{ city = @('Oslo','Lima','Pune')[$i % 3]; kind = @('a','b')[$i % 2]; n = $i; price = [decimal]$i / 4; when = [datetime]::SpecifyKind([datetime]'2024-01-01', 'Utc').AddDays($i); even = $i % 2 -eq 0; seen = [datetime]::SpecifyKind([datetime]'2024-06-01 12:00', 'Local').AddHours($i) } }
             $rows | New-GroupedDataset -Destination 'by city' -GroupBy city, kind
             """);
         Assert.Equal(6L, output.Single().Properties["GroupCount"].Value);
@@ -115,6 +115,11 @@ public sealed class ModuleTests : IDisposable
         Assert.IsType<decimal>(recs[0].Properties["price"].Value);
         Assert.Equal(0.75m, recs[0].Properties["price"].Value);
         Assert.Equal(new DateTime(2024, 1, 4, 0, 0, 0, DateTimeKind.Utc), recs[0].Properties["when"].Value);
+        Assert.All(recs, r => Assert.False((bool)r.Properties["even"].Value));
+        Assert.All(_ps.Run("Get-GroupRecord -LiteralPath 'by city' -Key 'Oslo|a'"), r => Assert.True((bool)r.Properties["even"].Value));
+        // Local time (Get-Date's kind) is kept as the instant it is: in UTC, whatever this machine's time zone.
+        var seen = (DateTime)recs[0].Properties["seen"].Value;
+        Assert.Equal((new DateTime(2024, 6, 1, 15, 0, 0, DateTimeKind.Local).ToUniversalTime(), DateTimeKind.Utc), (seen, seen.Kind));
     }
 
     [Fact]
