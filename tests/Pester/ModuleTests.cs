@@ -116,7 +116,9 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal(0.75m, recs[0].Properties["price"].Value);
         Assert.Equal(new DateTime(2024, 1, 4, 0, 0, 0, DateTimeKind.Utc), recs[0].Properties["when"].Value);
         Assert.All(recs, r => Assert.False((bool)r.Properties["even"].Value));
-        Assert.All(_ps.Run("Get-GroupRecord -LiteralPath 'by city' -Key 'Oslo|a'"), r => Assert.True((bool)r.Properties["even"].Value));
+        var evens = _ps.Run("Get-GroupRecord -LiteralPath 'by city' -Key 'Oslo|a'");
+        Assert.Equal(10, evens.Count);
+        Assert.All(evens, r => Assert.True((bool)r.Properties["even"].Value));
         // Local time (Get-Date's kind) is kept as the instant it is: in UTC, whatever this machine's time zone.
         var seen = (DateTime)recs[0].Properties["seen"].Value;
         Assert.Equal((new DateTime(2024, 6, 1, 15, 0, 0, DateTimeKind.Local).ToUniversalTime(), DateTimeKind.Utc), (seen, seen.Kind));
