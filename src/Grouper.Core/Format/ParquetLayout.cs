@@ -12,7 +12,9 @@ namespace Grouper.Format;
 /// BYTE_ARRAY annotated UTF8 or STRING; Int32, Int64, Float or Double for INT32, INT64, FLOAT or DOUBLE with
 /// no annotation but a signed integer of their own width; the integer kind an INTEGER annotation (or its
 /// converted type) gives an INT32 or INT64 otherwise (Int8, UInt32, UInt64...); a timestamp for an INT64 with a
-/// TIMESTAMP logical type; a date for an INT32 annotated DATE. Null for any other column (Parquet.Net's to read).
+/// TIMESTAMP logical type; a date for an INT32 annotated DATE; a boolean for a BOOLEAN; a decimal for an INT32,
+/// INT64 or FIXED_LEN_BYTE_ARRAY (of up to 16 bytes) annotated DECIMAL of a precision .NET's decimal can hold
+/// some values of (up to 38 digits, scale up to 28). Null for any other column (Parquet.Net's to read).
 /// </param>
 /// <param name="Physical">Its physical type.</param>
 internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, Parquet.Meta.Type Physical)
@@ -21,6 +23,11 @@ internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, 
     public TimeUnit Unit { get; init; } = TimeUnit.Micros;
     public bool AdjustedToUtc { get; init; } = true;
 
+    /// <summary>A decimal's precision and scale, and a fixed-length byte array's length (0 for other types).</summary>
+    public int Precision { get; init; }
+    public int Scale { get; init; }
+    public int FixedLength { get; init; }
+
     /// <summary>A flat UTF-8 text column.</summary>
     public bool FlatText => Kind == ValueKind.String;
 
@@ -28,7 +35,12 @@ internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, 
     public ColumnSpec ToSpec()
     {
         var spec = new ColumnSpec(Name, Kind!.Value, Nullable);
-        return Kind == ValueKind.Timestamp ? spec with { Unit = Unit, AdjustedToUtc = AdjustedToUtc } : spec;
+        return Kind switch
+        {
+            ValueKind.Timestamp => spec with { Unit = Unit, AdjustedToUtc = AdjustedToUtc },
+            ValueKind.Decimal => spec with { Precision = Precision, Scale = Scale },
+            _ => spec,
+        };
     }
 }
 
@@ -53,9 +65,10 @@ internal sealed class ParquetLayout
     public bool ReadableByGrouper { get; private set; }
 
     // parquet.thrift's numbers for the few values read here.
-    private const int Int32Type = 1, Int64Type = 2, FloatType = 4, DoubleType = 5, ByteArray = 6, Required = 0, Optional = 1,
-        Utf8 = 0, DateConverted = 6, Int32Converted = 17, Int64Converted = 18, TimestampMillisConverted = 9, TimestampMicrosConverted = 10,
-        StringLogical = 1, DateLogical = 6, TimestampLogical = 8, IntLogical = 10;
+    private const int BooleanType = 0, Int32Type = 1, Int64Type = 2, FloatType = 4, DoubleType = 5, ByteArray = 6, FixedLenByteArray = 7,
+        Required = 0, Optional = 1,
+        Utf8 = 0, DecimalConverted = 5, DateConverted = 6, Int32Converted = 17, Int64Converted = 18, TimestampMillisConverted = 9, TimestampMicrosConverted = 10,
+        StringLogical = 1, DecimalLogical = 5, DateLogical = 6, TimestampLogical = 8, IntLogical = 10;
 
     // Classes and loops rather than tuples, structs in lists and LINQ: each generic instantiation over a value
     // type is compiled when first used, and this runs once at the start of a build, where such compiling
@@ -69,6 +82,8 @@ internal sealed class ParquetLayout
         public bool IntSigned;
         public bool TimestampUtc;         // of a TimestampType logical type
         public int TimestampUnit = -1;    // its TimeUnit union's member: 1 millis, 2 micros, 3 nanos
+        public int TypeLength, Precision = -1, Scale = -1;        // the element's, for fixed-length arrays and decimals
+        public int LogicalPrecision = -1, LogicalScale = -1;      // of a DecimalType logical type
 
         public ValueKind? Kind()
         {
@@ -91,9 +106,18 @@ internal sealed class ParquetLayout
                 // one with a converted type alone is Parquet.Net's (its legacy meanings).
                 Int64Type when Logical == TimestampLogical && TimestampUnit is >= 1 and <= 3
                     && (Converted == -1 || Converted == TimestampMillisConverted && TimestampUnit == 1 || Converted == TimestampMicrosConverted && TimestampUnit == 2) => ValueKind.Timestamp,
+                BooleanType when Converted == -1 && Logical == 0 => ValueKind.Boolean,
+                Int32Type or Int64Type or FixedLenByteArray when IsDecimal() => ValueKind.Decimal,
                 _ => null,
             };
         }
+
+        // A decimal by its converted type (as Parquet.Net reads one), the logical type, when there is one, saying
+        // the same; of a precision its physical type holds, and a fixed length of at most 16 bytes (38 digits).
+        private bool IsDecimal() =>
+            Converted == DecimalConverted && (Logical == 0 || Logical == DecimalLogical && LogicalPrecision == Precision && LogicalScale == Scale)
+            && Precision >= 1 && Scale >= 0 && Scale <= Precision && Scale <= 28
+            && Type switch { Int32Type => Precision <= 9, Int64Type => Precision <= 18, _ => Precision <= 38 && TypeLength is >= 1 and <= 16 };
 
         // The kind of an integer annotation, when it names one a column of this physical type holds.
         private ValueKind? IntKind()
@@ -160,6 +184,9 @@ internal sealed class ParquetLayout
             {
                 Unit = e.Unit,
                 AdjustedToUtc = kind != ValueKind.Timestamp || e.TimestampUtc,
+                Precision = kind == ValueKind.Decimal ? e.Precision : 0,
+                Scale = kind == ValueKind.Decimal ? e.Scale : 0,
+                FixedLength = e.Type == FixedLenByteArray ? e.TypeLength : 0,
             });
             readable &= kind is not null && names.Add(e.Name);
         }
@@ -183,7 +210,10 @@ internal sealed class ParquetLayout
             switch (id)
             {
                 case 1 when type == ThriftCompact.I32: e.Type = (int)r.ReadI64(); break;
+                case 2 when type == ThriftCompact.I32: e.TypeLength = (int)r.ReadI64(); break;
                 case 3 when type == ThriftCompact.I32: e.Repetition = (int)r.ReadI64(); break;
+                case 7 when type == ThriftCompact.I32: e.Scale = (int)r.ReadI64(); break;
+                case 8 when type == ThriftCompact.I32: e.Precision = (int)r.ReadI64(); break;
                 case 4 when type == ThriftCompact.Binary: e.Name = System.Text.Encoding.UTF8.GetString(r.ReadBinary()); break;
                 case 5 when type == ThriftCompact.I32: e.Children = (int)r.ReadI64(); break;
                 case 6 when type == ThriftCompact.I32: e.Converted = (int)r.ReadI64(); break;
@@ -195,6 +225,7 @@ internal sealed class ParquetLayout
                         e.Logical = kind;
                         if (kind == IntLogical && t == ThriftCompact.Struct) ReadIntType(ref r, e);
                         else if (kind == TimestampLogical && t == ThriftCompact.Struct) ReadTimestampType(ref r, e);
+                        else if (kind == DecimalLogical && t == ThriftCompact.Struct) ReadDecimalType(ref r, e);
                         else r.Skip(t);
                     }
                     break;
@@ -212,6 +243,18 @@ internal sealed class ParquetLayout
         {
             if (id == 1 && type == ThriftCompact.Byte) e.IntBits = (sbyte)r.ReadByte();
             else if (id == 2 && type is ThriftCompact.True or ThriftCompact.False) e.IntSigned = type == ThriftCompact.True;
+            else r.Skip(type);
+        }
+    }
+
+    // DecimalType: 1 scale, 2 precision (i32s).
+    private static void ReadDecimalType(ref ThriftCompact.Reader r, SchemaEntry e)
+    {
+        short last = 0;
+        while (r.ReadFieldHeader(ref last, out short id, out byte type))
+        {
+            if (id == 1 && type == ThriftCompact.I32) e.LogicalScale = (int)r.ReadI64();
+            else if (id == 2 && type == ThriftCompact.I32) e.LogicalPrecision = (int)r.ReadI64();
             else r.Skip(type);
         }
     }

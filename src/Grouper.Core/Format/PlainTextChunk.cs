@@ -47,7 +47,12 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private CompressionCodec _codec;
     private int _dictEnd;        // _data bytes that hold the dictionary (kept for the whole chunk)
     private byte[] _header = [];
-    private int _width; // of a PLAIN value: 0 for byte arrays (text), else 4 or 8 bytes
+    private int _width; // of a PLAIN value: 0 for byte arrays (text), Bits for booleans, else its bytes
+    private int _fixedLength; // of the FIXED_LEN_BYTE_ARRAY chunk being read (its schema's type_length)
+
+    // Booleans' PLAIN values are bits, the first in the lowest bit of the first byte: a value's start is its
+    // byte and its "length" its bit plus one (GetBoolean).
+    private const int Bits = -2;
 
     /// <summary>Chunks larger than this (uncompressed) are streamed by <see cref="TryBegin"/> rather than read whole.</summary>
     public const long StreamAbove = 8 << 20;
@@ -64,13 +69,14 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
 
     /// <summary>
     /// As <see cref="CanRead(ColumnChunk, int)"/> for a chunk of <paramref name="physical"/> values: byte arrays
-    /// (text), or the fixed-width INT32, INT64, FLOAT and DOUBLE, whose PLAIN values and dictionaries are read
-    /// the same way (each value a slice of the page, <see cref="GetUtf8"/>, 4 or 8 bytes little-endian).
+    /// (text), or the fixed-width INT32, INT64, FLOAT, DOUBLE and FIXED_LEN_BYTE_ARRAY (of
+    /// <paramref name="fixedLength"/> bytes), whose PLAIN values and dictionaries are read the same way (each
+    /// value a slice of the page, <see cref="GetUtf8"/>, as it lies), or booleans (PLAIN bits, <see cref="GetBoolean"/>).
     /// </summary>
-    public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel, Parquet.Meta.Type physical)
+    public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel, Parquet.Meta.Type physical, int fixedLength = 0)
     {
         var m = chunk.MetaData;
-        if (m is null || chunk.FilePath is not null || m.Type != physical || WidthOf(physical) < 0 || maxDefinitionLevel > 1) return false;
+        if (m is null || chunk.FilePath is not null || m.Type != physical || WidthOf(physical, fixedLength) == -1 || maxDefinitionLevel > 1) return false;
         if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED)) return false;
         foreach (var e in m.Encodings ?? [])
             if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY)) return false; // RLE: levels
@@ -81,10 +87,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// Reads the chunk of <paramref name="column"/> (a flat text column) in this row group if this reader
     /// decodes its pages; false when it does not, and the caller reads it through Parquet.Net.
     /// </summary>
-    public bool TryLoad(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY)
+    public bool TryLoad(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY, int fixedLength = 0)
     {
         var chunk = Find(file, column);
-        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical)) return false;
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
+        _fixedLength = fixedLength;
         try
         {
             Load(file.Handle, file.Path, chunk, rows, nullable);
@@ -103,12 +110,13 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// Its pages' headers are checked first, so that a chunk this reader cannot decode goes to Parquet.Net
     /// whole rather than failing half-way.
     /// </summary>
-    public bool TryBegin(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY)
+    public bool TryBegin(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY, int fixedLength = 0)
     {
         var chunk = Find(file, column);
-        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical)) return false;
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
         var m = chunk.MetaData!;
-        if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, column, nullable, rows, physical);
+        if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, column, nullable, rows, physical, fixedLength);
+        _fixedLength = fixedLength;
         try
         {
             Begin(file.Handle, file.Path, chunk, rows, nullable);
@@ -121,12 +129,15 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
     }
 
-    // Bytes of a PLAIN value of a physical type: 0 for a byte array (its length comes first), -1 for a type not read here.
-    private static int WidthOf(Parquet.Meta.Type physical) => physical switch
+    // Bytes of a PLAIN value of a physical type: 0 for a byte array (its length comes first), Bits for
+    // booleans, -1 for a type not read here (a fixed-length byte array of no length given, or of more than 16).
+    private static int WidthOf(Parquet.Meta.Type physical, int fixedLength) => physical switch
     {
         Parquet.Meta.Type.BYTE_ARRAY => 0,
+        Parquet.Meta.Type.BOOLEAN => Bits,
         Parquet.Meta.Type.INT32 or Parquet.Meta.Type.FLOAT => 4,
         Parquet.Meta.Type.INT64 or Parquet.Meta.Type.DOUBLE => 8,
+        Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY when fixedLength is > 0 and <= 16 => fixedLength,
         _ => -1,
     };
 
@@ -161,7 +172,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             if (pos >= _end) throw Damaged(path, $"its column chunk holds {values} of {rows} values");
             var h = HeaderAt(pos);
             if (h.CompressedSize < 0 || pos + h.HeaderLength + h.CompressedSize > _end) throw Damaged(path, "a page runs past its column chunk");
-            CheckDecodable(h);
+            CheckDecodable(h, _width);
             if (h.Type == DataPage) values += h.Values;
             pos += h.HeaderLength + h.CompressedSize;
         }
@@ -174,7 +185,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         long offset = m.DictionaryPageOffset is > 0 and var d && d < m.DataPageOffset ? d : m.DataPageOffset;
         (_streaming, _file, _path, _chunkStart, _next, _end) = (streaming, file, path, offset, offset, offset + m.TotalCompressedSize);
         (_rows, _first, _decoded, _optional, _codec) = (rows, 0, 0, optional, m.Codec);
-        _width = WidthOf(m.Type);
+        _width = WidthOf(m.Type, _fixedLength);
         _dataUsed = 0;
         _dictCount = -1;
         _dictEnd = 0;
@@ -201,7 +212,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         {
             if (_next >= _end) throw Damaged(_path, $"its column chunk holds {_decoded} of {_rows} values");
             var h = NextPage(out int body);
-            CheckDecodable(h);
+            CheckDecodable(h, _width);
             if (h.Type == DictionaryPage)
             {
                 if (_dictCount >= 0 || _decoded > 0) throw Damaged(_path, "a dictionary page is not the chunk's first page");
@@ -222,9 +233,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     }
 
     // Pages of version 2 and other encodings are Parquet.Net's to read.
-    private static void CheckDecodable(in PageHeaderInfo h)
+    private static void CheckDecodable(in PageHeaderInfo h, int width)
     {
         if (h.Type == DataPageV2) throw new NotPlainException();
+        // Booleans have no dictionaries in the format; their values are PLAIN bits or RLE (Parquet.Net's then).
+        if (width == Bits && h.Type is DictionaryPage || width == Bits && h.Type == DataPage && h.Encoding != (int)Encoding.PLAIN) throw new NotPlainException();
         if (h.Type == DictionaryPage && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
         if (h.Type == DataPage && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary)) throw new NotPlainException();
     }
@@ -361,7 +374,20 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             defined = new HybridInts(page.Slice(4, len), 1, this, path);
             p = 4 + len;
         }
-        if (plain)
+        if (plain && _width == Bits)
+        {
+            int bit = 0;
+            for (int r = row - _first; r < end - _first; r++)
+            {
+                if (optional && defined.Next() == 0) { _lengths[r] = -1; _starts[r] = 0; continue; }
+                int at8 = p + (bit >> 3);
+                if (at8 >= page.Length) throw Damaged(path, "a page holds fewer values than its header says");
+                _starts[r] = at + at8;
+                _lengths[r] = 1 + (bit & 7);
+                bit++;
+            }
+        }
+        else if (plain)
         {
             int first = p;
             for (int r = row - _first; r < end - _first; r++)
@@ -423,6 +449,13 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     }
 
     public bool IsNull(int row) => _lengths[row - _first] < 0;
+
+    /// <summary>A boolean's value (false for null).</summary>
+    public bool GetBoolean(int row)
+    {
+        int bit = _lengths[row - _first] - 1;
+        return bit >= 0 && (_data[_starts[row - _first]] >> bit & 1) != 0;
+    }
 
     /// <summary>The value's UTF-8 (empty for null).</summary>
     [System.Runtime.CompilerServices.MethodImpl(Util.Hot.Path)]

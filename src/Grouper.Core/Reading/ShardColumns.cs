@@ -29,12 +29,13 @@ internal abstract class ShardColumn
     /// A column of numbers, dates or timestamps read without Parquet.Net (<paramref name="leaf"/>, the shard's, has
     /// the manifest's kind: <see cref="ReadsOwn"/>); <paramref name="field"/> gives Parquet.Net's field if a chunk needs it.
     /// </summary>
-    public static ShardColumn Numbers(ColumnSpec spec, ParquetLeaf leaf, Func<DataField> field) => new FixedWidth(spec, leaf.Nullable, leaf.Physical, field);
+    public static ShardColumn Numbers(ColumnSpec spec, ParquetLeaf leaf, Func<DataField> field) => new FixedWidth(spec, leaf.Nullable, leaf.Physical, leaf.FixedLength, field);
 
     /// <summary>Whether <see cref="Numbers"/> reads a shard's column <paramref name="leaf"/> as the manifest's <paramref name="spec"/> declares it.</summary>
     public static bool ReadsOwn(ColumnSpec spec, ParquetLeaf leaf) =>
         leaf.Kind == spec.Kind && spec.Kind is ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64 or ValueKind.UInt8 or ValueKind.UInt16
-            or ValueKind.UInt32 or ValueKind.UInt64 or ValueKind.Float or ValueKind.Double or ValueKind.Date
+            or ValueKind.UInt32 or ValueKind.UInt64 or ValueKind.Float or ValueKind.Double or ValueKind.Date or ValueKind.Boolean
+            || spec.Kind == ValueKind.Decimal && leaf.Kind == ValueKind.Decimal && leaf.Precision == spec.Precision && leaf.Scale == spec.Scale
             || spec.Kind == ValueKind.Timestamp && leaf.Kind == ValueKind.Timestamp && leaf.Unit == spec.Unit && leaf.AdjustedToUtc == spec.AdjustedToUtc;
 
     public static ShardColumn Create(DataField field, ColumnSpec spec) => spec.Kind switch
@@ -94,7 +95,7 @@ internal abstract class ShardColumn
     /// encoding, Zstd) goes through Parquet.Net. A scan of a shard of text and numbers then never opens
     /// Parquet.Net, nor compiles its generic reading code for each type (the first fetch of a session).
     /// </summary>
-    private sealed class FixedWidth(ColumnSpec spec, bool nullable, Parquet.Meta.Type physical, Func<DataField> field) : ShardColumn
+    private sealed class FixedWidth(ColumnSpec spec, bool nullable, Parquet.Meta.Type physical, int fixedLength, Func<DataField> field) : ShardColumn
     {
         private static readonly int UnixEpochDay = new DateOnly(1970, 1, 1).DayNumber;
         private readonly PlainTextChunk _chunk = new(GrouperErrorKind.InvalidDataset);
@@ -103,7 +104,7 @@ internal abstract class ShardColumn
 
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct)
         {
-            _own = _chunk.TryLoad(file, spec.Name, nullable, count, physical);
+            _own = _chunk.TryLoad(file, spec.Name, nullable, count, physical, fixedLength);
             if (!_own) (_parquetNet ??= Create(field(), spec)).Load(rg, file, count, ct);
         }
 
@@ -113,6 +114,7 @@ internal abstract class ShardColumn
         {
             if (!_own) return _parquetNet!.Get(row);
             if (_chunk.IsNull(row)) return null;
+            if (spec.Kind == ValueKind.Boolean) return _chunk.GetBoolean(row);
             var v = _chunk.GetUtf8(row);
             return spec.Kind switch
             {
@@ -127,6 +129,8 @@ internal abstract class ShardColumn
                 ValueKind.Float => BinaryPrimitives.ReadSingleLittleEndian(v),
                 ValueKind.Double => BinaryPrimitives.ReadDoubleLittleEndian(v),
                 ValueKind.Date => Date(BinaryPrimitives.ReadInt32LittleEndian(v)),
+                ValueKind.Decimal => ParquetDecimal.TryRead(v, physical, spec.Scale, out var d) ? d
+                    : throw new GrouperException(GrouperErrorKind.InvalidDataset, $"Column '{spec.Name}' of a shard holds a decimal of more digits than .NET's decimal holds (28-29)."),
                 _ => Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v)),
             };
         }

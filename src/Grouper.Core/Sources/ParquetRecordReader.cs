@@ -105,7 +105,7 @@ public sealed class ParquetRecordReader : RecordReader
         for (int i = 0; i < columns.Length; i++)
         {
             int ordinal = i;
-            columns[i] = _fields is null ? SourceColumn.Own(_specs[i], _leaves![i].Physical, () => (DataField)ParquetNet.Schema.Fields[ordinal])
+            columns[i] = _fields is null ? SourceColumn.Own(_specs[i], _leaves![i], () => (DataField)ParquetNet.Schema.Fields[ordinal])
                 : NestedJsonColumn.IsNested(_fields[i]) ? new NestedJsonColumn(_fields[i], _path)
                 : SourceColumn.Create((DataField)_fields[i], _specs[i]);
         }
@@ -271,7 +271,15 @@ public sealed class ParquetRecordReader : RecordReader
     public override ulong GetUInt64(int o) => _columns[o].GetUInt64(_rowInGroup);
     public override double GetDouble(int o) => _columns[o].GetDouble(_rowInGroup);
     public override bool GetBoolean(int o) => _columns[o].GetInt64(_rowInGroup) != 0;
-    public override decimal GetDecimal(int o) => _columns[o].GetDecimal(_rowInGroup);
+    public override decimal GetDecimal(int o)
+    {
+        try { return _columns[o].GetDecimal(_rowInGroup); }
+        catch (OverflowException ex)
+        {
+            throw new GrouperException(GrouperErrorKind.InvalidData,
+                $"Row {_row} of {_path}: column '{_specs[o].Name}' holds a decimal of more digits than .NET's decimal holds (28-29).", _path, _row, ex);
+        }
+    }
     public override DateTime GetDateTime(int o)
     {
         try { return _columns[o].GetDateTime(_rowInGroup); }
@@ -329,15 +337,16 @@ internal abstract class SourceColumn
     /// A column of a file read without Parquet.Net (flat text or plain numbers, <see cref="ParquetLeaf.Kind"/>):
     /// <paramref name="field"/> opens Parquet.Net if a chunk needs it.
     /// </summary>
-    public static SourceColumn Own(ColumnSpec spec, Parquet.Meta.Type physical, Func<DataField> field) =>
-        spec.Kind == ValueKind.String ? new Strings(spec, field) : new OwnNumbers(spec, physical, field);
+    public static SourceColumn Own(ColumnSpec spec, ParquetLeaf leaf, Func<DataField> field) =>
+        spec.Kind == ValueKind.String ? new Strings(spec, field) : new OwnNumbers(spec, leaf.Physical, leaf.FixedLength, field);
 
     /// <summary>
     /// INT32, INT64, FLOAT or DOUBLE values without an annotation that changes their meaning, INT64
-    /// timestamps and INT32 dates, read by <see cref="PlainTextChunk"/> as fixed-width slices; a chunk it does not read (another
-    /// encoding or codec) through Parquet.Net, as <see cref="Create"/>'s column for the kind would.
+    /// timestamps, INT32 dates, booleans and decimals, read by <see cref="PlainTextChunk"/> as fixed-width slices
+    /// (booleans as bits); a chunk it does not read (another encoding or codec) through Parquet.Net, as
+    /// <see cref="Create"/>'s column for the kind would.
     /// </summary>
-    private sealed class OwnNumbers(ColumnSpec spec, Parquet.Meta.Type physical, Func<DataField> field) : SourceColumn
+    private sealed class OwnNumbers(ColumnSpec spec, Parquet.Meta.Type physical, int fixedLength, Func<DataField> field) : SourceColumn
     {
         private readonly PlainTextChunk _chunk = new(GrouperErrorKind.InvalidData);
         private SourceColumn? _parquetNet;
@@ -345,7 +354,7 @@ internal abstract class SourceColumn
 
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
         {
-            _own = _chunk.TryBegin(file, spec.Name, spec.Nullable, count, physical);
+            _own = _chunk.TryBegin(file, spec.Name, spec.Nullable, count, physical, fixedLength);
             if (!_own) (_parquetNet ??= Create(field(), spec)).Load(rg, file, count);
         }
 
@@ -359,6 +368,7 @@ internal abstract class SourceColumn
         public override long GetInt64(int row)
         {
             if (!_own) return _parquetNet!.GetInt64(row);
+            if (spec.Kind == ValueKind.Boolean) return _chunk.GetBoolean(row) ? 1 : 0; // as the reader's GetBoolean asks
             var v = _chunk.GetUtf8(row);
             return physical == Parquet.Meta.Type.INT32 ? BinaryPrimitives.ReadInt32LittleEndian(v) : BinaryPrimitives.ReadInt64LittleEndian(v);
         }
@@ -376,6 +386,12 @@ internal abstract class SourceColumn
             if (!_own) return _parquetNet!.GetDouble(row);
             var v = _chunk.GetUtf8(row);
             return physical == Parquet.Meta.Type.FLOAT ? BinaryPrimitives.ReadSingleLittleEndian(v) : BinaryPrimitives.ReadDoubleLittleEndian(v);
+        }
+
+        public override decimal GetDecimal(int row)
+        {
+            if (!_own) return _parquetNet!.GetDecimal(row);
+            return ParquetDecimal.TryRead(_chunk.GetUtf8(row), physical, spec.Scale, out var d) ? d : throw new OverflowException();
         }
 
         public override DateOnly GetDate(int row) => _own

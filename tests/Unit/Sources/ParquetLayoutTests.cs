@@ -97,18 +97,20 @@ public class ParquetLayoutTests
             w.Close();
         }
 
-        // DuckDB's numbers: INTEGER, BIGINT, DOUBLE, FLOAT are Grouper's to read; a HUGEINT, a UBIGINT, a DECIMAL,
-        // a TIMESTAMP and a SMALLINT, annotated, are Parquet.Net's.
+        // DuckDB's numbers: INTEGER, BIGINT, DOUBLE, FLOAT are Grouper's to read; so are, annotated, a UBIGINT, a
+        // DECIMAL, a TIMESTAMP and a SMALLINT, and booleans and decimals of each physical type; a TIME is Parquet.Net's.
         DuckSql.Run($"""
             COPY (SELECT i::INTEGER AS a, i::BIGINT AS b, (i * 0.5)::DOUBLE AS c, (i * 0.25)::FLOAT AS d, i::VARCHAR AS e, DATE '1969-12-01' + i::INT AS f FROM range(100) r(i))
             TO '{t["duck-numbers.parquet"]}' (FORMAT parquet)
             """);
         DuckSql.Run($"""
-            COPY (SELECT i::UBIGINT AS a, i::DECIMAL(10, 2) AS b, TIMESTAMP '2024-01-01' AS c, i::SMALLINT AS d FROM range(100) r(i))
+            COPY (SELECT i::UBIGINT AS a, i::DECIMAL(10, 2) AS b, TIMESTAMP '2024-01-01' AS c, i::SMALLINT AS d, i % 2 = 0 AS e,
+                         i::DECIMAL(4, 1) AS f, i::DECIMAL(30, 5) AS g FROM range(100) r(i))
             TO '{t["duck-annotated.parquet"]}' (FORMAT parquet)
             """);
+        DuckSql.Run($"COPY (SELECT i::VARCHAR AS a, TIME '12:00:00' AS b FROM range(100) r(i)) TO '{t["duck-time.parquet"]}' (FORMAT parquet)");
         foreach (var (file, readable) in new[] { ("duck-text.parquet", true), ("duck-mixed.parquet", false), ("parquet-net.parquet", true), ("arrow.parquet", false),
-                                                ("duck-numbers.parquet", true), ("duck-annotated.parquet", false) })
+                                                ("duck-numbers.parquet", true), ("duck-annotated.parquet", true), ("duck-time.parquet", false) })
         {
             await using var fs = File.OpenRead(t[file]);
             var layout = ParquetFooter.ReadLayout(fs);
@@ -152,6 +154,7 @@ public class ParquetLayoutTests
                 var spec = ParquetRecordReader.ToSpec(fields[c], file);
                 Assert.Equal(spec.Kind, kind);
                 if (kind == ValueKind.Timestamp) Assert.Equal((spec.Unit, spec.AdjustedToUtc), (layout.Columns[c].Unit, layout.Columns[c].AdjustedToUtc));
+                Assert.Equal((spec.Precision, spec.Scale), (layout.Columns[c].ToSpec().Precision, layout.Columns[c].ToSpec().Scale));
             }
         }
 
@@ -200,6 +203,56 @@ public class ParquetLayoutTests
         }
         Assert.Equal(20000, n);
         Assert.Equal(needsParquetNet, r.OpenedParquetNet);
+    }
+
+    /// <summary>Booleans and decimals of each physical type (INT32, INT64, FIXED_LEN_BYTE_ARRAY) as Parquet.Net reads them (its Zstd file).</summary>
+    [Fact]
+    public void Booleans_and_decimals_read_without_ParquetNet_are_the_values_ParquetNet_reads()
+    {
+        using var t = new TempDir();
+        foreach (var codec in new[] { "SNAPPY", "ZSTD" })
+            DuckSql.Run($"""
+                COPY (SELECT 'k' || (i % 5) AS k, i % 3 = 0 AS a, CASE WHEN i % 7 = 0 THEN NULL ELSE i % 2 = 1 END AS b,
+                             (((i * 37) % 199999 - 99999) * 0.01)::DECIMAL(7, 2) AS c,
+                             CASE WHEN i % 4 = 0 THEN NULL ELSE ((i * 1000000007 - 5000000000000) * 0.0001)::DECIMAL(18, 4) END AS d,
+                             ((i - 10000) * 123456789012345 * 0.001)::DECIMAL(28, 6) AS e,
+                             CASE WHEN i % 5 = 0 THEN NULL ELSE (i * 7)::DECIMAL(38, 10) - 1000 END AS f,
+                             (i % 11)::DECIMAL(3, 0) AS g
+                      FROM range(20000) r(i))
+                TO '{t[codec + ".parquet"]}' (FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 4096)
+                """);
+        using var own = (ParquetRecordReader)SourceFiles.Open(t["SNAPPY.parquet"]);
+        using var theirs = (ParquetRecordReader)SourceFiles.Open(t["ZSTD.parquet"]);
+        Assert.False(own.OpenedParquetNet);
+        var specs = Enumerable.Range(0, own.FieldCount).Select(i => own.GetDeclaredColumn(i)!).ToList();
+        Assert.Equal(Enumerable.Range(0, theirs.FieldCount).Select(i => theirs.GetDeclaredColumn(i)!), specs);
+        Assert.Equal([ValueKind.String, ValueKind.Boolean, ValueKind.Boolean, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Decimal],
+            specs.Select(c => c.Kind));
+        long n = 0, trues = 0;
+        while (own.Read())
+        {
+            Assert.True(theirs.Read());
+            for (int c = 1; c < specs.Count; c++)
+            {
+                Assert.Equal(theirs.GetKind(c), own.GetKind(c));
+                if (own.GetKind(c) == ValueKind.Null) continue;
+                if (specs[c].Kind == ValueKind.Boolean) Assert.Equal(theirs.GetBoolean(c), own.GetBoolean(c));
+                else Assert.Equal(theirs.GetDecimal(c), own.GetDecimal(c));
+            }
+            if (own.GetBoolean(1)) trues++;
+            n++;
+        }
+        Assert.False(theirs.Read());
+        Assert.Equal(20000, n);
+        Assert.Equal(6667, trues);
+        Assert.False(own.OpenedParquetNet);
+        Assert.True(theirs.OpenedParquetNet);
+
+        // A decimal of more digits than .NET's decimal holds: an error naming the row and the column.
+        DuckSql.Run($"COPY (SELECT 'k' AS k, CASE WHEN i = 3 THEN 10::DECIMAL(38, 0) ^ 30 ELSE i END::DECIMAL(38, 0) AS big FROM range(5) r(i)) TO '{t["big.parquet"]}' (FORMAT parquet)");
+        var ex = Assert.Throws<GrouperException>(() => { using var r = SourceFiles.Open(t["big.parquet"]); while (r.Read()) _ = r.GetDecimal(1); });
+        Assert.Contains("'big'", ex.Message);
+        Assert.Contains("Row 4 of", ex.Message);
     }
 
     /// <summary>Timestamps of every unit, UTC or not, as Parquet.Net reads them: the same instants, the same kinds.</summary>
@@ -426,8 +479,8 @@ public class ShardLayoutTests
         Writer.ShardEncodingTests.Build(t["zstd"], columns, rows, parquetNetOnly: false, ShardCompression.Zstd);
         using var own = GroupedDataset.Open(t["own"]);
         using var zstd = GroupedDataset.Open(t["zstd"]);
-        // Times, booleans and decimals are still Parquet.Net's to read (ParquetLayout gives them no kind): the others.
-        var all = Enumerable.Range(0, own.Columns.Count).Where(c => own.Columns[c].Kind is not (ValueKind.Time or ValueKind.Boolean or ValueKind.Decimal)).ToArray();
+        // Times are still Parquet.Net's to read (ParquetLayout gives them no kind): the others.
+        var all = Enumerable.Range(0, own.Columns.Count).Where(c => own.Columns[c].Kind != ValueKind.Time).ToArray();
         Assert.True(all.Length >= 16);
         var expected = zstd.ScanBatches(all).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => Enumerable.Range(0, all.Length).Select(c => b.GetValue(c, r)).ToArray())).ToList();
         var got = own.ScanBatches(all).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => Enumerable.Range(0, all.Length).Select(c => b.GetValue(c, r)).ToArray())).ToList();
