@@ -12,7 +12,8 @@ namespace Grouper.Format;
 /// BYTE_ARRAY annotated UTF8 or STRING; Int32, Int64, Float or Double for INT32, INT64, FLOAT or DOUBLE with
 /// no annotation but a signed integer of their own width; the integer kind an INTEGER annotation (or its
 /// converted type) gives an INT32 or INT64 otherwise (Int8, UInt32, UInt64...); a timestamp for an INT64 with a
-/// TIMESTAMP logical type; a date for an INT32 annotated DATE; a boolean for a BOOLEAN; a decimal for an INT32,
+/// TIMESTAMP logical type; a date for an INT32 annotated DATE; a time for an INT32 or INT64 annotated TIME (of
+/// milliseconds, or micro- or nanoseconds); a boolean for a BOOLEAN; a decimal for an INT32,
 /// INT64 or FIXED_LEN_BYTE_ARRAY (of up to 16 bytes) annotated DECIMAL of a precision .NET's decimal can hold
 /// some values of (up to 38 digits, scale up to 28). Null for any other column (Parquet.Net's to read).
 /// </param>
@@ -39,6 +40,7 @@ internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, 
         {
             ValueKind.Timestamp => spec with { Unit = Unit, AdjustedToUtc = AdjustedToUtc },
             ValueKind.Decimal => spec with { Precision = Precision, Scale = Scale },
+            ValueKind.Time => spec with { Unit = Unit },
             _ => spec,
         };
     }
@@ -67,8 +69,9 @@ internal sealed class ParquetLayout
     // parquet.thrift's numbers for the few values read here.
     private const int BooleanType = 0, Int32Type = 1, Int64Type = 2, FloatType = 4, DoubleType = 5, ByteArray = 6, FixedLenByteArray = 7,
         Required = 0, Optional = 1,
-        Utf8 = 0, DecimalConverted = 5, DateConverted = 6, Int32Converted = 17, Int64Converted = 18, TimestampMillisConverted = 9, TimestampMicrosConverted = 10,
-        StringLogical = 1, DecimalLogical = 5, DateLogical = 6, TimestampLogical = 8, IntLogical = 10;
+        Utf8 = 0, DecimalConverted = 5, DateConverted = 6, TimeMillisConverted = 7, TimeMicrosConverted = 8, Int32Converted = 17, Int64Converted = 18,
+        TimestampMillisConverted = 9, TimestampMicrosConverted = 10,
+        StringLogical = 1, DecimalLogical = 5, DateLogical = 6, TimeLogical = 7, TimestampLogical = 8, IntLogical = 10;
 
     // Classes and loops rather than tuples, structs in lists and LINQ: each generic instantiation over a value
     // type is compiled when first used, and this runs once at the start of a build, where such compiling
@@ -107,10 +110,17 @@ internal sealed class ParquetLayout
                 Int64Type when Logical == TimestampLogical && TimestampUnit is >= 1 and <= 3
                     && (Converted == -1 || Converted == TimestampMillisConverted && TimestampUnit == 1 || Converted == TimestampMicrosConverted && TimestampUnit == 2) => ValueKind.Timestamp,
                 BooleanType when Converted == -1 && Logical == 0 => ValueKind.Boolean,
+                // A time of day: milliseconds in an INT32, micro- or nanoseconds in an INT64, by the logical type
+                // (the converted type, when there is one, saying the same unit) or the converted type alone.
+                Int32Type when TimeUnitIs(1, TimeMillisConverted) => ValueKind.Time,
+                Int64Type when TimeUnitIs(2, TimeMicrosConverted) || Logical == TimeLogical && TimestampUnit == 3 && Converted == -1 => ValueKind.Time,
                 Int32Type or Int64Type or FixedLenByteArray when IsDecimal() => ValueKind.Decimal,
                 _ => null,
             };
         }
+
+        private bool TimeUnitIs(int unit, int converted) =>
+            Logical == TimeLogical ? TimestampUnit == unit && (Converted == -1 || Converted == converted) : Logical == 0 && Converted == converted;
 
         // A decimal by its converted type (as Parquet.Net reads one), the logical type, when there is one, saying
         // the same; of a precision its physical type holds, and a fixed length of at most 16 bytes (38 digits).
@@ -142,7 +152,14 @@ internal sealed class ParquetLayout
         private static (int Bits, bool Signed) ConvertedInt(int converted) =>
             (8 << ((converted - 11) % 4), converted >= 15);
 
-        public TimeUnit Unit => TimestampUnit switch { 1 => TimeUnit.Millis, 3 => TimeUnit.Nanos, _ => TimeUnit.Micros };
+        // A timestamp's or a time's unit (a time by its converted type alone: TIME_MILLIS or TIME_MICROS).
+        public TimeUnit Unit => TimestampUnit switch
+        {
+            1 => TimeUnit.Millis,
+            3 => TimeUnit.Nanos,
+            -1 when Converted == TimeMillisConverted => TimeUnit.Millis,
+            _ => TimeUnit.Micros,
+        };
     }
 
     /// <summary>Reads the footer's Thrift (already checked well-formed by <see cref="ParquetFooter"/>).</summary>
@@ -226,6 +243,7 @@ internal sealed class ParquetLayout
                         if (kind == IntLogical && t == ThriftCompact.Struct) ReadIntType(ref r, e);
                         else if (kind == TimestampLogical && t == ThriftCompact.Struct) ReadTimestampType(ref r, e);
                         else if (kind == DecimalLogical && t == ThriftCompact.Struct) ReadDecimalType(ref r, e);
+                        else if (kind == TimeLogical && t == ThriftCompact.Struct) ReadTimestampType(ref r, e); // the same fields: isAdjustedToUTC, unit
                         else r.Skip(t);
                     }
                     break;

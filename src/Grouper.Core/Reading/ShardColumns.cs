@@ -35,6 +35,7 @@ internal abstract class ShardColumn
     public static bool ReadsOwn(ColumnSpec spec, ParquetLeaf leaf) =>
         leaf.Kind == spec.Kind && spec.Kind is ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64 or ValueKind.UInt8 or ValueKind.UInt16
             or ValueKind.UInt32 or ValueKind.UInt64 or ValueKind.Float or ValueKind.Double or ValueKind.Date or ValueKind.Boolean
+            || spec.Kind == ValueKind.Time && leaf.Kind == ValueKind.Time && leaf.Unit == spec.Unit
             || spec.Kind == ValueKind.Decimal && leaf.Kind == ValueKind.Decimal && leaf.Precision == spec.Precision && leaf.Scale == spec.Scale
             || spec.Kind == ValueKind.Timestamp && leaf.Kind == ValueKind.Timestamp && leaf.Unit == spec.Unit && leaf.AdjustedToUtc == spec.AdjustedToUtc;
 
@@ -129,6 +130,13 @@ internal abstract class ShardColumn
                 ValueKind.Float => BinaryPrimitives.ReadSingleLittleEndian(v),
                 ValueKind.Double => BinaryPrimitives.ReadDoubleLittleEndian(v),
                 ValueKind.Date => Date(BinaryPrimitives.ReadInt32LittleEndian(v)),
+                // As Values<int>/Values<long> and Create's conversions give a time of day.
+                ValueKind.Time => spec.Unit switch
+                {
+                    TimeUnit.Millis => TimeSpan.FromTicks(BinaryPrimitives.ReadInt32LittleEndian(v) * TimeSpan.TicksPerMillisecond),
+                    TimeUnit.Nanos => TimeSpan.FromTicks(BinaryPrimitives.ReadInt64LittleEndian(v) / 100),
+                    _ => TimeSpan.FromTicks(BinaryPrimitives.ReadInt64LittleEndian(v) * 10),
+                },
                 ValueKind.Decimal => ParquetDecimal.TryRead(v, physical, spec.Scale, out var d) ? d
                     : throw new GrouperException(GrouperErrorKind.InvalidDataset, $"Column '{spec.Name}' of a shard holds a decimal of more digits than .NET's decimal holds (28-29)."),
                 _ => Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v)),

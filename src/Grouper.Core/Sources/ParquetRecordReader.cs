@@ -388,6 +388,19 @@ internal abstract class SourceColumn
             return physical == Parquet.Meta.Type.FLOAT ? BinaryPrimitives.ReadSingleLittleEndian(v) : BinaryPrimitives.ReadDoubleLittleEndian(v);
         }
 
+        // A time of day in the column's unit, as Parquet.Net gives it (ticks; below a tick dropped).
+        public override TimeSpan GetTime(int row)
+        {
+            if (!_own) return _parquetNet!.GetTime(row);
+            var v = _chunk.GetUtf8(row);
+            return spec.Unit switch
+            {
+                TimeUnit.Millis => TimeSpan.FromTicks(BinaryPrimitives.ReadInt32LittleEndian(v) * TimeSpan.TicksPerMillisecond),
+                TimeUnit.Nanos => TimeSpan.FromTicks(BinaryPrimitives.ReadInt64LittleEndian(v) / 100),
+                _ => TimeSpan.FromTicks(BinaryPrimitives.ReadInt64LittleEndian(v) * 10),
+            };
+        }
+
         public override decimal GetDecimal(int row)
         {
             if (!_own) return _parquetNet!.GetDecimal(row);

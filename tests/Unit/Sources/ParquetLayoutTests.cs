@@ -98,7 +98,7 @@ public class ParquetLayoutTests
         }
 
         // DuckDB's numbers: INTEGER, BIGINT, DOUBLE, FLOAT are Grouper's to read; so are, annotated, a UBIGINT, a
-        // DECIMAL, a TIMESTAMP and a SMALLINT, and booleans and decimals of each physical type; a TIME is Parquet.Net's.
+        // DECIMAL, a TIMESTAMP and a SMALLINT, booleans, decimals of each physical type, and times (TIME, TIMETZ).
         DuckSql.Run($"""
             COPY (SELECT i::INTEGER AS a, i::BIGINT AS b, (i * 0.5)::DOUBLE AS c, (i * 0.25)::FLOAT AS d, i::VARCHAR AS e, DATE '1969-12-01' + i::INT AS f FROM range(100) r(i))
             TO '{t["duck-numbers.parquet"]}' (FORMAT parquet)
@@ -108,9 +108,9 @@ public class ParquetLayoutTests
                          i::DECIMAL(4, 1) AS f, i::DECIMAL(30, 5) AS g FROM range(100) r(i))
             TO '{t["duck-annotated.parquet"]}' (FORMAT parquet)
             """);
-        DuckSql.Run($"COPY (SELECT i::VARCHAR AS a, TIME '12:00:00' AS b FROM range(100) r(i)) TO '{t["duck-time.parquet"]}' (FORMAT parquet)");
+        DuckSql.Run($"COPY (SELECT i::VARCHAR AS a, TIME '12:00:00' AS b, TIMETZ '12:00:00+02' AS c FROM range(100) r(i)) TO '{t["duck-time.parquet"]}' (FORMAT parquet)");
         foreach (var (file, readable) in new[] { ("duck-text.parquet", true), ("duck-mixed.parquet", false), ("parquet-net.parquet", true), ("arrow.parquet", false),
-                                                ("duck-numbers.parquet", true), ("duck-annotated.parquet", true), ("duck-time.parquet", false) })
+                                                ("duck-numbers.parquet", true), ("duck-annotated.parquet", true), ("duck-time.parquet", true) })
         {
             await using var fs = File.OpenRead(t[file]);
             var layout = ParquetFooter.ReadLayout(fs);
@@ -154,6 +154,7 @@ public class ParquetLayoutTests
                 var spec = ParquetRecordReader.ToSpec(fields[c], file);
                 Assert.Equal(spec.Kind, kind);
                 if (kind == ValueKind.Timestamp) Assert.Equal((spec.Unit, spec.AdjustedToUtc), (layout.Columns[c].Unit, layout.Columns[c].AdjustedToUtc));
+                if (kind == ValueKind.Time) Assert.Equal(spec.Unit, layout.Columns[c].ToSpec().Unit);
                 Assert.Equal((spec.Precision, spec.Scale), (layout.Columns[c].ToSpec().Precision, layout.Columns[c].ToSpec().Scale));
             }
         }
@@ -205,9 +206,9 @@ public class ParquetLayoutTests
         Assert.Equal(needsParquetNet, r.OpenedParquetNet);
     }
 
-    /// <summary>Booleans and decimals of each physical type (INT32, INT64, FIXED_LEN_BYTE_ARRAY) as Parquet.Net reads them (its Zstd file).</summary>
+    /// <summary>Booleans, decimals of each physical type (INT32, INT64, FIXED_LEN_BYTE_ARRAY) and times as Parquet.Net reads them (its Zstd file).</summary>
     [Fact]
-    public void Booleans_and_decimals_read_without_ParquetNet_are_the_values_ParquetNet_reads()
+    public void Booleans_decimals_and_times_read_without_ParquetNet_are_the_values_ParquetNet_reads()
     {
         using var t = new TempDir();
         foreach (var codec in new[] { "SNAPPY", "ZSTD" })
@@ -217,7 +218,8 @@ public class ParquetLayoutTests
                              CASE WHEN i % 4 = 0 THEN NULL ELSE ((i * 1000000007 - 5000000000000) * 0.0001)::DECIMAL(18, 4) END AS d,
                              ((i - 10000) * 123456789012345 * 0.001)::DECIMAL(28, 6) AS e,
                              CASE WHEN i % 5 = 0 THEN NULL ELSE (i * 7)::DECIMAL(38, 10) - 1000 END AS f,
-                             (i % 11)::DECIMAL(3, 0) AS g
+                             (i % 11)::DECIMAL(3, 0) AS g,
+                             CASE WHEN i % 6 = 0 THEN NULL ELSE TIME '00:00:00.000001' + INTERVAL (i * 4321987) MICROSECOND END AS h
                       FROM range(20000) r(i))
                 TO '{t[codec + ".parquet"]}' (FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 4096)
                 """);
@@ -226,7 +228,7 @@ public class ParquetLayoutTests
         Assert.False(own.OpenedParquetNet);
         var specs = Enumerable.Range(0, own.FieldCount).Select(i => own.GetDeclaredColumn(i)!).ToList();
         Assert.Equal(Enumerable.Range(0, theirs.FieldCount).Select(i => theirs.GetDeclaredColumn(i)!), specs);
-        Assert.Equal([ValueKind.String, ValueKind.Boolean, ValueKind.Boolean, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Decimal],
+        Assert.Equal([ValueKind.String, ValueKind.Boolean, ValueKind.Boolean, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Decimal, ValueKind.Time],
             specs.Select(c => c.Kind));
         long n = 0, trues = 0;
         while (own.Read())
@@ -237,6 +239,7 @@ public class ParquetLayoutTests
                 Assert.Equal(theirs.GetKind(c), own.GetKind(c));
                 if (own.GetKind(c) == ValueKind.Null) continue;
                 if (specs[c].Kind == ValueKind.Boolean) Assert.Equal(theirs.GetBoolean(c), own.GetBoolean(c));
+                else if (specs[c].Kind == ValueKind.Time) Assert.Equal(theirs.GetTime(c), own.GetTime(c));
                 else Assert.Equal(theirs.GetDecimal(c), own.GetDecimal(c));
             }
             if (own.GetBoolean(1)) trues++;
@@ -466,7 +469,7 @@ public class ShardLayoutTests
         }
     }
 
-    /// <summary>Every kind Grouper reads itself from a shard gives the values, .NET types and kinds Parquet.Net gives (Zstd shards are its to read); whole records too.</summary>
+    /// <summary>Every kind, read by Grouper from a shard, gives the values, .NET types and kinds Parquet.Net gives (Zstd shards are its to read); whole records too.</summary>
     [Fact]
     public void Numbers_dates_and_timestamps_read_without_ParquetNet_are_its_values()
     {
@@ -479,9 +482,7 @@ public class ShardLayoutTests
         Writer.ShardEncodingTests.Build(t["zstd"], columns, rows, parquetNetOnly: false, ShardCompression.Zstd);
         using var own = GroupedDataset.Open(t["own"]);
         using var zstd = GroupedDataset.Open(t["zstd"]);
-        // Times are still Parquet.Net's to read (ParquetLayout gives them no kind): the others.
-        var all = Enumerable.Range(0, own.Columns.Count).Where(c => own.Columns[c].Kind != ValueKind.Time).ToArray();
-        Assert.True(all.Length >= 16);
+        var all = Enumerable.Range(0, own.Columns.Count).ToArray();
         var expected = zstd.ScanBatches(all).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => Enumerable.Range(0, all.Length).Select(c => b.GetValue(c, r)).ToArray())).ToList();
         var got = own.ScanBatches(all).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => Enumerable.Range(0, all.Length).Select(c => b.GetValue(c, r)).ToArray())).ToList();
         Assert.Equal(rows.Count, got.Count);
