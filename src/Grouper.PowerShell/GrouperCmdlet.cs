@@ -11,7 +11,8 @@ public abstract class GrouperCmdlet : PSCmdlet
     /// <summary>
     /// A build's progress as a progress record: <paramref name="reading"/> while it reads (the reading source, or
     /// <paramref name="readingFrom"/>, as its operation) with how much of the input is read where the build
-    /// knows (<see cref="BuildProgress.ReadFraction"/>), the records written and a percentage while it writes.
+    /// knows (<see cref="BuildProgress.ReadFraction"/>), the records written and a percentage while it writes;
+    /// the seconds the phase should still take, once its pace says something (<see cref="BuildProgress.PhaseRemaining"/>).
     /// </summary>
     protected static ProgressRecord BuildProgressRecord(int id, string activity, BuildProgress p, string reading, string? readingFrom) =>
         new(id, activity, p.Phase switch
@@ -22,13 +23,9 @@ public abstract class GrouperCmdlet : PSCmdlet
         })
         {
             CurrentOperation = p.CurrentSource ?? (p.Phase == BuildPhase.Reading && readingFrom is not null ? readingFrom : p.Phase.ToString()),
-            PercentComplete = p.Phase switch
-            {
-                BuildPhase.Reading when p.ReadFraction >= 0 => (int)(100 * p.ReadFraction),
-                BuildPhase.Writing when p.RecordsRead > 0 => (int)(100 * p.RecordsWritten / p.RecordsRead),
-                _ => -1,
-            },
-            SecondsRemaining = -1,
+            PercentComplete = p.PhaseFraction >= 0 ? (int)(100 * p.PhaseFraction) : -1,
+            // Of the phase the record shows, as its percentage is: at the pace the phase has gone so far.
+            SecondsRemaining = p.PhaseRemaining is { } left ? (int)Math.Ceiling(left.TotalSeconds) : -1,
         };
 
     /// <summary>Core's progress handed to a cmdlet's method: Core reports on the thread that called it, the pipeline's.</summary>

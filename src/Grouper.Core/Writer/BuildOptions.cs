@@ -138,6 +138,35 @@ public sealed record BuildProgress(
         : InputBytes > 0 ? Math.Min(1.0, (double)BytesRead / InputBytes)
         : SourceBytes > 0 ? Math.Min(1.0, (double)SourceBytesRead / SourceBytes)
         : -1;
+
+    /// <summary>Time since the build entered <see cref="Phase"/>.</summary>
+    public TimeSpan PhaseElapsed { get; init; }
+
+    /// <summary>
+    /// How much of <see cref="Phase"/> is done, from 0 to 1: <see cref="ReadFraction"/> while reading, the
+    /// records written of those read while writing; -1 when the build cannot tell (and in the short phases).
+    /// </summary>
+    public double PhaseFraction => Phase switch
+    {
+        BuildPhase.Reading => ReadFraction,
+        BuildPhase.Writing when RecordsRead > 0 => Math.Min(1.0, (double)RecordsWritten / RecordsRead),
+        _ => -1,
+    };
+
+    /// <summary>
+    /// The time <see cref="Phase"/> should still take at the pace it has gone so far (its elapsed time times
+    /// what is left over what is done); null until a second of it and a hundredth of its work have gone, when
+    /// the pace says little, and where <see cref="PhaseFraction"/> is unknown.
+    /// </summary>
+    public TimeSpan? PhaseRemaining
+    {
+        get
+        {
+            double f = PhaseFraction;
+            if (f < 0.01 || f >= 1 || PhaseElapsed < TimeSpan.FromSeconds(1)) return null;
+            return TimeSpan.FromSeconds(PhaseElapsed.TotalSeconds * (1 - f) / f);
+        }
+    }
 }
 
 /// <summary>How a sharded build divides the work among workers.</summary>

@@ -143,6 +143,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                 InputRecords = _inputRecords,
                 SourceBytes = within >= 0 ? _activeBytes : 0,
                 SourceBytesRead = Math.Clamp(within, 0, _activeBytes),
+                PhaseElapsed = _phaseClock.Elapsed,
             };
         }
     }
@@ -392,6 +393,15 @@ public sealed class GroupedDatasetBuilder : IDisposable
         return i;
     }
 
+    private void EnterPhase(BuildPhase phase)
+    {
+        _phase = phase;
+        _phaseClock.Restart();
+    }
+
+    // Since the phase began (reading: since the builder was made, which is when records start to come).
+    private readonly Stopwatch _phaseClock = Stopwatch.StartNew();
+
     private void Report(bool force = false)
     {
         if (_options.Progress is null) return;
@@ -413,7 +423,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             var columns = _schema.ToSpecs();
             ct.ThrowIfCancellationRequested();
 
-            _phase = BuildPhase.Merging;
+            EnterPhase(BuildPhase.Merging);
             Report(force: true);
             if (_options.KeysOnly) throw new InvalidOperationException("A keys-only build can only be previewed.");
             bool inMemory = _sorter.InMemory;
@@ -427,7 +437,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             Hot.CompileAhead(inMemory ? [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), typeof(BooleanChunk), typeof(DecimalChunk), merged.GetType()]
                 : [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), typeof(BooleanChunk), typeof(DecimalChunk), merged.GetType(), typeof(RunReader)]);
 
-            _phase = BuildPhase.Writing;
+            EnterPhase(BuildPhase.Writing);
             Report(force: true);
             var indexPath = Path.Combine(_workDir, "index.gidx");
             long rowGroupMemory = inMemory ? _mergeMemory / 2 : _mergeMemory - _sorter.MergeReaderMemory - _sorter.ResidentBytes;
@@ -453,7 +463,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                 _recordsWritten = shards.Records;
                 _groupsWritten = shards.Groups;
 
-                _phase = BuildPhase.Verifying;
+                EnterPhase(BuildPhase.Verifying);
                 Report(force: true);
                 if (shards.Records != _recordsRead || index.GroupCount != shards.Groups)
                     throw new InvalidOperationException($"Verification failed: {_recordsRead} records read but {shards.Records} written.");
@@ -491,10 +501,10 @@ public sealed class GroupedDatasetBuilder : IDisposable
                 catch (GrouperException ex) { throw new InvalidOperationException($"Verification failed: the manifest does not read back ({ex.Message})", ex); }
                 File.WriteAllBytes(Path.Combine(_workDir, DatasetManifest.FileName), manifestJson);
 
-                _phase = BuildPhase.Committing;
+                EnterPhase(BuildPhase.Committing);
                 Report(force: true);
                 DatasetCommit.MoveIntoPlace(_workDir, _destination, _options.Overwrite, _options.Durable);
-                _phase = BuildPhase.Done;
+                EnterPhase(BuildPhase.Done);
                 Report(force: true);
                 return manifest;
             }

@@ -37,6 +37,22 @@ public class ProgressTests
     }
 
     [Fact]
+    public void The_time_a_phase_has_left_is_its_pace_so_far_once_the_pace_says_something()
+    {
+        static BuildProgress Writing(long written, double seconds) =>
+            new(BuildPhase.Writing, 1000, 0, written, 1, 0, null) { PhaseElapsed = TimeSpan.FromSeconds(seconds) };
+        Assert.Equal(30, Writing(250, 10).PhaseRemaining!.Value.TotalSeconds, 3);
+        Assert.Equal(0.25, Writing(250, 10).PhaseFraction);
+        Assert.Null(Writing(250, 0.5).PhaseRemaining);  // under a second of it
+        Assert.Null(Writing(5, 10).PhaseRemaining);     // under a hundredth of its work
+        Assert.Null(Writing(1000, 10).PhaseRemaining);  // done
+        var reading = new BuildProgress(BuildPhase.Reading, 10, 400, 0, 0, 0, "a.csv") { InputBytes = 1000, PhaseElapsed = TimeSpan.FromSeconds(4) };
+        Assert.Equal(6, reading.PhaseRemaining!.Value.TotalSeconds, 3);
+        Assert.Null((reading with { InputBytes = 0 }).PhaseRemaining); // records from the pipeline: no fraction
+        Assert.Null((reading with { Phase = BuildPhase.Merging }).PhaseRemaining);
+    }
+
+    [Fact]
     public void Reading_reports_how_far_into_its_files_a_build_is()
     {
         using var t = new TempDir();
@@ -78,6 +94,13 @@ public class ProgressTests
             Assert.All(within, p => Assert.InRange(p.SourceBytesRead, 0, size));
         }
         Assert.Equal(270_000, GroupedDataset.Open(t["ds"]).Manifest.RecordCount);
+        // Each phase's clock runs on within it and starts again with the next (what the remaining time is from).
+        for (int i = 1; i < reports.Count; i++)
+            if (reports[i].Phase == reports[i - 1].Phase)
+                Assert.True(reports[i].PhaseElapsed >= reports[i - 1].PhaseElapsed, $"the phase's time went back at report {i}");
+        var firstWriting = reports.First(p => p.Phase == BuildPhase.Writing);
+        Assert.True(firstWriting.PhaseElapsed < reading[^1].PhaseElapsed,
+            $"writing began at {firstWriting.PhaseElapsed} of its own, after {reading[^1].PhaseElapsed} of reading");
     }
 
     [Fact]
