@@ -24,8 +24,8 @@ namespace Grouper.Format;
 /// </summary>
 internal sealed class FixedWidthChunk : PlainValuesChunk
 {
-    private const long UnixEpochTicks = 621_355_968_000_000_000; // DateTime.UnixEpoch.Ticks
-    private const int UnixEpochDay = 719_162;                      // DateOnly(1970, 1, 1).DayNumber
+    private const long UnixEpochTicks = PlainValues.UnixEpochTicks;
+    private const int UnixEpochDay = PlainValues.UnixEpochDay;
 
     private readonly ValueKind _kind;
     private readonly TimeUnit _unit;
@@ -299,42 +299,4 @@ internal sealed class DecimalChunk : PlainValuesChunk
     // The bytes a signed number of `precision` digits needs (its bits and one for the sign), as Parquet.Net gives its fixed length.
     private static int WidthOf(int precision) => precision is < 1 or > 38 ? throw new ArgumentOutOfRangeException(nameof(precision))
         : precision <= 9 ? 4 : precision <= 18 ? 8 : (int)((System.Numerics.BigInteger.Pow(10, precision) - 1).GetBitLength() + 1 + 7) / 8;
-}
-
-/// <summary>The decimal a PLAIN value of a DECIMAL column holds, read as it lies (the mirror of <see cref="DecimalChunk"/>).</summary>
-internal static class ParquetDecimal
-{
-    /// <summary>
-    /// The value of <paramref name="v"/>, of physical type <paramref name="physical"/> (INT32 or INT64
-    /// little-endian, or a FIXED_LEN_BYTE_ARRAY's big-endian two's complement), at <paramref name="scale"/>;
-    /// false when .NET's decimal cannot hold it (more than 96 bits).
-    /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> v, Parquet.Meta.Type physical, int scale, out decimal value)
-    {
-        Int128 unscaled;
-        if (physical == Parquet.Meta.Type.INT32) unscaled = BinaryPrimitives.ReadInt32LittleEndian(v);
-        else if (physical == Parquet.Meta.Type.INT64) unscaled = BinaryPrimitives.ReadInt64LittleEndian(v);
-        else if (v.Length is 0 or > 16) throw new ArgumentOutOfRangeException(nameof(v));
-        else
-        {
-            // The FIXED_LEN_BYTE_ARRAY, sign-extended to 16 bytes.
-            Span<byte> all = stackalloc byte[16];
-            all.Fill(v.Length > 0 && (v[0] & 0x80) != 0 ? (byte)0xFF : (byte)0);
-            v.CopyTo(all[(16 - v.Length)..]);
-            unscaled = BinaryPrimitives.ReadInt128BigEndian(all);
-        }
-        value = 0;
-        if (unscaled == Int128.MinValue || scale is < 0 or > 28) return false;
-        bool negative = unscaled < 0;
-        var magnitude = (UInt128)(negative ? -unscaled : unscaled);
-        // Trailing zeros beyond 96 bits drop with the scale (decimal.MaxValue in a column of scale 9, say).
-        while (magnitude >> 96 != 0 && scale > 0 && magnitude % 10 == 0)
-        {
-            magnitude /= 10;
-            scale--;
-        }
-        if (magnitude >> 96 != 0) return false;
-        value = new decimal((int)(uint)magnitude, (int)(uint)(magnitude >> 32), (int)(uint)(magnitude >> 64), negative, (byte)scale);
-        return true;
-    }
 }

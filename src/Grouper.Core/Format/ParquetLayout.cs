@@ -229,11 +229,11 @@ internal sealed class ParquetLayout
                 case 1 when type == ThriftCompact.I32: e.Type = (int)r.ReadI64(); break;
                 case 2 when type == ThriftCompact.I32: e.TypeLength = (int)r.ReadI64(); break;
                 case 3 when type == ThriftCompact.I32: e.Repetition = (int)r.ReadI64(); break;
-                case 7 when type == ThriftCompact.I32: e.Scale = (int)r.ReadI64(); break;
-                case 8 when type == ThriftCompact.I32: e.Precision = (int)r.ReadI64(); break;
                 case 4 when type == ThriftCompact.Binary: e.Name = System.Text.Encoding.UTF8.GetString(r.ReadBinary()); break;
                 case 5 when type == ThriftCompact.I32: e.Children = (int)r.ReadI64(); break;
                 case 6 when type == ThriftCompact.I32: e.Converted = (int)r.ReadI64(); break;
+                case 7 when type == ThriftCompact.I32: e.Scale = (int)r.ReadI64(); break;
+                case 8 when type == ThriftCompact.I32: e.Precision = (int)r.ReadI64(); break;
                 case 10 when type == ThriftCompact.Struct:
                     // A union: the one field that is set says which logical type.
                     short inner = 0;

@@ -101,6 +101,8 @@ internal sealed class ShardWriter : IDisposable
         };
         var schema = ParquetSchemaMap.ToEncodingSchema(columns, out _textElements);
         _footerTemplate = EmptyFileFooter(schema);
+        // Snappy or no compression: every column's chunks are Grouper's (Chunk). Zstd and Gzip: Parquet.Net
+        // encodes each row group whole, as a file of its own whose row group is taken.
         Parquet.Meta.CompressionCodec? own = options.EncodeWithParquetNetOnly ? null : options.Compression switch
         {
             ShardCompression.Snappy => Parquet.Meta.CompressionCodec.SNAPPY,
@@ -112,25 +114,12 @@ internal sealed class ShardWriter : IDisposable
         _noMinMax = options.AsShardsBeforeTimestampFix || own is not null ? null : StitchedParquetFile.WrongMinMax(_footerTemplate);
         if (own is { } codec)
         {
-            static bool Text(ColumnSpec c) => c.Kind is ValueKind.String or ValueKind.Binary;
-            static bool Own(ColumnSpec c) => Text(c) || FixedWidthChunk.Handles(c) || c.Kind is ValueKind.Boolean or ValueKind.Decimal;
-            var library = columns.Where(c => !Own(c)).ToList();
-            if (library.Count > 0) _librarySchema = new Parquet.Schema.ParquetSchema(library.Select(ParquetSchemaMap.ToField).ToArray());
             // One policy per column, shared by its chunks in every slot (see DictionaryPolicy).
             var keyPolicy = options.PlainTextOnly ? null : new DictionaryPolicy(keyColumn: true);
-            var policies = columns.Select(c => options.PlainTextOnly || !Text(c) ? null : new DictionaryPolicy(keyColumn: false)).ToArray();
-            _slots = Enumerable.Range(0, slots).Select(_ =>
-            {
-                int next = 0;
-                var key = new ByteArrayChunk(schema.DataFields[0], nullable: false, statistics: true, codec, keyPolicy);
-                var sinks = columns.Select((c, i) =>
-                    Text(c) ? new ByteArrayChunk(schema.DataFields[i + 1], c.Nullable, statistics: false, codec, policies[i])
-                    : c.Kind == ValueKind.Boolean ? new BooleanChunk(schema.DataFields[i + 1], c.Nullable, codec)
-                    : c.Kind == ValueKind.Decimal ? new DecimalChunk(c, schema.DataFields[i + 1], codec)
-                    : Own(c) ? new FixedWidthChunk(c, schema.DataFields[i + 1], codec, options.LocalTimeZone)
-                    : (ColumnSink)LibrarySink.Create(c, _librarySchema!.DataFields[next++], options.LocalTimeZone)).ToArray();
-                return new Slot(sinks, key, null);
-            }).ToArray();
+            var policies = columns.Select(c => options.PlainTextOnly || c.Kind is not (ValueKind.String or ValueKind.Binary) ? null : new DictionaryPolicy(keyColumn: false)).ToArray();
+            _slots = Enumerable.Range(0, slots).Select(_ => new Slot(
+                columns.Select((c, i) => (ColumnSink)Chunk(c, schema.DataFields[i + 1], codec, policies[i], options.LocalTimeZone)).ToArray(),
+                new ByteArrayChunk(schema.DataFields[0], nullable: false, statistics: true, codec, keyPolicy), null)).ToArray();
         }
         else
         {
@@ -142,6 +131,15 @@ internal sealed class ShardWriter : IDisposable
         }
         Directory.CreateDirectory(Path.Combine(root, "data"));
     }
+
+    /// <summary>The chunk writer of a column of <paramref name="c"/>'s kind (every kind has one).</summary>
+    private static OwnChunk Chunk(ColumnSpec c, Parquet.Schema.DataField f, Parquet.Meta.CompressionCodec codec, DictionaryPolicy? policy, TimeZoneInfo? localZone) => c.Kind switch
+    {
+        ValueKind.String or ValueKind.Binary => new ByteArrayChunk(f, c.Nullable, statistics: false, codec, policy),
+        ValueKind.Boolean => new BooleanChunk(f, c.Nullable, codec),
+        ValueKind.Decimal => new DecimalChunk(c, f, codec),
+        _ => new FixedWidthChunk(c, f, codec, localZone), // refuses a kind it does not hold
+    };
 
     public IReadOnlyList<ShardInfo> Shards => _shards;
     public long Records { get; private set; }
@@ -220,7 +218,7 @@ internal sealed class ShardWriter : IDisposable
         var slot = _slots[_slot];
         int count = _rowCount;
         slot.Rows = count;
-        foreach (var c in slot.Layout) c?.Seal();
+        foreach (var c in slot.Layout) c.Seal();
         if (_shard is null) OpenShard();
         slot.Encoding = Task.Run(() => Encode(slot, count, ct), ct);
         _encoding.Enqueue(slot);
@@ -241,11 +239,16 @@ internal sealed class ShardWriter : IDisposable
     {
         var rowGroup = slot.RowGroup;
         rowGroup.Reset(count);
-        if (_librarySchema is not null)
+        if (slot.Layout.Length > 0)
+        {
+            foreach (var c in slot.Layout) c.Encode(rowGroup);
+            rowGroup.Finish(slot.Layout);
+        }
+        else
         {
             var piece = slot.Piece;
             piece.SetLength(0);
-            var writer = ParquetWriter.CreateAsync(_librarySchema, piece, _parquetOptions, false, ct).GetAwaiter().GetResult();
+            var writer = ParquetWriter.CreateAsync(_librarySchema!, piece, _parquetOptions, false, ct).GetAwaiter().GetResult();
             try
             {
                 using var rg = writer.CreateRowGroup();
@@ -254,10 +257,8 @@ internal sealed class ShardWriter : IDisposable
                 rg.CompleteValidate();
             }
             finally { writer.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
-            rowGroup.AddLibraryFile(piece.GetBuffer().AsSpan(0, (int)piece.Length), whole: slot.Layout.Length == 0);
+            rowGroup.AddLibraryFile(piece.GetBuffer().AsSpan(0, (int)piece.Length));
         }
-        foreach (var c in slot.Layout) c?.Encode(rowGroup);
-        if (slot.Layout.Length > 0) rowGroup.Finish(slot.Layout);
     }
 
     /// <summary>
@@ -307,13 +308,13 @@ internal sealed class ShardWriter : IDisposable
             Key = key;
             LibraryKey = libraryKey;
             Library = sinks.OfType<LibrarySink>().ToArray();
-            // Schema order, the key column first: the chunks encoded here, null where Parquet.Net encodes the column.
-            Layout = key is null ? [] : [key, .. sinks.Select(s => s as OwnChunk)];
+            // Schema order, the key column first: Grouper's chunks, or none where Parquet.Net encodes the row group.
+            Layout = key is null ? [] : [key, .. sinks.Cast<OwnChunk>()];
         }
 
         public ColumnSink[] Sinks { get; }
         public LibrarySink[] Library { get; }
-        public OwnChunk?[] Layout { get; }
+        public OwnChunk[] Layout { get; }
         public ByteArrayChunk? Key { get; }
         public KeyColumn? LibraryKey { get; }
         public MemoryStream Piece { get; } = new();

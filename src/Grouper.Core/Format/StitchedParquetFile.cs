@@ -200,7 +200,7 @@ internal sealed class StitchedParquetFile
     }
 
     // ColumnChunk: 2 file_offset, 3 meta_data, 4 offset_index_offset, 6 column_index_offset.
-    internal static void RewriteColumnChunk(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, HashSet<string>? noMinMax = null)
+    private static void RewriteColumnChunk(ref ThriftCompact.Reader r, ref ThriftCompact.Writer w, long shift, HashSet<string>? noMinMax = null)
     {
         short lastIn = 0, lastOut = 0;
         while (r.ReadFieldHeader(ref lastIn, out short id, out byte type))

@@ -57,9 +57,9 @@ internal abstract class ShardColumn
         ValueKind.Date => new Values<DateOnly>(field, spec.Nullable),
         ValueKind.Time => spec.Unit switch
         {
-            TimeUnit.Millis => new Converted<int>(new Values<int>(field, spec.Nullable), v => TimeSpan.FromTicks(v * TimeSpan.TicksPerMillisecond)),
-            TimeUnit.Nanos => new Converted<long>(new Values<long>(field, spec.Nullable), v => TimeSpan.FromTicks(v / 100)),
-            _ => new Converted<long>(new Values<long>(field, spec.Nullable), v => TimeSpan.FromTicks(v * 10)),
+            TimeUnit.Millis => new Converted<int>(new Values<int>(field, spec.Nullable), v => PlainValues.Time(v, TimeUnit.Millis)),
+            TimeUnit.Nanos => new Converted<long>(new Values<long>(field, spec.Nullable), v => PlainValues.Time(v, TimeUnit.Nanos)),
+            _ => new Converted<long>(new Values<long>(field, spec.Nullable), v => PlainValues.Time(v, TimeUnit.Micros)),
         },
         ValueKind.String => new Strings(new TextColumn(field, GrouperErrorKind.InvalidDataset)),
         ValueKind.Binary => new Binaries(field),
@@ -98,7 +98,6 @@ internal abstract class ShardColumn
     /// </summary>
     private sealed class FixedWidth(ColumnSpec spec, bool nullable, Parquet.Meta.Type physical, int fixedLength, Func<DataField> field) : ShardColumn
     {
-        private static readonly int UnixEpochDay = new DateOnly(1970, 1, 1).DayNumber;
         private readonly PlainTextChunk _chunk = new(GrouperErrorKind.InvalidDataset);
         private ShardColumn? _parquetNet;
         private bool _own;
@@ -116,8 +115,12 @@ internal abstract class ShardColumn
             if (!_own) return _parquetNet!.Get(row);
             if (_chunk.IsNull(row)) return null;
             if (spec.Kind == ValueKind.Boolean) return _chunk.GetBoolean(row);
-            var v = _chunk.GetUtf8(row);
-            return spec.Kind switch
+            try { return Value(_chunk.GetUtf8(row)); }
+            catch (ArgumentOutOfRangeException) { throw OutOfRange(spec.Kind == ValueKind.Date ? "date" : "timestamp"); }
+        }
+
+        private object Value(ReadOnlySpan<byte> v) =>
+            spec.Kind switch
             {
                 ValueKind.Int8 => (sbyte)BinaryPrimitives.ReadInt32LittleEndian(v),
                 ValueKind.Int16 => (short)BinaryPrimitives.ReadInt32LittleEndian(v),
@@ -129,35 +132,12 @@ internal abstract class ShardColumn
                 ValueKind.UInt64 => BinaryPrimitives.ReadUInt64LittleEndian(v),
                 ValueKind.Float => BinaryPrimitives.ReadSingleLittleEndian(v),
                 ValueKind.Double => BinaryPrimitives.ReadDoubleLittleEndian(v),
-                ValueKind.Date => Date(BinaryPrimitives.ReadInt32LittleEndian(v)),
-                // As Values<int>/Values<long> and Create's conversions give a time of day.
-                ValueKind.Time => spec.Unit switch
-                {
-                    TimeUnit.Millis => TimeSpan.FromTicks(BinaryPrimitives.ReadInt32LittleEndian(v) * TimeSpan.TicksPerMillisecond),
-                    TimeUnit.Nanos => TimeSpan.FromTicks(BinaryPrimitives.ReadInt64LittleEndian(v) / 100),
-                    _ => TimeSpan.FromTicks(BinaryPrimitives.ReadInt64LittleEndian(v) * 10),
-                },
-                ValueKind.Decimal => ParquetDecimal.TryRead(v, physical, spec.Scale, out var d) ? d
+                ValueKind.Date => PlainValues.Date(BinaryPrimitives.ReadInt32LittleEndian(v)),
+                ValueKind.Time => PlainValues.Time(physical == Parquet.Meta.Type.INT32 ? BinaryPrimitives.ReadInt32LittleEndian(v) : BinaryPrimitives.ReadInt64LittleEndian(v), spec.Unit),
+                ValueKind.Decimal => PlainValues.TryReadDecimal(v, physical, spec.Scale, out var d) ? d
                     : throw new GrouperException(GrouperErrorKind.InvalidDataset, $"Column '{spec.Name}' of a shard holds a decimal of more digits than .NET's decimal holds (28-29)."),
-                _ => Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v)),
+                _ => PlainValues.Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v), spec.Unit, spec.AdjustedToUtc),
             };
-        }
-
-        private DateOnly Date(int days) => (uint)(days + UnixEpochDay) <= (uint)DateOnly.MaxValue.DayNumber
-            ? DateOnly.FromDayNumber(days + UnixEpochDay) : throw OutOfRange("date");
-
-        private DateTime Timestamp(long v)
-        {
-            // Within ±10^4 years of 1970 in any unit before the ticks are counted, so nothing overflows.
-            long ticks = spec.Unit switch
-            {
-                TimeUnit.Millis => v is > 400_000_000_000_000 or < -400_000_000_000_000 ? throw OutOfRange("timestamp") : v * TimeSpan.TicksPerMillisecond,
-                TimeUnit.Nanos => v / 100,
-                _ => v is > 400_000_000_000_000_000 or < -400_000_000_000_000_000 ? throw OutOfRange("timestamp") : v * 10,
-            } + DateTime.UnixEpoch.Ticks;
-            return (ulong)ticks <= (ulong)DateTime.MaxValue.Ticks
-                ? new DateTime(ticks, spec.AdjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Local) : throw OutOfRange("timestamp");
-        }
 
         private GrouperException OutOfRange(string what) => new(GrouperErrorKind.InvalidDataset,
             $"Column '{spec.Name}' of a shard holds a {what} outside the years .NET can hold (1-9999).");

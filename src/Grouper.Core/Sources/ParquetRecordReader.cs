@@ -388,39 +388,26 @@ internal abstract class SourceColumn
             return physical == Parquet.Meta.Type.FLOAT ? BinaryPrimitives.ReadSingleLittleEndian(v) : BinaryPrimitives.ReadDoubleLittleEndian(v);
         }
 
-        // A time of day in the column's unit, as Parquet.Net gives it (ticks; below a tick dropped).
         public override TimeSpan GetTime(int row)
         {
             if (!_own) return _parquetNet!.GetTime(row);
             var v = _chunk.GetUtf8(row);
-            return spec.Unit switch
-            {
-                TimeUnit.Millis => TimeSpan.FromTicks(BinaryPrimitives.ReadInt32LittleEndian(v) * TimeSpan.TicksPerMillisecond),
-                TimeUnit.Nanos => TimeSpan.FromTicks(BinaryPrimitives.ReadInt64LittleEndian(v) / 100),
-                _ => TimeSpan.FromTicks(BinaryPrimitives.ReadInt64LittleEndian(v) * 10),
-            };
+            return PlainValues.Time(physical == Parquet.Meta.Type.INT32 ? BinaryPrimitives.ReadInt32LittleEndian(v) : BinaryPrimitives.ReadInt64LittleEndian(v), spec.Unit);
         }
 
         public override decimal GetDecimal(int row)
         {
             if (!_own) return _parquetNet!.GetDecimal(row);
-            return ParquetDecimal.TryRead(_chunk.GetUtf8(row), physical, spec.Scale, out var d) ? d : throw new OverflowException();
+            return PlainValues.TryReadDecimal(_chunk.GetUtf8(row), physical, spec.Scale, out var d) ? d : throw new OverflowException();
         }
 
         public override DateOnly GetDate(int row) => _own
-            ? DateOnly.FromDayNumber(UnixEpochDay + BinaryPrimitives.ReadInt32LittleEndian(_chunk.GetUtf8(row)))
+            ? PlainValues.Date(BinaryPrimitives.ReadInt32LittleEndian(_chunk.GetUtf8(row)))
             : _parquetNet!.GetDate(row);
 
-        private static readonly int UnixEpochDay = new DateOnly(1970, 1, 1).DayNumber;
-
-        // As Parquet.Net gives them: since the Unix epoch in the column's unit, of kind UTC when the column says so, else Local (its ticks unchanged).
-        public override DateTime GetDateTime(int row)
-        {
-            if (!_own) return _parquetNet!.GetDateTime(row);
-            long v = BinaryPrimitives.ReadInt64LittleEndian(_chunk.GetUtf8(row));
-            long ticks = spec.Unit switch { TimeUnit.Millis => v * TimeSpan.TicksPerMillisecond, TimeUnit.Nanos => v / 100, _ => v * 10 };
-            return new DateTime(DateTime.UnixEpoch.Ticks + ticks, spec.AdjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Local);
-        }
+        public override DateTime GetDateTime(int row) => _own
+            ? PlainValues.Timestamp(BinaryPrimitives.ReadInt64LittleEndian(_chunk.GetUtf8(row)), spec.Unit, spec.AdjustedToUtc)
+            : _parquetNet!.GetDateTime(row);
     }
 
     public static SourceColumn Create(DataField f, ColumnSpec spec)
@@ -442,9 +429,9 @@ internal abstract class SourceColumn
             ValueKind.Decimal => new Of<decimal>(f, m: static v => v),
             ValueKind.Timestamp => new Of<DateTime>(f, ts: static v => v),
             ValueKind.Date => new Of<DateOnly>(f, date: static v => v),
-            ValueKind.Time when t == typeof(int) => new Of<int>(f, time: static v => TimeSpan.FromTicks(v * TimeSpan.TicksPerMillisecond)),
-            ValueKind.Time when t == typeof(long) && spec.Unit == TimeUnit.Nanos => new Of<long>(f, time: static v => TimeSpan.FromTicks(v / 100)),
-            ValueKind.Time when t == typeof(long) => new Of<long>(f, time: static v => TimeSpan.FromTicks(v * 10)),
+            ValueKind.Time when t == typeof(int) => new Of<int>(f, time: static v => PlainValues.Time(v, TimeUnit.Millis)),
+            ValueKind.Time when t == typeof(long) && spec.Unit == TimeUnit.Nanos => new Of<long>(f, time: static v => PlainValues.Time(v, TimeUnit.Nanos)),
+            ValueKind.Time when t == typeof(long) => new Of<long>(f, time: static v => PlainValues.Time(v, TimeUnit.Micros)),
             ValueKind.Time when t == typeof(TimeOnly) => new Of<TimeOnly>(f, time: static v => v.ToTimeSpan()),
             ValueKind.Time => new Of<TimeSpan>(f, time: static v => v),
             ValueKind.String when t == typeof(Guid) => new GuidStrings(f),

@@ -9,11 +9,12 @@ using static Grouper.Tests.TestRecords;
 namespace Grouper.Tests.Writer;
 
 /// <summary>
-/// Text and binary columns are encoded by Grouper's own chunk writer (Format/ByteArrayChunk.cs), the other
-/// columns by Parquet.Net; with Zstd or Gzip every column goes to Parquet.Net. The two must make the same
-/// files: byte for byte where only text is encoded PLAIN, and the same values, statistics and schema where
-/// a row group mixes both encoders. Runs of one value in ascending order (the key, and the column it is
-/// taken from) are written as a dictionary, which every reader must read back as the values.
+/// Every column of Snappy and uncompressed shards is encoded by Grouper's own chunk writers (Format/OwnChunk.cs
+/// and those on it); with Zstd or Gzip every column goes to Parquet.Net (as the tests' Parquet.Net-only
+/// option makes it do for any codec). The two must make the same files: byte for byte where text is encoded
+/// PLAIN and the other columns are right in both, and the same values, statistics and schema otherwise. Runs
+/// of one value in ascending order (the key, and the column it is taken from) are written as a dictionary,
+/// which every reader must read back as the values.
 /// </summary>
 public class ShardEncodingTests
 {

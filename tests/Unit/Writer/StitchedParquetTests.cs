@@ -40,7 +40,7 @@ public class StitchedParquetTests
         for (int g = 0; g < pieces.Count; g++)
         {
             rowGroup.Reset(rows[g]);
-            rowGroup.AddLibraryFile(pieces[g], whole: true);
+            rowGroup.AddLibraryFile(pieces[g]);
             file.Append(rowGroup.Body.WrittenSpan, rowGroup.Metadata.WrittenSpan, rows[g]);
         }
         return file;
@@ -168,9 +168,9 @@ public class StitchedParquetTests
         var piece = await Piece(0, 10);
         var file = new StitchedParquetFile(new MemoryStream(), StitchedParquetFile.FooterOf(piece, out _).ToArray());
         var rowGroup = new EncodedRowGroup();
-        Assert.Throws<InvalidDataException>(() => rowGroup.AddLibraryFile("PAR1 not a footer PAR1"u8, whole: true));
+        Assert.Throws<InvalidDataException>(() => rowGroup.AddLibraryFile("PAR1 not a footer PAR1"u8));
         piece[^5] = 0x7F; // footer length far beyond the file
-        Assert.Throws<InvalidDataException>(() => rowGroup.AddLibraryFile(piece, whole: true));
+        Assert.Throws<InvalidDataException>(() => rowGroup.AddLibraryFile(piece));
         Assert.Throws<InvalidOperationException>(file.Finish);
     }
 }
