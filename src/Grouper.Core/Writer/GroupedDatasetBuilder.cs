@@ -679,7 +679,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
                     }
                 }
                 records++;
-                bytes += _options.KeysOnly ? RowSize(stream.Row) : stream.Row.Length;
+                bytes += _options.KeysOnly ? RowSize(stream.Row) : RowCodec.WrittenSize(stream.Row, stream.Key.Length);
                 if ((++n & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
             }
             if (key is not null) yield return new GroupInfo(key, ordinal, 0, 0, records, bytes);

@@ -30,6 +30,23 @@ internal static class RowCodec
     internal static int KeyTagSaves(int keyLength) => VarInt.Size((ulong)keyLength) + keyLength;
 
     /// <summary>
+    /// A row's size as the shard writer counts it (a group's bytes in the index): with the key's text
+    /// (<paramref name="keyLength"/> bytes) where a <see cref="KeyTag"/> stands for it.
+    /// </summary>
+    internal static long WrittenSize(ReadOnlySpan<byte> row, int keyLength)
+    {
+        var reader = new Reader(row);
+        long size = row.Length;
+        for (int c = 0; c < reader.ColumnCount; c++)
+        {
+            var tag = reader.NextKind();
+            if ((byte)tag == KeyTag) size += KeyTagSaves(keyLength);
+            else reader.Skip(tag);
+        }
+        return size;
+    }
+
+    /// <summary>
     /// Encodes the record's values in <paramref name="map"/>'s order. The value of source column
     /// <paramref name="keyOrdinal"/>, when it is text, is the record's key and is written as <see cref="KeyTag"/>
     /// (-1: no such column). Returns the number of values so written.
@@ -293,6 +310,25 @@ internal static class RowCodec
         }
 
         public ValueKind NextKind() => (ValueKind)_row[_pos++];
+
+        /// <summary>Passes over a value of <paramref name="kind"/>.</summary>
+        public void Skip(ValueKind kind)
+        {
+            switch (kind)
+            {
+                case ValueKind.Null: break;
+                case ValueKind.Boolean: _pos++; break;
+                case ValueKind.Float: _pos += 4; break;
+                case ValueKind.Double: _pos += 8; break;
+                case ValueKind.Timestamp: _pos += 9; break;
+                case ValueKind.Decimal: _pos += 16; break;
+                case ValueKind.String or ValueKind.Binary: ReadBytes(); break;
+                case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64 or ValueKind.UInt8 or ValueKind.UInt16
+                    or ValueKind.UInt32 or ValueKind.UInt64 or ValueKind.Date or ValueKind.Time:
+                    VarInt.Read(_row, ref _pos); break;
+                default: throw new InvalidDataException($"Unknown value tag {(byte)kind} in an encoded row.");
+            }
+        }
 
         public long ReadSigned() => VarInt.UnZigZag(VarInt.Read(_row, ref _pos));
         public ulong ReadUnsigned() => VarInt.Read(_row, ref _pos);

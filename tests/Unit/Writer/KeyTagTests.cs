@@ -75,4 +75,22 @@ public class KeyTagTests
         Assert.Equal(plain.Length, tagged.Length + RowCodec.KeyTagSaves(key.Length));
         Assert.Contains(RowCodec.KeyTag, tagged.Span.ToArray());
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_preview_counts_each_group_s_bytes_as_the_index_does(bool keysOnly)
+    {
+        // Rows keyed by a text column carry a KeyTag for it: a preview that kept the rows (not keys only)
+        // counted them without the key's text.
+        using var t = new TempDir();
+        WriteCsv(t["in.csv"], 5_000);
+        var key = new ColumnKeySpec(["user"]) { NullPolicy = NullKeyPolicy.Group };
+        Build(t["in.csv"], t["ds"], key);
+        using var ds = Grouper.Reading.GroupedDataset.Open(t["ds"]);
+        var index = ds.EnumerateGroups().Select(g => (g.Key, g.RecordCount, g.ByteCount)).ToList();
+        using var b = new GroupedDatasetBuilder(t["preview"], new BuildOptions { Key = key, KeysOnly = keysOnly, MemoryLimit = 4 << 20 });
+        using (var r = SourceFiles.Open(t["in.csv"])) b.AddAll(r);
+        Assert.Equal(index, b.Preview().Select(g => (g.Key, g.RecordCount, g.ByteCount)).ToList());
+    }
 }
