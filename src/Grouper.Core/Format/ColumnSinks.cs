@@ -66,9 +66,15 @@ internal abstract class LibrarySink(DataField field) : ColumnSink(field)
             ValueKind.Float => new ValueSink<float>(f, c.Nullable, static (in Scalar s, ValueKind _) => (float)s.D),
             ValueKind.Double => new ValueSink<double>(f, c.Nullable, static (in Scalar s, ValueKind t) =>
                 t.IsSignedInteger() ? s.L : t.IsUnsignedInteger() ? s.U : s.D),
-            ValueKind.Decimal => new ValueSink<decimal>(f, c.Nullable, static (in Scalar s, ValueKind _) => s.M),
+            // Checked as Grouper's own chunks check them (DecimalChunk, FixedWidthChunk): Parquet.Net writes a
+            // decimal its column cannot hold changed, and nanoseconds beyond their years overflowed.
+            ValueKind.Decimal => DecimalSink(c, f),
             ValueKind.Timestamp => new ValueSink<DateTime>(f, c.Nullable, (in Scalar s, ValueKind _) =>
-                new DateTime(FixedWidthChunk.ColumnTicks(s.L, s.TimestampKind, c.AdjustedToUtc, zone), DateTimeKind.Utc)),
+            {
+                long ticks = FixedWidthChunk.ColumnTicks(s.L, s.TimestampKind, c.AdjustedToUtc, zone);
+                if (c.Unit == TimeUnit.Nanos) FixedWidthChunk.Nanos(ticks, c.Name);
+                return new DateTime(ticks, DateTimeKind.Utc);
+            }),
             ValueKind.Date => new ValueSink<DateOnly>(f, c.Nullable, static (in Scalar s, ValueKind _) => DateOnly.FromDayNumber((int)s.L)),
             // Parquet.Net writes TIME as raw integers since midnight: int milliseconds, long micro- or nanoseconds.
             ValueKind.Time => c.Unit switch
@@ -81,6 +87,16 @@ internal abstract class LibrarySink(DataField field) : ColumnSink(field)
             ValueKind.Binary => new BytesSink(f, c.Nullable, text: false),
             _ => throw new ArgumentOutOfRangeException(nameof(c)),
         };
+    }
+
+    private static ValueSink<decimal> DecimalSink(ColumnSpec c, DataField f)
+    {
+        var limit = DecimalChunk.Limit(c.Precision);
+        return new ValueSink<decimal>(f, c.Nullable, (in Scalar s, ValueKind _) =>
+        {
+            DecimalChunk.Unscaled(s.M, c.Scale, limit, c.Name);
+            return s.M;
+        });
     }
 }
 

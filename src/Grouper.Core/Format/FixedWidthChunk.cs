@@ -140,10 +140,18 @@ internal sealed class FixedWidthChunk : PlainValuesChunk
         return _unit switch
         {
             TimeUnit.Millis => ticks / TimeSpan.TicksPerMillisecond - UnixEpochTicks / TimeSpan.TicksPerMillisecond,
-            TimeUnit.Nanos => ticks - UnixEpochTicks is var t && t is > long.MaxValue / 100 or < long.MinValue / 100 ? throw BeyondNanos(ticks) : t * 100,
+            TimeUnit.Nanos => Nanos(ticks, Field.Name),
             _ => ticks / 10 - UnixEpochTicks / 10,
         };
     }
+
+    /// <summary>
+    /// A column's ticks (<see cref="ColumnTicks"/>) as nanoseconds since the Unix epoch; beyond their years
+    /// (1677-2262) an error naming <paramref name="column"/>, whichever encoder writes them (Parquet.Net's overflows).
+    /// </summary>
+    public static long Nanos(long ticks, string column) => ticks - UnixEpochTicks is var t && t is > long.MaxValue / 100 or < long.MinValue / 100
+        ? throw new InvalidDataException($"Column '{column}' holds nanoseconds, which reach from 1677 to 2262 only; a record has {new DateTime(ticks):O}.")
+        : t * 100;
 
     /// <summary>
     /// The ticks a timestamp column holds for a value: its UTC time in a column adjusted to UTC (a value of local
@@ -151,9 +159,6 @@ internal sealed class FixedWidthChunk : PlainValuesChunk
     /// </summary>
     public static long ColumnTicks(long ticks, DateTimeKind kind, bool adjustedToUtc, TimeZoneInfo localZone) =>
         adjustedToUtc && kind == DateTimeKind.Local ? ticks - localZone.GetUtcOffset(new DateTime(ticks, DateTimeKind.Unspecified)).Ticks : ticks;
-
-    private InvalidDataException BeyondNanos(long ticks) => new(
-        $"Column '{Field.Name}' holds nanoseconds, which reach from 1677 to 2262 only; a record has {new DateTime(ticks):O}.");
 
     protected override void WriteBounds(Span<byte> min, Span<byte> max)
     {
@@ -235,8 +240,7 @@ internal sealed class DecimalChunk : PlainValuesChunk
     {
         if (c.Kind != ValueKind.Decimal || c.Precision is < 1 or > 38) throw new ArgumentOutOfRangeException(nameof(c));
         _scale = c.Scale;
-        _limit = Int128.One;
-        for (int i = 0; i < c.Precision; i++) _limit *= 10;
+        _limit = Limit(c.Precision);
         _bigEndian = c.Precision > 18;
     }
 
@@ -245,7 +249,7 @@ internal sealed class DecimalChunk : PlainValuesChunk
     {
         if (tag != ValueKind.Decimal) throw new InvalidDataException($"Column '{Field.Name}' holds decimals but a record has a {tag.ToName()} value.");
         var at = NextValue();
-        var v = Unscaled(s.M);
+        var v = Unscaled(s.M, _scale, _limit, Field.Name);
         Write(v, at[.._width]);
         _length += _width;
         if (!_any) { _min = _max = v; _any = true; }
@@ -253,30 +257,42 @@ internal sealed class DecimalChunk : PlainValuesChunk
         else if (v > _max) _max = v;
     }
 
-    // The value times ten to the column's scale, as an integer: exact (the scale holds the value's digits).
-    private Int128 Unscaled(decimal m)
+    /// <summary>Ten to <paramref name="precision"/>: the least value a decimal of that many digits cannot reach.</summary>
+    public static Int128 Limit(int precision)
+    {
+        var limit = Int128.One;
+        for (int i = 0; i < precision; i++) limit *= 10;
+        return limit;
+    }
+
+    /// <summary>
+    /// The value times ten to the column's scale, as an integer; an error naming <paramref name="column"/> when
+    /// that is not exact or reaches <paramref name="limit"/> (<see cref="Limit"/>): the column cannot hold the
+    /// value, whichever encoder writes it (Parquet.Net's changes it).
+    /// </summary>
+    public static Int128 Unscaled(decimal m, int columnScale, Int128 limit, string column)
     {
         Span<int> bits = stackalloc int[4];
         decimal.GetBits(m, bits);
         Int128 mantissa = ((Int128)(uint)bits[2] << 64) | ((Int128)(uint)bits[1] << 32) | (uint)bits[0];
         int scale = (bits[3] >> 16) & 0xFF;
-        for (; scale < _scale; scale++)
+        for (; scale < columnScale; scale++)
         {
-            if (mantissa >= _limit / 10) throw NotHeld(m); // and no overflow
+            if (mantissa >= limit / 10) throw NotHeld(); // and no overflow
             mantissa *= 10;
         }
-        for (; scale > _scale; scale--)
+        for (; scale > columnScale; scale--)
         {
             var (q, r) = Int128.DivRem(mantissa, 10);
-            if (r != 0) throw NotHeld(m);
+            if (r != 0) throw NotHeld();
             mantissa = q;
         }
-        if (mantissa >= _limit) throw NotHeld(m);
+        if (mantissa >= limit) throw NotHeld();
         return bits[3] < 0 ? -mantissa : mantissa;
-    }
 
-    private InvalidDataException NotHeld(decimal m) => new(
-        $"Column '{Field.Name}' is decimal({_limit.ToString().Length - 1},{_scale}), which cannot hold {m.ToString(System.Globalization.CultureInfo.InvariantCulture)} exactly.");
+        InvalidDataException NotHeld() => new(
+            $"Column '{column}' is decimal({limit.ToString().Length - 1},{columnScale}), which cannot hold {m.ToString(System.Globalization.CultureInfo.InvariantCulture)} exactly.");
+    }
 
     private void Write(Int128 v, Span<byte> into)
     {
