@@ -30,8 +30,18 @@ public sealed class ScaleOutTests : IDisposable
     {
         _ps.Run("New-GroupedDataset data.csv single -GroupBy user | Out-Null");
         _ps.Run("0..3 | ForEach-Object { New-GroupedDataset data.csv \"part-$_\" -GroupBy user -WorkerIndex $_ -WorkerCount 4 } | Out-Null");
-        var merged = _ps.Run("Merge-GroupedDataset -Path part-* -Destination merged").Single();
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _ps.Runspace;
+        ps.AddScript("Merge-GroupedDataset -Path part-* -Destination merged -Transfer Copy");
+        var merged = Assert.Single(ps.Invoke());
+        Assert.Empty(ps.Streams.Error);
         Assert.Equal(4000L, merged.Properties["RecordCount"].Value);
+        // A copy of the shards says what it is doing as it goes, as a build's writing phase.
+        var progress = ps.Streams.Progress.ToList();
+        Assert.All(progress, p => Assert.Equal("Merge-GroupedDataset", p.Activity));
+        Assert.Contains(progress, p => p.StatusDescription == "Wrote 0 of 4,000 records in 0 groups" && p.CurrentOperation.EndsWith(".parquet", StringComparison.Ordinal));
+        Assert.Contains(progress, p => p.CurrentOperation == "Merging");
+        Assert.Equal(ProgressRecordType.Completed, progress[^1].RecordType);
         Assert.Equal(Groups(_ps["single"]), Groups(_ps["merged"]));
         Assert.Equal(Records(_ps["single"]), Records(_ps["merged"]));
 

@@ -38,7 +38,11 @@ public static class DatasetMerger
     /// <param name="ct">Stops the merge; nothing is left behind.</param>
     /// <param name="durable">Write the merged dataset through to the disk before committing it (<see cref="BuildOptions.Durable"/>).</param>
     /// <param name="notice">Told, on the caller's thread, when the parts' schemas differ and their records are written again.</param>
-    /// <param name="progress">Where such a rewrite reports, on the caller's thread, as a build does.</param>
+    /// <param name="progress">
+    /// Where the merge reports, on the caller's thread: a rewrite as a build does; otherwise the shards' transfer
+    /// as a build's writing phase (records of the shards transferred so far, of all the parts' records, and
+    /// the groups of the parts done), the indexes' merge as its merging phase, then done.
+    /// </param>
     /// <param name="memoryLimit">Such a rewrite's memory budget, as a build's (<see cref="BuildOptions.MemoryLimit"/>).</param>
     public static DatasetManifest Merge(IReadOnlyList<string> partPaths, string destination, bool overwrite = false,
         ShardTransfer transfer = ShardTransfer.Link, CancellationToken ct = default, bool durable = false, Action<string>? notice = null,
@@ -74,6 +78,7 @@ public static class DatasetMerger
             Directory.CreateDirectory(Path.Combine(work, "data"));
             try
             {
+                var report = new TransferProgress(progress, parts.Sum(p => p.Manifest.RecordCount));
                 var shards = new List<ShardInfo>();
                 var offsets = new int[parts.Count];
                 for (int i = 0; i < parts.Count; i++)
@@ -83,10 +88,15 @@ public static class DatasetMerger
                     {
                         ct.ThrowIfCancellationRequested();
                         var name = ShardWriter.ShardFileName(shards.Count);
-                        Transfer(GroupedDataset.Resolve(parts[i].Path, s.File), Path.Combine(work, name), transfer);
+                        var from = GroupedDataset.Resolve(parts[i].Path, s.File);
+                        report.Transferring(from);
+                        Transfer(from, Path.Combine(work, name), transfer);
                         shards.Add(new ShardInfo { File = name, Bytes = s.Bytes, Xxh3 = s.Xxh3, Records = s.Records, RowGroups = s.RowGroups });
+                        report.Transferred(s.Records);
                     }
+                    report.PartDone(parts[i].Manifest.GroupCount);
                 }
+                report.Enter(BuildPhase.Merging);
 
                 var indexPath = Path.Combine(work, "index.gidx");
                 var sizes = new GroupSizeStats.Accumulator();
@@ -100,7 +110,11 @@ public static class DatasetMerger
                         index.Add(Encoding.UTF8.GetBytes(g.Key), g.Shard + offsets[part], g.RowOffset, g.RecordCount, g.ByteCount);
                         sizes.Add(g.RecordCount, g.ByteCount);
                         groups++; records += g.RecordCount; bytes += g.ByteCount; largest = Math.Max(largest, g.RecordCount);
-                        if ((groups & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+                        if ((groups & 0xFFFF) == 0)
+                        {
+                            ct.ThrowIfCancellationRequested();
+                            report.Merging();
+                        }
                     }
                     index.Finish();
                     checksum = index.Checksum;
@@ -132,7 +146,9 @@ public static class DatasetMerger
                 };
                 File.WriteAllBytes(Path.Combine(work, DatasetManifest.FileName), manifest.ToJson());
                 foreach (var p in parts) p.Dispose();
+                report.Enter(BuildPhase.Committing);
                 DatasetCommit.MoveIntoPlace(work, destination, overwrite, durable);
+                report.Enter(BuildPhase.Done);
                 return manifest;
             }
             catch (Exception ex)
@@ -147,6 +163,59 @@ public static class DatasetMerger
         finally
         {
             foreach (var p in parts) p.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A merge that transfers shards, told as a build's phases: a copy of gigabytes takes a while, and said
+    /// nothing until it was done. Reports a few times a second at most (a link is quick, and there may be
+    /// thousands of shards), and at each phase's start.
+    /// </summary>
+    private sealed class TransferProgress(IProgress<BuildProgress>? progress, long records)
+    {
+        private static readonly long Interval = System.Diagnostics.Stopwatch.Frequency / 4;
+        private BuildPhase _phase = BuildPhase.Writing;
+        private long _phaseStart = System.Diagnostics.Stopwatch.GetTimestamp(), _last;
+        private long _written, _groups;
+        private string? _current;
+
+        public void Transferring(string shard)
+        {
+            _current = shard;
+            if (_written == 0 && _last == 0) Report(); // the first shard may be the largest: say what is going on
+        }
+
+        public void Transferred(long shardRecords)
+        {
+            _written += shardRecords;
+            if (System.Diagnostics.Stopwatch.GetTimestamp() - _last >= Interval) Report();
+        }
+
+        public void PartDone(long partGroups) => _groups += partGroups;
+
+        /// <summary>Another block of groups of the indexes merged: a report when one is due.</summary>
+        public void Merging()
+        {
+            if (System.Diagnostics.Stopwatch.GetTimestamp() - _last >= Interval) Report();
+        }
+
+        public void Enter(BuildPhase phase)
+        {
+            _phase = phase;
+            _phaseStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            _current = null;
+            Report();
+        }
+
+        private void Report()
+        {
+            if (progress is null) return;
+            _last = System.Diagnostics.Stopwatch.GetTimestamp();
+            progress.Report(new BuildProgress(_phase, records, 0, _written, _groups, 0, _current)
+            {
+                InputRecords = records,
+                PhaseElapsed = System.Diagnostics.Stopwatch.GetElapsedTime(_phaseStart),
+            });
         }
     }
 

@@ -43,7 +43,7 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
         if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;
         try
         {
-            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning, new PipelineProgress(ReportRewrite), MemoryLimit);
+            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning, new PipelineProgress(Report), MemoryLimit);
             WriteObject(ToInfo(destination, m));
         }
         catch (GrouperException ex)
@@ -52,8 +52,12 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
         }
     }
 
-    /// <summary>A rewrite of the parts (their schemas differ) reports as a build does, on this (the pipeline) thread, a few times a second.</summary>
-    private void ReportRewrite(BuildProgress p)
+    /// <summary>
+    /// On this (the pipeline) thread, a few times a second: a rewrite of the parts (their schemas differ) as a
+    /// build; a merge of their shards as a build's writing (the shards' records copied, linked or moved so far,
+    /// the shard under way as the current operation) and merging (the indexes) phases.
+    /// </summary>
+    private void Report(BuildProgress p)
     {
         var record = BuildProgressRecord(2, "Merge-GroupedDataset", p, $"Read {p.RecordsRead:N0} records of the parts, to write them under one schema", null);
         if (p.Phase == BuildPhase.Done) record.RecordType = ProgressRecordType.Completed;

@@ -74,9 +74,18 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(50, perPart.Sum(k => k.Count));
         Assert.All(perPart, k => Assert.NotEmpty(k));
 
-        var merged = DatasetMerger.Merge(parts.AsEnumerable().Reverse().ToList(), t["merged"]);
+        var reports = new List<BuildProgress>();
+        var merged = DatasetMerger.Merge(parts.AsEnumerable().Reverse().ToList(), t["merged"], transfer: ShardTransfer.Copy, progress: new Collect(reports));
         Assert.Equal(10_000, merged.RecordCount);
         Assert.Null(merged.Worker);
+        // The copy tells what it is doing from its first shard, then the indexes' merge and the commit.
+        Assert.Equal([BuildPhase.Writing, BuildPhase.Merging, BuildPhase.Committing, BuildPhase.Done], reports.Select(r => r.Phase).Distinct());
+        Assert.Equal(0, reports[0].RecordsWritten);
+        Assert.EndsWith(".parquet", reports[0].CurrentSource);
+        Assert.StartsWith(t["part-0"], reports[0].CurrentSource);
+        Assert.All(reports, r => Assert.Equal(10_000, r.RecordsRead));
+        Assert.Equal(reports.Select(r => r.RecordsWritten).Order(), reports.Select(r => r.RecordsWritten));
+        Assert.Equal((10_000L, 50L, -1.0), (reports[^1].RecordsWritten, reports[^1].GroupsWritten, reports[^1].PhaseFraction));
         AssertSameGroups(t["single"], t["merged"]);
         // The parts are still whole datasets (shards were linked or copied, not moved).
         foreach (var p in parts) using (GroupedDataset.Open(p)) { }
@@ -378,5 +387,10 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("1.parquet", ex.Message);
         Assert.Contains("2.parquet", ex.Message);
         Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
+    }
+
+    private sealed class Collect(List<BuildProgress> into) : IProgress<BuildProgress>
+    {
+        public void Report(BuildProgress value) => into.Add(value);
     }
 }
