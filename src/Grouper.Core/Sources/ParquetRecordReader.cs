@@ -219,6 +219,18 @@ public sealed class ParquetRecordReader : RecordReader
         return true;
     }
 
+    /// <summary>
+    /// Starts decoding the first row group on another thread, before the first <see cref="Read"/>: a build's
+    /// reading thread meanwhile compiles its loop. False when nothing was started (rows were read already,
+    /// or the row group is too large to read ahead).
+    /// </summary>
+    internal bool BeginReading()
+    {
+        if (_rowGroup != -1 || _ahead is not null) return false;
+        LoadAhead(0);
+        return _ahead is not null;
+    }
+
     /// <summary>Row groups larger than this (uncompressed) are not read ahead: two of them would be in memory at once.</summary>
     internal const long AheadMaxBytes = 32L << 20;
 

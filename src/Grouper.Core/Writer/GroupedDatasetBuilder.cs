@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -184,7 +185,13 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _currentSource = reader.SourceName;
         (_activeReader, _activeBytes) = (reader, bytes);
         // A row group read ahead is memory beside the sort buffer's half of the budget.
-        if (reader is ParquetRecordReader parquet) parquet.ReadAheadLimit = Math.Min(parquet.ReadAheadLimit, _options.MemoryLimit / 8);
+        if (reader is ParquetRecordReader parquet)
+        {
+            parquet.ReadAheadLimit = Math.Min(parquet.ReadAheadLimit, _options.MemoryLimit / 8);
+            // Its first row group is decoded on the other core while this thread compiles what takes its records,
+            // each otherwise compiled at its first call, after that row group was decoded on this thread.
+            if (parquet.BeginReading()) CompileRecordLoop<RowCodec.ParquetText>();
+        }
         Report();
         try
         {
@@ -220,6 +227,24 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _currentSource = null;
         Report();
     }
+
+    /// <summary>Compiles, on this thread, the marked methods a record of <typeparamref name="TText"/>'s source goes through.</summary>
+    private static void CompileRecordLoop<TText>() where TText : struct, RowCodec.ITextValues
+    {
+        try
+        {
+            foreach (var m in RecordLoop<TText>()) RuntimeHelpers.PrepareMethod(m.MethodHandle);
+        }
+        catch (Exception) { /* then each is compiled at its first call, as without this */ }
+    }
+
+    /// <summary>The marked methods a record of <typeparamref name="TText"/>'s source goes through (a test checks they are found and marked).</summary>
+    internal static MethodInfo[] RecordLoop<TText>() where TText : struct, RowCodec.ITextValues =>
+    [
+        typeof(GroupedDatasetBuilder).GetMethod(nameof(AddAllOwn), BindingFlags.NonPublic | BindingFlags.Instance)!.MakeGenericMethod(typeof(TText)),
+        typeof(RowCodec).GetMethod(nameof(RowCodec.EncodeOwn))!.MakeGenericMethod(typeof(TText)),
+        typeof(SortBuffer).GetMethod(nameof(SortBuffer.Add))!,
+    ];
 
     [MethodImpl(Hot.Path)]
     private void AddAllOwn<TText>(RecordReader reader, CancellationToken ct) where TText : struct, RowCodec.ITextValues

@@ -498,22 +498,29 @@ public class ParquetSourceTests
         }
         using var ahead = (ParquetRecordReader)SourceFiles.Open(path);
         using var alone = (ParquetRecordReader)SourceFiles.Open(path);
+        using var begun = (ParquetRecordReader)SourceFiles.Open(path);
         alone.ReadAheadLimit = 0;
+        Assert.False(alone.BeginReading());
+        Assert.True(begun.BeginReading()); // the first row group too, before the first Read
+        Assert.False(begun.BeginReading());
         var a = Rows(ahead);
         Assert.Equal(a, Rows(alone));
+        Assert.Equal(a, Rows(begun));
         Assert.Equal(5 * 4096, a.Count);
         Assert.Equal(4, ahead.RowGroupsReadAhead); // every row group after the first
         Assert.Equal(0, alone.RowGroupsReadAhead);
+        Assert.Equal(5, begun.RowGroupsReadAhead);
+        Assert.False(begun.BeginReading());
 
         // A build lowers the limit to an eighth of its budget: none of these row groups (about 0.9 MB each,
-        // uncompressed) is read ahead at a budget of 4 MB, all but the first at 256 MB.
-        foreach (var (budget, readAhead) in new[] { (4L << 20, false), (256L << 20, true) })
+        // uncompressed) is read ahead at a budget of 4 MB, all at 256 MB (the first while the build compiles its loop).
+        foreach (var (budget, readAhead) in new[] { (4L << 20, 0), (256L << 20, 5) })
         {
             using var r = (ParquetRecordReader)SourceFiles.Open(path);
             using var b = new GroupedDatasetBuilder(t[$"ds{budget}"], new BuildOptions { Key = KeySpec.FromColumns("user"), MemoryLimit = budget });
             b.AddAll(r);
             Assert.Equal(Math.Min(ParquetRecordReader.AheadMaxBytes, budget / 8), r.ReadAheadLimit);
-            Assert.Equal(readAhead, r.RowGroupsReadAhead > 0);
+            Assert.Equal(readAhead, r.RowGroupsReadAhead);
             Assert.Equal(5 * 4096, b.Complete().RecordCount);
         }
     }
