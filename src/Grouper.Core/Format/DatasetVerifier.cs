@@ -1,3 +1,6 @@
+using Grouper.Schema;
+using System.Globalization;
+using System.Buffers.Binary;
 using System.Text;
 using Grouper.Keys;
 using Grouper.Reading;
@@ -15,8 +18,8 @@ public sealed record DatasetProblem(string Check, string Target, string Message)
 /// <summary>
 /// Checks a dataset: the manifest, that every file is there with its size and (unless quick) its xxHash3,
 /// and that the index matches the shards: every row belongs to exactly one group, in order, with the
-/// group's key, and the counts add up; and that timestamp columns carry no statistics engines misread
-/// (<see cref="CheckTimestampStatistics"/>). Reports problems; never throws for a damaged dataset.
+/// group's key, and the counts add up; and that every column chunk's statistics hold its values
+/// (<see cref="CheckStatistics"/>). Reports problems; never throws for a damaged dataset.
 /// </summary>
 public static class DatasetVerifier
 {
@@ -55,39 +58,139 @@ public static class DatasetVerifier
         if (quick || !filesOk) yield break;
 
         foreach (var p in CheckIndexAgainstShards(root, m, ct)) yield return p;
-        foreach (var p in CheckTimestampStatistics(root, m, ct)) yield return p;
+        foreach (var p in CheckStatistics(root, m, ct)) yield return p;
     }
 
     /// <summary>
-    /// Shards written before 2026-11-30 kept the min/max Parquet.Net 6.1 writes for timestamp columns of micro-
-    /// or nanoseconds, in milliseconds: engines that skip row groups by them miss rows (StitchedParquetFile).
-    /// One problem per shard and column; only shards whose created_by is Parquet.Net's (Grouper's shards name
-    /// Grouper since it writes right bounds for them): an imported file of another writer has its own statistics.
+    /// Every column chunk's minimum and maximum hold its values: engines skip a row group by them, so a value
+    /// outside its chunk's bounds is lost to every filter that would match it. Checked on the values as they
+    /// lie in the pages, for the chunks Grouper reads itself (Snappy or uncompressed; Zstd and Gzip shards'
+    /// chunks are not checked). Shards written before 2026-11-30 kept the min/max Parquet.Net 6.1 writes for
+    /// timestamp columns of micro- or nanoseconds, in milliseconds (StitchedParquetFile): those, told by their
+    /// created_by, are named with what happened without reading their values. One problem per shard and column.
     /// </summary>
-    private static IEnumerable<DatasetProblem> CheckTimestampStatistics(string root, DatasetManifest m, CancellationToken ct)
+    private static IEnumerable<DatasetProblem> CheckStatistics(string root, DatasetManifest m, CancellationToken ct)
     {
-        var columns = m.Schema.Where(c => c.Type == "timestamp" && c.Unit is "micros" or "nanos").Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        if (columns.Count == 0) yield break;
+        var fineTimestamps = m.Schema.Where(c => c.Type == "timestamp" && c.Unit is "micros" or "nanos").Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var values = new PlainTextChunk(GrouperErrorKind.InvalidDataset);
         foreach (var shard in m.Shards)
         {
             ct.ThrowIfCancellationRequested();
-            var wrong = new SortedSet<string>(StringComparer.Ordinal);
+            var found = new SortedDictionary<string, string>(StringComparer.Ordinal);
             var file = GroupedDataset.Resolve(root, shard.File);
-            using (var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read))
+            using (var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.RandomAccess))
             {
                 // The footer was read back by the walk of the shards before this; a shard that failed it is reported there.
                 ParquetLayout layout;
                 try { layout = ParquetFooter.ReadLayout(fs); }
                 catch (InvalidDataException) { continue; }
-                if (layout.CreatedBy?.StartsWith("Parquet.Net", StringComparison.Ordinal) != true) continue;
-                foreach (var rg in layout.RowGroups)
+                bool parquetNet = layout.CreatedBy?.StartsWith("Parquet.Net", StringComparison.Ordinal) == true;
+                var leaves = layout.Columns.ToDictionary(c => c.Name, StringComparer.Ordinal);
+                for (int g = 0; g < layout.RowGroups.Count; g++)
+                {
+                    var rg = layout.RowGroups[g];
                     foreach (var chunk in rg.Columns)
-                        if (chunk.MetaData is { PathInSchema: [var name], Statistics: { } st } && columns.Contains(name) && (st.MinValue ?? st.Min ?? st.MaxValue ?? st.Max) is not null)
-                            wrong.Add(name);
+                    {
+                        if (chunk.MetaData is not { PathInSchema: [var name], Statistics: { } st } || found.ContainsKey(name)) continue;
+                        // min_value and max_value, or the deprecated min and max (of the same order for numbers only).
+                        bool current = st.MinValue is not null || st.MaxValue is not null;
+                        var min = current ? st.MinValue : st.Min;
+                        var max = current ? st.MaxValue : st.Max;
+                        if (min is null && max is null) continue;
+                        if (parquetNet && fineTimestamps.Contains(name))
+                        {
+                            found[name] = $"Column '{name}' carries minimum and maximum statistics in milliseconds for timestamps of finer units (written through Parquet.Net 6.1 by Grouper before 2026-11-30): engines that filter by them skip matching rows. Rebuild the dataset.";
+                            continue;
+                        }
+                        if (!leaves.TryGetValue(name, out var leaf) || BoundOrder.Of(leaf, current) is not { } order) continue;
+                        int rows = checked((int)rg.NumRows);
+                        bool read;
+                        try { read = values.TryLoad(new RowGroupFile(fs.SafeFileHandle, file, rg), name, leaf.Nullable, rows, leaf.Physical, leaf.FixedLength); }
+                        catch (GrouperException) { continue; } // a damaged page: the walk of the shards says so
+                        if (!read) continue;
+                        if (order.Check(values, rows, min, max) is { } wrong)
+                            found[name] = $"Column '{name}' of row group {g} {wrong}: engines that filter by them skip matching rows. Rebuild the dataset.";
+                    }
+                }
             }
-            foreach (var name in wrong)
-                yield return new("statistics", shard.File, $"Column '{name}' carries minimum and maximum statistics in milliseconds for timestamps of finer units (written through Parquet.Net 6.1 by Grouper before 2026-11-30): engines that filter by them skip matching rows. Rebuild the dataset.");
+            foreach (var message in found.Values) yield return new("statistics", shard.File, message);
         }
+    }
+
+    /// <summary>How a column's values and its statistics' bounds compare: Parquet's order for the column's physical and logical type.</summary>
+    private sealed class BoundOrder(Parquet.Meta.Type physical, bool unsigned, int size)
+    {
+        /// <summary>The order of <paramref name="leaf"/>'s values; null for booleans, and for text bounded by the deprecated min and max (their order is the writer's).</summary>
+        public static BoundOrder? Of(ParquetLeaf leaf, bool currentFields) => leaf.Physical switch
+        {
+            Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64 or Parquet.Meta.Type.FLOAT or Parquet.Meta.Type.DOUBLE =>
+                new(leaf.Physical, leaf.Kind is ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64,
+                    leaf.Physical is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.FLOAT ? 4 : 8),
+            Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY when leaf.Kind == ValueKind.Decimal && leaf.FixedLength > 0 => new(leaf.Physical, false, leaf.FixedLength),
+            Parquet.Meta.Type.BYTE_ARRAY when currentFields => new(leaf.Physical, true, -1),
+            _ => null,
+        };
+
+        /// <summary>
+        /// What is wrong with the bounds: a value below <paramref name="min"/> or above <paramref name="max"/> (the
+        /// first, shown), or a bound of the wrong size for the type; null when all lie within (NaN is never a bound).
+        /// </summary>
+        public string? Check(PlainTextChunk values, int rows, byte[]? min, byte[]? max)
+        {
+            foreach (var bound in new[] { min, max })
+                if (bound is not null && size > 0 && bound.Length != size)
+                    return $"has statistics of {bound.Length} bytes for values of {size}";
+            for (int r = 0; r < rows; r++)
+            {
+                if (values.IsNull(r)) continue;
+                var v = values.GetUtf8(r);
+                if (min is not null && Compare(v, min) < 0 || max is not null && Compare(v, max) > 0)
+                    return $"holds {Show(v)}, outside its statistics (minimum {Show(min)}, maximum {Show(max)})";
+            }
+            return null;
+        }
+
+        // Negative, zero or positive as a is below, at or above b (of the same size for fixed-width types: checked above).
+        private int Compare(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+        {
+            switch (physical)
+            {
+                case Parquet.Meta.Type.INT32:
+                    return unsigned ? BinaryPrimitives.ReadUInt32LittleEndian(a).CompareTo(BinaryPrimitives.ReadUInt32LittleEndian(b))
+                        : BinaryPrimitives.ReadInt32LittleEndian(a).CompareTo(BinaryPrimitives.ReadInt32LittleEndian(b));
+                case Parquet.Meta.Type.INT64:
+                    return unsigned ? BinaryPrimitives.ReadUInt64LittleEndian(a).CompareTo(BinaryPrimitives.ReadUInt64LittleEndian(b))
+                        : BinaryPrimitives.ReadInt64LittleEndian(a).CompareTo(BinaryPrimitives.ReadInt64LittleEndian(b));
+                case Parquet.Meta.Type.FLOAT:
+                    float fa = BinaryPrimitives.ReadSingleLittleEndian(a), fb = BinaryPrimitives.ReadSingleLittleEndian(b);
+                    return float.IsNaN(fa) ? 0 : fa < fb ? -1 : fa > fb ? 1 : 0;
+                case Parquet.Meta.Type.DOUBLE:
+                    double da = BinaryPrimitives.ReadDoubleLittleEndian(a), db = BinaryPrimitives.ReadDoubleLittleEndian(b);
+                    return double.IsNaN(da) ? 0 : da < db ? -1 : da > db ? 1 : 0;
+                case Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY:
+                    // Big-endian two's complement: the first byte signed, the rest as they are.
+                    int first = ((sbyte)a[0]).CompareTo((sbyte)b[0]);
+                    return first != 0 ? first : a[1..].SequenceCompareTo(b[1..]);
+                default:
+                    return a.SequenceCompareTo(b); // text: bytes unsigned, as Parquet orders UTF-8
+            }
+        }
+
+        public string Show(ReadOnlySpan<byte> v)
+        {
+            var c = CultureInfo.InvariantCulture;
+            return physical switch
+            {
+                Parquet.Meta.Type.INT32 when v.Length == 4 => unsigned ? BinaryPrimitives.ReadUInt32LittleEndian(v).ToString(c) : BinaryPrimitives.ReadInt32LittleEndian(v).ToString(c),
+                Parquet.Meta.Type.INT64 when v.Length == 8 => unsigned ? BinaryPrimitives.ReadUInt64LittleEndian(v).ToString(c) : BinaryPrimitives.ReadInt64LittleEndian(v).ToString(c),
+                Parquet.Meta.Type.FLOAT when v.Length == 4 => BinaryPrimitives.ReadSingleLittleEndian(v).ToString("R", c),
+                Parquet.Meta.Type.DOUBLE when v.Length == 8 => BinaryPrimitives.ReadDoubleLittleEndian(v).ToString("R", c),
+                Parquet.Meta.Type.BYTE_ARRAY when System.Text.Unicode.Utf8.IsValid(v) => $"'{Encoding.UTF8.GetString(v)}'",
+                _ => $"0x{Convert.ToHexString(v)}",
+            };
+        }
+
+        public string Show(byte[]? bound) => bound is null ? "none" : Show(bound.AsSpan());
     }
 
     private static IEnumerable<DatasetProblem> CheckIndexAgainstShards(string root, DatasetManifest m, CancellationToken ct)

@@ -125,4 +125,46 @@ public class VerifierTests
         Assert.Equal(groups[0].Key, p.Target);
         Assert.Contains($"has key '{groups[1].Key}'", p.Message);
     }
+
+    /// <summary>
+    /// Every chunk's statistics hold its values, for every kind with bounds (unsigned integers, decimals of each
+    /// width and sign, NaN among doubles); a bound its values pass is named with the row group and the value.
+    /// </summary>
+    [Fact]
+    public void Statistics_that_do_not_hold_their_values_are_named()
+    {
+        using var t = new TempDir();
+        const long Marker = 0x0102030405060708; // the largest n, its bytes found in the footer below
+        var rows = Enumerable.Range(0, 6000).Select(i => new object?[]
+        {
+            $"k{i % 40:D2}", i == 4321 ? Marker : (long)i - 3000, i % 97 == 0 ? double.NaN : i % 2 == 0 ? -0.0 : i * 0.25,
+            i % 3 == 0 ? uint.MaxValue : (uint)i, (i - 3000) * 1.25m, (i - 3000) * 1_000_000_000_000_000.01m,
+            new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(i * 17L),
+        }).ToList();
+        ColumnSpec[] columns = [Col("k", ValueKind.String), Col("n", ValueKind.Int64), Col("x", ValueKind.Double), Col("u", ValueKind.UInt32),
+            Col("d", ValueKind.Decimal) with { Precision = 10, Scale = 2 }, Col("big", ValueKind.Decimal) with { Precision = 30, Scale = 2 },
+            Col("ts", ValueKind.Timestamp) with { Unit = TimeUnit.Nanos }];
+        var ds = t["ds"];
+        using (var b = new GroupedDatasetBuilder(ds, new BuildOptions { Key = KeySpec.FromColumns("k"), RowGroupMaxRows = 500, ShardTargetBytes = 64 << 10 }))
+        {
+            using (var r = new TestRecords("in", columns, rows)) b.AddAll(r);
+            b.Complete();
+        }
+        Assert.Empty(DatasetVerifier.Verify(ds));
+
+        // The marker's chunk says its maximum is 5: the last place of its bytes is the footer's statistics.
+        var manifestPath = Path.Combine(ds, "manifest.json");
+        var m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), ds);
+        var marker = BitConverter.GetBytes(Marker);
+        var shard = m.Shards.Single(s => File.ReadAllBytes(Path.Combine(ds, s.File)).AsSpan().IndexOf(marker) >= 0);
+        var path = Path.Combine(ds, shard.File);
+        var bytes = File.ReadAllBytes(path);
+        BitConverter.GetBytes(5L).CopyTo(bytes, bytes.AsSpan().LastIndexOf(marker));
+        File.WriteAllBytes(path, bytes);
+        File.WriteAllText(manifestPath, File.ReadAllText(manifestPath).Replace($"\"xxh3\": \"{shard.Xxh3}\"", $"\"xxh3\": \"{Util.FileChecksum.Compute(path)}\""));
+        var p = Assert.Single(DatasetVerifier.Verify(ds));
+        Assert.Equal(("statistics", shard.File), (p.Check, p.Target));
+        // The first of the chunk's values above 5 (by position: the marker or one before it).
+        Assert.Matches(@"^Column 'n' of row group \d+ holds -?\d+, outside its statistics \(minimum -?\d+, maximum 5\): engines that filter by them skip matching rows", p.Message);
+    }
 }
