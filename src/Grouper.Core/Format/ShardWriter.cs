@@ -220,7 +220,11 @@ internal sealed class ShardWriter : IDisposable
         slot.Rows = count;
         foreach (var c in slot.Layout) c.Seal();
         if (_shard is null) OpenShard();
-        slot.Encoding = Task.Run(() => Encode(slot, count, ct), ct);
+        slot.Encoding = Workers.Run(() =>
+        {
+            ct.ThrowIfCancellationRequested(); // as a task started with the token would not have run
+            Encode(slot, count, ct);
+        });
         _encoding.Enqueue(slot);
         _shardRows += count;
         _shardBytes += _rowBytes;
@@ -270,7 +274,7 @@ internal sealed class ShardWriter : IDisposable
     internal static void WarmUp()
     {
         if (Interlocked.Exchange(ref s_warmedUp, 1) != 0) return; // once a process: later builds find it warm
-        Task.Run(static () =>
+        Workers.Run(static () =>
         {
             try { EmptyFileFooter(ParquetSchemaMap.ToEncodingSchema([new ColumnSpec("warm-up", ValueKind.String, true)], out _)); }
             catch (Exception) { /* then the first shard writer does this work itself, as it would have */ }

@@ -370,7 +370,7 @@ public sealed class GroupedDataset : IDisposable
 
     // Its own method: a lambda in ReadAhead would make a closure on every call, that is for every group.
     private Task<LoadedRowGroup> StartLoad(ShardHandle handle, int shard, int rg, int[] wanted, ShardColumn?[]? reuse) =>
-        Task.Run(() => Load(handle, shard, rg, wanted, reuse, CancellationToken.None));
+        Util.Workers.Run(() => Load(handle, shard, rg, wanted, reuse, CancellationToken.None));
 
     private ShardHandle AheadHandleFor(int shard, int slot)
     {

@@ -269,7 +269,7 @@ public sealed class ParquetRecordReader : RecordReader
         var columns = _twin ??= CreateColumns();
         RowGroupsReadAhead++;
         _aheadGroup = rowGroup;
-        _ahead = Task.Run(() => Load(columns, rowGroup));
+        _ahead = Util.Workers.Run(() => Load(columns, rowGroup));
     }
 
     private GrouperException CannotRead(Exception ex) => new(ex is GrouperException g ? g.Kind : GrouperErrorKind.InvalidData,

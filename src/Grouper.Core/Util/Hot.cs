@@ -42,7 +42,7 @@ internal static class Hot
     /// at the time only: compiling the reading loops this way as a build started measured no faster, the
     /// thread that was to call them being the one starting.
     /// </summary>
-    public static void CompileAhead(params Type[] types) => Task.Run(() =>
+    public static void CompileAhead(params Type[] types) => Workers.Run(() =>
     {
         foreach (var method in Marked(types))
         {

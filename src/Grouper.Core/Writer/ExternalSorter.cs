@@ -62,7 +62,7 @@ internal sealed class ExternalSorter : IDisposable
         var full = _buffer;
         var path = NextRunPath();
         var blocks = SpillBlocks; // made here, so this thread, helping, always sees them whole
-        _spilling = Task.Run(() => SpillBuffer(full, path, blocks));
+        _spilling = Workers.Run(() => SpillBuffer(full, path, blocks));
         _active ^= 1;
     }
 

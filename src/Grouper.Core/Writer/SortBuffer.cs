@@ -95,7 +95,7 @@ internal sealed class SortBuffer
     {
         int size = _chunkSize;
         if (_nextChunk is not null || MemoryUsed + size > _limit) return;
-        _nextChunk = Task.Run(() => Util.Prefault.TouchedBytes(size));
+        _nextChunk = Util.Workers.Run(() => Util.Prefault.TouchedBytes(size));
     }
     public bool IsEmpty => _count == 0;
 
