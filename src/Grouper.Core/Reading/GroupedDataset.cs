@@ -369,8 +369,11 @@ public sealed class GroupedDataset : IDisposable
     }
 
     // Its own method: a lambda in ReadAhead would make a closure on every call, that is for every group.
+    // On the thread pool, not Util.Workers: a scan hands over a row group every millisecond or so with no
+    // third thread busy, and a pool thread, still spinning when the next one comes, takes it at once where a
+    // worker asleep has to be woken (a 1 GB dataset's scan 0.65-0.71 s against 0.73-0.76 s on workers).
     private Task<LoadedRowGroup> StartLoad(ShardHandle handle, int shard, int rg, int[] wanted, ShardColumn?[]? reuse) =>
-        Util.Workers.Run(() => Load(handle, shard, rg, wanted, reuse, CancellationToken.None));
+        Task.Run(() => Load(handle, shard, rg, wanted, reuse, CancellationToken.None));
 
     private ShardHandle AheadHandleFor(int shard, int slot)
     {

@@ -1,7 +1,7 @@
 namespace Grouper.Util;
 
 /// <summary>
-/// Grouper's background threads: the work a build and a scan hand to another core (a spill, the next row group
+/// Grouper's background threads: the work a build hands to another core (a spill, the next row group
 /// read ahead, a row group's encoding, a sort chunk's pages written first) runs on these rather than on the
 /// runtime's thread pool. A pool thread that finishes an item spins for the next one before it sleeps, and
 /// with an item every few milliseconds (a build of 100 MB encodes ~140 row groups) those spins took a
@@ -9,7 +9,9 @@ namespace Grouper.Util;
 /// the 11 MB typed Parquet file and 5-9% more processor time, against ~400 with the pool's spinning turned
 /// off (<c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0</c>, which a module cannot set for pwsh). These
 /// threads sleep as soon as there is nothing to do. A thread is started when an item finds none idle, up to
-/// <see cref="MaxThreads"/>; they live for the process, as background threads.
+/// <see cref="MaxThreads"/>; they live for the process, as background threads. A scan's read-ahead stays on
+/// the pool (GroupedDataset.StartLoad): there the pool's spinning thread takes the next item at once, where a
+/// worker asleep must be woken.
 /// </summary>
 /// <remarks>
 /// An item must not wait for another item (it could be queued behind it once every thread is busy); none of
