@@ -93,6 +93,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _sorter = new ExternalSorter(_spillDir, options.MemoryLimit / 2, _mergeMemory,
             (int)Math.Clamp(options.MemoryLimit / 1024, 64 << 10, 1 << 20), MaxMergeFanIn);
         _sorter.Spilled += () => Report();
+        // How far the input is read: the sorter holds its last full buffer when the rest fits in the other.
+        _sorter.ReadFraction = () => Progress.ReadFraction;
     }
 
     /// <summary>What the start of this build cleaned up after earlier builds that died (for warnings).</summary>

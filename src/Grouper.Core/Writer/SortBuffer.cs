@@ -65,9 +65,12 @@ internal sealed class SortBuffer
     }
 
     public int Count => _count;
+
+    /// <summary>What the buffer may take in its current fill (half its capacity in its first two fills, see <see cref="Grow"/>).</summary>
+    public long Limit => _limit;
     // An entry is 32 bytes, and the radix sort needs as many again for its scratch copy (shared by the
     // sorter's two buffers, but counted in each: the capacity stays an upper bound).
-    private const int EntryCost = 64;
+    internal const int EntryCost = 64;
     public long MemoryUsed => _chunkBytes + NextChunkBytes + (long)_entries.Length * EntryCost;
 
     // While a buffer fills for the first time, the chunk after the current one is allocated and its pages
