@@ -26,16 +26,17 @@ internal static class PlainValues
     /// UTC and Local otherwise (its ticks unchanged); an <see cref="ArgumentOutOfRangeException"/> beyond .NET's
     /// years 1-9999 (checked before the ticks are counted, so that nothing overflows).
     /// </summary>
-    public static DateTime Timestamp(long v, TimeUnit unit, bool adjustedToUtc)
+    public static DateTime Timestamp(long v, TimeUnit unit, bool adjustedToUtc) => TryTimestampTicks(v, unit, out long ticks)
+        ? new DateTime(ticks, adjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Local) : throw new ArgumentOutOfRangeException(nameof(v));
+
+    /// <summary>The ticks of <see cref="Timestamp"/>; false beyond .NET's years 1-9999.</summary>
+    public static bool TryTimestampTicks(long v, TimeUnit unit, out long ticks)
     {
-        long ticks = unit switch
-        {
-            TimeUnit.Millis => v is > 400_000_000_000_000 or < -400_000_000_000_000 ? throw new ArgumentOutOfRangeException(nameof(v)) : v * TimeSpan.TicksPerMillisecond,
-            TimeUnit.Nanos => v / 100,
-            _ => v is > 400_000_000_000_000_000 or < -400_000_000_000_000_000 ? throw new ArgumentOutOfRangeException(nameof(v)) : v * 10,
-        } + UnixEpochTicks;
-        return (ulong)ticks <= (ulong)DateTime.MaxValue.Ticks
-            ? new DateTime(ticks, adjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Local) : throw new ArgumentOutOfRangeException(nameof(v));
+        ticks = 0;
+        if (unit == TimeUnit.Millis) { if (v is > 400_000_000_000_000 or < -400_000_000_000_000) return false; }
+        else if (unit != TimeUnit.Nanos && v is > 400_000_000_000_000_000 or < -400_000_000_000_000_000) return false;
+        ticks = unit switch { TimeUnit.Millis => v * TimeSpan.TicksPerMillisecond, TimeUnit.Nanos => v / 100, _ => v * 10 } + UnixEpochTicks;
+        return (ulong)ticks <= (ulong)DateTime.MaxValue.Ticks;
     }
 
     /// <summary>

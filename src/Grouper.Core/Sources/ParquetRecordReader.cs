@@ -328,6 +328,9 @@ internal abstract class SourceColumn
     /// <summary>The column's text, for a text column: read without a virtual call a value.</summary>
     public TextColumn? Text { get; protected init; }
 
+    /// <summary>The column, for fixed-width values read as they lie: the builder's encoder takes them without virtual calls.</summary>
+    public OwnNumbers? Numbers => this as OwnNumbers;
+
     /// <summary>Reads the column's chunk of a row group; <paramref name="rg"/> opens Parquet.Net's reader of it, for a chunk read through Parquet.Net.</summary>
     public abstract void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count);
     /// <summary>Rows [from, from + count) are read next (a column that streams its row group reads them now).</summary>
@@ -358,11 +361,23 @@ internal abstract class SourceColumn
     /// (booleans as bits); a chunk it does not read (another encoding or codec) through Parquet.Net, as
     /// <see cref="Create"/>'s column for the kind would.
     /// </summary>
-    private sealed class OwnNumbers(ColumnSpec spec, Parquet.Meta.Type physical, int fixedLength, Func<DataField> field) : SourceColumn
+    internal sealed class OwnNumbers(ColumnSpec spec, Parquet.Meta.Type physical, int fixedLength, Func<DataField> field) : SourceColumn
     {
         private readonly PlainTextChunk _chunk = new(GrouperErrorKind.InvalidData);
         private SourceColumn? _parquetNet;
         private bool _own;
+
+        public ColumnSpec Spec => spec;
+
+        /// <summary>The row's value as it lies in the page (4 or 8 bytes of a number, date or timestamp); false when it is null or Parquet.Net read the chunk.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public bool TryGetRaw(int row, out ReadOnlySpan<byte> value)
+        {
+            value = default;
+            if (!_own || _chunk.IsNull(row)) return false;
+            value = _chunk.GetUtf8(row);
+            return true;
+        }
 
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
         {

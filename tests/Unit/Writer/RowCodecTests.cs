@@ -43,6 +43,8 @@ public class RowCodecTests
         {
             Assert.Equal(a[g].Kind, b[g].Kind);
             Assert.Equal(a[g].Nullable, b[g].Nullable);
+            Assert.Equal(a[g].SignBits, b[g].SignBits);
+            Assert.Equal(a[g].InexactInteger, b[g].InexactInteger);
         }
     }
 
@@ -158,6 +160,44 @@ public class RowCodecTests
         Assert.Equal(300, direct); // the text column was read as the file's UTF-8: the path under test was taken
         Assert.Equal(keyOrdinal < 0 ? 0 : 300 - (keyOrdinal == 0 ? 28 : 8), keyTags); // null values are not the key's text
         AssertSameSchema(schemaA, schemaB);
+    }
+
+    /// <summary>
+    /// A typed file as DuckDB writes one: integers of every width and sign, floats with NaN, infinities and
+    /// both zeros, dates, timestamps of each unit with and without a zone, nulls in each, integers beyond 2^53
+    /// (which the schema notes): its numbers, dates and timestamps are taken as they lie in the page
+    /// (<c>TryEncodeFixed</c>), in the bytes the general encoder writes, with the same notes in the schema.
+    /// </summary>
+    [Fact]
+    public void The_parquet_encoder_writes_a_typed_files_values_as_the_general_encoder_does()
+    {
+        using var t = new TempDir();
+        var path = t["typed.parquet"];
+        DuckSql.Run($@"COPY (SELECT 'k' || (i % 7) AS k,
+            CASE WHEN i % 9 = 0 THEN NULL ELSE (i % 256 - 128)::TINYINT END AS i8, (i * 37 % 65536 - 32768)::SMALLINT AS i16,
+            CASE i % 5 WHEN 0 THEN -2147483648 WHEN 1 THEN 2147483647 ELSE i * 1001 - 500000 END::INTEGER AS i32,
+            CASE i % 6 WHEN 0 THEN -9223372036854775808 WHEN 1 THEN 9223372036854775807 WHEN 2 THEN 9007199254740993 ELSE i * -7 END::BIGINT AS i64,
+            (i % 200)::UTINYINT AS u8, (i * 800000)::UINTEGER AS u32, CASE WHEN i % 4 = 0 THEN 18446744073709551615 ELSE i END::UBIGINT AS u64,
+            CASE i % 6 WHEN 0 THEN 'NaN'::FLOAT WHEN 1 THEN '-inf'::FLOAT WHEN 2 THEN -0.0::FLOAT ELSE i / 3.0 END::FLOAT AS f,
+            CASE i % 7 WHEN 0 THEN 'NaN'::DOUBLE WHEN 1 THEN 'inf'::DOUBLE WHEN 2 THEN -0.0 WHEN 3 THEN NULL ELSE i / 7.0 END::DOUBLE AS d,
+            CASE i % 4 WHEN 0 THEN DATE '0001-01-01' WHEN 1 THEN DATE '9999-12-31' ELSE DATE '2024-02-29' + (i::INTEGER) END AS dt,
+            TIMESTAMP '1969-12-31 23:59:59.999999' + to_microseconds(i * 1000003) AS ts,
+            CASE WHEN i % 3 = 0 THEN NULL ELSE TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(i * 7) END AS tsz,
+            (TIMESTAMP '2000-01-01' + to_milliseconds(i * 13))::TIMESTAMP_MS AS tms,
+            (TIMESTAMP '2262-04-11 00:00:00' - to_microseconds(i * 11))::TIMESTAMP_NS AS tns
+            FROM range(5000) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)");
+        using var general = new ParquetRecordReader(path);
+        using var parquet = new ParquetRecordReader(path);
+        var schemaA = new SchemaBuilder();
+        var schemaB = new SchemaBuilder();
+        var mapA = schemaA.Bind(general);
+        var mapB = schemaB.Bind(parquet);
+        var (rows, _) = AssertSameEncodings(general, parquet,
+            a => RowCodec.Encode(general, mapA, schemaA, a, 0), b => RowCodec.EncodeOwn<RowCodec.ParquetText>(parquet, mapB, schemaB, b, 0));
+        Assert.Equal(5000, rows);
+        AssertSameSchema(schemaA, schemaB);
+        Assert.NotNull(schemaB[4].InexactInteger); // 2^53 + 1: noted, through the general way
+        Assert.True(schemaB[4].SignBits < 0);
     }
 
     /// <summary>Hides the reader's type from the builder, which then takes the general way with it.</summary>
