@@ -123,6 +123,7 @@ internal sealed class FixedWidthChunk : PlainValuesChunk
     }
 
     // NaN is no bound: a chunk of NaNs alone has no minimum or maximum (a filter then reads it).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void NoteFloating(double d)
     {
         if (double.IsNaN(d)) return;
@@ -134,6 +135,7 @@ internal sealed class FixedWidthChunk : PlainValuesChunk
     // .NET ticks (100 ns) to the column's unit since the Unix epoch. Below the unit is dropped toward the past,
     // before 1970 too, as Parquet.Net does: ticks count from year 1, so dividing them before moving to the
     // epoch (a whole number of units) floors.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long Timestamp(long ticks, DateTimeKind kind)
     {
         ticks = ColumnTicks(ticks, kind, _adjustedToUtc, _localZone);
@@ -157,6 +159,7 @@ internal sealed class FixedWidthChunk : PlainValuesChunk
     /// The ticks a timestamp column holds for a value: its UTC time in a column adjusted to UTC (a value of local
     /// time turned into UTC by <paramref name="localZone"/>), its wall-clock time as it is in one that is not.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long ColumnTicks(long ticks, DateTimeKind kind, bool adjustedToUtc, TimeZoneInfo localZone) =>
         adjustedToUtc && kind == DateTimeKind.Local ? ticks - localZone.GetUtcOffset(new DateTime(ticks, DateTimeKind.Unspecified)).Ticks : ticks;
 

@@ -426,7 +426,7 @@ internal sealed class ShardWriter : IDisposable
     // Apart from DecodeRow, whose frame then holds no scalar to clear: with one (a decimal among its fields)
     // the runtime cleared 200 bytes of frame in DecodeRow's prolog for every row, and a 1 GB CSV build's
     // merging thread took 60% of DecodeRow's samples there (0.28 s), though CSV rows hold only text.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | Hot.Path)]
     private static void DecodeScalar(ref RowCodec.Reader reader, ColumnSink sink, int r, ValueKind tag)
     {
         Scalar s = default;
