@@ -426,6 +426,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     }
 
     // A PLAIN value at p of a page that lies at `at` in the text buffer: its 4-byte length, then its bytes.
+    [System.Runtime.CompilerServices.MethodImpl(Util.Hot.Path)]
     private int Value(Span<byte> page, int p, int at, out int start, out int length, string path)
     {
         if (_width > 0)
@@ -520,6 +521,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         private ulong _bits;     // a bit-packed run: bits read and not yet used
         private int _bitCount;
 
+        [System.Runtime.CompilerServices.MethodImpl(Util.Hot.Path)]
         public int Next()
         {
             if (_run == 0) Start();

@@ -30,6 +30,7 @@ internal static class PlainValues
         ? new DateTime(ticks, adjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Local) : throw new ArgumentOutOfRangeException(nameof(v));
 
     /// <summary>The ticks of <see cref="Timestamp"/>; false beyond .NET's years 1-9999.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool TryTimestampTicks(long v, TimeUnit unit, out long ticks)
     {
         ticks = 0;

@@ -25,7 +25,9 @@ public enum ValueKind : byte
 
 public static class ValueKinds
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool IsSignedInteger(this ValueKind k) => k is ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64;
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool IsUnsignedInteger(this ValueKind k) => k is ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64;
     public static bool IsFloating(this ValueKind k) => k is ValueKind.Float or ValueKind.Double;
 

@@ -731,6 +731,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         catch (UnauthorizedAccessException) { }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfDone()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

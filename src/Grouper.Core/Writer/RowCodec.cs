@@ -122,6 +122,7 @@ internal static class RowCodec
 
         // A typed file's numbers and timestamps took the general way: four virtual calls a value, and code the
         // runtime never got to optimise in a build of a second (its tiers waited for the start-up to settle).
+        [MethodImpl(Hot.Path)]
         public static bool TryEncodeFixed(RecordReader r, int o, SchemaBuilder.Column col, ByteBuffer buf)
         {
             var parquet = (ParquetRecordReader)r;
@@ -399,6 +400,7 @@ internal static class RowCodec
         public bool ReadBoolean() => _row[_pos++] != 0;
 
         public float ReadFloat() { var v = BinaryPrimitives.ReadSingleLittleEndian(_row[_pos..]); _pos += 4; return v; }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public double ReadDouble() { var v = BinaryPrimitives.ReadDoubleLittleEndian(_row[_pos..]); _pos += 8; return v; }
 
         public decimal ReadDecimal()
@@ -418,6 +420,7 @@ internal static class RowCodec
             return s;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public DateTime ReadTimestamp()
         {
             long ticks = BinaryPrimitives.ReadInt64LittleEndian(_row[_pos..]);

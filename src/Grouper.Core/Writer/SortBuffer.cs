@@ -103,6 +103,7 @@ internal sealed class SortBuffer
     public bool IsEmpty => _count == 0;
 
     /// <summary>True when adding a record of this size would break the capacity; the caller spills first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool WouldOverflow(int keyLength, int rowLength)
     {
         if (_count == 0) return false;
