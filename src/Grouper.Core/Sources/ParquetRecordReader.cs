@@ -369,7 +369,10 @@ internal abstract class SourceColumn
 
         public ColumnSpec Spec => spec;
 
-        /// <summary>The row's value as it lies in the page (4 or 8 bytes of a number, date or timestamp); false when it is null or Parquet.Net read the chunk.</summary>
+        /// <summary>
+        /// The row's value as it lies in the page (4 or 8 bytes of a number, date or timestamp; not for booleans,
+        /// whose values are bits); false when it is null or Parquet.Net read the chunk.
+        /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public bool TryGetRaw(int row, out ReadOnlySpan<byte> value)
         {

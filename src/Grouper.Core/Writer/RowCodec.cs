@@ -125,6 +125,9 @@ internal static class RowCodec
         [MethodImpl(Hot.Path)]
         public static bool TryEncodeFixed(RecordReader r, int o, SchemaBuilder.Column col, ByteBuffer buf)
         {
+            // The kinds taken here only: a boolean's "value" is its byte and bit (PlainTextChunk.GetBoolean), no slice.
+            if (col.Kind is not (ValueKind.Double or ValueKind.Float or ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.Int64
+                or ValueKind.Timestamp or ValueKind.Date)) return false;
             var parquet = (ParquetRecordReader)r;
             if (parquet.Column(o).Numbers is not { } numbers || numbers.Spec.Kind != col.Kind || !numbers.TryGetRaw(parquet.RowInGroup, out var v)) return false;
             Span<byte> at;

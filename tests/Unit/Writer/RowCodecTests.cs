@@ -164,8 +164,8 @@ public class RowCodecTests
 
     /// <summary>
     /// A typed file as DuckDB writes one: integers of every width and sign, floats with NaN, infinities and
-    /// both zeros, dates, timestamps of each unit with and without a zone, nulls in each, integers beyond 2^53
-    /// (which the schema notes): its numbers, dates and timestamps are taken as they lie in the page
+    /// both zeros, dates, timestamps of each unit with and without a zone, booleans (bits, the general way),
+    /// nulls in each, integers beyond 2^53 (which the schema notes): its numbers, dates and timestamps are taken as they lie in the page
     /// (<c>TryEncodeFixed</c>), in the bytes the general encoder writes, with the same notes in the schema.
     /// </summary>
     [Fact]
@@ -184,7 +184,8 @@ public class RowCodecTests
             TIMESTAMP '1969-12-31 23:59:59.999999' + to_microseconds(i * 1000003) AS ts,
             CASE WHEN i % 3 = 0 THEN NULL ELSE TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(i * 7) END AS tsz,
             (TIMESTAMP '2000-01-01' + to_milliseconds(i * 13))::TIMESTAMP_MS AS tms,
-            (TIMESTAMP '2262-04-11 00:00:00' - to_microseconds(i * 11))::TIMESTAMP_NS AS tns
+            (TIMESTAMP '2262-04-11 00:00:00' - to_microseconds(i * 11))::TIMESTAMP_NS AS tns,
+            CASE WHEN i % 5 = 0 THEN NULL ELSE i % 3 = 0 END AS b
             FROM range(5000) r(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)");
         using var general = new ParquetRecordReader(path);
         using var parquet = new ParquetRecordReader(path);
