@@ -18,6 +18,17 @@ public sealed class ReliabilityTests : IDisposable
     [Fact]
     public void Test_GroupedDataset_reports_problems_as_objects()
     {
+        using (var ps = System.Management.Automation.PowerShell.Create())
+        {
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript("Test-GroupedDataset ds");
+            Assert.Empty(ps.Invoke());
+            // Each step says how far it is, to its end.
+            var progress = ps.Streams.Progress.Select(p => p.StatusDescription).ToList();
+            foreach (var step in new[] { "files and their checksums, 2 of 2", "the shards' rows against the index, 1 of 1", "the shards' statistics against their values, 1 of 1" })
+                Assert.Contains(progress, p => p.EndsWith(step, StringComparison.Ordinal));
+            Assert.Equal(System.Management.Automation.ProgressRecordType.Completed, ps.Streams.Progress[^1].RecordType);
+        }
         Assert.Empty(_ps.Run("Test-GroupedDataset ds"));
         Assert.Equal(true, _ps.Run("Test-GroupedDataset ds -Quiet").Single().BaseObject);
         var shard = Directory.GetFiles(_ps["ds/data"]).Single();

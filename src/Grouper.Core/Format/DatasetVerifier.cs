@@ -15,6 +15,12 @@ namespace Grouper.Format;
 /// <param name="Message">What is wrong, in words.</param>
 public sealed record DatasetProblem(string Check, string Target, string Message);
 
+/// <summary>How far a check of a dataset is, step by step.</summary>
+/// <param name="Check">The step: checksum (files' sizes and checksums), index (the shards' rows against the index), statistics.</param>
+/// <param name="Done">Files or shards of the step done.</param>
+/// <param name="Total">Files or shards the step checks.</param>
+public sealed record VerifyProgress(string Check, int Done, int Total);
+
 /// <summary>
 /// Checks a dataset: the manifest, that every file is there with its size and (unless quick) its xxHash3,
 /// and that the index matches the shards: every row belongs to exactly one group, in order, with the
@@ -23,7 +29,11 @@ public sealed record DatasetProblem(string Check, string Target, string Message)
 /// </summary>
 public static class DatasetVerifier
 {
-    public static IEnumerable<DatasetProblem> Verify(string path, bool quick = false, CancellationToken ct = default)
+    /// <param name="path">The dataset's folder.</param>
+    /// <param name="quick">Files and sizes only: no checksums, no reading of shards.</param>
+    /// <param name="ct">Stops the check.</param>
+    /// <param name="progress">Told, on the enumerating thread, as each file or shard of each step is done (a full check of a large dataset reads all of it).</param>
+    public static IEnumerable<DatasetProblem> Verify(string path, bool quick = false, CancellationToken ct = default, IProgress<VerifyProgress>? progress = null)
     {
         var root = Path.GetFullPath(path);
         var manifestPath = Path.Combine(root, DatasetManifest.FileName);
@@ -36,9 +46,11 @@ public static class DatasetVerifier
         if (bad is not null) { yield return bad; yield break; }
 
         bool filesOk = true;
+        int files = m.Shards.Count + 1, filesDone = 0;
         foreach (var f in m.Shards.Cast<FileEntry>().Append(m.Index))
         {
             ct.ThrowIfCancellationRequested();
+            progress?.Report(new("checksum", filesDone++, files));
             string? full = null;
             string? outside = null;
             try { full = GroupedDataset.Resolve(root, f.File); }
@@ -53,12 +65,13 @@ public static class DatasetVerifier
                 if (sum != f.Xxh3) { filesOk = false; yield return new("checksum", f.File, $"The xxHash3 is {sum}; the manifest says {f.Xxh3}."); }
             }
         }
+        progress?.Report(new("checksum", files, files));
         if (m.Shards.Sum(s => s.Records) != m.RecordCount)
             yield return new("manifest", DatasetManifest.FileName, $"The shards hold {m.Shards.Sum(s => s.Records)} records; the manifest counts {m.RecordCount}.");
         if (quick || !filesOk) yield break;
 
-        foreach (var p in CheckIndexAgainstShards(root, m, ct)) yield return p;
-        foreach (var p in CheckStatistics(root, m, ct)) yield return p;
+        foreach (var p in CheckIndexAgainstShards(root, m, ct, progress)) yield return p;
+        foreach (var p in CheckStatistics(root, m, ct, progress)) yield return p;
     }
 
     /// <summary>
@@ -69,13 +82,15 @@ public static class DatasetVerifier
     /// timestamp columns of micro- or nanoseconds, in milliseconds (StitchedParquetFile): those, told by their
     /// created_by, are named with what happened without reading their values. One problem per shard and column.
     /// </summary>
-    private static IEnumerable<DatasetProblem> CheckStatistics(string root, DatasetManifest m, CancellationToken ct)
+    private static IEnumerable<DatasetProblem> CheckStatistics(string root, DatasetManifest m, CancellationToken ct, IProgress<VerifyProgress>? progress)
     {
         var fineTimestamps = m.Schema.Where(c => c.Type == "timestamp" && c.Unit is "micros" or "nanos").Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
         var values = new PlainTextChunk(GrouperErrorKind.InvalidDataset);
+        int done = 0;
         foreach (var shard in m.Shards)
         {
             ct.ThrowIfCancellationRequested();
+            progress?.Report(new("statistics", done++, m.Shards.Count));
             var found = new SortedDictionary<string, string>(StringComparer.Ordinal);
             var file = GroupedDataset.Resolve(root, shard.File);
             using (var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.RandomAccess))
@@ -115,6 +130,7 @@ public static class DatasetVerifier
             }
             foreach (var message in found.Values) yield return new("statistics", shard.File, message);
         }
+        progress?.Report(new("statistics", m.Shards.Count, m.Shards.Count));
     }
 
     /// <summary>How a column's values and its statistics' bounds compare: Parquet's order for the column's physical and logical type.</summary>
@@ -193,7 +209,7 @@ public static class DatasetVerifier
         public string Show(byte[]? bound) => bound is null ? "none" : Show(bound.AsSpan());
     }
 
-    private static IEnumerable<DatasetProblem> CheckIndexAgainstShards(string root, DatasetManifest m, CancellationToken ct)
+    private static IEnumerable<DatasetProblem> CheckIndexAgainstShards(string root, DatasetManifest m, CancellationToken ct, IProgress<VerifyProgress>? progress)
     {
         GroupedDataset? ds = null;
         DatasetProblem? openProblem = null;
@@ -228,6 +244,7 @@ public static class DatasetVerifier
         // The first mismatch ends the walk: past it, rows and entries are out of step and every later row would differ.
         for (int s = 0; s < m.Shards.Count && problems.Count == 0; s++)
         {
+            progress?.Report(new("index", s, m.Shards.Count));
             long row = 0;
             foreach (var key in ShardKeys(root, m, s, ds, ct))
             {
@@ -258,6 +275,7 @@ public static class DatasetVerifier
         }
         if (problems.Count == 0 && (e != entries.Count || inGroup != 0))
             problems.Add(new("index", m.Index.File, $"{entries.Count - e} group(s) of the index have no rows in the shards."));
+        progress?.Report(new("index", m.Shards.Count, m.Shards.Count));
         foreach (var p in problems) yield return p;
     }
 

@@ -27,7 +27,20 @@ public sealed class TestGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
         {
             int problems = 0;
             WriteProgress(new ProgressRecord(2, "Test-GroupedDataset", $"Checking {path}"));
-            foreach (var p in DatasetVerifier.Verify(path, Quick, _cts.Token))
+            // On this (the pipeline) thread, as the problems are enumerated; a few times a second, and at each step's end.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            long last = long.MinValue / 2;
+            var progress = new Reported<VerifyProgress>(p =>
+            {
+                if (p.Done < p.Total && clock.ElapsedMilliseconds - last < 250) return;
+                last = clock.ElapsedMilliseconds;
+                WriteProgress(new ProgressRecord(2, "Test-GroupedDataset", $"Checking {path}: {Step(p.Check)}, {p.Done} of {p.Total}")
+                {
+                    CurrentOperation = p.Check,
+                    PercentComplete = p.Total > 0 ? 100 * p.Done / p.Total : -1,
+                });
+            });
+            foreach (var p in DatasetVerifier.Verify(path, Quick, _cts.Token, progress))
             {
                 problems++;
                 if (!Quiet) WriteObject(new DatasetProblemInfo { DatasetPath = path, Check = p.Check, Target = p.Target, Message = p.Message });
@@ -36,6 +49,20 @@ public sealed class TestGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
             WriteVerbose($"{path}: {(problems == 0 ? "no problems" : $"{problems} problem(s)")}{(Quick ? " (quick check)" : "")}.");
             if (Quiet) WriteObject(problems == 0);
         }
+    }
+
+    private static string Step(string check) => check switch
+    {
+        "checksum" => "files and their checksums",
+        "index" => "the shards' rows against the index",
+        "statistics" => "the shards' statistics against their values",
+        _ => check,
+    };
+
+    /// <summary>Core's progress handed to a method of this cmdlet, on the thread that reported it.</summary>
+    private sealed class Reported<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 
     protected override void StopProcessing() => _cts.Cancel();

@@ -27,6 +27,28 @@ public class VerifierTests
         Assert.Empty(DatasetVerifier.Verify(ds, quick: true));
     }
 
+    [Fact]
+    public void A_check_tells_how_far_each_step_is()
+    {
+        using var t = new TempDir();
+        var ds = Build(t);
+        int shards = DatasetManifest.Parse(File.ReadAllBytes(Path.Combine(ds, "manifest.json")), ds).Shards.Count;
+        Assert.True(shards > 1);
+        var reports = new List<VerifyProgress>();
+        Assert.Empty(DatasetVerifier.Verify(ds, progress: new Collect(reports)).ToList());
+        Assert.Equal(["checksum", "index", "statistics"], reports.Select(r => r.Check).Distinct());
+        foreach (var (check, total) in new[] { ("checksum", shards + 1), ("index", shards), ("statistics", shards) })
+            Assert.Equal(Enumerable.Range(0, total + 1), reports.Where(r => r.Check == check).Select(r => { Assert.Equal(total, r.Total); return r.Done; }));
+        reports.Clear();
+        Assert.Empty(DatasetVerifier.Verify(ds, quick: true, progress: new Collect(reports)).ToList());
+        Assert.Equal(Enumerable.Range(0, shards + 2), reports.Select(r => { Assert.Equal("checksum", r.Check); return r.Done; }));
+    }
+
+    private sealed class Collect(List<VerifyProgress> into) : IProgress<VerifyProgress>
+    {
+        public void Report(VerifyProgress value) => into.Add(value);
+    }
+
     /// <summary>Shards written before 2026-11-30 kept Parquet.Net's min/max of micro- and nanosecond timestamps, in milliseconds: named, per shard and column.</summary>
     [Fact]
     public void Timestamp_statistics_engines_misread_are_named()
