@@ -29,9 +29,9 @@ public abstract class GrouperCmdlet : PSCmdlet
         };
 
     /// <summary>Core's progress handed to a cmdlet's method: Core reports on the thread that called it, the pipeline's.</summary>
-    protected sealed class PipelineProgress(Action<BuildProgress> report) : IProgress<BuildProgress>
+    protected sealed class PipelineProgress<T>(Action<T> report) : IProgress<T>
     {
-        public void Report(BuildProgress value) => report(value);
+        public void Report(T value) => report(value);
     }
 
     /// <summary>What a build's progress says it has read: records, and megabytes of how many where it knows.</summary>

@@ -18,8 +18,17 @@ internal static class PlainValues
         TimeSpan.FromTicks(unit switch { TimeUnit.Millis => v * TimeSpan.TicksPerMillisecond, TimeUnit.Nanos => v / 100, _ => v * 10 });
 
     /// <summary>Days since 1970-01-01; an <see cref="ArgumentOutOfRangeException"/> beyond .NET's years 1-9999.</summary>
-    public static DateOnly Date(int days) => (uint)((long)days + UnixEpochDay) <= (uint)DateOnly.MaxValue.DayNumber
-        ? DateOnly.FromDayNumber(days + UnixEpochDay) : throw new ArgumentOutOfRangeException(nameof(days));
+    public static DateOnly Date(int days) => TryDayNumber(days, out int day)
+        ? DateOnly.FromDayNumber(day) : throw new ArgumentOutOfRangeException(nameof(days));
+
+    /// <summary>The day number (<see cref="DateOnly.DayNumber"/>) of <see cref="Date"/>; false beyond .NET's years 1-9999.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool TryDayNumber(int days, out int dayNumber)
+    {
+        long day = (long)days + UnixEpochDay;
+        dayNumber = (int)day;
+        return (ulong)day <= (ulong)DateOnly.MaxValue.DayNumber;
+    }
 
     /// <summary>
     /// <paramref name="v"/> in <paramref name="unit"/> since the Unix epoch, of kind UTC in a column adjusted to

@@ -158,8 +158,7 @@ internal static class RowCodec
                     buf.Length += 10;
                     return true;
                 case ValueKind.Date when v.Length == 4:
-                    long day = (long)BinaryPrimitives.ReadInt32LittleEndian(v) + Format.PlainValues.UnixEpochDay;
-                    if ((ulong)day > (ulong)DateOnly.MaxValue.DayNumber) return false;
+                    if (!Format.PlainValues.TryDayNumber(BinaryPrimitives.ReadInt32LittleEndian(v), out int day)) return false;
                     at = buf.GetSpan(1 + VarInt.MaxLength);
                     at[0] = (byte)ValueKind.Date;
                     buf.Length += 1 + VarInt.Write(at[1..], (ulong)day);

@@ -74,7 +74,7 @@ public sealed class ImportGroupedDatasetCommand : GrouperCmdlet, IDisposable
                 var built = DatasetImporter.Regroup(source, destination!, new BuildOptions
                 {
                     Key = new ColumnKeySpec(GroupBy), MemoryLimit = MemoryLimit, Overwrite = Force, Durable = Durable,
-                    Progress = new PipelineProgress(p => WriteProgress(BuildProgressRecord(1, "Import-GroupedDataset", p, $"{ReadSoFar(p)} of Parquet files to regroup; {p.SpillRuns} spill runs", null))),
+                    Progress = new PipelineProgress<BuildProgress>(p => WriteProgress(BuildProgressRecord(1, "Import-GroupedDataset", p, $"{ReadSoFar(p)} of Parquet files to regroup; {p.SpillRuns} spill runs", null))),
                 }, _cts.Token);
                 WriteProgress(new ProgressRecord(1, "Import-GroupedDataset", "Done") { RecordType = ProgressRecordType.Completed });
                 WriteObject(ToInfo(destination!, built));

@@ -43,7 +43,7 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
         if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;
         try
         {
-            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning, new PipelineProgress(Report), MemoryLimit);
+            var m = DatasetMerger.Merge(_parts, destination, Force, (ShardTransfer)Transfer, _cts.Token, Durable, WriteWarning, new PipelineProgress<BuildProgress>(Report), MemoryLimit);
             WriteObject(ToInfo(destination, m));
         }
         catch (GrouperException ex)

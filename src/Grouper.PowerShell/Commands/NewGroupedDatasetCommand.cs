@@ -232,7 +232,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
                 Durable = Durable,
                 KeysOnly = Preview,
                 Worker = Share,
-                Progress = new PipelineProgress(ReportProgress),
+                Progress = new PipelineProgress<BuildProgress>(ReportProgress),
             });
             foreach (var line in _builder.Recovered) WriteWarning(line);
         }

@@ -30,7 +30,7 @@ public sealed class TestGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
             // On this (the pipeline) thread, as the problems are enumerated; a few times a second, and at each step's end.
             var clock = System.Diagnostics.Stopwatch.StartNew();
             long last = long.MinValue / 2;
-            var progress = new Reported<VerifyProgress>(p =>
+            var progress = new PipelineProgress<VerifyProgress>(p =>
             {
                 if (p.Done < p.Total && clock.ElapsedMilliseconds - last < 250) return;
                 last = clock.ElapsedMilliseconds;
@@ -58,12 +58,6 @@ public sealed class TestGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
         "statistics" => "the shards' statistics against their values",
         _ => check,
     };
-
-    /// <summary>Core's progress handed to a method of this cmdlet, on the thread that reported it.</summary>
-    private sealed class Reported<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 
     protected override void StopProcessing() => _cts.Cancel();
 
