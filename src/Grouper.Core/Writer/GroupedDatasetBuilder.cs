@@ -95,6 +95,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _sorter.Spilled += () => Report();
         // How far the input is read: the sorter holds its last full buffer when the rest fits in the other.
         _sorter.ReadFraction = () => Progress.ReadFraction;
+        // An input expected to come to no more than the budget spills runs that are not worth compressing.
+        _sorter.StoreRunsUpTo = options.MemoryLimit;
     }
 
     /// <summary>What the start of this build cleaned up after earlier builds that died (for warnings).</summary>

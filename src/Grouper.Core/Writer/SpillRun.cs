@@ -5,8 +5,10 @@ using Grouper.Util;
 namespace Grouper.Writer;
 
 /// <summary>
-/// A spill run on disk: a sorted sequence of (key, row) records in LZ4-compressed blocks.
-/// Block: [int32 raw length][int32 compressed length][compressed bytes]; raw block: repeated
+/// A spill run on disk: a sorted sequence of (key, row) records in LZ4-compressed blocks, or in blocks
+/// stored as they are (<see cref="StoredBlock"/>: a run of a build that spills little).
+/// Block: [int32 raw length][int32 compressed length][compressed bytes], or [int32 raw length][-1][raw bytes]
+/// when stored; raw block: repeated
 /// [varint key length + 1][key][varint row length][row], or [0][varint row length][row] for a record whose
 /// key is the record's before it in the same block (a block is read on its own, so its first record always
 /// has its key). A block holds whole records, so one record larger than the block size makes a larger block.
@@ -29,10 +31,16 @@ internal sealed class RunWriter : IDisposable
     private int _write;  // the oldest slot not yet written
     private int _lastKeyStart = -1; // where the last record's key lies in the block being filled (-1: a new block)
     private int _lastKeyLength;
+    private readonly bool _store;
 
-    // blocks: buffers to write with, reused from run to run (new ones when null).
-    public RunWriter(string path, int blockSize, SpillCodec? codec = null, RunBlocks? blocks = null)
+    /// <summary>The compressed length a block's header gives when its bytes are stored as they are.</summary>
+    public const int StoredBlock = -1;
+
+    // blocks: buffers to write with, reused from run to run (new ones when null). store: blocks are written
+    // as they are, not compressed.
+    public RunWriter(string path, int blockSize, SpillCodec? codec = null, RunBlocks? blocks = null, bool store = false)
     {
+        _store = store;
         Path = path;
         _blockSize = blockSize;
         _codec = codec ?? SpillCodec.Preferred;
@@ -97,9 +105,13 @@ internal sealed class RunWriter : IDisposable
         Faults.Hit("spill");
         _blockBytes.Add(_blockRecordBytes);
         _blockRecordBytes = 0;
-        _filling.MarkReady();
-        // Compressed here at once, unless a waiting thread takes the blocks (the next one is gathered meanwhile).
-        if (!_blocks.Helping && _filling.TryClaim()) _filling.Compress(_codec);
+        if (_store) _filling.MarkStored();
+        else
+        {
+            _filling.MarkReady();
+            // Compressed here at once, unless a waiting thread takes the blocks (the next one is gathered meanwhile).
+            if (!_blocks.Helping && _filling.TryClaim()) _filling.Compress(_codec);
+        }
         _fill = (_fill + 1) % _ring.Length;
         Drain(until: _ring[_fill]);
         _filling = _ring[_fill];
@@ -127,7 +139,8 @@ internal sealed class RunWriter : IDisposable
                 BinaryPrimitives.WriteInt32LittleEndian(header, slot.Raw.Length);
                 BinaryPrimitives.WriteInt32LittleEndian(header[4..], slot.CompressedLength);
                 _file.Write(header);
-                _file.Write(slot.Compressed, 0, slot.CompressedLength);
+                if (slot.CompressedLength == StoredBlock) _file.Write(slot.Raw.Span);
+                else _file.Write(slot.Compressed, 0, slot.CompressedLength);
                 slot.Reset(_blockSize);
                 _write = (_write + 1) % _ring.Length;
                 continue;
@@ -203,6 +216,13 @@ internal sealed class RunBlocks
 
         public int State => Volatile.Read(ref _state);
         public void MarkReady() => Volatile.Write(ref _state, Ready);
+
+        /// <summary>A block written as it is: done at once, never claimed by a helper.</summary>
+        public void MarkStored()
+        {
+            CompressedLength = RunWriter.StoredBlock;
+            Volatile.Write(ref _state, Done);
+        }
         public bool TryClaim() => Interlocked.CompareExchange(ref _state, Claimed, Ready) == Ready;
 
         /// <summary>Compresses the claimed block; its bytes are published to the writer with the state.</summary>
@@ -334,11 +354,16 @@ internal sealed class RunReader : RecordStream
         if (got < 8) throw new InvalidDataException($"Spill run {_file.Name} is truncated.");
         int rawLength = BinaryPrimitives.ReadInt32LittleEndian(header);
         int compLength = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
-        if (_compressed.Length < compLength) _compressed = new byte[compLength];
+        if (rawLength < 0 || compLength < RunWriter.StoredBlock) throw new InvalidDataException($"Spill run {_file.Name} is corrupt.");
         if (_raw.Length < rawLength) _raw = new byte[rawLength];
-        _file.ReadExactly(_compressed, 0, compLength);
-        int n = _codec.Decompress(_compressed.AsSpan(0, compLength), _raw.AsSpan(0, rawLength));
-        if (n != rawLength) throw new InvalidDataException($"Spill run {_file.Name} is corrupt.");
+        if (compLength == RunWriter.StoredBlock) _file.ReadExactly(_raw, 0, rawLength);
+        else
+        {
+            if (_compressed.Length < compLength) _compressed = new byte[compLength];
+            _file.ReadExactly(_compressed, 0, compLength);
+            int n = _codec.Decompress(_compressed.AsSpan(0, compLength), _raw.AsSpan(0, rawLength));
+            if (n != rawLength) throw new InvalidDataException($"Spill run {_file.Name} is corrupt.");
+        }
         _rawLength = rawLength;
         _pos = 0;
         KeyStart = -1; // the block's first record must have its key

@@ -545,4 +545,134 @@ public class ExternalSorterTests
         Assert.True(sorter.RunCount > ExternalSorter.HoldAfterRunsAtMost + 1, $"{sorter.RunCount} runs");
         Assert.False(held);
     }
+    [Fact]
+    public void A_stored_run_reads_back_as_the_compressed_one_with_its_blocks_as_they_are()
+    {
+        using var t = new TempDir();
+        const int BlockSize = 4 << 10;
+        var records = RepeatingRecords(7, 8_000);
+        var blocks = new RunBlocks(BlockSize);
+        string Write(string name, bool store)
+        {
+            var path = Path.Combine(t.Path, name);
+            using var w = new RunWriter(path, BlockSize, blocks: blocks, store: store);
+            foreach (var (key, row) in records) w.Write(key, row);
+            w.Finish();
+            return path;
+        }
+        // Stored, compressed, stored again with the same blocks: a slot's stored mark does not outlive its run.
+        var stored = Write("stored.lz4", true);
+        var compressed = Write("compressed.lz4", false);
+        var storedAgain = Write("stored-again.lz4", true);
+        List<(string Key, string Row, bool Repeats)> Read(string path)
+        {
+            var all = new List<(string, string, bool)>();
+            using var r = new RunReader(path, BlockSize);
+            while (r.MoveNext()) all.Add((Convert.ToHexString(r.Key), Convert.ToHexString(r.Row), r.KeyRepeats));
+            return all;
+        }
+        var expected = Read(compressed);
+        Assert.Equal(records.Count, expected.Count);
+        Assert.Equal(records.Select(r => Convert.ToHexString(r.Key)), expected.Select(e => e.Key));
+        Assert.Equal(expected, Read(stored));
+        Assert.Equal(File.ReadAllBytes(stored), File.ReadAllBytes(storedAgain));
+        // Every block of the stored run says so and holds its raw bytes; the blocks are the compressed run's.
+        List<(int Raw, int Compressed)> Blocks(string path)
+        {
+            var file = File.ReadAllBytes(path);
+            var blocks = new List<(int, int)>();
+            for (int at = 0; at < file.Length;)
+            {
+                int rawLength = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(at));
+                int compressedLength = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(at + 4));
+                blocks.Add((rawLength, compressedLength));
+                at += 8 + (compressedLength == RunWriter.StoredBlock ? rawLength : compressedLength);
+                Assert.True(at <= file.Length, "a block runs past the end of its run");
+            }
+            return blocks;
+        }
+        var storedBlocks = Blocks(stored);
+        var compressedBlocks = Blocks(compressed);
+        Assert.True(storedBlocks.Count > 10, $"{storedBlocks.Count} blocks");
+        Assert.All(storedBlocks, b => Assert.Equal(RunWriter.StoredBlock, b.Compressed));
+        Assert.All(compressedBlocks, b => Assert.True(b.Compressed > 0));
+        Assert.Equal(compressedBlocks.Select(b => b.Raw), storedBlocks.Select(b => b.Raw));
+        Assert.Equal(new FileInfo(stored).Length, storedBlocks.Sum(b => 8L + b.Raw));
+    }
+
+    [Fact]
+    public void A_block_header_with_a_negative_length_other_than_stored_is_refused_as_corrupt()
+    {
+        using var t = new TempDir();
+        var path = Path.Combine(t.Path, "bad.lz4");
+        using (var f = File.Create(path))
+        {
+            var bytes = new byte[16];
+            BinaryPrimitives.WriteInt32LittleEndian(bytes, 8);
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4), -2);
+            f.Write(bytes);
+        }
+        using var reader = new RunReader(path, 1 << 10);
+        var ex = Assert.Throws<InvalidDataException>(() => reader.MoveNext());
+        Assert.Contains("bad.lz4", ex.Message);
+    }
+
+    /// <summary>
+    /// Runs are stored as they are only while the input read so far says its records come to no more than
+    /// the threshold (not when nothing says how far the input is read); the records come out in the same order
+    /// either way, in one stream and in two halves.
+    /// </summary>
+    [Theory]
+    [InlineData(64L << 20, true, true)]
+    [InlineData(1L << 20, true, false)]  // the records come to ~2.6 MB: more than the threshold
+    [InlineData(0L, true, false)]        // never
+    [InlineData(64L << 20, false, false)] // how far the input is read is not known
+    public void Runs_are_stored_only_when_the_input_is_expected_to_come_to_at_most_the_threshold(long threshold, bool sayFraction, bool stored)
+    {
+        using var t = new TempDir();
+        const int N = 60_000;
+        var rng = new Random(9);
+        var keys = Enumerable.Range(0, N).Select(_ => Encoding.ASCII.GetBytes($"k{rng.Next(800):D3}")).ToArray();
+        var expected = keys.Select((k, i) => (Encoding.ASCII.GetString(k), i)).OrderBy(r => r.Item1, StringComparer.Ordinal).ThenBy(r => r.i).ToList();
+        List<(string, int)> Read(RecordStream s)
+        {
+            var all = new List<(string, int)>();
+            using (s) while (s.MoveNext()) all.Add((Encoding.ASCII.GetString(s.Key), BinaryPrimitives.ReadInt32LittleEndian(s.Row)));
+            return all;
+        }
+        foreach (bool halves in new[] { false, true })
+        {
+            using var sorter = new ExternalSorter(t[$"{halves}"], bufferMemory: 2 << 20, mergeMemory: 64 << 20, blockSize: 16 << 10, maxFanIn: 100)
+            {
+                StoreRunsUpTo = threshold,
+            };
+            int added = 0;
+            if (sayFraction) sorter.ReadFraction = () => (double)added / N;
+            var row = new byte[40];
+            for (int i = 0; i < N; i++)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(row, i);
+                sorter.Add(keys[i], row);
+                added++;
+            }
+            Assert.True(sorter.RunCount >= 3, $"{sorter.RunCount} runs");
+            // Every run but a held buffer spilled late is decided alike: all of them or none.
+            Assert.Equal(stored ? sorter.RunCount : 0, sorter.StoredRuns);
+            // Looked at once the merge has begun: the last spill has ended by then.
+            var h = halves ? sorter.SortedHalves(0, 1 << 20, CancellationToken.None) : null;
+            var whole = halves ? null : sorter.Sorted(CancellationToken.None);
+            var files = Directory.GetFiles(t[$"{halves}"], "run-*.lz4");
+            Assert.Equal(sorter.RunCount, files.Length);
+            Assert.All(files, f => Assert.Equal(stored, BinaryPrimitives.ReadInt32LittleEndian(File.ReadAllBytes(f).AsSpan(4)) == RunWriter.StoredBlock));
+            List<(string, int)> got;
+            if (halves)
+            {
+                Assert.NotNull(h);
+                got = Read(h!.First);
+                got.AddRange(Read(h.Second));
+            }
+            else got = Read(whole!);
+            Assert.Equal(expected, got);
+        }
+    }
 }
