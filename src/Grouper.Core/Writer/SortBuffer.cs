@@ -236,8 +236,10 @@ internal sealed class SortBuffer
 
     /// <summary>
     /// Least-significant-byte-first radix sort on the 8-byte prefix: stable, so records with equal prefixes
-    /// keep their arrival order without comparing sequence numbers; a byte that is the same in every
-    /// entry costs one counting pass and no move.
+    /// keep their arrival order without comparing sequence numbers. The eight bytes' counts are taken in one
+    /// pass over the entries, and a byte that is the same in every entry costs no pass at all (a key's prefix
+    /// after the buffer's common one often has three or four bytes that differ: a pass for each byte was
+    /// twelve passes over the entries where five do).
     /// </summary>
     [MethodImpl(Hot.Path)]
     private void RadixSortByPrefix(Span<Entry> entries)
@@ -253,17 +255,30 @@ internal sealed class SortBuffer
     [MethodImpl(Hot.Path)]
     private static void RadixSortByPrefix(Span<Entry> entries, Span<Entry> scratch)
     {
-        Span<Entry> src = entries, dst = scratch;
-        Span<int> counts = stackalloc int[256];
-        bool inScratch = false;
-        for (int shift = 0; shift < 64; shift += 8)
+        Span<int> counts = stackalloc int[8 * 256];
+        counts.Clear();
+        foreach (ref readonly var e in entries)
         {
-            counts.Clear();
-            foreach (ref readonly var e in src) counts[(int)(e.Prefix >> shift) & 0xFF]++;
-            if (counts[(int)(src[0].Prefix >> shift) & 0xFF] == src.Length) continue; // all alike in this byte
+            ulong p = e.Prefix;
+            counts[(int)(p & 0xFF)]++;
+            counts[256 + (int)(p >> 8 & 0xFF)]++;
+            counts[512 + (int)(p >> 16 & 0xFF)]++;
+            counts[768 + (int)(p >> 24 & 0xFF)]++;
+            counts[1024 + (int)(p >> 32 & 0xFF)]++;
+            counts[1280 + (int)(p >> 40 & 0xFF)]++;
+            counts[1536 + (int)(p >> 48 & 0xFF)]++;
+            counts[1792 + (int)(p >> 56)]++;
+        }
+        Span<Entry> src = entries, dst = scratch;
+        bool inScratch = false;
+        for (int b = 0; b < 8; b++)
+        {
+            int shift = b * 8;
+            var c = counts.Slice(b * 256, 256);
+            if (c[(int)(src[0].Prefix >> shift) & 0xFF] == src.Length) continue; // all alike in this byte
             int sum = 0;
-            for (int b = 0; b < 256; b++) { int c = counts[b]; counts[b] = sum; sum += c; }
-            foreach (ref readonly var e in src) dst[counts[(int)(e.Prefix >> shift) & 0xFF]++] = e;
+            for (int d = 0; d < 256; d++) { int n = c[d]; c[d] = sum; sum += n; }
+            foreach (ref readonly var e in src) dst[c[(int)(e.Prefix >> shift) & 0xFF]++] = e;
             var t = src; src = dst; dst = t;
             inScratch = !inScratch;
         }
