@@ -456,15 +456,19 @@ public sealed class GroupedDatasetBuilder : IDisposable
             Report(force: true);
             if (_options.KeysOnly) throw new InvalidOperationException("A keys-only build can only be previewed.");
             bool inMemory = _sorter.InMemory;
+            // The merging thread's loops, compiled on the other core while this one sorts the last buffer, collects
+            // the sort's garbage and makes the shard writer (25-30 ms in a process's first build, Parquet.Net's
+            // types loaded): the spills are done and nothing is encoded yet, so that core is idle. Asked before
+            // the last sort, not after it: 100 MB builds 0.60 -> 0.59 s (typed Parquet), 0.64 -> 0.61 s (CSV),
+            // 0.67 -> 0.65 s (text Parquet). A build that spilled nothing merges its buffers with a stream whose
+            // type is known once they are sorted.
+            Type[] writing = [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), typeof(BooleanChunk), typeof(DecimalChunk)];
+            if (!inMemory) Hot.CompileAhead([.. writing, typeof(MergeStream), typeof(RunReader)]);
             // Merged names number the natural keys in order across all groups: one stream then.
             var halves = _options.Key.MergeKeys == 0 ? _sorter.SortedHalves(_options.HalvesFromBytes, _options.ShardTargetBytes, ct) : null;
             var stream = halves is null ? _sorter.Sorted(ct) : null;
-            // The merging thread's loops, compiled on the other core while this one makes the shard writer
-            // (25-30 ms in a process's first build, Parquet.Net's types loaded): the spills are done and nothing
-            // is encoded yet, so that core is idle, and the first record is written ~10 ms sooner.
             var merged = halves?.First ?? stream!;
-            Hot.CompileAhead(inMemory ? [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), typeof(BooleanChunk), typeof(DecimalChunk), merged.GetType()]
-                : [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), typeof(BooleanChunk), typeof(DecimalChunk), merged.GetType(), typeof(RunReader)]);
+            if (inMemory) Hot.CompileAhead([.. writing, merged.GetType()]);
 
             EnterPhase(BuildPhase.Writing);
             Report(force: true);
