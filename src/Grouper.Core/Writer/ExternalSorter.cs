@@ -289,17 +289,21 @@ internal sealed class ExternalSorter : IDisposable
     /// <summary>Gives back the sort buffers the merge does not read (the resident ones stay when they hold records).</summary>
     private void ReleaseForMerge()
     {
+        bool released = false;
         if (!_buffer.IsEmpty) ResidentBytes = _buffer.MemoryUsed;
-        else _buffer.Release();
+        else { _buffer.Release(); released = true; }
         if (_held is { } held) ResidentBytes += held.MemoryUsed; // the other buffer
-        else _buffers[_active ^ 1].Release();
+        else { _buffers[_active ^ 1].Release(); released = true; }
         // The other sort buffer's chunks are large; give them back before the merge takes memory. Aggressive:
         // the heap's free memory is returned to the system too, or a Parquet source's garbage, collected but
         // kept committed, stayed under the merge's memory (a 4 GB Parquet build peaked at 297-305 MB, 270 so).
         // Not while the process takes no more than the merge's share of the budget: the merge's memory on top
         // of it stays within the budget, and the collection cost more than its pause (7-10 ms for a 100 MB CSV
-        // build), as the writing phase faulted in again the pages it had given back.
-        CollectedBeforeMerge = Environment.WorkingSet > _mergeMemory;
+        // build), as the writing phase faulted in again the pages it had given back. Nor when both buffers stay
+        // for the merge (one held, the other holding the last records): nothing large was given back, and the
+        // collection only moved the buffers' live chunks (a 100 MB typed Parquet build paused 10-11 ms for it;
+        // without: 0.62 against 0.63 s in 16 pairs, peak RSS 175 against 165 MB).
+        CollectedBeforeMerge = released && Environment.WorkingSet > _mergeMemory;
         if (CollectedBeforeMerge) GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 

@@ -303,6 +303,35 @@ public class ExternalSorterTests
     }
 
     [Fact]
+    public void Nothing_is_collected_before_the_merge_when_both_buffers_stay_for_it()
+    {
+        // One buffer held, the other holding the last records: no sort buffer was given back, so a collection
+        // would only move their chunks, however far past the merge's share the process is.
+        using var t = new TempDir();
+        using var sorter = new ExternalSorter(t["spill"], bufferMemory: 4 << 20, mergeMemory: 1L << 20, blockSize: 16 << 10, maxFanIn: 100);
+        const int N = 60_000;
+        int added = 0;
+        sorter.ReadFraction = () => (double)added / N;
+        var key = new byte[8];
+        var row = new byte[40];
+        for (int i = 0; i < N; i++)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(key, i % 97);
+            BinaryPrimitives.WriteInt32LittleEndian(row, i);
+            sorter.Add(key, row);
+            added++;
+        }
+        Assert.True(sorter.Held, "the last full buffer was not held");
+        Assert.True(sorter.RunCount >= 1, $"{sorter.RunCount} runs");
+        using var sorted = sorter.Sorted(CancellationToken.None);
+        Assert.False(sorter.CollectedBeforeMerge);
+        Assert.True(sorter.ResidentBytes > 0);
+        int n = 0;
+        while (sorted.MoveNext()) n++;
+        Assert.Equal(N, n);
+    }
+
+    [Fact]
     public void The_sorter_spills_its_first_four_fills_at_half_the_size_of_the_later_ones()
     {
         // Each buffer's first two fills take half its capacity: the records between spills show it.
