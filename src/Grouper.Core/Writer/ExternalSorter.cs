@@ -141,6 +141,13 @@ internal sealed class ExternalSorter : IDisposable
     /// </summary>
     public long StoreRunsUpTo { get; set; }
 
+    /// <summary>
+    /// How much of the whole input has been read, from 0 to 1, when the build knows how much it is (-1 when it
+    /// does not: files arriving one at a time, records from the pipeline). Asked for <see cref="StoreRunsUpTo"/>:
+    /// the fraction of the file being read would take a thousand small files for a small input.
+    /// </summary>
+    public Func<double>? InputFraction { get; set; }
+
     /// <summary>Runs stored rather than compressed (tests).</summary>
     internal int StoredRuns { get; private set; }
 
@@ -149,7 +156,7 @@ internal sealed class ExternalSorter : IDisposable
     private bool StoreRun()
     {
         if (StoreRunsUpTo <= 0 || _records == 0) return false;
-        double read = ReadFraction?.Invoke() ?? -1;
+        double read = InputFraction?.Invoke() ?? -1;
         if (read is <= 0 or > 1 || _recordBytes / read > StoreRunsUpTo) return false;
         StoredRuns++;
         return true;

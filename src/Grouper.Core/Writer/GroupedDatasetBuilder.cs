@@ -52,6 +52,12 @@ public sealed class GroupedDatasetBuilder : IDisposable
     private long _recordsWritten, _groupsWritten;
     private bool _completed, _disposed;
 
+    /// <summary>The most an input's records may come to for its spill runs to be stored uncompressed (<see cref="ExternalSorter.StoreRunsUpTo"/>).</summary>
+    internal const long StoreRunsAtMost = 512L << 20;
+
+    /// <summary>Spill runs stored uncompressed so far, and all runs spilled (tests).</summary>
+    internal (int Stored, int All) SpillRunsStored => (_sorter.StoredRuns, _sorter.RunCount);
+
     /// <summary>The largest number of spill runs merged at once; more are merged in levels.</summary>
     internal int MaxMergeFanIn { get => _maxFanIn; init { _maxFanIn = value; _sorter?.SetMaxFanIn(value); } }
     private int _maxFanIn = 128;
@@ -95,8 +101,11 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _sorter.Spilled += () => Report();
         // How far the input is read: the sorter holds its last full buffer when the rest fits in the other.
         _sorter.ReadFraction = () => Progress.ReadFraction;
-        // An input expected to come to no more than the budget spills runs that are not worth compressing.
-        _sorter.StoreRunsUpTo = options.MemoryLimit;
+        // An input expected to come to no more than the budget spills runs that are not worth compressing; not
+        // more than StoreRunsAtMost, whatever the budget: a large budget's runs would take the disk and the
+        // file cache several times what they take compressed (and 1 GB builds were no faster stored).
+        _sorter.StoreRunsUpTo = Math.Min(options.MemoryLimit, StoreRunsAtMost);
+        _sorter.InputFraction = () => _inputBytes > 0 || _inputRecords > 0 ? Progress.ReadFraction : -1;
     }
 
     /// <summary>What the start of this build cleaned up after earlier builds that died (for warnings).</summary>

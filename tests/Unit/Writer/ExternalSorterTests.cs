@@ -676,7 +676,7 @@ public class ExternalSorterTests
                 StoreRunsUpTo = threshold,
             };
             int added = 0;
-            if (sayFraction) sorter.ReadFraction = () => (double)added / N;
+            if (sayFraction) sorter.ReadFraction = sorter.InputFraction = () => (double)added / N;
             var row = new byte[40];
             for (int i = 0; i < N; i++)
             {

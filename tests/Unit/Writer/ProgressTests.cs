@@ -36,6 +36,37 @@ public class ProgressTests
         return reports;
     }
 
+    /// <summary>
+    /// A build whose input is expected to come to no more than its budget stores its spill runs uncompressed;
+    /// a larger input, or one whose size is not known, compresses them. The dataset is the same either way.
+    /// </summary>
+    [Theory]
+    [InlineData(16, true, true)]   // ~9 MB of records, a 16 MB budget
+    [InlineData(4, true, false)]   // the same records, a 4 MB budget
+    [InlineData(16, false, false)] // how much input to expect not said (its one file's size is no measure of a build's input)
+    public void Spill_runs_are_stored_uncompressed_only_when_the_input_is_expected_to_fit_the_budget(int budgetMb, bool expect, bool stored)
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["a.csv"], Csv(120_000, 5));
+        var options = new BuildOptions { Key = KeySpec.FromColumns("k"), MemoryLimit = budgetMb << 20, RowGroupMaxRows = 1000 };
+        (int Stored, int All) runs;
+        using (var b = new GroupedDatasetBuilder(t["ds"], options))
+        {
+            if (expect) b.ExpectInput(new FileInfo(t["a.csv"]).Length);
+            using (var r = SourceFiles.Open(t["a.csv"])) b.AddAll(r);
+            runs = b.SpillRunsStored;
+            b.Complete();
+        }
+        Assert.True(runs.All >= 2, $"{runs.All} runs");
+        Assert.Equal(stored ? runs.All : 0, runs.Stored);
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(120_000, ds.Manifest.RecordCount);
+        var expected = File.ReadAllLines(t["a.csv"]).Skip(1).Select(l => l.Split(',')).Select((f, i) => (Key: f[0], Seq: i))
+            .OrderBy(x => x.Key, StringComparer.Ordinal).ThenBy(x => x.Seq).Select(x => $"{x.Key}/{x.Seq}").ToList();
+        var got = ds.EnumerateGroups().SelectMany(g => ds.ReadRecords(g).Select(r => $"{g.Key}/{r[1]}")).ToList();
+        Assert.Equal(expected, got);
+    }
+
     [Fact]
     public void The_time_a_phase_has_left_is_its_pace_so_far_once_the_pace_says_something()
     {
