@@ -15,6 +15,9 @@ internal sealed class ExternalSorter : IDisposable
     private readonly SortBuffer[] _buffers;
     private int _active;
     private Task? _spilling;
+    // Whether the spill under way compresses blocks another thread can take (WaitForSpill): not a stored run's,
+    // nor a held buffer's sort, which a waiting thread cannot help with and would only spin beside.
+    private bool _spillHelps;
     private SortBuffer _buffer => _buffers[_active];
     private readonly string _spillDir;
     private readonly long _mergeMemory;
@@ -107,6 +110,7 @@ internal sealed class ExternalSorter : IDisposable
             var heldBlocks = SpillBlocks;
             bool storeHeld = StoreRun();
             _spilling = Workers.Run(() => SpillBuffer(held, heldPath, heldBlocks, storeHeld));
+            _spillHelps = !storeHeld;
         }
         // The buffer is sorted by whichever thread would otherwise wait: here, while the previous spill is
         // still running (CSV and JSON Lines, where gathering and compressing are the slower side: this thread
@@ -120,7 +124,7 @@ internal sealed class ExternalSorter : IDisposable
             // Sorted on a worker while the rest is read, as a spill would sort it: the one sort scratch is then
             // the worker's until the next WaitForSpill, which comes before any other sort.
             var kept = _held = _buffer;
-            if (!kept.IsSorted) _spilling = Workers.Run(kept.Sort);
+            if (!kept.IsSorted) (_spilling, _spillHelps) = (Workers.Run(kept.Sort), false);
             _active ^= 1;
             return;
         }
@@ -129,6 +133,7 @@ internal sealed class ExternalSorter : IDisposable
         var blocks = SpillBlocks; // made here, so this thread, helping, always sees them whole
         bool store = StoreRun();
         _spilling = Workers.Run(() => SpillBuffer(full, path, blocks, store));
+        _spillHelps = !store;
         _active ^= 1;
     }
 
@@ -196,7 +201,7 @@ internal sealed class ExternalSorter : IDisposable
     {
         var pending = _spilling;
         if (pending is null) return;
-        if (!pending.IsCompleted && _spillBlockStore is { } blocks)
+        if (!pending.IsCompleted && _spillHelps && _spillBlockStore is { } blocks)
         {
             blocks.Helping = true;
             try
