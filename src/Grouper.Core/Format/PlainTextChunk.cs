@@ -20,7 +20,7 @@ internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, RowGroup
 /// Used by the dataset reader (shards) and by Parquet sources, which also read unannotated INT32, INT64,
 /// FLOAT and DOUBLE chunks this way (their PLAIN values and dictionaries are fixed-width slices).
 /// </summary>
-internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKind.InvalidDataset)
+internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKind.InvalidDataset, bool zstdAndGzip = false)
 {
     private const int DataPage = 0, DictionaryPage = 2, DataPageV2 = 3;
     private const int PlainDictionary = 2, RleDictionary = 8;
@@ -72,12 +72,16 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// (text), or the fixed-width INT32, INT64, FLOAT, DOUBLE and FIXED_LEN_BYTE_ARRAY (of
     /// <paramref name="fixedLength"/> bytes), whose PLAIN values and dictionaries are read the same way (each
     /// value a slice of the page, <see cref="GetUtf8"/>, as it lies), or booleans (PLAIN bits, <see cref="GetBoolean"/>).
+    /// Snappy or uncompressed pages; Zstd and Gzip pages too when <paramref name="zstdAndGzip"/>: only the dataset
+    /// verifier asks (Test-GroupedDataset checks the statistics of Zstd and Gzip shards with it), while sources and
+    /// scans leave those pages to Parquet.Net, whose reading of them the tests compare Grouper's with.
     /// </summary>
-    public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel, Parquet.Meta.Type physical, int fixedLength = 0)
+    public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel, Parquet.Meta.Type physical, int fixedLength = 0, bool zstdAndGzip = false)
     {
         var m = chunk.MetaData;
         if (m is null || chunk.FilePath is not null || m.Type != physical || WidthOf(physical, fixedLength) == -1 || maxDefinitionLevel > 1) return false;
-        if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED)) return false;
+        if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED)
+            && !(zstdAndGzip && m.Codec is (CompressionCodec.ZSTD or CompressionCodec.GZIP))) return false;
         foreach (var e in m.Encodings ?? [])
             if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY)) return false; // RLE: levels
         return m.TotalCompressedSize is > 0 and <= int.MaxValue;
@@ -90,7 +94,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     public bool TryLoad(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY, int fixedLength = 0)
     {
         var chunk = Find(file, column);
-        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength, zstdAndGzip)) return false;
         _fixedLength = fixedLength;
         try
         {
@@ -113,7 +117,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     public bool TryBegin(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY, int fixedLength = 0)
     {
         var chunk = Find(file, column);
-        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength, zstdAndGzip)) return false;
         var m = chunk.MetaData!;
         if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, column, nullable, rows, physical, fixedLength);
         _fixedLength = fixedLength;
@@ -324,7 +328,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     {
         int size = h.UncompressedSize;
         if (size < 0) throw Damaged(path, "a page's size is wrong");
-        if (codec != CompressionCodec.SNAPPY && h.CompressedSize != size) throw Damaged(path, "an uncompressed page has the wrong size");
+        if (codec == CompressionCodec.UNCOMPRESSED && h.CompressedSize != size) throw Damaged(path, "an uncompressed page has the wrong size");
         return size;
     }
 
@@ -333,13 +337,47 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // The page's body (at `body` in _raw) decompressed, or copied, into dest[at .. at + size).
     private void Expand(scoped in PageHeaderInfo h, int body, byte[] dest, int at, int size, CompressionCodec codec, string path)
     {
-        if (codec != CompressionCodec.SNAPPY)
+        if (codec == CompressionCodec.UNCOMPRESSED)
         {
             Buffer.BlockCopy(_raw, body, dest, at, size);
             return;
         }
+        if (codec is CompressionCodec.ZSTD or CompressionCodec.GZIP)
+        {
+            ExpandZstdOrGzip(h, body, dest, at, size, codec, path);
+            return;
+        }
         if (!_snappy.TryDecompress(_raw, body, h.CompressedSize, dest, at, size, out bool wrongSize))
             throw Damaged(path, wrongSize ? "a page decompresses to the wrong size" : "a page does not decompress");
+    }
+
+    private ZstdSharp.Decompressor? _zstd;
+
+    // Zstd (a frame) and Gzip (RFC 1952 members, as Parquet's GZIP codec is): exactly `size` bytes, or the page is damaged.
+    private void ExpandZstdOrGzip(scoped in PageHeaderInfo h, int body, byte[] dest, int at, int size, CompressionCodec codec, string path)
+    {
+        if (h.CompressedSize < 0 || body + (long)h.CompressedSize > _raw.Length) throw Damaged(path, "a page runs past its chunk");
+        var source = _raw.AsSpan(body, h.CompressedSize);
+        var target = dest.AsSpan(at, size);
+        bool exact;
+        try
+        {
+            if (codec == CompressionCodec.ZSTD)
+            {
+                _zstd ??= new ZstdSharp.Decompressor();
+                exact = _zstd.TryUnwrap(source, target, out int written) && written == size;
+            }
+            else
+            {
+                using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(_raw, body, h.CompressedSize, writable: false), System.IO.Compression.CompressionMode.Decompress);
+                exact = gzip.ReadAtLeast(target, size, throwOnEndOfStream: false) == size && gzip.ReadByte() < 0;
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException or ArgumentException)
+        {
+            throw Damaged(path, "a page does not decompress");
+        }
+        if (!exact) throw Damaged(path, "a page decompresses to the wrong size");
     }
 
     private void ReadDictionary(in PageHeaderInfo h, int body, CompressionCodec codec, string path)
