@@ -193,4 +193,53 @@ public class VerifierTests
         // The first of the chunk's values above 5 (by position: the marker or one before it).
         Assert.Matches(@"^Column 'n' of row group \d+ holds -?\d+, outside its statistics \(minimum -?\d+, maximum 5\): engines that filter by them skip matching rows", p.Message);
     }
+    /// <summary>A Zstd or Gzip page that does not decompress to its header's size is named, not skipped.</summary>
+    [Theory]
+    [InlineData(ShardCompression.Zstd)]
+    [InlineData(ShardCompression.Gzip)]
+    public void A_damaged_Zstd_or_Gzip_page_is_named_by_the_statistics_check(ShardCompression compression)
+    {
+        using var t = new TempDir();
+        var rows = Enumerable.Range(0, 4000).Select(i => new object?[] { $"k{i % 20:D2}", (long)i * 7919 % 100_003 }).ToList();
+        ColumnSpec[] columns = [Col("k", ValueKind.String), Col("n", ValueKind.Int64)];
+        var ds = t["ds"];
+        using (var b = new GroupedDatasetBuilder(ds, new BuildOptions { Key = KeySpec.FromColumns("k"), RowGroupMaxRows = 1000, Compression = compression }))
+        {
+            using (var r = new TestRecords("in", columns, rows)) b.AddAll(r);
+            b.Complete();
+        }
+        Assert.Empty(DatasetVerifier.Verify(ds));
+        // The compressed length in the header of column n's first data page, one byte shorter: the page's body
+        // ends a byte early (the chunk's bytes stay where they are).
+        var manifestPath = Path.Combine(ds, "manifest.json");
+        var m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), ds);
+        var shard = m.Shards[0];
+        var path = Path.Combine(ds, shard.File);
+        long pageAt;
+        using (var fs = File.OpenRead(path))
+            pageAt = ParquetFooter.ReadLayout(fs).RowGroups[0].Columns.Single(c => c.MetaData!.PathInSchema[0] == "n").MetaData!.DataPageOffset;
+        var bytes = File.ReadAllBytes(path);
+        // PageHeader (Thrift compact): field 1 type, field 2 uncompressed size, field 3 compressed size, each an
+        // i32 (header byte 0x15) and a zigzag varint. The compressed size halved (a cut of Gzip's 8-byte trailer
+        // alone goes unseen: .NET's GZipStream does not check it, and the values are whole), written in as many
+        // bytes as it took, so that nothing after it moves.
+        int at = (int)pageAt;
+        for (int field = 1; field <= 2; field++)
+        {
+            Assert.Equal(0x15, bytes[at++]);
+            while ((bytes[at++] & 0x80) != 0) { }
+        }
+        Assert.Equal(0x15, bytes[at++]);
+        int start = at, shift = 0;
+        long zigzag = 0;
+        do { zigzag |= (long)(bytes[at] & 0x7F) << shift; shift += 7; } while ((bytes[at++] & 0x80) != 0);
+        long shorter = ((zigzag >> 1) / 2) << 1;
+        for (int i = start; i < at; i++, shorter >>= 7) bytes[i] = (byte)((int)(shorter & 0x7F) | (i < at - 1 ? 0x80 : 0));
+        Assert.Equal(0, shorter);
+        File.WriteAllBytes(path, bytes);
+        File.WriteAllText(manifestPath, File.ReadAllText(manifestPath).Replace($"\"xxh3\": \"{shard.Xxh3}\"", $"\"xxh3\": \"{Util.FileChecksum.Compute(path)}\""));
+        var p = Assert.Single(DatasetVerifier.Verify(ds));
+        Assert.Equal(("statistics", shard.File), (p.Check, p.Target));
+        Assert.Matches(@"^Column 'n' of row group 0 cannot be read to check its statistics: .* is damaged: a page (does not decompress|decompresses to the wrong size)", p.Message);
+    }
 }
