@@ -106,11 +106,7 @@ internal sealed class ExternalSorter : IDisposable
             _held = null;
             HeldThenSpilled++;
             WaitForSpill();
-            var heldPath = NextRunPath();
-            var heldBlocks = SpillBlocks;
-            bool storeHeld = StoreRun();
-            _spilling = Workers.Run(() => SpillBuffer(held, heldPath, heldBlocks, storeHeld));
-            _spillHelps = !storeHeld;
+            StartSpill(held);
         }
         // The buffer is sorted by whichever thread would otherwise wait: here, while the previous spill is
         // still running (CSV and JSON Lines, where gathering and compressing are the slower side: this thread
@@ -128,13 +124,18 @@ internal sealed class ExternalSorter : IDisposable
             _active ^= 1;
             return;
         }
-        var full = _buffer;
+        StartSpill(_buffer);
+        _active ^= 1;
+    }
+
+    /// <summary>Spills <paramref name="buffer"/> as the next run on a worker (after any spill before it has ended).</summary>
+    private void StartSpill(SortBuffer buffer)
+    {
         var path = NextRunPath();
         var blocks = SpillBlocks; // made here, so this thread, helping, always sees them whole
         bool store = StoreRun();
-        _spilling = Workers.Run(() => SpillBuffer(full, path, blocks, store));
+        _spilling = Workers.Run(() => SpillBuffer(buffer, path, blocks, store));
         _spillHelps = !store;
-        _active ^= 1;
     }
 
     /// <summary>
