@@ -179,8 +179,8 @@ internal abstract class OwnChunk : ColumnSink
         ReadOnlySpan<byte> stored = page;
         if (_codec == CompressionCodec.SNAPPY)
         {
-            var compressed = rowGroup.Scratch(Snappier.Snappy.GetMaxCompressedLength(page.Length));
-            stored = compressed[..Snappier.Snappy.Compress(page, compressed)];
+            var compressed = rowGroup.Scratch(SnappyEncoder.MaxLength(page.Length));
+            stored = compressed[..SnappyEncoder.Compress(page, compressed)];
         }
         long at = body.WrittenCount;
         var w = new ThriftCompact.Writer(body);

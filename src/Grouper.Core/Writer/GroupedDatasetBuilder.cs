@@ -471,7 +471,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
             // the last sort, not after it: 100 MB builds 0.60 -> 0.59 s (typed Parquet), 0.64 -> 0.61 s (CSV),
             // 0.67 -> 0.65 s (text Parquet). A build that spilled nothing merges its buffers with a stream whose
             // type is known once they are sorted.
-            Type[] writing = [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), typeof(BooleanChunk), typeof(DecimalChunk)];
+            Type[] writing = [typeof(ShardWriter), typeof(ByteArrayChunk), typeof(FixedWidthChunk), typeof(BooleanChunk), typeof(DecimalChunk),
+                .. _options.Compression == ShardCompression.Snappy ? [typeof(SnappyEncoder)] : Type.EmptyTypes];
             if (!inMemory) Hot.CompileAhead([.. writing, typeof(MergeStream), typeof(RunReader)]);
             // Merged names number the natural keys in order across all groups: one stream then.
             var halves = _options.Key.MergeKeys == 0 ? _sorter.SortedHalves(_options.HalvesFromBytes, _options.ShardTargetBytes, ct) : null;

@@ -1,0 +1,294 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using ArmCrc32 = System.Runtime.Intrinsics.Arm.Crc32;
+
+namespace Grouper.Format;
+
+/// <summary>
+/// Snappy compression of the pages Grouper encodes, writing the bytes Snappier (Parquet.Net's compressor, which
+/// wrote them before) writes: the reference compressor's algorithm (snappy 1.1.10) with the same hash, table
+/// sizes, match search and copy encoding, so that shards stay byte for byte what they were. Snappier runs its
+/// ReadyToRun code, which calls instead of inlining what it uses of the runtime's library (a tuple's
+/// constructor among them, left in the runtime's first tier for a whole build), and compressing was half of
+/// the encoding workers' time in a build's writing phase. This one is compiled fully optimised at its first
+/// call (<see cref="Util.Hot"/>).
+/// </summary>
+/// <remarks>
+/// The hash of four bytes is their CRC-32C, as Snappier computes it where the processor has an instruction for
+/// it (x86 with SSE 4.2, 64-bit ARM); elsewhere Snappier falls back to a multiplication, and so wrote other bytes
+/// there. This computes the CRC without the instruction too: the shards do not depend on the machine.
+/// Tests compare every page with Snappier's bytes.
+/// </remarks>
+internal static unsafe class SnappyEncoder
+{
+    private const int BlockSize = 1 << 16;       // the input is compressed in fragments of 64 KB
+    private const int InputMargin = 15;          // the last bytes of a fragment are never searched for matches
+    private const int MaxTableBits = 14;
+
+    /// <summary>The most bytes <see cref="Compress"/> writes for <paramref name="length"/> bytes of input.</summary>
+    public static int MaxLength(int length) => 32 + length + length / 6;
+
+    [ThreadStatic] private static ushort[]? t_table;
+    [ThreadStatic] private static byte[]? t_scratch;
+
+    /// <summary>Compresses <paramref name="input"/> into <paramref name="output"/> (at least <see cref="MaxLength"/> bytes); returns the length written.</summary>
+    [MethodImpl(Util.Hot.Path)]
+    public static int Compress(ReadOnlySpan<byte> input, Span<byte> output)
+    {
+        if (output.Length < MaxLength(input.Length)) throw new ArgumentException("The output is smaller than the longest compressed form of the input.", nameof(output));
+        var table = t_table ??= new ushort[1 << MaxTableBits];
+        int written = WriteLength(output, (uint)input.Length);
+        fixed (byte* src = input)
+        fixed (ushort* hashes = table)
+        {
+            for (int at = 0; at < input.Length; at += BlockSize)
+            {
+                int length = Math.Min(BlockSize, input.Length - at);
+                int size = TableSize(length);
+                new Span<ushort>(hashes, size).Clear();
+                uint mask = (uint)(2 * (size - 1));
+                var rest = output[written..];
+                if (rest.Length >= MaxLength(length))
+                {
+                    fixed (byte* dst = rest) written += (int)(Fragment(src + at, length, dst, hashes, mask) - dst);
+                }
+                else
+                {
+                    // The fragment's worst case does not fit what is left (the whole input's bound is shared out
+                    // unevenly): compressed aside, then copied, as the reference does.
+                    var scratch = t_scratch ??= new byte[MaxLength(BlockSize)];
+                    int n;
+                    fixed (byte* dst = scratch) n = (int)(Fragment(src + at, length, dst, hashes, mask) - dst);
+                    scratch.AsSpan(0, n).CopyTo(rest);
+                    written += n;
+                }
+            }
+        }
+        return written;
+    }
+
+    private static int WriteLength(Span<byte> output, uint value)
+    {
+        int i = 0;
+        for (; value >= 0x80; value >>= 7) output[i++] = (byte)(value | 0x80);
+        output[i++] = (byte)value;
+        return i;
+    }
+
+    // The table has a slot for each position of the fragment, as a power of two from 256 to 16384.
+    private static int TableSize(int length) =>
+        length > 1 << MaxTableBits ? 1 << MaxTableBits : length < 256 ? 256 : 2 << (31 - BitOperations.LeadingZeroCount((uint)(length - 1)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Load32(byte* p) => Unsafe.ReadUnaligned<uint>(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Load64(byte* p) => Unsafe.ReadUnaligned<ulong>(p);
+
+    // The table entry of four bytes: byte offset (hash & mask) into a table of 16-bit positions.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ushort* Entry(ushort* table, uint bytes, uint mask) => (ushort*)((byte*)table + (Crc32C(bytes, mask) & mask));
+
+    /// <summary>The CRC-32C step of the SSE 4.2 instruction <c>crc32</c> on four bytes: <paramref name="crc"/> updated by <paramref name="data"/>, no inversions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static uint Crc32C(uint crc, uint data)
+    {
+        if (Sse42.IsSupported) return Sse42.Crc32(crc, data);
+        if (ArmCrc32.IsSupported) return ArmCrc32.ComputeCrc32C(crc, data);
+        return SoftwareCrc32C(crc, data);
+    }
+
+    internal static uint SoftwareCrc32C(uint crc, uint data)
+    {
+        uint c = crc ^ data;
+        var t = CrcTable;
+        for (int i = 0; i < 4; i++) c = t[(int)(c & 0xFF)] ^ (c >> 8);
+        return c;
+    }
+
+    private static readonly uint[] CrcTable = MakeCrcTable();
+
+    private static uint[] MakeCrcTable()
+    {
+        var t = new uint[256];
+        for (uint i = 0; i < 256; i++)
+        {
+            uint c = i;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? (c >> 1) ^ 0x82F63B78u : c >> 1; // reflected Castagnoli polynomial
+            t[i] = c;
+        }
+        return t;
+    }
+
+    /// <summary>Compresses one fragment (at most 64 KB) to <paramref name="op"/>; returns where its bytes end.</summary>
+    [MethodImpl(Util.Hot.Path)]
+    private static byte* Fragment(byte* start, int length, byte* op, ushort* table, uint mask)
+    {
+        byte* end = start + length;
+        byte* ip = start;
+        if (length >= InputMargin)
+        {
+            byte* ipLimit = end - InputMargin;
+            while (true)
+            {
+                // Bytes from `literal` to ip are emitted as a literal, then one or more copies.
+                byte* literal = ip;
+                ip++;
+                byte* candidate;
+                int skip = 32;
+                if (ipLimit - ip >= 16)
+                {
+                    // The next 16 positions are looked up one by one (the reference unrolls this).
+                    int delta = (int)(ip - start);
+                    for (int i = 0; i < 16; i++)
+                    {
+                        uint bytes = Load32(ip + i);
+                        ushort* entry = Entry(table, bytes, mask);
+                        candidate = start + *entry;
+                        *entry = (ushort)(delta + i);
+                        if (Load32(candidate) == bytes)
+                        {
+                            // A literal of i + 1 bytes; 16 are copied, the input and the output have room.
+                            *op = (byte)(i << 2);
+                            Unsafe.CopyBlockUnaligned(op + 1, literal, 16);
+                            op += i + 2;
+                            ip += i;
+                            goto copies;
+                        }
+                    }
+                    ip += 16;
+                    skip += 16;
+                }
+                // Heuristic match skipping: after 32 bytes without a match, every second byte is looked at,
+                // after 32 more every third, and so on.
+                while (true)
+                {
+                    uint bytes = Load32(ip);
+                    ushort* entry = Entry(table, bytes, mask);
+                    int step = skip >> 5;
+                    skip += step;
+                    byte* next = ip + step;
+                    if (next > ipLimit)
+                    {
+                        ip = literal;
+                        goto remainder;
+                    }
+                    candidate = start + *entry;
+                    *entry = (ushort)(ip - start);
+                    if (Load32(candidate) == bytes) break;
+                    ip = next;
+                }
+                op = Literal(op, literal, (int)(ip - literal), fast: true);
+
+            copies:
+                // A match of at least four bytes at ip; copies while the input right after one matches again.
+                do
+                {
+                    byte* from = ip;
+                    int matched = 4 + MatchLength(candidate + 4, ip + 4, end);
+                    ip += matched;
+                    op = Copy(op, (int)(from - candidate), matched);
+                    if (ip >= ipLimit) goto remainder;
+                    // The positions just before and at ip go into the table, and ip's is looked up.
+                    *Entry(table, Load32(ip - 1), mask) = (ushort)(ip - start - 1);
+                    uint bytes = Load32(ip);
+                    ushort* entry = Entry(table, bytes, mask);
+                    candidate = start + *entry;
+                    *entry = (ushort)(ip - start);
+                    if (Load32(candidate) != bytes) break;
+                } while (true);
+            }
+        }
+    remainder:
+        if (ip < end) op = Literal(op, ip, (int)(end - ip), fast: false);
+        return op;
+    }
+
+    /// <summary>How many bytes from <paramref name="s1"/> and <paramref name="s2"/> on are equal, <paramref name="s2"/> not past <paramref name="limit"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MatchLength(byte* s1, byte* s2, byte* limit)
+    {
+        int matched = 0;
+        while (limit - s2 >= 8)
+        {
+            ulong x = Load64(s1 + matched) ^ Load64(s2);
+            if (x != 0) return matched + (BitOperations.TrailingZeroCount(x) >> 3);
+            s2 += 8;
+            matched += 8;
+        }
+        while (s2 < limit && s1[matched] == *s2)
+        {
+            s2++;
+            matched++;
+        }
+        return matched;
+    }
+
+    // A literal's tag (its length less one, in the tag or in 1-4 bytes after it), then its bytes. `fast`: a
+    // literal of at most 16 bytes copies 16 (the caller's input has them, and the output has room).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* Literal(byte* op, byte* literal, int length, bool fast)
+    {
+        uint n = (uint)length - 1;
+        if (fast && length <= 16)
+        {
+            *op = (byte)(n << 2);
+            Unsafe.CopyBlockUnaligned(op + 1, literal, 16);
+            return op + 1 + length;
+        }
+        if (n < 60) *op++ = (byte)(n << 2);
+        else
+        {
+            int count = (BitOperations.Log2(n) >> 3) + 1;
+            *op++ = (byte)((59 + count) << 2);
+            BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(op, 4), n); // the output has room for four
+            op += count;
+        }
+        Unsafe.CopyBlockUnaligned(op, literal, (uint)length);
+        return op + length;
+    }
+
+    // A copy of `length` bytes from `offset` back (below 65536): in pieces of 64 while more than 67 are left
+    // (so that the last is at least 4), one of 60 if 65-67 are, then the rest.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* Copy(byte* op, int offset, int length)
+    {
+        if (length < 12) return ShortCopy(op, offset, length);
+        while (length >= 68)
+        {
+            op = LongCopy(op, offset, 64);
+            length -= 64;
+        }
+        if (length > 64)
+        {
+            op = LongCopy(op, offset, 60);
+            length -= 60;
+        }
+        return length < 12 ? ShortCopy(op, offset, length) : LongCopy(op, offset, length);
+    }
+
+    // 4-11 bytes: two bytes when the offset is below 2048 (length - 4 and the offset's high three bits in the
+    // tag), else three (length - 1 in the tag, a 16-bit offset).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* ShortCopy(byte* op, int offset, int length)
+    {
+        if (offset < 2048)
+        {
+            op[0] = (byte)(1 | ((length - 4) << 2) | ((offset >> 8) << 5));
+            op[1] = (byte)offset;
+            return op + 2;
+        }
+        return LongCopy(op, offset, length);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* LongCopy(byte* op, int offset, int length)
+    {
+        op[0] = (byte)(2 | ((length - 1) << 2));
+        op[1] = (byte)offset;
+        op[2] = (byte)(offset >> 8);
+        return op + 3;
+    }
+}
