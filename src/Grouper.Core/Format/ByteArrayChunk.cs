@@ -235,7 +235,7 @@ internal sealed class ByteArrayChunk : OwnChunk
         if (_page.Length - _length < bytes.Length + 4) Grow(bytes.Length + 4);
         int at = _length;
         BinaryPrimitives.WriteInt32LittleEndian(_page.AsSpan(at), bytes.Length);
-        bytes.CopyTo(_page.AsSpan(at + 4));
+        Bytes.Copy(bytes, _page.AsSpan(at + 4));
         _length = at + 4 + bytes.Length;
         return at;
     }

@@ -303,7 +303,7 @@ internal static class RowCodec
     {
         var span = buf.GetSpan(VarInt.MaxLength + utf8.Length);
         int n = VarInt.Write(span, (ulong)utf8.Length);
-        utf8.CopyTo(span[n..]);
+        Bytes.Copy(utf8, span[n..]);
         buf.Length += n + utf8.Length;
     }
 

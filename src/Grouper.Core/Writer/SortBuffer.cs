@@ -155,8 +155,8 @@ internal sealed class SortBuffer
             }
         }
         var chunk = _chunks[_chunkIndex];
-        key.CopyTo(chunk.AsSpan(_chunkOffset));
-        row.CopyTo(chunk.AsSpan(_chunkOffset + key.Length));
+        Bytes.Copy(key, chunk.AsSpan(_chunkOffset));
+        Bytes.Copy(row, chunk.AsSpan(_chunkOffset + key.Length));
 
         if (_count == _entries.Length)
         {

@@ -47,4 +47,25 @@ public class BytesTests
             }
         Assert.True(equal > 200, $"{equal} equal pairs: the test wants some");
     }
+
+    [Fact]
+    public void Copy_writes_the_value_and_nothing_around_it_at_every_length()
+    {
+        var rng = new Random(3);
+        for (int n = 0; n <= 300; n++)
+            foreach (int at in new[] { 0, 1, 7, 13 })
+            {
+                var source = new byte[n + 40];
+                rng.NextBytes(source);
+                var value = source.AsSpan(at % 5, n); // unaligned, with readable bytes past its end that must not be copied
+                var destination = new byte[n + 64];
+                destination.AsSpan().Fill(0xA5);
+                Bytes.Copy(value, destination.AsSpan(at, n + 64 - at));
+                Assert.True(destination.AsSpan(at, n).SequenceEqual(value), $"length {n} at {at}: the value");
+                Assert.True(destination.AsSpan(0, at).IndexOfAnyExcept((byte)0xA5) < 0, $"length {n} at {at}: a byte before it written");
+                Assert.True(destination.AsSpan(at + n).IndexOfAnyExcept((byte)0xA5) < 0, $"length {n} at {at}: a byte after it written");
+            }
+        Assert.Throws<ArgumentException>(() => Bytes.Copy(new byte[10], new byte[9]));
+        Assert.Throws<ArgumentException>(() => Bytes.Copy(new byte[300], new byte[299]));
+    }
 }
