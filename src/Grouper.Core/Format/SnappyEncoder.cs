@@ -11,15 +11,15 @@ namespace Grouper.Format;
 /// wrote them before) writes: the reference compressor's algorithm (snappy 1.1.10) with the same hash, table
 /// sizes, match search and copy encoding, so that shards stay byte for byte what they were. Snappier runs its
 /// ReadyToRun code, which calls instead of inlining what it uses of the runtime's library (a tuple's
-/// constructor among them, left in the runtime's first tier for a whole build), and compressing was half of
-/// the encoding workers' time in a build's writing phase. This one is compiled fully optimised at its first
-/// call (<see cref="Util.Hot"/>).
+/// constructor among them, left in the runtime's first tier for a whole build), and compressing was the largest
+/// part of the encoding workers' time in a build's writing phase. This one is compiled fully optimised at its
+/// first call (<see cref="Util.Hot"/>).
 /// </summary>
 /// <remarks>
 /// The hash of four bytes is their CRC-32C, as Snappier computes it where the processor has an instruction for
 /// it (x86 with SSE 4.2, 64-bit ARM); elsewhere Snappier falls back to a multiplication, and so wrote other bytes
 /// there. This computes the CRC without the instruction too: the shards do not depend on the machine.
-/// Tests compare every page with Snappier's bytes.
+/// Tests compare its bytes with Snappier's on inputs of every kind and size that take its paths.
 /// </remarks>
 internal static unsafe class SnappyEncoder
 {
@@ -27,11 +27,19 @@ internal static unsafe class SnappyEncoder
     private const int InputMargin = 15;          // the last bytes of a fragment are never searched for matches
     private const int MaxTableBits = 14;
 
-    /// <summary>The most bytes <see cref="Compress"/> writes for <paramref name="length"/> bytes of input.</summary>
-    public static int MaxLength(int length) => 32 + length + length / 6;
+    /// <summary>
+    /// The room <see cref="Compress"/> needs for <paramref name="length"/> bytes of input: the length's own five
+    /// bytes at most, then the reference's bound for a fragment (<see cref="FragmentBound"/>) of all of it.
+    /// </summary>
+    public static int MaxLength(int length) => checked(5 + FragmentBound(length));
+
+    // What the reference asks to be free before it compresses a fragment of `length` bytes into place. A fragment
+    // takes less: every copy fewer bytes than it stands for, each literal but the last followed by a copy, and a
+    // literal's tag one byte up to 60 bytes and three at most; the 16-byte copies of short literals write past
+    // the end by 15 bytes at most. What one 64 KB fragment leaves of its sixth covers the next one's 32.
+    private static int FragmentBound(int length) => 32 + length + length / 6;
 
     [ThreadStatic] private static ushort[]? t_table;
-    [ThreadStatic] private static byte[]? t_scratch;
 
     /// <summary>Compresses <paramref name="input"/> into <paramref name="output"/> (at least <see cref="MaxLength"/> bytes); returns the length written.</summary>
     [MethodImpl(Util.Hot.Path)]
@@ -50,20 +58,9 @@ internal static unsafe class SnappyEncoder
                 new Span<ushort>(hashes, size).Clear();
                 uint mask = (uint)(2 * (size - 1));
                 var rest = output[written..];
-                if (rest.Length >= MaxLength(length))
-                {
-                    fixed (byte* dst = rest) written += (int)(Fragment(src + at, length, dst, hashes, mask) - dst);
-                }
-                else
-                {
-                    // The fragment's worst case does not fit what is left (the whole input's bound is shared out
-                    // unevenly): compressed aside, then copied, as the reference does.
-                    var scratch = t_scratch ??= new byte[MaxLength(BlockSize)];
-                    int n;
-                    fixed (byte* dst = scratch) n = (int)(Fragment(src + at, length, dst, hashes, mask) - dst);
-                    scratch.AsSpan(0, n).CopyTo(rest);
-                    written += n;
-                }
+                // Fragment writes through a pointer: its room is checked, though MaxLength leaves it (above).
+                if (rest.Length < FragmentBound(length)) throw new InvalidOperationException("No room left for a fragment's worst case.");
+                fixed (byte* dst = rest) written += (int)(Fragment(src + at, length, dst, hashes, mask) - dst);
             }
         }
         return written;

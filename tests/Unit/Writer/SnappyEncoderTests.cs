@@ -99,6 +99,25 @@ public class SnappyEncoderTests
     }
 
     [Fact]
+    public void Writes_nothing_past_the_room_it_asks_for()
+    {
+        // It writes through a pointer: within MaxLength whatever the input, the 16-byte copies of short literals
+        // included. Guard bytes follow the room; the inputs are incompressible, of short repeats, or mixed.
+        foreach (var kind in new[] { "random", "mixed", "sparse" })
+            foreach (int length in new[] { 0, 1, 15, 16, 17, 100, 65535, 65536, 65537, 3 * 65536 + 7, 300_000 })
+            {
+                var data = Make(kind, length, length + 11);
+                int room = SnappyEncoder.MaxLength(length);
+                var block = new byte[room + 64];
+                block.AsSpan().Fill(0xA5);
+                int n = SnappyEncoder.Compress(data, block.AsSpan(0, room));
+                Assert.True(n <= room);
+                Assert.True(block.AsSpan(room).IndexOfAnyExcept((byte)0xA5) < 0, $"{kind}, {length} bytes: written past its room");
+                Assert.Equal(data, global::Snappier.Snappy.DecompressToArray(block.AsSpan(0, n)));
+            }
+    }
+
+    [Fact]
     public void The_hash_without_the_instruction_is_the_instructions_CRC()
     {
         var rng = new Random(5);
