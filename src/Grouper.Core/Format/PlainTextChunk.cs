@@ -370,7 +370,8 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             else
             {
                 using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(_raw, body, h.CompressedSize, writable: false), System.IO.Compression.CompressionMode.Decompress);
-                exact = gzip.ReadAtLeast(target, size, throwOnEndOfStream: false) == size && gzip.ReadByte() < 0;
+                exact = gzip.ReadAtLeast(target, size, throwOnEndOfStream: false) == size && gzip.ReadByte() < 0
+                    && GzipTrailerHolds(source, target);
             }
         }
         catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException or ArgumentException)
@@ -379,6 +380,14 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
         if (!exact) throw Damaged(path, "a page decompresses to the wrong size");
     }
+
+    // .NET's GZipStream does not check a member's trailer (the CRC-32 and the length of what it holds): a page
+    // cut or damaged there alone would decompress whole. A page is one member, as Parquet writers make it
+    // (the verifier reads Grouper's shards, written by Parquet.Net's GZipStream).
+    private static bool GzipTrailerHolds(ReadOnlySpan<byte> member, ReadOnlySpan<byte> content) =>
+        member.Length >= 18 // a 10-byte header and the 8-byte trailer at least
+        && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(member[^4..]) == (uint)content.Length
+        && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(member[^8..]) == System.IO.Hashing.Crc32.HashToUInt32(content);
 
     private void ReadDictionary(in PageHeaderInfo h, int body, CompressionCodec codec, string path)
     {

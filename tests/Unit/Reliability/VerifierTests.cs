@@ -209,20 +209,52 @@ public class VerifierTests
             b.Complete();
         }
         Assert.Empty(DatasetVerifier.Verify(ds));
-        // The compressed length in the header of column n's first data page, one byte shorter: the page's body
-        // ends a byte early (the chunk's bytes stay where they are).
+        // Column n's first data page told half its compressed length (the chunk's bytes stay where they are).
+        var shard = ShortenFirstPage(ds, "n", size => size / 2);
+        var p = Assert.Single(DatasetVerifier.Verify(ds));
+        Assert.Equal(("statistics", shard.File), (p.Check, p.Target));
+        Assert.Matches(@"^Column 'n' of row group 0 cannot be read to check its statistics: .* is damaged: a page (does not decompress|decompresses to the wrong size)", p.Message);
+    }
+
+    [Theory]
+    [InlineData(8)] // the trailer, the CRC-32 and the length
+    [InlineData(3)] // part of the length
+    public void A_Gzip_page_cut_in_its_trailer_alone_is_named(int cut)
+    {
+        using var t = new TempDir();
+        var rows = Enumerable.Range(0, 4000).Select(i => new object?[] { $"k{i % 20:D2}", (long)i * 7919 % 100_003 }).ToList();
+        ColumnSpec[] columns = [Col("k", ValueKind.String), Col("n", ValueKind.Int64)];
+        var ds = t["ds"];
+        using (var b = new GroupedDatasetBuilder(ds, new BuildOptions { Key = KeySpec.FromColumns("k"), RowGroupMaxRows = 1000, Compression = ShardCompression.Gzip }))
+        {
+            using (var r = new TestRecords("in", columns, rows)) b.AddAll(r);
+            b.Complete();
+        }
+        Assert.Empty(DatasetVerifier.Verify(ds));
+        // The page's values decompress whole without the member's trailer: .NET's GZipStream ends at the end of
+        // the data, and checks a trailer only when there is one.
+        var shard = ShortenFirstPage(ds, "n", size => size - cut);
+        var p = Assert.Single(DatasetVerifier.Verify(ds));
+        Assert.Equal(("statistics", shard.File), (p.Check, p.Target));
+        Assert.Matches(@"^Column 'n' of row group 0 cannot be read to check its statistics: .* is damaged: a page decompresses to the wrong size", p.Message);
+    }
+
+    /// <summary>
+    /// Rewrites the compressed length in the header of <paramref name="column"/>'s first data page in the first
+    /// shard, in as many bytes as it took (nothing after it moves), and the shard's checksum in the manifest.
+    /// </summary>
+    private static ShardInfo ShortenFirstPage(string ds, string column, Func<long, long> newSize)
+    {
         var manifestPath = Path.Combine(ds, "manifest.json");
         var m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), ds);
         var shard = m.Shards[0];
         var path = Path.Combine(ds, shard.File);
         long pageAt;
         using (var fs = File.OpenRead(path))
-            pageAt = ParquetFooter.ReadLayout(fs).RowGroups[0].Columns.Single(c => c.MetaData!.PathInSchema[0] == "n").MetaData!.DataPageOffset;
+            pageAt = ParquetFooter.ReadLayout(fs).RowGroups[0].Columns.Single(c => c.MetaData!.PathInSchema[0] == column).MetaData!.DataPageOffset;
         var bytes = File.ReadAllBytes(path);
         // PageHeader (Thrift compact): field 1 type, field 2 uncompressed size, field 3 compressed size, each an
-        // i32 (header byte 0x15) and a zigzag varint. The compressed size halved (a cut of Gzip's 8-byte trailer
-        // alone goes unseen: .NET's GZipStream does not check it, and the values are whole), written in as many
-        // bytes as it took, so that nothing after it moves.
+        // i32 (header byte 0x15) and a zigzag varint.
         int at = (int)pageAt;
         for (int field = 1; field <= 2; field++)
         {
@@ -233,13 +265,11 @@ public class VerifierTests
         int start = at, shift = 0;
         long zigzag = 0;
         do { zigzag |= (long)(bytes[at] & 0x7F) << shift; shift += 7; } while ((bytes[at++] & 0x80) != 0);
-        long shorter = ((zigzag >> 1) / 2) << 1;
+        long shorter = newSize(zigzag >> 1) << 1;
         for (int i = start; i < at; i++, shorter >>= 7) bytes[i] = (byte)((int)(shorter & 0x7F) | (i < at - 1 ? 0x80 : 0));
         Assert.Equal(0, shorter);
         File.WriteAllBytes(path, bytes);
         File.WriteAllText(manifestPath, File.ReadAllText(manifestPath).Replace($"\"xxh3\": \"{shard.Xxh3}\"", $"\"xxh3\": \"{Util.FileChecksum.Compute(path)}\""));
-        var p = Assert.Single(DatasetVerifier.Verify(ds));
-        Assert.Equal(("statistics", shard.File), (p.Check, p.Target));
-        Assert.Matches(@"^Column 'n' of row group 0 cannot be read to check its statistics: .* is damaged: a page (does not decompress|decompresses to the wrong size)", p.Message);
+        return shard;
     }
 }
