@@ -381,9 +381,9 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (!exact) throw Damaged(path, "a page decompresses to the wrong size");
     }
 
-    // .NET's GZipStream does not check a member's trailer (the CRC-32 and the length of what it holds): a page
-    // cut or damaged there alone would decompress whole. A page is one member, as Parquet writers make it
-    // (the verifier reads Grouper's shards, written by Parquet.Net's GZipStream).
+    // .NET's GZipStream checks a member's trailer (the CRC-32 and the length of what it holds) only when it is
+    // there: a page cut there alone decompresses whole. A page is one member, as Parquet writers make it (the
+    // verifier reads Grouper's shards, written by Parquet.Net's GZipStream).
     private static bool GzipTrailerHolds(ReadOnlySpan<byte> member, ReadOnlySpan<byte> content) =>
         member.Length >= 18 // a 10-byte header and the 8-byte trailer at least
         && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(member[^4..]) == (uint)content.Length

@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
-using ArmCrc32 = System.Runtime.Intrinsics.Arm.Crc32;
 
 namespace Grouper.Format;
 
@@ -18,7 +16,8 @@ namespace Grouper.Format;
 /// <remarks>
 /// The hash of four bytes is their CRC-32C, as Snappier computes it where the processor has an instruction for
 /// it (x86 with SSE 4.2, 64-bit ARM); elsewhere Snappier falls back to a multiplication, and so wrote other bytes
-/// there. This computes the CRC without the instruction too: the shards do not depend on the machine.
+/// there. This takes the runtime's CRC-32C, computed without the instruction too: the shards do not depend
+/// on the machine.
 /// Tests compare its bytes with Snappier's on inputs of every kind and size that take its paths.
 /// </remarks>
 internal static unsafe class SnappyEncoder
@@ -88,36 +87,13 @@ internal static unsafe class SnappyEncoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ushort* Entry(ushort* table, uint bytes, uint mask) => (ushort*)((byte*)table + (Crc32C(bytes, mask) & mask));
 
-    /// <summary>The CRC-32C step of the SSE 4.2 instruction <c>crc32</c> on four bytes: <paramref name="crc"/> updated by <paramref name="data"/>, no inversions.</summary>
+    /// <summary>
+    /// The CRC-32C step of the SSE 4.2 instruction <c>crc32</c> on four bytes (<paramref name="crc"/> updated by
+    /// <paramref name="data"/>, no inversions): the runtime's, which uses the instruction where there is one
+    /// (x86, 64-bit ARM) and computes the same CRC without it elsewhere.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static uint Crc32C(uint crc, uint data)
-    {
-        if (Sse42.IsSupported) return Sse42.Crc32(crc, data);
-        if (ArmCrc32.IsSupported) return ArmCrc32.ComputeCrc32C(crc, data);
-        return SoftwareCrc32C(crc, data);
-    }
-
-    internal static uint SoftwareCrc32C(uint crc, uint data)
-    {
-        uint c = crc ^ data;
-        var t = CrcTable;
-        for (int i = 0; i < 4; i++) c = t[(int)(c & 0xFF)] ^ (c >> 8);
-        return c;
-    }
-
-    private static readonly uint[] CrcTable = MakeCrcTable();
-
-    private static uint[] MakeCrcTable()
-    {
-        var t = new uint[256];
-        for (uint i = 0; i < 256; i++)
-        {
-            uint c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? (c >> 1) ^ 0x82F63B78u : c >> 1; // reflected Castagnoli polynomial
-            t[i] = c;
-        }
-        return t;
-    }
+    internal static uint Crc32C(uint crc, uint data) => BitOperations.Crc32C(crc, data);
 
     /// <summary>Compresses one fragment (at most 64 KB) to <paramref name="op"/>; returns where its bytes end.</summary>
     [MethodImpl(Util.Hot.Path)]
