@@ -77,15 +77,15 @@ public static class DatasetVerifier
     /// <summary>
     /// Every column chunk's minimum and maximum hold its values: engines skip a row group by them, so a value
     /// outside its chunk's bounds is lost to every filter that would match it. Checked on the values as they
-    /// lie in the pages, Snappy, Zstd, Gzip or uncompressed (the chunks of other codecs, or of encodings Grouper
-    /// does not read, are not checked). Shards written before 2026-11-30 kept the min/max Parquet.Net 6.1 writes for
+    /// lie in the pages, uncompressed or of any codec Grouper writes (the chunks of encodings Grouper does not
+    /// read, as in an imported file, are not checked). Shards written before 2026-11-30 kept the min/max Parquet.Net 6.1 writes for
     /// timestamp columns of micro- or nanoseconds, in milliseconds (StitchedParquetFile): those, told by their
     /// created_by, are named with what happened without reading their values. One problem per shard and column.
     /// </summary>
     private static IEnumerable<DatasetProblem> CheckStatistics(string root, DatasetManifest m, CancellationToken ct, IProgress<VerifyProgress>? progress)
     {
         var fineTimestamps = m.Schema.Where(c => c.Type == "timestamp" && c.Unit is "micros" or "nanos").Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        var values = new PlainTextChunk(GrouperErrorKind.InvalidDataset, zstdAndGzip: true);
+        var values = new PlainTextChunk(GrouperErrorKind.InvalidDataset);
         int done = 0;
         foreach (var shard in m.Shards)
         {

@@ -20,7 +20,7 @@ internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, RowGroup
 /// Used by the dataset reader (shards) and by Parquet sources, which also read unannotated INT32, INT64,
 /// FLOAT and DOUBLE chunks this way (their PLAIN values and dictionaries are fixed-width slices).
 /// </summary>
-internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKind.InvalidDataset, bool zstdAndGzip = false)
+internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKind.InvalidDataset)
 {
     private const int DataPage = 0, DictionaryPage = 2, DataPageV2 = 3;
     private const int PlainDictionary = 2, RleDictionary = 8;
@@ -72,16 +72,17 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// (text), or the fixed-width INT32, INT64, FLOAT, DOUBLE and FIXED_LEN_BYTE_ARRAY (of
     /// <paramref name="fixedLength"/> bytes), whose PLAIN values and dictionaries are read the same way (each
     /// value a slice of the page, <see cref="GetUtf8"/>, as it lies), or booleans (PLAIN bits, <see cref="GetBoolean"/>).
-    /// Snappy or uncompressed pages; Zstd and Gzip pages too when <paramref name="zstdAndGzip"/>: only the dataset
-    /// verifier asks (Test-GroupedDataset checks the statistics of Zstd and Gzip shards with it), while sources and
-    /// scans leave those pages to Parquet.Net, whose reading of them the tests compare Grouper's with.
+    /// Pages uncompressed or compressed with any codec of the format's current list (Snappy, Zstd, Gzip, LZ4_RAW,
+    /// Brotli): other engines write all of them (Polars Zstd by default), and Parquet.Net's reading of a chunk
+    /// costs two to three times Grouper's, in strings the collector must chase. The deprecated LZ4 (Hadoop's
+    /// framing) and LZO are Parquet.Net's.
     /// </summary>
-    public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel, Parquet.Meta.Type physical, int fixedLength = 0, bool zstdAndGzip = false)
+    public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel, Parquet.Meta.Type physical, int fixedLength = 0)
     {
         var m = chunk.MetaData;
         if (m is null || chunk.FilePath is not null || m.Type != physical || WidthOf(physical, fixedLength) == -1 || maxDefinitionLevel > 1) return false;
-        if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED)
-            && !(zstdAndGzip && m.Codec is (CompressionCodec.ZSTD or CompressionCodec.GZIP))) return false;
+        if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED or CompressionCodec.ZSTD or CompressionCodec.GZIP
+            or CompressionCodec.LZ4_RAW or CompressionCodec.BROTLI)) return false;
         foreach (var e in m.Encodings ?? [])
             if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY)) return false; // RLE: levels
         return m.TotalCompressedSize is > 0 and <= int.MaxValue;
@@ -94,7 +95,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     public bool TryLoad(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY, int fixedLength = 0)
     {
         var chunk = Find(file, column);
-        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength, zstdAndGzip)) return false;
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
         _fixedLength = fixedLength;
         try
         {
@@ -117,7 +118,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     public bool TryBegin(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY, int fixedLength = 0)
     {
         var chunk = Find(file, column);
-        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength, zstdAndGzip)) return false;
+        if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
         var m = chunk.MetaData!;
         if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, column, nullable, rows, physical, fixedLength);
         _fixedLength = fixedLength;
@@ -342,9 +343,9 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             Buffer.BlockCopy(_raw, body, dest, at, size);
             return;
         }
-        if (codec is CompressionCodec.ZSTD or CompressionCodec.GZIP)
+        if (codec != CompressionCodec.SNAPPY)
         {
-            ExpandZstdOrGzip(h, body, dest, at, size, codec, path);
+            ExpandOther(h, body, dest, at, size, codec, path);
             return;
         }
         if (!_snappy.TryDecompress(_raw, body, h.CompressedSize, dest, at, size, out bool wrongSize))
@@ -353,8 +354,9 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
 
     private ZstdSharp.Decompressor? _zstd;
 
-    // Zstd (a frame) and Gzip (RFC 1952 members, as Parquet's GZIP codec is): exactly `size` bytes, or the page is damaged.
-    private void ExpandZstdOrGzip(scoped in PageHeaderInfo h, int body, byte[] dest, int at, int size, CompressionCodec codec, string path)
+    // Zstd (frames), Gzip (RFC 1952 members, as Parquet's GZIP codec is), LZ4_RAW (an LZ4 block) and Brotli (a
+    // stream): exactly `size` bytes, or the page is damaged.
+    private void ExpandOther(scoped in PageHeaderInfo h, int body, byte[] dest, int at, int size, CompressionCodec codec, string path)
     {
         if (h.CompressedSize < 0 || body + (long)h.CompressedSize > _raw.Length) throw Damaged(path, "a page runs past its chunk");
         var source = _raw.AsSpan(body, h.CompressedSize);
@@ -362,16 +364,30 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         bool exact;
         try
         {
-            if (codec == CompressionCodec.ZSTD)
+            switch (codec)
             {
-                _zstd ??= new ZstdSharp.Decompressor();
-                exact = _zstd.TryUnwrap(source, target, out int written) && written == size;
-            }
-            else
-            {
-                using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(_raw, body, h.CompressedSize, writable: false), System.IO.Compression.CompressionMode.Decompress);
-                exact = gzip.ReadAtLeast(target, size, throwOnEndOfStream: false) == size && gzip.ReadByte() < 0
-                    && GzipTrailerHolds(source, target);
+                case CompressionCodec.ZSTD:
+                    _zstd ??= new ZstdSharp.Decompressor();
+                    exact = _zstd.TryUnwrap(source, target, out int written) && written == size;
+                    break;
+                case CompressionCodec.LZ4_RAW:
+                    // The spill's LZ4 block format (the system's liblz4 where it loads): a block that would
+                    // overrun the target is refused, never written past it.
+                    exact = Writer.SpillCodec.Preferred.Decompress(source, target) == size;
+                    break;
+                case CompressionCodec.BROTLI:
+                    // Fails when the stream holds more than `size` bytes or is cut short.
+                    exact = System.IO.Compression.BrotliDecoder.TryDecompress(source, target, out int brotli) && brotli == size;
+                    break;
+                case CompressionCodec.GZIP:
+                {
+                    using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(_raw, body, h.CompressedSize, writable: false), System.IO.Compression.CompressionMode.Decompress);
+                    exact = gzip.ReadAtLeast(target, size, throwOnEndOfStream: false) == size && gzip.ReadByte() < 0
+                        && GzipTrailerHolds(source, target);
+                    break;
+                }
+                default:
+                    throw new NotPlainException(); // CanRead takes no other codec
             }
         }
         catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException or ArgumentException)
@@ -382,12 +398,16 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     }
 
     // .NET's GZipStream checks a member's trailer (the CRC-32 and the length of what it holds) only when it is
-    // there: a page cut there alone decompresses whole. A page is one member, as Parquet writers make it (the
-    // verifier reads Grouper's shards, written by Parquet.Net's GZipStream).
-    private static bool GzipTrailerHolds(ReadOnlySpan<byte> member, ReadOnlySpan<byte> content) =>
-        member.Length >= 18 // a 10-byte header and the 8-byte trailer at least
-        && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(member[^4..]) == (uint)content.Length
-        && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(member[^8..]) == System.IO.Hashing.Crc32.HashToUInt32(content);
+    // there: a page cut there alone decompresses whole. The page's last 8 bytes must then be its last member's
+    // trailer: the CRC-32 and length of the end of what the page holds. Writers make a page one member
+    // (Parquet.Net, Arrow); a page of several members holds too, as GZipStream checked the others' trailers.
+    internal static bool GzipTrailerHolds(ReadOnlySpan<byte> page, ReadOnlySpan<byte> content)
+    {
+        if (page.Length < 18) return false; // a 10-byte header and the 8-byte trailer at least
+        uint last = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(page[^4..]);
+        return last <= (uint)content.Length
+            && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(page[^8..]) == System.IO.Hashing.Crc32.HashToUInt32(content[^(int)last..]);
+    }
 
     private void ReadDictionary(in PageHeaderInfo h, int body, CompressionCodec codec, string path)
     {

@@ -483,6 +483,7 @@ public sealed class GroupedDataset : IDisposable
     private ShardColumn CreateColumn(ShardHandle main, int c)
     {
         var spec = Columns[c];
+        if (ReadWithParquetNetOnly) return ShardColumn.Create(Field(main.Reader, c), spec);
         var leaf = Leaf(main.Layout, c);
         if (spec.Kind == ValueKind.String && leaf is { FlatText: true })
             return ShardColumn.FlatText(leaf.Name, leaf.Nullable, () => Field(main.Reader, c));
@@ -512,6 +513,9 @@ public sealed class GroupedDataset : IDisposable
             if (name(columns[i]) == wanted) return i;
         return -1;
     }
+
+    /// <summary>Every column read through Parquet.Net, set before the first read (tests compare Grouper's reading with it).</summary>
+    internal bool ReadWithParquetNetOnly { get; set; }
 
     /// <summary>Shards (main handles) on which Parquet.Net was opened so far (tests).</summary>
     internal int ShardsOpenedWithParquetNet => _shards.Count(h => h?.OpenedParquetNet == true);

@@ -40,7 +40,11 @@ public sealed class ParquetRecordReader : RecordReader
     private int _rowsInGroup;
     private long _row;
 
-    public ParquetRecordReader(string path)
+    public ParquetRecordReader(string path) : this(path, parquetNetOnly: false) { }
+
+    /// <param name="path">The file.</param>
+    /// <param name="parquetNetOnly">Every column read through Parquet.Net (tests compare Grouper's reading with it).</param>
+    internal ParquetRecordReader(string path, bool parquetNetOnly)
     {
         _path = path;
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -48,7 +52,7 @@ public sealed class ParquetRecordReader : RecordReader
         try
         {
             var layout = ParquetFooter.ReadLayout(_file);
-            if (layout.ReadableByGrouper)
+            if (layout.ReadableByGrouper && !parquetNetOnly)
             {
                 _rowGroups = layout.RowGroups;
                 _numRows = layout.NumRows;

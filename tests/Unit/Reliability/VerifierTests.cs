@@ -239,6 +239,29 @@ public class VerifierTests
         Assert.Matches(@"^Column 'n' of row group 0 cannot be read to check its statistics: .* is damaged: a page decompresses to the wrong size", p.Message);
     }
 
+    [Fact]
+    public void A_Gzip_page_must_end_with_its_last_members_trailer()
+    {
+        static byte[] Member(byte[] content)
+        {
+            var ms = new MemoryStream();
+            using (var gz = new System.IO.Compression.GZipStream(ms, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) gz.Write(content);
+            return ms.ToArray();
+        }
+        var first = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 500).Select(i => $"value {i};")));
+        var second = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 300).Select(i => $"other {i * 7};")));
+        byte[] content = [.. first, .. second];
+        byte[] one = Member(content), two = [.. Member(first), .. Member(second)];
+        Assert.True(PlainTextChunk.GzipTrailerHolds(one, content));
+        // Several members, as a writer may make a page: the last one's trailer covers the end of the content.
+        Assert.True(PlainTextChunk.GzipTrailerHolds(two, content));
+        foreach (var page in new[] { one, two })
+            for (int cut = 1; cut <= 8; cut++)
+                Assert.False(PlainTextChunk.GzipTrailerHolds(page.AsSpan(0, page.Length - cut), content));
+        // A trailer whose length is more than the page holds.
+        Assert.False(PlainTextChunk.GzipTrailerHolds(Member([.. content, 1, 2, 3]), content));
+    }
+
     /// <summary>
     /// Rewrites the compressed length in the header of <paramref name="column"/>'s first data page in the first
     /// shard, in as many bytes as it took (nothing after it moves), and the shard's checksum in the manifest.
