@@ -37,9 +37,11 @@ switch (cmd)
             db.Open();
             using var c = db.CreateCommand();
             // typed.parquet: the columns typed as DuckDB detects them (a timestamp with time zone, a double), as a
-            // Parquet file usually comes; parquet and jsonl: text, as Grouper keeps a CSV's values.
-            c.CommandText = $"SET threads=2; COPY (SELECT * FROM read_csv('{csv}', header=true, all_varchar={(format == "typed.parquet" ? "false" : "true")})) TO '{output}' " +
-                (format == "jsonl" ? "(FORMAT json)" : "(FORMAT parquet, COMPRESSION snappy)");
+            // Parquet file usually comes; zstd.parquet the same, Zstd-compressed (Polars' default); parquet and
+            // jsonl: text, as Grouper keeps a CSV's values.
+            bool typed = format is "typed.parquet" or "zstd.parquet";
+            c.CommandText = $"SET threads=2; COPY (SELECT * FROM read_csv('{csv}', header=true, all_varchar={(typed ? "false" : "true")})) TO '{output}' " +
+                (format == "jsonl" ? "(FORMAT json)" : $"(FORMAT parquet, COMPRESSION {(format == "zstd.parquet" ? "zstd" : "snappy")})");
             c.ExecuteNonQuery();
             File.Delete(csv);
         }
