@@ -9,21 +9,23 @@ namespace Grouper.Format;
 internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, RowGroup Meta);
 
 /// <summary>
-/// A text column chunk read straight from the file's bytes when its pages are of version 1, compressed
-/// with Snappy or not at all, and its values PLAIN byte arrays or indexes into a dictionary of them (what
-/// Parquet.Net and DuckDB write by default): values become slices of one buffer per chunk, UTF-8 as
-/// stored, with no string or UTF-16 copy made. Parquet.Net decodes text into UTF-16 on the way,
-/// which a scan, or a build that stores UTF-8, has no use for, and whose buffers (tens of megabytes for a
-/// row group of DuckDB's size) are garbage the collector must chase. A caller that wants characters gets
-/// them decoded when it asks. Other chunks are not taken (<see cref="CanRead(ColumnChunk, int)"/>) and go through
-/// Parquet.Net, as do chunks whose pages turn out to be of version 2 (<see cref="NotPlainException"/>).
-/// Used by the dataset reader (shards) and by Parquet sources, which also read unannotated INT32, INT64,
-/// FLOAT and DOUBLE chunks this way (their PLAIN values and dictionaries are fixed-width slices).
+/// A text column chunk read straight from the file's bytes when its values are PLAIN byte arrays or indexes
+/// into a dictionary of them (what Parquet.Net and DuckDB write by default), in pages of version 1 or 2,
+/// uncompressed or of any current codec: values become slices of one buffer per chunk, UTF-8 as stored, with
+/// no string or UTF-16 copy made. Parquet.Net decodes text into UTF-16 on the way, which a scan, or a build
+/// that stores UTF-8, has no use for, and whose buffers (tens of megabytes for a row group of DuckDB's size)
+/// are garbage the collector must chase. A caller that wants characters gets them decoded when it asks.
+/// Other chunks are not taken (<see cref="CanRead(ColumnChunk, int)"/>) and go through Parquet.Net, as do
+/// chunks whose pages turn out to use another encoding (<see cref="NotPlainException"/>).
+/// Used by the dataset reader (shards) and by Parquet sources, which also read INT32, INT64, FLOAT, DOUBLE,
+/// boolean and fixed-length chunks this way (their PLAIN values and dictionaries are fixed-width slices;
+/// DELTA_BINARY_PACKED integers, which Parquet.Net 6.1 does not read for dates, timestamps or decimals, are
+/// decoded into PLAIN values first).
 /// </summary>
 internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKind.InvalidDataset)
 {
     private const int DataPage = 0, DictionaryPage = 2, DataPageV2 = 3;
-    private const int PlainDictionary = 2, RleDictionary = 8;
+    private const int PlainDictionary = 2, RleDictionary = 8, DeltaBinaryPacked = 5;
 
     private byte[] _raw = [];
     private byte[] _page = [];
@@ -49,6 +51,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private byte[] _header = [];
     private int _width; // of a PLAIN value: 0 for byte arrays (text), Bits for booleans, else its bytes
     private int _fixedLength; // of the FIXED_LEN_BYTE_ARRAY chunk being read (its schema's type_length)
+    private bool _integers;   // an INT32 or INT64 chunk: its pages may be DELTA_BINARY_PACKED
 
     // Booleans' PLAIN values are bits, the first in the lowest bit of the first byte: a value's start is its
     // byte and its "length" its bit plus one (GetBoolean).
@@ -83,8 +86,10 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (m is null || chunk.FilePath is not null || m.Type != physical || WidthOf(physical, fixedLength) == -1 || maxDefinitionLevel > 1) return false;
         if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED or CompressionCodec.ZSTD or CompressionCodec.GZIP
             or CompressionCodec.LZ4_RAW or CompressionCodec.BROTLI)) return false;
+        bool integers = physical is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64;
         foreach (var e in m.Encodings ?? [])
-            if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY)) return false; // RLE: levels
+            if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY) // RLE: levels
+                && !(e == Encoding.DELTA_BINARY_PACKED && integers)) return false;
         return m.TotalCompressedSize is > 0 and <= int.MaxValue;
     }
 
@@ -177,8 +182,8 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             if (pos >= _end) throw Damaged(path, $"its column chunk holds {values} of {rows} values");
             var h = HeaderAt(pos);
             if (h.CompressedSize < 0 || pos + h.HeaderLength + h.CompressedSize > _end) throw Damaged(path, "a page runs past its column chunk");
-            CheckDecodable(h, _width);
-            if (h.Type == DataPage) values += h.Values;
+            CheckDecodable(h, _width, _integers);
+            if (h.Type is DataPage or DataPageV2) values += h.Values;
             pos += h.HeaderLength + h.CompressedSize;
         }
     }
@@ -191,6 +196,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         (_streaming, _file, _path, _chunkStart, _next, _end) = (streaming, file, path, offset, offset, offset + m.TotalCompressedSize);
         (_rows, _first, _decoded, _optional, _codec) = (rows, 0, 0, optional, m.Codec);
         _width = WidthOf(m.Type, _fixedLength);
+        _integers = m.Type is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64;
         _dataUsed = 0;
         _dictCount = -1;
         _dictEnd = 0;
@@ -217,7 +223,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         {
             if (_next >= _end) throw Damaged(_path, $"its column chunk holds {_decoded} of {_rows} values");
             var h = NextPage(out int body);
-            CheckDecodable(h, _width);
+            CheckDecodable(h, _width, _integers);
             if (h.Type == DictionaryPage)
             {
                 if (_dictCount >= 0 || _decoded > 0) throw Damaged(_path, "a dictionary page is not the chunk's first page");
@@ -225,7 +231,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                 _dictEnd = _dataUsed; // the dictionary stays at the start of the text buffer for the whole chunk
                 continue;
             }
-            if (h.Type != DataPage) continue; // index pages: nothing to read
+            if (h.Type is not (DataPage or DataPageV2)) continue; // index pages: nothing to read
             if (_decoded + h.Values > _rows) throw Damaged(_path, "its pages hold more values than the row group has rows");
             int need = _decoded - _first + h.Values;
             if (_starts.Length < need)
@@ -237,14 +243,16 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
     }
 
-    // Pages of version 2 and other encodings are Parquet.Net's to read.
-    private static void CheckDecodable(in PageHeaderInfo h, int width)
+    // Other encodings (DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY, BYTE_STREAM_SPLIT, RLE booleans) and
+    // repeated values are Parquet.Net's to read.
+    private static void CheckDecodable(in PageHeaderInfo h, int width, bool integers)
     {
-        if (h.Type == DataPageV2) throw new NotPlainException();
+        bool data = h.Type is DataPage or DataPageV2;
+        if (h.Type == DataPageV2 && h.RepetitionLength != 0) throw new NotPlainException();
         // Booleans have no dictionaries in the format; their values are PLAIN bits or RLE (Parquet.Net's then).
-        if (width == Bits && h.Type is DictionaryPage || width == Bits && h.Type == DataPage && h.Encoding != (int)Encoding.PLAIN) throw new NotPlainException();
+        if (width == Bits && h.Type is DictionaryPage || width == Bits && data && h.Encoding != (int)Encoding.PLAIN) throw new NotPlainException();
         if (h.Type == DictionaryPage && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
-        if (h.Type == DataPage && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary)) throw new NotPlainException();
+        if (data && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary) && !(h.Encoding == DeltaBinaryPacked && integers)) throw new NotPlainException();
     }
 
     // Forgets the rows before `from`, and the page bytes only they used (the dictionary stays). Moving
@@ -336,19 +344,26 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private readonly SnappyInto _snappy = new();
 
     // The page's body (at `body` in _raw) decompressed, or copied, into dest[at .. at + size).
-    private void Expand(scoped in PageHeaderInfo h, int body, byte[] dest, int at, int size, CompressionCodec codec, string path)
+    private void Expand(scoped in PageHeaderInfo h, int body, byte[] dest, int at, int size, CompressionCodec codec, string path) =>
+        Expand(body, h.CompressedSize, dest, at, size, codec, path);
+
+    // _raw[from .. from + length) decompressed, or copied, into dest[at .. at + size).
+    private void Expand(int from, int length, byte[] dest, int at, int size, CompressionCodec codec, string path)
     {
+        if (length < 0 || from + (long)length > _raw.Length) throw Damaged(path, "a page runs past its chunk");
+        if (length == 0 && size == 0) return; // a page of version 2 whose values are all null: nothing was compressed
         if (codec == CompressionCodec.UNCOMPRESSED)
         {
-            Buffer.BlockCopy(_raw, body, dest, at, size);
+            if (length != size) throw Damaged(path, "an uncompressed page has the wrong size");
+            Buffer.BlockCopy(_raw, from, dest, at, size);
             return;
         }
         if (codec != CompressionCodec.SNAPPY)
         {
-            ExpandOther(h, body, dest, at, size, codec, path);
+            ExpandOther(from, length, dest, at, size, codec, path);
             return;
         }
-        if (!_snappy.TryDecompress(_raw, body, h.CompressedSize, dest, at, size, out bool wrongSize))
+        if (!_snappy.TryDecompress(_raw, from, length, dest, at, size, out bool wrongSize))
             throw Damaged(path, wrongSize ? "a page decompresses to the wrong size" : "a page does not decompress");
     }
 
@@ -358,10 +373,9 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
 
     // Zstd (frames), Gzip (RFC 1952 members, as Parquet's GZIP codec is), LZ4_RAW (an LZ4 block) and Brotli (a
     // stream): exactly `size` bytes, or the page is damaged.
-    private void ExpandOther(scoped in PageHeaderInfo h, int body, byte[] dest, int at, int size, CompressionCodec codec, string path)
+    private void ExpandOther(int from, int length, byte[] dest, int at, int size, CompressionCodec codec, string path)
     {
-        if (h.CompressedSize < 0 || body + (long)h.CompressedSize > _raw.Length) throw Damaged(path, "a page runs past its chunk");
-        var source = _raw.AsSpan(body, h.CompressedSize);
+        var source = _raw.AsSpan(from, length);
         var target = dest.AsSpan(at, size);
         bool exact;
         try
@@ -382,7 +396,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                     break;
                 case CompressionCodec.GZIP:
                 {
-                    using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(_raw, body, h.CompressedSize, writable: false), System.IO.Compression.CompressionMode.Decompress);
+                    using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(_raw, from, length, writable: false), System.IO.Compression.CompressionMode.Decompress);
                     exact = gzip.ReadAtLeast(target, size, throwOnEndOfStream: false) == size && gzip.ReadByte() < 0
                         && GzipTrailerHolds(source, target);
                     break;
@@ -428,7 +442,13 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         bool plain = h.Encoding == (int)Encoding.PLAIN;
         int at = 0;
         Span<byte> page;
-        if (plain) page = PageIntoData(h, body, codec, path, out at);
+        if (h.Type == DataPageV2 || h.Encoding == DeltaBinaryPacked)
+        {
+            // Laid out as a page of version 1 with PLAIN or dictionary-index values, which the rest reads.
+            page = AsVersion1(h, body, codec, optional, path, out at);
+            plain |= h.Encoding == DeltaBinaryPacked;
+        }
+        else if (plain) page = PageIntoData(h, body, codec, path, out at);
         else page = Decompress(h, body, codec, path);
         int p = 0;
         int end = row + h.Values;
@@ -485,6 +505,157 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         return end;
     }
 
+    // A page of version 2 (levels uncompressed before the values, the values compressed alone, or not at all)
+    // or of DELTA_BINARY_PACKED integers, written as the page of version 1 it stands for: the definition
+    // levels after their 4-byte length (for an optional column), then the values, PLAIN (decoded from their
+    // deltas) or dictionary indexes as they were. PLAIN values go into the text buffer, as PageIntoData's do.
+    private Span<byte> AsVersion1(scoped in PageHeaderInfo h, int body, CompressionCodec codec, bool optional, string path, out int at)
+    {
+        bool delta = h.Encoding == DeltaBinaryPacked;
+        ReadOnlySpan<byte> levels;
+        int valuesSize, valuesFrom = 0; // the values' bytes in _page
+        if (h.Type == DataPageV2)
+        {
+            int rep = h.RepetitionLength, def = h.DefinitionLength;
+            if (rep < 0 || def < 0 || rep + (long)def > Math.Min(h.CompressedSize, h.UncompressedSize)) throw Damaged(path, "a page's levels are longer than the page");
+            if (!optional && def != 0) throw Damaged(path, "a page of a required column has definition levels");
+            levels = _raw.AsSpan(body + rep, def);
+            valuesSize = h.UncompressedSize - rep - def;
+            int from = body + rep + def, length = h.CompressedSize - rep - def;
+            var compression = h.ValuesCompressed ? codec : CompressionCodec.UNCOMPRESSED;
+            if (!delta)
+            {
+                // Into place: levels, then the values decompressed after them.
+                int prefix = optional ? 4 + def : 0;
+                byte[] dest;
+                if (h.Encoding == (int)Encoding.PLAIN)
+                {
+                    if (_data.Length < _dataUsed + prefix + valuesSize) Array.Resize(ref _data, Math.Max(_dataUsed + prefix + valuesSize, _data.Length * 2));
+                    (dest, at) = (_data, _dataUsed);
+                    _dataUsed += prefix + valuesSize;
+                }
+                else
+                {
+                    if (_page.Length < prefix + valuesSize) _page = new byte[Math.Max(prefix + valuesSize, _page.Length * 2)];
+                    (dest, at) = (_page, 0);
+                }
+                if (optional)
+                {
+                    BinaryPrimitives.WriteInt32LittleEndian(dest.AsSpan(at), def);
+                    levels.CopyTo(dest.AsSpan(at + 4));
+                }
+                Expand(from, length, dest, at + prefix, valuesSize, compression, path);
+                return dest.AsSpan(at, prefix + valuesSize);
+            }
+            if (_page.Length < valuesSize) _page = new byte[Math.Max(valuesSize, _page.Length * 2)];
+            Expand(from, length, _page, 0, valuesSize, compression, path);
+        }
+        else
+        {
+            // Version 1: the whole page compressed, levels inside it.
+            var whole = Decompress(h, body, codec, path);
+            int skip = 0;
+            if (optional)
+            {
+                if (whole.Length < 4) throw Damaged(path, "a page ends in its levels");
+                int len = BinaryPrimitives.ReadInt32LittleEndian(whole);
+                if (len < 0 || 4 + len > whole.Length) throw Damaged(path, "a page's definition levels are too long");
+                skip = 4 + len;
+            }
+            levels = whole.Slice(optional ? 4 : 0, optional ? skip - 4 : 0);
+            valuesSize = whole.Length - skip;
+            valuesFrom = skip;
+        }
+        // DELTA_BINARY_PACKED: at most as many values as the page has rows, each _width bytes once decoded.
+        int head = optional ? 4 + levels.Length : 0;
+        int most = checked(head + h.Values * _width);
+        if (_data.Length < _dataUsed + most) Array.Resize(ref _data, Math.Max(_dataUsed + most, _data.Length * 2));
+        at = _dataUsed;
+        var outPage = _data.AsSpan(at, most);
+        if (optional)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(outPage, levels.Length);
+            levels.CopyTo(outPage[4..]);
+        }
+        int count = DecodeDeltas(_page.AsSpan(valuesFrom, valuesSize), outPage[head..], h.Values, path);
+        _dataUsed += head + count * _width;
+        return outPage[..(head + count * _width)];
+    }
+
+    // DELTA_BINARY_PACKED integers (the format's encoding of INT32 and INT64: blocks of miniblocks of bit-packed
+    // deltas from a block's minimum), written out as PLAIN little-endian values of _width bytes. Arithmetic
+    // wraps, as the format says; an INT32 column's values are the low 32 bits. The number of values decoded.
+    private int DecodeDeltas(ReadOnlySpan<byte> src, Span<byte> dest, int most, string path)
+    {
+        int pos = 0;
+        ulong blockSize = Uleb(src, ref pos, path), miniblocks = Uleb(src, ref pos, path), total = Uleb(src, ref pos, path);
+        long value = Zigzag(Uleb(src, ref pos, path));
+        if (blockSize == 0 || blockSize % 128 != 0 || blockSize > 1 << 20 || miniblocks == 0 || blockSize % miniblocks != 0 || blockSize / miniblocks % 32 != 0)
+            throw Damaged(path, "a page's DELTA_BINARY_PACKED header is wrong");
+        if (total > (ulong)most) throw Damaged(path, "a page holds more values than its header says");
+        int count = (int)total, perMini = (int)(blockSize / miniblocks), minis = (int)miniblocks;
+        if (count == 0) return 0;
+        Put(dest, 0, value);
+        int n = 1;
+        while (n < count)
+        {
+            long minDelta = Zigzag(Uleb(src, ref pos, path));
+            if (pos + minis > src.Length) throw Damaged(path, "a page's DELTA_BINARY_PACKED values end early");
+            var widths = src.Slice(pos, minis);
+            pos += minis;
+            for (int m = 0; m < minis && n < count; m++)
+            {
+                int w = widths[m];
+                if (w > 64) throw Damaged(path, "a page's DELTA_BINARY_PACKED bit width is over 64");
+                int take = Math.Min(perMini, count - n);
+                // A miniblock's bits: all of it, or (the last one) at least the bits of the values it holds.
+                long bits = (long)take * w;
+                if (pos + ((bits + 7) >> 3) > src.Length) throw Damaged(path, "a page's DELTA_BINARY_PACKED values end early");
+                var packed = src[pos..];
+                for (int i = 0; i < take; i++)
+                {
+                    value = unchecked(value + minDelta + (long)ReadBits(packed, (long)i * w, w));
+                    Put(dest, n++, value);
+                }
+                pos = (int)Math.Min(src.Length, pos + (long)perMini * w / 8);
+            }
+        }
+        return count;
+    }
+
+    private void Put(Span<byte> dest, int i, long value)
+    {
+        if (_width == 4) BinaryPrimitives.WriteInt32LittleEndian(dest[(i * 4)..], unchecked((int)value));
+        else BinaryPrimitives.WriteInt64LittleEndian(dest[(i * 8)..], value);
+    }
+
+    // `width` bits (0 to 64) from bit `at` of `s`, the first in the lowest bit of the first byte.
+    private static ulong ReadBits(ReadOnlySpan<byte> s, long at, int width)
+    {
+        if (width == 0) return 0;
+        int b = (int)(at >> 3), shift = (int)(at & 7);
+        ulong v = 0;
+        int bytes = Math.Min(8, s.Length - b);
+        for (int k = 0; k < bytes; k++) v |= (ulong)s[b + k] << (8 * k);
+        v >>= shift;
+        if (shift + width > 64 && b + 8 < s.Length) v |= (ulong)s[b + 8] << (64 - shift);
+        return width == 64 ? v : v & ((1UL << width) - 1);
+    }
+
+    private ulong Uleb(ReadOnlySpan<byte> s, ref int pos, string path)
+    {
+        ulong v = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            if (pos >= s.Length || shift > 63) throw Damaged(path, "a page's DELTA_BINARY_PACKED values end early");
+            byte b = s[pos++];
+            v |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return v;
+        }
+    }
+
+    private static long Zigzag(ulong u) => (long)(u >> 1) ^ -(long)(u & 1);
+
     // Text handed out must be UTF-8 and the bytes come from a file. Value has overwritten each value's
     // length with ASCII spaces, so the page's values are checked in one pass: a space cannot continue a
     // character, so the run is valid exactly when every value is valid on its own.
@@ -540,10 +711,13 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private readonly ref struct PageHeaderInfo
     {
         public readonly int Type, UncompressedSize, CompressedSize, Values, Encoding, HeaderLength;
+        // A page of version 2: its levels' lengths (before the values, never compressed), and whether its values are compressed.
+        public readonly int DefinitionLength, RepetitionLength;
+        public readonly bool ValuesCompressed;
 
         public PageHeaderInfo(ReadOnlySpan<byte> data, PlainTextChunk owner, string path)
         {
-            Type = -1; Encoding = -1;
+            Type = -1; Encoding = -1; ValuesCompressed = true;
             try
             {
                 var r = new ThriftCompact.Reader(data);
@@ -562,6 +736,19 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                             {
                                 if (f == 1) Values = (int)r.ReadI64();
                                 else if (f == 2) Encoding = (int)r.ReadI64();
+                                else r.Skip(t);
+                            }
+                            break;
+                        case 8 when type == ThriftCompact.Struct:
+                            // DataPageHeaderV2: 1 num_values, 4 encoding, 5 and 6 the levels' byte lengths, 7 is_compressed.
+                            short v2 = 0;
+                            while (r.ReadFieldHeader(ref v2, out short f, out byte t))
+                            {
+                                if (f == 1) Values = (int)r.ReadI64();
+                                else if (f == 4) Encoding = (int)r.ReadI64();
+                                else if (f == 5) DefinitionLength = (int)r.ReadI64();
+                                else if (f == 6) RepetitionLength = (int)r.ReadI64();
+                                else if (f == 7 && t is ThriftCompact.True or ThriftCompact.False) ValuesCompressed = t == ThriftCompact.True;
                                 else r.Skip(t);
                             }
                             break;

@@ -19,6 +19,8 @@ public class ParquetSourceTests
     [InlineData("LZ4_RAW")]
     [InlineData("BROTLI")]
     [InlineData("UNCOMPRESSED")]
+    [InlineData("SNAPPY, PARQUET_VERSION V2")] // pages of version 2, integers DELTA_BINARY_PACKED
+    [InlineData("ZSTD, PARQUET_VERSION V2")]
     public void Files_written_by_DuckDB_read_correctly(string codec)
     {
         using var t = new TempDir();
@@ -52,6 +54,82 @@ public class ParquetSourceTests
             i++;
         }
         Assert.Equal(25000, i);
+    }
+
+    /// <summary>
+    /// DELTA_BINARY_PACKED integers as Arrow's C++ writer writes them (pages of version 1 and 2, Snappy, Zstd or
+    /// none, several pages and row groups): every value, the extremes whose deltas take 64 bits among them, and
+    /// nulls, read without Parquet.Net, and a build from them groups them.
+    /// </summary>
+    [Theory]
+    [InlineData(ParquetSharp.ParquetDataPageVersion.V1, ParquetSharp.Compression.Snappy)]
+    [InlineData(ParquetSharp.ParquetDataPageVersion.V2, ParquetSharp.Compression.Snappy)]
+    [InlineData(ParquetSharp.ParquetDataPageVersion.V2, ParquetSharp.Compression.Zstd)]
+    [InlineData(ParquetSharp.ParquetDataPageVersion.V2, ParquetSharp.Compression.Uncompressed)]
+    public void Delta_encoded_integers_read_without_ParquetNet(ParquetSharp.ParquetDataPageVersion version, ParquetSharp.Compression codec)
+    {
+        const int rows = 20_000;
+        int Small(int i) => (i % 97) switch { 0 => int.MinValue, 1 => int.MaxValue, 2 => 0, 3 => -1, _ => unchecked(i * 1_000_003) };
+        long? Large(int i) => (i % 11) switch { 0 => null, 1 => long.MinValue, 2 => long.MaxValue, 3 => long.MinValue, _ => (long)i * i * (i % 2 == 0 ? -7919 : 104_729) };
+        var epoch = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        DateTime? When(int i) => i % 7 == 0 ? null : epoch.AddTicks((long)i * 123_457_890);
+        long? Gap(int i) => i is >= 2000 and < 9000 ? null : i; // whole pages of nulls
+        using var t = new TempDir();
+        var path = t["delta [v] .parquet"];
+        using (var props = new ParquetSharp.WriterPropertiesBuilder().Compression(codec).DataPageVersion(version).DisableDictionary()
+                   .Encoding("small", ParquetSharp.Encoding.DeltaBinaryPacked).Encoding("large", ParquetSharp.Encoding.DeltaBinaryPacked)
+                   .Encoding("when", ParquetSharp.Encoding.DeltaBinaryPacked).Encoding("gap", ParquetSharp.Encoding.DeltaBinaryPacked).DataPagesize(8 << 10).Build())
+        using (var w = new ParquetSharp.ParquetFileWriter(path,
+            [new ParquetSharp.Column<string>("k"), new ParquetSharp.Column<int>("small"), new ParquetSharp.Column<long?>("large"), new ParquetSharp.Column<DateTime?>("when"), new ParquetSharp.Column<long?>("gap")], props))
+        {
+            for (int start = 0; start < rows; start += 6000)
+            {
+                int n = Math.Min(6000, rows - start);
+                var range = Enumerable.Range(start, n);
+                using var rg = w.AppendRowGroup();
+                using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(range.Select(i => $"k{i % 5}").ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<int>()) c.WriteBatch(range.Select(Small).ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<long?>()) c.WriteBatch(range.Select(Large).ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<DateTime?>()) c.WriteBatch(range.Select(When).ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<long?>()) c.WriteBatch(range.Select(Gap).ToArray());
+            }
+            w.Close();
+        }
+        using (var db = new DuckDBConnection("Data Source=:memory:"))
+        {
+            // The file is what the test means: DELTA_BINARY_PACKED pages of the version asked for.
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"SELECT count(*) FILTER (encodings LIKE '%DELTA_BINARY_PACKED%'), count(*) FROM parquet_metadata('{path}') WHERE path_in_schema <> 'k'";
+            using var dr = cmd.ExecuteReader();
+            Assert.True(dr.Read());
+            Assert.Equal(4 * 4, Convert.ToInt64(dr.GetValue(0))); // 4 row groups, 4 integer columns
+            Assert.Equal(4 * 4, Convert.ToInt64(dr.GetValue(1)));
+        }
+        using (var r = (ParquetRecordReader)SourceFiles.Open(path))
+        {
+            Assert.Equal([ValueKind.String, ValueKind.Int32, ValueKind.Int64, ValueKind.Timestamp, ValueKind.Int64], Enumerable.Range(0, r.FieldCount).Select(i => r.GetDeclaredColumn(i)!.Kind));
+            int i = 0;
+            while (r.Read())
+            {
+                Assert.Equal($"k{i % 5}", r.GetString(0));
+                Assert.Equal(Small(i), r.GetInt64(1));
+                if (Large(i) is long l) Assert.Equal(l, r.GetInt64(2)); else Assert.Equal(ValueKind.Null, r.GetKind(2));
+                if (When(i) is DateTime d) Assert.Equal(d, r.GetDateTime(3).ToUniversalTime()); else Assert.Equal(ValueKind.Null, r.GetKind(3));
+                if (Gap(i) is long g) Assert.Equal(g, r.GetInt64(4)); else Assert.Equal(ValueKind.Null, r.GetKind(4));
+                i++;
+            }
+            Assert.Equal(rows, i);
+            Assert.False(r.OpenedParquetNet);
+        }
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            using (var r = SourceFiles.Open(path)) b.AddAll(r);
+            Assert.Equal(rows, b.Complete().RecordCount);
+        }
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal(Enumerable.Range(0, rows).Where(i => i % 5 == 3).Select(i => Large(i)),
+            ds.ReadRecords(ds.FindGroup("k3")!).Select(rec => (long?)rec[2]));
     }
 
     [Fact]
