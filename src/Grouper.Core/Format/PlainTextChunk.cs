@@ -367,9 +367,6 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             throw Damaged(path, wrongSize ? "a page decompresses to the wrong size" : "a page does not decompress");
     }
 
-    // One per thread, not per column: a context holds ~100 KB of tables outside the collector's heap, and a
-    // reader of a wide file has a chunk reader per column, on two threads.
-    [ThreadStatic] private static ZstdSharp.Decompressor? t_zstd;
 
     // Zstd (frames), Gzip (RFC 1952 members, as Parquet's GZIP codec is), LZ4_RAW (an LZ4 block) and Brotli (a
     // stream): exactly `size` bytes, or the page is damaged.
@@ -383,7 +380,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             switch (codec)
             {
                 case CompressionCodec.ZSTD:
-                    exact = (t_zstd ??= new ZstdSharp.Decompressor()).TryUnwrap(source, target, out int written) && written == size;
+                    exact = ZstdInto.TryDecompress(source, target);
                     break;
                 case CompressionCodec.LZ4_RAW:
                     // The spill's LZ4 block format (the system's liblz4 where it loads): a block that would
@@ -405,7 +402,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                     throw new NotPlainException(); // CanRead takes no other codec
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
         {
             throw Damaged(path, "a page does not decompress");
         }
