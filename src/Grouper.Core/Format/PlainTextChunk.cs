@@ -18,14 +18,15 @@ internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, RowGroup
 /// Other chunks are not taken (<see cref="CanRead(ColumnChunk, int)"/>) and go through Parquet.Net, as do
 /// chunks whose pages turn out to use another encoding (<see cref="NotPlainException"/>).
 /// Used by the dataset reader (shards) and by Parquet sources, which also read INT32, INT64, FLOAT, DOUBLE,
-/// boolean and fixed-length chunks this way (their PLAIN values and dictionaries are fixed-width slices;
-/// DELTA_BINARY_PACKED integers, which Parquet.Net 6.1 does not read for dates, timestamps or decimals, are
-/// decoded into PLAIN values first).
+/// boolean and fixed-length chunks this way (their PLAIN values and dictionaries are fixed-width slices).
+/// Values of the other encodings of pages of version 2 (DELTA_BINARY_PACKED integers, which Parquet.Net 6.1
+/// does not read for dates, timestamps or decimals; BYTE_STREAM_SPLIT numbers; DELTA_LENGTH_BYTE_ARRAY and
+/// DELTA_BYTE_ARRAY text) are decoded into PLAIN values first.
 /// </summary>
 internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKind.InvalidDataset)
 {
     private const int DataPage = 0, DictionaryPage = 2, DataPageV2 = 3;
-    private const int PlainDictionary = 2, RleDictionary = 8, DeltaBinaryPacked = 5;
+    private const int PlainDictionary = 2, Rle = 3, RleDictionary = 8, DeltaBinaryPacked = 5, DeltaLengthByteArray = 6, DeltaByteArray = 7, ByteStreamSplit = 9;
 
     private byte[] _raw = [];
     private byte[] _page = [];
@@ -52,6 +53,8 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private int _width; // of a PLAIN value: 0 for byte arrays (text), Bits for booleans, else its bytes
     private int _fixedLength; // of the FIXED_LEN_BYTE_ARRAY chunk being read (its schema's type_length)
     private bool _integers;   // an INT32 or INT64 chunk: its pages may be DELTA_BINARY_PACKED
+    private long[] _longs = [];   // DELTA_BINARY_PACKED values decoded (a page's values, or its byte arrays' lengths)
+    private int[] _prefixes = []; // DELTA_BYTE_ARRAY: each value's bytes shared with the value before
 
     // Booleans' PLAIN values are bits, the first in the lowest bit of the first byte: a value's start is its
     // byte and its "length" its bit plus one (GetBoolean).
@@ -75,21 +78,20 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// (text), or the fixed-width INT32, INT64, FLOAT, DOUBLE and FIXED_LEN_BYTE_ARRAY (of
     /// <paramref name="fixedLength"/> bytes), whose PLAIN values and dictionaries are read the same way (each
     /// value a slice of the page, <see cref="GetUtf8"/>, as it lies), or booleans (PLAIN bits, <see cref="GetBoolean"/>).
-    /// Pages uncompressed or compressed with any codec of the format's current list (Snappy, Zstd, Gzip, LZ4_RAW,
-    /// Brotli): other engines write all of them (Polars Zstd by default), and Parquet.Net's reading of a chunk
-    /// costs two to three times Grouper's, in strings the collector must chase. The deprecated LZ4 (Hadoop's
-    /// framing) and LZO are Parquet.Net's.
+    /// Pages uncompressed or compressed with any codec but LZO (Snappy, Zstd, Gzip, LZ4_RAW, Brotli, and the
+    /// deprecated LZ4 in Hadoop's framing or without it): other engines write all of them (Polars Zstd by
+    /// default), Parquet.Net's reading of a chunk costs two to three times Grouper's, in strings the collector
+    /// must chase, and it reads Hadoop's LZ4 framing as a raw block (wrong values, silently).
     /// </summary>
     public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel, Parquet.Meta.Type physical, int fixedLength = 0)
     {
         var m = chunk.MetaData;
         if (m is null || chunk.FilePath is not null || m.Type != physical || WidthOf(physical, fixedLength) == -1 || maxDefinitionLevel > 1) return false;
         if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED or CompressionCodec.ZSTD or CompressionCodec.GZIP
-            or CompressionCodec.LZ4_RAW or CompressionCodec.BROTLI)) return false;
-        bool integers = physical is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64;
+            or CompressionCodec.LZ4_RAW or CompressionCodec.BROTLI or CompressionCodec.LZ4)) return false;
         foreach (var e in m.Encodings ?? [])
             if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY) // RLE: levels
-                && !(e == Encoding.DELTA_BINARY_PACKED && integers)) return false;
+                && !Decoded((int)e, WidthOf(physical, fixedLength), physical is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64)) return false;
         return m.TotalCompressedSize is > 0 and <= int.MaxValue;
     }
 
@@ -243,16 +245,28 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
     }
 
-    // Other encodings (DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY, BYTE_STREAM_SPLIT, RLE booleans) and
-    // repeated values are Parquet.Net's to read.
+    // The encodings of values this reader turns into PLAIN ones (AsVersion1): DELTA_BINARY_PACKED integers,
+    // BYTE_STREAM_SPLIT fixed-width values, DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY byte arrays, and RLE
+    // booleans (what parquet-mr and Arrow write in pages of version 2, and what Parquet.Net 6.1 misreads).
+    private static bool Decoded(int encoding, int width, bool integers) => encoding switch
+    {
+        Rle => width == Bits,
+        DeltaBinaryPacked => integers,
+        ByteStreamSplit => width > 0,
+        DeltaLengthByteArray or DeltaByteArray => width == 0,
+        _ => false,
+    };
+
+    // Other encodings (DELTA_BYTE_ARRAY of fixed-length values, the deprecated BIT_PACKED) and repeated values
+    // are Parquet.Net's to read.
     private static void CheckDecodable(in PageHeaderInfo h, int width, bool integers)
     {
         bool data = h.Type is DataPage or DataPageV2;
         if (h.Type == DataPageV2 && h.RepetitionLength != 0) throw new NotPlainException();
         // Booleans have no dictionaries in the format; their values are PLAIN bits or RLE (Parquet.Net's then).
-        if (width == Bits && h.Type is DictionaryPage || width == Bits && data && h.Encoding != (int)Encoding.PLAIN) throw new NotPlainException();
+        if (width == Bits && h.Type is DictionaryPage || width == Bits && data && h.Encoding is not ((int)Encoding.PLAIN or Rle)) throw new NotPlainException();
         if (h.Type == DictionaryPage && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
-        if (data && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary) && !(h.Encoding == DeltaBinaryPacked && integers)) throw new NotPlainException();
+        if (data && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary) && !Decoded(h.Encoding, width, integers)) throw new NotPlainException();
     }
 
     // Forgets the rows before `from`, and the page bytes only they used (the dictionary stays). Moving
@@ -368,8 +382,8 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     }
 
 
-    // Zstd (frames), Gzip (RFC 1952 members, as Parquet's GZIP codec is), LZ4_RAW (an LZ4 block) and Brotli (a
-    // stream): exactly `size` bytes, or the page is damaged.
+    // Zstd (frames), Gzip (RFC 1952 members, as Parquet's GZIP codec is), LZ4_RAW (an LZ4 block), LZ4 and
+    // Brotli (a stream): exactly `size` bytes, or the page is damaged.
     private void ExpandOther(int from, int length, byte[] dest, int at, int size, CompressionCodec codec, string path)
     {
         var source = _raw.AsSpan(from, length);
@@ -386,6 +400,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                     // The spill's LZ4 block format (the system's liblz4 where it loads): a block that would
                     // overrun the target is refused, never written past it.
                     exact = Writer.SpillCodec.Preferred.Decompress(source, target) == size;
+                    break;
+                case CompressionCodec.LZ4:
+                    // The deprecated codec: Hadoop's framing (parquet-mr's), or a raw block (older Arrow and
+                    // Parquet.Net), told apart as Arrow's reader does, by trying the framing first.
+                    exact = Lz4HadoopFrames(source, target) || Writer.SpillCodec.Preferred.Decompress(source, target) == size;
                     break;
                 case CompressionCodec.BROTLI:
                     // Fails when the stream holds more than `size` bytes or is cut short.
@@ -407,6 +426,23 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             throw Damaged(path, "a page does not decompress");
         }
         if (!exact) throw Damaged(path, "a page decompresses to the wrong size");
+    }
+
+    // Hadoop's LZ4 framing: frames of a 4-byte big-endian decompressed length, a 4-byte big-endian compressed
+    // length and an LZ4 block, which together fill the target exactly.
+    private static bool Lz4HadoopFrames(ReadOnlySpan<byte> source, Span<byte> target)
+    {
+        int done = 0;
+        while (source.Length >= 8)
+        {
+            uint expanded = BinaryPrimitives.ReadUInt32BigEndian(source), compressed = BinaryPrimitives.ReadUInt32BigEndian(source[4..]);
+            source = source[8..];
+            if (compressed > (uint)source.Length || expanded > (uint)(target.Length - done)) return false;
+            if (Writer.SpillCodec.Preferred.Decompress(source[..(int)compressed], target.Slice(done, (int)expanded)) != (int)expanded) return false;
+            source = source[(int)compressed..];
+            done += (int)expanded;
+        }
+        return source.IsEmpty && done == target.Length;
     }
 
     // .NET's GZipStream checks a member's trailer (the CRC-32 and the length of what it holds) only when it is
@@ -439,11 +475,12 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         bool plain = h.Encoding == (int)Encoding.PLAIN;
         int at = 0;
         Span<byte> page;
-        if (h.Type == DataPageV2 || h.Encoding == DeltaBinaryPacked)
+        bool decoded = h.Encoding is DeltaBinaryPacked or ByteStreamSplit or DeltaLengthByteArray or DeltaByteArray || h.Encoding == Rle && _width == Bits;
+        if (h.Type == DataPageV2 || decoded)
         {
             // Laid out as a page of version 1 with PLAIN or dictionary-index values, which the rest reads.
             page = AsVersion1(h, body, codec, optional, path, out at);
-            plain |= h.Encoding == DeltaBinaryPacked;
+            plain |= decoded;
         }
         else if (plain) page = PageIntoData(h, body, codec, path, out at);
         else page = Decompress(h, body, codec, path);
@@ -503,12 +540,12 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     }
 
     // A page of version 2 (levels uncompressed before the values, the values compressed alone, or not at all)
-    // or of DELTA_BINARY_PACKED integers, written as the page of version 1 it stands for: the definition
-    // levels after their 4-byte length (for an optional column), then the values, PLAIN (decoded from their
-    // deltas) or dictionary indexes as they were. PLAIN values go into the text buffer, as PageIntoData's do.
+    // or of values of another encoding (Decoded), written as the page of version 1 it stands for: the
+    // definition levels after their 4-byte length (for an optional column), then the values, PLAIN (decoded)
+    // or dictionary indexes as they were. PLAIN values go into the text buffer, as PageIntoData's do.
     private Span<byte> AsVersion1(scoped in PageHeaderInfo h, int body, CompressionCodec codec, bool optional, string path, out int at)
     {
-        bool delta = h.Encoding == DeltaBinaryPacked;
+        bool delta = h.Encoding is DeltaBinaryPacked or ByteStreamSplit or DeltaLengthByteArray or DeltaByteArray || h.Encoding == Rle && _width == Bits;
         ReadOnlySpan<byte> levels;
         int valuesSize, valuesFrom = 0; // the values' bytes in _page
         if (h.Type == DataPageV2)
@@ -563,26 +600,182 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             valuesSize = whole.Length - skip;
             valuesFrom = skip;
         }
-        // DELTA_BINARY_PACKED: at most as many values as the page has rows, each _width bytes once decoded.
+        var src = _page.AsSpan(valuesFrom, valuesSize);
         int head = optional ? 4 + levels.Length : 0;
-        int most = checked(head + h.Values * _width);
-        if (_data.Length < _dataUsed + most) Array.Resize(ref _data, Math.Max(_dataUsed + most, _data.Length * 2));
+        // The PLAIN values' size, and what must be read before they can be written.
+        int count, consumed = 0;
+        long size;
+        switch (h.Encoding)
+        {
+            case Rle:
+                // Booleans: a 4-byte length, then runs of bit width 1 (RLE or bit-packed), decoded below.
+                count = 0;
+                size = (h.Values + 7) / 8;
+                break;
+            case DeltaBinaryPacked:
+                DecodeDeltas(src, h.Values, path, out count);
+                size = (long)count * _width;
+                break;
+            case ByteStreamSplit:
+                // Each value's first bytes, then their second bytes, and so on: as many values as the page holds.
+                if (valuesSize % _width != 0 || valuesSize / _width > h.Values) throw Damaged(path, "a page's BYTE_STREAM_SPLIT values do not fill it");
+                count = valuesSize / _width;
+                size = valuesSize;
+                break;
+            case DeltaLengthByteArray:
+                // The lengths (DELTA_BINARY_PACKED), then the values' bytes one after the other.
+                consumed = DecodeDeltas(src, h.Values, path, out count);
+                size = 4L * count + ByteArrayLengths(count, src.Length - consumed, path);
+                break;
+            default: // DeltaByteArray
+            {
+                // The lengths of the prefixes each value shares with the value before, then the suffixes as
+                // DELTA_LENGTH_BYTE_ARRAY.
+                consumed = DecodeDeltas(src, h.Values, path, out count);
+                if (_prefixes.Length < count) _prefixes = new int[Math.Max(count, _prefixes.Length * 2)];
+                long total = 0;
+                for (int i = 0; i < count; i++)
+                {
+                    long prefix = _longs[i];
+                    if (prefix is < 0 or > int.MaxValue) throw Damaged(path, "a page's DELTA_BYTE_ARRAY prefix is longer than the value before");
+                    _prefixes[i] = (int)prefix;
+                    total += prefix;
+                }
+                consumed += DecodeDeltas(src[consumed..], h.Values, path, out int suffixCount);
+                if (suffixCount != count) throw Damaged(path, "a page's DELTA_BYTE_ARRAY prefixes and suffixes differ in number");
+                long suffixes = ByteArrayLengths(count, src.Length - consumed, path);
+                // A prefix is at most the value before, whole (its prefix and its suffix); the first has none.
+                for (int i = 0; i < count; i++)
+                    if (_prefixes[i] > (i == 0 ? 0 : _prefixes[i - 1] + _longs[i - 1])) throw Damaged(path, "a page's DELTA_BYTE_ARRAY prefix is longer than the value before");
+                size = 4L * count + total + suffixes;
+                break;
+            }
+        }
+        long room = head + size;
+        if (room > int.MaxValue - _dataUsed) throw Damaged(path, "a page's values are too large");
+        if (_data.Length < _dataUsed + room) Array.Resize(ref _data, (int)Math.Min(int.MaxValue, Math.Max(_dataUsed + room, _data.Length * 2L)));
         at = _dataUsed;
-        var outPage = _data.AsSpan(at, most);
+        var outPage = _data.AsSpan(at, (int)room);
         if (optional)
         {
             BinaryPrimitives.WriteInt32LittleEndian(outPage, levels.Length);
             levels.CopyTo(outPage[4..]);
         }
-        int count = DecodeDeltas(_page.AsSpan(valuesFrom, valuesSize), outPage[head..], h.Values, path);
-        _dataUsed += head + count * _width;
-        return outPage[..(head + count * _width)];
+        var values = outPage[head..];
+        switch (h.Encoding)
+        {
+            case Rle:
+            {
+                // As PLAIN bits, the first in the lowest bit of the first byte: as many as the runs hold, at
+                // most the page's values (a bit-packed run fills its last group of eight).
+                values.Clear();
+                int bits = BooleanRuns(src, values, h.Values, path);
+                int used = head + (bits + 7) / 8;
+                _dataUsed += used;
+                return outPage[..used];
+            }
+            case DeltaBinaryPacked:
+                for (int i = 0; i < count; i++) Put(values, i, _longs[i]);
+                break;
+            case ByteStreamSplit:
+                for (int k = 0; k < _width; k++)
+                {
+                    var stream = src.Slice(k * count, count);
+                    for (int i = 0; i < count; i++) values[i * _width + k] = stream[i];
+                }
+                break;
+            case DeltaLengthByteArray:
+            {
+                int from = consumed, p = 0;
+                for (int i = 0; i < count; i++)
+                {
+                    int len = (int)_longs[i];
+                    BinaryPrimitives.WriteInt32LittleEndian(values[p..], len);
+                    src.Slice(from, len).CopyTo(values[(p + 4)..]);
+                    from += len;
+                    p += 4 + len;
+                }
+                break;
+            }
+            default: // DeltaByteArray: each value its predecessor's first bytes, then its own suffix
+            {
+                int from = consumed, p = 0, before = 0;
+                for (int i = 0; i < count; i++)
+                {
+                    int prefix = _prefixes[i], suffix = (int)_longs[i];
+                    BinaryPrimitives.WriteInt32LittleEndian(values[p..], prefix + suffix);
+                    values.Slice(before, prefix).CopyTo(values[(p + 4)..]);
+                    src.Slice(from, suffix).CopyTo(values[(p + 4 + prefix)..]);
+                    from += suffix;
+                    before = p + 4;
+                    p += 4 + prefix + suffix;
+                }
+                break;
+            }
+        }
+        _dataUsed += (int)room;
+        return outPage;
     }
 
-    // DELTA_BINARY_PACKED integers (the format's encoding of INT32 and INT64: blocks of miniblocks of bit-packed
-    // deltas from a block's minimum), written out as PLAIN little-endian values of _width bytes. Arithmetic
-    // wraps, as the format says; an INT32 column's values are the low 32 bits. The number of values decoded.
-    private int DecodeDeltas(ReadOnlySpan<byte> src, Span<byte> dest, int most, string path)
+    // RLE booleans (a 4-byte length, then the RLE/bit-packed hybrid of bit width 1) into bits; how many.
+    private int BooleanRuns(ReadOnlySpan<byte> src, Span<byte> bits, int most, string path)
+    {
+        if (src.Length < 4) throw Damaged(path, "a page's RLE booleans end early");
+        int len = BinaryPrimitives.ReadInt32LittleEndian(src);
+        if (len < 0 || 4 + len > src.Length) throw Damaged(path, "a page's RLE booleans run past it");
+        var data = src.Slice(4, len);
+        int pos = 0, n = 0;
+        while (pos < data.Length && n < most)
+        {
+            ulong header = 0;
+            for (int shift = 0; ; shift += 7)
+            {
+                if (pos >= data.Length || shift > 35) throw Damaged(path, "a page's RLE booleans end early");
+                byte b = data[pos++];
+                header |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80) break;
+            }
+            if ((header & 1) == 0)
+            {
+                // A run of one value, in one byte.
+                if (pos >= data.Length) throw Damaged(path, "a page's RLE booleans end early");
+                bool one = (data[pos++] & 1) != 0;
+                long run = (long)(header >> 1);
+                for (long k = 0; k < run && n < most; k++, n++)
+                    if (one) bits[n >> 3] |= (byte)(1 << (n & 7));
+            }
+            else
+            {
+                // Groups of eight values, a byte each, the first in the lowest bit.
+                long groups = (long)(header >> 1);
+                if (pos + groups > data.Length) throw Damaged(path, "a page's RLE booleans end early");
+                for (long g = 0; g < groups; g++)
+                {
+                    byte b = data[pos++];
+                    for (int k = 0; k < 8 && n < most; k++, n++)
+                        if ((b >> k & 1) != 0) bits[n >> 3] |= (byte)(1 << (n & 7));
+                }
+            }
+        }
+        return n;
+    }
+
+    // The byte arrays' lengths, in _longs[0 .. count): each one non-negative, all together within `available` bytes. Their sum.
+    private long ByteArrayLengths(int count, int available, string path)
+    {
+        long sum = 0;
+        for (int i = 0; i < count; i++)
+        {
+            long len = _longs[i];
+            if (len < 0 || (sum += len) > available) throw Damaged(path, "a page's byte arrays run past it");
+        }
+        return sum;
+    }
+
+    // DELTA_BINARY_PACKED integers (the format's encoding of INT32 and INT64, and of byte arrays' lengths:
+    // blocks of miniblocks of bit-packed deltas from a block's minimum) into _longs[0 .. count). Arithmetic
+    // wraps, as the format says; an INT32 column's values are the low 32 bits. The bytes read.
+    private int DecodeDeltas(ReadOnlySpan<byte> src, int most, string path, out int count)
     {
         int pos = 0;
         ulong blockSize = Uleb(src, ref pos, path), miniblocks = Uleb(src, ref pos, path), total = Uleb(src, ref pos, path);
@@ -590,9 +783,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (blockSize == 0 || blockSize % 128 != 0 || blockSize > 1 << 20 || miniblocks == 0 || blockSize % miniblocks != 0 || blockSize / miniblocks % 32 != 0)
             throw Damaged(path, "a page's DELTA_BINARY_PACKED header is wrong");
         if (total > (ulong)most) throw Damaged(path, "a page holds more values than its header says");
-        int count = (int)total, perMini = (int)(blockSize / miniblocks), minis = (int)miniblocks;
-        if (count == 0) return 0;
-        Put(dest, 0, value);
+        count = (int)total;
+        int perMini = (int)(blockSize / miniblocks), minis = (int)miniblocks;
+        if (count == 0) return pos;
+        if (_longs.Length < count) _longs = new long[Math.Max(count, _longs.Length * 2)];
+        _longs[0] = value;
         int n = 1;
         while (n < count)
         {
@@ -612,12 +807,12 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                 for (int i = 0; i < take; i++)
                 {
                     value = unchecked(value + minDelta + (long)ReadBits(packed, (long)i * w, w));
-                    Put(dest, n++, value);
+                    _longs[n++] = value;
                 }
                 pos = (int)Math.Min(src.Length, pos + (long)perMini * w / 8);
             }
         }
-        return count;
+        return pos;
     }
 
     private void Put(Span<byte> dest, int i, long value)
