@@ -122,14 +122,19 @@ public class ParquetSourceTests
             Assert.Equal(rows, i);
             Assert.False(r.OpenedParquetNet);
         }
+        Assert.Equal(Enumerable.Range(0, rows).Where(i => i % 5 == 3).Select(i => Large(i)), GroupOf(t, path, rows, "k3").Select(rec => (long?)rec[2]));
+    }
+
+    // The file built into groups by its column k (all its rows), and the records of group `key`.
+    private static List<object?[]> GroupOf(TempDir t, string path, int rows, string key)
+    {
         using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
         {
             using (var r = SourceFiles.Open(path)) b.AddAll(r);
             Assert.Equal(rows, b.Complete().RecordCount);
         }
         using var ds = GroupedDataset.Open(t["ds"]);
-        Assert.Equal(Enumerable.Range(0, rows).Where(i => i % 5 == 3).Select(i => Large(i)),
-            ds.ReadRecords(ds.FindGroup("k3")!).Select(rec => (long?)rec[2]));
+        return ds.ReadRecords(ds.FindGroup(key)!).ToList();
     }
 
     /// <summary>
@@ -193,14 +198,7 @@ public class ParquetSourceTests
             Assert.Equal(rows, i);
             Assert.False(r.OpenedParquetNet);
         }
-        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
-        {
-            using (var r = SourceFiles.Open(path)) b.AddAll(r);
-            Assert.Equal(rows, b.Complete().RecordCount);
-        }
-        using var ds = GroupedDataset.Open(t["ds"]);
-        Assert.Equal(Enumerable.Range(0, rows).Where(i => i % 5 == 2).Select(i => Prefixed(i)),
-            ds.ReadRecords(ds.FindGroup("k2")!).Select(rec => (string?)rec[2]));
+        Assert.Equal(Enumerable.Range(0, rows).Where(i => i % 5 == 2).Select(i => Prefixed(i)), GroupOf(t, path, rows, "k2").Select(rec => (string?)rec[2]));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public class SnappyIntoTests
         return data;
     }
 
-    private static byte[] Text(int length, int seed)
+    internal static byte[] Text(int length, int seed)
     {
         // Words from a small vocabulary: compressible as text columns are, with copies of every length.
         var rnd = new Random(seed);

@@ -30,13 +30,7 @@ public class ZstdIntoTests
         return data;
     }
 
-    private static byte[] Text(int length, int seed)
-    {
-        var rnd = new Random(seed);
-        var bytes = new byte[length];
-        for (int i = 0; i < length; i++) bytes[i] = rnd.Next(8) == 0 ? (byte)' ' : (byte)('a' + rnd.Next(i % 1000 < 500 ? 3 : 26));
-        return bytes;
-    }
+    private static byte[] Text(int length, int seed) => SnappyIntoTests.Text(length, seed);
 
     private static byte[] Compress(byte[] data, int level = 3) => new ZstdSharp.Compressor(level).Wrap(data).ToArray();
 
