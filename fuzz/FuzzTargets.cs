@@ -12,7 +12,10 @@ namespace Grouper.Fuzz;
 public static class FuzzTargets
 {
     // "nested": Parquet with list, struct and map columns, whose values are assembled from their levels.
-    public static readonly string[] Names = ["csv", "tsv", "jsonl", "parquet", "nested", "index", "manifest"];
+    // "encodings": Parquet with pages of version 2 and the encodings Grouper decodes itself (DELTA_BINARY_PACKED,
+    // DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY, BYTE_STREAM_SPLIT, RLE booleans), uncompressed so that
+    // mutations reach the encoded values.
+    public static readonly string[] Names = ["csv", "tsv", "jsonl", "parquet", "nested", "encodings", "index", "manifest"];
 
     public static void Run(string target, ReadOnlySpan<byte> data)
     {
@@ -22,8 +25,8 @@ public static class FuzzTargets
         {
             switch (target)
             {
-                case "csv" or "tsv" or "jsonl" or "parquet" or "nested":
-                    var file = Path.Combine(dir, "input." + (target == "nested" ? "parquet" : target));
+                case "csv" or "tsv" or "jsonl" or "parquet" or "nested" or "encodings":
+                    var file = Path.Combine(dir, "input." + (target is "nested" or "encodings" ? "parquet" : target));
                     File.WriteAllBytes(file, data.ToArray());
                     using (var r = SourceFiles.Open(file))
                     {

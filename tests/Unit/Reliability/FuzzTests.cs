@@ -35,6 +35,7 @@ public class FuzzTests(ITestOutputHelper output)
             ["jsonl"] = Encoding.UTF8.GetBytes("{\"k\":\"a\",\"n\":1,\"x\":1.5,\"o\":{\"y\":[1,2]},\"b\":true,\"z\":null}\n{\"k\":\"b\",\"n\":2}\n"),
             ["parquet"] = File.ReadAllBytes(t["ds/data/shard-00000.parquet"]),
             ["nested"] = NestedSeed(t["nested.parquet"]),
+            ["encodings"] = EncodingsSeed(t["encodings.parquet"]),
             ["index"] = File.ReadAllBytes(t["ds/index.gidx"]),
             ["manifest"] = File.ReadAllBytes(t["ds/manifest.json"]),
         };
@@ -53,6 +54,39 @@ public class FuzzTests(ITestOutputHelper output)
                       FROM range(40) r(i)) TO '{{path}}' (FORMAT parquet, ROW_GROUP_SIZE 20)
                 """;
             cmd.ExecuteNonQuery();
+        }
+        return File.ReadAllBytes(path);
+    }
+
+    /// <summary>
+    /// A small Parquet file of Arrow's C++ writer with pages of version 2, uncompressed, of every encoding Grouper
+    /// decodes itself: integers and a timestamp in DELTA_BINARY_PACKED, text in DELTA_LENGTH_BYTE_ARRAY and
+    /// DELTA_BYTE_ARRAY, doubles in BYTE_STREAM_SPLIT, booleans in RLE; nulls; two row groups.
+    /// </summary>
+    private static byte[] EncodingsSeed(string path)
+    {
+        using (var props = new ParquetSharp.WriterPropertiesBuilder().Compression(ParquetSharp.Compression.Uncompressed)
+                   .DataPageVersion(ParquetSharp.ParquetDataPageVersion.V2).DisableDictionary().DisableStatistics()
+                   .Encoding("n", ParquetSharp.Encoding.DeltaBinaryPacked).Encoding("ts", ParquetSharp.Encoding.DeltaBinaryPacked)
+                   .Encoding("s", ParquetSharp.Encoding.DeltaLengthByteArray).Encoding("p", ParquetSharp.Encoding.DeltaByteArray)
+                   .Encoding("x", ParquetSharp.Encoding.ByteStreamSplit).Encoding("b", ParquetSharp.Encoding.Rle).Build())
+        using (var w = new ParquetSharp.ParquetFileWriter(path,
+            [new ParquetSharp.Column<string>("k"), new ParquetSharp.Column<long?>("n"), new ParquetSharp.Column<DateTime>("ts"), new ParquetSharp.Column<string>("s"),
+             new ParquetSharp.Column<string>("p"), new ParquetSharp.Column<double?>("x"), new ParquetSharp.Column<bool?>("b")], props))
+        {
+            for (int start = 0; start < 80; start += 40)
+            {
+                var range = Enumerable.Range(start, 40);
+                using var rg = w.AppendRowGroup();
+                using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(range.Select(i => $"k{i % 3}").ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<long?>()) c.WriteBatch(range.Select(i => i % 5 == 0 ? null : (long?)(i * i * 1_000_003L - 7)).ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<DateTime>()) c.WriteBatch(range.Select(i => new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(i * 37)).ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(range.Select(i => i % 7 == 0 ? null! : new string('v', i % 9) + i).ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(range.Select(i => $"prefix/{i / 10}/{i}").ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<double?>()) c.WriteBatch(range.Select(i => i % 6 == 0 ? null : (double?)(i * 0.25)).ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<bool?>()) c.WriteBatch(range.Select(i => i % 4 == 0 ? null : (bool?)(i % 3 == 0)).ToArray());
+            }
+            w.Close();
         }
         return File.ReadAllBytes(path);
     }
