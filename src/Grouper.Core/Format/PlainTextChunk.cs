@@ -475,7 +475,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         bool plain = h.Encoding == (int)Encoding.PLAIN;
         int at = 0;
         Span<byte> page;
-        bool decoded = h.Encoding is DeltaBinaryPacked or ByteStreamSplit or DeltaLengthByteArray or DeltaByteArray || h.Encoding == Rle && _width == Bits;
+        bool decoded = Decoded(h.Encoding, _width, _integers); // CheckDecodable took no other page
         if (h.Type == DataPageV2 || decoded)
         {
             // Laid out as a page of version 1 with PLAIN or dictionary-index values, which the rest reads.
@@ -545,7 +545,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // or dictionary indexes as they were. PLAIN values go into the text buffer, as PageIntoData's do.
     private Span<byte> AsVersion1(scoped in PageHeaderInfo h, int body, CompressionCodec codec, bool optional, string path, out int at)
     {
-        bool delta = h.Encoding is DeltaBinaryPacked or ByteStreamSplit or DeltaLengthByteArray or DeltaByteArray || h.Encoding == Rle && _width == Bits;
+        bool decoded = Decoded(h.Encoding, _width, _integers);
         ReadOnlySpan<byte> levels;
         int valuesSize, valuesFrom = 0; // the values' bytes in _page
         if (h.Type == DataPageV2)
@@ -557,7 +557,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             valuesSize = h.UncompressedSize - rep - def;
             int from = body + rep + def, length = h.CompressedSize - rep - def;
             var compression = h.ValuesCompressed ? codec : CompressionCodec.UNCOMPRESSED;
-            if (!delta)
+            if (!decoded)
             {
                 // Into place: levels, then the values decompressed after them.
                 int prefix = optional ? 4 + def : 0;
