@@ -89,8 +89,10 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (m is null || chunk.FilePath is not null || m.Type != physical || WidthOf(physical, fixedLength) == -1 || maxDefinitionLevel > 1) return false;
         if (m.Codec is not (CompressionCodec.SNAPPY or CompressionCodec.UNCOMPRESSED or CompressionCodec.ZSTD or CompressionCodec.GZIP
             or CompressionCodec.LZ4_RAW or CompressionCodec.BROTLI or CompressionCodec.LZ4)) return false;
+        // RLE: levels. BIT_PACKED: what parquet-mr (Spark, Hive) lists for the levels of a column that has none
+        // of a kind (a page's own level encoding is checked as it is read).
         foreach (var e in m.Encodings ?? [])
-            if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY) // RLE: levels
+            if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.BIT_PACKED or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY)
                 && !Decoded((int)e, WidthOf(physical, fixedLength), physical is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64)) return false;
         return m.TotalCompressedSize is > 0 and <= int.MaxValue;
     }
@@ -184,7 +186,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             if (pos >= _end) throw Damaged(path, $"its column chunk holds {values} of {rows} values");
             var h = HeaderAt(pos);
             if (h.CompressedSize < 0 || pos + h.HeaderLength + h.CompressedSize > _end) throw Damaged(path, "a page runs past its column chunk");
-            CheckDecodable(h, _width, _integers);
+            CheckDecodable(h, _width, _integers, _optional);
             if (h.Type is DataPage or DataPageV2) values += h.Values;
             pos += h.HeaderLength + h.CompressedSize;
         }
@@ -225,7 +227,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         {
             if (_next >= _end) throw Damaged(_path, $"its column chunk holds {_decoded} of {_rows} values");
             var h = NextPage(out int body);
-            CheckDecodable(h, _width, _integers);
+            CheckDecodable(h, _width, _integers, _optional);
             if (h.Type == DictionaryPage)
             {
                 if (_dictCount >= 0 || _decoded > 0) throw Damaged(_path, "a dictionary page is not the chunk's first page");
@@ -257,10 +259,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         _ => false,
     };
 
-    // Other encodings (DELTA_BYTE_ARRAY of fixed-length values, the deprecated BIT_PACKED) and repeated values
-    // are Parquet.Net's to read.
-    private static void CheckDecodable(in PageHeaderInfo h, int width, bool integers)
+    // Other encodings (DELTA_BYTE_ARRAY of fixed-length values, the deprecated BIT_PACKED, of values or of an
+    // optional column's definition levels) and repeated values are Parquet.Net's to read.
+    private static void CheckDecodable(in PageHeaderInfo h, int width, bool integers, bool optional)
     {
+        if (h.Type == DataPage && optional && h.DefinitionLevelEncoding != Rle && h.DefinitionLevelEncoding != -1) throw new NotPlainException();
         bool data = h.Type is DataPage or DataPageV2;
         if (h.Type == DataPageV2 && h.RepetitionLength != 0) throw new NotPlainException();
         // Booleans have no dictionaries in the format; their values are PLAIN bits or RLE (Parquet.Net's then).
@@ -905,11 +908,13 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         public readonly int Type, UncompressedSize, CompressedSize, Values, Encoding, HeaderLength;
         // A page of version 2: its levels' lengths (before the values, never compressed), and whether its values are compressed.
         public readonly int DefinitionLength, RepetitionLength;
+        // A page of version 1: its definition levels' encoding (-1 when the header does not say).
+        public readonly int DefinitionLevelEncoding;
         public readonly bool ValuesCompressed;
 
         public PageHeaderInfo(ReadOnlySpan<byte> data, PlainTextChunk owner, string path)
         {
-            Type = -1; Encoding = -1; ValuesCompressed = true;
+            Type = -1; Encoding = -1; ValuesCompressed = true; DefinitionLevelEncoding = -1;
             try
             {
                 var r = new ThriftCompact.Reader(data);
@@ -922,12 +927,14 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                         case 2: UncompressedSize = (int)r.ReadI64(); break;
                         case 3: CompressedSize = (int)r.ReadI64(); break;
                         case 5 or 7 when type == ThriftCompact.Struct:
-                            // DataPageHeader and DictionaryPageHeader: 1 num_values, 2 encoding (of the values).
+                            // DataPageHeader and DictionaryPageHeader: 1 num_values, 2 encoding (of the values);
+                            // DataPageHeader: 3 definition_level_encoding.
                             short inner = 0;
                             while (r.ReadFieldHeader(ref inner, out short f, out byte t))
                             {
                                 if (f == 1) Values = (int)r.ReadI64();
                                 else if (f == 2) Encoding = (int)r.ReadI64();
+                                else if (f == 3 && id == 5) DefinitionLevelEncoding = (int)r.ReadI64();
                                 else r.Skip(t);
                             }
                             break;

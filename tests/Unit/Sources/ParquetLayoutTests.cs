@@ -76,6 +76,113 @@ public class ParquetLayoutTests
     }
 
     /// <summary>
+    /// Chunks whose metadata lists BIT_PACKED, as parquet-mr (Spark, Hive) lists it for levels a column does not
+    /// have, are read by Grouper; a page whose definition levels say BIT_PACKED goes to Parquet.Net, which reads
+    /// the chunk. The file is DuckDB's, its footer and one page header edited in place (same sizes).
+    /// </summary>
+    [Fact]
+    public void Chunks_listing_BIT_PACKED_read_without_ParquetNet_and_a_BIT_PACKED_page_through_it()
+    {
+        using var t = new TempDir();
+        var path = t["parquet-mr like.parquet"];
+        DuckText(path, "SNAPPY");
+        var bytes = File.ReadAllBytes(path);
+        int footerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(bytes.Length - 8));
+        int footer = bytes.Length - 8 - footerLength;
+        // Every chunk's first listed encoding becomes BIT_PACKED (4, a one-byte zigzag varint like the others).
+        var lists = FirstEncodingPositions(bytes.AsSpan(footer, footerLength));
+        Assert.Equal(5 * 4, lists.Count); // 5 row groups, 4 columns
+        foreach (int at in lists) bytes[footer + at] = 4 << 1;
+        File.WriteAllBytes(path, bytes);
+
+        void ReadAll(bool needsParquetNet)
+        {
+            using var r = (ParquetRecordReader)SourceFiles.Open(path);
+            long i = 0;
+            while (r.Read())
+            {
+                Assert.Equal($"user-{i % 7}", r.GetString(0));
+                if (Label(i) is { } label) Assert.Equal(label, r.GetString(2)); else Assert.Equal(ValueKind.Null, r.GetKind(2));
+                Assert.Equal(new string('x', (int)(i % 40)) + i, r.GetString(3));
+                i++;
+            }
+            Assert.Equal(20000, i);
+            Assert.Equal(needsParquetNet, r.OpenedParquetNet);
+        }
+        ReadAll(needsParquetNet: false);
+
+        // The label column's first data page: its definition levels' encoding (DataPageHeader field 3) RLE -> BIT_PACKED.
+        long pageAt;
+        using (var fs = File.OpenRead(path))
+            pageAt = ParquetFooter.ReadLayout(fs).RowGroups[0].Columns.Single(c => c.MetaData!.PathInSchema[0] == "label").MetaData!.DataPageOffset;
+        int field3 = DefinitionLevelEncodingPosition(bytes.AsSpan((int)pageAt));
+        Assert.Equal(3 << 1, bytes[pageAt + field3]); // RLE
+        bytes[pageAt + field3] = 4 << 1;
+        File.WriteAllBytes(path, bytes);
+        ReadAll(needsParquetNet: true);
+    }
+
+    // Where each column chunk's encodings list has its first element, in a footer (FileMetaData, Thrift compact).
+    private static List<int> FirstEncodingPositions(ReadOnlySpan<byte> footer)
+    {
+        var at = new List<int>();
+        var r = new ThriftCompact.Reader(footer);
+        short f0 = 0;
+        while (r.ReadFieldHeader(ref f0, out short id, out byte type))
+        {
+            if (id != 4 || type != ThriftCompact.List) { r.Skip(type); continue; } // row_groups
+            r.ReadListHeader(out _, out int groups);
+            for (int g = 0; g < groups; g++)
+            {
+                short f1 = 0;
+                while (r.ReadFieldHeader(ref f1, out short id1, out byte t1))
+                {
+                    if (id1 != 1 || t1 != ThriftCompact.List) { r.Skip(t1); continue; } // columns
+                    r.ReadListHeader(out _, out int columns);
+                    for (int c = 0; c < columns; c++)
+                    {
+                        short f2 = 0;
+                        while (r.ReadFieldHeader(ref f2, out short id2, out byte t2))
+                        {
+                            if (id2 != 3 || t2 != ThriftCompact.Struct) { r.Skip(t2); continue; } // meta_data
+                            short f3 = 0;
+                            while (r.ReadFieldHeader(ref f3, out short id3, out byte t3))
+                            {
+                                if (id3 != 2 || t3 != ThriftCompact.List) { r.Skip(t3); continue; } // encodings
+                                r.ReadListHeader(out _, out int n);
+                                for (int k = 0; k < n; k++)
+                                {
+                                    if (k == 0) at.Add(r.Position);
+                                    r.ReadI64();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return at;
+    }
+
+    // Where a data page header's definition_level_encoding value lies (PageHeader field 5, DataPageHeader field 3).
+    private static int DefinitionLevelEncodingPosition(ReadOnlySpan<byte> header)
+    {
+        var r = new ThriftCompact.Reader(header);
+        short f0 = 0;
+        while (r.ReadFieldHeader(ref f0, out short id, out byte type))
+        {
+            if (id != 5 || type != ThriftCompact.Struct) { r.Skip(type); continue; }
+            short f1 = 0;
+            while (r.ReadFieldHeader(ref f1, out short id1, out byte t1))
+            {
+                if (id1 == 3) return r.Position;
+                r.Skip(t1);
+            }
+        }
+        throw new InvalidDataException("no data page header");
+    }
+
+    /// <summary>
     /// Booleans in RLE (what parquet-mr and Arrow write in pages of version 2; Parquet.Net 6.1 misreads them) and
     /// the deprecated LZ4 codec in Hadoop's framing (which Parquet.Net reads as a raw block, into wrong values)
     /// are read by Grouper, with the values written.
