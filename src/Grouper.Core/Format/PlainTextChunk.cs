@@ -52,7 +52,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private byte[] _header = [];
     private int _width; // of a PLAIN value: 0 for byte arrays (text), Bits for booleans, else its bytes
     private int _fixedLength; // of the FIXED_LEN_BYTE_ARRAY chunk being read (its schema's type_length)
-    private bool _integers;   // an INT32 or INT64 chunk: its pages may be DELTA_BINARY_PACKED
+    private Parquet.Meta.Type _physical; // of the chunk being read: which encodings its pages may have (Decoded)
     private long[] _longs = [];   // DELTA_BINARY_PACKED values decoded (a page's values, or its byte arrays' lengths)
     private int[] _prefixes = []; // DELTA_BYTE_ARRAY: each value's bytes shared with the value before
 
@@ -93,7 +93,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         // of a kind (a page's own level encoding is checked as it is read).
         foreach (var e in m.Encodings ?? [])
             if (e is not (Encoding.PLAIN or Encoding.RLE or Encoding.BIT_PACKED or Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY)
-                && !Decoded((int)e, WidthOf(physical, fixedLength), physical is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64)) return false;
+                && !Decoded((int)e, WidthOf(physical, fixedLength), physical)) return false;
         return m.TotalCompressedSize is > 0 and <= int.MaxValue;
     }
 
@@ -186,7 +186,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             if (pos >= _end) throw Damaged(path, $"its column chunk holds {values} of {rows} values");
             var h = HeaderAt(pos);
             if (h.CompressedSize < 0 || pos + h.HeaderLength + h.CompressedSize > _end) throw Damaged(path, "a page runs past its column chunk");
-            CheckDecodable(h, _width, _integers, _optional);
+            CheckDecodable(h, _width, _physical, _optional);
             if (h.Type is DataPage or DataPageV2) values += h.Values;
             pos += h.HeaderLength + h.CompressedSize;
         }
@@ -200,7 +200,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         (_streaming, _file, _path, _chunkStart, _next, _end) = (streaming, file, path, offset, offset, offset + m.TotalCompressedSize);
         (_rows, _first, _decoded, _optional, _codec) = (rows, 0, 0, optional, m.Codec);
         _width = WidthOf(m.Type, _fixedLength);
-        _integers = m.Type is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64;
+        _physical = m.Type;
         _dataUsed = 0;
         _dictCount = -1;
         _dictEnd = 0;
@@ -227,7 +227,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         {
             if (_next >= _end) throw Damaged(_path, $"its column chunk holds {_decoded} of {_rows} values");
             var h = NextPage(out int body);
-            CheckDecodable(h, _width, _integers, _optional);
+            CheckDecodable(h, _width, _physical, _optional);
             if (h.Type == DictionaryPage)
             {
                 if (_dictCount >= 0 || _decoded > 0) throw Damaged(_path, "a dictionary page is not the chunk's first page");
@@ -248,20 +248,22 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     }
 
     // The encodings of values this reader turns into PLAIN ones (AsVersion1): DELTA_BINARY_PACKED integers,
-    // BYTE_STREAM_SPLIT fixed-width values, DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY byte arrays, and RLE
+    // BYTE_STREAM_SPLIT fixed-width values, DELTA_LENGTH_BYTE_ARRAY byte arrays, DELTA_BYTE_ARRAY byte arrays and
+    // fixed-length ones, and RLE
     // booleans (what parquet-mr and Arrow write in pages of version 2, and what Parquet.Net 6.1 misreads).
-    private static bool Decoded(int encoding, int width, bool integers) => encoding switch
+    private static bool Decoded(int encoding, int width, Parquet.Meta.Type physical) => encoding switch
     {
         Rle => width == Bits,
-        DeltaBinaryPacked => integers,
+        DeltaBinaryPacked => physical is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64,
         ByteStreamSplit => width > 0,
-        DeltaLengthByteArray or DeltaByteArray => width == 0,
+        DeltaLengthByteArray => physical == Parquet.Meta.Type.BYTE_ARRAY,
+        DeltaByteArray => physical is Parquet.Meta.Type.BYTE_ARRAY or Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY,
         _ => false,
     };
 
-    // Other encodings (DELTA_BYTE_ARRAY of fixed-length values, the deprecated BIT_PACKED, of values or of an
-    // optional column's definition levels) and repeated values are Parquet.Net's to read.
-    private static void CheckDecodable(in PageHeaderInfo h, int width, bool integers, bool optional)
+    // Other encodings (the deprecated BIT_PACKED, of values or of an optional column's definition levels) and
+    // repeated values are Parquet.Net's to read.
+    private static void CheckDecodable(in PageHeaderInfo h, int width, Parquet.Meta.Type physical, bool optional)
     {
         if (h.Type == DataPage && optional && h.DefinitionLevelEncoding != Rle && h.DefinitionLevelEncoding != -1) throw new NotPlainException();
         bool data = h.Type is DataPage or DataPageV2;
@@ -269,7 +271,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         // Booleans have no dictionaries in the format; their values are PLAIN bits or RLE (Parquet.Net's then).
         if (width == Bits && h.Type is DictionaryPage || width == Bits && data && h.Encoding is not ((int)Encoding.PLAIN or Rle)) throw new NotPlainException();
         if (h.Type == DictionaryPage && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
-        if (data && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary) && !Decoded(h.Encoding, width, integers)) throw new NotPlainException();
+        if (data && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary or RleDictionary) && !Decoded(h.Encoding, width, physical)) throw new NotPlainException();
     }
 
     // Forgets the rows before `from`, and the page bytes only they used (the dictionary stays). Moving
@@ -478,7 +480,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         bool plain = h.Encoding == (int)Encoding.PLAIN;
         int at = 0;
         Span<byte> page;
-        bool decoded = Decoded(h.Encoding, _width, _integers); // CheckDecodable took no other page
+        bool decoded = Decoded(h.Encoding, _width, _physical); // CheckDecodable took no other page
         if (h.Type == DataPageV2 || decoded)
         {
             // Laid out as a page of version 1 with PLAIN or dictionary-index values, which the rest reads.
@@ -548,7 +550,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // or dictionary indexes as they were. PLAIN values go into the text buffer, as PageIntoData's do.
     private Span<byte> AsVersion1(scoped in PageHeaderInfo h, int body, CompressionCodec codec, bool optional, string path, out int at)
     {
-        bool decoded = Decoded(h.Encoding, _width, _integers);
+        bool decoded = Decoded(h.Encoding, _width, _physical);
         ReadOnlySpan<byte> levels;
         int valuesSize, valuesFrom = 0; // the values' bytes in _page
         if (h.Type == DataPageV2)
@@ -647,10 +649,14 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                 consumed += DecodeDeltas(src[consumed..], h.Values, path, out int suffixCount);
                 if (suffixCount != count) throw Damaged(path, "a page's DELTA_BYTE_ARRAY prefixes and suffixes differ in number");
                 long suffixes = ByteArrayLengths(count, src.Length - consumed, path);
-                // A prefix is at most the value before, whole (its prefix and its suffix); the first has none.
+                // A prefix is at most the value before, whole (its prefix and its suffix); the first has none. A
+                // fixed-length value is its type's length, and PLAIN has no length before it.
                 for (int i = 0; i < count; i++)
+                {
                     if (_prefixes[i] > (i == 0 ? 0 : _prefixes[i - 1] + _longs[i - 1])) throw Damaged(path, "a page's DELTA_BYTE_ARRAY prefix is longer than the value before");
-                size = 4L * count + total + suffixes;
+                    if (_width > 0 && _prefixes[i] + _longs[i] != _width) throw Damaged(path, "a page's DELTA_BYTE_ARRAY value is not its column's length");
+                }
+                size = (_width > 0 ? 0 : 4L * count) + total + suffixes;
                 break;
             }
         }
@@ -702,16 +708,16 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             }
             default: // DeltaByteArray: each value its predecessor's first bytes, then its own suffix
             {
-                int from = consumed, p = 0, before = 0;
+                int from = consumed, p = 0, before = 0, lengthBytes = _width > 0 ? 0 : 4;
                 for (int i = 0; i < count; i++)
                 {
                     int prefix = _prefixes[i], suffix = (int)_longs[i];
-                    BinaryPrimitives.WriteInt32LittleEndian(values[p..], prefix + suffix);
-                    values.Slice(before, prefix).CopyTo(values[(p + 4)..]);
-                    src.Slice(from, suffix).CopyTo(values[(p + 4 + prefix)..]);
+                    if (lengthBytes > 0) BinaryPrimitives.WriteInt32LittleEndian(values[p..], prefix + suffix);
+                    values.Slice(before, prefix).CopyTo(values[(p + lengthBytes)..]);
+                    src.Slice(from, suffix).CopyTo(values[(p + lengthBytes + prefix)..]);
                     from += suffix;
-                    before = p + 4;
-                    p += 4 + prefix + suffix;
+                    before = p + lengthBytes;
+                    p += lengthBytes + prefix + suffix;
                 }
                 break;
             }
