@@ -92,8 +92,8 @@ internal abstract class ShardColumn
     /// <summary>
     /// Fixed-width values read by <see cref="PlainTextChunk"/> as slices, as a source's are (ParquetRecordReader),
     /// and handed out as the values Parquet.Net gives (<see cref="Values{T}"/>): the same .NET type, timestamps of
-    /// kind UTC when the column is adjusted to UTC and Local otherwise. A chunk it does not read (another
-    /// encoding, pages of version 2) goes through Parquet.Net. A scan of a shard of text and numbers then never opens
+    /// kind UTC when the column is adjusted to UTC and Local otherwise. A chunk it does not read (LZO pages or
+    /// BIT_PACKED levels, in an imported file) goes through Parquet.Net. A scan of a shard of text and numbers then never opens
     /// Parquet.Net, nor compiles its generic reading code for each type (the first fetch of a session).
     /// </summary>
     private sealed class FixedWidth(ColumnSpec spec, bool nullable, Parquet.Meta.Type physical, int fixedLength, Func<DataField> field) : ShardColumn
