@@ -335,7 +335,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // A page decompressed into the scratch buffer (or copied there: its bytes are written to below).
     private Span<byte> Decompress(scoped in PageHeaderInfo h, int body, CompressionCodec codec, string path)
     {
-        int size = PageSize(h, codec, path);
+        int size = PageSize(h, path);
         if (_page.Length < size) _page = new byte[Math.Max(size, _page.Length * 2)];
         Expand(h, body, _page, 0, size, codec, path);
         return _page.AsSpan(0, size);
@@ -344,7 +344,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // A page decompressed into the chunk's text buffer after what is there; its position there.
     private Span<byte> PageIntoData(scoped in PageHeaderInfo h, int body, CompressionCodec codec, string path, out int at)
     {
-        int size = PageSize(h, codec, path);
+        int size = PageSize(h, path);
         if (_data.Length < _dataUsed + size) Array.Resize(ref _data, Math.Max(_dataUsed + size, _data.Length * 2));
         at = _dataUsed;
         Expand(h, body, _data, at, size, codec, path);
@@ -352,11 +352,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         return _data.AsSpan(at, size);
     }
 
-    private int PageSize(in PageHeaderInfo h, CompressionCodec codec, string path)
+    // An uncompressed page's two sizes must agree: Expand checks that, for pages of either version.
+    private int PageSize(in PageHeaderInfo h, string path)
     {
         int size = h.UncompressedSize;
         if (size < 0) throw Damaged(path, "a page's size is wrong");
-        if (codec == CompressionCodec.UNCOMPRESSED && h.CompressedSize != size) throw Damaged(path, "an uncompressed page has the wrong size");
         return size;
     }
 

@@ -95,17 +95,10 @@ public class ParquetSourceTests
             }
             w.Close();
         }
-        using (var db = new DuckDBConnection("Data Source=:memory:"))
-        {
-            // The file is what the test means: DELTA_BINARY_PACKED pages of the version asked for.
-            db.Open();
-            using var cmd = db.CreateCommand();
-            cmd.CommandText = $"SELECT count(*) FILTER (encodings LIKE '%DELTA_BINARY_PACKED%'), count(*) FROM parquet_metadata('{path}') WHERE path_in_schema <> 'k'";
-            using var dr = cmd.ExecuteReader();
-            Assert.True(dr.Read());
-            Assert.Equal(4 * 4, Convert.ToInt64(dr.GetValue(0))); // 4 row groups, 4 integer columns
-            Assert.Equal(4 * 4, Convert.ToInt64(dr.GetValue(1)));
-        }
+        // The file is what the test means: DELTA_BINARY_PACKED pages of the version asked for.
+        var chunks = DuckSql.Row($"SELECT count(*) FILTER (encodings LIKE '%DELTA_BINARY_PACKED%'), count(*) FROM parquet_metadata('{path}') WHERE path_in_schema <> 'k'");
+        Assert.Equal(4 * 4, Convert.ToInt64(chunks[0])); // 4 row groups, 4 integer columns
+        Assert.Equal(4 * 4, Convert.ToInt64(chunks[1]));
         using (var r = (ParquetRecordReader)SourceFiles.Open(path))
         {
             Assert.Equal([ValueKind.String, ValueKind.Int32, ValueKind.Int64, ValueKind.Timestamp, ValueKind.Int64], Enumerable.Range(0, r.FieldCount).Select(i => r.GetDeclaredColumn(i)!.Kind));
@@ -175,14 +168,9 @@ public class ParquetSourceTests
             }
             w.Close();
         }
-        using (var db = new DuckDBConnection("Data Source=:memory:"))
-        {
-            db.Open();
-            using var cmd = db.CreateCommand();
-            cmd.CommandText = $"SELECT string_agg(DISTINCT path_in_schema || ':' || encodings, ' ' ORDER BY path_in_schema || ':' || encodings) FROM parquet_metadata('{path}') WHERE path_in_schema <> 'k'";
-            Assert.Equal("lengths:DELTA_LENGTH_BYTE_ARRAY prefixed:DELTA_BYTE_ARRAY single:BYTE_STREAM_SPLIT split:BYTE_STREAM_SPLIT",
-                System.Text.RegularExpressions.Regex.Replace(Convert.ToString(cmd.ExecuteScalar())!, @"RLE, ", ""));
-        }
+        var encodings = DuckSql.Row($"SELECT string_agg(DISTINCT path_in_schema || ':' || encodings, ' ' ORDER BY path_in_schema || ':' || encodings) FROM parquet_metadata('{path}') WHERE path_in_schema <> 'k'");
+        Assert.Equal("lengths:DELTA_LENGTH_BYTE_ARRAY prefixed:DELTA_BYTE_ARRAY single:BYTE_STREAM_SPLIT split:BYTE_STREAM_SPLIT",
+            System.Text.RegularExpressions.Regex.Replace(Convert.ToString(encodings[0])!, @"RLE, ", ""));
         using (var r = (ParquetRecordReader)SourceFiles.Open(path))
         {
             int i = 0;
@@ -602,16 +590,8 @@ public class ParquetSourceTests
         using var t = new TempDir();
         var path = t["rows [4096].parquet"];
         DuckSql.Run($"COPY (SELECT 'user-' || (i % 13) AS user, i AS n, 'text ' || i || repeat('z', (i % 40)::INT) AS text FROM range(20480) r(i)) TO '{path}' (FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 4096)");
-        long offset, size;
-        using (var db = new DuckDBConnection("Data Source=:memory:"))
-        {
-            db.Open();
-            using var cmd = db.CreateCommand();
-            cmd.CommandText = $"SELECT data_page_offset, total_compressed_size FROM parquet_metadata('{path}') WHERE row_group_id = 3 AND path_in_schema = 'text'";
-            using var dr = cmd.ExecuteReader();
-            Assert.True(dr.Read());
-            (offset, size) = (Convert.ToInt64(dr.GetValue(0)), Convert.ToInt64(dr.GetValue(1)));
-        }
+        var chunk = DuckSql.Row($"SELECT data_page_offset, total_compressed_size FROM parquet_metadata('{path}') WHERE row_group_id = 3 AND path_in_schema = 'text'");
+        long offset = Convert.ToInt64(chunk[0]), size = Convert.ToInt64(chunk[1]);
         // The page's compressed body, past its header, made garbage.
         using (var fs = new FileStream(path, FileMode.Open, FileAccess.Write))
         {
