@@ -38,12 +38,19 @@ switch (cmd)
             using var c = db.CreateCommand();
             // typed.parquet: the columns typed as DuckDB detects them (a timestamp with time zone, a double), as a
             // Parquet file usually comes; zstd.parquet the same, Zstd-compressed (Polars' default); parquet and
-            // jsonl: text, as Grouper keeps a CSV's values.
-            bool typed = format is "typed.parquet" or "zstd.parquet";
-            c.CommandText = $"SET threads=2; COPY (SELECT * FROM read_csv('{csv}', header=true, all_varchar={(typed ? "false" : "true")})) TO '{output}' " +
+            // jsonl: text, as Grouper keeps a CSV's values; int96.parquet the typed file with its timestamps as
+            // INT96, as Spark writes them by default (spark.sql.parquet.outputTimestampType), by Arrow's writer.
+            bool typed = format is "typed.parquet" or "zstd.parquet" or "int96.parquet";
+            var parquet = format == "int96.parquet" ? output + ".typed.parquet" : output;
+            c.CommandText = $"SET threads=2; COPY (SELECT * FROM read_csv('{csv}', header=true, all_varchar={(typed ? "false" : "true")})) TO '{parquet}' " +
                 (format == "jsonl" ? "(FORMAT json)" : $"(FORMAT parquet, COMPRESSION {(format == "zstd.parquet" ? "zstd" : "snappy")})");
             c.ExecuteNonQuery();
             File.Delete(csv);
+            if (parquet != output)
+            {
+                WithInt96Timestamps(parquet, output);
+                File.Delete(parquet);
+            }
         }
         Result("gen", records);
         break;
@@ -393,6 +400,54 @@ static long Generate(string path, long targetBytes, int seed, long budget, bool 
         records++;
     }
     return records;
+}
+
+// The typed file (user_id, ts, label, value, text) written again by Arrow's writer (ParquetSharp) with ts as
+// INT96: 8 bytes of nanoseconds within the day and 4 of the Julian day. Snappy, dictionaries, row groups as they were.
+static void WithInt96Timestamps(string typed, string output)
+{
+    using var r = new ParquetSharp.ParquetFileReader(typed);
+    var names = Enumerable.Range(0, r.FileMetaData.Schema.NumColumns).Select(i => r.FileMetaData.Schema.Column(i).Name).ToArray();
+    if (!names.SequenceEqual(["user_id", "ts", "label", "value", "text"])) throw new InvalidDataException($"Unexpected columns: {string.Join(", ", names)}");
+    ParquetSharp.Column[] columns = [new ParquetSharp.Column<string>("user_id"), new ParquetSharp.Column<ParquetSharp.Int96?>("ts"),
+        new ParquetSharp.Column<string>("label"), new ParquetSharp.Column<double?>("value"), new ParquetSharp.Column<string>("text")];
+    using var props = new ParquetSharp.WriterPropertiesBuilder().Compression(ParquetSharp.Compression.Snappy).Build();
+    using var w = new ParquetSharp.ParquetFileWriter(output, columns, props);
+    for (int g = 0; g < r.FileMetaData.NumRowGroups; g++)
+    {
+        using var rg = r.RowGroup(g);
+        int n = checked((int)rg.MetaData.NumRows);
+        using var og = w.AppendRowGroup();
+        foreach (int c in new[] { 0, 1, 2, 3, 4 })
+        {
+            using var col = og.NextColumn();
+            if (c == 1)
+            {
+                var ts = rg.Column(1).LogicalReader<DateTime?>().ReadAll(n);
+                using var tw = col.LogicalWriter<ParquetSharp.Int96?>();
+                tw.WriteBatch(ts.Select(t => t is { } v ? Int96Of(v) : (ParquetSharp.Int96?)null).ToArray());
+            }
+            else if (c == 3)
+            {
+                using var dw = col.LogicalWriter<double?>();
+                dw.WriteBatch(rg.Column(3).LogicalReader<double?>().ReadAll(n));
+            }
+            else
+            {
+                using var sw = col.LogicalWriter<string>();
+                sw.WriteBatch(rg.Column(c).LogicalReader<string>().ReadAll(n));
+            }
+        }
+    }
+    w.Close();
+
+    static ParquetSharp.Int96 Int96Of(DateTime t)
+    {
+        long days = Math.DivRem(t.Ticks - DateTime.UnixEpoch.Ticks, TimeSpan.TicksPerDay, out long within);
+        if (within < 0) { within += TimeSpan.TicksPerDay; days--; }
+        long nanos = within * 100;
+        return new ParquetSharp.Int96((int)nanos, (int)(nanos >> 32), checked((int)(days + 2_440_588)));
+    }
 }
 
 /// <summary>With GROUPER_BENCH_TRACE=1: memory at each progress report, to see which phase holds it.</summary>

@@ -12,7 +12,8 @@ namespace Grouper.Format;
 /// BYTE_ARRAY annotated UTF8 or STRING; Int32, Int64, Float or Double for INT32, INT64, FLOAT or DOUBLE with
 /// no annotation but a signed integer of their own width; the integer kind an INTEGER annotation (or its
 /// converted type) gives an INT32 or INT64 otherwise (Int8, UInt32, UInt64...); a timestamp for an INT64 with a
-/// TIMESTAMP logical type; a date for an INT32 annotated DATE; a time for an INT32 or INT64 annotated TIME (of
+/// TIMESTAMP logical type, or an INT96 (Spark's and Impala's legacy timestamp, of microseconds and UTC as Parquet.Net
+/// reads it); a date for an INT32 annotated DATE; a time for an INT32 or INT64 annotated TIME (of
 /// milliseconds, or micro- or nanoseconds); a boolean for a BOOLEAN; a decimal for an INT32,
 /// INT64 or FIXED_LEN_BYTE_ARRAY (of up to 16 bytes) annotated DECIMAL of a precision .NET's decimal can hold
 /// some values of (up to 38 digits, scale up to 28). Null for any other column (Parquet.Net's to read).
@@ -67,7 +68,7 @@ internal sealed class ParquetLayout
     public bool ReadableByGrouper { get; private set; }
 
     // parquet.thrift's numbers for the few values read here.
-    private const int BooleanType = 0, Int32Type = 1, Int64Type = 2, FloatType = 4, DoubleType = 5, ByteArray = 6, FixedLenByteArray = 7,
+    private const int BooleanType = 0, Int32Type = 1, Int64Type = 2, Int96Type = 3, FloatType = 4, DoubleType = 5, ByteArray = 6, FixedLenByteArray = 7,
         Required = 0, Optional = 1,
         Utf8 = 0, DecimalConverted = 5, DateConverted = 6, TimeMillisConverted = 7, TimeMicrosConverted = 8, Int32Converted = 17, Int64Converted = 18,
         TimestampMillisConverted = 9, TimestampMicrosConverted = 10,
@@ -109,6 +110,8 @@ internal sealed class ParquetLayout
                 // one with a converted type alone is Parquet.Net's (its legacy meanings).
                 Int64Type when Logical == TimestampLogical && TimestampUnit is >= 1 and <= 3
                     && (Converted == -1 || Converted == TimestampMillisConverted && TimestampUnit == 1 || Converted == TimestampMicrosConverted && TimestampUnit == 2) => ValueKind.Timestamp,
+                // Spark's default for timestamps (spark.sql.parquet.outputTimestampType), Hive's and Impala's.
+                Int96Type when Converted == -1 && Logical == 0 => ValueKind.Timestamp,
                 BooleanType when Converted == -1 && Logical == 0 => ValueKind.Boolean,
                 // A time of day: milliseconds in an INT32, micro- or nanoseconds in an INT64, by the logical type
                 // (the converted type, when there is one, saying the same unit) or the converted type alone.
@@ -200,7 +203,7 @@ internal sealed class ParquetLayout
             layout.Columns.Add(new ParquetLeaf(e.Name, e.Repetition == Optional, kind, (Parquet.Meta.Type)e.Type)
             {
                 Unit = e.Unit,
-                AdjustedToUtc = kind != ValueKind.Timestamp || e.TimestampUtc,
+                AdjustedToUtc = kind != ValueKind.Timestamp || e.TimestampUtc || e.Type == Int96Type,
                 Precision = kind == ValueKind.Decimal ? e.Precision : 0,
                 Scale = kind == ValueKind.Decimal ? e.Scale : 0,
                 FixedLength = e.Type == FixedLenByteArray ? e.TypeLength : 0,

@@ -143,7 +143,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
     }
 
-    // Bytes of a PLAIN value of a physical type: 0 for a byte array (its length comes first), Bits for
+    // Bytes of a value of a physical type as it is read: 0 for a byte array (its length comes first), Bits for
     // booleans, -1 for a type not read here (a fixed-length byte array of no length given, or of more than 16).
     private static int WidthOf(Parquet.Meta.Type physical, int fixedLength) => physical switch
     {
@@ -151,6 +151,8 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         Parquet.Meta.Type.BOOLEAN => Bits,
         Parquet.Meta.Type.INT32 or Parquet.Meta.Type.FLOAT => 4,
         Parquet.Meta.Type.INT64 or Parquet.Meta.Type.DOUBLE => 8,
+        // 12 bytes in the page, 8 once read: Int96AsMicros turns each into the INT64 microseconds it is read as.
+        Parquet.Meta.Type.INT96 => 8,
         Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY when fixedLength is > 0 and <= 16 => fixedLength,
         _ => -1,
     };
@@ -255,7 +257,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     {
         Rle => width == Bits,
         DeltaBinaryPacked => physical is Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64,
-        ByteStreamSplit => width > 0,
+        ByteStreamSplit => width > 0 && physical != Parquet.Meta.Type.INT96,
         DeltaLengthByteArray => physical == Parquet.Meta.Type.BYTE_ARRAY,
         DeltaByteArray => physical is Parquet.Meta.Type.BYTE_ARRAY or Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY,
         _ => false,
@@ -465,6 +467,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private void ReadDictionary(in PageHeaderInfo h, int body, CompressionCodec codec, string path)
     {
         var page = PageIntoData(h, body, codec, path, out int at);
+        if (_physical == Parquet.Meta.Type.INT96) page = page[..Int96AsMicros(page)];
         if (_dictStarts.Length < h.Values) { _dictStarts = new int[h.Values]; _dictLengths = new int[h.Values]; }
         int p = 0;
         for (int i = 0; i < h.Values; i++) p = Value(page, p, at, out _dictStarts[i], out _dictLengths[i], path);
@@ -501,6 +504,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             defined = new HybridInts(page.Slice(4, len), 1, this, path);
             p = 4 + len;
         }
+        if (plain && _physical == Parquet.Meta.Type.INT96) page = page[..(p + Int96AsMicros(page[p..]))];
         if (plain && _width == Bits)
         {
             int bit = 0;
@@ -542,6 +546,33 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             }
         }
         return end;
+    }
+
+    // INT96 timestamps (the deprecated type Spark, Hive and Impala write): 8 bytes of nanoseconds within the
+    // day, then 4 of the Julian day, little-endian. Each is rewritten in place, in the order they lie, as the
+    // INT64 microseconds since the Unix epoch the column is read as (Kind Timestamp, of microseconds, UTC: the
+    // column Parquet.Net's reading gives, so that a file reads the same either way). Rounded as Parquet.Net's
+    // reading and the shard's writing round: nanoseconds to ticks toward zero, ticks to microseconds down. A
+    // day outside .NET's years 1-9999 becomes long.MinValue, which reading the timestamp refuses as out of
+    // range (Parquet.Net's reading moves a year before 1 to year 1). Returns the bytes the values now take.
+    internal static int Int96AsMicros(Span<byte> values)
+    {
+        const int JulianDayOfEpoch = 2_440_588, FirstJulianDay = 1_721_426, LastJulianDay = 5_373_484; // 1970-01-01, 0001-01-01, 9999-12-31
+        int n = values.Length / 12;
+        for (int i = 0; i < n; i++)
+        {
+            // Read whole before the 8 bytes are written: they overlap this value only for the first two.
+            long nanos = BinaryPrimitives.ReadInt64LittleEndian(values[(12 * i)..]);
+            int day = BinaryPrimitives.ReadInt32LittleEndian(values[(12 * i + 8)..]);
+            long micros = long.MinValue;
+            if (day is >= FirstJulianDay and <= LastJulianDay)
+            {
+                long ticks = (day - JulianDayOfEpoch) * TimeSpan.TicksPerDay + nanos / 100; // days of years 1-9999: no overflow
+                micros = ticks / 10 - (ticks % 10 < 0 ? 1 : 0);
+            }
+            BinaryPrimitives.WriteInt64LittleEndian(values[(8 * i)..], micros);
+        }
+        return 8 * n;
     }
 
     // A page of version 2 (levels uncompressed before the values, the values compressed alone, or not at all)

@@ -53,6 +53,10 @@ internal abstract class ShardColumn
         ValueKind.Float => new Values<float>(field, spec.Nullable),
         ValueKind.Double => new Values<double>(field, spec.Nullable),
         ValueKind.Decimal => new Values<decimal>(field, spec.Nullable),
+        // An INT96 (in an imported file of Spark's) as the manifest declares it and Grouper's own reading gives it:
+        // UTC (Parquet.Net gives no kind), to the microsecond below (Parquet.Net keeps tenths of one).
+        ValueKind.Timestamp when field is DateTimeDataField { DateTimeFormat: DateTimeFormat.Impala } =>
+            new Converted<DateTime>(new Values<DateTime>(field, spec.Nullable), static v => new DateTime(v.Ticks - v.Ticks % 10, DateTimeKind.Utc)),
         ValueKind.Timestamp => new Values<DateTime>(field, spec.Nullable),
         ValueKind.Date => new Values<DateOnly>(field, spec.Nullable),
         ValueKind.Time => spec.Unit switch

@@ -461,6 +461,8 @@ internal abstract class SourceColumn
             ValueKind.Float => new Of<float>(f, d: static v => v),
             ValueKind.Double => new Of<double>(f, d: static v => v),
             ValueKind.Decimal => new Of<decimal>(f, m: static v => v),
+            // Parquet.Net gives an INT96 no kind: the column is UTC, as Grouper's own reading and the dataset give it.
+            ValueKind.Timestamp when spec.AdjustedToUtc => new Of<DateTime>(f, ts: static v => v.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : v),
             ValueKind.Timestamp => new Of<DateTime>(f, ts: static v => v),
             ValueKind.Date => new Of<DateOnly>(f, date: static v => v),
             ValueKind.Time when t == typeof(int) => new Of<int>(f, time: static v => PlainValues.Time(v, TimeUnit.Millis)),

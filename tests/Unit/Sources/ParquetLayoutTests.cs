@@ -507,6 +507,170 @@ public class ParquetLayoutTests
         Assert.False(r.OpenedParquetNet);
     }
 
+    // INT96 timestamps as Spark writes them: nanoseconds within the day, then the Julian day. Nulls, the first and
+    // last instants .NET holds, an instant just before the epoch of less than a microsecond, fractions of a
+    // microsecond, and a spread of ordinary ones.
+    private static ParquetSharp.Int96? Int96At(int i)
+    {
+        static ParquetSharp.Int96 Of(int day, long nanos) => new((int)nanos, (int)(nanos >> 32), day);
+        return i switch
+        {
+            _ when i % 7 == 0 => null,
+            1 => Of(1_721_426, 0),                       // 0001-01-01
+            2 => Of(5_373_484, 86_399_999_999_999),      // 9999-12-31 23:59:59.999999999
+            3 => Of(2_440_587, 86_399_999_999_500),      // half a microsecond before the epoch
+            4 => Of(2_440_588, 999),
+            5 => Of(2_440_588, 1_999),
+            _ => Of(2_460_311 + i % 40, i * 7_777_777_777L % 86_400_000_000_000 + i % 1000),
+        };
+    }
+
+    // The instant an INT96 stands for, by the calendar, to the microsecond below it (the column's unit).
+    private static DateTime Int96Instant(ParquetSharp.Int96 v)
+    {
+        long nanos = (uint)v.A | (long)v.B << 32;
+        var exact = new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddDays(v.C - 2_440_588).AddTicks(nanos / 100);
+        return new DateTime(exact.Ticks - exact.Ticks % 10, DateTimeKind.Utc);
+    }
+
+    private static void WriteInt96(string path, int rows, bool version2, ParquetSharp.Compression codec, Func<int, ParquetSharp.Int96?> ts)
+    {
+        var builder = new ParquetSharp.WriterPropertiesBuilder().Compression(codec).DisableDictionary("plain");
+        if (version2) builder = builder.DataPageVersion(ParquetSharp.ParquetDataPageVersion.V2);
+        using var props = builder.Build();
+        using var w = new ParquetSharp.ParquetFileWriter(path,
+            [new ParquetSharp.Column<string>("user"), new ParquetSharp.Column<ParquetSharp.Int96?>("ts"), new ParquetSharp.Column<ParquetSharp.Int96>("plain")], props);
+        for (int start = 0; start < rows; start += 1000)
+        {
+            var range = Enumerable.Range(start, Math.Min(1000, rows - start)).ToArray();
+            using var rg = w.AppendRowGroup();
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(range.Select(i => $"user-{i % 7}").ToArray());
+            using (var c = rg.NextColumn().LogicalWriter<ParquetSharp.Int96?>()) c.WriteBatch(range.Select(ts).ToArray());
+            using (var c = rg.NextColumn().LogicalWriter<ParquetSharp.Int96>()) c.WriteBatch(range.Select(i => ts(i + 1) ?? ts(2)!.Value).ToArray());
+        }
+        w.Close();
+    }
+
+    /// <summary>
+    /// INT96 timestamps (Spark's default, Hive's and Impala's), in dictionaries and PLAIN, pages of both versions,
+    /// read by Grouper as Parquet.Net reads them: a UTC timestamp of microseconds, each the instant written to the
+    /// microsecond below. A build from them is byte for byte the build through Parquet.Net.
+    /// </summary>
+    [Theory]
+    [InlineData(false, ParquetSharp.Compression.Snappy)]
+    [InlineData(true, ParquetSharp.Compression.Zstd)]
+    public void Int96_timestamps_read_without_ParquetNet_are_the_instants_ParquetNet_reads(bool version2, ParquetSharp.Compression codec)
+    {
+        using var t = new TempDir();
+        var path = t["spark [int96].parquet"];
+        const int rows = 3000;
+        WriteInt96(path, rows, version2, codec, Int96At);
+        using (var own = (ParquetRecordReader)SourceFiles.Open(path))
+        using (var theirs = new ParquetRecordReader(path, parquetNetOnly: true))
+        {
+            var spec = own.GetDeclaredColumn(1)!;
+            Assert.Equal((ValueKind.Timestamp, TimeUnit.Micros, true, true), (spec.Kind, spec.Unit, spec.AdjustedToUtc, spec.Nullable));
+            Assert.Equal(Enumerable.Range(0, 3).Select(theirs.GetDeclaredColumn), Enumerable.Range(0, 3).Select(own.GetDeclaredColumn));
+            int n = 0;
+            while (own.Read())
+            {
+                Assert.True(theirs.Read());
+                for (int c = 1; c <= 2; c++)
+                {
+                    var written = c == 1 ? Int96At(n) : Int96At(n + 1) ?? Int96At(2);
+                    if (written is not { } v)
+                    {
+                        Assert.Equal(ValueKind.Null, own.GetKind(c));
+                        Assert.Equal(ValueKind.Null, theirs.GetKind(c));
+                        continue;
+                    }
+                    var mine = own.GetDateTime(c);
+                    Assert.Equal(Int96Instant(v), mine);
+                    Assert.Equal(DateTimeKind.Utc, mine.Kind);
+                    // Parquet.Net's DateTime keeps the tenths of a microsecond the column's unit drops (and has no
+                    // kind of its own: the reader makes it UTC, as the column is).
+                    var parquetNet = theirs.GetDateTime(c);
+                    Assert.Equal(parquetNet.Kind, mine.Kind);
+                    Assert.Equal(parquetNet.Ticks - parquetNet.Ticks % 10, mine.Ticks);
+                }
+                n++;
+            }
+            Assert.False(theirs.Read());
+            Assert.Equal(rows, n);
+            Assert.False(own.OpenedParquetNet);
+        }
+
+        foreach (var (name, parquetNetOnly) in new[] { ("own", false), ("theirs", true) })
+        {
+            using var b = new GroupedDatasetBuilder(t[name], new BuildOptions { Key = KeySpec.FromColumns("user"), RowGroupMaxRows = 500 });
+            using (var r = new ParquetRecordReader(path, parquetNetOnly)) b.AddAll(r);
+            b.Complete();
+        }
+        TempDir.AssertSameFiles(t["own"], t["theirs"]);
+        using var ds = GroupedDataset.Open(t["own"]);
+        Assert.Equal(Enumerable.Range(0, rows).Where(i => i % 7 == 3).Select(i => Int96At(i) is { } v ? Int96Instant(v) : (object?)null),
+            ds.ReadRecords(ds.FindGroup("user-3")!).Select(rec => rec[1]));
+    }
+
+    /// <summary>
+    /// A file of Spark's already grouped, imported as it is: its INT96 shard scans without Parquet.Net, and gives
+    /// what a scan through Parquet.Net gives (UTC, to the microsecond), which is what a build of the file holds.
+    /// </summary>
+    [Fact]
+    public void An_imported_INT96_shard_scans_without_ParquetNet_as_through_it()
+    {
+        using var t = new TempDir();
+        var path = t["grouped [spark].parquet"];
+        const int rows = 3000;
+        // Grouped by user: row i's user is i / 300.
+        using (var props = new ParquetSharp.WriterPropertiesBuilder().Compression(ParquetSharp.Compression.Snappy).Build())
+        using (var w = new ParquetSharp.ParquetFileWriter(path, [new ParquetSharp.Column<string>("user"), new ParquetSharp.Column<ParquetSharp.Int96?>("ts")], props))
+        {
+            for (int start = 0; start < rows; start += 1000)
+            {
+                var range = Enumerable.Range(start, 1000).ToArray();
+                using var rg = w.AppendRowGroup();
+                using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(range.Select(i => $"user-{i / 300:D2}").ToArray());
+                using (var c = rg.NextColumn().LogicalWriter<ParquetSharp.Int96?>()) c.WriteBatch(range.Select(Int96At).ToArray());
+            }
+            w.Close();
+        }
+        DatasetImporter.Import(path, KeySpec.FromColumns("user"), t["imported"]);
+        using var own = GroupedDataset.Open(t["imported"]);
+        using var theirs = GroupedDataset.Open(t["imported"]);
+        theirs.ReadWithParquetNetOnly = true;
+        Assert.Equal((ValueKind.Timestamp, TimeUnit.Micros, true), (own.Columns[1].Kind, own.Columns[1].Unit, own.Columns[1].AdjustedToUtc));
+        object?[] Scan(GroupedDataset ds) => ds.ScanBatches([1]).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => b.GetValue(0, r))).ToArray();
+        var expected = Enumerable.Range(0, rows).Select(i => Int96At(i) is { } v ? Int96Instant(v) : (object?)null).ToArray();
+        var got = Scan(own);
+        Assert.Equal(expected, got);
+        Assert.All(got.OfType<DateTime>(), d => Assert.Equal(DateTimeKind.Utc, d.Kind));
+        Assert.Equal(0, own.ShardsOpenedWithParquetNet);
+        var through = Scan(theirs);
+        Assert.True(theirs.ShardsOpenedWithParquetNet > 0);
+        Assert.Equal(expected, through);
+        Assert.All(through.OfType<DateTime>(), d => Assert.Equal(DateTimeKind.Utc, d.Kind));
+    }
+
+    /// <summary>An INT96 of a day outside .NET's years: an error naming the file, the row and the column (Parquet.Net's reading would move a year before 1 to year 1).</summary>
+    [Theory]
+    [InlineData(5_373_485)] // 10000-01-01
+    [InlineData(1_721_425)] // the day before 0001-01-01
+    [InlineData(int.MinValue)]
+    public void An_INT96_beyond_the_years_NET_holds_is_a_clear_error(int day)
+    {
+        using var t = new TempDir();
+        var path = t["far.parquet"];
+        WriteInt96(path, 5, false, ParquetSharp.Compression.Snappy, i => i == 2 ? new ParquetSharp.Int96(0, 0, day) : Int96At(i + 10));
+        using var r = (ParquetRecordReader)SourceFiles.Open(path);
+        var ex = Assert.Throws<GrouperException>(() => { while (r.Read()) _ = r.GetDateTime(1).Ticks; });
+        Assert.Equal(GrouperErrorKind.InvalidData, ex.Kind);
+        Assert.Equal(3, ex.Row);
+        Assert.Contains("far.parquet", ex.Message);
+        Assert.Contains("column 'ts'", ex.Message);
+        Assert.False(r.OpenedParquetNet);
+    }
+
     [Fact]
     public void Narrow_and_unsigned_integers_read_without_ParquetNet_are_the_integers_written()
     {
