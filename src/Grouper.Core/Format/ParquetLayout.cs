@@ -30,6 +30,9 @@ internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, 
     public int Scale { get; init; }
     public int FixedLength { get; init; }
 
+    /// <summary>A nested column (a group, or a repeated field) of a schema that has some (<see cref="ParquetLayout.Mixed"/>): Parquet.Net's to read, as JSON text.</summary>
+    public bool Nested { get; init; }
+
     /// <summary>A flat UTF-8 text column.</summary>
     public bool FlatText => Kind == ValueKind.String;
 
@@ -67,9 +70,21 @@ internal sealed class ParquetLayout
     /// <summary>True when every column has a <see cref="ParquetLeaf.Kind"/> and a name of its own, and the row groups have a chunk for each.</summary>
     public bool ReadableByGrouper { get; private set; }
 
+    /// <summary>
+    /// A schema with nested columns: its top-level columns, in order, flat ones as <see cref="Columns"/> would
+    /// have them and nested ones marked <see cref="ParquetLeaf.Nested"/>; empty for a flat schema.
+    /// </summary>
+    public List<ParquetLeaf> Mixed { get; } = new();
+
+    /// <summary>
+    /// True when the schema has nested columns and every other has a <see cref="ParquetLeaf.Kind"/>, each top-level
+    /// column a name of its own: the flat ones are read without Parquet.Net, the nested ones through it.
+    /// </summary>
+    public bool ReadableBesideNested { get; private set; }
+
     // parquet.thrift's numbers for the few values read here.
     private const int BooleanType = 0, Int32Type = 1, Int64Type = 2, Int96Type = 3, FloatType = 4, DoubleType = 5, ByteArray = 6, FixedLenByteArray = 7,
-        Required = 0, Optional = 1,
+        Required = 0, Optional = 1, Repeated = 2,
         Utf8 = 0, DecimalConverted = 5, DateConverted = 6, TimeMillisConverted = 7, TimeMicrosConverted = 8, Int32Converted = 17, Int64Converted = 18,
         TimestampMillisConverted = 9, TimestampMicrosConverted = 10,
         StringLogical = 1, DecimalLogical = 5, DateLogical = 6, TimeLogical = 7, TimestampLogical = 8, IntLogical = 10;
@@ -193,22 +208,19 @@ internal sealed class ParquetLayout
         // The root, then its children; a child with children of its own is a nested group.
         bool flat = schema.Count > 1 && schema[0].Children == schema.Count - 1;
         for (int i = 1; flat && i < schema.Count; i++) flat = schema[i].Children == 0;
-        if (!flat) return layout;
+        if (!flat)
+        {
+            ReadMixed(layout, schema);
+            return layout;
+        }
         var names = new HashSet<string>(StringComparer.Ordinal);
         bool readable = true;
         for (int i = 1; i < schema.Count; i++)
         {
             var e = schema[i];
-            var kind = e.Kind();
-            layout.Columns.Add(new ParquetLeaf(e.Name, e.Repetition == Optional, kind, (Parquet.Meta.Type)e.Type)
-            {
-                Unit = e.Unit,
-                AdjustedToUtc = kind != ValueKind.Timestamp || e.TimestampUtc || e.Type == Int96Type,
-                Precision = kind == ValueKind.Decimal ? e.Precision : 0,
-                Scale = kind == ValueKind.Decimal ? e.Scale : 0,
-                FixedLength = e.Type == FixedLenByteArray ? e.TypeLength : 0,
-            });
-            readable &= kind is not null && names.Add(e.Name);
+            var leaf = Leaf(e);
+            layout.Columns.Add(leaf);
+            readable &= leaf.Kind is not null && names.Add(e.Name);
         }
         // Each row group has a chunk for each column, in order, by name: as PlainTextChunk looks them up.
         foreach (var g in layout.RowGroups)
@@ -219,6 +231,56 @@ internal sealed class ParquetLayout
         }
         layout.ReadableByGrouper = readable;
         return layout;
+    }
+
+    // A flat column.
+    private static ParquetLeaf Leaf(SchemaEntry e)
+    {
+        var kind = e.Kind();
+        return new ParquetLeaf(e.Name, e.Repetition == Optional, kind, (Parquet.Meta.Type)e.Type)
+        {
+            Unit = e.Unit,
+            AdjustedToUtc = kind != ValueKind.Timestamp || e.TimestampUtc || e.Type == Int96Type,
+            Precision = kind == ValueKind.Decimal ? e.Precision : 0,
+            Scale = kind == ValueKind.Decimal ? e.Scale : 0,
+            FixedLength = e.Type == FixedLenByteArray ? e.TypeLength : 0,
+        };
+    }
+
+    // The top-level columns of a schema with nested ones: a group or a repeated field is nested (its subtree
+    // skipped, by its elements' child counts); any other is a flat column.
+    private static void ReadMixed(ParquetLayout layout, List<SchemaEntry> schema)
+    {
+        if (schema.Count < 2) return;
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        bool readable = true, nested = false;
+        int i = 1;
+        while (i < schema.Count)
+        {
+            var e = schema[i];
+            if (e.Children > 0 || e.Repetition == Repeated)
+            {
+                // The subtree's elements follow it: each element counts as one and adds its children.
+                int pending = 1;
+                for (; pending > 0; i++)
+                {
+                    if (i >= schema.Count || schema[i].Children < 0) { layout.Mixed.Clear(); return; }
+                    pending += schema[i].Children - 1;
+                }
+                layout.Mixed.Add(new ParquetLeaf(e.Name, true, null, (Parquet.Meta.Type)e.Type) { Nested = true });
+                nested = true;
+            }
+            else
+            {
+                var leaf = Leaf(e);
+                layout.Mixed.Add(leaf);
+                readable &= leaf.Kind is not null;
+                i++;
+            }
+            readable &= names.Add(e.Name);
+        }
+        if (layout.Mixed.Count != schema[0].Children) { layout.Mixed.Clear(); return; }
+        layout.ReadableBesideNested = readable && nested;
     }
 
     private static SchemaEntry ReadSchemaElement(ref ThriftCompact.Reader r)

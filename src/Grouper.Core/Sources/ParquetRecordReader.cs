@@ -13,7 +13,8 @@ namespace Grouper.Sources;
 /// columns (lists, maps, structs) are text: each value's JSON (<see cref="NestedJsonColumn"/>).
 /// A file whose columns are all flat text or plain numbers (<see cref="ParquetLeaf.Kind"/>: what DuckDB writes
 /// from a CSV, for one) is read without Parquet.Net: its footer by <see cref="ParquetFooter.ReadLayout"/>, its
-/// chunks by <see cref="PlainTextChunk"/>; Parquet.Net is opened only if a chunk turns out to need it.
+/// chunks by <see cref="PlainTextChunk"/>; Parquet.Net is opened only if a chunk turns out to need it. In a file
+/// with nested columns, the flat ones are read so too, the nested ones through Parquet.Net.
 /// </summary>
 public sealed class ParquetRecordReader : RecordReader
 {
@@ -27,7 +28,8 @@ public sealed class ParquetRecordReader : RecordReader
     private readonly IReadOnlyList<Parquet.Meta.RowGroup> _rowGroups;
     private readonly long _numRows;
     private readonly Field[]? _fields; // null when read without Parquet.Net
-    private readonly List<ParquetLeaf>? _leaves; // the columns, when read without Parquet.Net
+    private readonly List<ParquetLeaf>? _leaves; // the columns, when read without Parquet.Net (but for nested ones)
+    private readonly Field[]? _nested; // Parquet.Net's top-level fields, when _leaves has nested columns
     private readonly ColumnSpec[] _specs;
     private SourceColumn[] _columns;
     // The next row group, decoded on another thread into a twin set of columns while this one's records are
@@ -52,17 +54,28 @@ public sealed class ParquetRecordReader : RecordReader
         try
         {
             var layout = ParquetFooter.ReadLayout(_file);
-            if (layout.ReadableByGrouper && !parquetNetOnly)
+            // Nested columns beside flat ones Grouper reads: those through Parquet.Net (its schema gives their
+            // layout), the flat ones without it, where its generic reading of every column cost a nested file
+            // twice the time of the same file without them.
+            bool mixed = layout.ReadableBesideNested && !parquetNetOnly;
+            if (mixed)
+            {
+                _reader = OpenParquetNet();
+                _nested = _reader.Schema.Fields.ToArray();
+                mixed = SameColumns(_nested, layout.Mixed);
+            }
+            if (layout.ReadableByGrouper && !parquetNetOnly || mixed)
             {
                 _rowGroups = layout.RowGroups;
                 _numRows = layout.NumRows;
-                _leaves = layout.Columns;
+                _leaves = mixed ? layout.Mixed : layout.Columns;
                 _specs = new ColumnSpec[_leaves.Count];
-                for (int i = 0; i < _specs.Length; i++) _specs[i] = _leaves[i].ToSpec();
+                for (int i = 0; i < _specs.Length; i++) _specs[i] = _leaves[i].Nested ? new ColumnSpec(_leaves[i].Name, ValueKind.String, true) : _leaves[i].ToSpec();
                 _columns = CreateColumns();
                 return;
             }
-            _reader = OpenParquetNet();
+            _nested = null;
+            _reader ??= OpenParquetNet();
             _rowGroups = _reader.Metadata!.RowGroups;
             _numRows = _reader.Metadata.NumRows;
         }
@@ -87,6 +100,15 @@ public sealed class ParquetRecordReader : RecordReader
         }
     }
 
+    // Parquet.Net's top-level fields are the layout's columns: nested where it has them nested, by name.
+    private static bool SameColumns(Field[] fields, List<ParquetLeaf> columns)
+    {
+        if (fields.Length != columns.Count) return false;
+        for (int i = 0; i < fields.Length; i++)
+            if (fields[i].Name != columns[i].Name || NestedJsonColumn.IsNested(fields[i]) != columns[i].Nested) return false;
+        return true;
+    }
+
     // The footer was checked before (ParquetFooter.ReadLayout).
     private ParquetReader OpenParquetNet() =>
         ParquetReader.CreateAsync(_file, new ParquetOptions { UseDateOnlyTypeForDates = true }, leaveStreamOpen: true).GetAwaiter().GetResult();
@@ -103,13 +125,16 @@ public sealed class ParquetRecordReader : RecordReader
     /// <summary>Whether Parquet.Net was needed to read this file so far (tests).</summary>
     internal bool OpenedParquetNet => _reader is not null;
 
+    /// <summary>Whether column <paramref name="ordinal"/>'s chunk of the current row group was read by Grouper, not through Parquet.Net (tests).</summary>
+    internal bool ReadByGrouper(int ordinal) => _columns[ordinal].ReadByGrouper;
+
     private SourceColumn[] CreateColumns()
     {
         var columns = new SourceColumn[_specs.Length];
         for (int i = 0; i < columns.Length; i++)
         {
             int ordinal = i;
-            columns[i] = _fields is null ? SourceColumn.Own(_specs[i], _leaves![i], () => (DataField)ParquetNet.Schema.Fields[ordinal])
+            columns[i] = _fields is null ? _leaves![i].Nested ? new NestedJsonColumn(_nested![i], _path) : SourceColumn.Own(_specs[i], _leaves[i], () => (DataField)ParquetNet.Schema.Fields[ordinal])
                 : NestedJsonColumn.IsNested(_fields[i]) ? new NestedJsonColumn(_fields[i], _path)
                 : SourceColumn.Create((DataField)_fields[i], _specs[i]);
         }
@@ -169,7 +194,7 @@ public sealed class ParquetRecordReader : RecordReader
     internal int RowGroupCount => _rowGroups.Count;
 
     /// <summary>The first nested column (read as JSON text), or null: a file used as it is (an import) cannot have one.</summary>
-    internal string? FirstNestedColumn => _fields?.FirstOrDefault(NestedJsonColumn.IsNested)?.Name;
+    internal string? FirstNestedColumn => _fields?.FirstOrDefault(NestedJsonColumn.IsNested)?.Name ?? _leaves?.FirstOrDefault(l => l.Nested)?.Name;
     public override long RowNumber => _row;
     public override int FieldCount => _specs.Length;
     public override string GetName(int ordinal) => _specs[ordinal].Name;
@@ -335,6 +360,9 @@ internal abstract class SourceColumn
     /// <summary>The column, for fixed-width values read as they lie: the builder's encoder takes them without virtual calls.</summary>
     public OwnNumbers? Numbers => this as OwnNumbers;
 
+    /// <summary>Whether the current chunk was read by Grouper rather than through Parquet.Net (tests).</summary>
+    internal virtual bool ReadByGrouper => Text?.ReadByGrouper == true;
+
     /// <summary>Reads the column's chunk of a row group; <paramref name="rg"/> opens Parquet.Net's reader of it, for a chunk read through Parquet.Net.</summary>
     public abstract void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count);
     /// <summary>Rows [from, from + count) are read next (a column that streams its row group reads them now).</summary>
@@ -372,6 +400,8 @@ internal abstract class SourceColumn
         private bool _own;
 
         public ColumnSpec Spec => spec;
+
+        internal override bool ReadByGrouper => _own;
 
         /// <summary>
         /// The row's value as it lies in the page (4 or 8 bytes of a number, date or timestamp; not for booleans,
