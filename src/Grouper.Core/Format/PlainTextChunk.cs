@@ -54,6 +54,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private int _fixedLength; // of the FIXED_LEN_BYTE_ARRAY chunk being read (its schema's type_length)
     private Parquet.Meta.Type _physical; // of the chunk being read: which encodings its pages may have (Decoded)
     private long[] _longs = [];   // DELTA_BINARY_PACKED values decoded (a page's values, or its byte arrays' lengths)
+    // A leaf of a nested column (TryLoadLeveled): its levels' maxima, and each entry's levels (a value where the
+    // definition level is the maximum, a null or an absent or empty container above it otherwise).
+    private bool _leveled;
+    private int _maxDef, _maxRep;
+    private byte[] _defs = [], _reps = [];
     private int[] _prefixes = []; // DELTA_BYTE_ARRAY: each value's bytes shared with the value before
 
     // Booleans' PLAIN values are bits, the first in the lowest bit of the first byte: a value's start is its
@@ -157,6 +162,46 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         _ => -1,
     };
 
+    /// <summary>
+    /// Reads the chunk of a leaf of a nested column (<paramref name="path"/>, its path in the schema) whole, if this
+    /// reader decodes its pages: every entry's repetition and definition levels (<see cref="RepetitionLevels"/>,
+    /// <see cref="DefinitionLevels"/>), and the value of each entry whose definition level is
+    /// <paramref name="maxDef"/>. False when it does not (booleans, or pages it does not decode), and the caller
+    /// reads the leaf through Parquet.Net. Entries are what <see cref="IsNull"/> and <see cref="GetUtf8"/> count.
+    /// </summary>
+    public bool TryLoadLeveled(RowGroupFile file, IReadOnlyList<string> path, int maxDef, int maxRep, Parquet.Meta.Type physical)
+    {
+        ColumnChunk? chunk = null;
+        foreach (var c in file.Meta.Columns)
+            if (c.MetaData?.PathInSchema is { } p && p.SequenceEqual(path)) chunk = c;
+        if (chunk is null || maxDef is < 0 or > 255 || maxRep is < 0 or > 255 || physical == Parquet.Meta.Type.BOOLEAN
+            || !CanRead(chunk, 0, physical) || chunk.MetaData!.NumValues is < 0 or > int.MaxValue) return false;
+        int entries = (int)chunk.MetaData.NumValues;
+        _fixedLength = 0;
+        try
+        {
+            _leveled = true;
+            (_maxDef, _maxRep) = (maxDef, maxRep);
+            if (_defs.Length < entries) { _defs = new byte[entries]; _reps = new byte[entries]; }
+            Load(file.Handle, file.Path, chunk, entries, optional: maxDef > 0);
+            return true;
+        }
+        catch (NotPlainException)
+        {
+            return false;
+        }
+        finally
+        {
+            _leveled = false;
+        }
+    }
+
+    /// <summary>The entries' repetition levels, of a chunk read by <see cref="TryLoadLeveled"/> (its length is the array's; <see cref="Count"/> entries are the chunk's).</summary>
+    public byte[] RepetitionLevels => _reps;
+
+    /// <summary>The entries' definition levels, of a chunk read by <see cref="TryLoadLeveled"/>.</summary>
+    public byte[] DefinitionLevels => _defs;
+
     private static ColumnChunk? Find(RowGroupFile file, string column)
     {
         foreach (var c in file.Meta.Columns)
@@ -188,7 +233,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             if (pos >= _end) throw Damaged(path, $"its column chunk holds {values} of {rows} values");
             var h = HeaderAt(pos);
             if (h.CompressedSize < 0 || pos + h.HeaderLength + h.CompressedSize > _end) throw Damaged(path, "a page runs past its column chunk");
-            CheckDecodable(h, _width, _physical, _optional);
+            CheckDecodable(h, _width, _physical, _optional, repeated: false);
             if (h.Type is DataPage or DataPageV2) values += h.Values;
             pos += h.HeaderLength + h.CompressedSize;
         }
@@ -229,7 +274,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         {
             if (_next >= _end) throw Damaged(_path, $"its column chunk holds {_decoded} of {_rows} values");
             var h = NextPage(out int body);
-            CheckDecodable(h, _width, _physical, _optional);
+            CheckDecodable(h, _width, _physical, _optional, _leveled && _maxRep > 0);
             if (h.Type == DictionaryPage)
             {
                 if (_dictCount >= 0 || _decoded > 0) throw Damaged(_path, "a dictionary page is not the chunk's first page");
@@ -245,7 +290,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                 Array.Resize(ref _starts, Math.Max(need, _starts.Length * 2));
                 Array.Resize(ref _lengths, _starts.Length);
             }
-            _decoded = ReadPage(h, body, _codec, _decoded, _optional, _path);
+            _decoded = _leveled ? ReadLeveledPage(h, body, _codec, _decoded, _path) : ReadPage(h, body, _codec, _decoded, _optional, _path);
         }
     }
 
@@ -265,11 +310,12 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
 
     // Other encodings (the deprecated BIT_PACKED, of values or of an optional column's definition levels) and
     // repeated values are Parquet.Net's to read.
-    private static void CheckDecodable(in PageHeaderInfo h, int width, Parquet.Meta.Type physical, bool optional)
+    private static void CheckDecodable(in PageHeaderInfo h, int width, Parquet.Meta.Type physical, bool optional, bool repeated)
     {
         if (h.Type == DataPage && optional && h.DefinitionLevelEncoding != Rle && h.DefinitionLevelEncoding != -1) throw new NotPlainException();
+        if (h.Type == DataPage && repeated && h.RepetitionLevelEncoding != Rle && h.RepetitionLevelEncoding != -1) throw new NotPlainException();
         bool data = h.Type is DataPage or DataPageV2;
-        if (h.Type == DataPageV2 && h.RepetitionLength != 0) throw new NotPlainException();
+        if (h.Type == DataPageV2 && h.RepetitionLength != 0 && !repeated) throw new NotPlainException();
         // Booleans have no dictionaries in the format; their values are PLAIN bits or RLE (Parquet.Net's then).
         if (width == Bits && h.Type is DictionaryPage || width == Bits && data && h.Encoding is not ((int)Encoding.PLAIN or Rle)) throw new NotPlainException();
         if (h.Type == DictionaryPage && h.Encoding is not ((int)Encoding.PLAIN or PlainDictionary)) throw new NotPlainException();
@@ -548,6 +594,72 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         return end;
     }
 
+    // A page of a nested column's leaf (TryLoadLeveled): each entry's repetition and definition levels, then the
+    // values of the entries defined to the leaf, as ReadPage reads them (PLAIN where they lie, or dictionary
+    // indexes). Rows are entries here, and the chunk is read whole.
+    private int ReadLeveledPage(scoped in PageHeaderInfo h, int body, CompressionCodec codec, int row, string path)
+    {
+        bool plain = h.Encoding == (int)Encoding.PLAIN;
+        int at = 0;
+        Span<byte> page;
+        bool decoded = Decoded(h.Encoding, _width, _physical);
+        if (h.Type == DataPageV2 || decoded)
+        {
+            page = AsVersion1(h, body, codec, _optional, path, out at);
+            plain |= decoded;
+        }
+        else if (plain) page = PageIntoData(h, body, codec, path, out at);
+        else page = Decompress(h, body, codec, path);
+        int end = row + h.Values, p = 0;
+        p = ReadLevels(page, p, _reps, row, end, _maxRep, path);
+        p = ReadLevels(page, p, _defs, row, end, _maxDef, path);
+        if (plain)
+        {
+            int first = p;
+            for (int r = row; r < end; r++)
+            {
+                if (_defs[r] < _maxDef) { _lengths[r] = -1; _starts[r] = 0; continue; }
+                p = Value(page, p, at, out _starts[r], out _lengths[r], path);
+            }
+            if (_width == 0) CheckText(page[first..p], path);
+            return end;
+        }
+        if (_dictCount < 0) throw Damaged(path, "a dictionary-encoded page without a dictionary");
+        if (p >= page.Length) throw Damaged(path, "a page ends before its dictionary indexes");
+        int width = page[p];
+        if (width > 32) throw Damaged(path, "dictionary indexes wider than 32 bits");
+        var indexes = new HybridInts(page[(p + 1)..], width, this, path);
+        for (int r = row; r < end; r++)
+        {
+            if (_defs[r] < _maxDef) { _lengths[r] = -1; _starts[r] = 0; continue; }
+            int i = indexes.Next();
+            if ((uint)i >= (uint)_dictCount) throw Damaged(path, "a dictionary index is out of range");
+            _starts[r] = _dictStarts[i];
+            _lengths[r] = _dictLengths[i];
+        }
+        return end;
+    }
+
+    // One kind of levels of entries [from, end) at p (after their 4-byte length), into `into`; all 0 when the
+    // leaf's maximum is 0 (the page has none). Where the page's values start.
+    private int ReadLevels(ReadOnlySpan<byte> page, int p, byte[] into, int from, int end, int max, string path)
+    {
+        if (max == 0)
+        {
+            into.AsSpan(from, end - from).Clear();
+            return p;
+        }
+        var bytes = LevelsAt(page, ref p, path);
+        var levels = new HybridInts(bytes, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)max), this, path);
+        for (int r = from; r < end; r++)
+        {
+            int v = levels.Next();
+            if ((uint)v > (uint)max) throw Damaged(path, "a level is above its column's deepest");
+            into[r] = (byte)v;
+        }
+        return p;
+    }
+
     // INT96 timestamps (the deprecated type Spark, Hive and Impala write): 8 bytes of nanoseconds within the
     // day, then 4 of the Julian day, little-endian. Each is rewritten in place, in the order they lie, as the
     // INT64 microseconds since the Unix epoch the column is read as (Kind Timestamp, of microseconds, UTC: the
@@ -582,7 +694,8 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     private Span<byte> AsVersion1(scoped in PageHeaderInfo h, int body, CompressionCodec codec, bool optional, string path, out int at)
     {
         bool decoded = Decoded(h.Encoding, _width, _physical);
-        ReadOnlySpan<byte> levels;
+        bool repeated = _leveled && _maxRep > 0; // repetition levels before the definition levels
+        ReadOnlySpan<byte> levels, repLevels = default;
         int valuesSize, valuesFrom = 0; // the values' bytes in _page
         if (h.Type == DataPageV2)
         {
@@ -590,13 +703,14 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             if (rep < 0 || def < 0 || rep + (long)def > Math.Min(h.CompressedSize, h.UncompressedSize)) throw Damaged(path, "a page's levels are longer than the page");
             if (!optional && def != 0) throw Damaged(path, "a page of a required column has definition levels");
             levels = _raw.AsSpan(body + rep, def);
+            repLevels = _raw.AsSpan(body, rep);
             valuesSize = h.UncompressedSize - rep - def;
             int from = body + rep + def, length = h.CompressedSize - rep - def;
             var compression = h.ValuesCompressed ? codec : CompressionCodec.UNCOMPRESSED;
             if (!decoded)
             {
                 // Into place: levels, then the values decompressed after them.
-                int prefix = optional ? 4 + def : 0;
+                int prefix = (repeated ? 4 + rep : 0) + (optional ? 4 + def : 0);
                 byte[] dest;
                 if (h.Encoding == (int)Encoding.PLAIN)
                 {
@@ -609,11 +723,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                     if (_page.Length < prefix + valuesSize) _page = new byte[Math.Max(prefix + valuesSize, _page.Length * 2)];
                     (dest, at) = (_page, 0);
                 }
-                if (optional)
-                {
-                    BinaryPrimitives.WriteInt32LittleEndian(dest.AsSpan(at), def);
-                    levels.CopyTo(dest.AsSpan(at + 4));
-                }
+                WriteLevels(dest.AsSpan(at, prefix), repeated, repLevels, optional, levels);
                 Expand(from, length, dest, at + prefix, valuesSize, compression, path);
                 return dest.AsSpan(at, prefix + valuesSize);
             }
@@ -625,19 +735,13 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             // Version 1: the whole page compressed, levels inside it.
             var whole = Decompress(h, body, codec, path);
             int skip = 0;
-            if (optional)
-            {
-                if (whole.Length < 4) throw Damaged(path, "a page ends in its levels");
-                int len = BinaryPrimitives.ReadInt32LittleEndian(whole);
-                if (len < 0 || 4 + len > whole.Length) throw Damaged(path, "a page's definition levels are too long");
-                skip = 4 + len;
-            }
-            levels = whole.Slice(optional ? 4 : 0, optional ? skip - 4 : 0);
+            if (repeated) repLevels = LevelsAt(whole, ref skip, path);
+            levels = optional ? LevelsAt(whole, ref skip, path) : default;
             valuesSize = whole.Length - skip;
             valuesFrom = skip;
         }
         var src = _page.AsSpan(valuesFrom, valuesSize);
-        int head = optional ? 4 + levels.Length : 0;
+        int head = (repeated ? 4 + repLevels.Length : 0) + (optional ? 4 + levels.Length : 0);
         // The PLAIN values' size, and what must be read before they can be written.
         int count, consumed = 0;
         long size;
@@ -696,11 +800,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (_data.Length < _dataUsed + room) Array.Resize(ref _data, (int)Math.Min(int.MaxValue, Math.Max(_dataUsed + room, _data.Length * 2L)));
         at = _dataUsed;
         var outPage = _data.AsSpan(at, (int)room);
-        if (optional)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(outPage, levels.Length);
-            levels.CopyTo(outPage[4..]);
-        }
+        WriteLevels(outPage[..head], repeated, repLevels, optional, levels);
         var values = outPage[head..];
         switch (h.Encoding)
         {
@@ -755,6 +855,33 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
         _dataUsed += (int)room;
         return outPage;
+    }
+
+    // Levels of a page of version 1 at `at`: their 4-byte length, then their bytes (moved past).
+    private ReadOnlySpan<byte> LevelsAt(ReadOnlySpan<byte> page, scoped ref int at, string path)
+    {
+        if (page.Length - at < 4) throw Damaged(path, "a page ends in its levels");
+        int len = BinaryPrimitives.ReadInt32LittleEndian(page[at..]);
+        if (len < 0 || len > page.Length - at - 4) throw Damaged(path, "a page's levels are too long");
+        at += 4 + len;
+        return page.Slice(at - len, len);
+    }
+
+    // Levels laid out as a page of version 1 has them: the repetition levels (of a repeated leaf), then the
+    // definition levels (of an optional one), each after its 4-byte length.
+    private static void WriteLevels(Span<byte> into, bool repeated, ReadOnlySpan<byte> repLevels, bool optional, ReadOnlySpan<byte> defLevels)
+    {
+        if (repeated)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(into, repLevels.Length);
+            repLevels.CopyTo(into[4..]);
+            into = into[(4 + repLevels.Length)..];
+        }
+        if (optional)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(into, defLevels.Length);
+            defLevels.CopyTo(into[4..]);
+        }
     }
 
     // RLE booleans (a 4-byte length, then the RLE/bit-packed hybrid of bit width 1) into bits; how many.
@@ -945,13 +1072,13 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         public readonly int Type, UncompressedSize, CompressedSize, Values, Encoding, HeaderLength;
         // A page of version 2: its levels' lengths (before the values, never compressed), and whether its values are compressed.
         public readonly int DefinitionLength, RepetitionLength;
-        // A page of version 1: its definition levels' encoding (-1 when the header does not say).
-        public readonly int DefinitionLevelEncoding;
+        // A page of version 1: its definition and repetition levels' encodings (-1 when the header does not say).
+        public readonly int DefinitionLevelEncoding, RepetitionLevelEncoding;
         public readonly bool ValuesCompressed;
 
         public PageHeaderInfo(ReadOnlySpan<byte> data, PlainTextChunk owner, string path)
         {
-            Type = -1; Encoding = -1; ValuesCompressed = true; DefinitionLevelEncoding = -1;
+            Type = -1; Encoding = -1; ValuesCompressed = true; DefinitionLevelEncoding = -1; RepetitionLevelEncoding = -1;
             try
             {
                 var r = new ThriftCompact.Reader(data);
@@ -965,13 +1092,14 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                         case 3: CompressedSize = (int)r.ReadI64(); break;
                         case 5 or 7 when type == ThriftCompact.Struct:
                             // DataPageHeader and DictionaryPageHeader: 1 num_values, 2 encoding (of the values);
-                            // DataPageHeader: 3 definition_level_encoding.
+                            // DataPageHeader: 3 definition_level_encoding, 4 repetition_level_encoding.
                             short inner = 0;
                             while (r.ReadFieldHeader(ref inner, out short f, out byte t))
                             {
                                 if (f == 1) Values = (int)r.ReadI64();
                                 else if (f == 2) Encoding = (int)r.ReadI64();
                                 else if (f == 3 && id == 5) DefinitionLevelEncoding = (int)r.ReadI64();
+                                else if (f == 4 && id == 5) RepetitionLevelEncoding = (int)r.ReadI64();
                                 else r.Skip(t);
                             }
                             break;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections;
 using System.Globalization;
 using System.Reflection;
@@ -17,8 +18,9 @@ namespace Grouper.Sources;
 /// objects with their fields in schema order, maps as objects keyed by the keys' text. Each leaf column's
 /// values come with their repetition and definition levels (Parquet's record shredding), from which the
 /// rows' values are assembled again: a null struct, a null list, an empty list and a list of nulls stay apart.
-/// Parquet.Net reads each leaf's column chunk whole (values and levels); the rows are assembled and written
-/// as JSON a window at a time. Nested columns are the rare case, not the hot path: correct first.
+/// Each leaf's column chunk is read whole (values and levels): by Grouper for leaves of text, integers and
+/// floating-point numbers (<see cref="OwnLeaf"/>), by Parquet.Net for any other; the rows are assembled and
+/// written as JSON a window at a time, into one buffer the builder copies from.
 /// </summary>
 internal sealed class NestedJsonColumn : SourceColumn
 {
@@ -46,17 +48,21 @@ internal sealed class NestedJsonColumn : SourceColumn
 
     private readonly Node _top;
     private readonly List<LeafPath> _leaves = new();
-    private string?[] _json = [];
+    private readonly JsonRows _json = new();
 
-    public NestedJsonColumn(Field field, string path)
+    /// <param name="field">The top-level field.</param>
+    /// <param name="path">The file.</param>
+    /// <param name="parquetNetOnly">Every leaf read through Parquet.Net (tests compare Grouper's reading with it).</param>
+    public NestedJsonColumn(Field field, string path, bool parquetNetOnly = false)
     {
+        _parquetNetOnly = parquetNetOnly;
         _top = Build(field, 0, 0, path);
         Collect(_top, [], []);
         _listsOnly = _leaves.Count == 1 && _leaves[0].Nodes[..^1].All(n => n.Kind == Kind.List);
         _structsOnly = _leaves.All(l => l.Nodes[..^1].All(n => n.Kind == Kind.Struct));
     }
 
-    private readonly bool _listsOnly, _structsOnly;
+    private readonly bool _listsOnly, _structsOnly, _parquetNetOnly;
 
     /// <summary>Whether this top-level field is read by this class rather than as a flat column.</summary>
     public static bool IsNested(Field f) => f is not DataField d || d.IsArray;
@@ -116,40 +122,53 @@ internal sealed class NestedJsonColumn : SourceColumn
     public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
     {
         _rowsInGroup = count;
-        var reader = rg();
-        _data = _leaves.Select(leaf => LeafData.Read(reader, leaf)).ToArray();
+        if (_data.Length != _leaves.Count) _data = new LeafData[_leaves.Count];
+        _chunks ??= new PlainTextChunk?[_leaves.Count];
+        for (int i = 0; i < _leaves.Count; i++)
+            _data[i] = (_parquetNetOnly ? null : OwnLeaf.TryRead(file, _leaves[i], ref _chunks[i])) ?? LeafData.Read(rg(), _leaves[i]);
         _jsonFrom = 0;
     }
 
+    // A reader of each leaf's chunks, for the leaves Grouper reads (OwnLeaf).
+    private PlainTextChunk?[]? _chunks;
+
+    /// <summary>Whether Grouper read leaf <paramref name="leaf"/> of the current row group, not Parquet.Net (tests).</summary>
+    internal bool LeafReadByGrouper(int leaf) => _data[leaf] is OwnLeaf;
+
     /// <summary>
     /// Rows [from, from + count) are assembled and written as JSON now, a window at a time as text columns are
-    /// read: the leaves' typed values stay as Parquet.Net read them, and only a window's values are objects.
+    /// read: the leaves' values stay as they were read, and only a window's values are objects (for shapes
+    /// other than lists and structs).
     /// </summary>
     public override void Advance(int from, int count)
     {
-        if (_json.Length < count) _json = new string?[count];
+        _json.Clear(count);
         if (_structsOnly)
         {
             // Structs of values (metadata records): one entry a row in every leaf, written field by field.
             for (int r = 0; r < count; r++)
             {
-                if (_data[_top.Leaf].DefAt(from + r) < _top.Def) { _json[r] = null; continue; }
-                var w = Writer();
-                WriteStruct(w, _top, from + r);
-                _json[r] = Written(w, _buffer);
+                if (_data[_top.Leaf].DefAt(from + r) < _top.Def) { _json.Null(r); continue; }
+                WriteStruct(_json.Begin(), _top, from + r);
+                _json.End(r);
             }
             foreach (var leaf in _data) leaf.Placed(from + count);
         }
         else if (_listsOnly)
         {
             // Lists of lists of values (token lists, the common case): written as their entries come, no row objects.
-            _data[0].WriteLists(_json, from, count, Writer(), _buffer);
+            _data[0].WriteLists(_json, from, count);
         }
         else
         {
             var rows = new object?[count];
             foreach (var leaf in _data) leaf.Assemble(rows, from);
-            for (int r = 0; r < count; r++) _json[r] = rows[r] is null ? null : ToJson(rows[r]!);
+            for (int r = 0; r < count; r++)
+            {
+                if (rows[r] is null) { _json.Null(r); continue; }
+                WriteJson(_json.Begin(), _top, rows[r]);
+                _json.End(r);
+            }
         }
         _jsonFrom = from;
         if (from + count == _rowsInGroup)
@@ -159,8 +178,15 @@ internal sealed class NestedJsonColumn : SourceColumn
     private LeafData[] _data = [];
     private int _rowsInGroup, _jsonFrom;
 
-    public override bool IsNull(int row) => _json[row - _jsonFrom] is null;
-    public override string GetString(int row) => _json[row - _jsonFrom]!;
+    public override bool IsNull(int row) => _json.IsNull(row - _jsonFrom);
+    public override string GetString(int row) => Encoding.UTF8.GetString(_json.Utf8(row - _jsonFrom));
+
+    // The JSON as written: the builder copies it as it is, with no string between.
+    public override bool TryGetUtf8(int row, out ReadOnlySpan<byte> utf8)
+    {
+        utf8 = _json.Utf8(row - _jsonFrom);
+        return true;
+    }
 
     /// <summary>One leaf column of the current row group: its values (those not null, in order), levels, and how far they are placed.</summary>
     private abstract class LeafData
@@ -186,10 +212,9 @@ internal sealed class NestedJsonColumn : SourceColumn
             if (!type.IsGenericType) throw new InvalidDataException($"Unexpected column data {type.Name} for '{leaf.Field.Path}'.");
             var data = (LeafData)ReadOf.MakeGenericMethod(type.GetGenericArguments()[0]).Invoke(null, [raw, leaf])!;
             var last = leaf.Nodes[^1];
-            data.Rep = last.Rep > 0 ? Bytes(raw.RepetitionLevels) : null;
-            data.Def = last.Def > 0 ? Bytes(raw.DefinitionLevels) : null;
-            data.Entries = data.Def?.Length ?? data.Rep?.Length ?? data.Count;
-            data._counters = new int[last.Rep + 1];
+            var rep = last.Rep > 0 ? Bytes(raw.RepetitionLevels) : null;
+            var def = last.Def > 0 ? Bytes(raw.DefinitionLevels) : null;
+            data.SetLevels(rep, def, def?.Length ?? rep?.Length ?? data.Count);
             return data;
         }
 
@@ -219,6 +244,13 @@ internal sealed class NestedJsonColumn : SourceColumn
                 else if (typeof(T) == typeof(ReadOnlyMemory<char>)) w.WriteStringValue(((ReadOnlyMemory<char>)(object)Values[i]).Span);
                 else NestedJson.Write(w, Plain(Values[i]), 0);
             }
+        }
+
+        /// <summary>Sets the levels and counters of a leaf read: <paramref name="rep"/> and <paramref name="def"/> null where the leaf's maximum is 0.</summary>
+        protected void SetLevels(byte[]? rep, byte[]? def, int entries)
+        {
+            (Rep, Def, Entries) = (rep, def, entries);
+            _counters = new int[Path.Nodes[^1].Rep + 1];
         }
 
         /// <summary>Places this leaf's entries of rows [from, from + rows.Length), creating the structs, lists and map entries on its path.</summary>
@@ -282,15 +314,16 @@ internal sealed class NestedJsonColumn : SourceColumn
         /// entries: each entry closes the lists deeper than its repetition level, then opens the new element's
         /// lists down to its definition level, which ends in the value, a null, or an empty list.
         /// </summary>
-        public void WriteLists(string?[] json, int from, int count, Utf8JsonWriter w, ArrayBufferWriter<byte> buffer)
+        public void WriteLists(JsonRows json, int from, int count)
         {
             var nodes = Path.Nodes;
+            var w = json.Writer;
             int leaf = nodes.Length - 1, end = from + count, open = 0;
             bool rowOpen = false;
             void FinishRow()
             {
                 for (; open > 0; open--) w.WriteEndArray();
-                json[_row - from] = Written(w, buffer);
+                json.End(_row - from);
                 rowOpen = false;
             }
             // The element of the list at nodes[k - 1]: its item is nodes[k].
@@ -314,8 +347,8 @@ internal sealed class NestedJsonColumn : SourceColumn
                     if (_row + 1 >= end) break; // the next window's
                     if (rowOpen) FinishRow();
                     _row++;
-                    if (d < nodes[0].Def) { json[_row - from] = null; continue; } // a null list
-                    Reset(w, buffer);
+                    if (d < nodes[0].Def) { json.Null(_row - from); continue; } // a null list
+                    w = json.Begin();
                     rowOpen = true;
                     w.WriteStartArray();
                     open = 1;
@@ -358,15 +391,70 @@ internal sealed class NestedJsonColumn : SourceColumn
         }
     }
 
-    private readonly ArrayBufferWriter<byte> _buffer = new(1024);
-    private Utf8JsonWriter? _writer;
-
-    /// <summary>A row's assembled value as compact JSON, written straight from the assembled values with one writer.</summary>
-    private string ToJson(object value)
+    /// <summary>
+    /// A leaf of text (UTF-8), integers (INT32, INT64) or floating-point numbers, read by Grouper
+    /// (<see cref="PlainTextChunk.TryLoadLeveled"/>): its levels and values as they lie in the pages, written
+    /// as JSON from there, as Parquet.Net's reading of the leaf would have them written (a string, a number).
+    /// Parquet.Net's generic reading copied every value into a .NET string or a boxed array first, and its code
+    /// for each type was compiled at first use: a nested file took twice the time of the same file without its
+    /// nested column.
+    /// </summary>
+    private sealed class OwnLeaf : LeafData
     {
-        var w = Writer();
-        WriteJson(w, _top, value);
-        return Written(w, _buffer);
+        private PlainTextChunk _chunk = null!;
+        private Parquet.Meta.Type _physical;
+        private int[] _entryOf = []; // the entry of each value: values are counted over the entries defined to the leaf
+        private int _count;
+
+        protected override int Count => _count;
+
+        /// <summary>The leaf read by Grouper, or null when Parquet.Net is to read it (another type, or pages Grouper does not decode).</summary>
+        public static OwnLeaf? TryRead(RowGroupFile file, LeafPath leaf, ref PlainTextChunk? chunk)
+        {
+            var t = Nullable.GetUnderlyingType(leaf.Field.ClrType) ?? leaf.Field.ClrType;
+            // Parquet.Net's types for a leaf without an annotation that changes its meaning (a date, a timestamp,
+            // a decimal, a narrower integer have types of their own).
+            Parquet.Meta.Type? physical = t == typeof(string) || t == typeof(ReadOnlyMemory<char>) ? Parquet.Meta.Type.BYTE_ARRAY
+                : t == typeof(int) ? Parquet.Meta.Type.INT32 : t == typeof(long) ? Parquet.Meta.Type.INT64
+                : t == typeof(double) ? Parquet.Meta.Type.DOUBLE : t == typeof(float) ? Parquet.Meta.Type.FLOAT : null;
+            if (physical is null) return null;
+            var last = leaf.Nodes[^1];
+            chunk ??= new PlainTextChunk(GrouperErrorKind.InvalidData);
+            if (!chunk.TryLoadLeveled(file, leaf.Field.Path.ToList(), last.Def, last.Rep, physical.Value)) return null;
+            var own = new OwnLeaf { Path = leaf, _chunk = chunk, _physical = physical.Value };
+            int entries = chunk.Count;
+            own._entryOf = new int[entries];
+            for (int e = 0; e < entries; e++)
+                if (!chunk.IsNull(e)) own._entryOf[own._count++] = e;
+            own.SetLevels(last.Rep > 0 ? chunk.RepetitionLevels : null, last.Def > 0 ? chunk.DefinitionLevels : null, entries);
+            return own;
+        }
+
+        protected override object? Value(int i)
+        {
+            var v = _chunk.GetUtf8(_entryOf[i]);
+            return _physical switch
+            {
+                Parquet.Meta.Type.BYTE_ARRAY => Encoding.UTF8.GetString(v),
+                Parquet.Meta.Type.INT32 => BinaryPrimitives.ReadInt32LittleEndian(v),
+                Parquet.Meta.Type.INT64 => BinaryPrimitives.ReadInt64LittleEndian(v),
+                Parquet.Meta.Type.FLOAT => BinaryPrimitives.ReadSingleLittleEndian(v),
+                _ => BinaryPrimitives.ReadDoubleLittleEndian(v),
+            };
+        }
+
+        protected override void WriteValue(Utf8JsonWriter w, int i)
+        {
+            var v = _chunk.GetUtf8(_entryOf[i]);
+            switch (_physical)
+            {
+                case Parquet.Meta.Type.BYTE_ARRAY: w.WriteStringValue(v); break; // checked UTF-8 as the page was read
+                case Parquet.Meta.Type.INT32: w.WriteNumberValue(BinaryPrimitives.ReadInt32LittleEndian(v)); break;
+                case Parquet.Meta.Type.INT64: w.WriteNumberValue(BinaryPrimitives.ReadInt64LittleEndian(v)); break;
+                case Parquet.Meta.Type.FLOAT: NestedJson.WriteDouble(w, BinaryPrimitives.ReadSingleLittleEndian(v)); break;
+                default: NestedJson.WriteDouble(w, BinaryPrimitives.ReadDoubleLittleEndian(v)); break;
+            }
+        }
     }
 
     /// <summary>Row <paramref name="row"/> of a struct-only node, its leaves' values taken in order.</summary>
@@ -392,25 +480,43 @@ internal sealed class NestedJsonColumn : SourceColumn
         w.WriteEndObject();
     }
 
-    /// <summary>The one writer, reset to an empty buffer.</summary>
-    private Utf8JsonWriter Writer()
+    /// <summary>
+    /// The JSON of a window's rows, one after another in one buffer: the builder copies each row's UTF-8 as it
+    /// lies, where a string a row cost the collector as much as the rest of the reading.
+    /// </summary>
+    internal sealed class JsonRows
     {
-        if (_writer is null) _writer = new Utf8JsonWriter(_buffer, NestedJson.Options);
-        Reset(_writer, _buffer);
-        return _writer;
-    }
+        private readonly ArrayBufferWriter<byte> _buffer = new(1 << 16);
+        private int[] _start = [], _length = [];
+        public Utf8JsonWriter Writer { get; }
 
-    private static void Reset(Utf8JsonWriter w, ArrayBufferWriter<byte> buffer)
-    {
-        buffer.ResetWrittenCount();
-        w.Reset(buffer);
-    }
+        public JsonRows() => Writer = new Utf8JsonWriter(_buffer, NestedJson.Options);
 
-    /// <summary>What the writer wrote since its reset, as text.</summary>
-    private static string Written(Utf8JsonWriter w, ArrayBufferWriter<byte> buffer)
-    {
-        w.Flush();
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        /// <summary>A new window of <paramref name="count"/> rows.</summary>
+        public void Clear(int count)
+        {
+            _buffer.ResetWrittenCount();
+            if (_length.Length < count) { _start = new int[count]; _length = new int[count]; }
+        }
+
+        /// <summary>The writer, for the next row's value (a writer reset writes no separator before it).</summary>
+        public Utf8JsonWriter Begin()
+        {
+            Writer.Reset(_buffer);
+            return Writer;
+        }
+
+        /// <summary>Row <paramref name="row"/> of the window is what was written since <see cref="Begin"/>.</summary>
+        public void End(int row)
+        {
+            Writer.Flush(); // what it wrote since its reset is now the buffer's end
+            _length[row] = (int)Writer.BytesCommitted;
+            _start[row] = _buffer.WrittenCount - _length[row];
+        }
+
+        public void Null(int row) => _length[row] = -1;
+        public bool IsNull(int row) => _length[row] < 0;
+        public ReadOnlySpan<byte> Utf8(int row) => _length[row] <= 0 ? default : _buffer.WrittenSpan.Slice(_start[row], _length[row]);
     }
 
     /// <summary>Structs as objects with their fields in schema order, lists as arrays, maps as objects keyed by the keys' text, values as <see cref="NestedJson"/> writes them.</summary>

@@ -150,6 +150,13 @@ internal static class NestedJson
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>A number, or its text where JSON has none (NaN, infinities).</summary>
+    internal static void WriteDouble(Utf8JsonWriter w, double d)
+    {
+        if (double.IsFinite(d)) w.WriteNumberValue(d);
+        else w.WriteStringValue(d.ToString(CultureInfo.InvariantCulture));
+    }
+
     internal static void Write(Utf8JsonWriter w, object? v, int depth)
     {
         switch (v)
@@ -160,11 +167,7 @@ internal static class NestedJson
             case sbyte or short or int or long: w.WriteNumberValue(Convert.ToInt64(v, CultureInfo.InvariantCulture)); break;
             case byte or ushort or uint or ulong: w.WriteNumberValue(Convert.ToUInt64(v, CultureInfo.InvariantCulture)); break;
             case decimal m: w.WriteNumberValue(m); break;
-            case double or float:
-                double d = Convert.ToDouble(v, CultureInfo.InvariantCulture);
-                if (double.IsFinite(d)) w.WriteNumberValue(d);
-                else w.WriteStringValue(d.ToString(CultureInfo.InvariantCulture)); // JSON has no NaN or infinity
-                break;
+            case double or float: WriteDouble(w, Convert.ToDouble(v, CultureInfo.InvariantCulture)); break;
             case DateTime t: w.WriteStringValue(t); break;
             case DateTimeOffset t: w.WriteStringValue(t); break;
             // ISO 8601, as DuckDB's to_json and Spark's to_json write them (IFormattable's invariant text is 01/31/2024).

@@ -30,6 +30,7 @@ public sealed class ParquetRecordReader : RecordReader
     private readonly Field[]? _fields; // null when read without Parquet.Net
     private readonly List<ParquetLeaf>? _leaves; // the columns, when read without Parquet.Net (but for nested ones)
     private readonly Field[]? _nested; // Parquet.Net's top-level fields, when _leaves has nested columns
+    private readonly bool _parquetNetOnly;
     private readonly ColumnSpec[] _specs;
     private SourceColumn[] _columns;
     // The next row group, decoded on another thread into a twin set of columns while this one's records are
@@ -49,6 +50,7 @@ public sealed class ParquetRecordReader : RecordReader
     internal ParquetRecordReader(string path, bool parquetNetOnly)
     {
         _path = path;
+        _parquetNetOnly = parquetNetOnly;
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         _fileLength = _file.Length;
         try
@@ -128,6 +130,9 @@ public sealed class ParquetRecordReader : RecordReader
     /// <summary>Whether column <paramref name="ordinal"/>'s chunk of the current row group was read by Grouper, not through Parquet.Net (tests).</summary>
     internal bool ReadByGrouper(int ordinal) => _columns[ordinal].ReadByGrouper;
 
+    /// <summary>Whether leaf <paramref name="leaf"/> of nested column <paramref name="ordinal"/> was read by Grouper in the current row group (tests).</summary>
+    internal bool LeafReadByGrouper(int ordinal, int leaf) => ((NestedJsonColumn)_columns[ordinal]).LeafReadByGrouper(leaf);
+
     private SourceColumn[] CreateColumns()
     {
         var columns = new SourceColumn[_specs.Length];
@@ -135,7 +140,7 @@ public sealed class ParquetRecordReader : RecordReader
         {
             int ordinal = i;
             columns[i] = _fields is null ? _leaves![i].Nested ? new NestedJsonColumn(_nested![i], _path) : SourceColumn.Own(_specs[i], _leaves[i], () => (DataField)ParquetNet.Schema.Fields[ordinal])
-                : NestedJsonColumn.IsNested(_fields[i]) ? new NestedJsonColumn(_fields[i], _path)
+                : NestedJsonColumn.IsNested(_fields[i]) ? new NestedJsonColumn(_fields[i], _path, _parquetNetOnly)
                 : SourceColumn.Create((DataField)_fields[i], _specs[i]);
         }
         return columns;
