@@ -6,6 +6,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Grouper.Format;
+using Grouper.Schema;
 using Parquet;
 using Parquet.Data;
 using Parquet.Schema;
@@ -402,6 +403,7 @@ internal sealed class NestedJsonColumn : SourceColumn
     private sealed class OwnLeaf : LeafData
     {
         private PlainTextChunk _chunk = null!;
+        private ColumnSpec _spec = null!;  // as a flat column of the leaf's type reads: its kind, a timestamp's unit, a decimal's scale
         private Parquet.Meta.Type _physical;
         private int[] _entryOf = []; // the entry of each value: values are counted over the entries defined to the leaf
         private int _count;
@@ -412,16 +414,29 @@ internal sealed class NestedJsonColumn : SourceColumn
         public static OwnLeaf? TryRead(RowGroupFile file, LeafPath leaf, ref PlainTextChunk? chunk)
         {
             var t = Nullable.GetUnderlyingType(leaf.Field.ClrType) ?? leaf.Field.ClrType;
-            // Parquet.Net's types for a leaf without an annotation that changes its meaning (a date, a timestamp,
-            // a decimal, a narrower integer have types of their own).
-            Parquet.Meta.Type? physical = t == typeof(string) || t == typeof(ReadOnlyMemory<char>) ? Parquet.Meta.Type.BYTE_ARRAY
-                : t == typeof(int) ? Parquet.Meta.Type.INT32 : t == typeof(long) ? Parquet.Meta.Type.INT64
-                : t == typeof(double) ? Parquet.Meta.Type.DOUBLE : t == typeof(float) ? Parquet.Meta.Type.FLOAT : null;
+            ColumnSpec spec;
+            try { spec = ParquetRecordReader.ToSpec(leaf.Field, file.Path); }
+            catch (GrouperException) { return null; } // a type a flat column cannot have: Parquet.Net's value, written as it is
+            // The physical type of Parquet.Net's type for the leaf: a narrower integer, a legacy or INT96 timestamp,
+            // a time, a decimal in a fixed-length array, a boolean and binary stay Parquet.Net's.
+            Parquet.Meta.Type? physical = spec.Kind switch
+            {
+                ValueKind.String when t == typeof(string) || t == typeof(ReadOnlyMemory<char>) => Parquet.Meta.Type.BYTE_ARRAY,
+                ValueKind.Int32 => Parquet.Meta.Type.INT32,
+                ValueKind.Int64 => Parquet.Meta.Type.INT64,
+                ValueKind.Double => Parquet.Meta.Type.DOUBLE,
+                ValueKind.Float => Parquet.Meta.Type.FLOAT,
+                ValueKind.Date => Parquet.Meta.Type.INT32,
+                ValueKind.Timestamp when leaf.Field is DateTimeDataField { DateTimeFormat: DateTimeFormat.Timestamp } => Parquet.Meta.Type.INT64,
+                ValueKind.Decimal when leaf.Field is DecimalDataField { Precision: <= 9 } => Parquet.Meta.Type.INT32,
+                ValueKind.Decimal when leaf.Field is DecimalDataField { Precision: <= 18 } => Parquet.Meta.Type.INT64,
+                _ => null,
+            };
             if (physical is null) return null;
             var last = leaf.Nodes[^1];
             chunk ??= new PlainTextChunk(GrouperErrorKind.InvalidData);
             if (!chunk.TryLoadLeveled(file, leaf.Field.Path.ToList(), last.Def, last.Rep, physical.Value)) return null;
-            var own = new OwnLeaf { Path = leaf, _chunk = chunk, _physical = physical.Value };
+            var own = new OwnLeaf { Path = leaf, _chunk = chunk, _spec = spec, _physical = physical.Value };
             int entries = chunk.Count;
             own._entryOf = new int[entries];
             for (int e = 0; e < entries; e++)
@@ -430,29 +445,34 @@ internal sealed class NestedJsonColumn : SourceColumn
             return own;
         }
 
+        // The value Parquet.Net's reading gives (as a flat column's reading without it gives it: PlainValues).
         protected override object? Value(int i)
         {
             var v = _chunk.GetUtf8(_entryOf[i]);
-            return _physical switch
+            return _spec.Kind switch
             {
-                Parquet.Meta.Type.BYTE_ARRAY => Encoding.UTF8.GetString(v),
-                Parquet.Meta.Type.INT32 => BinaryPrimitives.ReadInt32LittleEndian(v),
-                Parquet.Meta.Type.INT64 => BinaryPrimitives.ReadInt64LittleEndian(v),
-                Parquet.Meta.Type.FLOAT => BinaryPrimitives.ReadSingleLittleEndian(v),
-                _ => BinaryPrimitives.ReadDoubleLittleEndian(v),
+                ValueKind.String => Encoding.UTF8.GetString(v),
+                ValueKind.Int32 => BinaryPrimitives.ReadInt32LittleEndian(v),
+                ValueKind.Int64 => BinaryPrimitives.ReadInt64LittleEndian(v),
+                ValueKind.Float => BinaryPrimitives.ReadSingleLittleEndian(v),
+                ValueKind.Double => BinaryPrimitives.ReadDoubleLittleEndian(v),
+                ValueKind.Date => PlainValues.Date(BinaryPrimitives.ReadInt32LittleEndian(v)),
+                ValueKind.Timestamp => PlainValues.Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v), _spec.Unit, _spec.AdjustedToUtc),
+                _ => PlainValues.TryReadDecimal(v, _physical, _spec.Scale, out var d) ? d : throw new OverflowException($"'{Path.Field.Path}' holds a decimal of more digits than .NET's decimal holds."),
             };
         }
 
         protected override void WriteValue(Utf8JsonWriter w, int i)
         {
             var v = _chunk.GetUtf8(_entryOf[i]);
-            switch (_physical)
+            switch (_spec.Kind)
             {
-                case Parquet.Meta.Type.BYTE_ARRAY: w.WriteStringValue(v); break; // checked UTF-8 as the page was read
-                case Parquet.Meta.Type.INT32: w.WriteNumberValue(BinaryPrimitives.ReadInt32LittleEndian(v)); break;
-                case Parquet.Meta.Type.INT64: w.WriteNumberValue(BinaryPrimitives.ReadInt64LittleEndian(v)); break;
-                case Parquet.Meta.Type.FLOAT: NestedJson.WriteDouble(w, BinaryPrimitives.ReadSingleLittleEndian(v)); break;
-                default: NestedJson.WriteDouble(w, BinaryPrimitives.ReadDoubleLittleEndian(v)); break;
+                case ValueKind.String: w.WriteStringValue(v); break; // checked UTF-8 as the page was read
+                case ValueKind.Int32: w.WriteNumberValue(BinaryPrimitives.ReadInt32LittleEndian(v)); break;
+                case ValueKind.Int64: w.WriteNumberValue(BinaryPrimitives.ReadInt64LittleEndian(v)); break;
+                case ValueKind.Float: NestedJson.WriteDouble(w, BinaryPrimitives.ReadSingleLittleEndian(v)); break;
+                case ValueKind.Double: NestedJson.WriteDouble(w, BinaryPrimitives.ReadDoubleLittleEndian(v)); break;
+                default: NestedJson.Write(w, Value(i), 0); break; // dates, timestamps, decimals: as Parquet.Net's values are written
             }
         }
     }
