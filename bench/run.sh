@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Grouper's reference benchmark. Usage: bench/run.sh [SPEC ...]   (default: 100)
 # SPEC is MB[:FORMAT[:GROUPS]]: FORMAT csv (default), jsonl, parquet (text columns), typed.parquet (the types
-# DuckDB detects: a timestamp, a double), zstd.parquet (the same, Zstd-compressed) or int96.parquet (the same, its
-# timestamps INT96 as Spark writes them, by Arrow's writer); GROUPS skewed (default: Zipf sizes
+# DuckDB detects: a timestamp, a double), zstd.parquet (the same, Zstd-compressed), int96.parquet (the same, its
+# timestamps INT96 as Spark writes them, by Arrow's writer) or nested.parquet (the typed file with a list column
+# of two strings); GROUPS skewed (default: Zipf sizes
 # plus one group larger than the budget) or tiny (millions of two-record groups). Examples: 1000,
 # 1000:jsonl, 1000:parquet, 1000:csv:tiny.
 # For each: generates the input, then measures in the same run Grouper's build, DuckDB's equivalent
@@ -154,9 +155,10 @@ for spec in "${sizes[@]}"; do
       -v c50="$(field cold_p50_ms "$fe")" -v c99="$(field cold_p99_ms "$fe")" -v w50="$(field warm_p50_ms "$fe")" -v w99="$(field warm_p99_ms "$fe")" \
       -v p="$(field records_per_s "$sp")" \
       'BEGIN{ printf "| %s | %.0f | %.0f | %.0f | %.2fx | %.0f | %d | %s | %s | %s | %s |\n", ENVIRON["label"], a, g, d, a/d, p, n, c50, c99, w50, w99 }' >> "$reads"
-  # The Parquet library, once, on the first output of 1 GB or more: Parquet.Net against ParquetSharp on
-  # Grouper's own rows (write all columns, read the text column), at Grouper's row-group size and a large one.
-  if [ -z "${libs_done:-}" ] && [ "$mb" -ge 1000 ]; then
+  # The Parquet library, once, on the first output of 1 GB or more of text columns (a CSV's, JSON Lines' or the
+  # text Parquet file's): Parquet.Net against ParquetSharp on Grouper's own rows (write all columns, read the
+  # text column), at Grouper's row-group size and a large one.
+  if [ -z "${libs_done:-}" ] && [ "$mb" -ge 1000 ] && [[ "$fmt" =~ ^(csv|jsonl|parquet)$ ]]; then
     libs_done=1
     for rgr in 4096 65536; do
       pl=$(bench parquetlib --in "$data/out-grouper" --rows 2000000 --row-group-rows "$rgr" | grep '^RESULT')

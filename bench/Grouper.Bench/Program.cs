@@ -39,10 +39,12 @@ switch (cmd)
             // typed.parquet: the columns typed as DuckDB detects them (a timestamp with time zone, a double), as a
             // Parquet file usually comes; zstd.parquet the same, Zstd-compressed (Polars' default); parquet and
             // jsonl: text, as Grouper keeps a CSV's values; int96.parquet the typed file with its timestamps as
-            // INT96, as Spark writes them by default (spark.sql.parquet.outputTimestampType), by Arrow's writer.
-            bool typed = format is "typed.parquet" or "zstd.parquet" or "int96.parquet";
+            // INT96, as Spark writes them by default (spark.sql.parquet.outputTimestampType), by Arrow's writer;
+            // nested.parquet the typed file with a list column of two strings (label, user_id) beside.
+            bool typed = format is "typed.parquet" or "zstd.parquet" or "int96.parquet" or "nested.parquet";
             var parquet = format == "int96.parquet" ? output + ".typed.parquet" : output;
-            c.CommandText = $"SET threads=2; COPY (SELECT * FROM read_csv('{csv}', header=true, all_varchar={(typed ? "false" : "true")})) TO '{parquet}' " +
+            var extra = format == "nested.parquet" ? ", [label, user_id] AS tags" : "";
+            c.CommandText = $"SET threads=2; COPY (SELECT *{extra} FROM read_csv('{csv}', header=true, all_varchar={(typed ? "false" : "true")})) TO '{parquet}' " +
                 (format == "jsonl" ? "(FORMAT json)" : $"(FORMAT parquet, COMPRESSION {(format == "zstd.parquet" ? "zstd" : "snappy")})");
             c.ExecuteNonQuery();
             File.Delete(csv);
