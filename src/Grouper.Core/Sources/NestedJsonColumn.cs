@@ -472,7 +472,7 @@ internal sealed class NestedJsonColumn : SourceColumn
                 case ValueKind.Int64: w.WriteNumberValue(BinaryPrimitives.ReadInt64LittleEndian(v)); break;
                 case ValueKind.Float: NestedJson.WriteDouble(w, BinaryPrimitives.ReadSingleLittleEndian(v)); break;
                 case ValueKind.Double: NestedJson.WriteDouble(w, BinaryPrimitives.ReadDoubleLittleEndian(v)); break;
-                default: NestedJson.Write(w, Value(i), 0); break; // dates, timestamps, decimals: as Parquet.Net's values are written
+                default: NestedJson.Write(w, Plain(Value(i)), 0); break; // dates, timestamps, decimals: as Parquet.Net's values are written
             }
         }
     }
@@ -584,6 +584,9 @@ internal sealed class NestedJsonColumn : SourceColumn
     {
         ReadOnlyMemory<char> chars => chars.ToString(),
         ReadOnlyMemory<byte> bytes => bytes.ToArray(),
+        // A timestamp not adjusted to UTC is a wall-clock time (of kind Local as read, its ticks unchanged): written
+        // without an offset, which would be this machine's zone's, and the same input's JSON would differ by machine.
+        DateTime { Kind: DateTimeKind.Local } t => DateTime.SpecifyKind(t, DateTimeKind.Unspecified),
         _ => value,
     };
 }
