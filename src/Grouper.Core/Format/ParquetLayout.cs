@@ -30,7 +30,7 @@ internal sealed record ParquetLeaf(string Name, bool Nullable, ValueKind? Kind, 
     public int Scale { get; init; }
     public int FixedLength { get; init; }
 
-    /// <summary>A nested column (a group, or a repeated field) of a schema that has some (<see cref="ParquetLayout.Mixed"/>): Parquet.Net's to read, as JSON text.</summary>
+    /// <summary>A nested column (a group, or a repeated field) of a schema that has some (<see cref="ParquetLayout.Mixed"/>): read as JSON text, by its schema as Parquet.Net gives it (NestedJsonColumn).</summary>
     public bool Nested { get; init; }
 
     /// <summary>A flat UTF-8 text column.</summary>
@@ -78,7 +78,8 @@ internal sealed class ParquetLayout
 
     /// <summary>
     /// True when the schema has nested columns and every other has a <see cref="ParquetLeaf.Kind"/>, each top-level
-    /// column a name of its own: the flat ones are read without Parquet.Net, the nested ones through it.
+    /// column a name of its own: the flat ones are read as in a flat file, the nested ones as JSON text by the
+    /// schema Parquet.Net gives them.
     /// </summary>
     public bool ReadableBesideNested { get; private set; }
 

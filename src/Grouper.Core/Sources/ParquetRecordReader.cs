@@ -14,7 +14,8 @@ namespace Grouper.Sources;
 /// A file whose columns are all flat text or plain numbers (<see cref="ParquetLeaf.Kind"/>: what DuckDB writes
 /// from a CSV, for one) is read without Parquet.Net: its footer by <see cref="ParquetFooter.ReadLayout"/>, its
 /// chunks by <see cref="PlainTextChunk"/>; Parquet.Net is opened only if a chunk turns out to need it. In a file
-/// with nested columns, the flat ones are read so too, the nested ones through Parquet.Net.
+/// with nested columns, the flat ones are read so too, and the nested ones by the schema Parquet.Net gives them
+/// (their leaves by Grouper where it reads their type: <see cref="NestedJsonColumn"/>).
 /// </summary>
 public sealed class ParquetRecordReader : RecordReader
 {
@@ -56,9 +57,9 @@ public sealed class ParquetRecordReader : RecordReader
         try
         {
             var layout = ParquetFooter.ReadLayout(_file);
-            // Nested columns beside flat ones Grouper reads: those through Parquet.Net (its schema gives their
-            // layout), the flat ones without it, where its generic reading of every column cost a nested file
-            // twice the time of the same file without them.
+            // Nested columns beside flat ones Grouper reads: the flat ones as in a flat file, where Parquet.Net's
+            // generic reading of every column cost a nested file twice the time of the same file without them;
+            // the nested ones by Parquet.Net's schema of them (its levels), their leaves by Grouper where it can.
             bool mixed = layout.ReadableBesideNested && !parquetNetOnly;
             if (mixed)
             {
