@@ -3,10 +3,12 @@ using System.Buffers.Binary;
 using System.Collections;
 using System.Globalization;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Grouper.Format;
 using Grouper.Schema;
+using Grouper.Util;
 using Parquet;
 using Parquet.Data;
 using Parquet.Schema;
@@ -45,7 +47,11 @@ internal sealed class NestedJsonColumn : SourceColumn
     }
 
     /// <summary>A leaf column and the nodes from the top to it, with the position of each next node among its parent's children.</summary>
-    private sealed record LeafPath(DataField Field, Node[] Nodes, int[] ChildIndex);
+    private sealed record LeafPath(DataField Field, Node[] Nodes, int[] ChildIndex)
+    {
+        // The JSON of the struct field names on the path (with their quotes and colon), written for each entry at most.
+        public int NameBytes { get; } = Enumerable.Range(0, Nodes.Length - 1).Where(i => Nodes[i].Kind == Kind.Struct).Sum(i => Encoding.UTF8.GetByteCount(Nodes[i + 1].Name) + 4);
+    }
 
     private readonly Node _top;
     private readonly List<LeafPath> _leaves = new();
@@ -128,7 +134,24 @@ internal sealed class NestedJsonColumn : SourceColumn
         for (int i = 0; i < _leaves.Count; i++)
             _data[i] = (_parquetNetOnly ? null : OwnLeaf.TryRead(file, _leaves[i], ref _chunks[i])) ?? LeafData.Read(rg(), _leaves[i]);
         _jsonFrom = 0;
+        // A row group's JSON of a few megabytes is written here, with its leaves: a source reads the next row group
+        // on another thread, and the reading thread, which assembled a nested column's JSON a window at a time, was
+        // the build's bottleneck while that core idled. Larger ones are written a window at a time (Advance), where
+        // only a window's JSON is in memory.
+        long estimate = 8L * count;
+        foreach (var leaf in _data) estimate += leaf.JsonBytesEstimate();
+        _whole = estimate <= WholeGroupJsonBytes;
+        if (_whole) Write(0, count);
     }
+
+    /// <summary>A row group whose JSON is estimated at no more than this is written as it is loaded (<see cref="Load"/>); its reader sets it.</summary>
+    internal long WholeGroupJsonBytes { get; set; }
+
+    // Whether the current row group's JSON was written whole as it was loaded.
+    private bool _whole;
+
+    /// <summary>Whether the current row group's JSON was written as it was loaded (tests).</summary>
+    internal bool WroteWholeGroup => _whole;
 
     // A reader of each leaf's chunks, for the leaves Grouper reads (OwnLeaf).
     private PlainTextChunk?[]? _chunks;
@@ -136,12 +159,17 @@ internal sealed class NestedJsonColumn : SourceColumn
     /// <summary>Whether Grouper read leaf <paramref name="leaf"/> of the current row group, not Parquet.Net (tests).</summary>
     internal bool LeafReadByGrouper(int leaf) => _data[leaf] is OwnLeaf;
 
-    /// <summary>
-    /// Rows [from, from + count) are assembled and written as JSON now, a window at a time as text columns are
-    /// read: the leaves' values stay as they were read, and only a window's values are objects (for shapes
-    /// other than lists and structs).
-    /// </summary>
+    /// <summary>Rows [from, from + count) are written as JSON now, unless the row group's were as it was loaded.</summary>
     public override void Advance(int from, int count)
+    {
+        if (!_whole) Write(from, count);
+    }
+
+    /// <summary>
+    /// Rows [from, from + count) assembled and written as JSON: the leaves' values stay as they were read, and
+    /// only these rows' values are objects (for shapes other than lists and structs).
+    /// </summary>
+    private void Write(int from, int count)
     {
         _json.Clear(count);
         if (_structsOnly)
@@ -231,6 +259,11 @@ internal sealed class NestedJsonColumn : SourceColumn
 
         protected abstract int Count { get; }
 
+        /// <summary>The JSON of this leaf's entries, estimated from above but for escapes: values, separators and brackets, the names of the struct fields on its path.</summary>
+        public virtual long JsonBytesEstimate() => EntryBytes + 32L * Count;
+
+        protected long EntryBytes => (long)Entries * (8 + Path.NameBytes);
+
         private sealed class Of<T> : LeafData where T : struct
         {
             public required T[] Values;
@@ -313,57 +346,74 @@ internal sealed class NestedJsonColumn : SourceColumn
         /// <summary>
         /// Writes rows [from, from + count) of a leaf under lists only (a list, a list of lists…) straight from its
         /// entries: each entry closes the lists deeper than its repetition level, then opens the new element's
-        /// lists down to its definition level, which ends in the value, a null, or an empty list.
+        /// lists down to its definition level, which ends in the value, a null, or an empty list. The brackets,
+        /// commas and plain values are written as bytes, as the JSON writer writes them (<see cref="JsonRows"/>):
+        /// the writer's escaping check, a generic of CoreLib's compiled at its first tier for a whole short build,
+        /// and its calls a value were most of a token list's reading.
         /// </summary>
+        [MethodImpl(Hot.Path)]
         public void WriteLists(JsonRows json, int from, int count)
         {
             var nodes = Path.Nodes;
-            var w = json.Writer;
-            int leaf = nodes.Length - 1, end = from + count, open = 0;
-            bool rowOpen = false;
-            void FinishRow()
-            {
-                for (; open > 0; open--) w.WriteEndArray();
-                json.End(_row - from);
-                rowOpen = false;
-            }
-            // The element of the list at nodes[k - 1]: its item is nodes[k].
-            void Element(int k, int d)
-            {
-                for (; k < leaf; k++)
-                {
-                    if (d < nodes[k].Def) { w.WriteNullValue(); return; }
-                    w.WriteStartArray();
-                    open++;
-                    if (d < nodes[k].ElementDef) return; // an empty list
-                }
-                if (d < nodes[leaf].Def) w.WriteNullValue();
-                else WriteValue(w, _value++);
-            }
+            int leaf = nodes.Length - 1, end = from + count, open = 0, rowStart = 0;
+            bool rowOpen = false, comma = false;
             for (; _entry < Entries; _entry++)
             {
-                int r = Rep![_entry], d = Def?[_entry] ?? nodes[leaf].Def;
+                int r = Rep![_entry], d = Def?[_entry] ?? nodes[leaf].Def, k;
                 if (r == 0)
                 {
                     if (_row + 1 >= end) break; // the next window's
-                    if (rowOpen) FinishRow();
+                    if (rowOpen)
+                    {
+                        for (; open > 0; open--) json.Byte((byte)']');
+                        json.EndRaw(_row - from, rowStart);
+                        rowOpen = false;
+                    }
                     _row++;
                     if (d < nodes[0].Def) { json.Null(_row - from); continue; } // a null list
-                    w = json.Begin();
+                    rowStart = json.Position;
                     rowOpen = true;
-                    w.WriteStartArray();
+                    json.Byte((byte)'[');
                     open = 1;
-                    if (d >= nodes[0].ElementDef) Element(1, d);
+                    comma = false;
+                    if (d < nodes[0].ElementDef) continue; // an empty list
+                    k = 1;
                 }
                 else
                 {
-                    // A damaged file's level: the writer does not validate (its options skip that), so check here.
+                    // A damaged file's level: nothing else validates it.
                     if (r > leaf || !rowOpen) throw new InvalidDataException($"'{Path.Field.Path}' has a repetition level of {r} where at most {(rowOpen ? leaf : 0)} can be.");
-                    for (; open > r; open--) w.WriteEndArray();
-                    Element(r, d);
+                    for (; open > r; open--) { json.Byte((byte)']'); comma = true; }
+                    k = r;
                 }
+                // The element of the list at nodes[k - 1]: its item is nodes[k]. A comma after a value, a null or a
+                // list's end, none after a list's start, as the writer puts them.
+                if (comma) json.Byte((byte)',');
+                bool empty = false;
+                for (; k < leaf; k++)
+                {
+                    if (d < nodes[k].Def) break; // a null list
+                    json.Byte((byte)'[');
+                    open++;
+                    if (d < nodes[k].ElementDef) { empty = true; break; }
+                }
+                if (empty) { comma = false; continue; }
+                if (k < leaf || d < nodes[leaf].Def) json.Raw("null"u8);
+                else WriteValue(json, _value++);
+                comma = true;
             }
-            if (rowOpen) FinishRow();
+            if (rowOpen)
+            {
+                for (; open > 0; open--) json.Byte((byte)']');
+                json.EndRaw(_row - from, rowStart);
+            }
+        }
+
+        /// <summary>Value <paramref name="i"/> as the JSON writer writes it, at the end of <paramref name="json"/>'s buffer.</summary>
+        protected virtual void WriteValue(JsonRows json, int i)
+        {
+            WriteValue(json.BeginValue(), i);
+            json.EndValue();
         }
 
         protected abstract void WriteValue(Utf8JsonWriter w, int i);
@@ -442,8 +492,14 @@ internal sealed class NestedJsonColumn : SourceColumn
             for (int e = 0; e < entries; e++)
                 if (!chunk.IsNull(e)) own._entryOf[own._count++] = e;
             own.SetLevels(last.Rep > 0 ? chunk.RepetitionLevels : null, last.Def > 0 ? chunk.DefinitionLevels : null, entries);
+            if (spec.Kind == ValueKind.String)
+                for (int i = 0; i < own._count; i++) own._textBytes += chunk.GetUtf8(own._entryOf[i]).Length;
             return own;
         }
+
+        private long _textBytes; // of a text leaf's values
+
+        public override long JsonBytesEstimate() => _spec.Kind == ValueKind.String ? EntryBytes + _textBytes : base.JsonBytesEstimate();
 
         // The value Parquet.Net's reading gives (as a flat column's reading without it gives it: PlainValues).
         protected override object? Value(int i)
@@ -460,6 +516,17 @@ internal sealed class NestedJsonColumn : SourceColumn
                 ValueKind.Timestamp => PlainValues.Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v), _spec.Unit, _spec.AdjustedToUtc),
                 _ => PlainValues.TryReadDecimal(v, _physical, _spec.Scale, out var d) ? d : throw new OverflowException($"'{Path.Field.Path}' holds a decimal of more digits than .NET's decimal holds."),
             };
+        }
+
+        protected override void WriteValue(JsonRows json, int i)
+        {
+            switch (_spec.Kind)
+            {
+                case ValueKind.String: json.String(_chunk.GetUtf8(_entryOf[i])); break;
+                case ValueKind.Int32: json.Integer(BinaryPrimitives.ReadInt32LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
+                case ValueKind.Int64: json.Integer(BinaryPrimitives.ReadInt64LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
+                default: base.WriteValue(json, i); break;
+            }
         }
 
         protected override void WriteValue(Utf8JsonWriter w, int i)
@@ -532,6 +599,101 @@ internal sealed class NestedJsonColumn : SourceColumn
             Writer.Flush(); // what it wrote since its reset is now the buffer's end
             _length[row] = (int)Writer.BytesCommitted;
             _start[row] = _buffer.WrittenCount - _length[row];
+        }
+
+        /// <summary>Where the next byte goes (a row written as bytes starts there).</summary>
+        public int Position => _buffer.WrittenCount;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Byte(byte b)
+        {
+            _buffer.GetSpan(1)[0] = b;
+            _buffer.Advance(1);
+        }
+
+        public void Raw(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(_buffer.GetSpan(bytes.Length));
+            _buffer.Advance(bytes.Length);
+        }
+
+        /// <summary>Row <paramref name="row"/> of the window is what was written as bytes since <paramref name="start"/>.</summary>
+        public void EndRaw(int row, int start)
+        {
+            _start[row] = start;
+            _length[row] = _buffer.WrittenCount - start;
+        }
+
+        /// <summary>
+        /// Text as the writer writes a string value: between quotes, as it is where the writer's encoder escapes none
+        /// of its bytes (ASCII it passes), else by the writer.
+        /// </summary>
+        public void String(ReadOnlySpan<byte> utf8)
+        {
+            if (utf8.Length <= 4096 && Plain(utf8))
+            {
+                var span = _buffer.GetSpan(utf8.Length + 2);
+                span[0] = (byte)'"';
+                utf8.CopyTo(span[1..]);
+                span[utf8.Length + 1] = (byte)'"';
+                _buffer.Advance(utf8.Length + 2);
+                return;
+            }
+            BeginValue().WriteStringValue(utf8);
+            EndValue();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool Plain(ReadOnlySpan<byte> utf8)
+        {
+            foreach (var b in utf8)
+                if (!PlainAscii[b]) return false;
+            return true;
+        }
+
+        /// <summary>An integer as the writer writes it (<see cref="System.Buffers.Text.Utf8Formatter"/>'s default format).</summary>
+        public void Integer(long value)
+        {
+            var span = _buffer.GetSpan(24);
+            System.Buffers.Text.Utf8Formatter.TryFormat(value, span, out int n);
+            _buffer.Advance(n);
+        }
+
+        // The bytes the writer's encoder leaves as they are in a string: asked of the writer itself, byte by byte.
+        internal static readonly bool[] PlainAscii = AskWriter();
+
+        private static bool[] AskWriter()
+        {
+            var plain = new bool[256];
+            var buffer = new ArrayBufferWriter<byte>(16);
+            using var w = new Utf8JsonWriter(buffer, NestedJson.Options);
+            for (int b = 0; b < 128; b++)
+            {
+                buffer.ResetWrittenCount();
+                w.Reset(buffer);
+                w.WriteStringValue([(byte)b]);
+                w.Flush();
+                plain[b] = buffer.WrittenSpan.SequenceEqual([(byte)'"', (byte)b, (byte)'"']);
+            }
+            return plain;
+        }
+
+        // A value of another kind: written by a writer of its own, then copied (it would put no comma before it).
+        private readonly ArrayBufferWriter<byte> _scratch = new(256);
+        private Utf8JsonWriter? _valueWriter;
+
+        public Utf8JsonWriter BeginValue()
+        {
+            _scratch.ResetWrittenCount();
+            if (_valueWriter is null) _valueWriter = new Utf8JsonWriter(_scratch, NestedJson.Options);
+            else _valueWriter.Reset(_scratch);
+            return _valueWriter;
+        }
+
+        public void EndValue()
+        {
+            _valueWriter!.Flush();
+            Raw(_scratch.WrittenSpan);
         }
 
         public void Null(int row) => _length[row] = -1;

@@ -276,6 +276,9 @@ public sealed class ParquetRecordReader : RecordReader
     /// </summary>
     internal long ReadAheadLimit { get; set; } = AheadMaxBytes;
 
+    /// <summary>Whether nested column <paramref name="ordinal"/>'s JSON was written whole as its row group was loaded (tests).</summary>
+    internal bool NestedWrittenWhole(int ordinal) => _columns[ordinal] is NestedJsonColumn { WroteWholeGroup: true };
+
     /// <summary>Row groups that were read ahead (tests).</summary>
     internal int RowGroupsReadAhead { get; private set; }
 
@@ -290,7 +293,13 @@ public sealed class ParquetRecordReader : RecordReader
         {
             var file = new RowGroupFile(_file.SafeFileHandle, _path, _rowGroups[rowGroup]);
             int rows = RowsOf(rowGroup);
-            foreach (var c in columns) c.Load(() => rg ??= ParquetNet.OpenRowGroupReader(rowGroup), file, rows);
+            foreach (var c in columns)
+            {
+                // A nested column's JSON is written with its row group's leaves when it is a quarter of what is read
+                // ahead at most (2 MB at a 64 MB budget, 8 MB from 256 MB): both row groups in memory hold theirs.
+                if (c is NestedJsonColumn nested) nested.WholeGroupJsonBytes = ReadAheadLimit / 4;
+                c.Load(() => rg ??= ParquetNet.OpenRowGroupReader(rowGroup), file, rows);
+            }
         }
         finally
         {

@@ -849,6 +849,82 @@ public class ParquetLayoutTests
     }
 
     [Fact]
+    public void A_nested_columns_text_and_integers_are_the_JSON_writers_bytes()
+    {
+        var rows = new NestedJsonColumn.JsonRows();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using var writer = new System.Text.Json.Utf8JsonWriter(buffer, NestedJson.Options);
+        byte[] Theirs(Action<System.Text.Json.Utf8JsonWriter> write)
+        {
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            write(writer);
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        byte[] Mine(Action<NestedJsonColumn.JsonRows> write)
+        {
+            rows.Clear(1);
+            int start = rows.Position;
+            write(rows);
+            rows.EndRaw(0, start);
+            return rows.Utf8(0).ToArray();
+        }
+        var texts = Enumerable.Range(0, 128).Select(b => new[] { (byte)b })
+            .Concat(new[] { "", "plain words", "é", "😀", "a\"b\\", "line\nbreak", "<tag>&'+`", new string('y', 4096), new string('y', 4097),
+                            new string('y', 4097) + "\"", "\u2028", "\uFFFD", "\u0085", "中文" }.Select(System.Text.Encoding.UTF8.GetBytes));
+        foreach (var text in texts) Assert.Equal(Theirs(w => w.WriteStringValue(text)), Mine(r => r.String(text)));
+        foreach (var v in new long[] { 0, -1, 42, int.MinValue, long.MinValue, long.MaxValue })
+            Assert.Equal(Theirs(w => w.WriteNumberValue(v)), Mine(r => r.Integer(v)));
+    }
+
+    [Fact]
+    public void A_nested_columns_JSON_is_the_same_written_with_its_row_group_or_a_window_at_a_time()
+    {
+        using var t = new TempDir();
+        var path = t["nested [whole].parquet"];
+        // Lists (of text with escapes and of integers: written as bytes), a list of lists, structs, a map, text of
+        // more than 4 KB (left to the JSON writer); row groups of 30,000 rows, several windows each.
+        DuckSql.Run($$"""
+            COPY (SELECT i % 11 AS k,
+                         CASE WHEN i % 9 = 0 THEN NULL WHEN i % 9 = 1 THEN []::VARCHAR[]
+                              ELSE ['t' || (i % 5), NULL, 'q"\' || chr(1) || 'é😀', chr(127), '', chr(31) || '~ <>&+`'] END AS tags,
+                         CASE WHEN i % 1000 = 7 THEN [repeat('x', 5000)] ELSE ['short'] END AS long,
+                         [i, -i * 1000000007, NULL] AS nums,
+                         [[i::INTEGER], [], NULL, [1::INTEGER, NULL]] AS grid,
+                         CASE WHEN i % 6 = 0 THEN NULL ELSE {'a': i, 'b': 'b' || i} END AS s,
+                         MAP {'k' || (i % 2): i} AS m
+                  FROM range(70000) r(i))
+            TO '{{path}}' (FORMAT parquet, ROW_GROUP_SIZE 30000)
+            """);
+        using var whole = (ParquetRecordReader)SourceFiles.Open(path);
+        using var windows = (ParquetRecordReader)SourceFiles.Open(path);
+        windows.ReadAheadLimit = 0; // nothing read ahead, and no JSON written whole
+        int n = 0;
+        while (whole.Read())
+        {
+            Assert.True(windows.Read());
+            for (int c = 1; c < whole.FieldCount; c++)
+            {
+                Assert.True(whole.NestedWrittenWhole(c), $"column {c}");
+                Assert.False(windows.NestedWrittenWhole(c), $"column {c}");
+                Assert.Equal(windows.GetKind(c), whole.GetKind(c));
+                if (whole.GetKind(c) == ValueKind.Null) continue;
+                Assert.Equal(windows.GetString(c), whole.GetString(c));
+            }
+            if (n == 2)
+            {
+                Assert.Equal("[\"t2\",null,\"q\\\"\\\\\\u0001é\\uD83D\\uDE00\",\"\\u007F\",\"\",\"\\u001F~ <>&+`\"]", whole.GetString(1));
+                Assert.Equal("[2,-2000000014,null]", whole.GetString(3));
+            }
+            if (n == 7) Assert.Equal("[\"" + new string('x', 5000) + "\"]", whole.GetString(2));
+            n++;
+        }
+        Assert.False(windows.Read());
+        Assert.Equal(70000, n);
+    }
+
+    [Fact]
     public void Narrow_and_unsigned_integers_read_without_ParquetNet_are_the_integers_written()
     {
         using var t = new TempDir();
