@@ -44,6 +44,10 @@ internal sealed class NestedJsonColumn : SourceColumn
         // Leaf: its position among the column's leaves; struct: the first leaf under it (whose definition level
         // says whether the struct is there).
         public int Leaf;
+
+        /// <summary>The name as a struct's property: <c>"name":</c>, escaped as the JSON writer escapes it.</summary>
+        public byte[] PropertyJson => _propertyJson ??= JsonRows.Property(Name);
+        private byte[]? _propertyJson;
     }
 
     /// <summary>A leaf column and the nodes from the top to it, with the position of each next node among its parent's children.</summary>
@@ -178,8 +182,9 @@ internal sealed class NestedJsonColumn : SourceColumn
             for (int r = 0; r < count; r++)
             {
                 if (_data[_top.Leaf].DefAt(from + r) < _top.Def) { _json.Null(r); continue; }
-                WriteStruct(_json.Begin(), _top, from + r);
-                _json.End(r);
+                int start = _json.Position;
+                WriteStruct(_json, _top, from + r);
+                _json.EndRaw(r, start);
             }
             foreach (var leaf in _data) leaf.Placed(from + count);
         }
@@ -426,7 +431,7 @@ internal sealed class NestedJsonColumn : SourceColumn
         }
 
         /// <summary>The next value (its entry is defined).</summary>
-        public void WriteNext(Utf8JsonWriter w) => WriteValue(w, _value++);
+        public void WriteNext(JsonRows json) => WriteValue(json, _value++);
 
         /// <summary>Rows before <paramref name="end"/> are written (a leaf under structs only).</summary>
         public void Placed(int end)
@@ -544,27 +549,28 @@ internal sealed class NestedJsonColumn : SourceColumn
         }
     }
 
-    /// <summary>Row <paramref name="row"/> of a struct-only node, its leaves' values taken in order.</summary>
-    private void WriteStruct(Utf8JsonWriter w, Node node, int row)
+    /// <summary>Row <paramref name="row"/> of a struct-only node, its leaves' values taken in order, written as the JSON writer writes it.</summary>
+    private void WriteStruct(JsonRows json, Node node, int row)
     {
         var leaf = _data[node.Leaf];
         if (leaf.DefAt(row) < node.Def)
         {
-            w.WriteNullValue();
+            json.Raw("null"u8);
             return;
         }
         if (node.Kind == Kind.Leaf)
         {
-            leaf.WriteNext(w);
+            leaf.WriteNext(json);
             return;
         }
-        w.WriteStartObject();
-        foreach (var child in node.Children)
+        json.Byte((byte)'{');
+        for (int i = 0; i < node.Children.Length; i++)
         {
-            w.WritePropertyName(child.Name);
-            WriteStruct(w, child, row);
+            if (i > 0) json.Byte((byte)',');
+            json.Raw(node.Children[i].PropertyJson);
+            WriteStruct(json, node.Children[i], row);
         }
-        w.WriteEndObject();
+        json.Byte((byte)'}');
     }
 
     /// <summary>
@@ -676,6 +682,20 @@ internal sealed class NestedJsonColumn : SourceColumn
                 plain[b] = buffer.WrittenSpan.SequenceEqual([(byte)'"', (byte)b, (byte)'"']);
             }
             return plain;
+        }
+
+        /// <summary><c>"name":</c> as the writer writes a property's name.</summary>
+        public static byte[] Property(string name)
+        {
+            var buffer = new ArrayBufferWriter<byte>(name.Length + 16);
+            using (var w = new Utf8JsonWriter(buffer, NestedJson.Options))
+            {
+                w.WriteStartObject();
+                w.WritePropertyName(name);
+                w.WriteNullValue();
+                w.WriteEndObject();
+            }
+            return buffer.WrittenSpan[1..^5].ToArray(); // without { and null}
         }
 
         // A value of another kind: written by a writer of its own, then copied (it would put no comma before it).

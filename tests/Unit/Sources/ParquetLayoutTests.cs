@@ -883,8 +883,9 @@ public class ParquetLayoutTests
     {
         using var t = new TempDir();
         var path = t["nested [whole].parquet"];
-        // Lists (of text with escapes and of integers: written as bytes), a list of lists, structs, a map, text of
-        // more than 4 KB (left to the JSON writer); row groups of 30,000 rows, several windows each.
+        // Lists (of text with escapes and of integers: written as bytes), a list of lists, structs (a name with an
+        // escape), a map, text of more than 4 KB (left to the JSON writer); row groups of 30,000 rows, several
+        // windows each.
         DuckSql.Run($$"""
             COPY (SELECT i % 11 AS k,
                          CASE WHEN i % 9 = 0 THEN NULL WHEN i % 9 = 1 THEN []::VARCHAR[]
@@ -892,7 +893,7 @@ public class ParquetLayoutTests
                          CASE WHEN i % 1000 = 7 THEN [repeat('x', 5000)] ELSE ['short'] END AS long,
                          [i, -i * 1000000007, NULL] AS nums,
                          [[i::INTEGER], [], NULL, [1::INTEGER, NULL]] AS grid,
-                         CASE WHEN i % 6 = 0 THEN NULL ELSE {'a': i, 'b': 'b' || i} END AS s,
+                         CASE WHEN i % 6 = 0 THEN NULL ELSE {'a': i, 'b': 'b' || i, 'wé"ird': i % 2 = 0, 'in': {'x': i * 0.5, 'y': NULL::INTEGER} } END AS s,
                          MAP {'k' || (i % 2): i} AS m
                   FROM range(70000) r(i))
             TO '{{path}}' (FORMAT parquet, ROW_GROUP_SIZE 30000)
@@ -916,6 +917,7 @@ public class ParquetLayoutTests
             {
                 Assert.Equal("[\"t2\",null,\"q\\\"\\\\\\u0001é\\uD83D\\uDE00\",\"\\u007F\",\"\",\"\\u001F~ <>&+`\"]", whole.GetString(1));
                 Assert.Equal("[2,-2000000014,null]", whole.GetString(3));
+                Assert.Equal("{\"a\":2,\"b\":\"b2\",\"wé\\\"ird\":true,\"in\":{\"x\":1,\"y\":null}}", whole.GetString(5));
             }
             if (n == 7) Assert.Equal("[\"" + new string('x', 5000) + "\"]", whole.GetString(2));
             n++;
