@@ -166,7 +166,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// Reads the chunk of a leaf of a nested column (<paramref name="path"/>, its path in the schema) whole, if this
     /// reader decodes its pages: every entry's repetition and definition levels (<see cref="RepetitionLevels"/>,
     /// <see cref="DefinitionLevels"/>), and the value of each entry whose definition level is
-    /// <paramref name="maxDef"/>. False when it does not (booleans, or pages it does not decode), and the caller
+    /// <paramref name="maxDef"/>. False when it does not (pages it does not decode), and the caller
     /// reads the leaf through Parquet.Net. Entries are what <see cref="IsNull"/> and <see cref="GetUtf8"/> count.
     /// </summary>
     public bool TryLoadLeveled(RowGroupFile file, IReadOnlyList<string> path, int maxDef, int maxRep, Parquet.Meta.Type physical)
@@ -174,7 +174,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         ColumnChunk? chunk = null;
         foreach (var c in file.Meta.Columns)
             if (c.MetaData?.PathInSchema is { } p && p.SequenceEqual(path)) chunk = c;
-        if (chunk is null || maxDef is < 0 or > 255 || maxRep is < 0 or > 255 || physical == Parquet.Meta.Type.BOOLEAN
+        if (chunk is null || maxDef is < 0 or > 255 || maxRep is < 0 or > 255
             || !CanRead(chunk, 0, physical) || chunk.MetaData!.NumValues is < 0 or > int.MaxValue) return false;
         int entries = (int)chunk.MetaData.NumValues;
         _fixedLength = 0;
@@ -613,6 +613,21 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         int end = row + h.Values, p = 0;
         p = ReadLevels(page, p, _reps, row, end, _maxRep, path);
         p = ReadLevels(page, p, _defs, row, end, _maxDef, path);
+        if (plain && _width == Bits)
+        {
+            // Booleans: a bit for each entry defined to the leaf, as a flat column's (ReadPage).
+            int bit = 0;
+            for (int r = row; r < end; r++)
+            {
+                if (_defs[r] < _maxDef) { _lengths[r] = -1; _starts[r] = 0; continue; }
+                int at8 = p + (bit >> 3);
+                if (at8 >= page.Length) throw Damaged(path, "a page holds fewer values than its header says");
+                _starts[r] = at + at8;
+                _lengths[r] = 1 + (bit & 7);
+                bit++;
+            }
+            return end;
+        }
         if (plain)
         {
             int first = p;

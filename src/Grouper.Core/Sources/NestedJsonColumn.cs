@@ -21,9 +21,10 @@ namespace Grouper.Sources;
 /// objects with their fields in schema order, maps as objects keyed by the keys' text. Each leaf column's
 /// values come with their repetition and definition levels (Parquet's record shredding), from which the
 /// rows' values are assembled again: a null struct, a null list, an empty list and a list of nulls stay apart.
-/// Each leaf's column chunk is read whole (values and levels): by Grouper for leaves of text, integers and
-/// floating-point numbers (<see cref="OwnLeaf"/>), by Parquet.Net for any other; the rows are assembled and
-/// written as JSON a window at a time, into one buffer the builder copies from.
+/// Each leaf's column chunk is read whole (values and levels): by Grouper for leaves of text, booleans, numbers,
+/// dates and timestamps (<see cref="OwnLeaf"/>), by Parquet.Net for any other; the rows are assembled and
+/// written as JSON, a row group's with its leaves where it is small (on the thread that reads it ahead), else
+/// a window at a time, into one buffer the builder copies from.
 /// </summary>
 internal sealed class NestedJsonColumn : SourceColumn
 {
@@ -448,7 +449,8 @@ internal sealed class NestedJsonColumn : SourceColumn
     }
 
     /// <summary>
-    /// A leaf of text (UTF-8), integers (INT32, INT64) or floating-point numbers, read by Grouper
+    /// A leaf of text (UTF-8), booleans, integers (INT32, INT64), floating-point numbers, dates, timestamps (INT64)
+    /// or decimals (INT32, INT64), read by Grouper
     /// (<see cref="PlainTextChunk.TryLoadLeveled"/>): its levels and values as they lie in the pages, written
     /// as JSON from there, as Parquet.Net's reading of the leaf would have them written (a string, a number).
     /// Parquet.Net's generic reading copied every value into a .NET string or a boxed array first, and its code
@@ -473,10 +475,11 @@ internal sealed class NestedJsonColumn : SourceColumn
             try { spec = ParquetRecordReader.ToSpec(leaf.Field, file.Path); }
             catch (GrouperException) { return null; } // a type a flat column cannot have: Parquet.Net's value, written as it is
             // The physical type of Parquet.Net's type for the leaf: a narrower integer, a legacy or INT96 timestamp,
-            // a time, a decimal in a fixed-length array, a boolean and binary stay Parquet.Net's.
+            // a time, a decimal in a fixed-length array and binary stay Parquet.Net's.
             Parquet.Meta.Type? physical = spec.Kind switch
             {
                 ValueKind.String when t == typeof(string) || t == typeof(ReadOnlyMemory<char>) => Parquet.Meta.Type.BYTE_ARRAY,
+                ValueKind.Boolean => Parquet.Meta.Type.BOOLEAN,
                 ValueKind.Int32 => Parquet.Meta.Type.INT32,
                 ValueKind.Int64 => Parquet.Meta.Type.INT64,
                 ValueKind.Double => Parquet.Meta.Type.DOUBLE,
@@ -509,6 +512,7 @@ internal sealed class NestedJsonColumn : SourceColumn
         // The value Parquet.Net's reading gives (as a flat column's reading without it gives it: PlainValues).
         protected override object? Value(int i)
         {
+            if (_spec.Kind == ValueKind.Boolean) return _chunk.GetBoolean(_entryOf[i]);
             var v = _chunk.GetUtf8(_entryOf[i]);
             return _spec.Kind switch
             {
@@ -530,12 +534,18 @@ internal sealed class NestedJsonColumn : SourceColumn
                 case ValueKind.String: json.String(_chunk.GetUtf8(_entryOf[i])); break;
                 case ValueKind.Int32: json.Integer(BinaryPrimitives.ReadInt32LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
                 case ValueKind.Int64: json.Integer(BinaryPrimitives.ReadInt64LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
+                case ValueKind.Boolean: json.Raw(_chunk.GetBoolean(_entryOf[i]) ? "true"u8 : "false"u8); break;
                 default: base.WriteValue(json, i); break;
             }
         }
 
         protected override void WriteValue(Utf8JsonWriter w, int i)
         {
+            if (_spec.Kind == ValueKind.Boolean)
+            {
+                w.WriteBooleanValue(_chunk.GetBoolean(_entryOf[i]));
+                return;
+            }
             var v = _chunk.GetUtf8(_entryOf[i]);
             switch (_spec.Kind)
             {

@@ -788,9 +788,9 @@ public class ParquetLayoutTests
                   FROM range(10000) r(i))
             TO '{{file}}' (FORMAT parquet, COMPRESSION {{options}}, ROW_GROUP_SIZE 5000)
             """);
-        // Leaves read by Grouper, column by column (a decimal of 30 digits and booleans are Parquet.Net's).
+        // Leaves read by Grouper, column by column (a decimal of 30 digits is Parquet.Net's).
         bool[][] own = [[true], [true], [true], [true], [true], [true], [true, true], [true, true], [true, true],
-            [true], [true], [true], [true], [true], [true, false], [false]];
+            [true], [true], [true], [true], [true], [true, false], [true]];
         using (var mine = (ParquetRecordReader)SourceFiles.Open(path))
         using (var mineV2 = (ParquetRecordReader)SourceFiles.Open(v2))
         using (var theirs = new ParquetRecordReader(path, parquetNetOnly: true))
@@ -825,6 +825,8 @@ public class ParquetLayoutTests
                     Assert.Equal("[-2999999986,null,-2]", mine.GetString(2));
                     Assert.Equal("[[2],[],null,[1,null]]", mine.GetString(4));
                     Assert.Equal("[0.2,-0,null]", mine.GetString(5));
+                    Assert.Equal("[true,null]", mine.GetString(16));
+                    Assert.Equal("[true,null]", mineV2.GetString(16));
                 }
                 if (n == 1) Assert.Equal("[]", mine.GetString(1));
                 // A wall-clock timestamp has no offset (this machine's zone's would make the JSON differ by machine).
