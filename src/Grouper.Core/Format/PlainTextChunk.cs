@@ -6,7 +6,11 @@ using Parquet.Meta;
 namespace Grouper.Format;
 
 /// <summary>A row group of a Parquet file, for column readers that read their chunk's bytes themselves.</summary>
-internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, RowGroup Meta);
+/// <param name="Handle">The file (for column readers that read their chunk's bytes themselves).</param>
+/// <param name="Path">Its path, for errors.</param>
+/// <param name="Meta">The row group's footer entry.</param>
+/// <param name="StreamAbove">Chunks larger than this (uncompressed) are streamed by <see cref="PlainTextChunk.TryBegin"/>.</param>
+internal sealed record RowGroupFile(SafeFileHandle Handle, string Path, RowGroup Meta, long StreamAbove = PlainTextChunk.StreamAbove);
 
 /// <summary>
 /// A text column chunk read straight from the file's bytes when its values are PLAIN byte arrays or indexes
@@ -65,7 +69,10 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // byte and its "length" its bit plus one (GetBoolean).
     private const int Bits = -2;
 
-    /// <summary>Chunks larger than this (uncompressed) are streamed by <see cref="TryBegin"/> rather than read whole.</summary>
+    /// <summary>
+    /// Chunks larger than this (uncompressed) are streamed by <see cref="TryBegin"/> rather than read whole, unless
+    /// their row group is read ahead (<see cref="RowGroupFile.StreamAbove"/>).
+    /// </summary>
     public const long StreamAbove = 8 << 20;
 
     public int Count { get; private set; }
@@ -123,7 +130,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     }
 
     /// <summary>
-    /// As <see cref="TryLoad"/>, but a chunk larger than <see cref="StreamAbove"/> is not read whole: its
+    /// As <see cref="TryLoad"/>, but a chunk larger than <paramref name="file"/>'s <see cref="RowGroupFile.StreamAbove"/> is not read whole: its
     /// rows are decoded window by window as <see cref="Advance"/> asks for them, with the chunk's dictionary
     /// and the pages of the current window in memory (a source's row group may be hundreds of megabytes).
     /// Its pages' headers are checked first, so that a chunk this reader cannot decode goes to Parquet.Net
@@ -134,7 +141,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         var chunk = Find(file, column);
         if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
         var m = chunk.MetaData!;
-        if (m.TotalUncompressedSize <= StreamAbove && m.TotalCompressedSize <= StreamAbove) return TryLoad(file, column, nullable, rows, physical, fixedLength);
+        if (m.TotalUncompressedSize <= file.StreamAbove && m.TotalCompressedSize <= file.StreamAbove) return TryLoad(file, column, nullable, rows, physical, fixedLength);
         _fixedLength = fixedLength;
         try
         {

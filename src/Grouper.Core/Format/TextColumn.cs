@@ -58,6 +58,9 @@ internal sealed class TextColumn(string name, bool nullable, Func<DataField> par
     /// <summary>Whether the current chunk was read by Grouper rather than through Parquet.Net (tests).</summary>
     internal bool ReadByGrouper => _isPlain;
 
+    /// <summary>Whether the current chunk is streamed, a window at a time (tests).</summary>
+    internal bool Streaming => _isPlain && _plain.Streaming;
+
     public bool IsNull(int row) => _isPlain ? _plain.IsNull(row) : _slices.IsNull(row);
 
     /// <summary>The value's UTF-8 when the chunk was read as UTF-8 (empty for null); false when only characters are at hand.</summary>

@@ -131,6 +131,9 @@ public sealed class ParquetRecordReader : RecordReader
     /// <summary>Whether column <paramref name="ordinal"/>'s chunk of the current row group was read by Grouper, not through Parquet.Net (tests).</summary>
     internal bool ReadByGrouper(int ordinal) => _columns[ordinal].ReadByGrouper;
 
+    /// <summary>Whether text column <paramref name="ordinal"/>'s chunk of the current row group is streamed, a window at a time (tests).</summary>
+    internal bool TextStreamed(int ordinal) => _columns[ordinal].Text?.Streaming == true;
+
     /// <summary>Whether leaf <paramref name="leaf"/> of nested column <paramref name="ordinal"/> was read by Grouper in the current row group (tests).</summary>
     internal bool LeafReadByGrouper(int ordinal, int leaf) => ((NestedJsonColumn)_columns[ordinal]).LeafReadByGrouper(leaf);
 
@@ -291,7 +294,13 @@ public sealed class ParquetRecordReader : RecordReader
         ParquetRowGroupReader? rg = null;
         try
         {
-            var file = new RowGroupFile(_file.SafeFileHandle, _path, _rowGroups[rowGroup]);
+            // A row group small enough to be read ahead is read whole, its large text chunks too: streamed, their
+            // pages were decompressed and parsed a window at a time on the reading thread while the thread that had
+            // read the row group ahead idled (Arrow's files of PLAIN text: 17 MB chunks). Both row groups in memory
+            // were counted whole already (ReadAheadLimit).
+            var meta = _rowGroups[rowGroup];
+            var file = new RowGroupFile(_file.SafeFileHandle, _path, meta,
+                meta.TotalByteSize <= ReadAheadLimit ? Math.Max(PlainTextChunk.StreamAbove, ReadAheadLimit) : PlainTextChunk.StreamAbove);
             int rows = RowsOf(rowGroup);
             foreach (var c in columns)
             {
