@@ -449,8 +449,8 @@ internal sealed class NestedJsonColumn : SourceColumn
     }
 
     /// <summary>
-    /// A leaf of text (UTF-8), booleans, integers (INT32, INT64), floating-point numbers, dates, timestamps (INT64)
-    /// or decimals (INT32, INT64), read by Grouper
+    /// A leaf of text (UTF-8), booleans, integers (INT32, INT64, of any width and sign), floating-point numbers,
+    /// dates, timestamps (INT64) or decimals (INT32, INT64), read by Grouper
     /// (<see cref="PlainTextChunk.TryLoadLeveled"/>): its levels and values as they lie in the pages, written
     /// as JSON from there, as Parquet.Net's reading of the leaf would have them written (a string, a number).
     /// Parquet.Net's generic reading copied every value into a .NET string or a boxed array first, and its code
@@ -474,14 +474,14 @@ internal sealed class NestedJsonColumn : SourceColumn
             ColumnSpec spec;
             try { spec = ParquetRecordReader.ToSpec(leaf.Field, file.Path); }
             catch (GrouperException) { return null; } // a type a flat column cannot have: Parquet.Net's value, written as it is
-            // The physical type of Parquet.Net's type for the leaf: a narrower integer, a legacy or INT96 timestamp,
-            // a time, a decimal in a fixed-length array and binary stay Parquet.Net's.
+            // The physical type of Parquet.Net's type for the leaf: a legacy or INT96 timestamp, a time, a decimal in
+            // a fixed-length array and binary stay Parquet.Net's.
             Parquet.Meta.Type? physical = spec.Kind switch
             {
                 ValueKind.String when t == typeof(string) || t == typeof(ReadOnlyMemory<char>) => Parquet.Meta.Type.BYTE_ARRAY,
                 ValueKind.Boolean => Parquet.Meta.Type.BOOLEAN,
-                ValueKind.Int32 => Parquet.Meta.Type.INT32,
-                ValueKind.Int64 => Parquet.Meta.Type.INT64,
+                ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 or ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 => Parquet.Meta.Type.INT32,
+                ValueKind.Int64 or ValueKind.UInt64 => Parquet.Meta.Type.INT64,
                 ValueKind.Double => Parquet.Meta.Type.DOUBLE,
                 ValueKind.Float => Parquet.Meta.Type.FLOAT,
                 ValueKind.Date => Parquet.Meta.Type.INT32,
@@ -517,8 +517,10 @@ internal sealed class NestedJsonColumn : SourceColumn
             return _spec.Kind switch
             {
                 ValueKind.String => Encoding.UTF8.GetString(v),
-                ValueKind.Int32 => BinaryPrimitives.ReadInt32LittleEndian(v),
+                ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32 => BinaryPrimitives.ReadInt32LittleEndian(v),
+                ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 => BinaryPrimitives.ReadUInt32LittleEndian(v),
                 ValueKind.Int64 => BinaryPrimitives.ReadInt64LittleEndian(v),
+                ValueKind.UInt64 => BinaryPrimitives.ReadUInt64LittleEndian(v),
                 ValueKind.Float => BinaryPrimitives.ReadSingleLittleEndian(v),
                 ValueKind.Double => BinaryPrimitives.ReadDoubleLittleEndian(v),
                 ValueKind.Date => PlainValues.Date(BinaryPrimitives.ReadInt32LittleEndian(v)),
@@ -532,8 +534,10 @@ internal sealed class NestedJsonColumn : SourceColumn
             switch (_spec.Kind)
             {
                 case ValueKind.String: json.String(_chunk.GetUtf8(_entryOf[i])); break;
-                case ValueKind.Int32: json.Integer(BinaryPrimitives.ReadInt32LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
+                case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32: json.Integer(BinaryPrimitives.ReadInt32LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
+                case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32: json.Integer(BinaryPrimitives.ReadUInt32LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
                 case ValueKind.Int64: json.Integer(BinaryPrimitives.ReadInt64LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
+                case ValueKind.UInt64: json.Integer(BinaryPrimitives.ReadUInt64LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
                 case ValueKind.Boolean: json.Raw(_chunk.GetBoolean(_entryOf[i]) ? "true"u8 : "false"u8); break;
                 default: base.WriteValue(json, i); break;
             }
@@ -550,8 +554,10 @@ internal sealed class NestedJsonColumn : SourceColumn
             switch (_spec.Kind)
             {
                 case ValueKind.String: w.WriteStringValue(v); break; // checked UTF-8 as the page was read
-                case ValueKind.Int32: w.WriteNumberValue(BinaryPrimitives.ReadInt32LittleEndian(v)); break;
+                case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32: w.WriteNumberValue(BinaryPrimitives.ReadInt32LittleEndian(v)); break;
+                case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32: w.WriteNumberValue(BinaryPrimitives.ReadUInt32LittleEndian(v)); break;
                 case ValueKind.Int64: w.WriteNumberValue(BinaryPrimitives.ReadInt64LittleEndian(v)); break;
+                case ValueKind.UInt64: w.WriteNumberValue(BinaryPrimitives.ReadUInt64LittleEndian(v)); break;
                 case ValueKind.Float: NestedJson.WriteDouble(w, BinaryPrimitives.ReadSingleLittleEndian(v)); break;
                 case ValueKind.Double: NestedJson.WriteDouble(w, BinaryPrimitives.ReadDoubleLittleEndian(v)); break;
                 default: NestedJson.Write(w, Plain(Value(i)), 0); break; // dates, timestamps, decimals: as Parquet.Net's values are written
@@ -669,6 +675,14 @@ internal sealed class NestedJsonColumn : SourceColumn
 
         /// <summary>An integer as the writer writes it (<see cref="System.Buffers.Text.Utf8Formatter"/>'s default format).</summary>
         public void Integer(long value)
+        {
+            var span = _buffer.GetSpan(24);
+            System.Buffers.Text.Utf8Formatter.TryFormat(value, span, out int n);
+            _buffer.Advance(n);
+        }
+
+        /// <summary>An unsigned integer as the writer writes it.</summary>
+        public void Integer(ulong value)
         {
             var span = _buffer.GetSpan(24);
             System.Buffers.Text.Utf8Formatter.TryFormat(value, span, out int n);

@@ -784,13 +784,16 @@ public class ParquetLayoutTests
                          [(TIMESTAMP '2030-06-01 12:00:00' + INTERVAL (i) MICROSECOND)::TIMESTAMP_NS] AS ns,
                          [((i - 5000) * 1.25)::DECIMAL(9, 2), NULL, 100::DECIMAL(9, 2)] AS small,
                          {'d': ((i - 5000) * 1.0001)::DECIMAL(18, 4), 'e': (i * 2)::DECIMAL(30, 2)} AS amounts,
-                         [i % 2 = 0, NULL] AS flags
+                         [i % 2 = 0, NULL] AS flags,
+                         [(i % 200 - 100)::TINYINT, NULL] AS i8, [(i * 7 % 60000 - 30000)::SMALLINT] AS i16,
+                         [(i % 250)::UTINYINT] AS u8, [(i * 13 % 65000)::USMALLINT] AS u16,
+                         [(i * 429496)::UINTEGER, 4294967295::UINTEGER] AS u32, [18446744073709551615::UBIGINT, i::UBIGINT] AS u64
                   FROM range(10000) r(i))
             TO '{{file}}' (FORMAT parquet, COMPRESSION {{options}}, ROW_GROUP_SIZE 5000)
             """);
-        // Leaves read by Grouper, column by column (a decimal of 30 digits is Parquet.Net's).
+        // Leaves read by Grouper, column by column (a decimal of 30 digits is Parquet.Net's; integers of every width and sign are Grouper's).
         bool[][] own = [[true], [true], [true], [true], [true], [true], [true, true], [true, true], [true, true],
-            [true], [true], [true], [true], [true], [true, false], [true]];
+            [true], [true], [true], [true], [true], [true, false], [true], [true], [true], [true], [true], [true], [true]];
         using (var mine = (ParquetRecordReader)SourceFiles.Open(path))
         using (var mineV2 = (ParquetRecordReader)SourceFiles.Open(v2))
         using (var theirs = new ParquetRecordReader(path, parquetNetOnly: true))
@@ -827,6 +830,10 @@ public class ParquetLayoutTests
                     Assert.Equal("[0.2,-0,null]", mine.GetString(5));
                     Assert.Equal("[true,null]", mine.GetString(16));
                     Assert.Equal("[true,null]", mineV2.GetString(16));
+                    Assert.Equal("[-98,null]", mine.GetString(17));
+                    Assert.Equal("[858992,4294967295]", mine.GetString(21));
+                    Assert.Equal("[18446744073709551615,2]", mine.GetString(22));
+                    Assert.Equal("[18446744073709551615,2]", mineV2.GetString(22));
                 }
                 if (n == 1) Assert.Equal("[]", mine.GetString(1));
                 // A wall-clock timestamp has no offset (this machine's zone's would make the JSON differ by machine).
@@ -877,6 +884,8 @@ public class ParquetLayoutTests
                             new string('y', 4097) + "\"", "\u2028", "\uFFFD", "\u0085", "中文" }.Select(System.Text.Encoding.UTF8.GetBytes));
         foreach (var text in texts) Assert.Equal(Theirs(w => w.WriteStringValue(text)), Mine(r => r.String(text)));
         foreach (var v in new long[] { 0, -1, 42, int.MinValue, long.MinValue, long.MaxValue })
+            Assert.Equal(Theirs(w => w.WriteNumberValue(v)), Mine(r => r.Integer(v)));
+        foreach (var v in new ulong[] { 0, 255, 1UL << 63, ulong.MaxValue })
             Assert.Equal(Theirs(w => w.WriteNumberValue(v)), Mine(r => r.Integer(v)));
     }
 
