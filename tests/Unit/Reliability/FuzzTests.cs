@@ -43,7 +43,7 @@ public class FuzzTests(ITestOutputHelper output)
 
     /// <summary>
     /// A small Parquet file of nested columns (lists, lists of lists, a struct, a map; nulls and empty lists; leaves
-    /// of integers, text, doubles, booleans, dates and timestamps, which Grouper reads itself), two row groups, uncompressed
+    /// of integers of several widths, text, doubles, booleans, dates and timestamps, which Grouper reads itself), two row groups, uncompressed
     /// so that mutations reach the levels and values.
     /// </summary>
     private static byte[] NestedSeed(string path)
@@ -56,7 +56,7 @@ public class FuzzTests(ITestOutputHelper output)
                 COPY (SELECT i AS id, CASE WHEN i % 4 = 0 THEN NULL WHEN i % 4 = 1 THEN [] ELSE [i, NULL] END AS l,
                              [[i], NULL, []] AS ll, {'a': i, 'b': [CAST(i AS VARCHAR)]} AS s, MAP {'k': i} AS m,
                              [i * 0.5, NULL] AS x, {'d': DATE '2024-01-01' + i::INTEGER, 't': TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND} AS w,
-                             [i % 3 = 0, NULL, true] AS f
+                             [i % 3 = 0, NULL, true] AS f, [(i % 100 - 50)::TINYINT, NULL] AS t8, [i::UBIGINT, NULL] AS u64
                       FROM range(40) r(i)) TO '{{path}}' (FORMAT parquet, ROW_GROUP_SIZE 20, COMPRESSION uncompressed)
                 """;
             cmd.ExecuteNonQuery();
