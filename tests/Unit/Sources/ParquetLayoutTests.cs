@@ -887,6 +887,15 @@ public class ParquetLayoutTests
             Assert.Equal(Theirs(w => w.WriteNumberValue(v)), Mine(r => r.Integer(v)));
         foreach (var v in new ulong[] { 0, 255, 1UL << 63, ulong.MaxValue })
             Assert.Equal(Theirs(w => w.WriteNumberValue(v)), Mine(r => r.Integer(v)));
+        // Map keys: as the writer writes a property's name, from characters or UTF-8.
+        foreach (var text in texts.Where(t => t.Length < 4096))
+        {
+            var name = System.Text.Encoding.UTF8.GetString(text);
+            var property = NestedJsonColumn.JsonRows.PropertyBytes(name);
+            Assert.Equal(Theirs(w => { w.WriteStartObject(); w.WritePropertyName(name); w.WriteNullValue(); w.WriteEndObject(); }), (byte[])[(byte)'{', .. property, .. "null}"u8]);
+            Assert.Equal(property, Mine(r => r.Property(name)));
+            Assert.Equal(property, Mine(r => r.PropertyUtf8(text)));
+        }
     }
 
     [Fact]
