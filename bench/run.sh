@@ -2,8 +2,8 @@
 # Grouper's reference benchmark. Usage: bench/run.sh [SPEC ...]   (default: 100)
 # SPEC is MB[:FORMAT[:GROUPS]]: FORMAT csv (default), jsonl, parquet (text columns), typed.parquet (the types
 # DuckDB detects: a timestamp, a double), zstd.parquet (the same, Zstd-compressed), int96.parquet (the same, its
-# timestamps INT96 as Spark writes them, by Arrow's writer) or nested.parquet (the typed file with a list column
-# of two strings); GROUPS skewed (default: Zipf sizes
+# timestamps INT96 as Spark writes them, by Arrow's writer), nested.parquet (the typed file with a list column
+# of two strings) or maps.parquet (the typed file with a map and a list of structs); GROUPS skewed (default: Zipf sizes
 # plus one group larger than the budget) or tiny (millions of two-record groups). Examples: 1000,
 # 1000:jsonl, 1000:parquet, 1000:csv:tiny.
 # For each: generates the input, then measures in the same run Grouper's build, DuckDB's equivalent

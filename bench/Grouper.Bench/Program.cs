@@ -40,10 +40,16 @@ switch (cmd)
             // Parquet file usually comes; zstd.parquet the same, Zstd-compressed (Polars' default); parquet and
             // jsonl: text, as Grouper keeps a CSV's values; int96.parquet the typed file with its timestamps as
             // INT96, as Spark writes them by default (spark.sql.parquet.outputTimestampType), by Arrow's writer;
-            // nested.parquet the typed file with a list column of two strings (label, user_id) beside.
-            bool typed = format is "typed.parquet" or "zstd.parquet" or "int96.parquet" or "nested.parquet";
+            // nested.parquet the typed file with a list column of two strings (label, user_id) beside; maps.parquet
+            // the typed file with a map (label to value) and a list of two structs beside, as Spark's event data has.
+            bool typed = format is "typed.parquet" or "zstd.parquet" or "int96.parquet" or "nested.parquet" or "maps.parquet";
             var parquet = format == "int96.parquet" ? output + ".typed.parquet" : output;
-            var extra = format == "nested.parquet" ? ", [label, user_id] AS tags" : "";
+            var extra = format switch
+            {
+                "nested.parquet" => ", [label, user_id] AS tags",
+                "maps.parquet" => ", MAP {'k_' || label: value} AS m, [{'a': user_id, 'b': value}, {'a': label, 'b': NULL}] AS ls",
+                _ => "",
+            };
             c.CommandText = $"SET threads=2; COPY (SELECT *{extra} FROM read_csv('{csv}', header=true, all_varchar={(typed ? "false" : "true")})) TO '{parquet}' " +
                 (format == "jsonl" ? "(FORMAT json)" : $"(FORMAT parquet, COMPRESSION {(format == "zstd.parquet" ? "zstd" : "snappy")})");
             c.ExecuteNonQuery();
