@@ -301,12 +301,13 @@ public sealed class ParquetRecordReader : RecordReader
             var meta = _rowGroups[rowGroup];
             var file = new RowGroupFile(_file.SafeFileHandle, _path, meta,
                 meta.TotalByteSize <= ReadAheadLimit ? Math.Max(PlainTextChunk.StreamAbove, ReadAheadLimit) : PlainTextChunk.StreamAbove);
-            int rows = RowsOf(rowGroup);
+            int rows = RowsOf(rowGroup), nestedColumns = columns.Count(c => c is NestedJsonColumn);
             foreach (var c in columns)
             {
-                // A nested column's JSON is written with its row group's leaves when it is a quarter of what is read
-                // ahead at most (2 MB at a 64 MB budget, 8 MB from 256 MB): both row groups in memory hold theirs.
-                if (c is NestedJsonColumn nested) nested.WholeGroupJsonBytes = ReadAheadLimit / 4;
+                // The nested columns' JSON is written with their row group's leaves when it comes to a quarter of what
+                // is read ahead at most (2 MB at a 64 MB budget, 8 MB from 256 MB), shared among them: both row groups
+                // in memory hold theirs.
+                if (c is NestedJsonColumn nested) nested.WholeGroupJsonBytes = ReadAheadLimit / 4 / nestedColumns;
                 c.Load(() => rg ??= ParquetNet.OpenRowGroupReader(rowGroup), file, rows);
             }
         }
