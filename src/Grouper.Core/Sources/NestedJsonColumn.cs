@@ -71,7 +71,6 @@ internal sealed class NestedJsonColumn : SourceColumn
         _top = Build(field, 0, 0, path);
         Collect(_top, [], []);
         _listsOnly = _leaves.Count == 1 && _leaves[0].Nodes[..^1].All(n => n.Kind == Kind.List);
-        _structsOnly = _leaves.All(l => l.Nodes[..^1].All(n => n.Kind == Kind.Struct));
         _objects = !KeysAreLeaves(_top);
         static bool KeysAreLeaves(Node n) => (n.Kind != Kind.Map || n.Children[0].Kind == Kind.Leaf) && n.Children.All(KeysAreLeaves);
     }
@@ -80,7 +79,7 @@ internal sealed class NestedJsonColumn : SourceColumn
     // read): its rows are assembled as objects (the key written as its text, as before), not from the entries.
     private readonly bool _objects;
 
-    private readonly bool _listsOnly, _structsOnly, _parquetNetOnly;
+    private readonly bool _listsOnly, _parquetNetOnly;
 
     /// <summary>Whether this top-level field is read by this class rather than as a flat column.</summary>
     public static bool IsNested(Field f) => f is not DataField d || d.IsArray;
@@ -184,26 +183,14 @@ internal sealed class NestedJsonColumn : SourceColumn
     private void Write(int from, int count)
     {
         _json.Clear(count);
-        if (_structsOnly)
-        {
-            // Structs of values (metadata records): one entry a row in every leaf, written field by field.
-            for (int r = 0; r < count; r++)
-            {
-                if (_data[_top.Leaf].DefAt(from + r) < _top.Def) { _json.Null(r); continue; }
-                int start = _json.Position;
-                WriteStruct(_json, _top, from + r);
-                _json.EndRaw(r, start);
-            }
-            foreach (var leaf in _data) leaf.Placed(from + count);
-        }
-        else if (_listsOnly)
+        if (_listsOnly)
         {
             // Lists of lists of values (token lists, the common case): written as their entries come, no row objects.
             _data[0].WriteLists(_json, from, count);
         }
         else if (!_objects)
         {
-            // Lists of structs, maps, structs holding lists: written from the leaves' entries in document order.
+            // Structs, lists of structs, maps, structs holding lists: written from the leaves' entries in document order.
             var top = _data[_top.Leaf];
             for (int r = 0; r < count; r++)
             {
@@ -449,16 +436,6 @@ internal sealed class NestedJsonColumn : SourceColumn
 
         protected abstract void WriteValue(Utf8JsonWriter w, int i);
 
-        /// <summary>The definition level of entry <paramref name="entry"/> (a leaf under structs only: one entry a row).</summary>
-        public int DefAt(int entry)
-        {
-            if (entry >= Entries) throw new InvalidDataException($"'{Path.Field.Path}' holds {Entries} values, fewer than its row group's rows.");
-            return Def?[entry] ?? Path.Nodes[^1].Def;
-        }
-
-        /// <summary>The next value (its entry is defined).</summary>
-        public void WriteNext(JsonRows json) => WriteValue(json, _value++);
-
         // Record assembly (NestedJsonColumn.WriteNode): the current entry, consumed one at a time.
 
         /// <summary>A new row starts at the current entry (its repetition level is 0).</summary>
@@ -508,13 +485,6 @@ internal sealed class NestedJsonColumn : SourceColumn
         }
 
         protected virtual void WriteKey(JsonRows json, int i) => json.Property(Convert.ToString(Plain(Value(i)), CultureInfo.InvariantCulture) ?? "");
-
-        /// <summary>Rows before <paramref name="end"/> are written (a leaf under structs only).</summary>
-        public void Placed(int end)
-        {
-            _entry = end;
-            _row = end - 1;
-        }
 
         public void CheckEnd(int rowsInGroup)
         {
@@ -713,30 +683,6 @@ internal sealed class NestedJsonColumn : SourceColumn
     private void SkipAll(Node node)
     {
         for (int i = node.Leaf; i < node.LeafEnd; i++) _data[i].Skip();
-    }
-
-    /// <summary>Row <paramref name="row"/> of a struct-only node, its leaves' values taken in order, written as the JSON writer writes it.</summary>
-    private void WriteStruct(JsonRows json, Node node, int row)
-    {
-        var leaf = _data[node.Leaf];
-        if (leaf.DefAt(row) < node.Def)
-        {
-            json.Raw("null"u8);
-            return;
-        }
-        if (node.Kind == Kind.Leaf)
-        {
-            leaf.WriteNext(json);
-            return;
-        }
-        json.Byte((byte)'{');
-        for (int i = 0; i < node.Children.Length; i++)
-        {
-            if (i > 0) json.Byte((byte)',');
-            json.Raw(node.Children[i].PropertyJson);
-            WriteStruct(json, node.Children[i], row);
-        }
-        json.Byte((byte)'}');
     }
 
     /// <summary>
