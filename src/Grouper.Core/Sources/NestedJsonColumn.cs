@@ -71,13 +71,8 @@ internal sealed class NestedJsonColumn : SourceColumn
         _top = Build(field, 0, 0, path);
         Collect(_top, [], []);
         _listsOnly = _leaves.Count == 1 && _leaves[0].Nodes[..^1].All(n => n.Kind == Kind.List);
-        _objects = !KeysAreLeaves(_top);
-        static bool KeysAreLeaves(Node n) => (n.Kind != Kind.Map || n.Children[0].Kind == Kind.Leaf) && n.Children.All(KeysAreLeaves);
     }
 
-    // A map keyed by a struct or a list (DuckDB's list keys are refused above, in a layout Grouper does not
-    // read): its rows are assembled as objects (the key written as its text, as before), not from the entries.
-    private readonly bool _objects;
 
     private readonly bool _listsOnly, _parquetNetOnly;
 
@@ -177,18 +172,17 @@ internal sealed class NestedJsonColumn : SourceColumn
     }
 
     /// <summary>
-    /// Rows [from, from + count) assembled and written as JSON: the leaves' values stay as they were read, and
-    /// only these rows' values are objects (for shapes other than lists and structs).
+    /// Rows [from, from + count) written as JSON from the leaves' entries: the leaves' values stay as they were read.
     /// </summary>
     private void Write(int from, int count)
     {
         _json.Clear(count);
         if (_listsOnly)
         {
-            // Lists of lists of values (token lists, the common case): written as their entries come, no row objects.
+            // Lists of lists of values (token lists, the common case): a loop of their own.
             _data[0].WriteLists(_json, from, count);
         }
-        else if (!_objects)
+        else
         {
             // Structs, lists of structs, maps, structs holding lists: written from the leaves' entries in document order.
             var top = _data[_top.Leaf];
@@ -204,17 +198,6 @@ internal sealed class NestedJsonColumn : SourceColumn
                 int start = _json.Position;
                 WriteNode(_top);
                 _json.EndRaw(r, start);
-            }
-        }
-        else
-        {
-            var rows = new object?[count];
-            foreach (var leaf in _data) leaf.Assemble(rows, from);
-            for (int r = 0; r < count; r++)
-            {
-                if (rows[r] is null) { _json.Null(r); continue; }
-                WriteJson(_json.Begin(), _top, rows[r]);
-                _json.End(r);
             }
         }
         _jsonFrom = from;
@@ -245,7 +228,6 @@ internal sealed class NestedJsonColumn : SourceColumn
         public int Entries;
         // The next entry and value to place, and the row of the last entry placed (rows counted in the row group).
         private int _entry, _value, _row = -1;
-        private int[] _counters = [];
 
         protected abstract object? Value(int i);
 
@@ -302,63 +284,6 @@ internal sealed class NestedJsonColumn : SourceColumn
         protected void SetLevels(byte[]? rep, byte[]? def, int entries)
         {
             (Rep, Def, Entries) = (rep, def, entries);
-            _counters = new int[Path.Nodes[^1].Rep + 1];
-        }
-
-        /// <summary>Places this leaf's entries of rows [from, from + rows.Length), creating the structs, lists and map entries on its path.</summary>
-        public void Assemble(object?[] rows, int from)
-        {
-            var nodes = Path.Nodes;
-            var last = nodes[^1];
-            int end = from + rows.Length;
-            for (; _entry < Entries; _entry++)
-            {
-                int r = Rep?[_entry] ?? 0, d = Def?[_entry] ?? last.Def;
-                if (r == 0)
-                {
-                    if (_row + 1 >= end) return; // the next window's
-                    _row++;
-                    Array.Clear(_counters);
-                }
-                else
-                {
-                    _counters[r]++;
-                    for (int k = r + 1; k < _counters.Length; k++) _counters[k] = 0;
-                }
-                IList slots = rows;
-                int slot = _row - from;
-                for (int i = 0; i < nodes.Length; i++)
-                {
-                    var node = nodes[i];
-                    if (d < node.Def) break; // null here (or, for a list, absent): nothing below
-                    if (node.Kind == Kind.Leaf)
-                    {
-                        slots[slot] = Value(_value++);
-                        break;
-                    }
-                    if (node.Kind == Kind.Struct)
-                    {
-                        if (slots[slot] is not object?[] fields) slots[slot] = fields = new object?[node.Children.Length];
-                        slots = fields;
-                        slot = Path.ChildIndex[i];
-                        continue;
-                    }
-                    if (slots[slot] is not List<object?> list) slots[slot] = list = new List<object?>();
-                    if (d < node.ElementDef) break; // an empty list
-                    int at = _counters[node.Rep];
-                    while (list.Count <= at) list.Add(node.Kind == Kind.Map ? new object?[2] : null);
-                    if (node.Kind == Kind.Map)
-                    {
-                        slots = (object?[])list[at]!;
-                        slot = Path.ChildIndex[i];
-                    }
-                    else
-                    {
-                        slots = list;
-                        slot = at;
-                    }
-                }
-            }
         }
 
         /// <summary>
@@ -621,9 +546,9 @@ internal sealed class NestedJsonColumn : SourceColumn
     /// One instance of <paramref name="node"/> written from the current entries of the leaves under it, which it
     /// consumes (Parquet's record assembly): a struct, list or map absent at this place has one entry in each
     /// leaf under it, its definition level saying where the path stops; a list's next element is the next entry
-    /// of its first leaf at the list's repetition level. Written as the JSON writer writes the same value: the
-    /// rows were assembled as objects first (a list, an array and a boxed value for each), which a file of a
-    /// map and a list of structs beside the typed columns spent 480 MB of allocation and 0.2 s of collection on.
+    /// of its first leaf at the list's repetition level. Written as the JSON writer writes the same value, with no
+    /// row objects between: assembling them (a list, an array and a boxed value for each) cost a file of a map and
+    /// a list of structs beside the typed columns 480 MB of allocation and 0.2 s of collection.
     /// </summary>
     [MethodImpl(Hot.Path)]
     private void WriteNode(Node node)
@@ -667,7 +592,7 @@ internal sealed class NestedJsonColumn : SourceColumn
                 }
                 if (map)
                 {
-                    _data[node.Children[0].Leaf].WriteKeyHere(_json);
+                    WriteKey(node.Children[0]);
                     WriteNode(node.Children[1]);
                 }
                 else WriteNode(node.Children[0]);
@@ -677,6 +602,24 @@ internal sealed class NestedJsonColumn : SourceColumn
             }
         }
         _json.Byte(map ? (byte)'}' : (byte)']');
+    }
+
+    /// <summary>
+    /// A map's key as a property name: a value's text, or a struct's or list's JSON text (its type's name before,
+    /// "System.Object[]" for every key), written and then taken back as the name.
+    /// </summary>
+    private void WriteKey(Node key)
+    {
+        if (key.Kind == Kind.Leaf)
+        {
+            _data[key.Leaf].WriteKeyHere(_json);
+            return;
+        }
+        int at = _json.Position;
+        WriteNode(key);
+        var text = Encoding.UTF8.GetString(_json.Since(at));
+        _json.Truncate(at);
+        _json.Property(text);
     }
 
     /// <summary>The current entry of each leaf under <paramref name="node"/>, which is absent (or empty) here, consumed.</summary>
@@ -693,7 +636,7 @@ internal sealed class NestedJsonColumn : SourceColumn
     {
         // The rows' bytes: a buffer of this assembly's own, not ArrayBufferWriter, a generic whose code for bytes
         // no ReadyToRun image holds (it ran at its first tier for a whole short build).
-        private sealed class Bytes : IBufferWriter<byte>
+        private sealed class Bytes
         {
             public byte[] Data = new byte[1 << 16];
             public int Used;
@@ -705,12 +648,6 @@ internal sealed class NestedJsonColumn : SourceColumn
                 return Data.AsSpan(Used);
             }
 
-            public Memory<byte> GetMemory(int sizeHint = 0)
-            {
-                if (Data.Length - Used < Math.Max(sizeHint, 1)) Grow(sizeHint);
-                return Data.AsMemory(Used);
-            }
-
             public void Advance(int count) => Used += count;
 
             private void Grow(int sizeHint) => Array.Resize(ref Data, (int)Math.Min(Array.MaxLength, Math.Max(Data.Length * 2L, Used + (long)Math.Max(sizeHint, 1))));
@@ -718,9 +655,6 @@ internal sealed class NestedJsonColumn : SourceColumn
 
         private readonly Bytes _buffer = new();
         private int[] _start = [], _length = [];
-        public Utf8JsonWriter Writer { get; }
-
-        public JsonRows() => Writer = new Utf8JsonWriter(_buffer, NestedJson.Options);
 
         /// <summary>A new window of <paramref name="count"/> rows.</summary>
         public void Clear(int count)
@@ -729,23 +663,14 @@ internal sealed class NestedJsonColumn : SourceColumn
             if (_length.Length < count) { _start = new int[count]; _length = new int[count]; }
         }
 
-        /// <summary>The writer, for the next row's value (a writer reset writes no separator before it).</summary>
-        public Utf8JsonWriter Begin()
-        {
-            Writer.Reset(_buffer);
-            return Writer;
-        }
-
-        /// <summary>Row <paramref name="row"/> of the window is what was written since <see cref="Begin"/>.</summary>
-        public void End(int row)
-        {
-            Writer.Flush(); // what it wrote since its reset is now the buffer's end
-            _length[row] = (int)Writer.BytesCommitted;
-            _start[row] = _buffer.Used - _length[row];
-        }
-
         /// <summary>Where the next byte goes (a row written as bytes starts there).</summary>
         public int Position => _buffer.Used;
+
+        /// <summary>What was written since <paramref name="at"/>.</summary>
+        public ReadOnlySpan<byte> Since(int at) => _buffer.Data.AsSpan(at, _buffer.Used - at);
+
+        /// <summary>Forgets what was written since <paramref name="at"/>.</summary>
+        public void Truncate(int at) => _buffer.Used = at;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Byte(byte b)
@@ -899,47 +824,6 @@ internal sealed class NestedJsonColumn : SourceColumn
         public void Null(int row) => _length[row] = -1;
         public bool IsNull(int row) => _length[row] < 0;
         public ReadOnlySpan<byte> Utf8(int row) => _length[row] <= 0 ? default : _buffer.Data.AsSpan(_start[row], _length[row]);
-    }
-
-    /// <summary>Structs as objects with their fields in schema order, lists as arrays, maps as objects keyed by the keys' text, values as <see cref="NestedJson"/> writes them.</summary>
-    private static void WriteJson(Utf8JsonWriter w, Node node, object? value)
-    {
-        if (value is null)
-        {
-            w.WriteNullValue();
-            return;
-        }
-        switch (node.Kind)
-        {
-            case Kind.Struct:
-                var fields = (object?[])value;
-                w.WriteStartObject();
-                for (int i = 0; i < node.Children.Length; i++)
-                {
-                    w.WritePropertyName(node.Children[i].Name);
-                    WriteJson(w, node.Children[i], fields[i]);
-                }
-                w.WriteEndObject();
-                break;
-            case Kind.List:
-                w.WriteStartArray();
-                foreach (var item in (List<object?>)value) WriteJson(w, node.Children[0], item);
-                w.WriteEndArray();
-                break;
-            case Kind.Map:
-                w.WriteStartObject();
-                foreach (var entry in (List<object?>)value)
-                {
-                    var kv = (object?[])entry!;
-                    w.WritePropertyName(Convert.ToString(Plain(kv[0]), CultureInfo.InvariantCulture) ?? "");
-                    WriteJson(w, node.Children[1], kv[1]);
-                }
-                w.WriteEndObject();
-                break;
-            default:
-                NestedJson.Write(w, Plain(value), 0);
-                break;
-        }
     }
 
     private static object? Plain(object? value) => value switch

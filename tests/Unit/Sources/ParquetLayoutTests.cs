@@ -858,6 +858,19 @@ public class ParquetLayoutTests
     }
 
     [Fact]
+    public void A_map_keyed_by_a_struct_has_each_keys_JSON_as_its_name()
+    {
+        using var t = new TempDir();
+        var path = t["struct keys [1].parquet"];
+        DuckSql.Run($"COPY (SELECT i AS id, MAP {{{{'a': i, 'b': 'é\"' || i}}: i * 2, {{'a': NULL, 'b': 'z'}}: NULL}} AS m FROM range(3) r(i)) TO '{path}' (FORMAT parquet)");
+        using var r = SourceFiles.Open(path);
+        Assert.True(r.Read());
+        Assert.True(r.Read());
+        // The key's JSON, escaped as a name: each key its own (the type's name, the same for every key, before).
+        Assert.Equal("{\"{\\\"a\\\":1,\\\"b\\\":\\\"é\\\\\\\"1\\\"}\":2,\"{\\\"a\\\":null,\\\"b\\\":\\\"z\\\"}\":null}", r.GetString(1));
+    }
+
+    [Fact]
     public void A_nested_columns_text_and_integers_are_the_JSON_writers_bytes()
     {
         var rows = new NestedJsonColumn.JsonRows();
