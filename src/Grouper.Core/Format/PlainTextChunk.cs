@@ -80,8 +80,9 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// <summary>True when the chunk is streamed: only the rows of the last <see cref="Advance"/> (and a little more) are at hand.</summary>
     public bool Streaming => _streaming;
 
-    /// <summary>Bytes this reader's buffers hold (tests check that a streamed chunk stays small).</summary>
-    internal long BufferBytes => (long)_raw.Length + _page.Length + _data.Length + _header.Length + 4L * (_starts.Length + _lengths.Length);
+    /// <summary>Bytes this reader's buffers hold: what a source counts against its build's memory (tests check that a streamed chunk stays small).</summary>
+    internal long BufferBytes => (long)_raw.Length + _page.Length + _data.Length + _header.Length + _defs.Length + _reps.Length
+        + 4L * ((long)_starts.Length + _lengths.Length + _dictStarts.Length + _dictLengths.Length + _prefixes.Length) + 8L * _longs.Length;
 
     public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel) => CanRead(chunk, maxDefinitionLevel, Parquet.Meta.Type.BYTE_ARRAY);
 

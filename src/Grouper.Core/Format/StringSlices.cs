@@ -31,6 +31,15 @@ internal sealed class StringSlices(DataField field)
 
     public bool IsNull(int row) => field.IsNullable && !_optional[row].HasValue;
 
+    /// <summary>The slices and the characters they point into (those of the last chunk read, counted a slice at a time).</summary>
+    public long MemoryHeld()
+    {
+        long bytes = 16L * _required.Length + 24L * _optional.Length;
+        foreach (var s in _required) bytes += 2L * s.Length;
+        foreach (var s in _optional) bytes += 2L * s.GetValueOrDefault().Length;
+        return bytes;
+    }
+
     /// <summary>The characters (empty for null).</summary>
     public ReadOnlySpan<char> GetChars(int row) => field.IsNullable ? _optional[row].GetValueOrDefault().Span : _required[row].Span;
 

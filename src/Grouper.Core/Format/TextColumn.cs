@@ -58,6 +58,9 @@ internal sealed class TextColumn(string name, bool nullable, Func<DataField> par
     /// <summary>Whether the current chunk was read by Grouper rather than through Parquet.Net (tests).</summary>
     internal bool ReadByGrouper => _isPlain;
 
+    /// <summary>Bytes the column's buffers hold (a source counts them against its build's memory).</summary>
+    public long MemoryHeld => _plain.BufferBytes + (_slicesOrNull?.MemoryHeld() ?? 0) + 2L * _chars.Length + _bytes.Length + 4L * ((long)_starts.Length + _lengths.Length);
+
     /// <summary>Whether the current chunk is streamed, a window at a time (tests).</summary>
     internal bool Streaming => _isPlain && _plain.Streaming;
 

@@ -149,6 +149,18 @@ internal sealed class NestedJsonColumn : SourceColumn
         if (_whole) Write(0, count);
     }
 
+    /// <summary>The leaves' values and levels, the chunks' buffers and the JSON written (a row group's, when written whole).</summary>
+    public override long MemoryHeld
+    {
+        get
+        {
+            long bytes = _json.MemoryHeld;
+            foreach (var leaf in _data) bytes += leaf?.MemoryHeld ?? 0;
+            foreach (var chunk in _chunks ?? []) bytes += chunk?.BufferBytes ?? 0;
+            return bytes;
+        }
+    }
+
     /// <summary>A row group whose JSON is estimated at no more than this is written as it is loaded (<see cref="Load"/>); its reader sets it.</summary>
     internal long WholeGroupJsonBytes { get; set; }
 
@@ -258,6 +270,9 @@ internal sealed class NestedJsonColumn : SourceColumn
 
         protected abstract int Count { get; }
 
+        /// <summary>Bytes of the leaf's own arrays (a leaf Grouper reads holds its levels and values in its chunk's buffers).</summary>
+        public virtual long MemoryHeld => (Rep?.Length ?? 0) + (Def?.Length ?? 0);
+
         /// <summary>The JSON of this leaf's entries, estimated from above but for escapes: values, separators and brackets, the names of the struct fields on its path.</summary>
         public virtual long JsonBytesEstimate() => EntryBytes + 32L * Count;
 
@@ -267,6 +282,7 @@ internal sealed class NestedJsonColumn : SourceColumn
         {
             public required T[] Values;
             protected override int Count => Values.Length;
+            public override long MemoryHeld => base.MemoryHeld + (long)Values.Length * Unsafe.SizeOf<T>();
             protected override object? Value(int i) => Values[i];
 
             // The common value types without boxing (each test is on a type the compiler knows: one survives).
@@ -435,6 +451,8 @@ internal sealed class NestedJsonColumn : SourceColumn
         private int _count;
 
         protected override int Count => _count;
+
+        public override long MemoryHeld => 4L * _entryOf.Length;
 
         /// <summary>The leaf read by Grouper, or null when Parquet.Net is to read it (another type, or pages Grouper does not decode).</summary>
         public static OwnLeaf? TryRead(RowGroupFile file, LeafPath leaf, ref PlainTextChunk? chunk)
@@ -654,6 +672,8 @@ internal sealed class NestedJsonColumn : SourceColumn
 
         private readonly Bytes _buffer = new();
         private int[] _start = [], _length = [];
+
+        public long MemoryHeld => _buffer.Data.Length + 4L * ((long)_start.Length + _length.Length);
 
         /// <summary>A new window of <paramref name="count"/> rows.</summary>
         public void Clear(int count)

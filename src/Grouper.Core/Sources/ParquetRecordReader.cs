@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Grouper.Format;
 using Grouper.Schema;
 using Parquet;
@@ -39,6 +40,8 @@ public sealed class ParquetRecordReader : RecordReader
     private SourceColumn[]? _twin;
     private Task? _ahead;
     private int _aheadGroup = -1;
+    // The columns' MemoryHeld after their last load, and the read-ahead's (set on its thread, read after it is awaited).
+    private long _held, _twinHeld, _aheadHeld;
     private int _rowGroup = -1;
     private int _rowInGroup;
     private int _rowsInGroup;
@@ -226,8 +229,9 @@ public sealed class ParquetRecordReader : RecordReader
                     _ahead = null;
                     ahead.GetAwaiter().GetResult(); // its failure is this row group's
                     (_columns, _twin) = (_twin!, _columns);
+                    (_held, _twinHeld) = (_aheadHeld, _held);
                 }
-                else Load(_columns, _rowGroup);
+                else _held = Load(_columns, _rowGroup);
             }
             // A damaged page says what is wrong but not where: the row group and its first row say that.
             catch (Exception ex) when (ex is not GrouperException { Row: > 0 })
@@ -279,6 +283,13 @@ public sealed class ParquetRecordReader : RecordReader
     /// </summary>
     internal long ReadAheadLimit { get; set; } = AheadMaxBytes;
 
+    /// <summary>
+    /// The row group being read and, when row groups are read ahead, the other set of columns (the one being loaded
+    /// or to be loaded with the next row group; its buffers, grown to its last row group's size, are reused), as
+    /// measured after their loads. Streamed chunks grow theirs by a window at most.
+    /// </summary>
+    internal override long MemoryHeld => _held + _twinHeld;
+
     /// <summary>Whether nested column <paramref name="ordinal"/>'s JSON was written whole as its row group was loaded (tests).</summary>
     internal bool NestedWrittenWhole(int ordinal) => _columns[ordinal] is NestedJsonColumn { WroteWholeGroup: true };
 
@@ -289,7 +300,7 @@ public sealed class ParquetRecordReader : RecordReader
 
     // Runs on the reading thread or, for the next row group, on another while the reading thread does not use
     // Parquet.Net (it waits for this load before its next): the columns' streamed pages are read by position.
-    private void Load(SourceColumn[] columns, int rowGroup)
+    private long Load(SourceColumn[] columns, int rowGroup)
     {
         ParquetRowGroupReader? rg = null;
         try
@@ -310,6 +321,9 @@ public sealed class ParquetRecordReader : RecordReader
                 if (c is NestedJsonColumn nested) nested.WholeGroupJsonBytes = ReadAheadLimit / 4 / nestedColumns;
                 c.Load(() => rg ??= ParquetNet.OpenRowGroupReader(rowGroup), file, rows);
             }
+            long held = 0;
+            foreach (var c in columns) held += c.MemoryHeld;
+            return held;
         }
         finally
         {
@@ -323,7 +337,7 @@ public sealed class ParquetRecordReader : RecordReader
         var columns = _twin ??= CreateColumns();
         RowGroupsReadAhead++;
         _aheadGroup = rowGroup;
-        _ahead = Util.Workers.Run(() => Load(columns, rowGroup));
+        _ahead = Util.Workers.Run(() => { _aheadHeld = Load(columns, rowGroup); });
     }
 
     private GrouperException CannotRead(Exception ex) => new(ex is GrouperException g ? g.Kind : GrouperErrorKind.InvalidData,
@@ -373,6 +387,10 @@ public sealed class ParquetRecordReader : RecordReader
         _ahead = null;
         _reader?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _file.Dispose();
+        // The row groups' buffers go with the file, whoever still holds the reader.
+        _columns = [];
+        _twin = null;
+        _held = _twinHeld = 0;
     }
 }
 
@@ -387,6 +405,9 @@ internal abstract class SourceColumn
 
     /// <summary>Whether the current chunk was read by Grouper rather than through Parquet.Net (tests).</summary>
     internal virtual bool ReadByGrouper => Text?.ReadByGrouper == true;
+
+    /// <summary>Bytes the column's buffers hold after its last <see cref="Load"/> (its reader counts them against its build's memory).</summary>
+    public abstract long MemoryHeld { get; }
 
     /// <summary>Reads the column's chunk of a row group; <paramref name="rg"/> opens Parquet.Net's reader of it, for a chunk read through Parquet.Net.</summary>
     public abstract void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count);
@@ -427,6 +448,8 @@ internal abstract class SourceColumn
         public ColumnSpec Spec => spec;
 
         internal override bool ReadByGrouper => _own;
+
+        public override long MemoryHeld => _chunk.BufferBytes + (_parquetNet?.MemoryHeld ?? 0);
 
         /// <summary>
         /// The row's value as it lies in the page (4 or 8 bytes of a number, date or timestamp; not for booleans,
@@ -539,6 +562,8 @@ internal abstract class SourceColumn
         private T?[] _values = [];
         private T[] _required = [];
 
+        public override long MemoryHeld => (long)_values.Length * Unsafe.SizeOf<T?>() + (long)_required.Length * Unsafe.SizeOf<T>();
+
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
         {
             if (field.IsNullable)
@@ -577,6 +602,7 @@ internal abstract class SourceColumn
 
         public Strings(ColumnSpec spec, Func<DataField> field) => Text = _text = new(spec.Name, spec.Nullable, field, GrouperErrorKind.InvalidData);
 
+        public override long MemoryHeld => _text.MemoryHeld;
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count) => _text.Begin(rg, file, count, default);
         public override void Advance(int from, int count) => _text.Advance(from, count);
         public override bool IsNull(int row) => _text.IsNull(row);
@@ -591,6 +617,8 @@ internal abstract class SourceColumn
     {
         private Guid?[] _values = [];
 
+        public override long MemoryHeld => (long)_values.Length * Unsafe.SizeOf<Guid?>();
+
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
         {
             if (_values.Length != count) _values = new Guid?[count];
@@ -604,6 +632,16 @@ internal abstract class SourceColumn
     private sealed class Binaries(DataField field) : SourceColumn
     {
         private byte[]?[] _values = [];
+
+        public override long MemoryHeld
+        {
+            get
+            {
+                long bytes = 8L * _values.Length;
+                foreach (var v in _values) bytes += v is null ? 0 : 24 + v.Length;
+                return bytes;
+            }
+        }
 
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
         {

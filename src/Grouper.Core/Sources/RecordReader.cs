@@ -32,6 +32,12 @@ public abstract class RecordReader : IDisposable
     /// </summary>
     public virtual long BytesConsumed => -1;
 
+    /// <summary>
+    /// Bytes of decoded input the reader holds beside its current record (a Parquet source's row groups); a build
+    /// counts them against its memory budget. Asked between records, on the reading thread.
+    /// </summary>
+    internal virtual long MemoryHeld => 0;
+
     /// <summary>The stream whose position is how far into its file a reader over <paramref name="stream"/> is: the file under a decompressor.</summary>
     protected static Stream? PositionOf(Stream stream) => stream switch
     {

@@ -41,6 +41,31 @@ internal sealed class ExternalSorter : IDisposable
 
     public int BlockSize { get; }
 
+    /// <summary>
+    /// Memory the source holds beyond its share of the budget, given up by the buffers' fills (half by each: both
+    /// are full at once while one is spilled). Within a source it only grows (<see cref="SourceHolds"/>), so that a
+    /// row group holding a little less than the one before does not have chunks allocated again, to be given back
+    /// at the next.
+    /// </summary>
+    public long SourceExcess => _sourceExcess;
+
+    /// <summary>The source holds <paramref name="excess"/> bytes beyond its share; set by the reading thread between records.</summary>
+    public void SourceHolds(long excess)
+    {
+        if (excess <= _sourceExcess) return;
+        _sourceExcess = excess;
+        foreach (var b in _buffers) b.Reserve = excess / 2;
+    }
+
+    /// <summary>The source is read: the next one counts its own.</summary>
+    public void SourceEnded()
+    {
+        _sourceExcess = 0;
+        foreach (var b in _buffers) b.Reserve = 0;
+    }
+
+    private long _sourceExcess;
+
     internal void SetMaxFanIn(int value) => _maxFanIn = value;
     public int RunCount => _runs.Count;
     /// <summary>True while everything still fits in memory (no run was spilled).</summary>
@@ -114,6 +139,7 @@ internal sealed class ExternalSorter : IDisposable
         // when it is done already (Parquet, where decoding the source is).
         if (_spilling is { IsCompleted: false }) _buffer.Sort();
         WaitForSpill(); // the other buffer is being spilled: it must be empty before it is filled again
+        _buffers[_active ^ 1].Fit();
         // Asked once the other buffer is empty, so that its fill's limit is the one it will have.
         if (RestFits(_buffers[_active ^ 1]))
         {

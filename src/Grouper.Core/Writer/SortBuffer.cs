@@ -1,5 +1,6 @@
 using Grouper.Util;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
@@ -66,8 +67,26 @@ internal sealed class SortBuffer
 
     public int Count => _count;
 
-    /// <summary>What the buffer may take in its current fill (half its capacity in its first two fills, see <see cref="Grow"/>).</summary>
-    public long Limit => _limit;
+    /// <summary>
+    /// What the buffer may take in its current fill: half its capacity in its first two fills (see <see cref="Grow"/>),
+    /// and never more than its capacity less what it gives up to its source (<see cref="Reserve"/>), down to a
+    /// quarter of it. The half-size fills leave room for a source already: a build of an input about the budget's
+    /// size, whose buffers are filled a few times, keeps its runs and its speed.
+    /// </summary>
+    public long Limit => Math.Min(_limit, Math.Max(_capacity - Volatile.Read(ref _reserve), _capacity / 4));
+
+    private long _reserve;
+
+    /// <summary>
+    /// Memory the buffer leaves to its source, which holds more than its share of the budget (a Parquet row group
+    /// of long text or nested columns); set by the filling thread. A buffer holding more is spilled at its next
+    /// record, and gives chunks back before it is filled again (<see cref="Fit"/>).
+    /// </summary>
+    public long Reserve
+    {
+        get => Volatile.Read(ref _reserve);
+        set => Volatile.Write(ref _reserve, Math.Max(0, value));
+    }
     // An entry is 32 bytes, and the radix sort needs as many again for its scratch copy (shared by the
     // sorter's two buffers, but counted in each: the capacity stays an upper bound).
     internal const int EntryCost = 64;
@@ -97,7 +116,7 @@ internal sealed class SortBuffer
     private void PrepareNextChunk()
     {
         int size = _chunkSize;
-        if (_nextChunk is not null || MemoryUsed + size > _limit) return;
+        if (_nextChunk is not null || MemoryUsed + size > Limit) return;
         _nextChunk = Util.Workers.Run(() => Util.Prefault.TouchedBytes(size));
     }
     public bool IsEmpty => _count == 0;
@@ -113,7 +132,7 @@ internal sealed class SortBuffer
         // A chunk prepared ahead is counted already.
         long more = fitsChunk || _nextChunk is not null && need <= _chunkSize ? 0 : Math.Max(need, _chunkSize);
         long entries = _count == _entries.Length ? (long)_entries.Length * EntryCost : 0;
-        return MemoryUsed + more + entries > _limit;
+        return MemoryUsed + more + entries > Limit;
     }
 
     [MethodImpl(Hot.Path)]
@@ -315,6 +334,24 @@ internal sealed class SortBuffer
         _count = 0;
         _chunkIndex = 0;
         _chunkOffset = 0;
+    }
+
+    /// <summary>
+    /// Gives back the chunks of an empty buffer past a limit lowered by a reserve: counted in MemoryUsed, they would
+    /// have it spilled at its first record. Called by the filling thread, which sets the reserve, before it fills the
+    /// buffer: where a buffer is spilled then depends on the records alone, and so do the runs and the shards.
+    /// </summary>
+    public void Fit()
+    {
+        if (_count != 0) return;
+        long limit = Limit;
+        while (_chunks.Count > 0 && MemoryUsed > limit)
+        {
+            _chunkBytes -= _chunks[^1].Length;
+            _chunks.RemoveAt(_chunks.Count - 1);
+        }
+        if (MemoryUsed > limit && _entries.Length > 1024)
+            _entries = new Entry[Math.Max(1024, 1 << BitOperations.Log2((uint)Math.Clamp((limit - NextChunkBytes) / EntryCost, 1, 1 << 30)))];
     }
 
     /// <summary>Gives the memory back (after the last run).</summary>

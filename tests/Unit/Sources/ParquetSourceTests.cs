@@ -12,6 +12,72 @@ namespace Grouper.Tests.Sources;
 
 public class ParquetSourceTests
 {
+    /// <summary>Checks, as the build reports its writing phase, that the source's reader is garbage by then.</summary>
+    private sealed class ReaderGoneWhenWriting : IProgress<BuildProgress>
+    {
+        public WeakReference? Reader;
+        public bool? Gone;
+        public void Report(BuildProgress p)
+        {
+            if (p.Phase != BuildPhase.Writing || Gone is not null || Reader is not { } reader) return;
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            Gone = !reader.IsAlive;
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference AddFile(GroupedDatasetBuilder b, string path, out long held)
+    {
+        var r = (ParquetRecordReader)SourceFiles.Open(path);
+        using (r) b.AddAll(r);
+        held = r.MemoryHeld;
+        return new WeakReference(r);
+    }
+
+    [Fact]
+    public void What_a_Parquet_source_holds_is_counted_against_the_sort_buffers_and_let_go_before_the_writing()
+    {
+        // Row groups of long text, two in memory at once (one read ahead): at a 4 MB budget the source holds more
+        // than its share (3/16 of it), which the sort buffers give up; the runs then spilled are the records' alone,
+        // so two builds write the same bytes. The reader, disposed, holds nothing; the builder let it go before the
+        // merge, whose memory it took through the writing phase before.
+        using var t = new TempDir();
+        var path = t["long text [rows].parquet"];
+        DuckSql.Run($"""
+            COPY (SELECT 'user-' || (i % 53) AS user, i AS n, repeat(chr(97 + (i % 26)::INT), 20 + (i % 300)::INT) AS body
+                  FROM range(60000) r(i))
+            TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 8192)
+            """);
+        using (var r = (ParquetRecordReader)SourceFiles.Open(path))
+        {
+            for (int i = 0; i < 20000; i++) Assert.True(r.Read());
+            Assert.True(r.RowGroupsReadAhead > 1);
+            Assert.True(r.MemoryHeld > 2 * 8192 * 170, $"{r.MemoryHeld} bytes held"); // two row groups' text, at least
+        }
+
+        var shards = new List<byte[]>[2];
+        for (int build = 0; build < 2; build++)
+        {
+            var ds = t[$"ds{build}"];
+            var progress = new ReaderGoneWhenWriting();
+            using (var b = new GroupedDatasetBuilder(ds, new BuildOptions { Key = KeySpec.FromColumns("user"), MemoryLimit = 4 << 20, Progress = progress, ProgressInterval = TimeSpan.Zero }))
+            {
+                progress.Reader = AddFile(b, path, out long held);
+                Assert.True(b.SourceExcessSeen > 0, "the source's excess was not counted");
+                Assert.Equal(0, held); // disposed: its buffers went with its file
+                Assert.Equal(60000, b.Complete().RecordCount);
+            }
+            Assert.True(progress.Gone, "the reader was still reachable in the writing phase");
+            shards[build] = Directory.GetFiles(Path.Combine(ds, "data")).Order(StringComparer.Ordinal).Select(File.ReadAllBytes).ToList();
+            using var read = GroupedDataset.Open(ds);
+            Assert.Equal(Enumerable.Range(0, 60000).Where(i => i % 53 == 7).Select(i => (long)i), read.ReadRecords(read.FindGroup("user-7")!).Select(rec => (long)rec[1]!));
+        }
+        Assert.Equal(shards[0].Count, shards[1].Count);
+        for (int i = 0; i < shards[0].Count; i++) Assert.Equal(shards[0][i], shards[1][i]);
+    }
+
     [Theory]
     [InlineData("ZSTD")]
     [InlineData("SNAPPY")]

@@ -276,6 +276,62 @@ public class ExternalSorterTests
         Assert.All(used.Skip(2), u => Assert.InRange(u, Capacity * 3 / 4, Capacity));
     }
 
+    [Fact]
+    public void A_reserve_for_the_source_lowers_full_fills_not_the_half_ones_and_an_emptied_buffer_gives_its_chunks_back()
+    {
+        // A source holding more than its share of the budget (a Parquet row group of nested columns) takes it from
+        // the buffers' capacity: the half-size first fills have room for it already, the full ones are lowered.
+        const long Capacity = 8 << 20, Reserve = 3 << 20;
+        var buffer = new SortBuffer(Capacity);
+        var rng = new Random(5);
+        var used = new List<long>();
+
+        int Fill()
+        {
+            buffer.Fit(); // as the sorter asks before it fills an emptied buffer again
+            var expected = new List<(string Key, int Seq)>();
+            for (int i = 0; ; i++)
+            {
+                var k = Encoding.ASCII.GetBytes($"k{rng.Next(100_000):D6}");
+                var row = new byte[rng.Next(50, 400)];
+                BinaryPrimitives.WriteInt32LittleEndian(row, i);
+                if (buffer.WouldOverflow(k.Length, row.Length)) break;
+                buffer.Add(k, row);
+                expected.Add((Encoding.ASCII.GetString(k), i));
+                Assert.True(buffer.MemoryUsed <= buffer.Limit, $"record {i}: {buffer.MemoryUsed} bytes used, limit {buffer.Limit}");
+            }
+            SortsAs(buffer, expected);
+            used.Add(buffer.MemoryUsed);
+            buffer.Clear();
+            buffer.Grow();
+            return expected.Count;
+        }
+
+        buffer.Reserve = Reserve;
+        Assert.Equal(Capacity / 2, buffer.Limit); // half-size fills: the reserve fits beside them
+        Fill();
+        Fill();
+        Assert.Equal(Capacity - Reserve, buffer.Limit);
+        Fill();
+        Assert.InRange(used[^1], (Capacity - Reserve) * 3 / 4, Capacity - Reserve);
+
+        // Without the reserve the buffer takes all of its capacity again; with a larger one, an emptied buffer gives
+        // back what it no longer may hold before it is filled (it would otherwise be full at its first record).
+        buffer.Reserve = 0;
+        Fill();
+        Assert.InRange(used[^1], Capacity * 3 / 4, Capacity);
+        buffer.Reserve = Capacity / 2;
+        Assert.True(buffer.ChunkBytesAllocated > buffer.Limit);
+        int records = Fill();
+        Assert.True(buffer.ChunkBytesAllocated <= buffer.Limit, $"{buffer.ChunkBytesAllocated} bytes of chunks kept, limit {buffer.Limit}");
+        Assert.True(records > 5_000, $"{records} records");
+        Assert.InRange(used[^1], Capacity / 2 * 3 / 4, Capacity / 2);
+
+        // A reserve beyond the capacity leaves the buffer a quarter of it.
+        buffer.Reserve = Capacity * 2;
+        Assert.Equal(Capacity / 4, buffer.Limit);
+    }
+
     [Theory]
     [InlineData(1L << 40, false)] // the process far within the merge's share: its garbage is the runtime's to collect
     [InlineData(1L << 20, true)]  // past it (a test host takes tens of MB): collected, the merge then takes its memory
