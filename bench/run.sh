@@ -65,7 +65,8 @@ table="$results/latest.md"
   echo
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1). Budget ${budget} MB; DuckDB threads ${threads}."
   # Grouper uses these system libraries where they are installed (managed ones with the same output elsewhere), and is faster with them.
-  syslibs=$(for l in liblz4.so.1 libxxhash.so.0 libsnappy.so.1 libzstd.so.1; do ldconfig -p 2>/dev/null | grep -q "$l " && printf '%s, ' "$l"; done)
+  # grep reads ldconfig's whole list (not -q): under pipefail, ldconfig cut off by an early exit failed the test.
+  syslibs=$(for l in liblz4.so.1 libxxhash.so.0 libsnappy.so.1 libzstd.so.1; do ldconfig -p 2>/dev/null | grep "$l " >/dev/null && printf '%s, ' "$l"; done)
   syslibs=${syslibs%, }
   echo "System libraries Grouper uses here: ${syslibs:-none (managed LZ4 and xxHash3)}."
   echo

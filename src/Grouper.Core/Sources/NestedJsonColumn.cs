@@ -533,6 +533,10 @@ internal sealed class NestedJsonColumn : SourceColumn
                 case ValueKind.Int64: json.Integer(BinaryPrimitives.ReadInt64LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
                 case ValueKind.UInt64: json.Integer(BinaryPrimitives.ReadUInt64LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
                 case ValueKind.Boolean: json.Raw(_chunk.GetBoolean(_entryOf[i]) ? "true"u8 : "false"u8); break;
+                // Formatted into place: through a writer of its own and a copy, 2% of the 1 GB maps file's samples
+                // went to that way (0.7% now); formatting the number, the runtime's shortest round-trip text, is 6-7%.
+                case ValueKind.Double when json.Number(BinaryPrimitives.ReadDoubleLittleEndian(_chunk.GetUtf8(_entryOf[i]))): break;
+                case ValueKind.Float when json.Number(BinaryPrimitives.ReadSingleLittleEndian(_chunk.GetUtf8(_entryOf[i]))): break;
                 default: base.WriteValue(json, i); break;
             }
         }
@@ -753,6 +757,19 @@ internal sealed class NestedJsonColumn : SourceColumn
             var span = _buffer.GetSpan(24);
             System.Buffers.Text.Utf8Formatter.TryFormat(value, span, out int n);
             _buffer.Advance(n);
+        }
+
+        /// <summary>
+        /// A finite number as the writer writes it (its shortest text that reads back as the same double); false,
+        /// and nothing written, for NaN and the infinities, which are written as strings (<see cref="NestedJson.WriteDouble"/>).
+        /// </summary>
+        public bool Number(double value)
+        {
+            if (!double.IsFinite(value)) return false;
+            var span = _buffer.GetSpan(32);
+            System.Buffers.Text.Utf8Formatter.TryFormat(value, span, out int n);
+            _buffer.Advance(n);
+            return true;
         }
 
         // The bytes the writer's encoder leaves as they are in a string: asked of the writer itself, byte by byte.

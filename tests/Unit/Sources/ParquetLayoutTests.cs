@@ -871,7 +871,7 @@ public class ParquetLayoutTests
     }
 
     [Fact]
-    public void A_nested_columns_text_and_integers_are_the_JSON_writers_bytes()
+    public void A_nested_columns_text_and_numbers_are_the_JSON_writers_bytes()
     {
         var rows = new NestedJsonColumn.JsonRows();
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
@@ -900,6 +900,16 @@ public class ParquetLayoutTests
             Assert.Equal(Theirs(w => w.WriteNumberValue(v)), Mine(r => r.Integer(v)));
         foreach (var v in new ulong[] { 0, 255, 1UL << 63, ulong.MaxValue })
             Assert.Equal(Theirs(w => w.WriteNumberValue(v)), Mine(r => r.Integer(v)));
+        // Doubles (and floats, widened as the writer's caller widens them): every exponent, from random bits.
+        var rng = new Random(11);
+        var doubles = new List<double> { 0.0, -0.0, 1, -1, 0.1, 1e16, 1e-7, 123456789012345678, double.Epsilon, double.MaxValue, double.MinValue, 5e-324, 0.1f, float.MaxValue, float.Epsilon };
+        for (int i = 0; i < 20000; i++) doubles.Add(BitConverter.Int64BitsToDouble(rng.NextInt64()));
+        for (int i = 0; i < 5000; i++) doubles.Add(BitConverter.Int32BitsToSingle(rng.Next()));
+        for (int i = 0; i < 5000; i++) doubles.Add(Math.Round(rng.NextDouble() * 1000, rng.Next(6)));
+        foreach (var v in doubles.Where(double.IsFinite))
+            Assert.Equal(Theirs(w => NestedJson.WriteDouble(w, v)), Mine(r => Assert.True(r.Number(v))));
+        foreach (var v in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
+            Assert.Empty(Mine(r => Assert.False(r.Number(v))));
         // Map keys: as the writer writes a property's name, from characters or UTF-8.
         foreach (var text in texts.Where(t => t.Length < 4096))
         {
