@@ -41,6 +41,14 @@ internal sealed class ExternalSorter : IDisposable
 
     public int BlockSize { get; }
 
+    // The merge's readers' blocks, each reader's given back as it is disposed (at most the fan-in's worth, in halves
+    // twice that, are out at once: what MergeReaderMemory counts).
+    private RunBlockPool? _readerBlocks;
+    private RunBlockPool ReaderBlocks => _readerBlocks ??= new(BlockSize);
+
+    /// <summary>Blocks allocated by the merge's readers (tests: a merge in levels takes back the blocks of the merges before).</summary>
+    internal int ReaderBlocksAllocated => _readerBlocks?.Allocated ?? 0;
+
     /// <summary>
     /// Memory the source holds beyond its share of the budget, given up by the buffers' fills (half by each: both
     /// are full at once while one is spilled). Within a source it only grows (<see cref="SourceHolds"/>), so that a
@@ -301,8 +309,8 @@ internal sealed class ExternalSorter : IDisposable
         var second = new List<RecordStream>();
         foreach (var run in _runs)
         {
-            first.Add(RunReader.Below(_runIndex[run], BlockSize, split));
-            second.Add(RunReader.From(_runIndex[run], BlockSize, split));
+            first.Add(RunReader.Below(_runIndex[run], BlockSize, split, ReaderBlocks));
+            second.Add(RunReader.From(_runIndex[run], BlockSize, split, ReaderBlocks));
         }
         // Arrived last (the held buffer before the active one): the last streams of each merge, as in Sorted.
         first.AddRange(Residents(b => b.StreamBelow(split)));
@@ -388,7 +396,7 @@ internal sealed class ExternalSorter : IDisposable
                 if (batch.Count == 1) { next.Add(batch[0]); continue; }
                 Util.Faults.Hit("merge");
                 var path = Path.Combine(_spillDir, $"merge-{level}-{next.Count:D6}.lz4");
-                using (var merged = new MergeStream(batch.Select(r => (RecordStream)new RunReader(r, BlockSize)).ToList()))
+                using (var merged = new MergeStream(batch.Select(r => (RecordStream)new RunReader(r, BlockSize, pool: ReaderBlocks)).ToList()))
                 using (var w = new RunWriter(path, BlockSize, blocks: SpillBlocks))
                 {
                     w.WriteAll(merged, ct);
@@ -404,7 +412,7 @@ internal sealed class ExternalSorter : IDisposable
             level++;
         }
         _spillBlockStore = null; // no more runs are written: the final merge has their memory
-        var inputs = runs.Select(r => (RecordStream)new RunReader(r, BlockSize)).ToList();
+        var inputs = runs.Select(r => (RecordStream)new RunReader(r, BlockSize, pool: ReaderBlocks)).ToList();
         if (resident is not null) inputs.Add(resident);
         return new MergeStream(inputs);
     }

@@ -253,32 +253,78 @@ internal sealed class RunBlocks
     }
 }
 
+/// <summary>
+/// The blocks of the run readers a sorter opens, given back as each reader is disposed: a merge in levels opens
+/// fan-in readers per merge, and every reader's two blocks were garbage after it (a 1 GB build at a 64 MB budget,
+/// 618 runs: 80 MB of it in its merges, which the collector let pile up far past the budget).
+/// </summary>
+internal sealed class RunBlockPool(int blockSize)
+{
+    private readonly Stack<byte[]> _raw = new(), _compressed = new();
+
+    // Each with room for the next block's header, read with the block (RunReader).
+    public int RawSize { get; } = blockSize + 64 + RunReader.HeaderSize;
+    public int CompressedSize { get; } = SpillCodec.MaximumOutputSize(blockSize + 64) + RunReader.HeaderSize;
+
+    public byte[] RentRaw() => Rent(_raw, RawSize);
+    public byte[] RentCompressed() => Rent(_compressed, CompressedSize);
+
+    /// <summary>Blocks allocated so far (tests).</summary>
+    public int Allocated => _allocated;
+    private int _allocated;
+
+    private byte[] Rent(Stack<byte[]> free, int size)
+    {
+        lock (free)
+            if (free.TryPop(out var b)) return b;
+        Interlocked.Increment(ref _allocated);
+        return GC.AllocateUninitializedArray<byte>(size);
+    }
+
+    /// <summary>Takes back a block of its size (one grown for a large record is left to the collector).</summary>
+    public void Return(byte[] block)
+    {
+        var free = block.Length == RawSize ? _raw : block.Length == CompressedSize ? _compressed : null;
+        if (free is null) return;
+        lock (free) free.Push(block);
+    }
+}
+
 /// <summary>Reads a spill run back, one decompressed block in memory at a time.</summary>
 internal sealed class RunReader : RecordStream
 {
-    private const int FileBufferSize = 1 << 16;
+    /// <summary>A block's header: its raw and its compressed length.</summary>
+    internal const int HeaderSize = 8;
 
     /// <summary>
-    /// The memory an open run takes: a raw and a compressed block, the file's buffer and the reader's and the
-    /// file's objects (more only for a block that holds a single record larger than the block size). The
-    /// merge's fan-in is set by it; it was 3 blocks, a third more than a run takes.
+    /// The memory an open run takes: a raw and a compressed block and the reader's objects (more only for a block
+    /// that holds a single record larger than the block size). The merge's fan-in is set by it. The file is read
+    /// by position, without a buffer of its own: each block is read with the next one's header in one call.
     /// </summary>
-    public static long MemoryPerRun(int blockSize) => (blockSize + 64L) + SpillCodec.MaximumOutputSize(blockSize + 64) + FileBufferSize + 2048;
+    public static long MemoryPerRun(int blockSize) => (blockSize + 64L + HeaderSize) + SpillCodec.MaximumOutputSize(blockSize + 64) + HeaderSize + 2048;
 
-    private readonly FileStream _file;
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
+    private readonly string _path;
+    private readonly RunBlockPool? _pool;
     private byte[] _raw;
     private byte[] _compressed;
     private int _rawLength;
     private int _pos;
+    // Where the next block's header is, and whether it was read already (with the block before).
+    private long _next;
+    private readonly byte[] _header = new byte[HeaderSize];
+    private bool _headerRead, _cutInHeader;
 
     private readonly SpillCodec _codec;
 
-    public RunReader(string path, int blockSize, SpillCodec? codec = null)
+    public RunReader(string path, int blockSize, SpillCodec? codec = null, RunBlockPool? pool = null)
     {
         _codec = codec ?? SpillCodec.Preferred;
-        _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileBufferSize, FileOptions.SequentialScan);
-        _raw = new byte[blockSize + 64];
-        _compressed = new byte[SpillCodec.MaximumOutputSize(blockSize + 64)];
+        _path = path;
+        _pool = pool;
+        _file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        _raw = pool?.RentRaw() ?? new byte[blockSize + 64 + HeaderSize];
+        _compressed = pool?.RentCompressed() ?? new byte[SpillCodec.MaximumOutputSize(blockSize + 64) + HeaderSize];
     }
 
     // For a build written in two halves (KeyHalves). Keys at or above a limit first appear in the last block
@@ -289,14 +335,13 @@ internal sealed class RunReader : RecordStream
     private bool _checking, _ended;
 
     /// <summary>The run's records whose keys are below <paramref name="limit"/>.</summary>
-    public static RunReader Below(RunIndex index, int blockSize, byte[] limit) =>
-        new(index.Path, blockSize) { _limit = limit, _limitBlock = index.StartFor(limit) };
+    public static RunReader Below(RunIndex index, int blockSize, byte[] limit, RunBlockPool? pool = null) =>
+        new(index.Path, blockSize, pool: pool) { _limit = limit, _limitBlock = index.StartFor(limit) };
 
     /// <summary>The run's records from the first whose key is at or above <paramref name="key"/>.</summary>
-    public static RunReader From(RunIndex index, int blockSize, byte[] key)
+    public static RunReader From(RunIndex index, int blockSize, byte[] key, RunBlockPool? pool = null)
     {
-        var reader = new RunReader(index.Path, blockSize);
-        reader._file.Seek(index.StartFor(key), SeekOrigin.Begin);
+        var reader = new RunReader(index.Path, blockSize, pool: pool) { _next = index.StartFor(key) };
         while (reader._pos < reader._rawLength || reader.ReadBlock())
         {
             int at = reader._pos;
@@ -332,7 +377,7 @@ internal sealed class RunReader : RecordStream
                 return false;
             }
         }
-        else if (KeyStart < 0) throw new InvalidDataException($"Spill run {_file.Name} is corrupt: a block's first record repeats a key.");
+        else if (KeyStart < 0) throw new InvalidDataException($"Spill run {_path} is corrupt: a block's first record repeats a key.");
         RowLength = (int)VarInt.Read(span, ref _pos);
         RowStart = _pos;
         _pos += RowLength;
@@ -344,25 +389,35 @@ internal sealed class RunReader : RecordStream
         if (_ended) return false;
         if (_limit is not null)
         {
-            long at = _file.Position;
-            if (at > _limitBlock) return false;
-            _checking = at == _limitBlock;
+            if (_next > _limitBlock) return false;
+            _checking = _next == _limitBlock;
         }
-        Span<byte> header = stackalloc byte[8];
-        int got = _file.ReadAtLeast(header, 8, throwOnEndOfStream: false);
-        if (got == 0) return false;
-        if (got < 8) throw new InvalidDataException($"Spill run {_file.Name} is truncated.");
-        int rawLength = BinaryPrimitives.ReadInt32LittleEndian(header);
-        int compLength = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
-        if (rawLength < 0 || compLength < RunWriter.StoredBlock) throw new InvalidDataException($"Spill run {_file.Name} is corrupt.");
-        if (_raw.Length < rawLength) _raw = new byte[rawLength];
-        if (compLength == RunWriter.StoredBlock) _file.ReadExactly(_raw, 0, rawLength);
-        else
+        if (_cutInHeader) throw new InvalidDataException($"Spill run {_path} is truncated.");
+        if (!_headerRead)
         {
-            if (_compressed.Length < compLength) _compressed = new byte[compLength];
-            _file.ReadExactly(_compressed, 0, compLength);
+            int got = ReadAt(_header, _next, HeaderSize);
+            if (got == 0) return false;
+            if (got < HeaderSize) throw new InvalidDataException($"Spill run {_path} is truncated.");
+        }
+        int rawLength = BinaryPrimitives.ReadInt32LittleEndian(_header);
+        int compLength = BinaryPrimitives.ReadInt32LittleEndian(_header.AsSpan(4));
+        if (rawLength < 0 || compLength < RunWriter.StoredBlock) throw new InvalidDataException($"Spill run {_path} is corrupt.");
+        bool stored = compLength == RunWriter.StoredBlock;
+        int length = stored ? rawLength : compLength;
+        // The block and, in the same call, the next one's header after it.
+        if (_raw.Length < rawLength + HeaderSize) _raw = new byte[rawLength + HeaderSize];
+        if (!stored && _compressed.Length < compLength + HeaderSize) _compressed = new byte[compLength + HeaderSize];
+        var into = (stored ? _raw : _compressed).AsSpan(0, length + HeaderSize);
+        int read = ReadAt(into, _next + HeaderSize, length);
+        if (read < length) throw new InvalidDataException($"Spill run {_path} is truncated.");
+        _headerRead = read == length + HeaderSize;
+        if (_headerRead) into.Slice(length, HeaderSize).CopyTo(_header);
+        _cutInHeader = read > length && !_headerRead; // said after this block's records, as a read of the header alone would
+        _next += HeaderSize + length;
+        if (!stored)
+        {
             int n = _codec.Decompress(_compressed.AsSpan(0, compLength), _raw.AsSpan(0, rawLength));
-            if (n != rawLength) throw new InvalidDataException($"Spill run {_file.Name} is corrupt.");
+            if (n != rawLength) throw new InvalidDataException($"Spill run {_path} is corrupt.");
         }
         _rawLength = rawLength;
         _pos = 0;
@@ -370,7 +425,30 @@ internal sealed class RunReader : RecordStream
         return true;
     }
 
-    public override void Dispose() => _file.Dispose();
+    // At least `atLeast` bytes into `into` from `offset`, fewer only at the file's end.
+    private int ReadAt(Span<byte> into, long offset, int atLeast)
+    {
+        int total = 0;
+        while (total < atLeast)
+        {
+            int n = RandomAccess.Read(_file, into[total..], offset + total);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+
+    public override void Dispose()
+    {
+        _file.Dispose();
+        if (_pool is { } pool)
+        {
+            pool.Return(_raw);
+            pool.Return(_compressed);
+            _raw = _compressed = [];
+            _rawLength = _pos = 0;
+        }
+    }
 }
 
 /// <summary>

@@ -10,7 +10,7 @@ public class ExternalSorterTests
     private const int Records = 120_000;
 
     /// <summary>Sorts the same records with a given fan-in; returns the sorter's runs, what it merged twice, and the order.</summary>
-    private static (int Runs, long Remerged) Sort(string dir, int maxFanIn)
+    private static (int Runs, long Remerged, int Blocks) Sort(string dir, int maxFanIn)
     {
         using var sorter = new ExternalSorter(dir, bufferMemory: 2 << 20, mergeMemory: 64 << 20, blockSize: 16 << 10, maxFanIn);
         var rng = new Random(11);
@@ -36,26 +36,89 @@ public class ExternalSorterTests
             n++;
         }
         Assert.Equal(Records, n);
-        return (runs, sorter.RecordsRemerged);
+        return (runs, sorter.RecordsRemerged, sorter.ReaderBlocksAllocated);
     }
 
     [Fact]
     public void Runs_beyond_the_fan_in_are_merged_no_more_than_needed_and_keep_their_order()
     {
         using var t = new TempDir();
-        var (runs, remerged) = Sort(t["all"], maxFanIn: 1000);
+        var (runs, remerged, _) = Sort(t["all"], maxFanIn: 1000);
         Assert.True(runs >= 10, $"{runs} runs");
         Assert.Equal(0, remerged);
 
         // Two runs too many (the records still in memory take one input of the final merge): merging three
         // runs first is enough. A full level merged nearly all of them.
-        var (runs2, remerged2) = Sort(t["few"], maxFanIn: runs - 1);
+        var (runs2, remerged2, _) = Sort(t["few"], maxFanIn: runs - 1);
         Assert.Equal(runs, runs2);
         Assert.InRange(remerged2, 1, 4L * Records / runs);
 
-        // Far more runs than the fan-in: several levels, still in order.
-        var (_, remerged3) = Sort(t["deep"], maxFanIn: 3);
+        // Far more runs than the fan-in: several levels, still in order; each merge's readers take the blocks the
+        // merge before gave back, so no more are allocated than three readers hold at once.
+        var (runs3, remerged3, blocks) = Sort(t["deep"], maxFanIn: 3);
         Assert.True(remerged3 > Records / 2);
+        Assert.True(runs3 >= 10, $"{runs3} runs");
+        Assert.InRange(blocks, 2, 2 * 3);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // stored blocks, as a small build's runs are
+    public void A_run_cut_anywhere_but_between_blocks_reads_as_truncated_and_a_bad_header_as_corrupt(bool compressed)
+    {
+        // Each block is read with the next one's header in the same call: a file that ends inside a header, inside
+        // a block, or inside the header after a block says so, and the records before are read.
+        using var t = new TempDir();
+        var path = t["run [cut].lz4"];
+        const int BlockSize = 4 << 10;
+        using (var w = new RunWriter(path, BlockSize, store: !compressed))
+        {
+            var row = new byte[100];
+            for (int i = 0; i < 2000; i++)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(row, i);
+                w.Write(Encoding.ASCII.GetBytes($"k{i / 7:D5}"), row);
+            }
+            w.Finish();
+        }
+        var whole = File.ReadAllBytes(path);
+        int first = RunReader.HeaderSize + (compressed ? BinaryPrimitives.ReadInt32LittleEndian(whole.AsSpan(4)) : BinaryPrimitives.ReadInt32LittleEndian(whole));
+        Assert.True(first < whole.Length / 2);
+
+        int Read(byte[] bytes, out Exception? error)
+        {
+            File.WriteAllBytes(path, bytes);
+            int n = 0;
+            error = null;
+            try
+            {
+                using var r = new RunReader(path, BlockSize);
+                while (r.MoveNext())
+                {
+                    Assert.Equal(n, BinaryPrimitives.ReadInt32LittleEndian(r.Row));
+                    n++;
+                }
+            }
+            catch (InvalidDataException ex) { error = ex; }
+            return n;
+        }
+
+        Assert.Equal(2000, Read(whole, out var none));
+        Assert.Null(none);
+        foreach (int cut in new[] { 3, RunReader.HeaderSize + 10, first - 1, first + 3, whole.Length - 1 })
+        {
+            int n = Read(whole[..cut], out var error);
+            Assert.Contains("is truncated", Assert.IsType<InvalidDataException>(error).Message);
+            if (cut < first) Assert.Equal(0, n);
+            else Assert.True(n > 0, $"cut at {cut}: no record read");
+        }
+        // Cut between blocks the run ends early (a build counts its records: verified before it commits).
+        Assert.InRange(Read(whole[..first], out var early), 1, 1999);
+        Assert.Null(early);
+        var bad = (byte[])whole.Clone();
+        BinaryPrimitives.WriteInt32LittleEndian(bad.AsSpan(first), -5);
+        Read(bad, out var corrupt);
+        Assert.Contains("is corrupt", Assert.IsType<InvalidDataException>(corrupt).Message);
     }
 
     [Theory]
