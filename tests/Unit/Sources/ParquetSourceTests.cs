@@ -76,6 +76,19 @@ public class ParquetSourceTests
         }
         Assert.Equal(shards[0].Count, shards[1].Count);
         for (int i = 0; i < shards[0].Count; i++) Assert.Equal(shards[0][i], shards[1][i]);
+
+        // The same records in every group as a build whose budget holds them all (no runs, nothing reserved).
+        using (var b = new GroupedDatasetBuilder(t["large"], new BuildOptions { Key = KeySpec.FromColumns("user") }))
+        {
+            using (var r = SourceFiles.Open(path)) b.AddAll(r);
+            Assert.Equal(0, b.SourceExcessSeen);
+            b.Complete();
+        }
+        using var small = GroupedDataset.Open(t["ds0"]);
+        using var large = GroupedDataset.Open(t["large"]);
+        Assert.Equal(53, large.EnumerateGroups().Count());
+        foreach (var g in large.EnumerateGroups())
+            Assert.Equal(large.ReadRecords(g).Select(rec => $"{rec[1]}|{rec[2]}"), small.ReadRecords(small.FindGroup(g.Key)!).Select(rec => $"{rec[1]}|{rec[2]}"));
     }
 
     [Theory]
