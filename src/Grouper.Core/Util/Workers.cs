@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Grouper.Util;
 
 /// <summary>
@@ -80,20 +81,26 @@ internal static class Workers
 
     private static void Loop()
     {
-        while (true)
+        while (true) RunNext();
+    }
+
+    // An item is taken and run in a frame of its own, gone when it returns: Loop's frame kept the last item (and
+    // copies of it the compiler made for the call), and what it held (a Parquet source's row groups read ahead)
+    // reachable until another came, through a build's writing phase and after it.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RunNext()
+    {
+        Action item;
+        lock (s_lock)
         {
-            Action item;
-            lock (s_lock)
+            // Woken by Enqueue for an item another thread may have taken meanwhile: then wait again.
+            while (s_queue.Count == 0)
             {
-                // Woken by Enqueue for an item another thread may have taken meanwhile: then wait again.
-                while (s_queue.Count == 0)
-                {
-                    s_idle++;
-                    Monitor.Wait(s_lock);
-                }
-                item = s_queue.Dequeue();
+                s_idle++;
+                Monitor.Wait(s_lock);
             }
-            item(); // never throws: Run's wrappers hand every exception to the task
+            item = s_queue.Dequeue();
         }
+        item(); // never throws: Run's wrappers hand every exception to the task
     }
 }
