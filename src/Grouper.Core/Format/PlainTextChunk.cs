@@ -1072,6 +1072,16 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
 
     public bool IsNull(int row) => _lengths[row - _first] < 0;
 
+    /// <summary><see cref="IsNull"/> and <see cref="GetUtf8"/> at once: false for null, else the value's UTF-8.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public bool TryGetValue(int row, out ReadOnlySpan<byte> utf8)
+    {
+        int i = row - _first;
+        int len = _lengths[i];
+        utf8 = len <= 0 ? default : _data.AsSpan(_starts[i], len);
+        return len >= 0;
+    }
+
     /// <summary>A boolean's value (false for null).</summary>
     public bool GetBoolean(int row)
     {

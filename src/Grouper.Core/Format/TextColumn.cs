@@ -58,6 +58,18 @@ internal sealed class TextColumn(string name, bool nullable, Func<DataField> par
     /// <summary>Whether the current chunk was read by Grouper rather than through Parquet.Net (tests).</summary>
     internal bool ReadByGrouper => _isPlain;
 
+    /// <summary>
+    /// The value's UTF-8 where the chunk was read as UTF-8 and the value is not null (a builder's way with a source's
+    /// text: one call a value, not <see cref="IsNull"/> and <see cref="TryGetUtf8"/>).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public bool TryGetValue(int row, out ReadOnlySpan<byte> utf8)
+    {
+        if (_isPlain) return _plain.TryGetValue(row, out utf8);
+        utf8 = default;
+        return false;
+    }
+
     /// <summary>Bytes the column's buffers hold (a source counts them against its build's memory).</summary>
     public long MemoryHeld => _plain.BufferBytes + (_slicesOrNull?.MemoryHeld() ?? 0) + 2L * _chars.Length + _bytes.Length + 4L * ((long)_starts.Length + _lengths.Length);
 

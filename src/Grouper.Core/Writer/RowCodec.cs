@@ -117,7 +117,7 @@ internal static class RowCodec
             var parquet = (ParquetRecordReader)r;
             int row = parquet.RowInGroup;
             utf8 = default;
-            return parquet.Column(o).Text is { } text && !text.IsNull(row) && text.TryGetUtf8(row, out utf8);
+            return parquet.Column(o).Text is { } text && text.TryGetValue(row, out utf8);
         }
 
         // A typed file's numbers and timestamps took the general way: four virtual calls a value, and code the
