@@ -459,9 +459,7 @@ internal abstract class SourceColumn
         public bool TryGetRaw(int row, out ReadOnlySpan<byte> value)
         {
             value = default;
-            if (!_own || _chunk.IsNull(row)) return false;
-            value = _chunk.GetUtf8(row);
-            return true;
+            return _own && _chunk.TryGetValue(row, out value);
         }
 
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count)
