@@ -259,6 +259,10 @@ public sealed class GroupedDatasetBuilder : IDisposable
         typeof(GroupedDatasetBuilder).GetMethod(nameof(AddAllOwn), BindingFlags.NonPublic | BindingFlags.Instance)!.MakeGenericMethod(typeof(TText)),
         typeof(RowCodec).GetMethod(nameof(RowCodec.EncodeOwn))!.MakeGenericMethod(typeof(TText)),
         typeof(SortBuffer).GetMethod(nameof(SortBuffer.Add))!,
+        // A source's own way with typed values, where it has one (Parquet's numbers and timestamps): compiled at its
+        // first record otherwise, 4 ms of a 0.5 s build's reading thread.
+        .. typeof(TText).GetMethod(nameof(RowCodec.ITextValues.TryEncodeFixed)) is { } fixedValues
+            && (fixedValues.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0 ? [fixedValues] : Array.Empty<MethodInfo>(),
     ];
 
     [MethodImpl(Hot.Path)]
