@@ -132,6 +132,15 @@ internal sealed class ShardWriter : IDisposable
         Directory.CreateDirectory(Path.Combine(root, "data"));
     }
 
+    /// <summary>The chunk writer a column of <paramref name="kind"/> is written by (<see cref="Chunk"/>): what a build compiles ahead.</summary>
+    internal static Type ChunkType(ValueKind kind) => kind switch
+    {
+        ValueKind.String or ValueKind.Binary => typeof(ByteArrayChunk),
+        ValueKind.Boolean => typeof(BooleanChunk),
+        ValueKind.Decimal => typeof(DecimalChunk),
+        _ => typeof(FixedWidthChunk),
+    };
+
     /// <summary>The chunk writer of a column of <paramref name="c"/>'s kind (every kind has one).</summary>
     private static OwnChunk Chunk(ColumnSpec c, Parquet.Schema.DataField f, Parquet.Meta.CompressionCodec codec, DictionaryPolicy? policy, TimeZoneInfo? localZone) => c.Kind switch
     {

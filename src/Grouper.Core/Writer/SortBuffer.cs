@@ -73,7 +73,7 @@ internal sealed class SortBuffer
     /// quarter of it. The half-size fills leave room for a source already: a build of an input about the budget's
     /// size, whose buffers are filled a few times, keeps its runs and its speed.
     /// </summary>
-    public long Limit => Math.Min(_limit, Math.Max(_capacity - Volatile.Read(ref _reserve), _capacity / 4));
+    public long Limit => Math.Min(_limit, Math.Max(_capacity - _reserve, _capacity / 4));
 
     private long _reserve;
 
@@ -84,8 +84,8 @@ internal sealed class SortBuffer
     /// </summary>
     public long Reserve
     {
-        get => Volatile.Read(ref _reserve);
-        set => Volatile.Write(ref _reserve, Math.Max(0, value));
+        get => _reserve;
+        set => _reserve = Math.Max(0, value);
     }
     // An entry is 32 bytes, and the radix sort needs as many again for its scratch copy (shared by the
     // sorter's two buffers, but counted in each: the capacity stays an upper bound).
