@@ -68,12 +68,26 @@ public sealed class ModuleTests : IDisposable
         // The hosting project carries none of Core's packages: what loaded is the module's own copies.
         Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "Parquet.dll")));
         Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "Grouper.Core.dll")));
-        // The module is assembled with ReadyToRun code for this platform (its first second is not spent in the JIT).
+        // The module is assembled with ReadyToRun code for this platform (its first second is not spent in the JIT),
+        // of the format this runtime reads: a runtime reads only its own major version's, and compiled all of Core and
+        // Parquet.Net from IL when the module carried .NET 8's alone.
+        int runtimeFormat = ReadyToRunMajorVersion(typeof(object).Assembly.Location);
+        Assert.True(runtimeFormat > 0, "the runtime's own library has no ReadyToRun code to compare with");
         foreach (var file in new[] { core.Location, parquet.Location })
-        {
-            using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(file));
-            Assert.True(pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0, $"{file} has no ReadyToRun code");
-        }
+            Assert.Equal((file, runtimeFormat), (file, ReadyToRunMajorVersion(file)));
+        Assert.Equal(Path.Combine(PowerShellHost.RepoRoot, "out", "Grouper", "bin", "deps", $"net{Environment.Version.Major}.0"), Path.GetDirectoryName(core.Location));
+        // .NET 8's code stays where pwsh 7.4 finds it.
+        Assert.NotEqual(runtimeFormat, ReadyToRunMajorVersion(Path.Combine(PowerShellHost.RepoRoot, "out", "Grouper", "bin", "deps", "Grouper.Core.dll")));
+    }
+
+    // The major version of a file's ReadyToRun header ("RTR", then the version), or -1 when it has no such code.
+    private static int ReadyToRunMajorVersion(string file)
+    {
+        using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(file));
+        var directory = pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory;
+        if (directory.Size < 8) return -1;
+        var header = pe.GetSectionData(directory.RelativeVirtualAddress).GetContent(0, 8);
+        return BitConverter.ToUInt32([.. header], 0) == 0x00525452 ? BitConverter.ToUInt16([.. header], 4) : -1;
     }
 
     [Fact]
