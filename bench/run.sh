@@ -14,6 +14,8 @@
 # REPEAT (default 3): copies in a row, then rounds of one Grouper build and one DuckDB build (and of the
 # three scans), interleaved so that the machine's drift falls on both tools alike; the table shows the
 # median wall time and the largest peak RSS (a shared virtual machine varies by 10-40% over minutes).
+# PWSH=0 leaves out the build through the cmdlet (New-GroupedDataset in a PowerShell engine, the module assembled
+# as a user installs it: bench/Grouper.Bench.Host), measured in the same rounds.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(100)
@@ -29,6 +31,15 @@ rm -rf "$here/data/bin"
 dotnet publish "$here/Grouper.Bench/Grouper.Bench.csproj" -c Release -r "$rid" --self-contained false \
   -p:PublishReadyToRun=$([ "${READY_TO_RUN:-1}" = 1 ] && echo true || echo false) -o "$here/data/bin" -v quiet -nologo >/dev/null
 bench() { dotnet "$here/data/bin/Grouper.Bench.dll" "$@"; }
+# The module assembled in Release, as build.ps1 assembles it (ReadyToRun), into its own folder, and the engine's host.
+pwsh_on=${PWSH:-1}
+if [ "$pwsh_on" = 1 ]; then
+  rm -rf "$here/data/module" "$here/data/host"
+  dotnet build "$here/../src/Grouper.PowerShell/Grouper.PowerShell.csproj" -c Release -p:ModuleOut="$here/data/module/Grouper/" -v quiet -nologo >/dev/null
+  dotnet publish "$here/Grouper.Bench.Host/Grouper.Bench.Host.csproj" -c Release -r "$rid" --self-contained false \
+    -p:PublishReadyToRun=true -o "$here/data/host" -v quiet -nologo >/dev/null
+fi
+cmdlet() { dotnet "$here/data/host/Grouper.Bench.Host.dll" --module "$here/data/module/Grouper/Grouper.psd1" "$@" 2>>"$data/bench.err" | grep '^RESULT'; }
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # Reduces RESULT lines (stdin) of repeated runs to one: wall_s, every rate (..._per_s) and latency
 # (..._ms) by the median, rss_peak_mb by the largest, other fields as the last run gave them.
@@ -109,9 +120,14 @@ for spec in "${sizes[@]}"; do
   done
   # Grouper and DuckDB in REPEAT rounds of one build each: this machine's speed drifts over minutes, and
   # interleaving puts the drift on both tools alike. Each tool's previous output goes just before its build.
-  glines=() dlines=(); duck_ok=1
+  glines=() dlines=() plines=(); duck_ok=1
   rm -f "$data/bench.err"
   for ((i = 0; i < repeat; i++)); do
+    if [ "$pwsh_on" = 1 ]; then
+      rm -rf "$data/out-pwsh"
+      plines+=("$(cmdlet --in "$csv" --out "$data/out-pwsh" --budget-mb "$budget")") || { echo "New-GroupedDataset failed on $csv (see $data/bench.err)" >&2; exit 1; }
+      rm -rf "$data/out-pwsh"
+    fi
     rm -rf "$data/out-grouper"
     glines+=("$(once grouper --in "$csv" --out "$data/out-grouper" --budget-mb "$budget")") || { echo "Grouper failed on $csv (see $data/bench.err)" >&2; exit 1; }
     if [ "$duck_ok" = 1 ]; then
@@ -124,7 +140,15 @@ for spec in "${sizes[@]}"; do
   disk=$(printf '%s\n' "${copies[@]}" | sort -g | awk '{v[NR] = $1} END {printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
   g=$(printf '%s\n' "${glines[@]}" | reduce)
   gw=$(field wall_s "$g"); gr=$(field rss_peak_mb "$g"); gn=$(field records "$g")
-  export label
+  # The cmdlet's build: its wall time and peak, and what the engine held before it (its largest).
+  pw="" pr="" pe=""
+  if [ "$pwsh_on" = 1 ]; then
+    p=$(printf '%s\n' "${plines[@]}" | reduce)
+    pw=$(field wall_s "$p"); pr=$(field rss_peak_mb "$p"); pn=$(field records "$p")
+    pe=$(printf '%s\n' "${plines[@]}" | sed -n 's/.*engine_rss_mb=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+    if [ "$gn" != "$pn" ]; then echo "record counts differ: grouper $gn, New-GroupedDataset $pn" >&2; exit 1; fi
+  fi
+  export label pw pr pe
   awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v disk="$disk" -v first="${copies[0]}" 'BEGIN{
     printf "| %s | cat+cp (first copy %.2f s) | %.2f | | %.1f | | | 1.00x |\n", ENVIRON["label"], first, disk, mb/disk }' >> "$table"
   # DuckDB may fail where Grouper does not (out of memory under the same budget): that is a result too.
@@ -134,11 +158,14 @@ for spec in "${sizes[@]}"; do
     if [ "$gn" != "$dn" ]; then echo "record counts differ: grouper $gn, duckdb $dn" >&2; exit 1; fi
     awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v dw="$dw" -v dr="$dr" -v disk="$disk" 'BEGIN{
       printf "| %s | grouper | %.2f | %.0f | %.1f | %.2fx | %.2fx | %.2fx |\n", ENVIRON["label"], gw, gr, mb/gw, gw/dw, gr/dr, gw/disk;
+      if (ENVIRON["pw"] != "") { pw = ENVIRON["pw"]; pr = ENVIRON["pr"]
+        printf "| %s | grouper in pwsh (engine %s MB) | %.2f | %.0f | %.1f | %.2fx | %.2fx | %.2fx |\n", ENVIRON["label"], ENVIRON["pe"], pw, pr, mb/pw, pw/dw, pr/dr, pw/disk }
       printf "| %s | duckdb | %.2f | %.0f | %.1f | 1.00x | 1.00x | %.2fx |\n", ENVIRON["label"], dw, dr, mb/dw, dw/disk }' >> "$table"
   else
     why=$(grep -m1 -oE '[A-Za-z ]*Error: [^(]*' "$data/bench.err" | head -c 120)
     awk -v mb="$real_mb" -v gw="$gw" -v gr="$gr" -v disk="$disk" 'BEGIN{
-      printf "| %s | grouper | %.2f | %.0f | %.1f | n/a | n/a | %.2fx |\n", ENVIRON["label"], gw, gr, mb/gw, gw/disk }' >> "$table"
+      printf "| %s | grouper | %.2f | %.0f | %.1f | n/a | n/a | %.2fx |\n", ENVIRON["label"], gw, gr, mb/gw, gw/disk
+      if (ENVIRON["pw"] != "") printf "| %s | grouper in pwsh (engine %s MB) | %.2f | %.0f | %.1f | n/a | n/a | %.2fx |\n", ENVIRON["label"], ENVIRON["pe"], ENVIRON["pw"], ENVIRON["pr"], mb/ENVIRON["pw"], ENVIRON["pw"]/disk }' >> "$table"
     echo "| $label | duckdb | failed: ${why:-see bench.err} | | | | | |" >> "$table"
   fi
 
