@@ -251,12 +251,20 @@ public sealed class GroupIndexReader : IDisposable
     private GrouperException Corrupt(string why, Exception? inner = null) =>
         new(GrouperErrorKind.InvalidDataset, $"The index {Path} is damaged: {why}.", Path, inner: inner);
 
-    /// <summary>All groups in storage order, read block by block.</summary>
+    /// <summary>All groups in storage order, read block by block (into buffers of its own: lookups may come between).</summary>
     public IEnumerable<GroupInfo> Enumerate()
     {
+        byte[] data = [];
+        var entries = new Entry[0]; // not Array.Empty: its generic holder is compiled on first use
         for (int b = 0; b < _offsets.Length; b++)
-            foreach (var g in ReadBlock(b)) yield return g;
+        {
+            int n = ReadBlockEntries(b, ref data, ref entries);
+            for (int i = 0; i < n; i++) yield return Info(data, entries[i], _firstOrdinals[b] + i);
+        }
     }
+
+    private static GroupInfo Info(byte[] block, in Entry e, long ordinal) =>
+        new(Encoding.UTF8.GetString(block, e.KeyStart, e.KeyLength), ordinal, e.Shard, e.RowOffset, e.RecordCount, e.ByteCount);
 
     /// <summary>
     /// Finds one group by key: a binary search of the directory, then of the block's entries, their keys compared
@@ -304,8 +312,7 @@ public sealed class GroupIndexReader : IDisposable
         int b = Util.Sorted.LastAtOrBefore(_firstOrdinals, ordinal);
         int count = DecodedBlock(b), i = (int)(ordinal - _firstOrdinals[b]);
         if (i >= count) throw Corrupt($"block {b} holds {count} groups, not the {i + 1} its directory says");
-        ref var e = ref _blockEntries[i];
-        return new GroupInfo(Encoding.UTF8.GetString(_blockData, e.KeyStart, e.KeyLength), ordinal, e.Shard, e.RowOffset, e.RecordCount, e.ByteCount);
+        return Info(_blockData, _blockEntries[i], ordinal);
     }
 
     // The last block decoded for Find and GetByOrdinal (its bytes and entries), and the key being looked up as UTF-8.
@@ -373,21 +380,6 @@ public sealed class GroupIndexReader : IDisposable
             throw Corrupt($"block {b} cannot be decoded", ex);
         }
         return count;
-    }
-
-    private List<GroupInfo> ReadBlock(int b)
-    {
-        byte[] data = [];
-        var entries = new Entry[0]; // not Array.Empty: its generic holder is compiled on first use
-        int n = ReadBlockEntries(b, ref data, ref entries);
-        var result = new List<GroupInfo>(n);
-        long ordinal = _firstOrdinals[b];
-        for (int i = 0; i < n; i++)
-        {
-            var e = entries[i];
-            result.Add(new GroupInfo(Encoding.UTF8.GetString(data, e.KeyStart, e.KeyLength), ordinal++, e.Shard, e.RowOffset, e.RecordCount, e.ByteCount));
-        }
-        return result;
     }
 
     public void Dispose() => _file.Dispose();

@@ -20,11 +20,15 @@ public class GroupIndexLookupTests
         return list;
     }
 
-    private static void Write(string path, List<string> keys)
+    // An index of these keys, written and opened.
+    private static GroupIndexReader Written(TempDir t, List<string> keys)
     {
-        using var w = new GroupIndexWriter(path);
-        for (int i = 0; i < keys.Count; i++) w.Add(Encoding.UTF8.GetBytes(keys[i]), i / 500, 3L * i, i % 17 + 1, 100L * i);
-        w.Finish();
+        using (var w = new GroupIndexWriter(t["index.gidx"]))
+        {
+            for (int i = 0; i < keys.Count; i++) w.Add(Encoding.UTF8.GetBytes(keys[i]), i / 500, 3L * i, i % 17 + 1, 100L * i);
+            w.Finish();
+        }
+        return new GroupIndexReader(t["index.gidx"]);
     }
 
     [Fact]
@@ -32,8 +36,7 @@ public class GroupIndexLookupTests
     {
         using var t = new TempDir();
         var keys = Keys();
-        Write(t["index.gidx"], keys);
-        using var r = new GroupIndexReader(t["index.gidx"]);
+        using var r = Written(t, keys);
         Assert.True(r.BlockCount >= 3, $"{r.BlockCount} blocks: the test wants several");
         var all = r.Enumerate().ToList();
         Assert.Equal(keys, all.Select(g => g.Key));
@@ -56,8 +59,7 @@ public class GroupIndexLookupTests
     {
         using var t = new TempDir();
         var keys = Keys();
-        Write(t["index.gidx"], keys);
-        using var r = new GroupIndexReader(t["index.gidx"]);
+        using var r = Written(t, keys);
         var all = r.Enumerate().ToList();
 
         for (int i = 0; i < keys.Count; i++) Assert.Equal(all[i], r.Find(keys[i]));
