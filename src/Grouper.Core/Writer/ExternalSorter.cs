@@ -168,9 +168,30 @@ internal sealed class ExternalSorter : IDisposable
         var path = NextRunPath();
         var blocks = SpillBlocks; // made here, so this thread, helping, always sees them whole
         bool store = StoreRun();
-        _spilling = Workers.Run(() => SpillBuffer(buffer, path, blocks, store));
+        Action? then = null;
+        if (SecondHalfSpill is { } ask && (InputFraction?.Invoke() ?? -1) >= SecondHalfFrom)
+        {
+            SecondHalfSpill = null;
+            then = ask();
+        }
+        _spilling = Workers.Run(() =>
+        {
+            SpillBuffer(buffer, path, blocks, store);
+            then?.Invoke();
+        });
         _spillHelps = !store;
     }
+
+    /// <summary>
+    /// Asked once, on the filling thread, as the first run of the input's second half (<see cref="InputFraction"/>)
+    /// starts to spill; what it returns runs on the spilling thread once that run is written, where the thread
+    /// would otherwise wait for the next buffer (a Parquet source's reading is the slower side). Never asked when
+    /// how far the input is read is not known. The builder compiles the writing phase's loops there.
+    /// </summary>
+    public Func<Action?>? SecondHalfSpill { get; set; }
+
+    /// <summary>How much of the input is read when <see cref="SecondHalfSpill"/> is asked, at the earliest.</summary>
+    internal const double SecondHalfFrom = 0.5;
 
     /// <summary>
     /// Runs are stored as they are, not LZ4-compressed, in a build whose records are expected to come to at

@@ -35,4 +35,34 @@ public class HotTests
         Assert.All(loop, m => Assert.True((m.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0, m.Name));
         Assert.All(loop, m => Assert.False(m.ContainsGenericParameters, m.Name));
     }
+    /// <summary>
+    /// A build told how much input to expect compiles the writing phase's loops for its columns while it reads (once
+    /// a run from the input's second half is spilled); one that spills nothing, or does not know how far it has
+    /// read, leaves them to the merge. The dataset is the same either way.
+    /// </summary>
+    [Theory]
+    [InlineData(4, true, true)]
+    [InlineData(4, false, false)]
+    [InlineData(256, true, false)]
+    public void The_writing_loops_are_compiled_while_reading_when_runs_spill_from_the_inputs_second_half(int budgetMb, bool expect, bool ahead)
+    {
+        using var t = new TempDir();
+        var csv = t["in.csv"];
+        using (var w = new StreamWriter(csv))
+        {
+            w.WriteLine("user,n,text");
+            var rng = new Random(3);
+            for (int i = 0; i < 120_000; i++) w.WriteLine($"u{rng.Next(2000)},{i},some text of row {i}");
+        }
+        using var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = Grouper.Keys.KeySpec.FromColumns("user"), MemoryLimit = budgetMb << 20 });
+        if (expect) b.ExpectFiles([csv]);
+        using (var r = Grouper.Sources.SourceFiles.Open(csv)) b.AddAll(r);
+        Assert.Equal(120_000, b.Complete().RecordCount);
+        if (!ahead)
+        {
+            Assert.Empty(b.CompiledAhead);
+            return;
+        }
+        Assert.Equal([typeof(ShardWriter), typeof(ByteArrayChunk), typeof(SnappyEncoder), typeof(MergeStream), typeof(RunReader)], b.CompiledAhead);
+    }
 }

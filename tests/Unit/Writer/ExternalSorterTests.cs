@@ -823,4 +823,67 @@ public class ExternalSorterTests
             Assert.Equal(expected, got);
         }
     }
+    /// <summary>
+    /// The builder's work for the writing phase (compiling its loops) is asked for once, on the filling thread, as the
+    /// first run from the input's second half starts to spill, and runs on another thread once that run is written;
+    /// never when how far the input is read is not known. The records come out as without it.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_work_asked_at_the_first_spill_of_the_inputs_second_half_runs_once_after_that_run_is_written(bool sayFraction)
+    {
+        using var t = new TempDir();
+        const int N = 200_000;
+        using var sorter = new ExternalSorter(t.Path, bufferMemory: 2 << 20, mergeMemory: 64 << 20, blockSize: 16 << 10, maxFanIn: 100);
+        int added = 0, asks = 0, askedOn = -1, ranOn = -1, runsAtAsk = -1;
+        double askedAt = -1;
+        string? run = null;
+        long runLength = -1;
+        using var ran = new ManualResetEventSlim();
+        if (sayFraction) sorter.InputFraction = () => (double)added / N;
+        sorter.SecondHalfSpill = () =>
+        {
+            asks++;
+            askedAt = (double)added / N;
+            askedOn = Environment.CurrentManagedThreadId;
+            runsAtAsk = sorter.RunCount;
+            run = Path.Combine(t.Path, $"run-{runsAtAsk - 1:D6}.lz4");
+            return () =>
+            {
+                ranOn = Environment.CurrentManagedThreadId;
+                runLength = new FileInfo(run!).Length;
+                ran.Set();
+            };
+        };
+        var rng = new Random(5);
+        var row = new byte[40];
+        for (int i = 0; i < N; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(row, i);
+            sorter.Add(Encoding.ASCII.GetBytes($"k{rng.Next(5000):D4}"), row);
+            added++;
+        }
+        // Written whole by then: the run has the length it keeps.
+        Assert.True(!sayFraction || ran.Wait(TimeSpan.FromSeconds(30)));
+        if (sayFraction) Assert.Equal(new FileInfo(run!).Length, runLength);
+        using (var sorted = sorter.Sorted(CancellationToken.None))
+        {
+            int n = 0;
+            while (sorted.MoveNext()) n++;
+            Assert.Equal(N, n);
+        }
+        Assert.True(sorter.RunCount >= 6, $"{sorter.RunCount} runs");
+        if (!sayFraction)
+        {
+            Assert.Equal(0, asks);
+            return;
+        }
+        Assert.Equal(1, asks);
+        Assert.InRange(askedAt, 0.5, 0.75);
+        Assert.True(runsAtAsk > 1, $"asked at run {runsAtAsk}");
+        Assert.Equal(Environment.CurrentManagedThreadId, askedOn);
+        Assert.NotEqual(askedOn, ranOn);
+        Assert.True(runLength > 16 << 10, $"{runLength} bytes");
+    }
 }
