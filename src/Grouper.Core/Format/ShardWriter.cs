@@ -458,7 +458,8 @@ internal sealed class ShardWriter : IDisposable
     private void OpenShard()
     {
         var name = ShardFileName(_shards.Count, _shardPrefix);
-        var fs = new FileStream(Path.Combine(_root, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+        // Its buffer no larger than what the hashing stream hands it at once: no system call writes more (FileWrites.MaxWrite).
+        var fs = new FileStream(Path.Combine(_root, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, FileWrites.MaxWrite);
         _shardStream = new HashingWriteStream(fs);
         _shard = new StitchedParquetFile(_shardStream, _footerTemplate, _textElements, _noMinMax, _asBefore);
         _shardRows = 0;

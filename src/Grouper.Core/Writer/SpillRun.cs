@@ -139,8 +139,9 @@ internal sealed class RunWriter : IDisposable
                 BinaryPrimitives.WriteInt32LittleEndian(header, slot.Raw.Length);
                 BinaryPrimitives.WriteInt32LittleEndian(header[4..], slot.CompressedLength);
                 _file.Write(header);
-                if (slot.CompressedLength == StoredBlock) _file.Write(slot.Raw.Span);
-                else _file.Write(slot.Compressed, 0, slot.CompressedLength);
+                // A block of a large budget's runs is up to 1 MB (FileWrites.MaxWrite says why it goes in pieces).
+                if (slot.CompressedLength == StoredBlock) _file.WriteInPieces(slot.Raw.Span);
+                else _file.WriteInPieces(slot.Compressed.AsSpan(0, slot.CompressedLength));
                 slot.Reset(_blockSize);
                 _write = (_write + 1) % _ring.Length;
                 continue;
