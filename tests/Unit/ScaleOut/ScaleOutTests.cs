@@ -92,6 +92,48 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
     }
 
+    /// <summary>
+    /// A key split's merged dataset keeps its parts' shards, so its index (in key order) jumps between shards: the check
+    /// walks the shards by where each group starts, finds nothing wrong in it, and finds a group boundary moved by a row.
+    /// </summary>
+    [Fact]
+    public void A_merged_dataset_whose_index_is_not_in_storage_order_is_checked_whole()
+    {
+        using var t = new TempDir();
+        var files = WriteInputs(t);
+        var parts = Enumerable.Range(0, 3).Select(i => { Build(t[$"p{i}"], files, new WorkerShare(i, 3)); return t[$"p{i}"]; }).ToList();
+        DatasetMerger.Merge(parts, t["merged"]);
+        List<GroupInfo> groups;
+        using (var d = GroupedDataset.Open(t["merged"])) groups = d.EnumerateGroups().ToList();
+        var starts = groups.Select(g => (g.Shard, g.RowOffset)).ToList();
+        Assert.NotEqual(starts.Order(), starts); // not in storage order
+        Assert.Empty(DatasetVerifier.Verify(t["merged"]));
+
+        // The first two groups of the first shard in storage order: the second starts a row later, the first ends a row later.
+        var byStart = groups.OrderBy(g => g.Shard).ThenBy(g => g.RowOffset).ToList();
+        var (first, second) = (byStart[0], byStart[1]);
+        Assert.Equal(first.Shard, second.Shard);
+        var indexPath = Path.Combine(t["merged"], "index.gidx");
+        File.Delete(indexPath);
+        using (var w = new GroupIndexWriter(indexPath))
+        {
+            foreach (var g in groups)
+            {
+                long count = g == first ? g.RecordCount + 1 : g == second ? g.RecordCount - 1 : g.RecordCount;
+                long row = g == second ? g.RowOffset + 1 : g.RowOffset;
+                w.Add(Encoding.UTF8.GetBytes(g.Key), g.Shard, row, count, g.ByteCount);
+            }
+            w.Finish();
+        }
+        var manifestPath = Path.Combine(t["merged"], "manifest.json");
+        var m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), t["merged"]);
+        File.WriteAllText(manifestPath, File.ReadAllText(manifestPath)
+            .Replace($"\"xxh3\": \"{m.Index.Xxh3}\"", $"\"xxh3\": \"{Grouper.Util.FileChecksum.Compute(indexPath)}\""));
+        var p = Assert.Single(DatasetVerifier.Verify(t["merged"]));
+        Assert.Equal(("group", first.Key), (p.Check, p.Target));
+        Assert.Contains($"has key '{second.Key}'", p.Message);
+    }
+
     [Fact]
     public void Merge_refuses_missing_repeated_overlapping_and_mismatched_parts()
     {
