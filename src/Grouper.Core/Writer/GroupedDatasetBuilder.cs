@@ -529,8 +529,8 @@ public sealed class GroupedDatasetBuilder : IDisposable
             // types loaded): the spills are done and nothing is encoded yet, so that core is idle. Asked before
             // the last sort, not after it: 100 MB builds 0.60 -> 0.59 s (typed Parquet), 0.64 -> 0.61 s (CSV),
             // 0.67 -> 0.65 s (text Parquet). A build that spilled nothing merges its buffers with a stream whose
-            // type is known once they are sorted. What the first spill had compiled (CompileWritingAhead) is left
-            // out: a column that changed kind since adds its chunk writer's.
+            // type is known once they are sorted. What was compiled while the input was read (CompileWritingAhead)
+            // is left out: a column that changed kind since adds its chunk writer's.
             Type[] writing = WritingTypes(columns.Select(c => c.Kind));
             if (!inMemory) Hot.CompileAhead([.. writing.Append(typeof(MergeStream)).Append(typeof(RunReader)).Except(_compiledAhead)]);
             // Merged names number the natural keys in order across all groups: one stream then.
