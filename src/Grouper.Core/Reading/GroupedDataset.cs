@@ -30,6 +30,9 @@ public sealed class GroupedDataset : IDisposable
     public IReadOnlyList<ColumnSpec> Columns { get; }
     public long GroupCount => _index.GroupCount;
 
+    /// <summary>The index itself, for readers of its entries as stored (the verifier).</summary>
+    internal GroupIndexReader Index => _index;
+
     /// <summary>Opens the dataset in folder <paramref name="path"/>: reads and validates the manifest and opens the index.</summary>
     public static GroupedDataset Open(string path)
     {

@@ -114,6 +114,37 @@ public class VerifierTests
         Assert.Equal("manifest", Assert.Single(DatasetVerifier.Verify(ds)).Check);
     }
 
+    /// <summary>Two keys swapped in the index's stored entries (its checksum made right): the key order is named, as stored.</summary>
+    [Fact]
+    public void An_index_out_of_key_order_is_named()
+    {
+        using var t = new TempDir();
+        var ds = Build(t);
+        var indexPath = Path.Combine(ds, "index.gidx");
+        var bytes = File.ReadAllBytes(indexPath);
+        int Only(string key)
+        {
+            var k = System.Text.Encoding.ASCII.GetBytes(key);
+            int at = bytes.AsSpan().IndexOf(k);
+            Assert.True(at > 0 && bytes.AsSpan(at + 1).IndexOf(k) < 0, key);
+            return at;
+        }
+        int a = Only("k005"), b = Only("k006");
+        bytes[a + 3] = (byte)'6';
+        bytes[b + 3] = (byte)'5';
+        File.WriteAllBytes(indexPath, bytes);
+        var manifestPath = Path.Combine(ds, "manifest.json");
+        var m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), ds);
+        File.WriteAllText(manifestPath, File.ReadAllText(manifestPath)
+            .Replace($"\"xxh3\": \"{m.Index.Xxh3}\"", $"\"xxh3\": \"{Util.FileChecksum.Compute(indexPath)}\""));
+        var problems = DatasetVerifier.Verify(ds).ToList();
+        var order = Assert.Single(problems, p => p.Message.Contains("out of key order"));
+        Assert.Equal(("index", "k005"), (order.Check, order.Target));
+        Assert.Equal("The index is out of key order: 'k005' follows 'k006'.", order.Message);
+        // The shards' rows then disagree with the index where the swapped groups lie.
+        Assert.Contains(problems, p => p.Check == "group");
+    }
+
     [Fact]
     public void An_index_that_disagrees_with_the_shards_is_found()
     {
