@@ -261,9 +261,12 @@ public sealed class GroupedDatasetBuilder : IDisposable
     {
         var kinds = new ValueKind[_schema.Count];
         for (int i = 0; i < kinds.Length; i++) kinds[i] = _schema[i].Kind;
-        Type[] types = _compiledAhead = [.. WritingTypes(kinds), typeof(MergeStream), typeof(RunReader)];
+        Type[] types = _compiledAhead = [.. WritingTypes(kinds), .. MergeTypes];
         return () => Hot.CompileAhead(types);
     }
+
+    /// <summary>The types whose marked methods merge spill runs.</summary>
+    private static readonly Type[] MergeTypes = [typeof(MergeStream), typeof(RunReader)];
 
     /// <summary>The types whose marked methods write columns of <paramref name="kinds"/>: the shard writer, the chunk writers
     /// those kinds and the key take, the shards' compressor. Chunk writers of kinds the build has none of are left out: compiling
@@ -532,7 +535,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             // type is known once they are sorted. What was compiled while the input was read (CompileWritingAhead)
             // is left out: a column that changed kind since adds its chunk writer's.
             Type[] writing = WritingTypes(columns.Select(c => c.Kind));
-            if (!inMemory) Hot.CompileAhead([.. writing.Append(typeof(MergeStream)).Append(typeof(RunReader)).Except(_compiledAhead)]);
+            if (!inMemory) Hot.CompileAhead([.. writing.Concat(MergeTypes).Except(_compiledAhead)]);
             // Merged names number the natural keys in order across all groups: one stream then.
             var halves = _options.Key.MergeKeys == 0 ? _sorter.SortedHalves(_options.HalvesFromBytes, _options.ShardTargetBytes, ct) : null;
             var stream = halves is null ? _sorter.Sorted(ct) : null;
