@@ -149,14 +149,6 @@ public abstract class GrouperCmdlet : PSCmdlet
         RowOffset = g.RowOffset,
         DatasetPath = datasetPath,
     };
-
-    /// <summary>A record as a PSObject with one property per column, values in their native types.</summary>
-    internal static PSObject ToPSObject(IReadOnlyList<string> names, object?[] values)
-    {
-        var o = new PSObject();
-        for (int i = 0; i < names.Count; i++) o.Properties.Add(new PSNoteProperty(names[i], values[i]));
-        return o;
-    }
 }
 
 /// <summary>Cmdlets about existing datasets: -Path (wildcards) or -LiteralPath (PSPath, by property name).</summary>

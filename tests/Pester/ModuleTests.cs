@@ -159,9 +159,54 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void Records_are_objects_of_a_class_for_their_columns_and_pipe_into_a_new_build()
+    {
+        File.WriteAllText(_ps["odd [cols].csv"], "user,first name,x[0],n\nu1,Ann,a,1\nu1,Bob,b,2\nu2,Cy,c,3\n");
+        _ps.Run("New-GroupedDataset -LiteralPath 'odd [cols].csv' -Destination 'by user' -GroupBy user | Out-Null");
+        var recs = _ps.Run("Get-Group -LiteralPath 'by user' | Get-GroupRecord");
+        Assert.Equal(3, recs.Count);
+        // One class for the dataset, derived from GroupRecord, its properties the columns in their order.
+        Assert.Equal("True", _ps.Run("$r = @(Get-Group -LiteralPath 'by user' | Get-GroupRecord); ($r[0] -is [Grouper.PowerShell.GroupRecord]) -and ($r[0].GetType() -eq $r[2].GetType())").Single().ToString());
+        Assert.All(recs, r => Assert.Equal(["user", "first name", "x[0]", "n"], r.Properties.Select(p => p.Name)));
+        Assert.Equal(["Ann", "Bob", "Cy"], recs.Select(r => (string)r.Properties["first name"].Value));
+        Assert.Equal(["a", "b", "c"], _ps.Run("Get-Group -LiteralPath 'by user' | Get-GroupRecord | ForEach-Object { $_.'x[0]' }").Select(o => o.ToString()));
+        Assert.Equal("42", _ps.Run("$r = Get-GroupRecord -LiteralPath 'by user' -Key u2; $r.n = 42; $r.n").Single().ToString());
+        // In a string, as a PSCustomObject reads.
+        Assert.Equal("@{user=u1; first name=Ann; x[0]=a; n=1}", _ps.Run("$r = @(Get-GroupRecord -LiteralPath 'by user' -Key u1)[0]; \"$r\"").Single().ToString());
+        // -Property: a class of the columns chosen.
+        var some = _ps.Run("Get-GroupRecord -LiteralPath 'by user' -Key u1 -Property n, 'first name'");
+        Assert.All(some, r => Assert.Equal(["n", "first name"], r.Properties.Select(p => p.Name)));
+
+        // Records are pipeline objects for a new build: regrouped by another column, nothing lost.
+        var info = _ps.Run("Get-Group -LiteralPath 'by user' | Get-GroupRecord | New-GroupedDataset -Destination 'by name' -GroupBy 'first name'").Single();
+        Assert.Equal(3L, info.Properties["GroupCount"].Value);
+        var bob = _ps.Run("Get-GroupRecord -LiteralPath 'by name' -Key Bob").Single();
+        Assert.Equal(["user", "first name", "x[0]", "n"], bob.Properties.Select(p => p.Name));
+        Assert.Equal(("u1", "b", "2"), ((string)bob.Properties["user"].Value, (string)bob.Properties["x[0]"].Value, bob.Properties["n"].Value.ToString()));
+    }
+
+    [Fact]
+    public void A_column_named_as_a_member_powershell_reserves_is_read_and_names_equal_but_for_case_give_custom_objects()
+    {
+        // A note property named PSObject is refused: such a dataset could not be read before the record classes.
+        File.WriteAllText(_ps["reserved.csv"], "user,PSObject,n\nu1,x,1\n");
+        _ps.Run("New-GroupedDataset reserved.csv reserved -GroupBy user | Out-Null");
+        var (output, errors) = _ps.Invoke("$r = Get-GroupRecord reserved -Key u1; $r.PSObject.Properties['PSObject'].Value; $r.n");
+        Assert.Empty(errors);
+        Assert.Equal(["x", "1"], output.Select(o => o.ToString()));
+        // Two columns equal but for case are one member name to PowerShell: not a class, a PSCustomObject as before.
+        File.WriteAllText(_ps["cased.csv"], "user,a,A\nu1,1,2\n");
+        _ps.Run("New-GroupedDataset cased.csv cased -GroupBy user | Out-Null");
+        Assert.Equal("True", _ps.Run("(Get-GroupRecord cased -Key u1) -is [System.Management.Automation.PSCustomObject]").Single().ToString());
+    }
+
+    [Fact]
     public void A_key_script_sees_each_record()
     {
-        WriteCsv(_ps["people.csv"]);
+        var (_, users) = WriteCsv(_ps["people.csv"]);
+        // A file's record is the kind Get-GroupRecord writes (Run fails on the script's error otherwise).
+        _ps.Run("New-GroupedDataset people.csv typed -KeyScript { if ($_ -isnot [Grouper.PowerShell.GroupRecord]) { throw 'not a record' }; $_.user } | Out-Null");
+        Assert.Equal(users.Count, _ps.Run("Get-Group typed").Count);
         _ps.Run("New-GroupedDataset people.csv bycity -KeyScript { $_.city.ToUpper() + '-' + ([int]$_.id % 2) }");
         var keys = _ps.Run("Get-Group bycity").Select(g => (string)g.Properties["Key"].Value).ToList();
         Assert.Equal(["LIMA-1", "OSLO-0"], keys);

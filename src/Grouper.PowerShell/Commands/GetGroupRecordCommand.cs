@@ -5,7 +5,7 @@ namespace Grouper.PowerShell.Commands;
 
 /// <summary>Streams the records of groups as objects with their native types; a group larger than memory streams too.</summary>
 [Cmdlet(VerbsCommon.Get, "GroupRecord", DefaultParameterSetName = "Group")]
-[OutputType(typeof(PSObject))]
+[OutputType(typeof(GroupRecord), typeof(PSObject))]
 public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
 {
     [Parameter(Mandatory = true, ParameterSetName = "Group", ValueFromPipeline = true)]
@@ -57,17 +57,35 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
                     "GroupNotFound", ErrorCategory.ObjectNotFound, key));
                 return;
             }
-            var selected = Property is null ? null : ds.ColumnIndexes(Property);
-            var names = selected is null ? ds.Columns.Select(c => c.Name).ToList() : selected.Select(i => ds.Columns[i].Name).ToList();
+            var shape = ShapeOf(ds);
             var split = TestFraction >= 0 ? new WithinGroupSplit(TestFraction, RandomSplit, SplitSeed, (SplitSide)Side) : null;
             long index = 0;
-            var records = ds.ReadRecords(g, selected, _cts.Token).Where(_ => split is null || split.Includes(g, index++));
-            foreach (var values in records) WriteObject(ToPSObject(names, values));
+            var records = ds.ReadRecords(g, shape.Selected, _cts.Token).Where(_ => split is null || split.Includes(g, index++));
+            foreach (var values in records) WriteObject(RecordTypes.Create(shape.Factory, shape.Names, values));
         }
         catch (GrouperException ex)
         {
             WriteError(ToErrorRecord(ex, "ReadGroup", datasetPath));
         }
+    }
+
+    // The columns read and the record class of each dataset, found once (not for each group). A class, not a
+    // tuple: see NewGroupedDatasetCommand.ScriptShape.
+    private sealed class Shape(int[]? selected, List<string> names)
+    {
+        public readonly int[]? Selected = selected;
+        public readonly List<string> Names = names;
+        public readonly Func<object?[], object>? Factory = RecordTypes.FactoryFor(names);
+    }
+
+    private readonly Dictionary<GroupedDataset, Shape> _shapes = [];
+
+    private Shape ShapeOf(GroupedDataset ds)
+    {
+        if (_shapes.TryGetValue(ds, out var shape)) return shape;
+        var selected = Property is null ? null : ds.ColumnIndexes(Property);
+        var names = selected is null ? ds.Columns.Select(c => c.Name).ToList() : selected.Select(i => ds.Columns[i].Name).ToList();
+        return _shapes[ds] = new Shape(selected, names);
     }
 
     protected override void StopProcessing() => _cts.Cancel();

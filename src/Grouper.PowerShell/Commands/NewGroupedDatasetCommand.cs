@@ -393,10 +393,33 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         return v;
     }
 
+    // The record a key script sees for a file's record: Get-GroupRecord's kind, its class made once for the
+    // reader's columns. A class, not a tuple: a field of a struct holding Core's types would have the runtime
+    // load Grouper.Core with this cmdlet's type, before the module's load context can find it.
+    private sealed class ScriptShape(RecordReader reader)
+    {
+        public readonly RecordReader Reader = reader;
+        public readonly List<string> Names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+        public Func<object?[], object>? Factory;
+    }
+
+    private ScriptShape? _scriptShape;
+
+    private object RecordOf(RecordReader reader)
+    {
+        if (_scriptShape is not { } shape || !ReferenceEquals(shape.Reader, reader))
+        {
+            _scriptShape = shape = new ScriptShape(reader);
+            shape.Factory = RecordTypes.FactoryFor(shape.Names);
+        }
+        var values = new object?[shape.Names.Count];
+        for (int i = 0; i < values.Length; i++) values[i] = reader.GetValue(i);
+        return RecordTypes.Create(shape.Factory, shape.Names, values);
+    }
+
     private object? RunKeyScript(RecordReader reader)
     {
-        var subject = _currentObject ?? ToPSObject(Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList(),
-            Enumerable.Range(0, reader.FieldCount).Select(reader.GetValue).ToArray());
+        object subject = _currentObject ?? RecordOf(reader);
         var result = KeyScript!.InvokeWithContext(null, [new PSVariable("_", subject), new PSVariable("PSItem", subject)]);
         if (result.Count == 0) return null;
         if (result.Count == 1) return UnwrapKey(result[0]);
