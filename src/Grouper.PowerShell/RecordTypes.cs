@@ -46,9 +46,35 @@ internal static class RecordTypes
         s_fields.GetOrAdd(type, t => t.GetFields(BindingFlags.Public | BindingFlags.Instance).OrderBy(f => f.MetadataToken).ToArray());
 
     /// <summary>
-    /// Makes records of <paramref name="names"/> from their values (in the same order), or null when the names
-    /// cannot be a class's fields (an empty one, or two equal but for case, which PowerShell's members cannot
-    /// tell apart): then <see cref="Create"/> makes PSObjects with note properties, as before.
+    /// The property names of columns: a column whose name equals an earlier one's but for case gets a number
+    /// (<c>A</c> after <c>a</c> is <c>A_2</c>), as PowerShell's members cannot tell such names apart (a
+    /// PSObject took the later column's value for both; a class with both is refused). <paramref name="renamed"/>
+    /// lists those columns (null when none).
+    /// </summary>
+    public static List<string> PropertyNames(IEnumerable<string> columns, out string? renamed)
+    {
+        var names = columns.ToList();
+        var taken = new HashSet<string>(names.Count, StringComparer.OrdinalIgnoreCase);
+        // A number is not taken where a later column has that name already.
+        var columnNames = new HashSet<string>(names, StringComparer.OrdinalIgnoreCase);
+        List<string>? notes = null;
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (taken.Add(names[i])) continue;
+            string name;
+            int k = 2;
+            while (columnNames.Contains(name = $"{names[i]}_{k}") || !taken.Add(name)) k++;
+            (notes ??= []).Add($"'{names[i]}' as '{name}'");
+            names[i] = name;
+        }
+        renamed = notes is null ? null : string.Join(", ", notes);
+        return names;
+    }
+
+    /// <summary>
+    /// Makes records of <paramref name="names"/> (unique but for case: <see cref="PropertyNames"/>) from their
+    /// values (in the same order), or null when the names cannot be a class's fields (an empty one, or one the
+    /// type system refuses): then <see cref="Create"/> makes PSObjects with note properties, as before.
     /// </summary>
     /// <remarks>
     /// A column named as a member PowerShell gives every object (PSObject, PSBase…) is a field too: such a note
@@ -68,9 +94,8 @@ internal static class RecordTypes
 
     private static Func<object?[], object>? Make(IReadOnlyList<string> names)
     {
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var n in names)
-            if (string.IsNullOrEmpty(n) || n.Contains('\0') || !seen.Add(n)) return null;
+            if (string.IsNullOrEmpty(n) || n.Contains('\0')) return null;
         try
         {
             lock (s_module)

@@ -186,7 +186,7 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
-    public void A_column_named_as_a_member_powershell_reserves_is_read_and_names_equal_but_for_case_give_custom_objects()
+    public void A_column_named_as_a_member_powershell_reserves_is_read_and_names_equal_but_for_case_are_told_apart()
     {
         // A note property named PSObject is refused: such a dataset could not be read before the record classes.
         File.WriteAllText(_ps["reserved.csv"], "user,PSObject,n\nu1,x,1\n");
@@ -194,10 +194,15 @@ public sealed class ModuleTests : IDisposable
         var (output, errors) = _ps.Invoke("$r = Get-GroupRecord reserved -Key u1; $r.PSObject.Properties['PSObject'].Value; $r.n");
         Assert.Empty(errors);
         Assert.Equal(["x", "1"], output.Select(o => o.ToString()));
-        // Two columns equal but for case are one member name to PowerShell: not a class, a PSCustomObject as before.
-        File.WriteAllText(_ps["cased.csv"], "user,a,A\nu1,1,2\n");
+        // Two columns equal but for case are one member name to PowerShell (a PSCustomObject kept the later
+        // value under the first name, silently): the later one gets a number, and a warning says so.
+        File.WriteAllText(_ps["cased.csv"], "user,a,A,A_2\nu1,1,2,3\n");
         _ps.Run("New-GroupedDataset cased.csv cased -GroupBy user | Out-Null");
-        Assert.Equal("True", _ps.Run("(Get-GroupRecord cased -Key u1) -is [System.Management.Automation.PSCustomObject]").Single().ToString());
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _ps.Runspace;
+        var r = ps.AddScript("Get-GroupRecord cased -Key u1").Invoke().Single();
+        Assert.Equal(["user=u1", "a=1", "A_3=2", "A_2=3"], r.Properties.Select(p => $"{p.Name}={p.Value}"));
+        Assert.Contains("'A' as 'A_3'", Assert.Single(ps.Streams.Warning).Message);
     }
 
     [Fact]

@@ -84,7 +84,9 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     {
         if (_shapes.TryGetValue(ds, out var shape)) return shape;
         var selected = Property is null ? null : ds.ColumnIndexes(Property);
-        var names = selected is null ? ds.Columns.Select(c => c.Name).ToList() : selected.Select(i => ds.Columns[i].Name).ToList();
+        var names = RecordTypes.PropertyNames(selected is null ? ds.Columns.Select(c => c.Name) : selected.Select(i => ds.Columns[i].Name), out var renamed);
+        if (renamed is not null)
+            WriteWarning($"The dataset {ds.Path} has columns whose names differ only in case, which PowerShell's properties cannot tell apart: read {renamed}.");
         return _shapes[ds] = new Shape(selected, names);
     }
 

@@ -399,7 +399,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     private sealed class ScriptShape(RecordReader reader)
     {
         public readonly RecordReader Reader = reader;
-        public readonly List<string> Names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+        public readonly List<string> Names = RecordTypes.PropertyNames(Enumerable.Range(0, reader.FieldCount).Select(reader.GetName), out _);
         public Func<object?[], object>? Factory;
     }
 
