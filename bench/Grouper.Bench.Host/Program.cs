@@ -7,7 +7,7 @@ using System.Management.Automation.Runspaces;
 // timed from the cmdlet's invocation to its output (the session's start and the import are not: a session
 // imports a module once). Prints a RESULT line as the bench's other tools do.
 //   Grouper.Bench.Host --module out/Grouper/Grouper.psd1 --in FILE --out DIR [--budget-mb 256] [--key user_id] [--warm N]
-//   Grouper.Bench.Host --module out/Grouper/Grouper.psd1 --read DATASET [--limit N]     (records/s through the pipeline)
+//   Grouper.Bench.Host --module out/Grouper/Grouper.psd1 --read DATASET [--limit N] [--whole]   (records/s through the pipeline)
 // GROUPER_BENCH_TRACE=1 adds the methods compiled, the compilation time and the processor time of the build
 // (stderr); GROUPER_BENCH_JIT=1 lists every method compiled, as the bench does.
 string Opt(string name, string? fallback = null)
@@ -31,12 +31,14 @@ long engineRss = Status("VmRSS:");
 
 if (args.Contains("--read"))
 {
-    // --read DS [--limit N]: Get-Group DS | Get-GroupRecord, every record a PSObject as a pwsh pipeline takes them
+    // --read DS [--limit N] [--whole]: Get-Group DS | Get-GroupRecord, every record a PSObject as a pwsh pipeline takes them
     // (counted and let go), for the first N records (default 200,000): the rate a script reading a dataset sees.
     long limit = long.Parse(Opt("limit", "200000"), CultureInfo.InvariantCulture);
     using var read = PowerShell.Create();
     read.Runspace = runspace;
-    read.AddCommand("Get-Group").AddParameter("LiteralPath", Path.GetFullPath(Opt("read"))).AddCommand("Get-GroupRecord");
+    // --whole: Get-GroupRecord DS alone, every group's records in one scan (no Get-Group, no binding a group).
+    if (args.Contains("--whole")) read.AddCommand("Get-GroupRecord").AddParameter("LiteralPath", Path.GetFullPath(Opt("read")));
+    else read.AddCommand("Get-Group").AddParameter("LiteralPath", Path.GetFullPath(Opt("read"))).AddCommand("Get-GroupRecord");
     var sink = new PSDataCollection<PSObject>();
     long seen = 0;
     double rs = 0;

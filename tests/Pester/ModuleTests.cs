@@ -186,6 +186,28 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void Without_keys_every_groups_records_stream_in_storage_order_as_through_their_groups()
+    {
+        WriteCsv(_ps["people.csv"]);
+        _ps.Run("New-GroupedDataset people.csv 'all [groups]' -GroupBy user | Out-Null");
+        string Ids(string script) => string.Join(",", _ps.Run(script).Select(r => r.Properties["id"].Value.ToString()));
+        var perGroup = Ids("Get-Group -LiteralPath 'all [groups]' | Get-GroupRecord");
+        Assert.Equal(200, perGroup.Split(',').Distinct().Count());
+        Assert.Equal(perGroup, Ids("Get-GroupRecord -LiteralPath 'all [groups]'"));
+        Assert.Equal(perGroup, Ids("Get-GroupRecord 'all `[groups`]'"));
+        // The same columns and the same sides of each group's split as through the groups.
+        foreach (var split in new[] { "-TestFraction 0.3", "-TestFraction 0.3 -Side Test", "-TestFraction 0.4 -RandomSplit -SplitSeed 3 -Side Test" })
+        {
+            var through = Ids($"Get-Group -LiteralPath 'all [groups]' | Get-GroupRecord -Property id {split}");
+            Assert.NotEqual(perGroup, through);
+            Assert.Equal(through, Ids($"Get-GroupRecord -LiteralPath 'all [groups]' -Property id {split}"));
+        }
+        Assert.All(_ps.Run("Get-GroupRecord -LiteralPath 'all [groups]' -Property id, city"), r => Assert.Equal(["id", "city"], r.Properties.Select(p => p.Name)));
+        // Keys piped or named still pick groups.
+        Assert.Equal(Ids("Get-Group -LiteralPath 'all [groups]' -Key u2 | Get-GroupRecord"), Ids("'u2' | Get-GroupRecord -LiteralPath 'all [groups]'"));
+    }
+
+    [Fact]
     public void A_column_named_as_a_member_powershell_reserves_is_read_and_names_equal_but_for_case_are_told_apart()
     {
         // A note property named PSObject is refused: such a dataset could not be read before the record classes.

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Grouper.Format;
 using Grouper.Reading;
 
 namespace Grouper.PowerShell.Commands;
@@ -12,8 +13,9 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     [ValidateNotNull]
     public GroupEntry[] Group { get; set; } = [];
 
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Path", ValueFromPipeline = true)]
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = "LiteralPath", ValueFromPipeline = true)]
+    /// <summary>The groups' keys; without it, every group's records in storage order.</summary>
+    [Parameter(Position = 1, ParameterSetName = "Path", ValueFromPipeline = true)]
+    [Parameter(Position = 1, ParameterSetName = "LiteralPath", ValueFromPipeline = true)]
     [AllowEmptyString]
     public string[] Key { get; set; } = [];
 
@@ -41,8 +43,53 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
             foreach (var g in Group) Emit(g.DatasetPath, g.Key);
             return;
         }
+        bool all = !MyInvocation.BoundParameters.ContainsKey(nameof(Key));
         foreach (var path in ResolveDatasetPaths())
-            foreach (var k in Key) Emit(path, k);
+        {
+            if (all) EmitAll(path);
+            else foreach (var k in Key) Emit(path, k);
+        }
+    }
+
+    private WithinGroupSplit? Split => TestFraction >= 0 ? new WithinGroupSplit(TestFraction, RandomSplit, SplitSeed, (SplitSide)Side) : null;
+
+    // Every group's records in storage order: one scan of the shards, without a group's lookup or a pipeline
+    // object's binding for each group (Get-Group | Get-GroupRecord pays both).
+    private void EmitAll(string datasetPath)
+    {
+        try
+        {
+            var ds = _datasets.Get(datasetPath);
+            var shape = ShapeOf(ds);
+            var split = Split;
+            var values = new object?[shape.Names.Count];
+            GroupInfo? group = null;
+            long index = 0;
+            foreach (var batch in ds.ScanBatches(shape.Selected, _cts.Token))
+            {
+                if (split is not null && batch.IsGroupStart)
+                {
+                    group = ds.GetGroup(batch.GroupOrdinal);
+                    index = 0;
+                }
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    if (split is not null && !split.Includes(group!, index++)) continue;
+                    WriteRecord(shape, batch, i, values);
+                }
+            }
+        }
+        catch (GrouperException ex)
+        {
+            WriteError(ToErrorRecord(ex, "ReadDataset", datasetPath));
+        }
+    }
+
+    // The record class copies the values, so one array serves every record.
+    private void WriteRecord(Shape shape, RecordBatch batch, int row, object?[] values)
+    {
+        for (int c = 0; c < values.Length; c++) values[c] = batch.GetValue(c, row);
+        WriteObject(RecordTypes.Create(shape.Factory, shape.Names, values));
     }
 
     private void Emit(string datasetPath, string key)
@@ -58,10 +105,12 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
                 return;
             }
             var shape = ShapeOf(ds);
-            var split = TestFraction >= 0 ? new WithinGroupSplit(TestFraction, RandomSplit, SplitSeed, (SplitSide)Side) : null;
+            var split = Split;
+            var values = new object?[shape.Names.Count];
             long index = 0;
-            var records = ds.ReadRecords(g, shape.Selected, _cts.Token).Where(_ => split is null || split.Includes(g, index++));
-            foreach (var values in records) WriteObject(RecordTypes.Create(shape.Factory, shape.Names, values));
+            foreach (var batch in ds.ReadBatches(g, shape.Selected, _cts.Token))
+                for (int i = 0; i < batch.Count; i++)
+                    if (split is null || split.Includes(g, index++)) WriteRecord(shape, batch, i, values);
         }
         catch (GrouperException ex)
         {
