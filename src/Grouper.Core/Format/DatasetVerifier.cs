@@ -34,6 +34,15 @@ public static class DatasetVerifier
     /// <param name="ct">Stops the check.</param>
     /// <param name="progress">Told, on the enumerating thread, as each file or shard of each step is done (a full check of a large dataset reads all of it).</param>
     public static IEnumerable<DatasetProblem> Verify(string path, bool quick = false, CancellationToken ct = default, IProgress<VerifyProgress>? progress = null)
+        => Verify(path, quick, keysWithParquetNetOnly: false, ct, progress);
+
+    /// <inheritdoc cref="Verify(string, bool, CancellationToken, IProgress{VerifyProgress})"/>
+    /// <param name="path">The dataset's folder.</param>
+    /// <param name="quick">Files and sizes only.</param>
+    /// <param name="ct">Stops the check.</param>
+    /// <param name="progress">Told as each step goes.</param>
+    /// <param name="keysWithParquetNetOnly">Shards' keys read by Parquet.Net even where Grouper's page reader reads them (tests: the way taken for chunks that reader does not decode).</param>
+    internal static IEnumerable<DatasetProblem> Verify(string path, bool quick, bool keysWithParquetNetOnly, CancellationToken ct = default, IProgress<VerifyProgress>? progress = null)
     {
         var root = Path.GetFullPath(path);
         var manifestPath = Path.Combine(root, DatasetManifest.FileName);
@@ -70,7 +79,7 @@ public static class DatasetVerifier
             yield return new("manifest", DatasetManifest.FileName, $"The shards hold {m.Shards.Sum(s => s.Records)} records; the manifest counts {m.RecordCount}.");
         if (quick || !filesOk) yield break;
 
-        foreach (var p in CheckIndexAgainstShards(root, m, ct, progress)) yield return p;
+        foreach (var p in CheckIndexAgainstShards(root, m, keysWithParquetNetOnly, ct, progress)) yield return p;
         foreach (var p in CheckStatistics(root, m, ct, progress)) yield return p;
     }
 
@@ -215,7 +224,7 @@ public static class DatasetVerifier
         public string Show(byte[]? bound) => bound is null ? "none" : Show(bound.AsSpan());
     }
 
-    private static IEnumerable<DatasetProblem> CheckIndexAgainstShards(string root, DatasetManifest m, CancellationToken ct, IProgress<VerifyProgress>? progress)
+    private static IEnumerable<DatasetProblem> CheckIndexAgainstShards(string root, DatasetManifest m, bool keysWithParquetNetOnly, CancellationToken ct, IProgress<VerifyProgress>? progress)
     {
         GroupedDataset? ds = null;
         DatasetProblem? openProblem = null;
@@ -266,37 +275,40 @@ public static class DatasetVerifier
 
         // Then the entries with records in storage order: read again as they are, or (a merged dataset's) sorted by
         // where they start, 24 bytes an entry, and each fetched by its ordinal.
-        using var entries = (inStorageOrder ? ds.EnumerateGroups().Where(g => g.RecordCount > 0) : ByStart(ds)).GetEnumerator();
+        var entries = inStorageOrder ? new StoredEntries(index) : (EntryCursor)new SortedEntries(ds);
         bool more = entries.MoveNext();
 
-        // Walk the shards' rows once, matching each row to the group the index says holds it.
+        // Walk the shards' rows once, matching each row's key to the group the index says holds it, as UTF-8 bytes:
+        // the key column is read by Grouper's page reader, the index's keys as stored (a string only for a message).
         long inGroup = 0, unwalked = 0;
+        using var keys = new ShardKeys(root, m, keysWithParquetNetOnly, ct);
         // The first mismatch ends the walk: past it, rows and entries are out of step and every later row would differ.
         for (int s = 0; s < m.Shards.Count && problems.Count == 0; s++)
         {
             progress?.Report(new("index", s, m.Shards.Count));
             long row = 0;
-            foreach (var key in ShardKeys(root, m, s, ds, ct))
+            keys.Open(s);
+            while (keys.MoveNext())
             {
                 // Entries are ordered by where they start; a group that spans shards continues here.
                 if (inGroup == 0)
                 {
                     if (!more) { problems.Add(new("shard", m.Shards[s].File, $"Row {row} belongs to no group in the index.")); break; }
-                    var next = entries.Current;
-                    if (next.Shard != s || next.RowOffset != row)
+                    if (entries.Shard != s || entries.Row != row)
                     {
-                        problems.Add(new("group", next.Key, $"The index says group '{next.Key}' starts at row {next.RowOffset} of shard {next.Shard}; the rows before it ({m.Shards[s].File}, row {row}) belong to no group."));
+                        string next = entries.KeyText;
+                        problems.Add(new("group", next, $"The index says group '{next}' starts at row {entries.Row} of shard {entries.Shard}; the rows before it ({m.Shards[s].File}, row {row}) belong to no group."));
                         break;
                     }
                 }
-                var group = entries.Current;
-                if (key != group.Key)
+                if (!keys.Current.SequenceEqual(entries.Key))
                 {
-                    problems.Add(new("group", group.Key, $"Row {row} of {m.Shards[s].File} has key '{key}' but the index puts it in group '{group.Key}'."));
+                    string group = entries.KeyText;
+                    problems.Add(new("group", group, $"Row {row} of {m.Shards[s].File} has key '{Encoding.UTF8.GetString(keys.Current)}' but the index puts it in group '{group}'."));
                     break;
                 }
                 inGroup++;
-                if (inGroup == group.RecordCount) { inGroup = 0; more = entries.MoveNext(); }
+                if (inGroup == entries.Count) { inGroup = 0; more = entries.MoveNext(); }
                 row++;
             }
             if (row != m.Shards[s].Records && problems.Count == 0)
@@ -312,48 +324,193 @@ public static class DatasetVerifier
         foreach (var p in problems) yield return p;
     }
 
-    /// <summary>The index's groups with records, by where they start (shard, row), each read by its ordinal when its turn comes.</summary>
-    private static IEnumerable<GroupInfo> ByStart(GroupedDataset ds)
+    /// <summary>The index's groups with records, one at a time, in the order the shards hold them.</summary>
+    private abstract class EntryCursor
     {
-        var starts = new List<(int Shard, long Row, long Ordinal)>();
-        foreach (var g in ds.EnumerateGroups())
-            if (g.RecordCount > 0) starts.Add((g.Shard, g.RowOffset, g.Ordinal));
-        starts.Sort();
-        foreach (var (_, _, ordinal) in starts)
-            yield return ds.GetGroup(ordinal) ?? throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The index has no group {ordinal}, which it listed.", ds.Path);
+        public abstract bool MoveNext();
+        /// <summary>The group's key as the index stores it (UTF-8).</summary>
+        public abstract ReadOnlySpan<byte> Key { get; }
+        public string KeyText => Encoding.UTF8.GetString(Key);
+        public int Shard { get; protected set; }
+        public long Row { get; protected set; }
+        public long Count { get; protected set; }
     }
 
-    /// <summary>The key of every row of a shard, read one row group at a time.</summary>
-    private static IEnumerable<string> ShardKeys(string root, DatasetManifest m, int shard, GroupedDataset ds, CancellationToken ct)
+    /// <summary>An index in storage order (a dataset built in one piece): its entries as stored, block by block, without a GroupInfo or a string a group.</summary>
+    private sealed class StoredEntries(GroupIndexReader index) : EntryCursor
     {
-        var file = GroupedDataset.Resolve(root, m.Shards[shard].File);
-        if (m.KeyColumn is not null)
+        private byte[] _data = [];
+        private GroupIndexReader.Entry[] _entries = [];
+        private int _block = -1, _count, _at;
+
+        public override ReadOnlySpan<byte> Key => _data.AsSpan(_entries[_at].KeyStart, _entries[_at].KeyLength);
+
+        public override bool MoveNext()
         {
-            using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read);
+            while (true)
+            {
+                if (++_at >= _count)
+                {
+                    if (++_block >= index.BlockCount) return false;
+                    _count = index.ReadBlockEntries(_block, ref _data, ref _entries);
+                    _at = -1;
+                    continue;
+                }
+                ref var e = ref _entries[_at];
+                if (e.RecordCount == 0) continue;
+                (Shard, Row, Count) = (e.Shard, e.RowOffset, e.RecordCount);
+                return true;
+            }
+        }
+    }
+
+    /// <summary>The index's groups with records, by where they start (shard, row), each read by its ordinal when its turn comes.</summary>
+    private sealed class SortedEntries : EntryCursor
+    {
+        private readonly GroupedDataset _ds;
+        private readonly List<(int Shard, long Row, long Ordinal)> _starts = [];
+        private int _at = -1;
+        private byte[] _key = [];
+        private int _keyLength;
+
+        public SortedEntries(GroupedDataset ds)
+        {
+            _ds = ds;
+            foreach (var g in ds.EnumerateGroups())
+                if (g.RecordCount > 0) _starts.Add((g.Shard, g.RowOffset, g.Ordinal));
+            _starts.Sort();
+        }
+
+        public override ReadOnlySpan<byte> Key => _key.AsSpan(0, _keyLength);
+
+        public override bool MoveNext()
+        {
+            if (++_at >= _starts.Count) return false;
+            long ordinal = _starts[_at].Ordinal;
+            var g = _ds.GetGroup(ordinal) ?? throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The index has no group {ordinal}, which it listed.", _ds.Path);
+            (Shard, Row, Count) = (g.Shard, g.RowOffset, g.RecordCount);
+            _keyLength = Encoding.UTF8.GetByteCount(g.Key);
+            if (_key.Length < _keyLength) _key = new byte[Math.Max(_keyLength, _key.Length * 2)];
+            Encoding.UTF8.GetBytes(g.Key, _key);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The key of every row of a shard as UTF-8, one row group at a time: the key column read by Grouper's page
+    /// reader (<see cref="PlainTextChunk"/>), or, for a chunk it does not read and for imported shards (whose key
+    /// is made from the key columns, as the import made it), keys made as strings and encoded.
+    /// </summary>
+    private sealed class ShardKeys(string root, DatasetManifest m, bool parquetNetOnly, CancellationToken ct) : IDisposable
+    {
+        private readonly PlainTextChunk _chunk = new(GrouperErrorKind.InvalidDataset);
+        private FileStream? _file;
+        private ParquetLayout? _layout;
+        private ParquetLeaf? _leaf;
+        private string _path = "";
+        private int _rowGroup, _rows, _row;
+        private IEnumerator<string>? _strings; // keys made as strings (see above)
+        private bool _encodedRow;              // the current key is in _encoded, not in the chunk
+        private byte[] _encoded = new byte[64];
+        private int _encodedLength;
+
+        public ReadOnlySpan<byte> Current => _encodedRow ? _encoded.AsSpan(0, _encodedLength) : _chunk.GetUtf8(_row);
+
+        public void Open(int shard)
+        {
+            Close();
+            _path = GroupedDataset.Resolve(root, m.Shards[shard].File);
+            _file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.RandomAccess);
+            _rowGroup = -1;
+            _rows = _row = 0;
+            if (m.KeyColumn is null)
+            {
+                _strings = ImportedKeys(_path).GetEnumerator();
+                return;
+            }
+            try { _layout = ParquetFooter.ReadLayout(_file); }
+            catch (InvalidDataException ex) { throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shard {_path} cannot be read: {ex.Message}", _path, inner: ex); }
+            _leaf = _layout.Columns.FirstOrDefault(c => c.Name == m.KeyColumn);
+        }
+
+        public bool MoveNext()
+        {
+            _encodedRow = false;
+            if (_strings is not null)
+            {
+                if (_strings.MoveNext()) return Encoded(_strings.Current);
+                _strings.Dispose();
+                _strings = null;
+                if (m.KeyColumn is null) return false;
+            }
+            while (++_row >= _rows)
+            {
+                if (++_rowGroup >= _layout!.RowGroups.Count) return false;
+                ct.ThrowIfCancellationRequested();
+                var rg = _layout.RowGroups[_rowGroup];
+                if (rg.NumRows is < 0 or > int.MaxValue) throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shard {_path} has a row group of {rg.NumRows} rows.", _path);
+                _rows = (int)rg.NumRows;
+                _row = -1;
+                if (_leaf is null || parquetNetOnly || !_chunk.TryLoad(new RowGroupFile(_file!.SafeFileHandle, _path, rg), m.KeyColumn!, _leaf.Nullable, _rows))
+                {
+                    // Parquet.Net reads what Grouper's reader does not (or says what is wrong); then the next row group.
+                    _row = _rows = 0;
+                    _strings = ParquetNetKeys(_rowGroup).GetEnumerator();
+                    return MoveNext();
+                }
+            }
+            return !_chunk.IsNull(_row) || Encoded("");
+        }
+
+        private bool Encoded(string key)
+        {
+            _encodedLength = Encoding.UTF8.GetByteCount(key);
+            if (_encoded.Length < _encodedLength) _encoded = new byte[Math.Max(_encodedLength, _encoded.Length * 2)];
+            Encoding.UTF8.GetBytes(key, _encoded);
+            _encodedRow = true;
+            return true;
+        }
+
+        private IEnumerable<string> ParquetNetKeys(int rowGroup)
+        {
+            _file!.Position = 0;
             ParquetReader reader;
-            try { reader = ParquetFooter.OpenReader(fs); }
-            catch (InvalidDataException ex) { throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shard {file} cannot be read: {ex.Message}", file, inner: ex); }
+            try { reader = ParquetFooter.OpenReader(_file); }
+            catch (InvalidDataException ex) { throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The shard {_path} cannot be read: {ex.Message}", _path, inner: ex); }
             try
             {
                 var field = reader.Schema.DataFields.First(f => f.Name == m.KeyColumn);
-                for (int rg = 0; rg < reader.RowGroupCount; rg++)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    using var rgr = reader.OpenRowGroupReader(rg);
-                    var keys = new string?[rgr.RowCount];
-                    rgr.ReadAsync(field, keys.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
-                    foreach (var k in keys) yield return k ?? "";
-                }
+                using var rgr = reader.OpenRowGroupReader(rowGroup);
+                var keys = new string?[rgr.RowCount];
+                rgr.ReadAsync(field, keys.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+                foreach (var k in keys) yield return k ?? "";
             }
             finally
             {
                 reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
-            yield break;
         }
-        // Imported shards: the key is made from the key columns, as the import made it.
-        using var src = Sources.SourceFiles.Open(file, Sources.SourceFormat.Parquet);
-        while (src.Read()) yield return KeyOf(src, m.Key.Columns);
+
+        private IEnumerable<string> ImportedKeys(string file)
+        {
+            using var src = Sources.SourceFiles.Open(file, Sources.SourceFormat.Parquet);
+            while (src.Read())
+            {
+                ct.ThrowIfCancellationRequested();
+                yield return KeyOf(src, m.Key.Columns);
+            }
+        }
+
+        private void Close()
+        {
+            _strings?.Dispose();
+            _strings = null;
+            _file?.Dispose();
+            _file = null;
+            _layout = null;
+        }
+
+        public void Dispose() => Close();
     }
 
     private static string KeyOf(Sources.RecordReader r, IReadOnlyList<string> columns)
