@@ -164,9 +164,20 @@ public abstract class DatasetPathCmdlet : GrouperCmdlet
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = [];
 
-    /// <summary>The dataset folders named by -Path or -LiteralPath; bad ones are reported and skipped.</summary>
-    protected List<string> ResolveDatasetPaths() =>
-        ParameterSetName == "LiteralPath" ? ResolveInputPaths(LiteralPath, literal: true) : ResolveInputPaths(Path, literal: false);
+    /// <summary>
+    /// Datasets from Get-GroupedDataset, for the cmdlets that take them from the pipeline in a parameter set of
+    /// their own ("Dataset"): bound by their type, before a string parameter that takes pipeline input (a key)
+    /// could take one by its text.
+    /// </summary>
+    protected virtual GroupedDatasetInfo[] PipedDatasets => [];
+
+    /// <summary>The dataset folders named by -Path, -LiteralPath or -Dataset; bad ones are reported and skipped.</summary>
+    protected List<string> ResolveDatasetPaths() => ParameterSetName switch
+    {
+        "Dataset" => PipedDatasets.Select(d => d.Path).ToList(),
+        "LiteralPath" => ResolveInputPaths(LiteralPath, literal: true),
+        _ => ResolveInputPaths(Path, literal: false),
+    };
 }
 
 /// <summary>Open datasets by path, for cmdlets that take many groups from the pipeline.</summary>

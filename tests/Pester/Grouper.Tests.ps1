@@ -105,6 +105,11 @@ Describe 'Reading a grouped dataset' {
         $records[0].note | Should -BeLike 'n, *'
     }
 
+    It 'reads a whole dataset piped from Get-GroupedDataset' {
+        ($ds | Get-GroupRecord).Count | Should -Be 200
+        ($ds | Grouper\Get-Group -First 2).Key | Should -Be @('u0', 'u1')
+    }
+
     It 'measures group sizes' {
         $stats = Measure-GroupStats -LiteralPath $ds.Path
         $stats.GroupCount | Should -Be 4

@@ -205,6 +205,17 @@ public sealed class ModuleTests : IDisposable
         Assert.All(_ps.Run("Get-GroupRecord -LiteralPath 'all [groups]' -Property id, city"), r => Assert.Equal(["id", "city"], r.Properties.Select(p => p.Name)));
         // Keys piped or named still pick groups.
         Assert.Equal(Ids("Get-Group -LiteralPath 'all [groups]' -Key u2 | Get-GroupRecord"), Ids("'u2' | Get-GroupRecord -LiteralPath 'all [groups]'"));
+        // A dataset from Get-GroupedDataset is read whole, not taken as a key by its text; two are read one after the other.
+        Assert.Equal(perGroup, Ids("Get-GroupedDataset -LiteralPath 'all [groups]' | Get-GroupRecord"));
+        Assert.Equal(Ids("Get-GroupRecord -LiteralPath 'all [groups]' -Property id -TestFraction 0.3"),
+            Ids("Get-GroupedDataset -LiteralPath 'all [groups]' | Get-GroupRecord -Property id -TestFraction 0.3"));
+        _ps.Run("New-GroupedDataset people.csv 'by city' -GroupBy city | Out-Null");
+        var both = Ids("Get-GroupedDataset -LiteralPath 'all [groups]', 'by city' | Get-GroupRecord");
+        Assert.Equal(perGroup + "," + Ids("Get-GroupRecord -LiteralPath 'by city'"), both);
+        string Keys(string script) => string.Join(",", _ps.Run(script).Select(g => (string)g.Properties["Key"].Value));
+        Assert.Equal(Keys("Get-Group -LiteralPath 'all [groups]'"), Keys("Get-GroupedDataset -LiteralPath 'all [groups]' | Get-Group"));
+        Assert.Equal("u0,u1", Keys("Get-GroupedDataset -LiteralPath 'all [groups]' | Get-Group -First 2"));
+        Assert.Equal("Lima,Oslo,u0", Keys("Get-GroupedDataset -LiteralPath 'by city', 'all [groups]' | Get-Group -First 3"));
     }
 
     [Fact]

@@ -9,9 +9,17 @@ namespace Grouper.PowerShell.Commands;
 public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
 {
     /// <summary>Keys of the groups to get (canonical key text); without it, every group.</summary>
-    [Parameter(Position = 1, ValueFromPipeline = true)]
+    [Parameter(Position = 1, ParameterSetName = "Path", ValueFromPipeline = true)]
+    [Parameter(Position = 1, ParameterSetName = "LiteralPath", ValueFromPipeline = true)]
     [AllowEmptyString]
     public string[]? Key { get; set; }
+
+    /// <summary>Datasets from Get-GroupedDataset: every group of each (Key is not in this set, or it would take the dataset's text).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Dataset", ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public GroupedDatasetInfo[] Dataset { get; set; } = [];
+
+    protected override GroupedDatasetInfo[] PipedDatasets => Dataset;
 
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
@@ -54,8 +62,8 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
-        // -Path is fixed for the whole pipeline; -LiteralPath may come with each object.
-        if (_paths is null || ParameterSetName == "LiteralPath")
+        // -Path is fixed for the whole pipeline; -LiteralPath and -Dataset may come with each object.
+        if (_paths is null || ParameterSetName is "LiteralPath" or "Dataset")
             _paths = ResolveDatasetPaths();
         foreach (var path in _paths)
         {

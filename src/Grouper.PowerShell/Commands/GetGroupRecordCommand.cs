@@ -19,6 +19,13 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     [AllowEmptyString]
     public string[] Key { get; set; } = [];
 
+    /// <summary>Datasets from Get-GroupedDataset: every group's records of each, as without -Key.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Dataset", ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public GroupedDatasetInfo[] Dataset { get; set; } = [];
+
+    protected override GroupedDatasetInfo[] PipedDatasets => Dataset;
+
     /// <summary>Only these columns (the others are not read at all).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
