@@ -164,11 +164,7 @@ public abstract class DatasetPathCmdlet : GrouperCmdlet
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = [];
 
-    /// <summary>
-    /// Datasets from Get-GroupedDataset, for the cmdlets that take them from the pipeline in a parameter set of
-    /// their own ("Dataset"): bound by their type, before a string parameter that takes pipeline input (a key)
-    /// could take one by its text.
-    /// </summary>
+    /// <summary>Datasets from Get-GroupedDataset, for the cmdlets that take them from the pipeline in a parameter set of their own ("Dataset").</summary>
     protected virtual GroupedDatasetInfo[] PipedDatasets => [];
 
     /// <summary>The dataset folders named by -Path, -LiteralPath or -Dataset; bad ones are reported and skipped.</summary>

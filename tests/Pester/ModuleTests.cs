@@ -216,6 +216,31 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal(Keys("Get-Group -LiteralPath 'all [groups]'"), Keys("Get-GroupedDataset -LiteralPath 'all [groups]' | Get-Group"));
         Assert.Equal("u0,u1", Keys("Get-GroupedDataset -LiteralPath 'all [groups]' | Get-Group -First 2"));
         Assert.Equal("Lima,Oslo,u0", Keys("Get-GroupedDataset -LiteralPath 'by city', 'all [groups]' | Get-Group -First 3"));
+        // So is anything else with a PSPath (a folder from Get-Item), not taken as a key by its text.
+        const string folder = "[pscustomobject]@{ PSPath = 'Microsoft.PowerShell.Core\\FileSystem::' + [System.IO.Path]::Combine($PWD.ProviderPath, 'all [groups]') }";
+        Assert.Equal(perGroup, Ids($"{folder} | Get-GroupRecord"));
+        Assert.Equal(Keys("Get-Group -LiteralPath 'all [groups]'"), Keys($"{folder} | Get-Group"));
+        var bad = TheError("Get-Group -LiteralPath 'all [groups]' -Key ([pscustomobject]@{ a = 1 })");
+        Assert.Equal(ErrorCategory.InvalidArgument, bad.CategoryInfo.Category);
+        Assert.Contains("GroupKey", bad.ToString());
+    }
+
+    [Fact]
+    public void Keys_of_other_types_find_groups_by_the_text_a_build_gives_them()
+    {
+        // A key column of numbers, dates or booleans is keyed by its values' canonical text (ISO dates,
+        // invariant numbers); the same values given as keys find their groups, whatever the session's culture.
+        foreach (var column in new[] { "n", "x", "day", "ok" })
+            _ps.Run("1..6 | ForEach-Object { [pscustomobject]@{ n = $_ % 3; x = $_ / 4; day = [datetime]::new(2024, 1, 1 + $_ % 2); ok = ($_ % 2 -eq 0); id = $_ } }" +
+                $" | New-GroupedDataset -Destination 'by {column}' -GroupBy {column} | Out-Null");
+        string Ids(string script) => string.Join(",", _ps.Run(script).Select(r => r.Properties["id"].Value.ToString()));
+        Assert.Equal("3,6", Ids("0 | Get-GroupRecord -LiteralPath 'by n'"));
+        Assert.Equal("1,4", Ids("Get-GroupRecord -LiteralPath 'by n' -Key 1"));
+        Assert.Equal("2,4,6", Ids("[datetime]::new(2024, 1, 1) | Get-GroupRecord -LiteralPath 'by day'"));
+        Assert.Equal("2024-01-01T00:00:00.0000000", _ps.Run("Get-Group -LiteralPath 'by day' -First 1").Single().Properties["Key"].Value);
+        Assert.Equal("6", Ids("1.5 | Get-GroupRecord -LiteralPath 'by x'"));
+        Assert.Equal("2,4,6", Ids("$true | Get-GroupRecord -LiteralPath 'by ok'"));
+        Assert.Equal(["1", "0.25"], _ps.Run("1, 0.25 | Get-Group -LiteralPath 'by x'").Select(g => (string)g.Properties["Key"].Value));
     }
 
     [Fact]

@@ -11,15 +11,7 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
     /// <summary>Keys of the groups to get (canonical key text); without it, every group.</summary>
     [Parameter(Position = 1, ParameterSetName = "Path", ValueFromPipeline = true)]
     [Parameter(Position = 1, ParameterSetName = "LiteralPath", ValueFromPipeline = true)]
-    [AllowEmptyString]
-    public string[]? Key { get; set; }
-
-    /// <summary>Datasets from Get-GroupedDataset: every group of each (Key is not in this set, or it would take the dataset's text).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = "Dataset", ValueFromPipeline = true)]
-    [ValidateNotNull]
-    public GroupedDatasetInfo[] Dataset { get; set; } = [];
-
-    protected override GroupedDatasetInfo[] PipedDatasets => Dataset;
+    public GroupKey[]? Key { get; set; }
 
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
@@ -62,8 +54,9 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
-        // -Path is fixed for the whole pipeline; -LiteralPath and -Dataset may come with each object.
-        if (_paths is null || ParameterSetName is "LiteralPath" or "Dataset")
+        // -Path is fixed for the whole pipeline; -LiteralPath may come with each object (a dataset from
+        // Get-GroupedDataset, a folder: anything with a PSPath).
+        if (_paths is null || ParameterSetName == "LiteralPath")
             _paths = ResolveDatasetPaths();
         foreach (var path in _paths)
         {
@@ -94,8 +87,9 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
                     }
                     continue;
                 }
-                foreach (var k in Key)
+                foreach (var key in Key)
                 {
+                    var k = key?.Text ?? "";
                     if (First >= 0 && _emitted >= First) return;
                     var g = ds.FindGroup(k);
                     if (g is null)

@@ -16,8 +16,7 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     /// <summary>The groups' keys; without it, every group's records in storage order.</summary>
     [Parameter(Position = 1, ParameterSetName = "Path", ValueFromPipeline = true)]
     [Parameter(Position = 1, ParameterSetName = "LiteralPath", ValueFromPipeline = true)]
-    [AllowEmptyString]
-    public string[] Key { get; set; } = [];
+    public GroupKey[] Key { get; set; } = [];
 
     /// <summary>Datasets from Get-GroupedDataset: every group's records of each, as without -Key.</summary>
     [Parameter(Mandatory = true, ParameterSetName = "Dataset", ValueFromPipeline = true)]
@@ -54,7 +53,7 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
         foreach (var path in ResolveDatasetPaths())
         {
             if (all) EmitAll(path);
-            else foreach (var k in Key) Emit(path, k);
+            else foreach (var k in Key) Emit(path, k?.Text ?? "");
         }
     }
 
