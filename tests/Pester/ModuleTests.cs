@@ -207,6 +207,7 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal(Ids("Get-Group -LiteralPath 'all [groups]' -Key u2 | Get-GroupRecord"), Ids("'u2' | Get-GroupRecord -LiteralPath 'all [groups]'"));
         // A dataset from Get-GroupedDataset is read whole, not taken as a key by its text; two are read one after the other.
         Assert.Equal(perGroup, Ids("Get-GroupedDataset -LiteralPath 'all [groups]' | Get-GroupRecord"));
+        Assert.Equal(Ids("Get-Group -LiteralPath 'all [groups]' -Key u2 | Get-GroupRecord"), Ids("Get-GroupedDataset -LiteralPath 'all [groups]' | Get-GroupRecord -Key u2"));
         Assert.Equal(Ids("Get-GroupRecord -LiteralPath 'all [groups]' -Property id -TestFraction 0.3"),
             Ids("Get-GroupedDataset -LiteralPath 'all [groups]' | Get-GroupRecord -Property id -TestFraction 0.3"));
         _ps.Run("New-GroupedDataset people.csv 'by city' -GroupBy city | Out-Null");
