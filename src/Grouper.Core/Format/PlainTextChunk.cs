@@ -46,6 +46,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // The chunk being read: whole (its bytes in _raw, from _chunkStart) or streamed (a chunk too large to
     // hold: pages read from the file as rows are asked for).
     private bool _streaming;
+    private long _wholeAtMost = long.MaxValue; // bytes of values a chunk read whole may take (TryBegin)
     private SafeFileHandle? _file;
     private string _path = "";
     private long _chunkStart, _next, _end; // file offsets: the chunk's first page, the next page, the chunk's end
@@ -142,7 +143,26 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         var chunk = Find(file, column);
         if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
         var m = chunk.MetaData!;
-        if (m.TotalUncompressedSize <= file.StreamAbove && m.TotalCompressedSize <= file.StreamAbove) return TryLoad(file, column, nullable, rows, physical, fixedLength);
+        if (m.TotalUncompressedSize <= file.StreamAbove && m.TotalCompressedSize <= file.StreamAbove)
+        {
+            // A chunk's sizes are its pages' as encoded: DELTA_BYTE_ARRAY values that share long prefixes take many
+            // times more once read (a 72 KB file held 400 MB of them, and a build of it peaked at 975 MB with a
+            // 64 MB budget). Read whole, the values may take what the sizes allow and a little more; past that the
+            // chunk is read again, streamed.
+            _wholeAtMost = file.StreamAbove + m.TotalUncompressedSize;
+            try
+            {
+                return TryLoad(file, column, nullable, rows, physical, fixedLength);
+            }
+            catch (LargerThanItsSizesException)
+            {
+                if (_data.Length > StreamAbove) _data = [];
+            }
+            finally
+            {
+                _wholeAtMost = long.MaxValue;
+            }
+        }
         _fixedLength = fixedLength;
         try
         {
@@ -299,6 +319,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                 Array.Resize(ref _lengths, _starts.Length);
             }
             _decoded = _leveled ? ReadLeveledPage(h, body, _codec, _decoded, _path) : ReadPage(h, body, _codec, _decoded, _optional, _path);
+            if (_dataUsed > _wholeAtMost && !_streaming) throw new LargerThanItsSizesException();
         }
     }
 
@@ -387,6 +408,9 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
 
     /// <summary>The chunk has pages this reader does not decode: read it another way.</summary>
     public sealed class NotPlainException : Exception;
+
+    // A chunk read whole whose values came to more than TryBegin allowed: it is streamed instead.
+    private sealed class LargerThanItsSizesException : Exception;
 
     // A page decompressed into the scratch buffer (or copied there: its bytes are written to below).
     private Span<byte> Decompress(scoped in PageHeaderInfo h, int body, CompressionCodec codec, string path)

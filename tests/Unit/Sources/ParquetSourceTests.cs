@@ -338,6 +338,60 @@ public class ParquetSourceTests
     }
 
     [Fact]
+    public async Task A_DELTA_BYTE_ARRAY_chunk_of_long_shared_prefixes_is_streamed_however_small_its_sizes()
+    {
+        // Values that share all but their last bytes: the chunk's sizes are its suffixes' (a few hundred KB),
+        // its values 120 MB once read. Read whole, as its sizes asked, a 72 KB file of such values took
+        // 975 MB at a 64 MB budget; now the whole read stops when the values pass what the sizes allow, and
+        // the chunk is streamed. What is left is a page's values: Arrow's pages hold 20,000 rows, 20 MB here.
+        const int rows = 120_000, length = 1000;
+        var prefix = new string('x', length - 8);
+        string Value(int i) => prefix + i.ToString("D8");
+        using var t = new TempDir();
+        var path = t["prefixed [values].parquet"];
+        using (var props = new ParquetSharp.WriterPropertiesBuilder().Compression(ParquetSharp.Compression.Snappy)
+                   .DisableDictionary("blob").Encoding("blob", ParquetSharp.Encoding.DeltaByteArray).Build())
+        using (var w = new ParquetSharp.ParquetFileWriter(path, [new ParquetSharp.Column<string>("user"), new ParquetSharp.Column<string>("blob")], props))
+        {
+            using var rg = w.AppendRowGroup();
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(0, rows).Select(i => $"u{i % 7}").ToArray());
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(0, rows).Select(Value).ToArray());
+            w.Close();
+        }
+        await using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read))
+        await using (var reader = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true))
+        {
+            var meta = reader.Metadata!.RowGroups[0];
+            var column = meta.Columns.Single(c => c.MetaData!.PathInSchema[0] == "blob").MetaData!;
+            Assert.Contains(Parquet.Meta.Encoding.DELTA_BYTE_ARRAY, column.Encodings!);
+            Assert.True(column.TotalUncompressedSize < Grouper.Format.PlainTextChunk.StreamAbove / 4);
+            var chunk = new Grouper.Format.PlainTextChunk(GrouperErrorKind.InvalidData);
+            Assert.True(chunk.TryBegin(new Grouper.Format.RowGroupFile(fs.SafeFileHandle, path, meta), "blob", nullable: true, rows));
+            Assert.True(chunk.Streaming);
+            long peak = 0;
+            for (int from = 0; from < rows; from += ParquetRecordReader.WindowRows)
+            {
+                int count = Math.Min(ParquetRecordReader.WindowRows, rows - from);
+                chunk.Advance(from, count);
+                for (int i = from; i < from + count; i++) Assert.Equal(Value(i), System.Text.Encoding.UTF8.GetString(chunk.GetUtf8(i)));
+                peak = Math.Max(peak, chunk.BufferBytes);
+            }
+            Assert.True(peak < (long)rows * length / 2, $"the streamed chunk's buffers reached {peak} bytes");
+        }
+        // The source reads every row so, without Parquet.Net.
+        using var r = (ParquetRecordReader)SourceFiles.Open(path);
+        int n = 0;
+        while (r.Read())
+        {
+            if (n == 0) Assert.True(r.TextStreamed(1));
+            Assert.Equal(Value(n), r.GetString(1));
+            n++;
+        }
+        Assert.Equal(rows, n);
+        Assert.False(r.OpenedParquetNet);
+    }
+
+    [Fact]
     public void A_DuckDB_file_builds_into_groups_equal_to_DuckDB_group_by()
     {
         using var t = new TempDir();
