@@ -47,6 +47,15 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // hold: pages read from the file as rows are asked for).
     private bool _streaming;
     private long _wholeAtMost = long.MaxValue; // bytes of values a chunk read whole may take (TryBegin)
+
+    // A DELTA_BYTE_ARRAY page of a streamed chunk whose values would take more than PendingAbove: its values
+    // are written out a window of rows at a time (ReadPending) from its suffixes, prefix lengths and
+    // definition levels, the last value written kept for the next one's prefix. Rows [_pendStart, _pendEnd).
+    private const int PendingAbove = 4 << 20;
+    private int _pendStart, _pendEnd, _pendValues, _pendValue, _pendFrom;
+    private bool _pendOptional;
+    private byte[] _pendSuffixes = [], _pendDefs = [], _pendLast = [];
+    private int[] _pendPrefixes = [], _pendLengths = [];
     private SafeFileHandle? _file;
     private string _path = "";
     private long _chunkStart, _next, _end; // file offsets: the chunk's first page, the next page, the chunk's end
@@ -83,7 +92,8 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
 
     /// <summary>Bytes this reader's buffers hold: what a source counts against its build's memory (tests check that a streamed chunk stays small).</summary>
     internal long BufferBytes => (long)_raw.Length + _page.Length + _data.Length + _header.Length + _defs.Length + _reps.Length
-        + 4L * ((long)_starts.Length + _lengths.Length + _dictStarts.Length + _dictLengths.Length + _prefixes.Length) + 8L * _longs.Length;
+        + 4L * ((long)_starts.Length + _lengths.Length + _dictStarts.Length + _dictLengths.Length + _prefixes.Length) + 8L * _longs.Length
+        + _pendSuffixes.Length + _pendDefs.Length + _pendLast.Length + 4L * ((long)_pendPrefixes.Length + _pendLengths.Length);
 
     public static bool CanRead(ColumnChunk chunk, int maxDefinitionLevel) => CanRead(chunk, maxDefinitionLevel, Parquet.Meta.Type.BYTE_ARRAY);
 
@@ -279,6 +289,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         _dataUsed = 0;
         _dictCount = -1;
         _dictEnd = 0;
+        _pendStart = _pendEnd = 0;
         Count = rows;
     }
 
@@ -300,6 +311,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     {
         while (_decoded < target)
         {
+            if (_pendEnd > _decoded)
+            {
+                _decoded = ReadPending(target);
+                continue;
+            }
             if (_next >= _end) throw Damaged(_path, $"its column chunk holds {_decoded} of {_rows} values");
             var h = NextPage(out int body);
             CheckDecodable(h, _width, _physical, _optional, _leveled && _maxRep > 0);
@@ -566,6 +582,12 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         {
             // Laid out as a page of version 1 with PLAIN or dictionary-index values, which the rest reads.
             page = AsVersion1(h, body, codec, optional, path, out at);
+            if (at < 0)
+            {
+                // Too large to lay out whole: its rows are read as they are asked for (ReadPending).
+                (_pendStart, _pendEnd) = (row, row + h.Values);
+                return row;
+            }
             plain |= decoded;
         }
         else if (plain) page = PageIntoData(h, body, codec, path, out at);
@@ -839,10 +861,17 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                     if (_width > 0 && _prefixes[i] + _longs[i] != _width) throw Damaged(path, "a page's DELTA_BYTE_ARRAY value is not its column's length");
                 }
                 size = (_width > 0 ? 0 : 4L * count) + total + suffixes;
+                if (_streaming && !_leveled && _width == 0 && size > PendingAbove)
+                {
+                    BeginPending(h.Values, count, optional, levels, src.Slice(consumed, (int)suffixes), path);
+                    at = -1;
+                    return default;
+                }
                 break;
             }
         }
         long room = head + size;
+        if (!_streaming && _dataUsed + room > _wholeAtMost) throw new LargerThanItsSizesException(); // before writing them out
         if (room > int.MaxValue - _dataUsed) throw Damaged(path, "a page's values are too large");
         if (_data.Length < _dataUsed + room) Array.Resize(ref _data, (int)Math.Min(int.MaxValue, Math.Max(_dataUsed + room, _data.Length * 2L)));
         at = _dataUsed;
@@ -902,6 +931,48 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
         _dataUsed += (int)room;
         return outPage;
+    }
+
+    // Keeps what a DELTA_BYTE_ARRAY page's values are made of (AsVersion1 checked the prefixes against the values
+    // before them and the suffixes' lengths against their bytes): written out by ReadPending.
+    private void BeginPending(int rows, int values, bool optional, ReadOnlySpan<byte> levels, ReadOnlySpan<byte> suffixes, string path)
+    {
+        if (optional)
+        {
+            if (_pendDefs.Length < rows) _pendDefs = new byte[rows];
+            var defined = new HybridInts(levels, 1, this, path);
+            for (int i = 0; i < rows; i++) _pendDefs[i] = (byte)defined.Next();
+        }
+        if (_pendSuffixes.Length < suffixes.Length) _pendSuffixes = new byte[suffixes.Length];
+        suffixes.CopyTo(_pendSuffixes);
+        if (_pendPrefixes.Length < values) { _pendPrefixes = new int[values]; _pendLengths = new int[values]; }
+        _prefixes.AsSpan(0, values).CopyTo(_pendPrefixes);
+        for (int i = 0; i < values; i++) _pendLengths[i] = (int)_longs[i];
+        (_pendValues, _pendValue, _pendFrom, _pendOptional) = (values, 0, 0, optional);
+    }
+
+    // Writes the pending page's rows up to `target` (or its end) into the text buffer, as a PLAIN page's lie.
+    private int ReadPending(int target)
+    {
+        int end = Math.Min(target, _pendEnd), written = _dataUsed;
+        for (int row = _decoded; row < end; row++)
+        {
+            int r = row - _first;
+            if (_pendOptional && _pendDefs[row - _pendStart] == 0) { _lengths[r] = -1; _starts[r] = 0; continue; }
+            if (_pendValue >= _pendValues) throw Damaged(_path, "a page holds fewer values than its header says");
+            int prefix = _pendPrefixes[_pendValue], suffix = _pendLengths[_pendValue++], length = prefix + suffix;
+            if ((long)_dataUsed + length > int.MaxValue) throw Damaged(_path, "a page's values are too large");
+            if (_data.Length < _dataUsed + length) Array.Resize(ref _data, (int)Math.Min(int.MaxValue, Math.Max(_dataUsed + (long)length, _data.Length * 2L)));
+            if (_pendLast.Length < length) Array.Resize(ref _pendLast, Math.Max(length, _pendLast.Length * 2));
+            // The value before, cut to this one's prefix, then its own suffix.
+            _pendSuffixes.AsSpan(_pendFrom, suffix).CopyTo(_pendLast.AsSpan(prefix));
+            _pendFrom += suffix;
+            _pendLast.AsSpan(0, length).CopyTo(_data.AsSpan(_dataUsed));
+            (_starts[r], _lengths[r]) = (_dataUsed, length);
+            _dataUsed += length;
+        }
+        CheckText(_data.AsSpan(written, _dataUsed - written), _path);
+        return end;
     }
 
     // Levels of a page of version 1 at `at`: their 4-byte length, then their bytes (moved past).
