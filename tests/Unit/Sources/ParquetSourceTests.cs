@@ -397,6 +397,54 @@ public class ParquetSourceTests
     }
 
     [Fact]
+    public async Task A_row_group_of_millions_of_short_values_is_streamed_however_small_its_sizes()
+    {
+        // 1.2 million rows of a few dictionary values: a chunk of a few KB, whose rows' places alone (8 bytes a
+        // row) would take 10 MB read whole; 10 million such rows took 285 MB at a 64 MB budget.
+        const int rows = 1_200_000;
+        using var t = new TempDir();
+        var path = t["tall.parquet"];
+        using (var w = new ParquetSharp.ParquetFileWriter(path, [new ParquetSharp.Column<string>("user_id"), new ParquetSharp.Column<long>("n")], ParquetSharp.Compression.Snappy))
+        {
+            using var rg = w.AppendRowGroup();
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(0, rows).Select(i => $"u{i % 5}").ToArray());
+            using (var c = rg.NextColumn().LogicalWriter<long>()) c.WriteBatch(Enumerable.Range(0, rows).Select(i => (long)(i % 3)).ToArray());
+            w.Close();
+        }
+        await using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read))
+        await using (var reader = await ParquetReader.CreateAsync(fs, leaveStreamOpen: true))
+        {
+            var meta = reader.Metadata!.RowGroups[0];
+            Assert.True(meta.Columns.All(c => c.MetaData!.TotalUncompressedSize < 1 << 20));
+            var chunk = new Grouper.Format.PlainTextChunk(GrouperErrorKind.InvalidData);
+            Assert.True(chunk.TryBegin(new Grouper.Format.RowGroupFile(fs.SafeFileHandle, path, meta), "user_id", nullable: true, rows));
+            Assert.True(chunk.Streaming);
+            long peak = 0;
+            for (int from = 0; from < rows; from += ParquetRecordReader.WindowRows)
+            {
+                int count = Math.Min(ParquetRecordReader.WindowRows, rows - from);
+                chunk.Advance(from, count);
+                for (int i = from; i < from + count; i++) Assert.Equal($"u{i % 5}", System.Text.Encoding.UTF8.GetString(chunk.GetUtf8(i)));
+                peak = Math.Max(peak, chunk.BufferBytes);
+            }
+            Assert.True(peak < 2 << 20, $"the streamed chunk's buffers reached {peak} bytes");
+        }
+        // The source so, as in a build at a 64 MB budget (which reads ahead row groups of up to an eighth of it).
+        using var r = (ParquetRecordReader)SourceFiles.Open(path);
+        r.ReadAheadLimit = 8L << 20;
+        long n = 0;
+        while (r.Read())
+        {
+            if (n == 0) Assert.True(r.TextStreamed(0));
+            Assert.Equal($"u{n % 5}", r.GetString(0));
+            Assert.Equal(n % 3, r.GetInt64(1));
+            n++;
+        }
+        Assert.Equal(rows, n);
+        Assert.False(r.OpenedParquetNet);
+    }
+
+    [Fact]
     public void A_DuckDB_file_builds_into_groups_equal_to_DuckDB_group_by()
     {
         using var t = new TempDir();
