@@ -79,7 +79,7 @@ CMDLETS = [
   params=[
    ("Path","string[]",True,"0","false","true","The dataset folder; wildcards are allowed."),
    ("LiteralPath","string[]",True,"named","true (ByPropertyName)","false","The dataset folder taken exactly as written; datasets from Get-GroupedDataset and folders from Get-Item or Get-ChildItem bind it by their PSPath. Aliases: PSPath, LP."),
-   ("Key","GroupKey[]",False,"1","true (ByValue)","false","Keys of the groups to get: text, or numbers, dates, booleans and GUIDs, taken in the canonical text a build gives such a key. A key that is not in the dataset is reported as an error and the others are still returned. An object with a PSPath piped in (a dataset, a folder from Get-Item) names the dataset, not a key."),
+   ("Key","GroupKey[]",False,"1","true (ByValue)","false","Keys of the groups to get: text, or numbers, dates, booleans and GUIDs, taken in the canonical text a build gives such a key. A key that is not in the dataset, or a null one, is reported as an error and the others are still returned. An object with a PSPath piped in (a dataset, a folder from Get-Item) names the dataset, not a key."),
    ("First","int",False,"named","false","false","Emit at most this many groups."),
    ("MinRecords","long",False,"named","false","false","Only groups with at least this many records (read from the index)."),
    ("MaxRecords","long",False,"named","false","false","Only groups with at most this many records."),
@@ -113,7 +113,7 @@ CMDLETS = [
    ("Group","GroupEntry[]",True,"named","true (ByValue)","false","Groups from Get-Group."),
    ("Path","string[]",True,"0","false","true","The dataset folder; wildcards are allowed."),
    ("LiteralPath","string[]",True,"named","true (ByPropertyName)","false","The dataset folder taken exactly as written. Aliases: PSPath, LP."),
-   ("Key","GroupKey[]",False,"1","true (ByValue)","false","Keys of the groups whose records to emit (text, or numbers, dates, booleans and GUIDs in their canonical key text). Without it, every group's records, in storage order, read in one pass over the shards; an object with a PSPath piped in (a dataset, a folder from Get-Item) is read so."),
+   ("Key","GroupKey[]",False,"1","true (ByValue)","false","Keys of the groups whose records to emit (text, or numbers, dates, booleans and GUIDs in their canonical key text); a key not in the dataset, or a null one, is an error. Without it, every group's records, in storage order, read in one pass over the shards; an object with a PSPath piped in (a dataset, a folder from Get-Item) is read so."),
    ("Dataset","GroupedDatasetInfo[]",True,"named","true (ByValue)","false","Datasets from Get-GroupedDataset: every group's records of each, as without -Key."),
    ("Property","string[]",False,"named","false","false","Only these columns; the others are not read at all."),
    ("TestFraction","double",False,"named","false","false","Split each group's records: the last fraction of a group (or, with -RandomSplit, a seeded random fraction) is the Test side."),

@@ -137,6 +137,23 @@ public abstract class GrouperCmdlet : PSCmdlet
         Manifest = m,
     };
 
+    /// <summary>
+    /// The texts of the keys bound to -Key, or null when it is not bound. A null key ($null piped in: a missing
+    /// property, say) is reported and skipped: no group has one, and taken for no -Key it gave every group.
+    /// </summary>
+    protected List<string>? BoundKeys(GroupKey?[]? keys)
+    {
+        if (!MyInvocation.BoundParameters.ContainsKey("Key")) return null;
+        var texts = new List<string>();
+        foreach (var k in keys ?? [null])
+        {
+            if (k is not null) texts.Add(k.Text);
+            else WriteError(new ErrorRecord(new PSArgumentNullException("Key", "A key is null, and no group's key is: was a value missing where a key was piped in?"),
+                "NullKey", ErrorCategory.InvalidArgument, null));
+        }
+        return texts;
+    }
+
     internal static GroupEntry ToEntry(string datasetPath, GroupInfo g, long position = 0, int? round = null) => new()
     {
         Position = position,

@@ -384,6 +384,12 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal(ErrorCategory.ObjectNotFound, err.CategoryInfo.Category);
         Assert.Equal("zz", err.TargetObject);
         Assert.Equal(Path.Combine(_ps.Dir, "out"), output[0].Properties["DatasetPath"].Value);
+        // A null key (a missing value piped in) is an error, not every group.
+        (output, errors) = _ps.Invoke("$null, 'u4' | Get-Group out");
+        Assert.Equal(["u4"], output.Select(g => (string)g.Properties["Key"].Value));
+        Assert.Equal("NullKey,Grouper.PowerShell.Commands.GetGroupCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, errors[0].CategoryInfo.Category);
+        Assert.Equal("NullKey,Grouper.PowerShell.Commands.GetGroupRecordCommand", TheError("$null | Get-GroupRecord out").FullyQualifiedErrorId);
     }
 
     [Fact]

@@ -56,6 +56,8 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
     {
         // -Path is fixed for the whole pipeline; -LiteralPath may come with each object (a dataset from
         // Get-GroupedDataset, a folder: anything with a PSPath).
+        var keys = BoundKeys(Key);
+        if (keys is { Count: 0 }) return;
         if (_paths is null || ParameterSetName == "LiteralPath")
             _paths = ResolveDatasetPaths();
         foreach (var path in _paths)
@@ -63,7 +65,7 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
             try
             {
                 var ds = _datasets.Get(path);
-                if (Key is null)
+                if (keys is null)
                 {
                     if (GroupsPerRound > 0)
                     {
@@ -87,9 +89,8 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
                     }
                     continue;
                 }
-                foreach (var key in Key)
+                foreach (var k in keys)
                 {
-                    var k = key?.Text ?? "";
                     if (First >= 0 && _emitted >= First) return;
                     var g = ds.FindGroup(k);
                     if (g is null)

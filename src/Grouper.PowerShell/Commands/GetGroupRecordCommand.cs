@@ -49,11 +49,12 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
             foreach (var g in Group) Emit(g.DatasetPath, g.Key);
             return;
         }
-        bool all = !MyInvocation.BoundParameters.ContainsKey(nameof(Key));
+        var keys = BoundKeys(Key);
+        if (keys is { Count: 0 }) return;
         foreach (var path in ResolveDatasetPaths())
         {
-            if (all) EmitAll(path);
-            else foreach (var k in Key) Emit(path, k?.Text ?? "");
+            if (keys is null) EmitAll(path);
+            else foreach (var k in keys) Emit(path, k);
         }
     }
 
