@@ -128,6 +128,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     public bool TryLoad(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY, int fixedLength = 0)
     {
         var chunk = Find(file, column);
+        _leveled = false;
         if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
         _fixedLength = fixedLength;
         try
@@ -151,6 +152,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     public bool TryBegin(RowGroupFile file, string column, bool nullable, int rows, Parquet.Meta.Type physical = Parquet.Meta.Type.BYTE_ARRAY, int fixedLength = 0)
     {
         var chunk = Find(file, column);
+        _leveled = false;
         if (chunk is null || !CanRead(chunk, nullable ? 1 : 0, physical, fixedLength)) return false;
         var m = chunk.MetaData!;
         // Read whole, a chunk holds each row's place (8 bytes) beside its values: a row group of millions of short
@@ -209,7 +211,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     /// <paramref name="maxDef"/>. False when it does not (pages it does not decode), and the caller
     /// reads the leaf through Parquet.Net. Entries are what <see cref="IsNull"/> and <see cref="GetUtf8"/> count.
     /// </summary>
-    public bool TryLoadLeveled(RowGroupFile file, IReadOnlyList<string> path, int maxDef, int maxRep, Parquet.Meta.Type physical)
+    public bool TryLoadLeveled(RowGroupFile file, IReadOnlyList<string> path, int maxDef, int maxRep, Parquet.Meta.Type physical, bool mayStream = false)
     {
         ColumnChunk? chunk = null;
         foreach (var c in file.Meta.Columns)
@@ -218,23 +220,33 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             || !CanRead(chunk, 0, physical) || chunk.MetaData!.NumValues is < 0 or > int.MaxValue) return false;
         int entries = (int)chunk.MetaData.NumValues;
         _fixedLength = 0;
+        var m = chunk.MetaData;
+        // Read whole, each entry holds its place (8 bytes) and its levels (2) beside the values: a row group of
+        // tens of millions of list elements is streamed, a window of entries at a time (Advance), when the reader
+        // can take it so.
+        bool stream = mayStream && (m.TotalUncompressedSize + 10L * entries > file.StreamAbove || m.TotalCompressedSize > file.StreamAbove);
+        _leveled = true;
+        (_maxDef, _maxRep) = (maxDef, maxRep);
         try
         {
-            _leveled = true;
-            (_maxDef, _maxRep) = (maxDef, maxRep);
+            if (stream)
+            {
+                Begin(file.Handle, file.Path, chunk, entries, optional: maxDef > 0);
+                return true;
+            }
             if (_defs.Length < entries) { _defs = new byte[entries]; _reps = new byte[entries]; }
             Load(file.Handle, file.Path, chunk, entries, optional: maxDef > 0);
             return true;
         }
         catch (NotPlainException)
         {
+            (_leveled, _streaming) = (false, false);
             return false;
         }
-        finally
-        {
-            _leveled = false;
-        }
     }
+
+    /// <summary>The entry (of a leaf read by <see cref="TryLoadLeveled"/>) or row whose levels and value are first in the buffers: 0 but for a streamed chunk.</summary>
+    internal int First => _first;
 
     /// <summary>The entries' repetition levels, of a chunk read by <see cref="TryLoadLeveled"/> (its length is the array's; <see cref="Count"/> entries are the chunk's).</summary>
     public byte[] RepetitionLevels => _reps;
@@ -273,7 +285,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             if (pos >= _end) throw Damaged(path, $"its column chunk holds {values} of {rows} values");
             var h = HeaderAt(pos);
             if (h.CompressedSize < 0 || pos + h.HeaderLength + h.CompressedSize > _end) throw Damaged(path, "a page runs past its column chunk");
-            CheckDecodable(h, _width, _physical, _optional, repeated: false);
+            CheckDecodable(h, _width, _physical, _optional, repeated: _leveled && _maxRep > 0);
             if (h.Type is DataPage or DataPageV2) values += h.Values;
             pos += h.HeaderLength + h.CompressedSize;
         }
@@ -336,6 +348,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                 Array.Resize(ref _starts, Math.Max(need, _starts.Length * 2));
                 Array.Resize(ref _lengths, _starts.Length);
             }
+            if (_leveled && _defs.Length < need)
+            {
+                Array.Resize(ref _defs, Math.Max(need, _defs.Length * 2));
+                Array.Resize(ref _reps, _defs.Length);
+            }
             _decoded = _leveled ? ReadLeveledPage(h, body, _codec, _decoded, _path) : ReadPage(h, body, _codec, _decoded, _optional, _path);
             if (_dataUsed > _wholeAtMost && !_streaming) throw new LargerThanItsSizesException();
         }
@@ -379,6 +396,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (drop <= 0 || drop < keep) return;
         Array.Copy(_starts, drop, _starts, 0, keep);
         Array.Copy(_lengths, drop, _lengths, 0, keep);
+        if (_leveled)
+        {
+            Array.Copy(_defs, drop, _defs, 0, keep);
+            Array.Copy(_reps, drop, _reps, 0, keep);
+        }
         _first = from;
         // PLAIN values lie in the buffer in row order after the dictionary: the first one kept marks what can go.
         int lo = _dataUsed;
@@ -666,14 +688,15 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         }
         else if (plain) page = PageIntoData(h, body, codec, path, out at);
         else page = Decompress(h, body, codec, path);
+        // Entries are counted in the chunk; the buffers hold them from _first (a streamed chunk's window).
         int end = row + h.Values, p = 0;
-        p = ReadLevels(page, p, _reps, row, end, _maxRep, path);
-        p = ReadLevels(page, p, _defs, row, end, _maxDef, path);
+        p = ReadLevels(page, p, _reps, row - _first, end - _first, _maxRep, path);
+        p = ReadLevels(page, p, _defs, row - _first, end - _first, _maxDef, path);
         if (plain && _width == Bits)
         {
             // Booleans: a bit for each entry defined to the leaf, as a flat column's (ReadPage).
             int bit = 0;
-            for (int r = row; r < end; r++)
+            for (int r = row - _first; r < end - _first; r++)
             {
                 if (_defs[r] < _maxDef) { _lengths[r] = -1; _starts[r] = 0; continue; }
                 int at8 = p + (bit >> 3);
@@ -687,7 +710,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         if (plain)
         {
             int first = p;
-            for (int r = row; r < end; r++)
+            for (int r = row - _first; r < end - _first; r++)
             {
                 if (_defs[r] < _maxDef) { _lengths[r] = -1; _starts[r] = 0; continue; }
                 p = Value(page, p, at, out _starts[r], out _lengths[r], path);
@@ -700,7 +723,7 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
         int width = page[p];
         if (width > 32) throw Damaged(path, "dictionary indexes wider than 32 bits");
         var indexes = new HybridInts(page[(p + 1)..], width, this, path);
-        for (int r = row; r < end; r++)
+        for (int r = row - _first; r < end - _first; r++)
         {
             if (_defs[r] < _maxDef) { _lengths[r] = -1; _starts[r] = 0; continue; }
             int i = indexes.Next();

@@ -144,8 +144,13 @@ internal sealed class NestedJsonColumn : SourceColumn
         // the build's bottleneck while that core idled. Larger ones are written a window at a time (Advance), where
         // only a window's JSON is in memory.
         long estimate = 8L * count;
-        foreach (var leaf in _data) estimate += leaf.JsonBytesEstimate();
-        _whole = estimate <= WholeGroupJsonBytes;
+        bool streamed = false;
+        foreach (var leaf in _data)
+        {
+            estimate += leaf.JsonBytesEstimate();
+            streamed |= leaf is OwnLeaf { Streamed: true };
+        }
+        _whole = estimate <= WholeGroupJsonBytes && !streamed;
         if (_whole) Write(0, count);
     }
 
@@ -175,6 +180,9 @@ internal sealed class NestedJsonColumn : SourceColumn
 
     /// <summary>Whether Grouper read leaf <paramref name="leaf"/> of the current row group, not Parquet.Net (tests).</summary>
     internal bool LeafReadByGrouper(int leaf) => _data[leaf] is OwnLeaf;
+
+    /// <summary>Whether leaf <paramref name="leaf"/> of the current row group is streamed, a window of entries at a time (tests).</summary>
+    internal bool LeafStreamed(int leaf) => _data[leaf] is OwnLeaf { Streamed: true };
 
     /// <summary>Rows [from, from + count) are written as JSON now, unless the row group's were as it was loaded.</summary>
     public override void Advance(int from, int count)
@@ -238,7 +246,13 @@ internal sealed class NestedJsonColumn : SourceColumn
         public byte[]? Rep, Def;
         public int Entries;
         // The next entry and value to place, and the row of the last entry placed (rows counted in the row group).
-        private int _entry, _value, _row = -1;
+        private int _value, _row = -1;
+        // The current entry (an OwnLeaf's value is its current entry's), and the entries at hand: the levels
+        // arrays hold entries from _base, and entries before _ready are in them (all, but for a streamed leaf).
+        protected int _entry, _base, _ready = int.MaxValue;
+
+        /// <summary>Makes the current entry's levels and value available (a streamed leaf's next window).</summary>
+        protected virtual void Fill() { }
 
         protected abstract object? Value(int i);
 
@@ -317,7 +331,8 @@ internal sealed class NestedJsonColumn : SourceColumn
             bool rowOpen = false, comma = false;
             for (; _entry < Entries; _entry++)
             {
-                int r = Rep![_entry], d = Def?[_entry] ?? nodes[leaf].Def, k;
+                if (_entry >= _ready) Fill();
+                int r = Rep![_entry - _base], d = Def?[_entry - _base] ?? nodes[leaf].Def, k;
                 if (r == 0)
                 {
                     if (_row + 1 >= end) break; // the next window's
@@ -382,7 +397,8 @@ internal sealed class NestedJsonColumn : SourceColumn
         public void BeginRow()
         {
             if (_entry >= Entries) throw new InvalidDataException($"'{Path.Field.Path}' holds fewer rows than its row group.");
-            if (Rep is { } rep && rep[_entry] != 0) throw new InvalidDataException($"'{Path.Field.Path}' has a repetition level of {rep[_entry]} at a row's start.");
+            if (_entry >= _ready) Fill();
+            if (Rep is { } rep && rep[_entry - _base] != 0) throw new InvalidDataException($"'{Path.Field.Path}' has a repetition level of {rep[_entry - _base]} at a row's start.");
             _row++;
         }
 
@@ -392,12 +408,21 @@ internal sealed class NestedJsonColumn : SourceColumn
             get
             {
                 if (_entry >= Entries) throw new InvalidDataException($"'{Path.Field.Path}' holds fewer values than its row group's lists.");
-                return Def?[_entry] ?? Path.Nodes[^1].Def;
+                if (_entry >= _ready) Fill();
+                return Def?[_entry - _base] ?? Path.Nodes[^1].Def;
             }
         }
 
         /// <summary>The repetition level of the entry after those consumed: -1 at the chunk's end (a new row's level is 0).</summary>
-        public int RepAfter => _entry >= Entries ? -1 : Rep?[_entry] ?? 0;
+        public int RepAfter
+        {
+            get
+            {
+                if (_entry >= Entries) return -1;
+                if (_entry >= _ready) Fill();
+                return Rep?[_entry - _base] ?? 0;
+            }
+        }
 
         /// <summary>Consumes the current entry: an absent or empty place.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -447,12 +472,29 @@ internal sealed class NestedJsonColumn : SourceColumn
         private PlainTextChunk _chunk = null!;
         private ColumnSpec _spec = null!;  // as a flat column of the leaf's type reads: its kind, a timestamp's unit, a decimal's scale
         private Parquet.Meta.Type _physical;
-        private int[] _entryOf = []; // the entry of each value: values are counted over the entries defined to the leaf
         private int _count;
 
         protected override int Count => _count;
 
-        public override long MemoryHeld => 4L * _entryOf.Length;
+        // Its levels and values are its chunk's, counted with the chunk (NestedJsonColumn.MemoryHeld).
+        public override long MemoryHeld => 0;
+
+        /// <summary>Whether the leaf's chunk is streamed, a window of entries at a time.</summary>
+        public bool Streamed => _chunk.Streaming;
+
+        // Entries a streamed leaf reads at a time.
+        internal const int WindowEntries = 1 << 16;
+
+        protected override void Fill()
+        {
+            int count = Math.Min(WindowEntries, Entries - _entry);
+            if (count <= 0) return; // past the chunk: the caller reports it
+            _chunk.Advance(_entry, count);
+            var last = Path.Nodes[^1];
+            // The levels' arrays may have grown: taken again each window.
+            SetLevels(last.Rep > 0 ? _chunk.RepetitionLevels : null, last.Def > 0 ? _chunk.DefinitionLevels : null, Entries);
+            (_base, _ready) = (_chunk.First, _entry + count);
+        }
 
         /// <summary>The leaf read by Grouper, or null when Parquet.Net is to read it (another type, or pages Grouper does not decode).</summary>
         public static OwnLeaf? TryRead(RowGroupFile file, LeafPath leaf, ref PlainTextChunk? chunk)
@@ -480,15 +522,21 @@ internal sealed class NestedJsonColumn : SourceColumn
             if (physical is null) return null;
             var last = leaf.Nodes[^1];
             chunk ??= new PlainTextChunk(GrouperErrorKind.InvalidData);
-            if (!chunk.TryLoadLeveled(file, leaf.Field.Path.ToList(), last.Def, last.Rep, physical.Value)) return null;
+            if (!chunk.TryLoadLeveled(file, leaf.Field.Path.ToList(), last.Def, last.Rep, physical.Value, mayStream: true)) return null;
             var own = new OwnLeaf { Path = leaf, _chunk = chunk, _spec = spec, _physical = physical.Value };
             int entries = chunk.Count;
-            own._entryOf = new int[entries];
-            for (int e = 0; e < entries; e++)
-                if (!chunk.IsNull(e)) own._entryOf[own._count++] = e;
             own.SetLevels(last.Rep > 0 ? chunk.RepetitionLevels : null, last.Def > 0 ? chunk.DefinitionLevels : null, entries);
-            if (spec.Kind == ValueKind.String)
-                for (int i = 0; i < own._count; i++) own._textBytes += chunk.GetUtf8(own._entryOf[i]).Length;
+            if (chunk.Streaming)
+            {
+                own._ready = 0; // the first window is read as the first entry is asked for
+                return own;
+            }
+            for (int e = 0; e < entries; e++)
+                if (!chunk.IsNull(e))
+                {
+                    own._count++;
+                    if (spec.Kind == ValueKind.String) own._textBytes += chunk.GetUtf8(e).Length;
+                }
             return own;
         }
 
@@ -498,15 +546,15 @@ internal sealed class NestedJsonColumn : SourceColumn
 
         protected override void WriteKey(JsonRows json, int i)
         {
-            if (_spec.Kind == ValueKind.String) json.PropertyUtf8(_chunk.GetUtf8(_entryOf[i]));
+            if (_spec.Kind == ValueKind.String) json.PropertyUtf8(_chunk.GetUtf8(_entry));
             else base.WriteKey(json, i);
         }
 
         // The value Parquet.Net's reading gives (as a flat column's reading without it gives it: PlainValues).
         protected override object? Value(int i)
         {
-            if (_spec.Kind == ValueKind.Boolean) return _chunk.GetBoolean(_entryOf[i]);
-            var v = _chunk.GetUtf8(_entryOf[i]);
+            if (_spec.Kind == ValueKind.Boolean) return _chunk.GetBoolean(_entry);
+            var v = _chunk.GetUtf8(_entry);
             return _spec.Kind switch
             {
                 ValueKind.String => Encoding.UTF8.GetString(v),
@@ -527,16 +575,16 @@ internal sealed class NestedJsonColumn : SourceColumn
         {
             switch (_spec.Kind)
             {
-                case ValueKind.String: json.String(_chunk.GetUtf8(_entryOf[i])); break;
-                case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32: json.Integer(BinaryPrimitives.ReadInt32LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
-                case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32: json.Integer(BinaryPrimitives.ReadUInt32LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
-                case ValueKind.Int64: json.Integer(BinaryPrimitives.ReadInt64LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
-                case ValueKind.UInt64: json.Integer(BinaryPrimitives.ReadUInt64LittleEndian(_chunk.GetUtf8(_entryOf[i]))); break;
-                case ValueKind.Boolean: json.Raw(_chunk.GetBoolean(_entryOf[i]) ? "true"u8 : "false"u8); break;
+                case ValueKind.String: json.String(_chunk.GetUtf8(_entry)); break;
+                case ValueKind.Int8 or ValueKind.Int16 or ValueKind.Int32: json.Integer(BinaryPrimitives.ReadInt32LittleEndian(_chunk.GetUtf8(_entry))); break;
+                case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32: json.Integer(BinaryPrimitives.ReadUInt32LittleEndian(_chunk.GetUtf8(_entry))); break;
+                case ValueKind.Int64: json.Integer(BinaryPrimitives.ReadInt64LittleEndian(_chunk.GetUtf8(_entry))); break;
+                case ValueKind.UInt64: json.Integer(BinaryPrimitives.ReadUInt64LittleEndian(_chunk.GetUtf8(_entry))); break;
+                case ValueKind.Boolean: json.Raw(_chunk.GetBoolean(_entry) ? "true"u8 : "false"u8); break;
                 // Formatted into place: through a writer of its own and a copy, 2% of the 1 GB maps file's samples
                 // went to that way (0.7% now); formatting the number, the runtime's shortest round-trip text, is 6-7%.
-                case ValueKind.Double when json.Number(BinaryPrimitives.ReadDoubleLittleEndian(_chunk.GetUtf8(_entryOf[i]))): break;
-                case ValueKind.Float when json.Number(BinaryPrimitives.ReadSingleLittleEndian(_chunk.GetUtf8(_entryOf[i]))): break;
+                case ValueKind.Double when json.Number(BinaryPrimitives.ReadDoubleLittleEndian(_chunk.GetUtf8(_entry))): break;
+                case ValueKind.Float when json.Number(BinaryPrimitives.ReadSingleLittleEndian(_chunk.GetUtf8(_entry))): break;
                 default: base.WriteValue(json, i); break;
             }
         }
@@ -545,10 +593,10 @@ internal sealed class NestedJsonColumn : SourceColumn
         {
             if (_spec.Kind == ValueKind.Boolean)
             {
-                w.WriteBooleanValue(_chunk.GetBoolean(_entryOf[i]));
+                w.WriteBooleanValue(_chunk.GetBoolean(_entry));
                 return;
             }
-            var v = _chunk.GetUtf8(_entryOf[i]);
+            var v = _chunk.GetUtf8(_entry);
             switch (_spec.Kind)
             {
                 case ValueKind.String: w.WriteStringValue(v); break; // checked UTF-8 as the page was read

@@ -140,6 +140,12 @@ public sealed class ParquetRecordReader : RecordReader
     /// <summary>Whether leaf <paramref name="leaf"/> of nested column <paramref name="ordinal"/> was read by Grouper in the current row group (tests).</summary>
     internal bool LeafReadByGrouper(int ordinal, int leaf) => ((NestedJsonColumn)_columns[ordinal]).LeafReadByGrouper(leaf);
 
+    /// <summary>Whether leaf <paramref name="leaf"/> of nested column <paramref name="ordinal"/> is streamed in the current row group (tests).</summary>
+    internal bool LeafStreamed(int ordinal, int leaf) => ((NestedJsonColumn)_columns[ordinal]).LeafStreamed(leaf);
+
+    /// <summary>The memory the current row group's columns hold (tests).</summary>
+    internal long ColumnsMemoryHeld => _columns.Sum(c => c.MemoryHeld);
+
     private SourceColumn[] CreateColumns()
     {
         var columns = new SourceColumn[_specs.Length];

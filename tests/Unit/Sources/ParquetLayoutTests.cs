@@ -749,6 +749,87 @@ public class ParquetLayoutTests
     }
 
     /// <summary>
+    /// A row group of more list elements than may be read whole (10 bytes an entry beside the values: 300,000 rows
+    /// of up to five elements) has its leaves streamed, a window of entries at a time, and reads as Parquet.Net
+    /// reads it, row by row: nulls, empty lists, lists of lists, structs and maps whose entries cross the windows.
+    /// Read whole, such leaves took 14 bytes an entry (200,000 lists of 50 tokens: 216 MB at a 64 MB budget, 100 MB
+    /// streamed).
+    /// </summary>
+    [Fact]
+    public void Nested_leaves_of_a_tall_row_group_are_streamed_and_read_as_through_ParquetNet()
+    {
+        using var t = new TempDir();
+        var path = t["tall nested [1].parquet"];
+        DuckSql.Run($$"""
+            COPY (SELECT 'user-' || (i % 7) AS user,
+                         CASE WHEN i % 9 = 0 THEN NULL WHEN i % 9 = 1 THEN []::VARCHAR[]
+                              ELSE ['a' || (i % 3), NULL, 'tok' || i, 'é' || (i % 11)] END AS tags,
+                         [[i::INTEGER], [], NULL, [1::INTEGER, NULL]] AS grid,
+                         CASE WHEN i % 6 = 0 THEN NULL ELSE {'a': i, 'b': CASE WHEN i % 4 = 0 THEN NULL ELSE 'b' || i END} END AS s,
+                         MAP {'k' || (i % 2): (i * 0.5)::DOUBLE, 'z': NULL} AS m
+                  FROM range(300000) r(i))
+            TO '{{path}}' (FORMAT parquet, COMPRESSION SNAPPY, ROW_GROUP_SIZE 300000)
+            """);
+        using var mine = (ParquetRecordReader)SourceFiles.Open(path);
+        mine.ReadAheadLimit = 8L << 20; // as in a build at a 64 MB budget
+        using var theirs = new ParquetRecordReader(path, parquetNetOnly: true);
+        int n = 0;
+        while (mine.Read())
+        {
+            Assert.True(theirs.Read());
+            if (n == 0)
+            {
+                // Four or five entries a row are streamed; the struct's and the map's one or two are read whole.
+                Assert.True(mine.LeafStreamed(1, 0));
+                Assert.True(mine.LeafStreamed(2, 0));
+                Assert.False(mine.LeafStreamed(3, 0));
+                Assert.False(mine.LeafStreamed(4, 0));
+            }
+            for (int c = 1; c < mine.FieldCount; c++)
+            {
+                Assert.Equal(theirs.GetKind(c), mine.GetKind(c));
+                if (mine.GetKind(c) != ValueKind.Null) Assert.Equal(theirs.GetString(c), mine.GetString(c));
+            }
+            n++;
+        }
+        Assert.False(theirs.Read());
+        Assert.Equal(300000, n);
+
+        // Streaming saves what the pages allow: entries are decoded a page at a time. DuckDB writes a leaf's row
+        // group in a few large pages, Arrow's C++ writer (pyarrow's, so most published datasets') in pages of
+        // about 1 MB: 100,000 lists of 20 tokens written so hold 26 MB read whole, 11 MB streamed (a page of
+        // dictionary indexes is some 600,000 entries).
+        var tokens = t["tokens.parquet"];
+        static string[] Tokens(int i) => Enumerable.Range(0, 20).Select(j => "tok" + (i * 31 + j * 7) % 5000).ToArray();
+        using (var w = new ParquetSharp.ParquetFileWriter(tokens, [new ParquetSharp.Column<string>("user"), new ParquetSharp.Column<string[]>("tokens")], ParquetSharp.Compression.Snappy))
+        {
+            using var rg = w.AppendRowGroup();
+            using (var c = rg.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(0, 100_000).Select(i => $"u{i % 50}").ToArray());
+            using (var c = rg.NextColumn().LogicalWriter<string[]>()) c.WriteBatch(Enumerable.Range(0, 100_000).Select(Tokens).ToArray());
+            w.Close();
+        }
+        long Held(long readAhead)
+        {
+            using var r = (ParquetRecordReader)SourceFiles.Open(tokens);
+            r.ReadAheadLimit = readAhead;
+            long held = 0;
+            int i = 0;
+            while (r.Read())
+            {
+                Assert.Equal("[" + string.Join(",", Tokens(i).Select(x => $"\"{x}\"")) + "]", r.GetString(1));
+                Assert.Equal(readAhead < 32L << 20, r.LeafStreamed(1, 0));
+                if (i % 5000 == 0) held = Math.Max(held, r.ColumnsMemoryHeld);
+                i++;
+            }
+            Assert.Equal(100_000, i);
+            return held;
+        }
+        long whole = Held(64L << 20), streamed = Held(8L << 20);
+        Assert.True(whole > 20L << 20, $"read whole, the columns held {whole} bytes");
+        Assert.True(streamed < whole / 2, $"streamed, the columns held {streamed} bytes (whole: {whole})");
+    }
+
+    /// <summary>
     /// Nested columns whose leaves are text, integers, floating-point numbers, dates, timestamps or decimals (lists,
     /// lists of lists, structs, a map) are read by Grouper, leaf by leaf, and written as the JSON Parquet.Net's
     /// reading of them gives, byte for byte: nulls, empty lists, escapes, NaN and infinities, timestamps of every
