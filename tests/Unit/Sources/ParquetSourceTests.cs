@@ -337,6 +337,24 @@ public class ParquetSourceTests
         }
     }
 
+    /// <summary>Reads a (nullable) text column's chunk streamed, a source's window of rows at a time, checking every value; the largest its buffers grew.</summary>
+    private static long StreamedWindowByWindow(Grouper.Format.RowGroupFile file, string column, int rows, Func<int, string?> expected)
+    {
+        var chunk = new Grouper.Format.PlainTextChunk(GrouperErrorKind.InvalidData);
+        Assert.True(chunk.TryBegin(file, column, nullable: true, rows));
+        Assert.True(chunk.Streaming);
+        long peak = 0;
+        for (int from = 0; from < rows; from += ParquetRecordReader.WindowRows)
+        {
+            int count = Math.Min(ParquetRecordReader.WindowRows, rows - from);
+            chunk.Advance(from, count);
+            for (int i = from; i < from + count; i++)
+                if (expected(i) is { } v) Assert.Equal(v, System.Text.Encoding.UTF8.GetString(chunk.GetUtf8(i))); else Assert.True(chunk.IsNull(i));
+            peak = Math.Max(peak, chunk.BufferBytes);
+        }
+        return peak;
+    }
+
     [Theory]
     [InlineData(ParquetSharp.ParquetDataPageVersion.V1)]
     [InlineData(ParquetSharp.ParquetDataPageVersion.V2)]
@@ -368,18 +386,7 @@ public class ParquetSourceTests
             var column = meta.Columns.Single(c => c.MetaData!.PathInSchema[0] == "blob").MetaData!;
             Assert.Contains(Parquet.Meta.Encoding.DELTA_BYTE_ARRAY, column.Encodings!);
             Assert.True(column.TotalUncompressedSize < Grouper.Format.PlainTextChunk.StreamAbove / 4);
-            var chunk = new Grouper.Format.PlainTextChunk(GrouperErrorKind.InvalidData);
-            Assert.True(chunk.TryBegin(new Grouper.Format.RowGroupFile(fs.SafeFileHandle, path, meta), "blob", nullable: true, rows));
-            Assert.True(chunk.Streaming);
-            long peak = 0;
-            for (int from = 0; from < rows; from += ParquetRecordReader.WindowRows)
-            {
-                int count = Math.Min(ParquetRecordReader.WindowRows, rows - from);
-                chunk.Advance(from, count);
-                for (int i = from; i < from + count; i++)
-                    if (Value(i) is { } v) Assert.Equal(v, System.Text.Encoding.UTF8.GetString(chunk.GetUtf8(i))); else Assert.True(chunk.IsNull(i));
-                peak = Math.Max(peak, chunk.BufferBytes);
-            }
+            long peak = StreamedWindowByWindow(new Grouper.Format.RowGroupFile(fs.SafeFileHandle, path, meta), "blob", rows, Value);
             // A window's values (4 MB) and the rows kept across a window's edge, not a page's (20 MB) or the chunk's.
             Assert.True(peak < 8 << 20, $"the streamed chunk's buffers reached {peak} bytes");
         }
@@ -416,17 +423,7 @@ public class ParquetSourceTests
         {
             var meta = reader.Metadata!.RowGroups[0];
             Assert.True(meta.Columns.All(c => c.MetaData!.TotalUncompressedSize < 1 << 20));
-            var chunk = new Grouper.Format.PlainTextChunk(GrouperErrorKind.InvalidData);
-            Assert.True(chunk.TryBegin(new Grouper.Format.RowGroupFile(fs.SafeFileHandle, path, meta), "user_id", nullable: true, rows));
-            Assert.True(chunk.Streaming);
-            long peak = 0;
-            for (int from = 0; from < rows; from += ParquetRecordReader.WindowRows)
-            {
-                int count = Math.Min(ParquetRecordReader.WindowRows, rows - from);
-                chunk.Advance(from, count);
-                for (int i = from; i < from + count; i++) Assert.Equal($"u{i % 5}", System.Text.Encoding.UTF8.GetString(chunk.GetUtf8(i)));
-                peak = Math.Max(peak, chunk.BufferBytes);
-            }
+            long peak = StreamedWindowByWindow(new Grouper.Format.RowGroupFile(fs.SafeFileHandle, path, meta), "user_id", rows, i => $"u{i % 5}");
             Assert.True(peak < 2 << 20, $"the streamed chunk's buffers reached {peak} bytes");
         }
         // The source so, as in a build at a 64 MB budget (which reads ahead row groups of up to an eighth of it).
