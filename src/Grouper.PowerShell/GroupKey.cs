@@ -1,4 +1,3 @@
-using System.Globalization;
 using Grouper.Keys;
 
 namespace Grouper.PowerShell;
@@ -16,9 +15,9 @@ namespace Grouper.PowerShell;
 public sealed class GroupKey
 {
     public GroupKey(string text) => Text = text ?? "";
-    public GroupKey(int value) => Text = value.ToString(CultureInfo.InvariantCulture);
-    public GroupKey(long value) => Text = value.ToString(CultureInfo.InvariantCulture);
-    public GroupKey(ulong value) => Text = value.ToString(CultureInfo.InvariantCulture);
+    public GroupKey(int value) => Text = KeyText.Format(value);
+    public GroupKey(long value) => Text = KeyText.Format(value);
+    public GroupKey(ulong value) => Text = KeyText.Format(value);
     public GroupKey(double value) => Text = KeyText.Format(value);
     public GroupKey(float value) => Text = KeyText.Format(value);
     public GroupKey(decimal value) => Text = KeyText.Format(value);
@@ -31,6 +30,4 @@ public sealed class GroupKey
     public string Text { get; }
 
     public override string ToString() => Text;
-
-    public static implicit operator GroupKey(string text) => new(text);
 }

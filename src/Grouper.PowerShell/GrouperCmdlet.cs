@@ -181,16 +181,9 @@ public abstract class DatasetPathCmdlet : GrouperCmdlet
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = [];
 
-    /// <summary>Datasets from Get-GroupedDataset, for the cmdlets that take them from the pipeline in a parameter set of their own ("Dataset").</summary>
-    protected virtual GroupedDatasetInfo[] PipedDatasets => [];
-
-    /// <summary>The dataset folders named by -Path, -LiteralPath or -Dataset; bad ones are reported and skipped.</summary>
-    protected List<string> ResolveDatasetPaths() => ParameterSetName switch
-    {
-        "Dataset" => PipedDatasets.Select(d => d.Path).ToList(),
-        "LiteralPath" => ResolveInputPaths(LiteralPath, literal: true),
-        _ => ResolveInputPaths(Path, literal: false),
-    };
+    /// <summary>The dataset folders named by -Path or -LiteralPath; bad ones are reported and skipped.</summary>
+    protected List<string> ResolveDatasetPaths() =>
+        ParameterSetName == "LiteralPath" ? ResolveInputPaths(LiteralPath, literal: true) : ResolveInputPaths(Path, literal: false);
 }
 
 /// <summary>Open datasets by path, for cmdlets that take many groups from the pipeline.</summary>

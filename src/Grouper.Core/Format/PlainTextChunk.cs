@@ -354,7 +354,6 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
                 Array.Resize(ref _reps, _defs.Length);
             }
             _decoded = _leveled ? ReadLeveledPage(h, body, _codec, _decoded, _path) : ReadPage(h, body, _codec, _decoded, _optional, _path);
-            if (_dataUsed > _wholeAtMost && !_streaming) throw new LargerThanItsSizesException();
         }
     }
 
@@ -896,7 +895,9 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
             }
         }
         long room = head + size;
-        if (!_streaming && _dataUsed + room > _wholeAtMost) throw new LargerThanItsSizesException(); // before writing them out
+        // Only values decoded here take more than the chunk's sizes say (PLAIN pages and dictionaries take what they
+        // are): a chunk read whole stops before writing them out past what TryBegin allowed.
+        if (!_streaming && _dataUsed + room > _wholeAtMost) throw new LargerThanItsSizesException();
         if (room > int.MaxValue - _dataUsed) throw Damaged(path, "a page's values are too large");
         if (_data.Length < _dataUsed + room) Array.Resize(ref _data, (int)Math.Min(int.MaxValue, Math.Max(_dataUsed + room, _data.Length * 2L)));
         at = _dataUsed;

@@ -23,8 +23,6 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     [ValidateNotNull]
     public GroupedDatasetInfo[] Dataset { get; set; } = [];
 
-    protected override GroupedDatasetInfo[] PipedDatasets => Dataset;
-
     /// <summary>Only these columns (the others are not read at all).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -51,7 +49,7 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
         }
         var keys = BoundKeys(Key);
         if (keys is { Count: 0 }) return;
-        foreach (var path in ResolveDatasetPaths())
+        foreach (var path in ParameterSetName == "Dataset" ? Dataset.Select(d => d.Path).ToList() : ResolveDatasetPaths())
         {
             if (keys is null) EmitAll(path);
             else foreach (var k in keys) Emit(path, k);
