@@ -11,7 +11,7 @@ namespace Grouper.Util;
 /// its first seconds of each phase there, and the tiering compiler's thread shares two cores with the
 /// build's own two threads. Three kinds are marked:
 /// <list type="bullet">
-/// <item>A method called once that loops over every record (<c>AddAll</c>, its own readers' <c>AddAllOwn</c>,
+/// <item>A method called once that loops over every record (<c>AddAllOwn</c> for Grouper's own readers, <c>AddAllGeneral</c>,
 /// <c>ShardWriter.WriteAll</c>): the runtime replaces a method's code only for later calls, so such a loop
 /// ran its ReadyToRun code to the end of the phase (a tenth of the merging thread's time in a 1 GB build).</item>
 /// <item>Loops that call nothing virtual (the CSV tokenizer, the sort, the spill writer).</item>

@@ -35,6 +35,23 @@ public class HotTests
         Assert.All(loop, m => Assert.True((m.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0, m.Name));
         Assert.All(loop, m => Assert.False(m.ContainsGenericParameters, m.Name));
     }
+    [Fact]
+    public void A_text_sources_record_loop_is_compiled_beside_its_first_records_callees_on_a_worker_and_only_the_loop_is_left_to_its_call()
+    {
+        foreach (var beside in new[] { GroupedDatasetBuilder.LoopBeside<RowCodec.CsvText>(), GroupedDatasetBuilder.LoopBeside<RowCodec.JsonText>() })
+        {
+            Assert.Equal(["RowCodec.EncodeOwn", "SortBuffer.Add", "ExternalSorter.Add"], beside.Select(m => $"{m.DeclaringType!.Name}.{m.Name}"));
+            Assert.All(beside, m => Assert.True((m.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0, m.Name));
+            Assert.All(beside, m => Assert.False(m.ContainsGenericParameters, m.Name));
+        }
+        // AddAll only dispatches, and is left to its ReadyToRun code; the loops it calls are marked.
+        var builder = typeof(GroupedDatasetBuilder);
+        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
+        Assert.Equal(MethodImplAttributes.IL, builder.GetMethod(nameof(GroupedDatasetBuilder.AddAll))!.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization);
+        foreach (var loop in new[] { "AddAllOwn", "AddAllGeneral" })
+            Assert.True((builder.GetMethod(loop, all)!.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0, loop);
+    }
+
     /// <summary>
     /// A build told how much input to expect compiles the writing phase's loops for its columns while it reads (once
     /// a run from the input's second half is spilled); one that spills nothing, or does not know how far it has
