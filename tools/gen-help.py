@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Writes src/Grouper.PowerShell/en-US/Grouper.PowerShell.dll-Help.xml (MAML) from the text below.
-Run after changing a cmdlet's parameters or help; the build copies the XML into the module."""
+Run after changing a cmdlet's parameters or help; the build copies the XML into the module. Edit the text here,
+never the XML: `gen-help.py --check` says whether the XML is what this writes (it exits 1 when not), and a test
+(tests/Pester ModuleTests) checks the XML's parameters against the cmdlets'."""
 from xml.sax.saxutils import escape as e
 import os
+import sys
 
 CMDLETS = [
  dict(name="New-GroupedDataset", verb="New", noun="GroupedDataset",
@@ -274,5 +277,9 @@ def cmd(c):
 
 xml = '<?xml version="1.0" encoding="utf-8"?>\n<helpItems schema="maml" xmlns="http://msh">' + "".join(cmd(c) for c in CMDLETS) + "\n</helpItems>\n"
 out = os.path.join(os.path.dirname(__file__), "..", "src", "Grouper.PowerShell", "en-US", "Grouper.PowerShell.dll-Help.xml")
+if "--check" in sys.argv[1:]:
+    same = os.path.exists(out) and open(out, encoding="utf-8").read() == xml
+    print(os.path.normpath(out), "is what gen-help.py writes" if same else "differs from what gen-help.py writes: edit gen-help.py, then run it")
+    sys.exit(0 if same else 1)
 open(out, "w", encoding="utf-8").write(xml)
 print("wrote", os.path.normpath(out))

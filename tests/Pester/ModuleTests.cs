@@ -56,6 +56,60 @@ public sealed class ModuleTests : IDisposable
         Assert.Contains("THE FORMAT", about);
     }
 
+    /// <summary>
+    /// Every parameter a cmdlet has is in its help, and nothing else, with the type, whether it is required, the
+    /// position and the pipeline input the cmdlet declares: the help is written by tools/gen-help.py from its own
+    /// text, and a parameter added, renamed or bound differently in the code must be changed there too.
+    /// </summary>
+    [Fact]
+    public void Each_cmdlets_help_names_its_parameters_as_the_cmdlet_declares_them()
+    {
+        var common = new HashSet<string>(System.Management.Automation.Cmdlet.CommonParameters, StringComparer.OrdinalIgnoreCase);
+        var names = _ps.Run("(Get-Module Grouper).ExportedCmdlets.Keys").Select(o => o.ToString()!).ToList();
+        var mismatches = new List<string>();
+        foreach (var n in names)
+        {
+            var command = (CommandInfo)_ps.Run($"Get-Command {n}").Single().BaseObject;
+            var declared = command.Parameters.Values.Where(p => !common.Contains(p.Name)).ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+            var help = _ps.Run($"(Get-Help {n} -Full).parameters.parameter").ToDictionary(h => h.Properties["name"].Value!.ToString()!, StringComparer.OrdinalIgnoreCase);
+            foreach (var missing in declared.Keys.Except(help.Keys, StringComparer.OrdinalIgnoreCase)) mismatches.Add($"{n} -{missing}: not in the help");
+            foreach (var extra in help.Keys.Except(declared.Keys, StringComparer.OrdinalIgnoreCase)) mismatches.Add($"{n} -{extra}: in the help, not in the cmdlet");
+            foreach (var (name, p) in declared)
+            {
+                if (!help.TryGetValue(name, out var h)) continue;
+                var sets = p.ParameterSets.Values.ToList();
+                string Says(string property) => h.Properties[property].Value?.ToString() ?? "";
+                // Required: mandatory in every parameter set the parameter is in (-Path is, in its own set).
+                var required = sets.All(s => s.IsMandatory) ? "true" : "false";
+                var positions = sets.Select(s => s.Position).Distinct().ToList();
+                var position = positions.Count == 1 ? (positions[0] == int.MinValue ? "named" : positions[0].ToString(System.Globalization.CultureInfo.InvariantCulture)) : "several";
+                bool byValue = sets.Any(s => s.ValueFromPipeline), byName = sets.Any(s => s.ValueFromPipelineByPropertyName);
+                var pipeline = (byValue, byName) switch
+                {
+                    (true, true) => "true (ByValue, ByPropertyName)",
+                    (true, false) => "true (ByValue)",
+                    (false, true) => "true (ByPropertyName)",
+                    _ => "false",
+                };
+                var type = HelpTypeName(p.ParameterType);
+                var helpType = (h.Properties["type"].Value as PSObject)?.Properties["name"].Value?.ToString();
+                foreach (var (what, code, text) in new[] { ("required", required, Says("required")), ("position", position, Says("position")),
+                             ("pipeline input", pipeline, Says("pipelineInput")), ("type", type, helpType ?? "") })
+                    if (!string.Equals(code, text, StringComparison.OrdinalIgnoreCase)) mismatches.Add($"{n} -{name}: {what} is '{code}' in the cmdlet, '{text}' in the help");
+            }
+        }
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
+
+    // The type names the help uses: PowerShell's short names for the common types, the .NET name for the rest.
+    private static string HelpTypeName(Type t)
+    {
+        t = Nullable.GetUnderlyingType(t) ?? t;
+        if (t.IsArray) return HelpTypeName(t.GetElementType()!) + "[]";
+        return t == typeof(string) ? "string" : t == typeof(int) ? "int" : t == typeof(long) ? "long" : t == typeof(double) ? "double"
+            : t == typeof(SwitchParameter) ? "switch" : t == typeof(PSObject) ? "psobject" : t == typeof(ScriptBlock) ? "scriptblock" : t.Name;
+    }
+
     [Fact]
     public void Core_and_its_dependencies_load_in_their_own_context()
     {
