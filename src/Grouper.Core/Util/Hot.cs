@@ -42,14 +42,20 @@ internal static class Hot
     /// at the time only: compiling the reading loops this way as a build started measured no faster, the
     /// thread that was to call them being the one starting.
     /// </summary>
-    public static void CompileAhead(params Type[] types) => Workers.Run(() =>
+    public static void CompileAhead(params Type[] types) => CompileAhead(Marked(types));
+
+    /// <summary>Compiles <paramref name="methods"/> on a worker, ahead of their first call (enumerated there).</summary>
+    public static void CompileAhead(IEnumerable<MethodInfo> methods) => Workers.Run(() => Compile(methods));
+
+    /// <summary>Compiles <paramref name="methods"/> on this thread; one that cannot be is compiled at its first call, as without this.</summary>
+    public static void Compile(IEnumerable<MethodInfo> methods)
     {
-        foreach (var method in Marked(types))
+        foreach (var method in methods)
         {
             try { RuntimeHelpers.PrepareMethod(method.MethodHandle); }
             catch (Exception) { /* then it is compiled at its first call, as without this */ }
         }
-    });
+    }
 
     /// <summary>The methods of <paramref name="types"/> marked <see cref="Path"/> that can be compiled as they are (not generic).</summary>
     internal static IEnumerable<MethodInfo> Marked(params Type[] types) =>

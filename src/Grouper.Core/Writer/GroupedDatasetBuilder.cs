@@ -270,14 +270,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
             .. _options.Compression == ShardCompression.Snappy ? [typeof(SnappyEncoder)] : Type.EmptyTypes];
 
     /// <summary>Compiles, on this thread, the marked methods a record of <typeparamref name="TText"/>'s source goes through.</summary>
-    private static void CompileRecordLoop<TText>() where TText : struct, RowCodec.ITextValues
-    {
-        try
-        {
-            foreach (var m in RecordLoop<TText>()) RuntimeHelpers.PrepareMethod(m.MethodHandle);
-        }
-        catch (Exception) { /* then each is compiled at its first call, as without this */ }
-    }
+    private static void CompileRecordLoop<TText>() where TText : struct, RowCodec.ITextValues => Hot.Compile(RecordLoop<TText>());
 
     /// <summary>The marked methods a record of <typeparamref name="TText"/>'s source goes through (a test checks they are found and marked).</summary>
     internal static MethodInfo[] RecordLoop<TText>() where TText : struct, RowCodec.ITextValues =>
@@ -317,16 +310,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
     /// </summary>
     private static void CompileLoopBeside<TText>() where TText : struct, RowCodec.ITextValues
     {
-        if (Interlocked.Exchange(ref LoopCompiled<TText>.Asked, 1) != 0) return;
-        var methods = LoopBeside<TText>();
-        Workers.Run(() =>
-        {
-            foreach (var m in methods)
-            {
-                try { RuntimeHelpers.PrepareMethod(m.MethodHandle); }
-                catch (Exception) { /* then it is compiled at its first call, as without this */ }
-            }
-        });
+        if (Interlocked.Exchange(ref LoopCompiled<TText>.Asked, 1) == 0) Hot.CompileAhead(LoopBeside<TText>());
     }
 
     /// <summary>What <see cref="CompileLoopBeside{TText}"/> compiles (a test checks they are found and marked).</summary>
