@@ -195,6 +195,36 @@ public class CrashTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_next_writer_deletes_its_own_destination_s_leftovers_only_whatever_characters_its_name_holds()
+    {
+        if (OperatingSystem.IsWindows()) return; // '?' and '*' are not file name characters there
+        using var t = new TempDir();
+        var input = t["in.csv"];
+        WriteInput(input);
+        // Another destination's build in progress, whose work folder a wildcard in this destination's name would match,
+        // and this destination's own leftovers.
+        var others = new[] { Directory.CreateDirectory(t[".dx.grouper-tmp-live"]).FullName, Directory.CreateDirectory(t[".dxy.grouper-old-live"]).FullName };
+        File.WriteAllText(Path.Combine(others[1], DatasetManifest.FileName), "{}");
+        var dest = t["d?"];
+        var dead = Directory.CreateDirectory(t[".d?.grouper-tmp-dead"]).FullName;
+        var aside = Directory.CreateDirectory(t[".d?.grouper-old-1"]).FullName;
+        using (var next = new GroupedDatasetBuilder(dest, new BuildOptions { Key = KeySpec.FromColumns("user") }))
+        {
+            Assert.Equal(2, next.Recovered.Count);
+            Assert.Contains(next.Recovered, r => r.Contains(dead));
+            Assert.Contains(next.Recovered, r => r.Contains(aside));
+        }
+        Assert.False(Directory.Exists(dead));
+        Assert.False(Directory.Exists(aside));
+        foreach (var other in others) Assert.True(Directory.Exists(other), $"{other} was deleted");
+        // The same with a star.
+        var star = Directory.CreateDirectory(t[".d*.grouper-tmp-dead"]).FullName;
+        using (var next = new GroupedDatasetBuilder(t["d*"], new BuildOptions { Key = KeySpec.FromColumns("user") }))
+            Assert.Contains(next.Recovered, r => r.Contains(star));
+        foreach (var other in others) Assert.True(Directory.Exists(other), $"{other} was deleted");
+    }
+
+    [Fact]
     public void A_second_writer_fails_at_once_and_a_dead_writer_does_not_block()
     {
         using var t = new TempDir();
