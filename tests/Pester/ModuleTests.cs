@@ -407,6 +407,17 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal(2L, _ps.Run("(Get-GroupedDataset out).GroupCount").Single().BaseObject);
         Assert.Empty(TempLeftovers());
         Assert.Empty(Directory.GetDirectories(_ps.Dir, ".*"));
+
+        // The destination as tab completion writes an existing folder: with a trailing separator, the same folder.
+        var slashed = "out" + Path.DirectorySeparatorChar;
+        Assert.Equal("DestinationExists,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", TheError($"New-GroupedDataset people.csv {slashed} -GroupBy user").FullyQualifiedErrorId);
+        _ps.Run($"New-GroupedDataset people.csv {slashed} -GroupBy user -Force | Out-Null");
+        Assert.Equal(4L, _ps.Run("(Get-GroupedDataset out).GroupCount").Single().BaseObject);
+        _ps.Run($"New-GroupedDataset people.csv new{Path.DirectorySeparatorChar} -GroupBy city | Out-Null");
+        Assert.Equal(2L, _ps.Run("(Get-GroupedDataset new).GroupCount").Single().BaseObject);
+        Assert.Empty(TempLeftovers());
+        Assert.Empty(Directory.GetDirectories(_ps.Dir, ".*"));
+        Assert.Empty(Directory.GetFileSystemEntries(_ps["out"], ".*"));
     }
 
     [Fact]

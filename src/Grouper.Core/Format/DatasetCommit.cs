@@ -6,6 +6,14 @@ namespace Grouper.Format;
 internal static class DatasetCommit
 {
     /// <summary>
+    /// A destination's full path without a trailing separator: "out/" is the folder out, as a shell's completion
+    /// writes it. With the separator its name was empty and its parent the destination itself, so a build worked
+    /// inside it and could not commit (a new one was refused as "not a Grouper dataset" and left an empty folder;
+    /// a replacement failed with "Invalid argument").
+    /// </summary>
+    public static string FullPath(string destination) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+
+    /// <summary>
     /// Cleans up after writers of <paramref name="destination"/> that died: a dataset set aside by an
     /// interrupted replacement goes back if the destination is missing (else it is deleted), and work
     /// folders of dead builds are deleted. Call it holding the destination's lock. Returns what it did.

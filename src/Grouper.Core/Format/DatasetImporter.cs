@@ -48,7 +48,7 @@ public static class DatasetImporter
         var files = ParquetFiles(source);
         if (files.Count == 0) throw new GrouperException(GrouperErrorKind.NotFound, $"{source} holds no Parquet files.", source);
         bool inPlace = destination is null;
-        string root = inPlace ? (Directory.Exists(source) ? Path.GetFullPath(source) : Path.GetDirectoryName(files[0])!) : Path.GetFullPath(destination!);
+        string root = inPlace ? (Directory.Exists(source) ? DatasetCommit.FullPath(source) : Path.GetDirectoryName(files[0])!) : DatasetCommit.FullPath(destination!);
         using var writerLock = DestinationLock.Acquire(root);
         if (!inPlace) DatasetCommit.Recover(root);
         if (inPlace && File.Exists(Path.Combine(root, DatasetManifest.FileName)) && !overwrite)

@@ -49,7 +49,7 @@ public static class DatasetMerger
         IProgress<BuildProgress>? progress = null, long memoryLimit = BuildOptions.DefaultMemoryLimit)
     {
         if (partPaths.Count == 0) throw new GrouperException(GrouperErrorKind.InvalidArgument, "There are no parts to merge.");
-        destination = Path.GetFullPath(destination);
+        destination = DatasetCommit.FullPath(destination);
         using var writerLock = DestinationLock.Acquire(destination);
         DatasetCommit.Recover(destination);
         if (!overwrite && (Directory.Exists(destination) || File.Exists(destination)))

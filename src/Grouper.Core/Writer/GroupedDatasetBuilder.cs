@@ -75,7 +75,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         if (options.Worker is { Split: WorkerSplit.Key } && options.Key.MergeKeys > 0)
             throw new GrouperException(GrouperErrorKind.InvalidArgument, "Merged natural ids (ids per group) cannot be split by key across workers: a merged group spans keys of several workers.");
         options.Key.Reset();
-        _destination = Path.GetFullPath(destination);
+        _destination = DatasetCommit.FullPath(destination);
         if (Path.GetDirectoryName(_destination) is null)
             throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The destination {_destination} has no parent folder.");
         try

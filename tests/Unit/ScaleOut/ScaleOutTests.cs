@@ -89,7 +89,11 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         AssertSameGroups(t["single"], t["merged"]);
         // The parts are still whole datasets (shards were linked or copied, not moved).
         foreach (var p in parts) using (GroupedDataset.Open(p)) { }
+        // A destination spelt with a trailing separator is that folder (its parent is not the destination itself).
+        DatasetMerger.Merge(parts, t["merged again"] + Path.DirectorySeparatorChar);
+        AssertSameGroups(t["single"], t["merged again"]);
         Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
+        Assert.Empty(Directory.GetFileSystemEntries(t["merged again"], ".*"));
     }
 
     /// <summary>
@@ -407,6 +411,15 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         Assert.Empty(DatasetVerifier.Verify(dir));
         Assert.Equal(GrouperErrorKind.DestinationExists, Assert.Throws<GrouperException>(() => DatasetImporter.Import(dir, KeySpec.FromColumns("user_id"), null)).Kind);
+        // The folder spelt with a trailing separator, as a shell's completion writes it: the same folder, replaced in place,
+        // its lock beside it (not inside), and a new dataset likewise.
+        var slashed = dir + Path.DirectorySeparatorChar;
+        Assert.Equal(GrouperErrorKind.DestinationExists, Assert.Throws<GrouperException>(() => DatasetImporter.Import(slashed, KeySpec.FromColumns("user_id"), null)).Kind);
+        Assert.Equal(700, DatasetImporter.Import(slashed, KeySpec.FromColumns("user_id"), null, overwrite: true).GroupCount);
+        Assert.Empty(Directory.GetFileSystemEntries(dir, ".*"));
+        Assert.Equal(700, DatasetImporter.Import(slashed, KeySpec.FromColumns("user_id"), t["imported again"] + Path.DirectorySeparatorChar).GroupCount);
+        Assert.Empty(DatasetVerifier.Verify(t["imported again"]));
+        Assert.Empty(Directory.GetFileSystemEntries(t.Path, ".*"));
     }
 
     [Fact]

@@ -394,6 +394,21 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void A_destination_written_with_a_trailing_separator_is_that_folder()
+    {
+        using var t = new TempDir();
+        var slashed = t["ds"] + Path.DirectorySeparatorChar;
+        Build(slashed, Rows(10, 2));
+        using (var ds = GroupedDataset.Open(t["ds"])) Assert.Equal(10, ds.Manifest.RecordCount);
+        Assert.Equal(GrouperErrorKind.DestinationExists, Assert.Throws<GrouperException>(() => Build(slashed, Rows(20, 3))).Kind);
+        // Replaced through the same spelling, as a shell's completion of the existing folder writes it.
+        Build(slashed, Rows(20, 3), tweak: o => new BuildOptions { Key = o.Key, Overwrite = true });
+        using (var ds = GroupedDataset.Open(slashed)) Assert.Equal(20, ds.Manifest.RecordCount);
+        Assert.Equal([t["ds"]], Directory.GetFileSystemEntries(t.Path));
+        Assert.Equal(["data", "index.gidx", "manifest.json"], Directory.GetFileSystemEntries(t["ds"]).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Overwrite_never_replaces_a_folder_that_is_not_a_dataset()
     {
         using var t = new TempDir();
