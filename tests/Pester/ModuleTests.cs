@@ -319,6 +319,24 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void A_folder_that_holds_the_destination_is_built_again_without_the_dataset_s_own_files()
+    {
+        Directory.CreateDirectory(_ps["in [put]"]);
+        WriteCsv(_ps["in [put]/people.csv"]);
+        _ps.Run("New-GroupedDataset -LiteralPath 'in [put]' -Destination 'in [put]/grouped' -GroupBy user | Out-Null");
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _ps.Runspace;
+        // Rebuilt with -Force: the folder now holds the dataset's shards and manifest too, which are not input.
+        var info = ps.AddScript("New-GroupedDataset -LiteralPath 'in [put]' -Destination 'in [put]/grouped' -GroupBy city -Force").Invoke().Single();
+        Assert.False(ps.HadErrors);
+        Assert.Equal(200L, info.Properties["RecordCount"].Value);
+        Assert.Equal(2L, info.Properties["GroupCount"].Value);
+        var warning = Assert.Single(ps.Streams.Warning).Message;
+        Assert.Contains("Skipped 2 files of", warning);
+        Assert.Contains("inside the destination", warning);
+    }
+
+    [Fact]
     public void A_key_script_sees_each_record()
     {
         var (_, users) = WriteCsv(_ps["people.csv"]);

@@ -91,6 +91,17 @@ public static class SourceFiles
         return Array.IndexOf(Known, ext) >= 0 && (int)format >= 0;
     }
 
+    /// <summary>
+    /// True when <paramref name="file"/> is inside <paramref name="folder"/> (at any depth): an input inside a build's
+    /// destination is that dataset's own file (a folder given as input that holds the destination, read again by a
+    /// rebuild with -Force), not input. Names compare as the file system does: by case on Linux only.
+    /// </summary>
+    public static bool IsInside(string file, string folder)
+    {
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar;
+        return Path.GetFullPath(file).StartsWith(root, OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>Opens one file as a record reader.</summary>
     public static RecordReader Open(string path, SourceFormat? format = null)
     {

@@ -258,7 +258,16 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     {
         foreach (var path in paths)
         {
-            try { _files.AddRange(SourceFiles.Expand(path)); }
+            try
+            {
+                // A folder that holds the destination holds its dataset too: a rebuild with -Force read the old shards.
+                int skipped = 0;
+                foreach (var file in SourceFiles.Expand(path))
+                    if (SourceFiles.IsInside(file, _destination)) skipped++;
+                    else _files.Add(file);
+                if (skipped > 0)
+                    WriteWarning($"Skipped {skipped} file{(skipped == 1 ? "" : "s")} of {path} inside the destination {_destination}, which this build writes.");
+            }
             catch (GrouperException ex)
             {
                 _failedInputs++;

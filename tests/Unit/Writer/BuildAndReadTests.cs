@@ -3,6 +3,7 @@ using Grouper.Format;
 using Grouper.Keys;
 using Grouper.Reading;
 using Grouper.Schema;
+using Grouper.Sources;
 using Grouper.Writer;
 using Xunit;
 using static Grouper.Tests.TestRecords;
@@ -406,6 +407,28 @@ public class BuildAndReadTests
         using (var ds = GroupedDataset.Open(slashed)) Assert.Equal(20, ds.Manifest.RecordCount);
         Assert.Equal([t["ds"]], Directory.GetFileSystemEntries(t.Path));
         Assert.Equal(["data", "index.gidx", "manifest.json"], Directory.GetFileSystemEntries(t["ds"]).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void A_file_inside_the_destination_is_not_input()
+    {
+        using var t = new TempDir();
+        Build(t["ds"], Rows(10, 2)); // a dataset to replace, with a file beside its own
+        File.WriteAllText(t["ds/in.csv"], "user,n\nu1,1\n");
+        File.WriteAllText(t["elsewhere.csv"], "user,n\nu1,1\n");
+        using var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user"), Overwrite = true });
+        using (var r = SourceFiles.Open(t["ds/in.csv"]))
+        {
+            var ex = Assert.Throws<GrouperException>(() => b.AddAll(r));
+            Assert.Equal(GrouperErrorKind.InvalidArgument, ex.Kind);
+            Assert.Contains("is inside the destination", ex.Message);
+            Assert.Equal(t["ds/in.csv"], ex.SourceName);
+        }
+        // A name that only starts like the destination's is outside it.
+        Assert.False(SourceFiles.IsInside(t["ds2/in.csv"], t["ds"]));
+        Assert.True(SourceFiles.IsInside(t["ds/a/b.csv"], t["ds"] + Path.DirectorySeparatorChar));
+        using (var r = SourceFiles.Open(t["elsewhere.csv"])) b.AddAll(r);
+        Assert.Equal(1, b.Complete().RecordCount);
     }
 
     [Fact]
