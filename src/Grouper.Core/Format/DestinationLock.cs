@@ -7,17 +7,21 @@ namespace Grouper.Format;
 internal sealed class DestinationLock : IDisposable
 {
     private readonly FileStream _file;
+    private readonly List<string> _created;
 
-    private DestinationLock(FileStream file) => _file = file;
+    private DestinationLock(FileStream file, List<string> created) => (_file, _created) = (file, created);
 
     public static DestinationLock Acquire(string destination)
     {
         var parent = Path.GetDirectoryName(destination)!;
+        // The folders made here, deepest first, for Dispose.
+        var created = new List<string>();
+        for (var dir = parent; !string.IsNullOrEmpty(dir) && !Directory.Exists(dir); dir = Path.GetDirectoryName(dir)) created.Add(dir);
         Directory.CreateDirectory(parent);
         var path = Path.Combine(parent, $".{Path.GetFileName(destination)}.grouper-lock");
         try
         {
-            return new DestinationLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose));
+            return new DestinationLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose), created);
         }
         catch (IOException ex) when (File.Exists(path))
         {
@@ -26,5 +30,17 @@ internal sealed class DestinationLock : IDisposable
         }
     }
 
-    public void Dispose() => _file.Dispose();
+    /// <summary>
+    /// Lets the lock go, and the folders it made for itself when they are empty again: a build into a/b/out that
+    /// failed left a/b behind. A committed dataset (or anything another process put there since) keeps them.
+    /// </summary>
+    public void Dispose()
+    {
+        _file.Dispose();
+        foreach (var dir in _created)
+        {
+            try { Directory.Delete(dir); } // not recursive: a folder that holds anything stays, and so do those above it
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { break; }
+        }
+    }
 }

@@ -461,6 +461,12 @@ public class BuildAndReadTests
         Assert.Contains("test-input, row 40001", ex.Message);
         Assert.Equal(40_001, ex.Row);
         Assert.Empty(Directory.GetFileSystemEntries(t.Path));
+
+        // Nor the folders made for a destination whose parent did not exist; a dataset committed there keeps them.
+        Assert.Throws<GrouperException>(() => Build(t["a/b [c]/ds"], rows(), memory: 4 << 20));
+        Assert.Empty(Directory.GetFileSystemEntries(t.Path));
+        Build(t["a/b [c]/ds"], Rows(10, 2));
+        Assert.Equal([t["a/b [c]/ds"]], Directory.GetFileSystemEntries(t["a/b [c]"]));
     }
 
     [Fact]
