@@ -16,9 +16,14 @@ namespace Grouper.Format;
 /// </summary>
 public static class DatasetImporter
 {
-    /// <summary>The Parquet files of a folder (or the one file), in the order a build reads them.</summary>
-    private static List<string> ParquetFiles(string source) =>
-        SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet).ToList();
+    /// <summary>
+    /// The Parquet files of a folder (or the one file), in the order a build reads them; none inside
+    /// <paramref name="destination"/>: a source folder that holds the destination holds that dataset's shards too
+    /// once it is written, which an import again with -Force took for source files.
+    /// </summary>
+    private static List<string> ParquetFiles(string source, string? destination) =>
+        SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet
+            && (destination is null || !SourceFiles.IsInside(f, destination))).ToList();
 
     /// <summary>
     /// Builds a new grouped dataset from the Parquet files under <paramref name="source"/> instead (files whose
@@ -26,7 +31,7 @@ public static class DatasetImporter
     /// </summary>
     public static DatasetManifest Regroup(string source, string destination, BuildOptions options, CancellationToken ct = default)
     {
-        var files = ParquetFiles(source);
+        var files = ParquetFiles(source, destination);
         using var builder = new GroupedDatasetBuilder(destination, options);
         builder.ExpectFiles(files);
         foreach (var f in files)
@@ -45,8 +50,8 @@ public static class DatasetImporter
     public static DatasetManifest Import(string source, KeySpec key, string? destination, bool overwrite = false,
         ShardTransfer transfer = ShardTransfer.Link, long memoryLimit = BuildOptions.DefaultMemoryLimit, CancellationToken ct = default, bool durable = false)
     {
-        var files = ParquetFiles(source);
-        if (files.Count == 0) throw new GrouperException(GrouperErrorKind.NotFound, $"{source} holds no Parquet files.", source);
+        var files = ParquetFiles(source, destination);
+        if (files.Count == 0) throw new GrouperException(GrouperErrorKind.NotFound, $"{source} holds no Parquet files{(destination is null ? "" : " outside the destination")}.", source);
         bool inPlace = destination is null;
         string root = inPlace ? (Directory.Exists(source) ? DatasetCommit.FullPath(source) : Path.GetDirectoryName(files[0])!) : DatasetCommit.FullPath(destination!);
         using var writerLock = DestinationLock.Acquire(root);

@@ -420,6 +420,11 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(700, DatasetImporter.Import(slashed, KeySpec.FromColumns("user_id"), t["imported again"] + Path.DirectorySeparatorChar).GroupCount);
         Assert.Empty(DatasetVerifier.Verify(t["imported again"]));
         Assert.Empty(Directory.GetFileSystemEntries(t.Path, ".*"));
+        // A new dataset inside the source folder, imported again with overwrite: its own shards are not source files.
+        var inner = Path.Combine(dir, "inner");
+        for (int i = 0; i < 2; i++)
+            Assert.Equal(60_000, DatasetImporter.Import(dir, KeySpec.FromColumns("user_id"), inner, overwrite: true, transfer: ShardTransfer.Copy).RecordCount);
+        Assert.Empty(DatasetVerifier.Verify(inner));
     }
 
     [Fact]
