@@ -180,7 +180,7 @@ CMDLETS = [
    "The workers of a file split (-SplitBy File) each infer JSON Lines and object columns from their own files, so their parts' schemas may differ: integers in one and fractions in another, a column nullable or absent in one only, Parquet inputs of different integer widths, decimal scales or time units. Then the merge writes the parts' records again under the types that hold them all (integers to int64 or double, decimals to the largest scale and whole digits, times to the finest unit, any column nullable where one part lacks it), with a warning; this takes as long as a build, and -Transfer does not apply. Text against numbers, or instants against local times, is refused, naming the column and both parts.",
    "Write-Progress shows how far the merge is, a few times a second: the records of the shards linked, copied or moved so far of all the parts' records (the shard under way as the current operation), then the merge of the indexes; a rewrite reports as a build does."],
   params=[
-   ("Path","string[]",True,"0","false","true","The parts (wildcards, e.g. part-*)."),
+   ("Path","string[]",True,"0","false","true","The parts (wildcards, e.g. part-*). The destination, when a wildcard matches it too (part-* merged into part-all again with -Force), is skipped with a warning."),
    ("LiteralPath","string[]",True,"named","true (ByPropertyName)","false","The parts, taken exactly as written. Aliases: PSPath, LP."),
    ("Destination","string",True,"1","false","false","The merged dataset."),
    ("Transfer","TransferMode",False,"named","false","false","Link (default), Copy or Move the shards."),

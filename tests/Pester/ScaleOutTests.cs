@@ -45,6 +45,19 @@ public sealed class ScaleOutTests : IDisposable
         Assert.Equal(Groups(_ps["single"]), Groups(_ps["merged"]));
         Assert.Equal(Records(_ps["single"]), Records(_ps["merged"]));
 
+        // The merged dataset named like its parts, merged again: the wildcard finds it among them, and it is skipped.
+        _ps.Run("Merge-GroupedDataset -Path part-* -Destination part-all | Out-Null");
+        using (var again = System.Management.Automation.PowerShell.Create())
+        {
+            again.Runspace = _ps.Runspace;
+            again.AddScript("Merge-GroupedDataset -Path part-* -Destination part-all -Force");
+            Assert.Equal(4000L, Assert.Single(again.Invoke()).Properties["RecordCount"].Value);
+            Assert.Empty(again.Streams.Error);
+            Assert.Contains("Skipped the destination", Assert.Single(again.Streams.Warning).Message);
+        }
+        Assert.Equal(Records(_ps["single"]), Records(_ps["part-all"]));
+        Directory.Delete(_ps["part-all"], true);
+
         Directory.Delete(_ps["part-2"], true);
         var (_, errors) = _ps.Invoke("Merge-GroupedDataset -Path part-* -Destination again");
         Assert.Equal("Merge.InvalidDataset,Grouper.PowerShell.Commands.MergeGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);

@@ -23,7 +23,7 @@ public static class DatasetImporter
     /// </summary>
     private static List<string> ParquetFiles(string source, string? destination) =>
         SourceFiles.Expand(source).Where(f => SourceFiles.TryDetectFormat(f, out var fmt) && fmt == SourceFormat.Parquet
-            && (destination is null || !SourceFiles.IsInside(f, destination))).ToList();
+            && (destination is null || !SourceFiles.IsWithin(f, destination))).ToList();
 
     /// <summary>
     /// Builds a new grouped dataset from the Parquet files under <paramref name="source"/> instead (files whose

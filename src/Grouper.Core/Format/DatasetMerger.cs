@@ -59,7 +59,12 @@ public static class DatasetMerger
         var parts = new List<GroupedDataset>();
         try
         {
-            foreach (var p in partPaths) parts.Add(GroupedDataset.Open(p));
+            foreach (var p in partPaths)
+            {
+                if (SourceFiles.IsWithin(p, destination))
+                    throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The part {p} is the destination {destination} (or inside it), which this merge writes.", p);
+                parts.Add(GroupedDataset.Open(p));
+            }
             parts.Sort((a, b) => (a.Manifest.Worker?.Index ?? -1).CompareTo(b.Manifest.Worker?.Index ?? -1));
             Check(parts);
             if (parts.Skip(1).Select(p => SchemaDifference(p.Manifest, parts[0].Manifest)).FirstOrDefault(d => d is not null) is { } difference)

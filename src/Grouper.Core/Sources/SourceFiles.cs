@@ -92,14 +92,17 @@ public static class SourceFiles
     }
 
     /// <summary>
-    /// True when <paramref name="file"/> is inside <paramref name="folder"/> (at any depth): an input inside a build's
-    /// destination is that dataset's own file (a folder given as input that holds the destination, read again by a
-    /// rebuild with -Force), not input. Names compare as the file system does: by case on Linux only.
+    /// True when <paramref name="path"/> is <paramref name="folder"/> or inside it (at any depth): an input inside a
+    /// build's destination is that dataset's own file (a folder given as input that holds the destination, read again
+    /// by a rebuild with -Force), and a part that is a merge's destination is the merged dataset. Names compare as the
+    /// file system does: by case on Linux only.
     /// </summary>
-    public static bool IsInside(string file, string folder)
+    public static bool IsWithin(string path, string folder)
     {
-        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar;
-        return Path.GetFullPath(file).StartsWith(root, OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        var cmp = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+        return full.StartsWith(root, cmp) && (full.Length == root.Length || full[root.Length] == Path.DirectorySeparatorChar || root.EndsWith(Path.DirectorySeparatorChar));
     }
 
     /// <summary>Opens one file as a record reader.</summary>

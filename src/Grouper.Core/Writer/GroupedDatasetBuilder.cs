@@ -195,7 +195,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
     public void AddAll(RecordReader reader, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        if (File.Exists(reader.SourceName) && SourceFiles.IsInside(reader.SourceName, _destination))
+        if (File.Exists(reader.SourceName) && SourceFiles.IsWithin(reader.SourceName, _destination))
             throw new GrouperException(GrouperErrorKind.InvalidArgument,
                 $"The input {reader.SourceName} is inside the destination {_destination}, which this build writes: leave it out, or write the dataset outside the input's folder.", reader.SourceName);
         long bytes = SizeOf(reader.SourceName);

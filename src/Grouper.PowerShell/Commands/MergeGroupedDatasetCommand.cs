@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Grouper.Format;
+using Grouper.Sources;
 using Grouper.Writer;
 
 namespace Grouper.PowerShell.Commands;
@@ -38,6 +39,9 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
     protected override void EndProcessing()
     {
         var destination = ResolveOutputPath(Destination, "DestinationNotFileSystem");
+        // A wildcard over the parts' folder matches the merged dataset too once it is there (merged again with -Force).
+        if (_parts.RemoveAll(p => SourceFiles.IsWithin(p, destination)) > 0)
+            WriteWarning($"Skipped the destination {destination} among the parts: it is the dataset this merge writes.");
         if (_parts.Count == 0)
             ThrowTerminatingError(new ErrorRecord(new PSArgumentException("No parts to merge."), "NoParts", ErrorCategory.InvalidArgument, Path));
         if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;

@@ -263,7 +263,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
                 // A folder that holds the destination holds its dataset too: a rebuild with -Force read the old shards.
                 int skipped = 0;
                 foreach (var file in SourceFiles.Expand(path))
-                    if (SourceFiles.IsInside(file, _destination)) skipped++;
+                    if (SourceFiles.IsWithin(file, _destination)) skipped++;
                     else _files.Add(file);
                 if (skipped > 0)
                     WriteWarning($"Skipped {skipped} file{(skipped == 1 ? "" : "s")} of {path} inside the destination {_destination}, which this build writes.");

@@ -92,6 +92,11 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         // A destination spelt with a trailing separator is that folder (its parent is not the destination itself).
         DatasetMerger.Merge(parts, t["merged again"] + Path.DirectorySeparatorChar);
         AssertSameGroups(t["single"], t["merged again"]);
+        // The destination among the parts (a wildcard over their folder, merged again): refused, the dataset as it was.
+        var ex = Assert.Throws<GrouperException>(() => DatasetMerger.Merge([.. parts, t["merged again"]], t["merged again"], overwrite: true));
+        Assert.Equal(GrouperErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains("is the destination", ex.Message);
+        AssertSameGroups(t["single"], t["merged again"]);
         Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
         Assert.Empty(Directory.GetFileSystemEntries(t["merged again"], ".*"));
     }

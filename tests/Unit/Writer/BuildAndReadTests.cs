@@ -425,8 +425,10 @@ public class BuildAndReadTests
             Assert.Equal(t["ds/in.csv"], ex.SourceName);
         }
         // A name that only starts like the destination's is outside it.
-        Assert.False(SourceFiles.IsInside(t["ds2/in.csv"], t["ds"]));
-        Assert.True(SourceFiles.IsInside(t["ds/a/b.csv"], t["ds"] + Path.DirectorySeparatorChar));
+        Assert.False(SourceFiles.IsWithin(t["ds2/in.csv"], t["ds"]));
+        Assert.True(SourceFiles.IsWithin(t["ds/a/b.csv"], t["ds"] + Path.DirectorySeparatorChar));
+        Assert.True(SourceFiles.IsWithin(t["ds"] + Path.DirectorySeparatorChar, t["ds"]));
+        Assert.True(SourceFiles.IsWithin(t["ds"], Path.GetPathRoot(t["ds"])!));
         using (var r = SourceFiles.Open(t["elsewhere.csv"])) b.AddAll(r);
         Assert.Equal(1, b.Complete().RecordCount);
     }
