@@ -13,6 +13,13 @@ internal static class DatasetCommit
     /// </summary>
     public static string FullPath(string destination) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
 
+    /// <summary>The start of the name of every work folder for a destination named <paramref name="name"/>: how <see cref="Recover"/> knows them.</summary>
+    private static string WorkPrefix(string name) => $".{name}.grouper-tmp-";
+
+    /// <summary>A new work folder's path in <paramref name="parent"/>, for the destination named <paramref name="name"/>: this process's and this call's own.</summary>
+    public static string NewWorkFolder(string parent, string name) =>
+        Path.Combine(parent, $"{WorkPrefix(name)}{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+
     /// <summary>
     /// Cleans up after writers of <paramref name="destination"/> that died: a dataset set aside by an
     /// interrupted replacement goes back if the destination is missing (else it is deleted), and work
@@ -29,7 +36,7 @@ internal static class DatasetCommit
         // matches other destinations' folders when the name holds ? or *, and deleting those lost a live build's
         // work; the exact prefixes decide.
         List<string>? asides = null, works = null;
-        string oldPrefix = $".{name}.grouper-old-", tmpPrefix = $".{name}.grouper-tmp-";
+        string oldPrefix = $".{name}.grouper-old-", tmpPrefix = WorkPrefix(name);
         foreach (var dir in Directory.EnumerateDirectories(parent, $".{name}.grouper-*"))
         {
             var leaf = Path.GetFileName(dir.AsSpan());

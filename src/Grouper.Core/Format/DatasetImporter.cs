@@ -70,7 +70,7 @@ public static class DatasetImporter
         key.Reset();
         var parent = inPlace ? root : Path.GetDirectoryName(root)!;
         Directory.CreateDirectory(parent);
-        var work = Path.Combine(parent, $".{Path.GetFileName(root)}.grouper-tmp-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^24]);
+        var work = DatasetCommit.NewWorkFolder(parent, Path.GetFileName(root));
         Directory.CreateDirectory(work);
         bool committed = false;
         try

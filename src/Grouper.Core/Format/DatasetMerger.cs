@@ -79,7 +79,7 @@ public static class DatasetMerger
 
             var parent = Path.GetDirectoryName(destination)!;
             Directory.CreateDirectory(parent);
-            var work = Path.Combine(parent, $".{Path.GetFileName(destination)}.grouper-tmp-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^24]);
+            var work = DatasetCommit.NewWorkFolder(parent, Path.GetFileName(destination));
             Directory.CreateDirectory(Path.Combine(work, "data"));
             try
             {

@@ -127,7 +127,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         var parent = Path.GetDirectoryName(_destination) ?? throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The destination {_destination} has no parent folder.");
         try
         {
-            _workDir = Path.Combine(parent, $".{Path.GetFileName(_destination)}.grouper-tmp-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^24]);
+            _workDir = DatasetCommit.NewWorkFolder(parent, Path.GetFileName(_destination));
             Directory.CreateDirectory(_workDir);
             _spillDir = options.SpillDirectory is { } s ? Path.Combine(Path.GetFullPath(s), Path.GetFileName(_workDir)) : Path.Combine(_workDir, "spill");
             Directory.CreateDirectory(_spillDir);
