@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using System.Text;
 using Xunit;
 
@@ -77,5 +78,23 @@ public sealed class StatsReportTests : IDisposable
         _ps.Run("Export-GroupReport ds other.html -WhatIf");
         Assert.False(File.Exists(_ps["other.html"]));
         Assert.Empty(Directory.GetFiles(_ps.Dir, "*.tmp-*"));
+
+        // A destination that is a folder, or in a folder that does not exist: an error of its own, nothing written.
+        foreach (var (destination, id, category) in new[]
+        {
+            ("ds", "ReportDestinationIsFolder", ErrorCategory.InvalidArgument),
+            ("'new folder/'", "ReportDestinationIsFolder", ErrorCategory.InvalidArgument),
+            ("'new folder/r.html'", "ReportFolderNotFound", ErrorCategory.ObjectNotFound),
+        })
+        {
+            var (output, errs) = _ps.Invoke($"Export-GroupReport ds {destination}");
+            Assert.Empty(output);
+            var err = Assert.Single(errs);
+            Assert.Equal($"{id},Grouper.PowerShell.Commands.ExportGroupReportCommand", err.FullyQualifiedErrorId);
+            Assert.Equal(category, err.CategoryInfo.Category);
+        }
+        Assert.False(Directory.Exists(_ps["new folder"]));
+        Assert.Empty(Directory.GetFiles(_ps.Dir, "*.tmp-*"));
+        Assert.Empty(Directory.GetFiles(_ps["ds"], "*.tmp-*"));
     }
 }

@@ -46,6 +46,19 @@ public sealed class ExportGroupReportCommand : GrouperCmdlet, IDisposable
             return;
         }
         var destination = ResolveOutputPath(Destination, "DestinationNotFileSystem");
+        if (Directory.Exists(destination) || Destination.EndsWith('/') || Destination.EndsWith(System.IO.Path.DirectorySeparatorChar))
+        {
+            WriteError(new ErrorRecord(new PSArgumentException($"'{destination}' is a folder; the report is one file: give its name, e.g. '{System.IO.Path.Combine(destination, "report.html")}'."),
+                "ReportDestinationIsFolder", ErrorCategory.InvalidArgument, destination));
+            return;
+        }
+        if (System.IO.Path.GetDirectoryName(destination) is { } folder && !Directory.Exists(folder))
+        {
+            // Not made here, as Out-File and Export-Csv do not make it either.
+            WriteError(new ErrorRecord(new DirectoryNotFoundException($"The folder '{folder}' of the report '{destination}' does not exist."),
+                "ReportFolderNotFound", ErrorCategory.ObjectNotFound, destination));
+            return;
+        }
         if (File.Exists(destination) && !Force)
         {
             WriteError(new ErrorRecord(new IOException($"The file '{destination}' exists. Use -Force to replace it."), "ReportExists", ErrorCategory.ResourceExists, destination));
@@ -71,6 +84,11 @@ public sealed class ExportGroupReportCommand : GrouperCmdlet, IDisposable
         catch (GrouperException ex)
         {
             WriteError(ToErrorRecord(ex, "Report", paths[0]));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A folder that cannot be written, a full disk, a dataset's file gone while it was read.
+            WriteError(new ErrorRecord(new IOException($"Writing the report '{destination}' failed: {ex.Message}", ex), "ReportWriteFailed", ErrorCategory.WriteError, destination));
         }
     }
 
