@@ -66,6 +66,28 @@ public sealed class ScaleOutTests : IDisposable
     }
 
     [Fact]
+    public void A_destination_that_cannot_be_written_is_a_write_error_for_every_writer()
+    {
+        _ps.Run("New-GroupedDataset data.csv ds -GroupBy user | Out-Null");
+        File.WriteAllText(_ps["plain.txt"], "a file, not a folder");
+        foreach (var (script, id) in new[]
+        {
+            ("New-GroupedDataset data.csv plain.txt/out -GroupBy user", "BuildStart.WriteFailed,Grouper.PowerShell.Commands.NewGroupedDatasetCommand"),
+            ("Merge-GroupedDataset ds -Destination plain.txt/merged", "Merge.WriteFailed,Grouper.PowerShell.Commands.MergeGroupedDatasetCommand"),
+            ("Import-GroupedDataset ds/data -Destination plain.txt/imported -GroupBy user", "Import.WriteFailed,Grouper.PowerShell.Commands.ImportGroupedDatasetCommand"),
+        })
+        {
+            var (output, errors) = _ps.Invoke(script);
+            Assert.Empty(output);
+            var err = Assert.Single(errors);
+            Assert.Equal(id, err.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.WriteError, err.CategoryInfo.Category);
+            Assert.Contains("Cannot write beside", err.ToString());
+        }
+        Assert.Equal("a file, not a folder", File.ReadAllText(_ps["plain.txt"]));
+    }
+
+    [Fact]
     public void File_split_parts_whose_json_types_differ_merge_with_a_warning()
     {
         // Worker 0's file has integers and worker 1's fractions and nulls: their parts' schemas differ.

@@ -6,27 +6,38 @@ namespace Grouper.Format;
 /// </summary>
 internal sealed class DestinationLock : IDisposable
 {
-    private readonly FileStream _file;
+    private readonly FileStream? _file;
     private readonly List<string> _created;
 
-    private DestinationLock(FileStream file, List<string> created) => (_file, _created) = (file, created);
+    private DestinationLock(FileStream? file, List<string> created) => (_file, _created) = (file, created);
 
+    /// <summary>
+    /// The lock of <paramref name="destination"/>, its parent folders made if need be. Another writer holding it is
+    /// <see cref="GrouperErrorKind.ResourceBusy"/>; a folder that cannot be written beside the destination is
+    /// <see cref="GrouperErrorKind.WriteFailed"/> (for every writer alike: a merge's and an import's came out as the
+    /// runtime's exceptions).
+    /// </summary>
     public static DestinationLock Acquire(string destination)
     {
         var parent = Path.GetDirectoryName(destination)!;
         // The folders made here, deepest first, for Dispose.
         var created = new List<string>();
         for (var dir = parent; !string.IsNullOrEmpty(dir) && !Directory.Exists(dir); dir = Path.GetDirectoryName(dir)) created.Add(dir);
-        Directory.CreateDirectory(parent);
         var path = Path.Combine(parent, $".{Path.GetFileName(destination)}.grouper-lock");
         try
         {
+            Directory.CreateDirectory(parent);
             return new DestinationLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose), created);
         }
         catch (IOException ex) when (File.Exists(path))
         {
             throw new GrouperException(GrouperErrorKind.ResourceBusy,
                 $"Another Grouper process is writing {destination} (it holds {path}). Wait for it to finish, or choose another destination.", destination, inner: ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            new DestinationLock(null, created).Dispose(); // the folders made for it, if any
+            throw new GrouperException(GrouperErrorKind.WriteFailed, $"Cannot write beside {destination}: {ex.Message}", destination, inner: ex);
         }
     }
 
@@ -36,7 +47,7 @@ internal sealed class DestinationLock : IDisposable
     /// </summary>
     public void Dispose()
     {
-        _file.Dispose();
+        _file?.Dispose();
         foreach (var dir in _created)
         {
             try { Directory.Delete(dir); } // not recursive: a folder that holds anything stays, and so do those above it

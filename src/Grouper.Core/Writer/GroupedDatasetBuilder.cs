@@ -78,14 +78,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         _destination = DatasetCommit.FullPath(destination);
         if (Path.GetDirectoryName(_destination) is null)
             throw new GrouperException(GrouperErrorKind.InvalidArgument, $"The destination {_destination} has no parent folder.");
-        try
-        {
-            _lock = DestinationLock.Acquire(_destination);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new GrouperException(GrouperErrorKind.WriteFailed, $"Cannot write beside {_destination}: {ex.Message}", _destination, inner: ex);
-        }
+        _lock = DestinationLock.Acquire(_destination);
         try
         {
             Recovered = DatasetCommit.Recover(_destination);
