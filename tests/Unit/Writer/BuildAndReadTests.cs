@@ -538,6 +538,23 @@ public class BuildAndReadTests
         Assert.Contains("'nope'", ex.Message);
         Assert.Contains("test-input", ex.Message);
         Assert.Empty(Directory.GetFileSystemEntries(t.Path));
+
+        // A file of a header and no records says so too (it built an empty dataset keyed by a column it does not have).
+        File.WriteAllText(t["header.csv"], "a,b\n");
+        using (var b = new GroupedDatasetBuilder(t["empty"], new BuildOptions { Key = KeySpec.FromColumns("nope") }))
+        using (var r = SourceFiles.Open(t["header.csv"]))
+        {
+            ex = Assert.Throws<GrouperException>(() => b.AddAll(r));
+            Assert.Equal(GrouperErrorKind.MissingColumn, ex.Kind);
+            Assert.Contains("(columns: a, b)", ex.Message);
+        }
+        Assert.False(Directory.Exists(t["empty"]));
+        // With the key among its columns, the dataset is empty.
+        using (var b = new GroupedDatasetBuilder(t["empty"], new BuildOptions { Key = KeySpec.FromColumns("a") }))
+        {
+            using (var r = SourceFiles.Open(t["header.csv"])) b.AddAll(r);
+            Assert.Equal(0, b.Complete().GroupCount);
+        }
     }
 
     [Fact]

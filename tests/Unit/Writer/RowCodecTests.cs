@@ -208,6 +208,8 @@ public class RowCodecTests
         public override long RowNumber => r.RowNumber;
         public override int FieldCount => r.FieldCount;
         public override string GetName(int o) => r.GetName(o);
+        public override bool IsSchemaFlexible => r.IsSchemaFlexible;
+        public override int SchemaVersion => r.SchemaVersion;
         public override ColumnSpec? GetDeclaredColumn(int o) => r.GetDeclaredColumn(o);
         public override bool Read() => r.Read();
         public override ValueKind GetKind(int o) => r.GetKind(o);
