@@ -26,8 +26,13 @@ internal sealed class DestinationLock : IDisposable
         var path = Path.Combine(parent, $".{Path.GetFileName(destination)}.grouper-lock");
         try
         {
-            Directory.CreateDirectory(parent);
-            return new DestinationLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose), created);
+            for (int attempt = 1; ; attempt++)
+            {
+                Directory.CreateDirectory(parent);
+                try { return new DestinationLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose), created); }
+                // The folder made by another writer that failed and removed it again between the two lines above (Dispose).
+                catch (DirectoryNotFoundException) when (attempt < 3) { }
+            }
         }
         catch (IOException ex) when (File.Exists(path))
         {
