@@ -40,7 +40,7 @@ public class BadInputTests
     [Theory]
     [InlineData("unbalanced.csv", "k,v\n1,\"open\n2,x\n", 2)]
     [InlineData("ragged.csv", "k,v\n1,a\n2\n", 3)]
-    [InlineData("missing-key.csv", "x,v\n1,a\n", 2)]
+    [InlineData("missing-key.csv", "x,v\n1,a\n", 1)]   // the header, which names the columns (checked before the first record)
     [InlineData("broken.jsonl", "{\"k\":1}\n{\"k\":\n", 2)]
     [InlineData("notobject.jsonl", "{\"k\":1}\n42\n", 2)]
     public void Malformed_text_names_file_and_row(string name, string text, int row)
