@@ -230,6 +230,8 @@ public sealed class ModuleTests : IDisposable
         // -Property: a class of the columns chosen.
         var some = _ps.Run("Get-GroupRecord -LiteralPath 'by user' -Key u1 -Property n, 'first name'");
         Assert.All(some, r => Assert.Equal(["n", "first name"], r.Properties.Select(p => p.Name)));
+        // Named as PowerShell names properties (case aside), and each once: the columns' own names.
+        Assert.All(_ps.Run("Get-GroupRecord -LiteralPath 'by user' -Key u1 -Property N, 'First Name', n"), r => Assert.Equal(["n", "first name"], r.Properties.Select(p => p.Name)));
 
         // Records are pipeline objects for a new build: regrouped by another column, nothing lost.
         var info = _ps.Run("Get-Group -LiteralPath 'by user' | Get-GroupRecord | New-GroupedDataset -Destination 'by name' -GroupBy 'first name'").Single();

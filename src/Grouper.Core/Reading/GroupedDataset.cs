@@ -90,17 +90,36 @@ public sealed class GroupedDataset : IDisposable
     /// <summary>The group's records in input order; each is an array of values aligned with <see cref="Columns"/>.</summary>
     public IEnumerable<object?[]> ReadRecords(GroupInfo group, CancellationToken ct = default) => ReadRecords(group, (IReadOnlyList<int>?)null, ct);
 
-    /// <summary>The positions in <see cref="Columns"/> of these column names; an unknown name is an error.</summary>
+    /// <summary>
+    /// The positions in <see cref="Columns"/> of these column names, each once, in the order first named. A name is
+    /// the column's, or else equal to one column's but for case (as PowerShell matches property names: -Property
+    /// Name for a column "name"); an unknown name, or one that only case-insensitively names two columns, is an error.
+    /// </summary>
     public int[] ColumnIndexes(IEnumerable<string> names)
     {
         var result = new List<int>();
-        foreach (var n in names) result.Add(ColumnIndex(n));
+        foreach (var n in names)
+        {
+            int i = ColumnIndex(n);
+            if (!result.Contains(i)) result.Add(i);
+        }
         return result.ToArray();
     }
 
-    private int ColumnIndex(string name)
+    /// <summary>The position in <see cref="Columns"/> of a column name, taken as <see cref="ColumnIndexes"/> takes them.</summary>
+    public int ColumnIndex(string name)
     {
         for (int i = 0; i < Columns.Count; i++) if (Columns[i].Name == name) return i;
+        int found = -1;
+        for (int i = 0; i < Columns.Count; i++)
+        {
+            if (!string.Equals(Columns[i].Name, name, StringComparison.OrdinalIgnoreCase)) continue;
+            if (found >= 0)
+                throw new GrouperException(GrouperErrorKind.MissingColumn,
+                    $"The dataset {Path} has no column '{name}', and two that differ from it only in case ('{Columns[found].Name}', '{Columns[i].Name}'): name one as it is written.", Path);
+            found = i;
+        }
+        if (found >= 0) return found;
         throw new GrouperException(GrouperErrorKind.MissingColumn, $"The dataset {Path} has no column '{name}' (columns: {string.Join(", ", Columns.Select(c => c.Name))}).", Path);
     }
 

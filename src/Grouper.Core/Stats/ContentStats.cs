@@ -38,12 +38,8 @@ public sealed record ContentSummary(int LabelCount, Summary? DistinctLabels, Sum
 /// </summary>
 public static class ContentStats
 {
-    public static int ColumnIndex(GroupedDataset ds, string column)
-    {
-        for (int i = 0; i < ds.Columns.Count; i++) if (ds.Columns[i].Name == column) return i;
-        throw new GrouperException(GrouperErrorKind.MissingColumn,
-            $"The dataset {ds.Path} has no column '{column}' (columns: {string.Join(", ", ds.Columns.Select(c => c.Name))}).", ds.Path);
-    }
+    /// <summary>The position of a column named as <see cref="GroupedDataset.ColumnIndex"/> takes names.</summary>
+    public static int ColumnIndex(GroupedDataset ds, string column) => ds.ColumnIndex(column);
 
     private static string LabelOf(object? v) => v is null ? "" : KeyText.Format(v);
 

@@ -587,6 +587,22 @@ public class BuildAndReadTests
             Assert.Equal(all.Select(r => new[] { r[2], r[1] }), some);
         }
         Assert.Equal(GrouperErrorKind.MissingColumn, Assert.Throws<GrouperException>(() => ds.ColumnIndexes(["nope"])).Kind);
+        // Named as PowerShell names properties: case aside when no column is written so; each column once.
+        Assert.Equal([2, 1], ds.ColumnIndexes(["TEXT", "Seq", "text"]));
+    }
+
+    [Fact]
+    public void A_column_named_but_for_case_is_found_unless_two_columns_are()
+    {
+        using var t = new TempDir();
+        Build(t["ds"], [["u1", "x", "y", "z"]], columns: [Col("user", ValueKind.String), Col("ab", ValueKind.String), Col("AB", ValueKind.String), Col("Label", ValueKind.String)]);
+        using var ds = GroupedDataset.Open(t["ds"]);
+        Assert.Equal([1, 2, 3], ds.ColumnIndexes(["ab", "AB", "label"]));
+        var ex = Assert.Throws<GrouperException>(() => ds.ColumnIndex("Ab"));
+        Assert.Equal(GrouperErrorKind.MissingColumn, ex.Kind);
+        Assert.Contains("'ab', 'AB'", ex.Message);
+        // The statistics take names the same way.
+        Assert.Equal(["z"], Grouper.Stats.ContentStats.GlobalLabelCounts(ds, "LABEL").Keys);
     }
 
     [Fact]
