@@ -15,6 +15,8 @@ internal sealed class SchemaBuilder
     internal sealed class Column(string name, int ordinal)
     {
         public readonly string Name = name;
+        /// <summary>The dataset's name for the column: its source's, but for one named as the shards' key column (below).</summary>
+        public string OutputName = name;
         public readonly int Ordinal = ordinal;
         public ValueKind Kind;
         public bool Nullable;
@@ -66,6 +68,11 @@ internal sealed class SchemaBuilder
                         $"A field in {reader.Location} has an empty name; a dataset's columns need names.", reader.SourceName, reader.RowNumber);
                 g = _columns.Count;
                 var col = new Column(name, g) { FirstSource = reader.SourceName, FirstRow = reader.RowNumber };
+                // An input column named as the shards' key column (a Grouper dataset's shards read again, to group them
+                // by another key): two columns of one name in a shard, and readers took the key's values for the
+                // column's. It keeps its values under a name of its own.
+                // (And a later column named as that one now is.)
+                if (name == Format.DatasetManifest.KeyColumnName || _columns.Exists(c => c.OutputName == name)) col.OutputName = FreeName(name, reader);
                 // A column first met after records were written is absent (null) in those records.
                 col.Nullable = _recordsSeen > 0;
                 _columns.Add(col);
@@ -81,6 +88,14 @@ internal sealed class SchemaBuilder
             if (map[g] < 0) _columns[g].Nullable = true;
         }
         return map;
+    }
+
+    // NAME_1, NAME_2, …: the first that neither a column nor the reader's fields are named.
+    private string FreeName(string name, RecordReader reader)
+    {
+        var taken = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).Concat(_columns.Select(c => c.OutputName)).ToHashSet(StringComparer.Ordinal);
+        for (int n = 1; ; n++)
+            if (!taken.Contains($"{name}_{n}")) return $"{name}_{n}";
     }
 
     private void CheckStrict(RecordReader reader)
@@ -283,7 +298,7 @@ internal sealed class SchemaBuilder
         // Signed integers into uint64 while none is negative: Settle stops the build at the first that was.
         || (to == ValueKind.UInt64 && (from.IsUnsignedInteger() || from.IsSignedInteger()));
 
-    public IReadOnlyList<ColumnSpec> ToSpecs() => _columns.Select(c => new ColumnSpec(c.Name, c.Kind == ValueKind.Null ? ValueKind.String : c.Kind, c.Nullable || c.Kind == ValueKind.Null)
+    public IReadOnlyList<ColumnSpec> ToSpecs() => _columns.Select(c => new ColumnSpec(c.OutputName, c.Kind == ValueKind.Null ? ValueKind.String : c.Kind, c.Nullable || c.Kind == ValueKind.Null)
     {
         Precision = c.Kind == ValueKind.Decimal ? c.Precision : 0,
         Scale = c.Kind == ValueKind.Decimal ? c.Scale : 0,

@@ -606,6 +606,32 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void A_dataset_s_shards_grouped_again_keep_their_old_key_as_a_column_of_its_own()
+    {
+        using var t = new TempDir();
+        Build(t["by user"], Rows(300, 7));
+        // Its shards as input, grouped by another column: they hold the key column too, named as the new shards' own.
+        using (var b = new GroupedDatasetBuilder(t["by seq"], new BuildOptions { Key = KeySpec.FromColumns("seq") }))
+        {
+            foreach (var f in SourceFiles.Expand(t["by user/data"]))
+                using (var r = SourceFiles.Open(f)) b.AddAll(r);
+            b.Complete();
+        }
+        using var before = GroupedDataset.Open(t["by user"]);
+        using var after = GroupedDataset.Open(t["by seq"]);
+        Assert.Equal(["__group_key_1", .. before.Columns.Select(c => c.Name)], after.Columns.Select(c => c.Name));
+        // The old key's values, not the new key's: each record's user.
+        int user = after.ColumnIndex("user"), oldKey = after.ColumnIndex("__group_key_1");
+        foreach (var g in after.EnumerateGroups())
+            foreach (var r in after.ReadRecords(g))
+                Assert.Equal(r[user], r[oldKey]);
+        // Every shard names each column once, as any engine needs.
+        var shard = Path.Combine(t["by seq"], after.Manifest.Shards[0].File);
+        Assert.Equal(string.Join(",", ["__group_key", "__group_key_1", .. before.Columns.Select(c => c.Name)]),
+            DuckSql.Row($"SELECT string_agg(name, ',' ORDER BY rowid) FROM (SELECT name, row_number() OVER () AS rowid FROM parquet_schema('{shard}')) WHERE rowid > 1")[0]);
+    }
+
+    [Fact]
     public void Empty_strings_and_nulls_stay_apart()
     {
         using var t = new TempDir();
