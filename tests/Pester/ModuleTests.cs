@@ -334,8 +334,10 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal(200L, info.Properties["RecordCount"].Value);
         Assert.Equal(2L, info.Properties["GroupCount"].Value);
         var warning = Assert.Single(ps.Streams.Warning).Message;
-        Assert.Contains("Skipped 2 files of", warning);
+        Assert.Contains("Skipped 1 file of", warning); // its shard (its manifest is no input anywhere)
         Assert.Contains("inside the destination", warning);
+        // The dataset's folder as input: its shards, grouped again by another column.
+        Assert.Equal(4L, _ps.Run("(New-GroupedDataset -LiteralPath 'in [put]/grouped' -Destination regrouped -GroupBy user).GroupCount").Single().BaseObject); // u0, u1, u2, u4: squares mod 7
     }
 
     [Fact]

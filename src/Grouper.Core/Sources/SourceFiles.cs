@@ -13,8 +13,9 @@ public static class SourceFiles
     private static readonly string[] Known = [".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"];
 
     /// <summary>
-    /// The files a path names: a file itself; every file of a known format inside a folder (recursively);
-    /// or the files matching a wildcard (* and ? in the last part; "**" as a folder part matches any depth).
+    /// The files a path names: a file itself; every file of a known format inside a folder (recursively; a grouped
+    /// dataset's manifest is not one: a dataset's folder is its shards); or the files matching a wildcard (* and ?
+    /// in the last part; "**" as a folder part matches any depth).
     /// Folders and wildcards expand in ordinal order of their paths, so builds are deterministic.
     /// </summary>
     public static IReadOnlyList<string> Expand(string path)
@@ -25,7 +26,7 @@ public static class SourceFiles
         if (Directory.Exists(full))
         {
             var files = Directory.EnumerateFiles(full, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System })
-                .Where(f => TryDetectFormat(f, out _))
+                .Where(f => TryDetectFormat(f, out _) && !IsDatasetManifest(f))
                 .Order(StringComparer.Ordinal)
                 .ToList();
             if (files.Count == 0)
@@ -52,7 +53,7 @@ public static class SourceFiles
         var rest = parts[first..];
         bool recursive = rest.Length > 1;
         return Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = recursive, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System })
-            .Where(f => Matches(Path.GetRelativePath(root, f).Split(Path.DirectorySeparatorChar), rest))
+            .Where(f => Matches(Path.GetRelativePath(root, f).Split(Path.DirectorySeparatorChar), rest) && !IsDatasetManifest(f))
             .Order(StringComparer.Ordinal)
             .ToList();
     }
@@ -90,6 +91,14 @@ public static class SourceFiles
         };
         return Array.IndexOf(Known, ext) >= 0 && (int)format >= 0;
     }
+
+    /// <summary>
+    /// A grouped dataset's manifest (beside its index): not a JSON Lines input. A dataset's folder given as input (to
+    /// group its records again by another key) is then its shards; its manifest, read as JSON Lines, stopped the build.
+    /// </summary>
+    private static bool IsDatasetManifest(string file) =>
+        Path.GetFileName(file) == Format.DatasetManifest.FileName && Path.GetDirectoryName(file) is { } dir
+        && Directory.EnumerateFiles(dir, "index*.gidx").Any();
 
     /// <summary>
     /// True when <paramref name="path"/> is <paramref name="folder"/> or inside it (at any depth): an input inside a

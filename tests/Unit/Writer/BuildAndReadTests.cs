@@ -613,7 +613,10 @@ public class BuildAndReadTests
         // Its shards as input, grouped by another column: they hold the key column too, named as the new shards' own.
         using (var b = new GroupedDatasetBuilder(t["by seq"], new BuildOptions { Key = KeySpec.FromColumns("seq") }))
         {
-            foreach (var f in SourceFiles.Expand(t["by user/data"]))
+            // The dataset's folder as input is its shards (its manifest is not JSON Lines input, nor its index).
+            var files = SourceFiles.Expand(t["by user"]);
+            Assert.Equal(Directory.GetFiles(t["by user/data"], "*.parquet").Order(StringComparer.Ordinal), files);
+            foreach (var f in files)
                 using (var r = SourceFiles.Open(f)) b.AddAll(r);
             b.Complete();
         }
