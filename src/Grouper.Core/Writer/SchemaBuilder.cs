@@ -69,9 +69,8 @@ internal sealed class SchemaBuilder
                 g = _columns.Count;
                 var col = new Column(name, g) { FirstSource = reader.SourceName, FirstRow = reader.RowNumber };
                 // An input column named as the shards' key column (a Grouper dataset's shards read again, to group them
-                // by another key): two columns of one name in a shard, and readers took the key's values for the
-                // column's. It keeps its values under a name of its own.
-                // (And a later column named as that one now is.)
+                // by another key) made two columns of one name in a shard, and readers took the key's values for the
+                // column's: it keeps its values under a name of its own (as does a later column of that name).
                 if (name == Format.DatasetManifest.KeyColumnName || _columns.Exists(c => c.OutputName == name)) col.OutputName = FreeName(name, reader);
                 // A column first met after records were written is absent (null) in those records.
                 col.Nullable = _recordsSeen > 0;
