@@ -628,6 +628,7 @@ public class BuildAndReadTests
         foreach (var g in after.EnumerateGroups())
             foreach (var r in after.ReadRecords(g))
                 Assert.Equal(r[user], r[oldKey]);
+        Assert.Empty(DatasetVerifier.Verify(t["by seq"]));
         // Every shard names each column once, as any engine needs.
         var shard = Path.Combine(t["by seq"], after.Manifest.Shards[0].File);
         Assert.Equal(string.Join(",", ["__group_key", "__group_key_1", .. before.Columns.Select(c => c.Name)]),
