@@ -68,7 +68,8 @@ public sealed class CsvRecordReader : RecordReader
         {
             SkipByteOrderMark();
             if (!ParseRecord(out _))
-                throw new GrouperException(GrouperErrorKind.InvalidData, $"{path} is empty: a CSV file needs a header row.", path, 1);
+                throw new GrouperException(GrouperErrorKind.InvalidData,
+                    $"{path} is empty{(stream is System.IO.Compression.GZipStream ? " once decompressed (a damaged gzip file decompresses to nothing)" : "")}: a CSV file needs a header row.", path, 1);
         }
         catch
         {

@@ -52,6 +52,13 @@ public class CsvAndJsonTests
         Assert.Equal(SourceFormat.Tsv, SourceFiles.DetectFormat(t["a.tsv.gz"]));
         using var r = SourceFiles.Open(t["a.tsv.gz"]);
         Assert.Equal([["x", "1,2"], ["y", "q\tq"]], ReadAll(r));
+
+        // A damaged gzip file that decompresses to nothing says what it may be; an empty plain file does not.
+        File.WriteAllBytes(t["damaged.csv.gz"], [0x1f, 0x8b, 8, 0, .. "garbage"u8]);
+        var ex = Assert.Throws<GrouperException>(() => SourceFiles.Open(t["damaged.csv.gz"]));
+        Assert.Contains("damaged.csv.gz is empty once decompressed (a damaged gzip file", ex.Message);
+        File.WriteAllText(t["empty.csv"], "");
+        Assert.EndsWith("empty.csv is empty: a CSV file needs a header row.", Assert.Throws<GrouperException>(() => SourceFiles.Open(t["empty.csv"])).Message);
     }
 
     [Fact]
