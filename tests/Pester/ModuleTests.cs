@@ -454,8 +454,10 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal("NotFileSystemPath,Grouper.PowerShell.Commands.GetGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
         (_, errors) = _ps.Invoke("Get-GroupedDataset -Path nothing-here");
         Assert.Equal("PathNotFound,Grouper.PowerShell.Commands.GetGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        // A file is there, but a file is not a dataset (as a folder without a manifest is not).
         (_, errors) = _ps.Invoke("Get-GroupedDataset -LiteralPath people.csv");
-        Assert.Equal("OpenDataset.NotFound,Grouper.PowerShell.Commands.GetGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        Assert.Equal("OpenDataset.InvalidDataset,Grouper.PowerShell.Commands.GetGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        Assert.Contains("people.csv is a file; a dataset is the folder", errors[0].ToString());
     }
 
     [Fact]

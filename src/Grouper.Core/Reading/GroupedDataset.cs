@@ -39,7 +39,10 @@ public sealed class GroupedDataset : IDisposable
         var full = System.IO.Path.GetFullPath(path);
         var manifestPath = System.IO.Path.Combine(full, DatasetManifest.FileName);
         if (!Directory.Exists(full))
-            throw new GrouperException(GrouperErrorKind.NotFound, $"There is no dataset at {full}.", full);
+            throw File.Exists(full)
+                ? new GrouperException(GrouperErrorKind.InvalidDataset,
+                    $"{full} is a file; a dataset is the folder that holds {DatasetManifest.FileName}, its index and its shards{(System.IO.Path.GetFileName(full) == DatasetManifest.FileName ? $" ({System.IO.Path.GetDirectoryName(full)})" : "")}.", full)
+                : new GrouperException(GrouperErrorKind.NotFound, $"There is no dataset at {full}.", full);
         if (!File.Exists(manifestPath))
             throw new GrouperException(GrouperErrorKind.InvalidDataset, $"{full} is not a Grouper dataset: it has no {DatasetManifest.FileName}.", full);
         var manifest = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), manifestPath);

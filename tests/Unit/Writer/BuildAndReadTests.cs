@@ -636,6 +636,26 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void Opening_what_is_not_a_dataset_folder_says_what_it_is()
+    {
+        using var t = new TempDir();
+        Build(t["ds"], Rows(10, 2));
+        File.WriteAllText(t["a.csv"], "k\n");
+        Directory.CreateDirectory(t["plain"]);
+        var ex = Assert.Throws<GrouperException>(() => GroupedDataset.Open(t["nothing"]));
+        Assert.Equal((GrouperErrorKind.NotFound, $"There is no dataset at {t["nothing"]}."), (ex.Kind, ex.Message));
+        ex = Assert.Throws<GrouperException>(() => GroupedDataset.Open(t["plain"]));
+        Assert.Equal(GrouperErrorKind.InvalidDataset, ex.Kind);
+        Assert.Contains("has no manifest.json", ex.Message);
+        ex = Assert.Throws<GrouperException>(() => GroupedDataset.Open(t["a.csv"]));
+        Assert.Equal(GrouperErrorKind.InvalidDataset, ex.Kind);
+        Assert.Contains("a.csv is a file; a dataset is the folder", ex.Message);
+        // Its manifest named instead of its folder: the folder is named back.
+        ex = Assert.Throws<GrouperException>(() => GroupedDataset.Open(t["ds/manifest.json"]));
+        Assert.EndsWith($"its index and its shards ({t["ds"]}).", ex.Message);
+    }
+
+    [Fact]
     public void Empty_strings_and_nulls_stay_apart()
     {
         using var t = new TempDir();
