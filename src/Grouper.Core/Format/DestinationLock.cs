@@ -6,10 +6,10 @@ namespace Grouper.Format;
 /// </summary>
 internal sealed class DestinationLock : IDisposable
 {
-    private readonly FileStream? _file;
+    private readonly FileStream _file;
     private readonly List<string> _created;
 
-    private DestinationLock(FileStream? file, List<string> created) => (_file, _created) = (file, created);
+    private DestinationLock(FileStream file, List<string> created) => (_file, _created) = (file, created);
 
     /// <summary>
     /// The lock of <paramref name="destination"/>, its parent folders made if need be. Another writer holding it is
@@ -41,7 +41,7 @@ internal sealed class DestinationLock : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            new DestinationLock(null, created).Dispose(); // the folders made for it, if any
+            RemoveEmpty(created);
             throw new GrouperException(GrouperErrorKind.WriteFailed, $"Cannot write beside {destination}: {ex.Message}", destination, inner: ex);
         }
     }
@@ -52,8 +52,14 @@ internal sealed class DestinationLock : IDisposable
     /// </summary>
     public void Dispose()
     {
-        _file?.Dispose();
-        foreach (var dir in _created)
+        _file.Dispose();
+        RemoveEmpty(_created);
+    }
+
+    // The folders made for a lock, deepest first, as long as they are empty.
+    private static void RemoveEmpty(List<string> created)
+    {
+        foreach (var dir in created)
         {
             try { Directory.Delete(dir); } // not recursive: a folder that holds anything stays, and so do those above it
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { break; }

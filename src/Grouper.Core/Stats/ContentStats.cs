@@ -38,15 +38,13 @@ public sealed record ContentSummary(int LabelCount, Summary? DistinctLabels, Sum
 /// </summary>
 public static class ContentStats
 {
-    /// <summary>The position of a column named as <see cref="GroupedDataset.ColumnIndex"/> takes names.</summary>
-    public static int ColumnIndex(GroupedDataset ds, string column) => ds.ColumnIndex(column);
 
     private static string LabelOf(object? v) => v is null ? "" : KeyText.Format(v);
 
     /// <summary>Label counts over the given groups (all groups when null).</summary>
     public static SortedDictionary<string, long> GlobalLabelCounts(GroupedDataset ds, string labelColumn, IEnumerable<GroupInfo>? groups = null, CancellationToken ct = default)
     {
-        int c = ColumnIndex(ds, labelColumn);
+        int c = ds.ColumnIndex(labelColumn);
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
         int[] label = [c]; // only the label column is decoded
         foreach (var g in groups ?? ds.EnumerateGroups())
@@ -66,8 +64,8 @@ public static class ContentStats
     public static IEnumerable<GroupContentRow> PerGroup(GroupedDataset ds, IEnumerable<GroupInfo> groups, string? labelColumn, string? textColumn,
         IReadOnlyDictionary<string, long>? globalLabels = null, CancellationToken ct = default, Action<IReadOnlyDictionary<string, long>>? onGlobal = null)
     {
-        int lc = labelColumn is null ? -1 : ColumnIndex(ds, labelColumn);
-        int tc = textColumn is null ? -1 : ColumnIndex(ds, textColumn);
+        int lc = labelColumn is null ? -1 : ds.ColumnIndex(labelColumn);
+        int tc = textColumn is null ? -1 : ds.ColumnIndex(textColumn);
         if (lc < 0 && tc < 0) return groups.Select(g => new GroupContentRow(g.Key, g.RecordCount, g.ByteCount));
         if (lc >= 0 && globalLabels is null) return OnePass(ds, groups, lc, tc, ct, onGlobal);
         if (globalLabels is not null) onGlobal?.Invoke(globalLabels);

@@ -212,7 +212,7 @@ public static class GroupReport
 
     private static string Heatmap(GroupedDataset ds, IReadOnlyList<GroupInfo> groups, string labelColumn, IReadOnlyDictionary<string, long> global, int maxLabels, CancellationToken ct)
     {
-        int[] label = [ContentStats.ColumnIndex(ds, labelColumn)]; // only the label column is decoded
+        int[] label = [ds.ColumnIndex(labelColumn)]; // only the label column is decoded
         var labels = global.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(maxLabels).Select(p => p.Key).ToList();
         // Numeric labels read best in numeric order; others stay most frequent first.
         if (labels.All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
