@@ -30,16 +30,23 @@ public class MemoryTests
     {
         long peak = 0;
         using var stop = new CancellationTokenSource();
-        var sampler = Task.Run(() =>
+        using var sampling = new ManualResetEventSlim();
+        // A thread of its own, sampling before the build starts: a pool task was once not run at all while the build
+        // kept both cores busy (a peak of 0 MB).
+        var sampler = new Thread(() =>
         {
             var p = Process.GetCurrentProcess();
-            while (!stop.IsCancellationRequested)
+            while (true)
             {
                 p.Refresh();
                 peak = Math.Max(peak, p.WorkingSet64);
+                sampling.Set();
+                if (stop.IsCancellationRequested) return;
                 Thread.Sleep(10);
             }
-        });
+        }) { IsBackground = true };
+        sampler.Start();
+        sampling.Wait();
         var options = new BuildOptions { Key = new DirichletScheme(50, "label", 0.3, seed: 1), MemoryLimit = budget, ShardTargetBytes = 64L << 20 };
         using (var b = new GroupedDatasetBuilder(dest, options))
         {
@@ -47,7 +54,7 @@ public class MemoryTests
             b.Complete();
         }
         stop.Cancel();
-        sampler.Wait();
+        sampler.Join();
         return peak;
     }
 
