@@ -173,9 +173,11 @@ public sealed class ModuleTests : IDisposable
     {
         var output = _ps.Run("""
             $rows = foreach ($i in 1..60) { [pscustomobject]@{ city = @('Oslo','Lima','Pune')[$i % 3]; kind = @('a','b')[$i % 2]; n = $i; price = [decimal]$i / 4; when = [datetime]::SpecifyKind([datetime]'2024-01-01', 'Utc').AddDays($i); even = $i % 2 -eq 0; seen = [datetime]::SpecifyKind([datetime]'2024-06-01 12:00', 'Local').AddHours($i) } }
-            $rows | New-GroupedDataset -Destination 'by city' -GroupBy city, kind
+            $rows | New-GroupedDataset -Destination 'by city' -GroupBy City, KIND
             """);
         Assert.Equal(6L, output.Single().Properties["GroupCount"].Value);
+        // Key columns named as PowerShell matches properties, case aside; recorded as the objects spell them.
+        Assert.Equal(["city", "kind"], (string[])output.Single().Properties["KeyColumns"].Value);
         var keys = _ps.Run("Get-Group -LiteralPath 'by city'").Select(g => (string)g.Properties["Key"].Value).ToList();
         Assert.Equal(["Lima|a", "Lima|b", "Oslo|a", "Oslo|b", "Pune|a", "Pune|b"], keys);
         var recs = _ps.Run("Get-GroupRecord -LiteralPath 'by city' -Key 'Oslo|b'");

@@ -515,7 +515,7 @@ public static class DatasetVerifier
 
     private static string KeyOf(Sources.RecordReader r, IReadOnlyList<string> columns)
     {
-        var parts = columns.Select(c => r.GetValue(r.GetOrdinal(c)) is { } v ? KeyText.Format(v) : "").ToList();
+        var parts = columns.Select(c => r.GetValue(r.FindOrdinal(c)) is { } v ? KeyText.Format(v) : "").ToList();
         return parts.Count == 1 ? parts[0] : KeyText.Compose(parts);
     }
 }

@@ -99,16 +99,21 @@ public sealed class ColumnKeySpec : KeySpec
         if (_columns.Any(string.IsNullOrEmpty)) throw new ArgumentException("Key column names must not be empty.", nameof(columns));
     }
 
-    public override IReadOnlyList<string> Columns => _columns;
+    // The columns as the input spells them, once a reader has them all: a name given in another case (-GroupBy userid
+    // for UserId) is recorded in the manifest as the shards' column is named, so readers and checks find it exactly.
+    private string[]? _bound;
+
+    public override IReadOnlyList<string> Columns => _bound ?? _columns;
     public override string KindName => "columns";
-    public override string Describe() => "columns: " + string.Join(", ", _columns);
+    public override string Describe() => "columns: " + string.Join(", ", Columns);
+    public override void Reset() => _bound = null;
 
     public override KeyExtractor Bind(RecordReader reader)
     {
         var ordinals = new int[_columns.Length];
         for (int i = 0; i < _columns.Length; i++)
         {
-            ordinals[i] = reader.GetOrdinal(_columns[i]);
+            ordinals[i] = reader.FindOrdinal(_columns[i]);
             if (ordinals[i] < 0 && !reader.IsSchemaFlexible)
             {
                 var have = string.Join(", ", Enumerable.Range(0, reader.FieldCount).Select(reader.GetName));
@@ -116,6 +121,8 @@ public sealed class ColumnKeySpec : KeySpec
                     $"The key column '{_columns[i]}' is not in {reader.SourceName} (columns: {have}).", reader.SourceName, reader.RowNumber);
             }
         }
+        if (_bound is null && ordinals.All(o => o >= 0))
+            Interlocked.CompareExchange(ref _bound, ordinals.Select(reader.GetName).ToArray(), null);
         return new Extractor(this, ordinals);
     }
 
@@ -141,7 +148,7 @@ public sealed class ColumnKeySpec : KeySpec
                 if (o < 0)
                 {
                     // A flexible source has not seen the column yet; for this record it is absent.
-                    if (reader.IsSchemaFlexible && reader.GetOrdinal(spec._columns[i]) is var late && late >= 0) { ordinals[i] = o = late; }
+                    if (reader.IsSchemaFlexible && reader.FindOrdinal(spec._columns[i]) is var late && late >= 0) { ordinals[i] = o = late; }
                     else
                     {
                         AppendPart(sb, spec.NullPart(reader, $"column '{spec._columns[i]}' is missing")!, ordinals.Length > 1);

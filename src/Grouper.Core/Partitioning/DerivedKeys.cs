@@ -27,15 +27,21 @@ public sealed class RegexKeySpec : KeySpec
     }
 
     public override string KindName => "regex";
-    public override IReadOnlyList<string> Columns => [_column];
-    public override string Describe() => $"regex over {_column}: {_regex}";
-    public override IReadOnlyDictionary<string, string>? Parameters => new Dictionary<string, string> { ["column"] = _column, ["pattern"] = _regex.ToString() };
+    // The column as the input spells it once bound (see ColumnKeySpec).
+    private string? _bound;
+    private string Column => _bound ?? _column;
+
+    public override IReadOnlyList<string> Columns => [Column];
+    public override string Describe() => $"regex over {Column}: {_regex}";
+    public override IReadOnlyDictionary<string, string>? Parameters => new Dictionary<string, string> { ["column"] = Column, ["pattern"] = _regex.ToString() };
+    public override void Reset() => _bound = null;
 
     public override KeyExtractor Bind(RecordReader reader)
     {
-        int o = reader.GetOrdinal(_column);
+        int o = reader.FindOrdinal(_column);
         if (o < 0 && !reader.IsSchemaFlexible)
             throw new GrouperException(GrouperErrorKind.MissingColumn, $"The key column '{_column}' is not in {reader.SourceName}.", reader.SourceName, reader.RowNumber);
+        if (o >= 0) Interlocked.CompareExchange(ref _bound, reader.GetName(o), null);
         return new Extractor(this, o);
     }
 
@@ -46,7 +52,7 @@ public sealed class RegexKeySpec : KeySpec
         public override void GetKey(RecordReader reader, StringBuilder sb)
         {
             sb.Clear();
-            if (ordinal < 0) ordinal = reader.GetOrdinal(spec._column);
+            if (ordinal < 0) ordinal = reader.FindOrdinal(spec._column);
             _value.Clear();
             if (ordinal >= 0) KeyText.Append(reader, ordinal, _value, escape: false);
             Match m;
@@ -87,6 +93,7 @@ public sealed class HashBucketKeySpec : KeySpec
         ["buckets"] = Buckets.ToString(CultureInfo.InvariantCulture), ["seed"] = Seed.ToString(CultureInfo.InvariantCulture), ["of"] = _inner.Describe(),
     };
 
+    public override void Reset() => _inner.Reset();
     public override KeyExtractor Bind(RecordReader reader) => new Extractor(this, _inner.Bind(reader));
 
     private sealed class Extractor(HashBucketKeySpec spec, KeyExtractor inner) : KeyExtractor
@@ -119,6 +126,7 @@ public sealed class GroupedNaturalIdKeySpec(KeySpec naturalId, int idsPerGroup) 
     {
         ["idsPerGroup"] = IdsPerGroup.ToString(CultureInfo.InvariantCulture), ["id"] = naturalId.Describe(),
     };
+    public override void Reset() => naturalId.Reset();
     public override KeyExtractor Bind(RecordReader reader) => naturalId.Bind(reader);
 }
 

@@ -80,7 +80,7 @@ public abstract class SchemeKeySpec : KeySpec
     {
         int Ordinal(string column)
         {
-            int o = reader.GetOrdinal(column);
+            int o = reader.FindOrdinal(column);
             if (o < 0 && !reader.IsSchemaFlexible)
                 throw new GrouperException(GrouperErrorKind.MissingColumn, $"The column '{column}' is not in {reader.SourceName}.", reader.SourceName, reader.RowNumber);
             return o;
@@ -114,7 +114,7 @@ public abstract class SchemeKeySpec : KeySpec
 
         private string? Text(RecordReader reader, ref int ordinal, string column)
         {
-            if (ordinal < 0) ordinal = reader.GetOrdinal(column);
+            if (ordinal < 0) ordinal = reader.FindOrdinal(column);
             if (ordinal < 0) return null;
             _text.Clear();
             KeyText.Append(reader, ordinal, _text, escape: false);
@@ -389,7 +389,7 @@ public static class LabelScan
             long n = 0;
             while (r.Read())
             {
-                if (o < 0) o = r.GetOrdinal(labelColumn);
+                if (o < 0) o = r.FindOrdinal(labelColumn);
                 if (o < 0 && !r.IsSchemaFlexible)
                     throw new GrouperException(GrouperErrorKind.MissingColumn, $"The label column '{labelColumn}' is not in {file}.", file, r.RowNumber);
                 text.Clear();

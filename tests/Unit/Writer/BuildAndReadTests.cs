@@ -1,6 +1,7 @@
 using System.Text;
 using Grouper.Format;
 using Grouper.Keys;
+using Grouper.Partitioning;
 using Grouper.Reading;
 using Grouper.Schema;
 using Grouper.Sources;
@@ -603,6 +604,46 @@ public class BuildAndReadTests
         Assert.Contains("'ab', 'AB'", ex.Message);
         // The statistics take names the same way.
         Assert.Equal(["z"], Grouper.Stats.ContentStats.GlobalLabelCounts(ds, "LABEL").Keys);
+    }
+
+    [Fact]
+    public void Key_label_and_id_columns_named_but_for_case_are_found_and_recorded_as_the_input_spells_them()
+    {
+        using var t = new TempDir();
+        ColumnSpec[] columns = [Col("UserId", ValueKind.String), Col("seq", ValueKind.Int64), Col("Label", ValueKind.String)];
+        var rows = Rows(200, 9).Select(r => new object?[] { r[0], r[1], (long)r[1]! % 3 == 0 ? "cat" : "dog" }).ToList();
+
+        // A key column named as PowerShell matches properties: the groups are those of the column, and the manifest
+        // names the column as the shards do (what a check of the dataset and a reader look it up by).
+        var m = Build(t["by user"], rows, columns, KeySpec.FromColumns("userid"));
+        Assert.Equal(["UserId"], m.Key.Columns);
+        Assert.Equal("columns: UserId", m.Key.Description);
+        AssertDatasetEquals(t["by user"], Expected(rows));
+        Assert.Empty(DatasetVerifier.Verify(t["by user"]));
+        // The same build with the exact name writes the same bytes.
+        Build(t["exact"], rows, columns, KeySpec.FromColumns("UserId"));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(t["exact"], "manifest.json")), File.ReadAllBytes(Path.Combine(t["by user"], "manifest.json")));
+
+        // A pattern over a column, hashed buckets of one, and a scheme's label and id columns the same way.
+        Assert.Equal(["UserId"], Build(t["pattern"], rows, columns, new RegexKeySpec("USERID", "u(?<key>\\d{3})")).Key.Columns);
+        Assert.Equal(["UserId"], Build(t["buckets"], rows, columns, new HashBucketKeySpec(KeySpec.FromColumns("userID"), 4)).Key.Columns);
+        Assert.Equal(rows.Count, Build(t["dirichlet"], rows, columns, new DirichletScheme(3, "label", 0.5)).RecordCount);
+        Build(t["iid"], rows, columns, new IidScheme(3, 7, "userid"));
+        using (var ds = GroupedDataset.Open(t["iid"]))
+        {
+            // Records of one user go to one group (the id column was read, not the record's position).
+            var groupOf = new Dictionary<string, string>();
+            foreach (var g in ds.EnumerateGroups())
+                foreach (var r in ds.ReadRecords(g))
+                    Assert.Equal(groupOf.TryAdd((string)r[0]!, g.Key) ? g.Key : groupOf[(string)r[0]!], g.Key);
+        }
+
+        // Two columns that differ only in case: only the exact name tells them apart.
+        ColumnSpec[] twins = [Col("user", ValueKind.String), Col("USER", ValueKind.String)];
+        var ex = Assert.Throws<GrouperException>(() => Build(t["twins"], [["a", "b"]], twins, KeySpec.FromColumns("User")));
+        Assert.Equal(GrouperErrorKind.MissingColumn, ex.Kind);
+        Assert.Contains("(columns: user, USER)", ex.Message);
+        Assert.Equal(["USER"], Build(t["twins exact"], [["a", "b"]], twins, KeySpec.FromColumns("USER")).Key.Columns);
     }
 
     [Fact]
