@@ -40,13 +40,14 @@ public abstract class GrouperCmdlet : PSCmdlet
 
     /// <summary>
     /// Resolves -Path (wildcards) or -LiteralPath to file-system paths. A path of another provider, or one
-    /// that matches nothing, is reported with WriteError and skipped.
+    /// that matches nothing, is reported with WriteError and skipped, and counted in <see cref="UnresolvedInputs"/>.
     /// </summary>
     protected List<string> ResolveInputPaths(IEnumerable<string> paths, bool literal)
     {
         var result = new List<string>();
         foreach (var p in paths)
         {
+            int before = result.Count;
             try
             {
                 if (literal)
@@ -82,9 +83,19 @@ public abstract class GrouperCmdlet : PSCmdlet
             {
                 WriteError(new ErrorRecord(ex, "ProviderNotFound", ErrorCategory.ObjectNotFound, p));
             }
+            finally
+            {
+                if (result.Count == before) UnresolvedInputs++; // each way to resolve nothing wrote its error above
+            }
         }
         return result;
     }
+
+    /// <summary>
+    /// How many of the paths given to <see cref="ResolveInputPaths"/> resolved to nothing (each reported): a command
+    /// that writes a dataset from them must not commit one that silently lacks them.
+    /// </summary>
+    protected int UnresolvedInputs { get; private set; }
 
     private bool IsFileSystem(ProviderInfo provider, string path)
     {

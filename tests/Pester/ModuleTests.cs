@@ -343,6 +343,37 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void Inputs_that_resolve_to_nothing_never_replace_a_dataset()
+    {
+        WriteCsv(_ps["people.csv"]);
+        _ps.Run("New-GroupedDataset people.csv out -GroupBy user | Out-Null");
+        void Refused(string script, string id)
+        {
+            var (output, errors) = _ps.Invoke(script);
+            Assert.Empty(output);
+            Assert.Equal(id + ",Grouper.PowerShell.Commands.NewGroupedDatasetCommand", errors[^1].FullyQualifiedErrorId);
+            // The dataset is as it was, and no work folder is left.
+            Assert.Equal(4L, _ps.Run("(Get-GroupedDataset out).GroupCount").Single().BaseObject);
+            Assert.Empty(TempLeftovers());
+        }
+        // A typo, a pattern that matches nothing, one missing file among others: each was built without it (an empty
+        // dataset replacing the old one with -Force).
+        Refused("New-GroupedDataset peopel.csv out -GroupBy user -Force", "InputsFailed");
+        Refused("New-GroupedDataset 'nomatch*.csv' out -GroupBy user -Force", "InputsFailed");
+        Refused("New-GroupedDataset -LiteralPath people.csv, 'missing [1].csv' -Destination out -GroupBy user -Force", "InputsFailed");
+        Assert.Contains("missing [1].csv", _ps.Invoke("New-GroupedDataset -LiteralPath people.csv, 'missing [1].csv' -Destination out -GroupBy user -Force").Errors[0].Exception.Message);
+        // A dataset grouped into itself: every input file is the dataset's own.
+        Refused("New-GroupedDataset out out -GroupBy city -Force", "InputsFailed");
+        Assert.Equal("InputInsideDestination,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", _ps.Invoke("New-GroupedDataset out out -GroupBy city -Force").Errors[0].FullyQualifiedErrorId);
+        // Nothing down the pipeline.
+        Refused("@() | New-GroupedDataset -Destination out -GroupBy user -Force", "NoInput");
+        Refused("[System.IO.FileInfo[]]@() | New-GroupedDataset -Destination out -GroupBy user -Force", "NoInput");
+        // A file of no records still builds an empty dataset.
+        File.WriteAllText(_ps["header.csv"], "user,n\n");
+        Assert.Equal(0L, _ps.Run("(New-GroupedDataset header.csv empty -GroupBy user).RecordCount").Single().BaseObject);
+    }
+
+    [Fact]
     public void A_key_script_sees_each_record()
     {
         var (_, users) = WriteCsv(_ps["people.csv"]);

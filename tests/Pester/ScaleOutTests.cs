@@ -63,6 +63,12 @@ public sealed class ScaleOutTests : IDisposable
         Assert.Equal("Merge.InvalidDataset,Grouper.PowerShell.Commands.MergeGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
         Assert.Contains("worker(s) 2 of 4", errors[0].ToString());
         Assert.False(Directory.Exists(_ps["again"]));
+
+        // Parts named one by one, one of them mistyped: said so, before the merge finds a worker's part missing.
+        (_, errors) = _ps.Invoke("Merge-GroupedDataset -LiteralPath part-0, part-1, part-22, part-3 -Destination again");
+        Assert.Equal("PathNotFound,Grouper.PowerShell.Commands.MergeGroupedDatasetCommand", errors[0].FullyQualifiedErrorId);
+        Assert.Equal("PartsNotFound,Grouper.PowerShell.Commands.MergeGroupedDatasetCommand", errors[^1].FullyQualifiedErrorId);
+        Assert.False(Directory.Exists(_ps["again"]));
     }
 
     [Fact]

@@ -42,6 +42,11 @@ public sealed class MergeGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
         // A wildcard over the parts' folder matches the merged dataset too once it is there (merged again with -Force).
         if (_parts.RemoveAll(p => SourceFiles.IsWithin(p, destination)) > 0)
             WriteWarning($"Skipped the destination {destination} among the parts: it is the dataset this merge writes.");
+        if (UnresolvedInputs > 0)
+            // A part's path with a typo: the merge would commit a dataset without that part's groups (with -Force, over the old one).
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
+                $"{UnresolvedInputs} part(s) could not be found; nothing was merged, so that the dataset does not silently lack them."),
+                "PartsNotFound", ErrorCategory.ObjectNotFound, destination));
         if (_parts.Count == 0)
             ThrowTerminatingError(new ErrorRecord(new PSArgumentException("No parts to merge."), "NoParts", ErrorCategory.InvalidArgument, Path));
         if (!ShouldProcess(destination, $"Merge {_parts.Count} parts into a grouped dataset")) return;

@@ -261,11 +261,19 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             try
             {
                 // A folder that holds the destination holds its dataset too: a rebuild with -Force read the old shards.
-                int skipped = 0;
+                int skipped = 0, taken = 0;
                 foreach (var file in SourceFiles.Expand(path))
                     if (SourceFiles.IsWithin(file, _destination)) skipped++;
-                    else _files.Add(file);
-                if (skipped > 0)
+                    else { _files.Add(file); taken++; }
+                if (skipped > 0 && taken == 0)
+                {
+                    // Grouping a dataset into itself (New-GroupedDataset ./ds ./ds -Force) replaced it with an empty one.
+                    _failedInputs++;
+                    WriteError(new ErrorRecord(new InvalidOperationException(
+                        $"Every file of {path} is inside the destination {_destination}, which this build writes: write the new dataset elsewhere."),
+                        "InputInsideDestination", ErrorCategory.InvalidArgument, path));
+                }
+                else if (skipped > 0)
                     WriteWarning($"Skipped {skipped} file{(skipped == 1 ? "" : "s")} of {path} inside the destination {_destination}, which this build writes.");
             }
             catch (GrouperException ex)
@@ -440,10 +448,20 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         if (!_started && !Preview) return;
         _ending = true;
         ReadFiles();
-        if (_failedInputs > 0)
+        // A path that resolved to nothing (a typo, a pattern that matched no file) is an input the dataset would lack:
+        // with -Force, a typo replaced a dataset with an empty one.
+        int failed = _failedInputs + UnresolvedInputs;
+        if (failed > 0)
             ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
-                $"{_failedInputs} input(s) could not be read; the dataset was not written, so that it does not silently lack them."),
+                $"{failed} input(s) could not be read; the dataset was not written, so that it does not silently lack them."),
                 "InputsFailed", ErrorCategory.InvalidData, _destination));
+        if (_builder is null)
+            // Nothing came down the pipeline (an upstream command that failed, a filter or Get-ChildItem that let
+            // nothing through): an empty dataset would replace one with -Force. An input file of no records builds
+            // an empty dataset.
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
+                "No input came down the pipeline; the dataset was not written. Give -Path for files, or pipe records or files."),
+                "NoInput", ErrorCategory.InvalidArgument, _destination));
         var builder = Builder(_files);
         try
         {
