@@ -62,6 +62,38 @@ public class SchemeTests
         var a = new SplitMix64(42);
         var b = new SplitMix64(42);
         Assert.Equal(Enumerable.Range(0, 5).Select(_ => a.NextUInt64()), Enumerable.Range(0, 5).Select(_ => b.NextUInt64()));
+        // SplitMix64's published first output for the state 0, and the seed a user's seed becomes (docs/format.md).
+        Assert.Equal(0xE220A8397B1DCDAFUL, new SplitMix64(0).NextUInt64());
+        Assert.Equal(unchecked((long)new SplitMix64(7).NextUInt64()), StableRandom.Seed(7));
+        Assert.Equal(System.IO.Hashing.XxHash3.HashToUInt64("u01"u8, StableRandom.Seed(7)), StableRandom.Hash("u01", 7));
+        Assert.Equal(System.IO.Hashing.XxHash3.HashToUInt64("u01"u8, 0), StableRandom.Hash("u01", 0));
+    }
+
+    [Fact]
+    public void Nearby_seeds_give_unrelated_draws()
+    {
+        // xxHash3 with seeds 1 and 2 drew for u00 what the other drew for u01: shuffles and held-out sets of the
+        // two seeds were one another with each key's last bit flipped.
+        var keys = Enumerable.Range(0, 50).Select(i => $"u{i:D2}").ToList();
+        string Flip(string k) => k[..^1] + (char)(k[^1] ^ 1);
+        for (long seed = 1; seed < 9; seed += 2)
+        {
+            var rank1 = Rank(seed);
+            var rank2 = Rank(seed + 1);
+            Assert.True(keys.Count(k => rank2[k] == rank1[Flip(k)]) < 8, $"seeds {seed} and {seed + 1}");
+            Assert.True(Math.Abs(Spearman(keys.Select(k => (double)rank1[Flip(k)]), keys.Select(k => (double)rank2[k]))) < 0.5);
+        }
+        Dictionary<string, int> Rank(long seed) =>
+            keys.OrderBy(k => StableRandom.Hash(k, seed)).Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i);
+    }
+
+    private static double Spearman(IEnumerable<double> xs, IEnumerable<double> ys)
+    {
+        var x = xs.ToArray();
+        var y = ys.ToArray();
+        double mx = x.Average(), my = y.Average();
+        double sxy = x.Zip(y, (a, b) => (a - mx) * (b - my)).Sum();
+        return sxy / Math.Sqrt(x.Sum(a => (a - mx) * (a - mx)) * y.Sum(b => (b - my) * (b - my)));
     }
 
     [Fact]
