@@ -54,6 +54,10 @@ public sealed class PartitionTests : IDisposable
         Assert.Equal("PerGroup", p["mode"]);
         Assert.Equal("bird,cat,dog", p["labels"]);
         Assert.Equal("500", p["minGroupSize"]);
+        // The labels of a file whose format is named, not told by its extension, are counted as it is read.
+        File.Copy(_ps["data.csv"], _ps["data.txt"]);
+        Assert.Equal(6000L, _ps.Run("(New-GroupedDataset data.txt shard-txt -Format Csv -Scheme Shard -GroupCount 6 -LabelColumn label -LabelsPerGroup 1 -Seed 1).RecordCount").Single().BaseObject);
+        Assert.Equal(File.ReadAllBytes(_ps["shard/index.gidx"]), File.ReadAllBytes(_ps["shard-txt/index.gidx"]));
     }
 
     [Fact]

@@ -378,13 +378,15 @@ public sealed class ShardScheme : SchemeKeySpec
 /// <summary>Reads the label column of input files: the distinct labels and their counts (memory: one entry per label).</summary>
 public static class LabelScan
 {
-    public static SortedDictionary<string, long> Count(IEnumerable<string> files, string labelColumn, CancellationToken ct = default)
+    /// <summary>How many records hold each label, over all the files; <paramref name="format"/> is the files' format when the
+    /// build names it (a .txt CSV), null to tell it by extension.</summary>
+    public static SortedDictionary<string, long> Count(IEnumerable<string> files, string labelColumn, CancellationToken ct = default, SourceFormat? format = null)
     {
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var text = new StringBuilder();
         foreach (var file in files)
         {
-            using var r = SourceFiles.Open(file);
+            using var r = SourceFiles.Open(file, format);
             int o = -1;
             long n = 0;
             while (r.Read())

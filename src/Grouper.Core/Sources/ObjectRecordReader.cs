@@ -25,6 +25,8 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
     private readonly Dictionary<string, int> _ordinals = new(StringComparer.Ordinal);
     private object?[] _values = new object?[16];
     private ValueKind[] _kinds = new ValueKind[16];
+    private int[] _setIn = new int[16]; // the record (by _stamp) that last set each field: a name twice in one record
+    private int _stamp;
     private long _row;
     private int _schemaVersion;
 
@@ -57,6 +59,7 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
         Array.Clear(_kinds, 0, _names.Count);
         Array.Clear(_values, 0, _names.Count);
         _row = rowNumber;
+        if (++_stamp == int.MaxValue) { Array.Clear(_setIn); _stamp = 1; }
         foreach (var (name, value) in fields)
         {
             if (!_ordinals.TryGetValue(name, out var o))
@@ -69,8 +72,14 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
                 {
                     Array.Resize(ref _values, o * 2);
                     Array.Resize(ref _kinds, o * 2);
+                    Array.Resize(ref _setIn, o * 2);
                 }
             }
+            // A hashtable's keys 1 and '1' are one column's name: the second value silently replaced the first.
+            if (_setIn[o] == _stamp)
+                throw new GrouperException(GrouperErrorKind.InvalidData,
+                    $"{Location} has two fields named '{name}' (a dictionary's keys are column names as text).", SourceName, RowNumber);
+            _setIn[o] = _stamp;
             (_kinds[o], _values[o]) = Classify(value);
         }
     }
@@ -122,9 +131,16 @@ public sealed class ObjectRecordReader(string sourceName = "pipeline") : RecordR
     /// </summary>
     public static IEnumerable<KeyValuePair<string, object?>> StableEntries(IDictionary dict)
     {
-        var entries = dict.Cast<DictionaryEntry>()
-            .Select(e => new KeyValuePair<string, object?>(Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value));
+        var entries = Entries(dict).Select(e => new KeyValuePair<string, object?>(Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value));
         return dict is IOrderedDictionary ? entries : entries.OrderBy(e => e.Key, StringComparer.Ordinal);
+
+        // The dictionary's own enumerator: a generic dictionary enumerated as IEnumerable gives KeyValuePairs, not
+        // DictionaryEntry (a Dictionary[string,object] stopped a build with an InvalidCastException).
+        static IEnumerable<DictionaryEntry> Entries(IDictionary dict)
+        {
+            var e = dict.GetEnumerator();
+            while (e.MoveNext()) yield return e.Entry;
+        }
     }
 }
 

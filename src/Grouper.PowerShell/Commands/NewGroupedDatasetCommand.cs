@@ -208,6 +208,8 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         return key;
     }
 
+    private static SourceFormat? SourceFormatOf(InputFormat format) => format == InputFormat.Auto ? null : (SourceFormat)(format - 1);
+
     private NullKeyPolicy NullPolicy => NullKeyGroup is null ? NullKeyPolicy.Error : NullKeyPolicy.Group;
 
     /// <summary>Creates the builder (once), after the label scan a scheme may need.</summary>
@@ -220,7 +222,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             if (NeedsLabelScan)
             {
                 WriteProgress(new ProgressRecord(1, "New-GroupedDataset", $"Counting the labels of '{LabelColumn}'"));
-                counts = LabelScan.Count(files ?? [], LabelColumn!, _cts.Token);
+                counts = LabelScan.Count(files ?? [], LabelColumn!, _cts.Token, SourceFormatOf(Format));
                 WriteVerbose($"Labels of '{LabelColumn}': {string.Join(", ", counts.Select(p => $"{p.Key} ({p.Value})"))}");
             }
             var target = Preview ? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "grouper-preview-" + Guid.NewGuid().ToString("N")) : _destination;
@@ -309,7 +311,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         WriteVerbose($"Reading {file}");
         try
         {
-            using var reader = SourceFiles.Open(file, Format == InputFormat.Auto ? null : (SourceFormat)(Format - 1));
+            using var reader = SourceFiles.Open(file, SourceFormatOf(Format));
             builder.AddAll(reader, _cts.Token);
         }
         catch (GrouperException ex) when (ex.Kind == GrouperErrorKind.InvalidArgument && ex.Row == 0)

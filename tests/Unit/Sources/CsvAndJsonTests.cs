@@ -646,6 +646,30 @@ public class CsvAndJsonTests
         Assert.StartsWith(string.Concat(Enumerable.Repeat("{\"me\":", 32)) + "\"System.Collections.Hashtable\"", r.GetString(r.GetOrdinal("c")));
     }
 
+    [Fact]
+    public void Generic_dictionaries_are_records_and_nested_values_and_a_name_twice_is_an_error()
+    {
+        // Enumerated as IEnumerable they give KeyValuePairs, which stopped a build with an InvalidCastException.
+        var inner = new Dictionary<string, object?> { ["y"] = 2, ["x"] = "é" };
+        var record = new SortedDictionary<string, object?> { ["k"] = "a", ["n"] = inner };
+        Assert.Equal(["k", "n"], ObjectRecordReader.StableEntries(record).Select(e => e.Key));
+        var r = new ObjectRecordReader();
+        r.SetCurrent(ObjectRecordReader.StableEntries(record), 1);
+        Assert.Equal("a", r.GetString(r.GetOrdinal("k")));
+        Assert.Equal("{\"x\":\"é\",\"y\":2}", r.GetString(r.GetOrdinal("n")));
+        r.SetCurrent([new("o", new Dictionary<object, object?> { [2] = true, ["1"] = null })], 2);
+        Assert.Equal("{\"1\":null,\"2\":true}", r.GetString(r.GetOrdinal("o")));
+
+        // A hashtable's keys 1 and '1' name one column: the second value replaced the first without a word.
+        var twice = new System.Collections.Hashtable { [1] = "x", ["1"] = "y", ["k"] = "a" };
+        var ex = Assert.Throws<GrouperException>(() => r.SetCurrent(ObjectRecordReader.StableEntries(twice), 3));
+        Assert.Equal(GrouperErrorKind.InvalidData, ex.Kind);
+        Assert.Contains("pipeline, object 3 has two fields named '1'", ex.Message);
+        // The next record with each name once is fine.
+        r.SetCurrent([new("1", "x"), new("k", "b")], 4);
+        Assert.Equal("x", r.GetString(r.GetOrdinal("1")));
+    }
+
     private static GroupedDataset BuildObjects(TempDir t, params decimal?[] values)
     {
         using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
