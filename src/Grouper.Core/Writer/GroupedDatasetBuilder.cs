@@ -191,9 +191,11 @@ public sealed class GroupedDatasetBuilder : IDisposable
         if (File.Exists(reader.SourceName) && SourceFiles.IsWithin(reader.SourceName, _destination))
             throw new GrouperException(GrouperErrorKind.InvalidArgument,
                 $"The input {reader.SourceName} is inside the destination {_destination}, which this build writes: leave it out, or write the dataset outside the input's folder.", reader.SourceName);
-        // A source whose columns are known before its records has its key columns checked now: bound at the first
-        // record only, a file of a header alone built an empty dataset keyed by a column it does not have.
-        if (!reader.IsSchemaFlexible && reader.FieldCount > 0) _options.Key.Bind(reader);
+        // A source whose columns are known before its records has its columns and key bound now: bound at the first
+        // record only, a file of a header alone built an empty dataset keyed by a column it does not have, and with
+        // no columns at all (so even its key column could not be read from it). Its columns are the dataset's, and
+        // checked against the other files' as any file's are.
+        if (!reader.IsSchemaFlexible && reader.FieldCount > 0) BindIfNew(reader);
         long bytes = SizeOf(reader.SourceName);
         _sources.Add(new SourceFileInfo { Path = reader.SourceName, Bytes = bytes });
         _activeSource = _sources.Count - 1;

@@ -550,11 +550,28 @@ public class BuildAndReadTests
             Assert.Contains("(columns: a, b)", ex.Message);
         }
         Assert.False(Directory.Exists(t["empty"]));
-        // With the key among its columns, the dataset is empty.
+        // With the key among its columns, the dataset is empty, and has the file's columns (it had none: even its key
+        // column could not be read).
         using (var b = new GroupedDatasetBuilder(t["empty"], new BuildOptions { Key = KeySpec.FromColumns("a") }))
         {
             using (var r = SourceFiles.Open(t["header.csv"])) b.AddAll(r);
             Assert.Equal(0, b.Complete().GroupCount);
+        }
+        using (var ds = GroupedDataset.Open(t["empty"]))
+        {
+            Assert.Equal(["a", "b"], ds.Columns.Select(c => c.Name));
+            Assert.Equal([1], ds.ColumnIndexes(["b"]));
+            Assert.Empty(ds.ScanBatches(ds.ColumnIndexes(["a"])));
+        }
+        // A header alone beside files of records is checked as theirs are: the same columns join them, others are refused.
+        File.WriteAllText(t["full.csv"], "a,b\nx,1\n");
+        File.WriteAllText(t["other.csv"], "a,c\n");
+        using (var b = new GroupedDatasetBuilder(t["joined"], new BuildOptions { Key = KeySpec.FromColumns("a") }))
+        {
+            using (var r = SourceFiles.Open(t["header.csv"])) b.AddAll(r);
+            using (var r = SourceFiles.Open(t["full.csv"])) b.AddAll(r);
+            using (var r = SourceFiles.Open(t["other.csv"]))
+                Assert.Equal(GrouperErrorKind.SchemaMismatch, Assert.Throws<GrouperException>(() => b.AddAll(r)).Kind);
         }
     }
 
