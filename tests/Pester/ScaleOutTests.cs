@@ -152,8 +152,12 @@ public sealed class ScaleOutTests : IDisposable
         Assert.Equal("WorkerParametersIncomplete,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
         (_, errors) = _ps.Invoke("[pscustomobject]@{ user = 'a' } | New-GroupedDataset -Destination x -GroupBy user -WorkerIndex 0 -WorkerCount 2 -SplitBy File");
         Assert.Equal("FileSplitNeedsFiles,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
-        (_, errors) = _ps.Invoke("New-GroupedDataset data.csv x -Scheme Iid -GroupCount 3 -WorkerIndex 0 -WorkerCount 2 -SplitBy File");
-        Assert.Equal("FileSplitSchemeNeedsIdColumn,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        // Numbered groups are every worker's in a file split: the parts overlapped and could not be merged (with -IdColumn too).
+        foreach (var numbered in new[] { "-Scheme Iid -GroupCount 3", "-Scheme Iid -GroupCount 3 -IdColumn user", "-GroupBy user -HashBuckets 4", "-GroupBy user -IdsPerGroup 5" })
+        {
+            (_, errors) = _ps.Invoke($"New-GroupedDataset data.csv x {numbered} -WorkerIndex 0 -WorkerCount 2 -SplitBy File");
+            Assert.Equal("FileSplitNumberedGroups,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        }
         Assert.False(Directory.Exists(_ps["x"]));
     }
 

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Grouper.Format;
 using Grouper.Keys;
+using Grouper.Partitioning;
 using Grouper.Schema;
 using Grouper.Sources;
 using Grouper.Util;
@@ -74,6 +75,11 @@ public sealed class GroupedDatasetBuilder : IDisposable
         options.Worker?.Validate();
         if (options.Worker is { Split: WorkerSplit.Key } && options.Key.MergeKeys > 0)
             throw new GrouperException(GrouperErrorKind.InvalidArgument, "Merged natural ids (ids per group) cannot be split by key across workers: a merged group spans keys of several workers.");
+        // Workers of a file split each make the groups of their own files, which the merge needs disjoint: numbered
+        // groups (a scheme's, hashed buckets, merged natural ids numbered from 0 by each worker) are every worker's.
+        if (options.Worker is { Split: WorkerSplit.File } && NumberedGroups(options.Key) is { } numbered)
+            throw new GrouperException(GrouperErrorKind.InvalidArgument,
+                $"Workers of a file split each make the groups of their own files, and {numbered} makes groups numbered alike in every worker: their parts could not be merged. Split by key.");
         options.Key.Reset();
         _destination = DatasetCommit.FullPath(destination);
         if (Path.GetDirectoryName(_destination) is null)
@@ -181,6 +187,15 @@ public sealed class GroupedDatasetBuilder : IDisposable
         try { return File.Exists(path) ? new FileInfo(path).Length : 0; }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return 0; }
     }
+
+    // What makes the same group keys in every worker, whatever its files hold; null for keys that are the records' own.
+    private static string? NumberedGroups(KeySpec key) => key switch
+    {
+        SchemeKeySpec => "a partition scheme",
+        HashBucketKeySpec => "hashing keys into buckets",
+        { MergeKeys: > 0 } => "merging natural ids",
+        _ => null,
+    };
 
     /// <summary>Adds every record of <paramref name="reader"/>.</summary>
     /// <remarks>Not marked <see cref="Hot.Path"/>: it loops in the methods it calls, and marked it was compiled

@@ -169,8 +169,10 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         }
         if ((WorkerIndex >= 0) != (WorkerCount > 0)) Refuse("-WorkerIndex and -WorkerCount go together.", "WorkerParametersIncomplete");
         if (WorkerCount > 0 && WorkerIndex >= WorkerCount) Refuse($"-WorkerIndex {WorkerIndex} is not below -WorkerCount {WorkerCount}.", "WorkerIndexOutOfRange");
-        if (WorkerCount > 0 && SplitBy == SplitBy.File && Scheme is not null && IdColumn is null)
-            Refuse("A scheme draws from each record's position in the whole input, which a worker that reads only some files does not know: give -IdColumn, or -SplitBy Key.", "FileSplitSchemeNeedsIdColumn");
+        if (WorkerCount > 0 && SplitBy == SplitBy.File && (Scheme is not null || HashBuckets > 0 || IdsPerGroup > 0))
+            // Each worker would make groups 0..N-1 of its own files, and the merge needs the parts' groups disjoint
+            // (-IdColumn was advised here, and its parts could not be merged either).
+            Refuse($"{(Scheme is not null ? "-Scheme" : HashBuckets > 0 ? "-HashBuckets" : "-IdsPerGroup")} makes groups numbered alike in every worker of a file split, whose parts could then not be merged: use -SplitBy Key.", "FileSplitNumberedGroups");
         _destination = ResolveOutputPath(Destination, "DestinationNotFileSystem");
         if (Preview) return;
         bool exists = Directory.Exists(_destination) || File.Exists(_destination);

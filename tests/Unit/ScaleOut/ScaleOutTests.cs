@@ -2,6 +2,7 @@ using System.Text;
 using DuckDB.NET.Data;
 using Grouper.Format;
 using Grouper.Keys;
+using Grouper.Partitioning;
 using Grouper.Reading;
 using Grouper.Schema;
 using Grouper.Sources;
@@ -54,6 +55,22 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
         foreach (var (x, y) in ga.Zip(gb))
             Assert.Equal(a.ReadRecords(x).ToList(), b.ReadRecords(y).ToList());
         Assert.Equal(a.Columns, b.Columns);
+    }
+
+    [Fact]
+    public void A_file_split_refuses_keys_that_number_groups_alike_in_every_worker()
+    {
+        using var t = new TempDir();
+        var share = new WorkerShare(0, 2, WorkerSplit.File);
+        // Each worker made groups 0..N-1 of its own files: the parts overlapped and no merge took them.
+        foreach (var key in new KeySpec[] { new IidScheme(4, 1, "user"), new HashBucketKeySpec(KeySpec.FromColumns("user"), 4), new GroupedNaturalIdKeySpec(KeySpec.FromColumns("user"), 5) })
+        {
+            var ex = Assert.Throws<GrouperException>(() => new GroupedDatasetBuilder(t["x"], new BuildOptions { Key = key, Worker = share }));
+            Assert.Equal(GrouperErrorKind.InvalidArgument, ex.Kind);
+            Assert.Contains("Split by key", ex.Message);
+        }
+        Assert.False(Directory.Exists(t["x"]));
+        using (new GroupedDatasetBuilder(t["y"], new BuildOptions { Key = new IidScheme(4, 1, "user"), Worker = new WorkerShare(0, 2, WorkerSplit.Key) })) { }
     }
 
     [Fact]
