@@ -127,4 +127,43 @@ public class ShardSchemaTests
         Assert.Contains($"'{column}'", ex.Message);
         Assert.Contains(Path.Combine(ds, m.Shards[0].File), ex.Message);
     }
+
+    /// <summary>
+    /// Parquet files with a column named as a Grouper shard's key column (a dataset's shards, copied elsewhere or
+    /// re-indexed in place) are imported as they are: the manifest names that column as the files do, and the
+    /// dataset reads back, the column's values as they were, and passes the full check.
+    /// </summary>
+    [Fact]
+    public void Files_with_a_group_key_column_import_as_they_are_and_read_back()
+    {
+        using var t = new TempDir();
+        var ds = t["ds"];
+        var built = BuildSample(ds);
+        var before = new Dictionary<string, List<string>>();
+        using (var d = GroupedDataset.Open(ds))
+            foreach (var g in d.EnumerateGroups())
+                before[g.Key] = d.ReadRecords(g).Select(r => string.Join("|", r)).ToList();
+        Directory.CreateDirectory(t["copied"]);
+        foreach (var s in built.Shards) File.Copy(Path.Combine(ds, s.File), Path.Combine(t["copied"], Path.GetFileName(s.File)));
+
+        DatasetImporter.Import(t["copied"], KeySpec.FromColumns("section"), t["imported"]);
+        // In place, replacing the dataset's manifest and index: grouped by the same column, its groups lie as they are.
+        DatasetImporter.Import(ds, KeySpec.FromColumns("section"), null, overwrite: true);
+        foreach (var imported in new[] { t["imported"], ds })
+        {
+            Assert.Empty(DatasetVerifier.Verify(imported));
+            using var d = GroupedDataset.Open(imported);
+            Assert.Null(d.Manifest.KeyColumn);
+            Assert.Equal([DatasetManifest.KeyColumnName, .. built.Schema.Select(c => c.Name)], d.Columns.Select(c => c.Name));
+            var after = new Dictionary<string, List<string>>();
+            foreach (var g in d.EnumerateGroups())
+                after[g.Key] = d.ReadRecords(g).Select(r =>
+                {
+                    // The files' own key column holds each record's old key, here its section.
+                    Assert.Equal(g.Key, r[0]);
+                    return string.Join("|", r.Skip(1));
+                }).ToList();
+            Assert.Equal(before, after);
+        }
+    }
 }
