@@ -31,7 +31,7 @@ public sealed record VerifyProgress(string Check, int Done, int Total);
 public static class DatasetVerifier
 {
     /// <param name="path">The dataset's folder.</param>
-    /// <param name="quick">Files and sizes only: no checksums, no reading of shards.</param>
+    /// <param name="quick">Files and sizes, and what opening the dataset refuses (the index's header, its group count): no checksums, no reading of shards.</param>
     /// <param name="ct">Stops the check.</param>
     /// <param name="progress">Told, on the enumerating thread, as each file or shard of each step is done (a full check of a large dataset reads all of it).</param>
     public static IEnumerable<DatasetProblem> Verify(string path, bool quick = false, CancellationToken ct = default, IProgress<VerifyProgress>? progress = null)
@@ -39,7 +39,7 @@ public static class DatasetVerifier
 
     /// <inheritdoc cref="Verify(string, bool, CancellationToken, IProgress{VerifyProgress})"/>
     /// <param name="path">The dataset's folder.</param>
-    /// <param name="quick">Files and sizes only.</param>
+    /// <param name="quick">Files and sizes, and what opening refuses.</param>
     /// <param name="ct">Stops the check.</param>
     /// <param name="progress">Told as each step goes.</param>
     /// <param name="keysWithParquetNetOnly">Shards' keys read by Parquet.Net even where Grouper's page reader reads them (tests: the way taken for chunks that reader does not decode).</param>
@@ -78,7 +78,17 @@ public static class DatasetVerifier
         progress?.Report(new("checksum", files, files));
         if (m.Shards.Sum(s => s.Records) != m.RecordCount)
             yield return new("manifest", DatasetManifest.FileName, $"The shards hold {m.Shards.Sum(s => s.Records)} records; the manifest counts {m.RecordCount}.");
-        if (quick || !filesOk) yield break;
+        if (!filesOk) yield break;
+        if (quick)
+        {
+            // What opening refuses (the index's header and directory, its group count against the manifest's), every
+            // reader refuses: cheap, as opening is, where checksums and shards are not.
+            DatasetProblem? refused = null;
+            try { GroupedDataset.Open(root).Dispose(); }
+            catch (GrouperException ex) { refused = new("index", m.Index.File, ex.Message); }
+            if (refused is not null) yield return refused;
+            yield break;
+        }
 
         var (schemaProblems, keysReadable) = CheckSchema(root, m, ct);
         foreach (var p in schemaProblems) yield return p;
