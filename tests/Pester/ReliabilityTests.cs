@@ -59,6 +59,42 @@ public sealed class ReliabilityTests : IDisposable
         Assert.Single(Directory.GetFiles(_ps["imported"], "index*.gidx"));
     }
 
+    /// <summary>
+    /// A manifest edited to disagree with the shards' schema, or with the index's group count, and a dataset
+    /// re-indexed in place from its own shards: as the commands report them.
+    /// </summary>
+    [Fact]
+    public void A_manifest_that_disagrees_with_the_files_is_reported_and_refused_in_words()
+    {
+        var manifest = _ps["ds/manifest.json"];
+        var sound = File.ReadAllText(manifest);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(sound)!;
+        // A CSV's columns are text: n said to be a number.
+        json["schema"]!.AsArray().Single(c => (string?)c!["name"] == "n")!["type"] = "int64";
+        File.WriteAllText(manifest, json.ToJsonString());
+        var problem = _ps.Run("Test-GroupedDataset ds").Single();
+        Assert.Equal(("schema", "data/shard-00000.parquet", "Column 'n' is string, never null in the shard; the manifest says int64, never null."),
+            ((string)problem.Properties["Check"].Value, (string)problem.Properties["Target"].Value, (string)problem.Properties["Message"].Value));
+        var (_, errors) = _ps.Invoke("Get-GroupRecord ds -Key u1");
+        var err = Assert.Single(errors);
+        Assert.Equal(System.Management.Automation.ErrorCategory.InvalidData, err.CategoryInfo.Category);
+        Assert.Contains($"The shard {_ps["ds/data/shard-00000.parquet"]} does not match the manifest", err.Exception.Message);
+
+        json = System.Text.Json.Nodes.JsonNode.Parse(sound)!;
+        json["groupCount"] = 5;
+        File.WriteAllText(manifest, json.ToJsonString());
+        Assert.Equal(false, _ps.Run("Test-GroupedDataset ds -Quick -Quiet").Single().BaseObject);
+        Assert.Contains("the index has 41 groups, the manifest 5", (string)_ps.Run("Test-GroupedDataset ds -Quick").Single().Properties["Message"].Value);
+
+        // Its shards re-indexed in place by the same column: readable as before, their key column a column of their own.
+        File.WriteAllText(manifest, sound);
+        var before = _ps.Run("Get-GroupRecord ds -Key u1 | ForEach-Object { $_.n }").Select(o => o.BaseObject).ToList();
+        _ps.Run("Import-GroupedDataset ds -GroupBy user -Force | Out-Null");
+        Assert.Equal(true, _ps.Run("Test-GroupedDataset ds -Quiet").Single().BaseObject);
+        Assert.Equal(before, _ps.Run("Get-GroupRecord ds -Key u1 | ForEach-Object { $_.n }").Select(o => o.BaseObject));
+        Assert.Equal(["u1"], _ps.Run("Get-GroupRecord ds -Key u1 | ForEach-Object { $_.__group_key }").Select(o => o.BaseObject).Distinct());
+    }
+
     private static void AssertSameFiles(string a, string b)
     {
         var files = Directory.GetFiles(a, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(a, f)).Order(StringComparer.Ordinal).ToList();

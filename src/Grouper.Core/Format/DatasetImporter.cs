@@ -39,6 +39,15 @@ public static class DatasetImporter
         return builder.Complete(ct);
     }
 
+    /// <summary>
+    /// The files' columns as they name them. A build gives an input column named as the shards' key column
+    /// (a dataset's shards read again) a name of its own in the shards it writes (<see cref="SchemaBuilder"/>);
+    /// an import links the files as they are, and its manifest has no key column (keyColumn null), so readers
+    /// find every column by the files' name: under the build's name, a re-indexed dataset could not be read.
+    /// </summary>
+    private static List<ColumnInfo> ImportedSchema(SchemaBuilder schema) =>
+        schema.ToSpecs().Select((c, i) => ColumnInfo.From(c with { Name = schema[i].Name })).ToList();
+
     /// <param name="source">A folder of Parquet files, or a wildcard.</param>
     /// <param name="key">The key; columns (or a function) of the records.</param>
     /// <param name="destination">A new dataset folder, or null to write the index and manifest into the source folder.</param>
@@ -185,7 +194,7 @@ public static class DatasetImporter
                 CreatedBy = DatasetManifest.CreatedByThisVersion,
                 KeyColumn = null,
                 Key = new KeyInfo { Kind = key.KindName, Columns = key.Columns.ToArray(), Description = key.Describe() },
-                Schema = schema.ToSpecs().Select(ColumnInfo.From).ToList(),
+                Schema = ImportedSchema(schema),
                 GroupCount = groups,
                 RecordCount = records,
                 ByteCount = allBytes,

@@ -10,7 +10,7 @@ using Parquet;
 namespace Grouper.Format;
 
 /// <summary>One thing wrong with a dataset.</summary>
-/// <param name="Check">What was checked: manifest, file, checksum, index, shard, group, statistics.</param>
+/// <param name="Check">What was checked: manifest, file, checksum, schema, index, shard, group, statistics.</param>
 /// <param name="Target">The file (relative to the dataset) or group key concerned.</param>
 /// <param name="Message">What is wrong, in words.</param>
 public sealed record DatasetProblem(string Check, string Target, string Message);
@@ -23,6 +23,7 @@ public sealed record VerifyProgress(string Check, int Done, int Total);
 
 /// <summary>
 /// Checks a dataset: the manifest, that every file is there with its size and (unless quick) its xxHash3,
+/// that every shard's columns are those the manifest's schema lists, of its types (<see cref="ShardSchema"/>),
 /// and that the index matches the shards: every row belongs to exactly one group, in order, with the
 /// group's key, and the counts add up; and that every column chunk's statistics hold its values
 /// (<see cref="CheckStatistics"/>). Reports problems; never throws for a damaged dataset.
@@ -30,7 +31,7 @@ public sealed record VerifyProgress(string Check, int Done, int Total);
 public static class DatasetVerifier
 {
     /// <param name="path">The dataset's folder.</param>
-    /// <param name="quick">Files and sizes only: no checksums, no reading of shards.</param>
+    /// <param name="quick">Files and sizes, and what opening the dataset refuses (the index's header, its group count): no checksums, no reading of shards.</param>
     /// <param name="ct">Stops the check.</param>
     /// <param name="progress">Told, on the enumerating thread, as each file or shard of each step is done (a full check of a large dataset reads all of it).</param>
     public static IEnumerable<DatasetProblem> Verify(string path, bool quick = false, CancellationToken ct = default, IProgress<VerifyProgress>? progress = null)
@@ -38,7 +39,7 @@ public static class DatasetVerifier
 
     /// <inheritdoc cref="Verify(string, bool, CancellationToken, IProgress{VerifyProgress})"/>
     /// <param name="path">The dataset's folder.</param>
-    /// <param name="quick">Files and sizes only.</param>
+    /// <param name="quick">Files and sizes, and what opening refuses.</param>
     /// <param name="ct">Stops the check.</param>
     /// <param name="progress">Told as each step goes.</param>
     /// <param name="keysWithParquetNetOnly">Shards' keys read by Parquet.Net even where Grouper's page reader reads them (tests: the way taken for chunks that reader does not decode).</param>
@@ -77,10 +78,59 @@ public static class DatasetVerifier
         progress?.Report(new("checksum", files, files));
         if (m.Shards.Sum(s => s.Records) != m.RecordCount)
             yield return new("manifest", DatasetManifest.FileName, $"The shards hold {m.Shards.Sum(s => s.Records)} records; the manifest counts {m.RecordCount}.");
-        if (quick || !filesOk) yield break;
+        if (!filesOk) yield break;
+        if (quick)
+        {
+            // What opening refuses (the index's header and directory, its group count against the manifest's), every
+            // reader refuses: cheap, as opening is, where checksums and shards are not.
+            DatasetProblem? refused = null;
+            try { GroupedDataset.Open(root).Dispose(); }
+            catch (GrouperException ex) { refused = new("index", m.Index.File, ex.Message); }
+            if (refused is not null) yield return refused;
+            yield break;
+        }
 
+        var (schemaProblems, keysReadable) = CheckSchema(root, m, ct);
+        foreach (var p in schemaProblems) yield return p;
+        // The walk of the rows reads every shard's key column.
+        if (!keysReadable) yield break;
         foreach (var p in CheckIndexAgainstShards(root, m, keysWithParquetNetOnly, ct, progress)) yield return p;
         foreach (var p in CheckStatistics(root, m, ct, progress)) yield return p;
+    }
+
+    /// <summary>
+    /// Every shard's columns as a source reads them (the types an import takes from them) against the manifest's
+    /// schema (<see cref="ShardSchema.Compare"/>): readers decode a column as the manifest types it. One problem per
+    /// shard and column. Footers only; no progress of its own.
+    /// </summary>
+    private static (List<DatasetProblem> Problems, bool KeysReadable) CheckSchema(string root, DatasetManifest m, CancellationToken ct)
+    {
+        var problems = new List<DatasetProblem>();
+        bool keysReadable = true;
+        var manifest = m.Columns;
+        foreach (var shard in m.Shards)
+        {
+            ct.ThrowIfCancellationRequested();
+            var file = GroupedDataset.Resolve(root, shard.File);
+            List<ColumnSpec> columns;
+            try
+            {
+                using var r = new Sources.ParquetRecordReader(file);
+                columns = Enumerable.Range(0, r.FieldCount).Select(i => r.GetDeclaredColumn(i)!).ToList();
+            }
+            catch (GrouperException ex)
+            {
+                problems.Add(new("schema", shard.File, $"The shard's columns cannot be read: {ex.Message}"));
+                keysReadable = false;
+                continue;
+            }
+            foreach (var d in ShardSchema.Compare(manifest, m.KeyColumn, columns))
+            {
+                if (d.Column == m.KeyColumn) keysReadable = false;
+                problems.Add(new("schema", shard.File, $"Column '{d.Column}' {d.What}."));
+            }
+        }
+        return (problems, keysReadable);
     }
 
     /// <summary>

@@ -447,6 +447,7 @@ public sealed class GroupedDataset : IDisposable
         }
 
         public FileStream File { get; }
+        public string Path => _path;
         public ParquetLayout Layout { get; }
         public long[] RowGroupStarts { get; }
         /// <summary>The handle whose metadata this one shares (itself for a main handle).</summary>
@@ -508,24 +509,54 @@ public sealed class GroupedDataset : IDisposable
     private ShardColumn CreateColumn(ShardHandle main, int c)
     {
         var spec = Columns[c];
-        if (ReadWithParquetNetOnly) return ShardColumn.Create(Field(main.Reader, c), spec);
+        if (ReadWithParquetNetOnly) return ShardColumn.Create(Field(main, c), spec);
         var leaf = Leaf(main.Layout, c);
         if (spec.Kind == ValueKind.String && leaf is { FlatText: true })
-            return ShardColumn.FlatText(leaf.Name, leaf.Nullable, () => Field(main.Reader, c));
+            return ShardColumn.FlatText(leaf.Name, leaf.Nullable, () => Field(main, c));
         if (leaf is not null && ShardColumn.ReadsOwn(spec, leaf))
-            return ShardColumn.Numbers(spec, leaf, () => Field(main.Reader, c));
-        return ShardColumn.Create(Field(main.Reader, c), spec);
+            return ShardColumn.Numbers(spec, leaf, () => Field(main, c));
+        return ShardColumn.Create(Field(main, c), spec);
     }
 
     // Field's way of finding a column, in the layout: null when the layout does not have it (Field says why).
     private ParquetLeaf? Leaf(ParquetLayout layout, int c) => PositionIn(layout.Columns, static l => l.Name, c) is int i and >= 0 ? layout.Columns[i] : null;
 
-    private Parquet.Schema.DataField Field(ParquetReader reader, int c)
+    /// <summary>
+    /// Column <paramref name="c"/>'s field in Parquet.Net's schema of the shard, which is checked against the
+    /// manifest as its layout is when opened (<see cref="CheckColumns"/>): a column the layout has no type for
+    /// (binary, a type of an imported file's) is checked here, by the type Parquet.Net gives it, as a source reads it.
+    /// </summary>
+    private Parquet.Schema.DataField Field(ShardHandle shard, int c)
     {
-        var fields = reader.Schema.DataFields;
-        return PositionIn(fields, static f => f.Name, c) is int i and >= 0 ? fields[i]
-            : throw new GrouperException(GrouperErrorKind.InvalidDataset, $"A shard of {Path} has no column '{Columns[c].Name}' (the manifest lists it).", Path);
+        var fields = shard.Reader.Schema.DataFields;
+        if (PositionIn(fields, static f => f.Name, c) is not (int i and >= 0)) throw Mismatch(shard.Path, c, "is not in the shard (the manifest lists it)");
+        var field = fields[i];
+        if (Leaf(shard.Layout, c) is { Kind: not null, Nested: false }) return field;
+        ColumnSpec? declared = null;
+        try { declared = Sources.ParquetRecordReader.ToSpec(field, shard.Path); }
+        catch (GrouperException) { /* a type no source reads: Parquet.Net says what it can */ }
+        if (declared is not null && ShardSchema.Differ(Columns[c], declared) is { } what) throw Mismatch(shard.Path, c, what);
+        return field;
     }
+
+    /// <summary>
+    /// Refuses a shard whose columns disagree with the manifest's (<see cref="ShardSchema.Differ"/>) before a column
+    /// is read: a column typed otherwise by the manifest stopped every reader with Parquet.Net's exception, naming
+    /// neither the shard nor the dataset. Columns the layout has no type for are checked by <see cref="Field"/>.
+    /// </summary>
+    private void CheckColumns(ShardHandle shard)
+    {
+        if (shard.Layout.Columns.Count == 0) return; // nested columns: not a shard's, Parquet.Net says what is wrong
+        for (int c = 0; c < Columns.Count; c++)
+        {
+            var leaf = Leaf(shard.Layout, c);
+            if (leaf is null) throw Mismatch(shard.Path, c, "is not in the shard (the manifest lists it)");
+            if (leaf is { Kind: not null, Nested: false } && ShardSchema.Differ(Columns[c], leaf.ToSpec()) is { } what) throw Mismatch(shard.Path, c, what);
+        }
+    }
+
+    private GrouperException Mismatch(string shard, int c, string what) =>
+        new(GrouperErrorKind.InvalidDataset, $"The shard {shard} does not match the manifest of {Path}: column '{Columns[c].Name}' {what}.", shard);
 
     // Where column c is among a shard's columns, -1 when it is not. Grouper's shards: the key column, then the
     // record's columns in manifest order. Imported shards have no key column and may order columns their own
@@ -553,7 +584,14 @@ public sealed class GroupedDataset : IDisposable
     {
         if (shard == _lastShard) return _lastOpen!;
         if (_shards.Length != Manifest.Shards.Count) Array.Resize(ref _shards, Manifest.Shards.Count);
-        var open = _shards[shard] ??= OpenParquet(Resolve(Path, Manifest.Shards[shard].File));
+        var open = _shards[shard];
+        if (open is null)
+        {
+            open = OpenParquet(Resolve(Path, Manifest.Shards[shard].File));
+            try { CheckColumns(open); }
+            catch { open.Dispose(); throw; }
+            _shards[shard] = open;
+        }
         (_lastShard, _lastOpen) = (shard, open);
         return open;
     }

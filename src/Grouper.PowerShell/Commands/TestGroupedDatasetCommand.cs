@@ -11,7 +11,7 @@ namespace Grouper.PowerShell.Commands;
 [OutputType(typeof(DatasetProblemInfo), typeof(bool))]
 public sealed class TestGroupedDatasetCommand : DatasetPathCmdlet, IDisposable
 {
-    /// <summary>Check files and sizes only: no checksums, no reading of shards.</summary>
+    /// <summary>Check files and sizes, and what opening the dataset refuses (the index's header, its group count): no checksums, no reading of shards.</summary>
     [Parameter]
     public SwitchParameter Quick { get; set; }
 

@@ -115,6 +115,38 @@ public class VerifierTests
         Assert.Equal("manifest", Assert.Single(DatasetVerifier.Verify(ds)).Check);
     }
 
+    /// <summary>What opening the dataset refuses, every reader refuses: a quick check, of presence and sizes, reports it too.</summary>
+    [Fact]
+    public void A_quick_check_reports_what_opening_the_dataset_refuses()
+    {
+        using var t = new TempDir();
+        var ds = Build(t);
+        var manifestPath = Path.Combine(ds, "manifest.json");
+        var sound = File.ReadAllText(manifestPath);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(sound)!;
+        json["groupCount"] = 5;
+        File.WriteAllText(manifestPath, json.ToJsonString());
+        var opening = Assert.Throws<GrouperException>(() => Reading.GroupedDataset.Open(ds));
+        foreach (var quick in new[] { true, false })
+        {
+            var p = Assert.Single(DatasetVerifier.Verify(ds, quick));
+            Assert.Equal(("index", "index.gidx", opening.Message), (p.Check, p.Target, p.Message));
+            Assert.Contains("the index has 300 groups, the manifest 5", p.Message);
+        }
+
+        // The index's first byte flipped: its size is right, its header is not.
+        File.WriteAllText(manifestPath, sound);
+        var indexPath = Path.Combine(ds, "index.gidx");
+        var bytes = File.ReadAllBytes(indexPath);
+        bytes[0] ^= 0xFF;
+        File.WriteAllBytes(indexPath, bytes);
+        var quickProblem = Assert.Single(DatasetVerifier.Verify(ds, quick: true));
+        Assert.Equal(("index", "index.gidx"), (quickProblem.Check, quickProblem.Target));
+        Assert.Contains("its header is wrong", quickProblem.Message);
+        // The full check stops at the checksum, which the flipped byte changed.
+        Assert.Equal("checksum", Assert.Single(DatasetVerifier.Verify(ds)).Check);
+    }
+
     /// <summary>Two keys swapped in the index's stored entries (its checksum made right): the key order is named, as stored.</summary>
     [Fact]
     public void An_index_out_of_key_order_is_named()
