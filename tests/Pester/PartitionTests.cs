@@ -144,6 +144,26 @@ public sealed class PartitionTests : IDisposable
     }
 
     [Fact]
+    public void Keys_from_the_pipeline_are_refused_with_shuffle_skip_and_cohorts_as_keys_given_by_name_are()
+    {
+        _ps.Run("New-GroupedDataset data.csv ds -GroupBy label | Out-Null");
+        foreach (var script in new[]
+        {
+            "'cat', 'dog' | Get-Group ds -Shuffle -Seed 9",
+            "'cat', 'dog' | Get-Group ds -Skip 1",
+            "'cat', 'dog' | Get-Group ds -GroupsPerRound 1",
+            "Get-Group ds -Key cat -Shuffle",
+        })
+        {
+            var (output, errors) = _ps.Invoke(script);
+            Assert.Empty(output);
+            var err = Assert.Single(errors);
+            Assert.Equal("KeyWithSelection,Grouper.PowerShell.Commands.GetGroupCommand", err.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, err.CategoryInfo.Category);
+        }
+    }
+
+    [Fact]
     public void Within_group_record_splits()
     {
         _ps.Run("New-GroupedDataset data.csv ds -GroupBy label | Out-Null");

@@ -54,6 +54,11 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
+        // Here rather than in BeginProcessing: keys piped in are bound only now, and were read without the
+        // selection they came with.
+        if (MyInvocation.BoundParameters.ContainsKey("Key") && (GroupsPerRound > 0 || Shuffle || Skip > 0))
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-Key finds groups; -Shuffle, -Skip and -GroupsPerRound select among all groups. Use one or the other."),
+                "KeyWithSelection", ErrorCategory.InvalidArgument, null));
         // -Path is fixed for the whole pipeline; -LiteralPath may come with each object (a dataset from
         // Get-GroupedDataset, a folder: anything with a PSPath).
         var keys = BoundKeys(Key);
@@ -122,13 +127,6 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
         ShuffleSeed = Shuffle ? Seed : null,
         Skip = Skip,
     };
-
-    protected override void BeginProcessing()
-    {
-        if (Key is not null && (GroupsPerRound > 0 || Shuffle || Skip > 0))
-            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-Key finds groups; -Shuffle, -Skip and -GroupsPerRound select among all groups. Use one or the other."),
-                "KeyWithSelection", ErrorCategory.InvalidArgument, null));
-    }
 
     public void Dispose() => _datasets.Dispose();
 }
