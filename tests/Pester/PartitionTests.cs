@@ -164,6 +164,26 @@ public sealed class PartitionTests : IDisposable
     }
 
     [Fact]
+    public void Size_filters_and_the_hold_out_split_apply_to_groups_found_by_key()
+    {
+        _ps.Run("New-GroupedDataset data.csv ds -GroupBy label | Out-Null");
+        var sizes = _ps.Run("Get-Group ds").ToDictionary(Key, Count);
+        Assert.True(sizes["cat"] > 1000 && sizes["bird"] < 1000);
+        Assert.Equal(["cat"], _ps.Run("Get-Group ds -Key cat, bird -MinRecords 1000").Select(Key));
+        Assert.Equal(["cat"], _ps.Run("'cat', 'bird' | Get-Group ds -MinRecords 1000").Select(Key));
+        Assert.Equal(["bird"], _ps.Run("Get-Group ds -Key cat, bird -MaxRecords 999").Select(Key));
+        Assert.Empty(_ps.Run("Get-Group ds -Key cat, dog -HoldOutFraction 1 -Side Train"));
+        Assert.Equal(["cat", "dog"], _ps.Run("Get-Group ds -Key cat, dog -HoldOutFraction 1 -Side Test").Select(Key));
+        // A key's side is the side a selection of all groups puts it on.
+        var test = _ps.Run("Get-Group ds -HoldOutFraction 0.5 -SplitSeed 3 -Side Test").Select(Key).ToList();
+        Assert.Equal(test, _ps.Run("Get-Group ds -Key bird, cat, dog -HoldOutFraction 0.5 -SplitSeed 3 -Side Test").Select(Key).Order(StringComparer.Ordinal));
+        // A key left out by a filter is not an error; a key not in the dataset still is.
+        var (output, errors) = _ps.Invoke("Get-Group ds -Key cat, nope -MaxRecords 1");
+        Assert.Empty(output);
+        Assert.Equal("GroupNotFound,Grouper.PowerShell.Commands.GetGroupCommand", Assert.Single(errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
     public void Within_group_record_splits()
     {
         _ps.Run("New-GroupedDataset data.csv ds -GroupBy label | Out-Null");

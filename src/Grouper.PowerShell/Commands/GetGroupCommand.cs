@@ -94,6 +94,9 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
                     }
                     continue;
                 }
+                // The size filters and the hold-out split decide each group by itself, so they apply to groups
+                // found by key as to all groups; a group they leave out is not an error.
+                var filter = Selection();
                 foreach (var k in keys)
                 {
                     if (First >= 0 && _emitted >= First) return;
@@ -104,6 +107,7 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
                             "GroupNotFound", ErrorCategory.ObjectNotFound, k));
                         continue;
                     }
+                    if (!filter.Matches(g)) continue;
                     WriteObject(ToEntry(ds.Path, g));
                     _emitted++;
                 }
