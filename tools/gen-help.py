@@ -90,7 +90,7 @@ CMDLETS = [
    ("MaxBytes","long",False,"named","false","false","Only groups of at most this many bytes."),
    ("Shuffle","switch",False,"named","false","false","Emit the groups in a seeded random order (xxHash3 of key and -Seed)."),
    ("Seed","long",False,"named","false","false","Seed of -Shuffle and of cohort sampling."),
-   ("Skip","long",False,"named","false","false","Skip this many selected groups: each group carries its Position, so a run resumes with -Skip (last Position + 1)."),
+   ("Skip","long",False,"named","false","false","Skip this many selected groups: each group carries its Position, so a run resumes with -Skip (last Position + 1). With -GroupsPerRound, skips as many cohort members, counted from -FirstRound, and the rounds it passes whole are not sampled."),
    ("HoldOutFraction","double",False,"named","false","false","Split the groups: a group is held out (the Test side) when the draw from xxHash3(key, -SplitSeed) is below this fraction. With -Key, a key's group is returned when it is on -Side."),
    ("Side","Side",False,"named","false","false","Train (default) or Test side of -HoldOutFraction."),
    ("SplitSeed","long",False,"named","false","false","Seed of -HoldOutFraction."),

@@ -184,6 +184,27 @@ public sealed class PartitionTests : IDisposable
     }
 
     [Fact]
+    public void Skip_resumes_a_stream_of_cohorts_at_a_position()
+    {
+        _ps.Run("New-GroupedDataset data.csv ds -GroupBy id -HashBuckets 40 | Out-Null");
+        var cohorts = _ps.Run("Get-Group ds -GroupsPerRound 3 -Rounds 4 -Seed 3");
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (long)i), cohorts.Select(c => (long)c.Properties["Position"].Value));
+        foreach (var skip in new[] { 2, 3, 7 })
+        {
+            var resumed = _ps.Run($"Get-Group ds -GroupsPerRound 3 -Rounds 4 -Seed 3 -Skip {skip}");
+            Assert.Equal(cohorts.Skip(skip).Select(Key), resumed.Select(Key));
+            Assert.Equal(cohorts.Skip(skip).Select(c => c.Properties["Round"].Value), resumed.Select(c => c.Properties["Round"].Value));
+            Assert.Equal(Enumerable.Range(skip, 12 - skip).Select(i => (long)i), resumed.Select(c => (long)c.Properties["Position"].Value));
+        }
+        Assert.Empty(_ps.Run("Get-Group ds -GroupsPerRound 3 -Rounds 4 -Seed 3 -Skip 12"));
+        // Positions count from -FirstRound, as the stream that -Skip resumes did.
+        Assert.Equal(cohorts.Skip(3 + 4).Select(Key), _ps.Run("Get-Group ds -GroupsPerRound 3 -Rounds 3 -FirstRound 1 -Seed 3 -Skip 4").Select(Key));
+        // Too few groups for a round is still an error when every round is skipped.
+        var (_, errors) = _ps.Invoke("Get-Group ds -GroupsPerRound 3 -MinRecords 100000 -Skip 5");
+        Assert.Equal("OpenDataset.InvalidArgument,Grouper.PowerShell.Commands.GetGroupCommand", Assert.Single(errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
     public void Within_group_record_splits()
     {
         _ps.Run("New-GroupedDataset data.csv ds -GroupBy label | Out-Null");

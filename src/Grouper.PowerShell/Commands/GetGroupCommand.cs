@@ -74,10 +74,16 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
                 {
                     if (GroupsPerRound > 0)
                     {
-                        long position = 0;
-                        foreach (var cohort in CohortSampler.Sample(ds, Selection(), GroupsPerRound, Rounds, Seed, SizeWeighted, FirstRound))
+                        // Every round holds GroupsPerRound groups and depends on -Seed and its number only, so
+                        // -Skip passes whole rounds unsampled. The sampler still runs (for no round, when all
+                        // are skipped) to report a dataset with too few groups for a round.
+                        long skippedRounds = Math.Min(Skip / GroupsPerRound, Rounds);
+                        long position = skippedRounds * GroupsPerRound;
+                        foreach (var cohort in CohortSampler.Sample(ds, Selection(), GroupsPerRound, Rounds - (int)skippedRounds, Seed, SizeWeighted,
+                                     FirstRound + (int)skippedRounds))
                             foreach (var g in cohort.Groups)
                             {
+                                if (position < Skip) { position++; continue; }
                                 if (First >= 0 && _emitted >= First) return;
                                 WriteObject(ToEntry(ds.Path, g, position++, cohort.Round));
                                 _emitted++;
