@@ -90,6 +90,28 @@ public sealed class StatsReportTests : IDisposable
     }
 
     [Fact]
+    public void Blank_labels_are_counted_as_missing_and_numeric_labels_stay_numeric()
+    {
+        // Numeric labels 1 and 3 (2 apart), and labels left blank in a CSV file.
+        File.WriteAllText(_ps["n.csv"], "user,label\nu0,1\nu0,3\nu0,\nu1,3\nu1,3\nu1,\nu2,\n");
+        _ps.Run("New-GroupedDataset n.csv n -GroupBy user | Out-Null");
+        var s = _ps.Run("Measure-GroupStats n -LabelColumn label").Single();
+        Assert.Equal(2, s.Properties["LabelCount"].Value);
+        Assert.Equal(3L, s.Properties["MissingLabels"].Value);
+        var rows = _ps.Run("Measure-GroupStats n -LabelColumn label -PerGroup");
+        Assert.Equal([1L, 1L, 1L], rows.Select(r => (long?)r.Properties["MissingLabels"].Value));
+        Assert.Equal([2, 1, 0], rows.Select(r => (int?)r.Properties["DistinctLabels"].Value));
+        // u0 is (1/2, 1/2) against (1/4, 3/4): 1/4 of the mass moves 2 (by rank it would move 1).
+        Assert.Equal(0.5, (double)rows[0].Properties["EarthMovers"].Value!, 9);
+        Assert.Null(rows[2].Properties["Entropy"].Value);
+        Assert.Null(rows[2].Properties["EarthMovers"].Value);
+        // NaN is no number: the labels are ranked, and no distance is NaN.
+        File.WriteAllText(_ps["nan.csv"], "user,label\nu0,1\nu0,1\nu1,2\nu1,NaN\n");
+        _ps.Run("New-GroupedDataset nan.csv nan -GroupBy user | Out-Null");
+        Assert.All(_ps.Run("Measure-GroupStats nan -LabelColumn label -PerGroup"), r => Assert.Equal(0.75, (double)r.Properties["EarthMovers"].Value!, 9));
+    }
+
+    [Fact]
     public void Get_GroupRecord_reads_only_the_named_properties()
     {
         var recs = _ps.Run("Get-GroupRecord ds -Key u1 -Property label");

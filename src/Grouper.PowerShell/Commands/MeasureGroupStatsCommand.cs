@@ -111,7 +111,8 @@ public sealed class MeasureGroupStatsCommand : DatasetPathCmdlet, IDisposable
                 WriteObject(new GroupStatsRow
                 {
                     Key = r.Key, RecordCount = r.Records, ByteCount = r.Bytes, DistinctLabels = r.DistinctLabels, Entropy = r.Entropy,
-                    JensenShannon = r.JensenShannon, Hellinger = r.Hellinger, EarthMovers = r.EarthMovers, Words = r.Words, Characters = r.Characters,
+                    JensenShannon = r.JensenShannon, Hellinger = r.Hellinger, EarthMovers = r.EarthMovers, MissingLabels = r.MissingLabels,
+                    Words = r.Words, Characters = r.Characters,
                 });
             return;
         }
@@ -128,6 +129,7 @@ public sealed class MeasureGroupStatsCommand : DatasetPathCmdlet, IDisposable
             Gini = s.Gini, Top1PercentShare = s.Top1PercentShare,
             LabelColumn = LabelColumn,
             LabelCount = global?.Count,
+            MissingLabels = summary.MissingLabels,
             MeanDistinctLabels = summary.DistinctLabels?.Mean,
             MeanEntropy = summary.Entropy?.Mean,
             MeanJensenShannon = summary.JensenShannon?.Mean, MaxJensenShannon = summary.JensenShannon?.Max,
