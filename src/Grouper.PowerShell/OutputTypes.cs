@@ -76,7 +76,10 @@ public sealed class GroupStats
     /// <summary>Share of records in the largest 1% of groups.</summary>
     public double Top1PercentShare { get; init; }
     public string? LabelColumn { get; init; }
+    /// <summary>Labels of the whole dataset; a missing (null or blank) label is none of them.</summary>
     public int? LabelCount { get; init; }
+    /// <summary>Records of the groups measured whose label is null or blank, left out of the label measures.</summary>
+    public long? MissingLabels { get; init; }
     public double? MeanDistinctLabels { get; init; }
     public double? MeanEntropy { get; init; }
     public double? MeanJensenShannon { get; init; }
@@ -103,6 +106,8 @@ public sealed class GroupStatsRow
     public double? JensenShannon { get; init; }
     public double? Hellinger { get; init; }
     public double? EarthMovers { get; init; }
+    /// <summary>Records whose label is null or blank; a group of only such records has no entropy or distances.</summary>
+    public long? MissingLabels { get; init; }
     public long? Words { get; init; }
     public long? Characters { get; init; }
 }

@@ -148,6 +148,67 @@ public sealed class PartitionTests : IDisposable
     }
 
     [Fact]
+    public void Keys_from_the_pipeline_are_refused_with_shuffle_skip_and_cohorts_as_keys_given_by_name_are()
+    {
+        _ps.Run("New-GroupedDataset data.csv ds -GroupBy label | Out-Null");
+        foreach (var script in new[]
+        {
+            "'cat', 'dog' | Get-Group ds -Shuffle -Seed 9",
+            "'cat', 'dog' | Get-Group ds -Skip 1",
+            "'cat', 'dog' | Get-Group ds -GroupsPerRound 1",
+            "Get-Group ds -Key cat -Shuffle",
+        })
+        {
+            var (output, errors) = _ps.Invoke(script);
+            Assert.Empty(output);
+            var err = Assert.Single(errors);
+            Assert.Equal("KeyWithSelection,Grouper.PowerShell.Commands.GetGroupCommand", err.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, err.CategoryInfo.Category);
+        }
+    }
+
+    [Fact]
+    public void Size_filters_and_the_hold_out_split_apply_to_groups_found_by_key()
+    {
+        _ps.Run("New-GroupedDataset data.csv ds -GroupBy label | Out-Null");
+        var sizes = _ps.Run("Get-Group ds").ToDictionary(Key, Count);
+        Assert.True(sizes["cat"] > 1000 && sizes["bird"] < 1000);
+        Assert.Equal(["cat"], _ps.Run("Get-Group ds -Key cat, bird -MinRecords 1000").Select(Key));
+        Assert.Equal(["cat"], _ps.Run("'cat', 'bird' | Get-Group ds -MinRecords 1000").Select(Key));
+        Assert.Equal(["bird"], _ps.Run("Get-Group ds -Key cat, bird -MaxRecords 999").Select(Key));
+        Assert.Empty(_ps.Run("Get-Group ds -Key cat, dog -HoldOutFraction 1 -Side Train"));
+        Assert.Equal(["cat", "dog"], _ps.Run("Get-Group ds -Key cat, dog -HoldOutFraction 1 -Side Test").Select(Key));
+        // A key's side is the side a selection of all groups puts it on.
+        var test = _ps.Run("Get-Group ds -HoldOutFraction 0.5 -SplitSeed 3 -Side Test").Select(Key).ToList();
+        Assert.Equal(test, _ps.Run("Get-Group ds -Key bird, cat, dog -HoldOutFraction 0.5 -SplitSeed 3 -Side Test").Select(Key).Order(StringComparer.Ordinal));
+        // A key left out by a filter is not an error; a key not in the dataset still is.
+        var (output, errors) = _ps.Invoke("Get-Group ds -Key cat, nope -MaxRecords 1");
+        Assert.Empty(output);
+        Assert.Equal("GroupNotFound,Grouper.PowerShell.Commands.GetGroupCommand", Assert.Single(errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
+    public void Skip_resumes_a_stream_of_cohorts_at_a_position()
+    {
+        _ps.Run("New-GroupedDataset data.csv ds -GroupBy id -HashBuckets 40 | Out-Null");
+        var cohorts = _ps.Run("Get-Group ds -GroupsPerRound 3 -Rounds 4 -Seed 3");
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (long)i), cohorts.Select(c => (long)c.Properties["Position"].Value));
+        foreach (var skip in new[] { 2, 3, 7 })
+        {
+            var resumed = _ps.Run($"Get-Group ds -GroupsPerRound 3 -Rounds 4 -Seed 3 -Skip {skip}");
+            Assert.Equal(cohorts.Skip(skip).Select(Key), resumed.Select(Key));
+            Assert.Equal(cohorts.Skip(skip).Select(c => c.Properties["Round"].Value), resumed.Select(c => c.Properties["Round"].Value));
+            Assert.Equal(Enumerable.Range(skip, 12 - skip).Select(i => (long)i), resumed.Select(c => (long)c.Properties["Position"].Value));
+        }
+        Assert.Empty(_ps.Run("Get-Group ds -GroupsPerRound 3 -Rounds 4 -Seed 3 -Skip 12"));
+        // Positions count from -FirstRound, as the stream that -Skip resumes did.
+        Assert.Equal(cohorts.Skip(3 + 4).Select(Key), _ps.Run("Get-Group ds -GroupsPerRound 3 -Rounds 3 -FirstRound 1 -Seed 3 -Skip 4").Select(Key));
+        // Too few groups for a round is still an error when every round is skipped.
+        var (_, errors) = _ps.Invoke("Get-Group ds -GroupsPerRound 3 -MinRecords 100000 -Skip 5");
+        Assert.Equal("OpenDataset.InvalidArgument,Grouper.PowerShell.Commands.GetGroupCommand", Assert.Single(errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
     public void Within_group_record_splits()
     {
         _ps.Run("New-GroupedDataset data.csv ds -GroupBy label | Out-Null");

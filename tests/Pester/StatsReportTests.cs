@@ -44,6 +44,74 @@ public sealed class StatsReportTests : IDisposable
     }
 
     [Fact]
+    public void Piped_groups_are_looked_up_again_by_key_in_the_dataset_as_it_is_now()
+    {
+        var before = _ps.Run("Get-Group ds -Key u0, u2");
+        Assert.Equal(0L, before[0].Properties["RowOffset"].Value);
+        // Built again: a0 comes first and takes u0's rows; u0 is smaller and has both labels; u2 is gone.
+        File.WriteAllText(_ps["d2.csv"], "user,label,text\na0,b,x\na0,b,x\na0,b,x\na0,b,x\nu0,a,x\nu0,b,x\n");
+        _ps.Run("New-GroupedDataset d2.csv ds -GroupBy user -Force | Out-Null");
+        var (rows, errors) = _ps.Invoke("$groups | Measure-GroupStats -LabelColumn label -PerGroup", new Dictionary<string, object?> { ["groups"] = before });
+        var u0 = Assert.Single(rows);
+        Assert.Equal("u0", u0.Properties["Key"].Value);
+        Assert.Equal(2L, u0.Properties["RecordCount"].Value);
+        Assert.Equal(2, u0.Properties["DistinctLabels"].Value);
+        var err = Assert.Single(errors);
+        Assert.Equal("GroupNotFound,Grouper.PowerShell.Commands.MeasureGroupStatsCommand", err.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ObjectNotFound, err.CategoryInfo.Category);
+        Assert.Equal("u2", err.TargetObject);
+        (rows, errors) = _ps.Invoke("$groups | Measure-GroupStats", new Dictionary<string, object?> { ["groups"] = before });
+        Assert.Equal(2L, Assert.Single(rows).Properties["RecordCount"].Value);
+        Assert.Single(errors);
+    }
+
+    [Fact]
+    public void Piped_groups_are_measured_against_the_whole_dataset_once_each_with_its_path()
+    {
+        // u0 holds only a; the whole dataset holds a and b evenly.
+        var row = _ps.Run("Get-Group ds -Key u0 | Measure-GroupStats -LabelColumn label -PerGroup").Single();
+        Assert.Equal(0.3112781, (double)row.Properties["JensenShannon"].Value!, 6);
+        Assert.Equal(Math.Sqrt(1 - Math.Sqrt(0.5)), (double)row.Properties["Hellinger"].Value!, 9);
+        Assert.Equal(0.5, (double)row.Properties["EarthMovers"].Value!, 9);
+        var s = _ps.Run("Get-Group ds -Key u0 | Measure-GroupStats -LabelColumn label").Single();
+        Assert.Equal(2, s.Properties["LabelCount"].Value);
+        Assert.Equal(0.3112781, (double)s.Properties["MeanJensenShannon"].Value!, 6);
+        Assert.Equal(Path.Combine(_ps.Dir, "ds"), s.Properties["DatasetPath"].Value);
+        Assert.Equal(s.Properties["DatasetPath"].Value, _ps.Run("Measure-GroupStats ds").Single().Properties["DatasetPath"].Value);
+
+        // A group piped twice counts once, with a warning.
+        var output = _ps.Run("Get-Group ds -Key u0, u1, u0 | Measure-GroupStats 3>&1");
+        var warning = Assert.IsType<WarningRecord>(Assert.Single(output, o => o.BaseObject is WarningRecord).BaseObject);
+        Assert.Contains("1 group", warning.Message);
+        var stats = Assert.Single(output, o => o.BaseObject is not WarningRecord);
+        Assert.Equal(2L, stats.Properties["GroupCount"].Value);
+        Assert.Equal(8L, stats.Properties["RecordCount"].Value);
+        Assert.Equal(["u0", "u1"], _ps.Run("Get-Group ds -Key u0, u1, u0 | Measure-GroupStats -PerGroup -WarningAction SilentlyContinue").Select(r => (string)r.Properties["Key"].Value));
+    }
+
+    [Fact]
+    public void Blank_labels_are_counted_as_missing_and_numeric_labels_stay_numeric()
+    {
+        // Numeric labels 1 and 3 (2 apart), and labels left blank in a CSV file.
+        File.WriteAllText(_ps["n.csv"], "user,label\nu0,1\nu0,3\nu0,\nu1,3\nu1,3\nu1,\nu2,\n");
+        _ps.Run("New-GroupedDataset n.csv n -GroupBy user | Out-Null");
+        var s = _ps.Run("Measure-GroupStats n -LabelColumn label").Single();
+        Assert.Equal(2, s.Properties["LabelCount"].Value);
+        Assert.Equal(3L, s.Properties["MissingLabels"].Value);
+        var rows = _ps.Run("Measure-GroupStats n -LabelColumn label -PerGroup");
+        Assert.Equal([1L, 1L, 1L], rows.Select(r => (long?)r.Properties["MissingLabels"].Value));
+        Assert.Equal([2, 1, 0], rows.Select(r => (int?)r.Properties["DistinctLabels"].Value));
+        // u0 is (1/2, 1/2) against (1/4, 3/4): 1/4 of the mass moves 2 (by rank it would move 1).
+        Assert.Equal(0.5, (double)rows[0].Properties["EarthMovers"].Value!, 9);
+        Assert.Null(rows[2].Properties["Entropy"].Value);
+        Assert.Null(rows[2].Properties["EarthMovers"].Value);
+        // NaN is no number: the labels are ranked, and no distance is NaN.
+        File.WriteAllText(_ps["nan.csv"], "user,label\nu0,1\nu0,1\nu1,2\nu1,NaN\n");
+        _ps.Run("New-GroupedDataset nan.csv nan -GroupBy user | Out-Null");
+        Assert.All(_ps.Run("Measure-GroupStats nan -LabelColumn label -PerGroup"), r => Assert.Equal(0.75, (double)r.Properties["EarthMovers"].Value!, 9));
+    }
+
+    [Fact]
     public void Get_GroupRecord_reads_only_the_named_properties()
     {
         var recs = _ps.Run("Get-GroupRecord ds -Key u1 -Property label");

@@ -14,12 +14,14 @@ namespace Grouper.Stats;
 /// <param name="JensenShannon">Jensen–Shannon divergence (base 2, 0…1) from the global label distribution.</param>
 /// <param name="Hellinger">Hellinger distance (0…1) from the global label distribution.</param>
 /// <param name="EarthMovers">Earth mover's distance from the global distribution over the ordered labels:
-/// by their numeric values when every label is a number, else by rank in ordinal order (neighbours 1 apart).</param>
+/// by their numeric values when every label is a finite number, else by rank in ordinal order (neighbours 1 apart).</param>
 /// <param name="Words">Runs of non-whitespace (Unicode whitespace separates words).</param>
 /// <param name="Characters">Unicode scalar values.</param>
+/// <param name="MissingLabels">Records whose label is null or blank, left out of the label measures. A group
+/// of no labelled record has no label distribution: its entropy and distances are null.</param>
 public sealed record GroupContentRow(string Key, long Records, long Bytes,
     int? DistinctLabels = null, double? Entropy = null, double? JensenShannon = null, double? Hellinger = null, double? EarthMovers = null,
-    long? Words = null, long? Characters = null);
+    long? Words = null, long? Characters = null, long? MissingLabels = null);
 
 /// <summary>Mean and largest value of a per-group measure.</summary>
 public sealed record Summary(double Mean, double Min, double Max)
@@ -29,7 +31,7 @@ public sealed record Summary(double Mean, double Min, double Max)
 
 /// <summary>The dataset-wide summary of <see cref="GroupContentRow"/>s.</summary>
 public sealed record ContentSummary(int LabelCount, Summary? DistinctLabels, Summary? Entropy, Summary? JensenShannon, Summary? Hellinger,
-    Summary? EarthMovers, long? TotalWords, long? TotalCharacters, Summary? Words, Summary? Characters);
+    Summary? EarthMovers, long? TotalWords, long? TotalCharacters, Summary? Words, Summary? Characters, long? MissingLabels = null);
 
 /// <summary>
 /// Label heterogeneity and text size per group, in one pass over the records: memory holds one group's
@@ -38,10 +40,25 @@ public sealed record ContentSummary(int LabelCount, Summary? DistinctLabels, Sum
 /// </summary>
 public static class ContentStats
 {
+    /// <summary>
+    /// A value's label, or null when it has none: a null or blank value is a missing label, not a label of its
+    /// own (one such record would make a numeric column's labels text, and add a label no record has).
+    /// </summary>
+    public static string? LabelOf(object? v)
+    {
+        if (v is null) return null;
+        var label = KeyText.Format(v);
+        return string.IsNullOrWhiteSpace(label) ? null : label;
+    }
 
-    private static string LabelOf(object? v) => v is null ? "" : KeyText.Format(v);
+    /// <summary>
+    /// A label's value when it is a finite number. NaN, the infinities and numbers beyond a double (1e400)
+    /// have no place on the number line, and would make every distance NaN.
+    /// </summary>
+    public static bool TryNumeric(string label, out double value) =>
+        double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
 
-    /// <summary>Label counts over the given groups (all groups when null).</summary>
+    /// <summary>Label counts over the given groups (all groups when null); missing labels are not counted.</summary>
     public static SortedDictionary<string, long> GlobalLabelCounts(GroupedDataset ds, string labelColumn, IEnumerable<GroupInfo>? groups = null, CancellationToken ct = default)
     {
         int c = ds.ColumnIndex(labelColumn);
@@ -49,10 +66,7 @@ public static class ContentStats
         int[] label = [c]; // only the label column is decoded
         foreach (var g in groups ?? ds.EnumerateGroups())
             foreach (var r in ds.ReadRecords(g, label, ct))
-            {
-                var l = LabelOf(r[0]);
-                counts[l] = counts.GetValueOrDefault(l) + 1;
-            }
+                if (LabelOf(r[0]) is { } l) counts[l] = counts.GetValueOrDefault(l) + 1;
         return counts;
     }
 
@@ -90,13 +104,17 @@ public static class ContentStats
         foreach (var g in groups)
         {
             var counts = space is null ? null : new Dictionary<string, long>(StringComparer.Ordinal);
-            long words = 0, chars = 0;
+            long words = 0, chars = 0, missing = 0;
             foreach (var r in ds.ReadRecords(g, projection, ct))
             {
-                if (counts is not null) { var l = LabelOf(r[lc]); counts[l] = counts.GetValueOrDefault(l) + 1; }
+                if (counts is not null)
+                {
+                    if (LabelOf(r[lc]) is { } l) counts[l] = counts.GetValueOrDefault(l) + 1;
+                    else missing++;
+                }
                 if (tc >= 0 && r[tc] is { } t) CountText(KeyText.Format(t), ref words, ref chars);
             }
-            yield return Row(g.Key, g.RecordCount, g.ByteCount, counts, space, tc >= 0 ? words : null, tc >= 0 ? chars : null);
+            yield return Row(g.Key, g.RecordCount, g.ByteCount, counts, missing, space, tc >= 0 ? words : null, tc >= 0 ? chars : null);
         }
     }
 
@@ -114,14 +132,14 @@ public static class ContentStats
                 foreach (var g in groups)
                 {
                     counts.Clear();
-                    long words = 0, chars = 0;
+                    long words = 0, chars = 0, missing = 0;
                     foreach (var r in ds.ReadRecords(g, projection, ct))
                     {
-                        var l = LabelOf(r[lc]);
-                        counts[l] = counts.GetValueOrDefault(l) + 1;
+                        if (LabelOf(r[lc]) is { } l) counts[l] = counts.GetValueOrDefault(l) + 1;
+                        else missing++;
                         if (tc >= 0 && r[tc] is { } t) CountText(KeyText.Format(t), ref words, ref chars);
                     }
-                    w.Write(g.Key); w.Write(g.RecordCount); w.Write(g.ByteCount); w.Write(words); w.Write(chars); w.Write(counts.Count);
+                    w.Write(g.Key); w.Write(g.RecordCount); w.Write(g.ByteCount); w.Write(words); w.Write(chars); w.Write(missing); w.Write(counts.Count);
                     foreach (var (l, n) in counts)
                     {
                         w.Write(l); w.Write(n);
@@ -135,11 +153,12 @@ public static class ContentStats
             var groupCounts = new Dictionary<string, long>(StringComparer.Ordinal);
             while (rd.BaseStream.Position < rd.BaseStream.Length)
             {
-                string key = rd.ReadString(); long records = rd.ReadInt64(), bytes = rd.ReadInt64(), words = rd.ReadInt64(), chars = rd.ReadInt64();
+                string key = rd.ReadString();
+                long records = rd.ReadInt64(), bytes = rd.ReadInt64(), words = rd.ReadInt64(), chars = rd.ReadInt64(), missing = rd.ReadInt64();
                 int n = rd.ReadInt32();
                 groupCounts.Clear();
                 for (int i = 0; i < n; i++) groupCounts[rd.ReadString()] = rd.ReadInt64();
-                yield return Row(key, records, bytes, groupCounts, space, tc >= 0 ? words : null, tc >= 0 ? chars : null);
+                yield return Row(key, records, bytes, groupCounts, missing, space, tc >= 0 ? words : null, tc >= 0 ? chars : null);
             }
         }
         finally
@@ -148,16 +167,19 @@ public static class ContentStats
         }
     }
 
-    private static GroupContentRow Row(string key, long records, long bytes, Dictionary<string, long>? counts, LabelSpace? space, long? words, long? chars)
+    private static GroupContentRow Row(string key, long records, long bytes, Dictionary<string, long>? counts, long missing, LabelSpace? space,
+        long? words, long? chars)
     {
         var row = new GroupContentRow(key, records, bytes, Words: words, Characters: chars);
         if (counts is null || space is null) return row;
+        row = row with { DistinctLabels = counts.Count(x => x.Value > 0), MissingLabels = missing };
+        // No labelled record, no distribution: zeros would pass for one, at a distance from the global one.
+        if (counts.Values.Sum() == 0) return row;
         var v = new double[space.Labels.Length];
         foreach (var (l, n) in counts) v[space.Index(l)] += n;
         var p = Normalize(v);
         return row with
         {
-            DistinctLabels = counts.Count(x => x.Value > 0),
             Entropy = Entropy(p),
             JensenShannon = JensenShannon(p, space.Global),
             Hellinger = Hellinger(p, space.Global),
@@ -169,13 +191,15 @@ public static class ContentStats
     {
         var d = new List<double>(); var e = new List<double>(); var js = new List<double>(); var h = new List<double>(); var emd = new List<double>();
         var w = new List<double>(); var c = new List<double>();
+        long? missing = null;
         foreach (var r in rows)
         {
-            if (r.DistinctLabels is { } dl) { d.Add(dl); e.Add(r.Entropy!.Value); js.Add(r.JensenShannon!.Value); h.Add(r.Hellinger!.Value); emd.Add(r.EarthMovers!.Value); }
+            if (r.DistinctLabels is { } dl) { d.Add(dl); missing = (missing ?? 0) + r.MissingLabels; }
+            if (r.Entropy is not null) { e.Add(r.Entropy.Value); js.Add(r.JensenShannon!.Value); h.Add(r.Hellinger!.Value); emd.Add(r.EarthMovers!.Value); }
             if (r.Words is { } wo) { w.Add(wo); c.Add(r.Characters!.Value); }
         }
         return new ContentSummary(labelCount, Summary.Of(d), Summary.Of(e), Summary.Of(js), Summary.Of(h), Summary.Of(emd),
-            w.Count > 0 ? (long)w.Sum() : null, c.Count > 0 ? (long)c.Sum() : null, Summary.Of(w), Summary.Of(c));
+            w.Count > 0 ? (long)w.Sum() : null, c.Count > 0 ? (long)c.Sum() : null, Summary.Of(w), Summary.Of(c), missing);
     }
 
     /// <summary>Words are maximal runs of non-whitespace (any Unicode whitespace); characters are Unicode scalar values.</summary>
@@ -231,19 +255,18 @@ public static class ContentStats
         return emd;
     }
 
-    /// <summary>The labels in a fixed order (numeric when all are numbers), with the global distribution.</summary>
+    /// <summary>The labels in a fixed order (numeric when all are finite numbers), with the global distribution.</summary>
     private sealed class LabelSpace
     {
         private readonly Dictionary<string, int> _index;
 
         public LabelSpace(IReadOnlyDictionary<string, long> global)
         {
-            bool numeric = global.Keys.All(k => double.TryParse(k, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
-            var ordered = numeric
-                ? global.Keys.OrderBy(k => double.Parse(k, CultureInfo.InvariantCulture)).ToArray()
-                : global.Keys.Order(StringComparer.Ordinal).ToArray();
+            bool numeric = global.Keys.All(k => TryNumeric(k, out _));
+            double Value(string k) { TryNumeric(k, out var v); return v; }
+            var ordered = numeric ? global.Keys.OrderBy(Value).ToArray() : global.Keys.Order(StringComparer.Ordinal).ToArray();
             Labels = ordered;
-            Positions = numeric ? ordered.Select(k => double.Parse(k, CultureInfo.InvariantCulture)).ToArray() : ordered.Select((_, i) => (double)i).ToArray();
+            Positions = numeric ? ordered.Select(Value).ToArray() : ordered.Select((_, i) => (double)i).ToArray();
             _index = ordered.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
             Global = Normalize(ordered.Select(l => (double)global[l]).ToArray());
         }

@@ -98,7 +98,8 @@ public static class GroupReport
             S("Jensen–Shannon from global", summary.JensenShannon);
             S("Hellinger from global", summary.Hellinger);
             S("Earth mover's from global", summary.EarthMovers);
-            html.Append($"</table><p class=\"muted\">{global.Count} labels in all. Heatmap: label mix of {sampled.Count} groups sampled by seed {options.Seed}.</p>");
+            var missing = summary.MissingLabels is long unlabelled and > 0 ? $" {N(unlabelled)} records without a label (null or blank) are left out." : "";
+            html.Append($"</table><p class=\"muted\">{global.Count} labels in all.{missing} Heatmap: label mix of {sampled.Count} groups sampled by seed {options.Seed}.</p>");
             html.Append(Heatmap(ds, sampled, lc, global, options.HeatmapLabels, ct));
         }
 
@@ -215,8 +216,8 @@ public static class GroupReport
         int[] label = [ds.ColumnIndex(labelColumn)]; // only the label column is decoded
         var labels = global.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(maxLabels).Select(p => p.Key).ToList();
         // Numeric labels read best in numeric order; others stay most frequent first.
-        if (labels.All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
-            labels = labels.OrderBy(l => double.Parse(l, CultureInfo.InvariantCulture)).ToList();
+        if (labels.All(l => ContentStats.TryNumeric(l, out _)))
+            labels = labels.OrderBy(l => { ContentStats.TryNumeric(l, out var v); return v; }).ToList();
         bool other = global.Count > labels.Count;
         var columns = other ? labels.Append("(other)").ToList() : labels;
         var index = labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
@@ -229,11 +230,9 @@ public static class GroupReport
         {
             var g = groups[i];
             var counts = new double[columns.Count];
+            // A record without a label is in no column (the last one took it, "(other)" or not).
             foreach (var r in ds.ReadRecords(g, label, ct))
-            {
-                var l = r[0] is null ? "" : Keys.KeyText.Format(r[0]!);
-                counts[index.TryGetValue(l, out var k) ? k : columns.Count - 1]++;
-            }
+                if (ContentStats.LabelOf(r[0]) is { } l) counts[index.TryGetValue(l, out var k) ? k : columns.Count - 1]++;
             var p = ContentStats.Normalize(counts);
             int y = topPad + i * cell;
             sb.Append($"<text x=\"{left - 6}\" y=\"{y + 13}\" text-anchor=\"end\">{E(Trim(g.Key, 26))}</text>");

@@ -54,6 +54,11 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
+        // Here rather than in BeginProcessing: keys piped in are bound only now, and were read without the
+        // selection they came with.
+        if (MyInvocation.BoundParameters.ContainsKey("Key") && (GroupsPerRound > 0 || Shuffle || Skip > 0))
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-Key finds groups; -Shuffle, -Skip and -GroupsPerRound select among all groups. Use one or the other."),
+                "KeyWithSelection", ErrorCategory.InvalidArgument, null));
         // -Path is fixed for the whole pipeline; -LiteralPath may come with each object (a dataset from
         // Get-GroupedDataset, a folder: anything with a PSPath).
         var keys = BoundKeys(Key);
@@ -69,10 +74,16 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
                 {
                     if (GroupsPerRound > 0)
                     {
-                        long position = 0;
-                        foreach (var cohort in CohortSampler.Sample(ds, Selection(), GroupsPerRound, Rounds, Seed, SizeWeighted, FirstRound))
+                        // Every round holds GroupsPerRound groups and depends on -Seed and its number only, so
+                        // -Skip passes whole rounds unsampled. The sampler still runs (for no round, when all
+                        // are skipped) to report a dataset with too few groups for a round.
+                        long skippedRounds = Math.Min(Skip / GroupsPerRound, Rounds);
+                        long position = skippedRounds * GroupsPerRound;
+                        foreach (var cohort in CohortSampler.Sample(ds, Selection(), GroupsPerRound, Rounds - (int)skippedRounds, Seed, SizeWeighted,
+                                     FirstRound + (int)skippedRounds))
                             foreach (var g in cohort.Groups)
                             {
+                                if (position < Skip) { position++; continue; }
                                 if (First >= 0 && _emitted >= First) return;
                                 WriteObject(ToEntry(ds.Path, g, position++, cohort.Round));
                                 _emitted++;
@@ -89,6 +100,9 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
                     }
                     continue;
                 }
+                // The size filters and the hold-out split decide each group by itself, so they apply to groups
+                // found by key as to all groups; a group they leave out is not an error.
+                var filter = Selection();
                 foreach (var k in keys)
                 {
                     if (First >= 0 && _emitted >= First) return;
@@ -99,6 +113,7 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
                             "GroupNotFound", ErrorCategory.ObjectNotFound, k));
                         continue;
                     }
+                    if (!filter.Matches(g)) continue;
                     WriteObject(ToEntry(ds.Path, g));
                     _emitted++;
                 }
@@ -122,13 +137,6 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
         ShuffleSeed = Shuffle ? Seed : null,
         Skip = Skip,
     };
-
-    protected override void BeginProcessing()
-    {
-        if (Key is not null && (GroupsPerRound > 0 || Shuffle || Skip > 0))
-            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-Key finds groups; -Shuffle, -Skip and -GroupsPerRound select among all groups. Use one or the other."),
-                "KeyWithSelection", ErrorCategory.InvalidArgument, null));
-    }
 
     public void Dispose() => _datasets.Dispose();
 }

@@ -65,8 +65,7 @@ public sealed class MeasureGroupStatsCommand : DatasetPathCmdlet, IDisposable
             try
             {
                 var ds = _datasets.Get(byDataset.Key);
-                var groups = byDataset.Select(e => new GroupInfo(e.Key, e.Ordinal, e.Shard, e.RowOffset, e.RecordCount, e.ByteCount)).ToList();
-                Measure(ds, groups, _piped.Select(g => g.DatasetPath).Distinct().Count() == 1 ? null : byDataset.Key);
+                Measure(ds, FindAgain(ds, byDataset), ds.Path);
             }
             catch (GrouperException ex)
             {
@@ -75,21 +74,50 @@ public sealed class MeasureGroupStatsCommand : DatasetPathCmdlet, IDisposable
         }
     }
 
-    private void Measure(GroupedDataset ds, IEnumerable<GroupInfo> groups, string? datasetPath)
+    // A piped group's shard and rows are where they were when Get-Group read the index, and the dataset may
+    // have been built again since: each group is found again by key, as Get-GroupRecord finds it. A group
+    // piped more than once would weigh twice in every statistic, so it is measured once.
+    private List<GroupInfo> FindAgain(GroupedDataset ds, IEnumerable<GroupEntry> entries)
     {
+        var groups = new List<GroupInfo>();
+        var seen = new HashSet<long>();
+        long repeated = 0;
+        foreach (var e in entries)
+        {
+            var g = ds.FindGroup(e.Key);
+            if (g is null)
+                WriteError(new ErrorRecord(new ItemNotFoundException($"The dataset {ds.Path} has no group with key '{e.Key}'."),
+                    "GroupNotFound", ErrorCategory.ObjectNotFound, e.Key));
+            else if (seen.Add(g.Ordinal)) groups.Add(g);
+            else repeated++;
+        }
+        if (repeated > 0)
+            WriteWarning($"{repeated} group{(repeated == 1 ? "" : "s")} of {ds.Path} came again on the pipeline; each group is measured once.");
+        return groups;
+    }
+
+    // Piped groups are measured against the whole dataset's labels, not the selection's: the global counts
+    // are read first, from every group.
+    private IReadOnlyDictionary<string, long>? GlobalLabels(GroupedDataset ds) =>
+        ParameterSetName == "Group" && LabelColumn is not null ? ContentStats.GlobalLabelCounts(ds, LabelColumn, null, _cts.Token) : null;
+
+    private void Measure(GroupedDataset ds, IEnumerable<GroupInfo> groups, string datasetPath)
+    {
+        var globalLabels = GlobalLabels(ds);
         IReadOnlyDictionary<string, long>? global = null;
         if (PerGroup)
         {
-            foreach (var r in ContentStats.PerGroup(ds, groups, LabelColumn, TextColumn, null, _cts.Token))
+            foreach (var r in ContentStats.PerGroup(ds, groups, LabelColumn, TextColumn, globalLabels, _cts.Token))
                 WriteObject(new GroupStatsRow
                 {
                     Key = r.Key, RecordCount = r.Records, ByteCount = r.Bytes, DistinctLabels = r.DistinctLabels, Entropy = r.Entropy,
-                    JensenShannon = r.JensenShannon, Hellinger = r.Hellinger, EarthMovers = r.EarthMovers, Words = r.Words, Characters = r.Characters,
+                    JensenShannon = r.JensenShannon, Hellinger = r.Hellinger, EarthMovers = r.EarthMovers, MissingLabels = r.MissingLabels,
+                    Words = r.Words, Characters = r.Characters,
                 });
             return;
         }
         var sizes = new GroupSizeStats.Accumulator();
-        var rows = ContentStats.PerGroup(ds, groups.Select(g => { sizes.Add(g.RecordCount, g.ByteCount); return g; }), LabelColumn, TextColumn, null, _cts.Token, g => global = g);
+        var rows = ContentStats.PerGroup(ds, groups.Select(g => { sizes.Add(g.RecordCount, g.ByteCount); return g; }), LabelColumn, TextColumn, globalLabels, _cts.Token, g => global = g);
         var summary = ContentStats.Summarize(rows, global?.Count ?? 0);
         var s = sizes.Result();
         WriteObject(new GroupStats
@@ -101,6 +129,7 @@ public sealed class MeasureGroupStatsCommand : DatasetPathCmdlet, IDisposable
             Gini = s.Gini, Top1PercentShare = s.Top1PercentShare,
             LabelColumn = LabelColumn,
             LabelCount = global?.Count,
+            MissingLabels = summary.MissingLabels,
             MeanDistinctLabels = summary.DistinctLabels?.Mean,
             MeanEntropy = summary.Entropy?.Mean,
             MeanJensenShannon = summary.JensenShannon?.Mean, MaxJensenShannon = summary.JensenShannon?.Max,

@@ -63,6 +63,64 @@ public class ReportTests(ITestOutputHelper output)
         Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $"grouper-stats-{Environment.ProcessId}-*"));
     }
 
+    private static GroupedDataset BuildLabels(TempDir t, string name, params (string User, string? Label)[] records)
+    {
+        using (var b = new GroupedDatasetBuilder(t[name], new BuildOptions { Key = KeySpec.FromColumns("user") }))
+        {
+            using (var r = new TestRecords("in", [Col("user", ValueKind.String), Col("label", ValueKind.String, nullable: true)],
+                       records.Select(x => new object?[] { x.User, x.Label }).ToList()))
+                b.AddAll(r);
+            b.Complete();
+        }
+        return GroupedDataset.Open(t[name]);
+    }
+
+    [Fact]
+    public void Records_without_a_label_are_left_out_of_the_label_measures_and_counted()
+    {
+        using var t = new TempDir();
+        (string, string?)[] labelled = [("g1", "1"), ("g1", "3"), ("g2", "3"), ("g2", "3"), ("g3", "1")];
+        using var without = BuildLabels(t, "without", labelled);
+        using var withMissing = BuildLabels(t, "with", [.. labelled, ("g1", null), ("g2", ""), ("g3", "  "), ("g4", null)]);
+        var expected = ContentStats.PerGroup(without, without.EnumerateGroups(), "label", null).ToList();
+        IReadOnlyDictionary<string, long>? global = null;
+        var rows = ContentStats.PerGroup(withMissing, withMissing.EnumerateGroups(), "label", null, null, default, g => global = g).ToList();
+        Assert.Equal(["1", "3"], global!.Keys);
+        Assert.Equal(ContentStats.GlobalLabelCounts(without, "label"), ContentStats.GlobalLabelCounts(withMissing, "label"));
+        // The labels stay numbers, 2 apart: g1 is (1/2, 1/2) against (2/5, 3/5), so 0.1 of the mass moves 2.
+        Assert.Equal(0.2, rows[0].EarthMovers!.Value, 12);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(expected[i] with { Records = rows[i].Records, Bytes = rows[i].Bytes, MissingLabels = 1 }, rows[i]);
+            Assert.Equal(0, expected[i].MissingLabels);
+        }
+        // A group of no labelled record has no distribution to measure.
+        Assert.Equal(new GroupContentRow("g4", 1, rows[3].Bytes, DistinctLabels: 0, MissingLabels: 1), rows[3]);
+        var summary = ContentStats.Summarize(rows, global.Count);
+        Assert.Equal(4, summary.MissingLabels);
+        var expectedSummary = ContentStats.Summarize(expected, 2);
+        Assert.Equal((expectedSummary.Entropy, expectedSummary.JensenShannon, expectedSummary.Hellinger, expectedSummary.EarthMovers),
+            (summary.Entropy, summary.JensenShannon, summary.Hellinger, summary.EarthMovers));
+        Assert.Equal(4.0 / 4, summary.DistinctLabels!.Mean, 12); // g1 2, g2 1, g3 1 and g4 0
+        GroupReport.Write(withMissing, t["r.html"], new ReportOptions { LabelColumn = "label" });
+        Assert.Contains("2 labels in all. 4 records without a label (null or blank) are left out.", File.ReadAllText(t["r.html"]));
+        // Read twice (the global counts first) as read once.
+        Assert.Equal(rows, ContentStats.PerGroup(withMissing, withMissing.EnumerateGroups(), "label", null, ContentStats.GlobalLabelCounts(withMissing, "label")));
+    }
+
+    [Theory]
+    [InlineData("NaN")]
+    [InlineData("Infinity")]
+    [InlineData("1e400")]
+    public void Only_finite_numbers_make_labels_numeric(string odd)
+    {
+        using var t = new TempDir();
+        // By rank in ordinal order the global mix is (1/2, 1/4, 1/4) and each group moves 1/2 + 1/4 of it one step.
+        using var ds = BuildLabels(t, "ds", ("g1", "1"), ("g1", "1"), ("g2", "2"), ("g2", odd));
+        var rows = ContentStats.PerGroup(ds, ds.EnumerateGroups(), "label", null).ToList();
+        Assert.All(rows, r => Assert.Equal(0.75, r.EarthMovers!.Value, 12));
+    }
+
     [Fact]
     public void The_report_renders_in_headless_Chromium()
     {
