@@ -565,7 +565,12 @@ public static class DatasetVerifier
 
     private static string KeyOf(Sources.RecordReader r, IReadOnlyList<string> columns)
     {
-        var parts = columns.Select(c => r.GetValue(r.FindOrdinal(c)) is { } v ? KeyText.Format(v) : "").ToList();
+        var parts = columns.Select(c =>
+        {
+            var sb = new StringBuilder();
+            KeyText.Append(r, r.FindOrdinal(c), sb, escape: false);
+            return sb.ToString();
+        }).ToList();
         return parts.Count == 1 ? parts[0] : KeyText.Compose(parts);
     }
 }

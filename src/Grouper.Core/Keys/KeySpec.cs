@@ -202,7 +202,7 @@ public static class KeyText
 {
     /// <summary>
     /// Canonical text of one value: strings as they are; numbers in invariant culture, shortest round-trip
-    /// form; booleans "true"/"false"; timestamps ISO 8601 ("O"); dates "yyyy-MM-dd"; times "c";
+    /// form; booleans "true"/"false"; timestamps ISO 8601 ("O"; a local time as its UTC instant, with "Z"); dates "yyyy-MM-dd"; times "c";
     /// binary as lowercase hex.
     /// </summary>
     public static string Format(object value) => value switch
@@ -211,6 +211,9 @@ public static class KeyText
         bool b => b ? "true" : "false",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         float f => f.ToString("R", CultureInfo.InvariantCulture),
+        // A local time (PowerShell's Get-Date) is the instant it names, in UTC as a column stores it: with the
+        // machine's offset, the same input keyed differently in another time zone.
+        DateTime { Kind: DateTimeKind.Local } t => t.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
         DateTime t => t.ToString("O", CultureInfo.InvariantCulture),
         DateTimeOffset t => t.ToString("O", CultureInfo.InvariantCulture),
         DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
@@ -257,6 +260,11 @@ public static class KeyText
                 sb.Append(r.GetInt64(o).ToString(CultureInfo.InvariantCulture)); return;
             case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64:
                 sb.Append(r.GetUInt64(o).ToString(CultureInfo.InvariantCulture)); return;
+            case ValueKind.Timestamp when r.GetDeclaredColumn(o) is { AdjustedToUtc: false }:
+                // A timestamp of no time zone (Parquet's isAdjustedToUTC=false) is a wall-clock time, read with the
+                // local kind: its key is that time, without the offset of the machine that builds.
+                sb.Append(DateTime.SpecifyKind(r.GetDateTime(o), DateTimeKind.Unspecified).ToString("O", CultureInfo.InvariantCulture));
+                return;
             default:
                 var text = Format(r.GetValue(o)!);
                 if (escape) AppendEscaped(sb, text.AsSpan()); else sb.Append(text);

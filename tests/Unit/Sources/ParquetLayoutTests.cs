@@ -452,6 +452,36 @@ public class ParquetLayoutTests
         Assert.Contains("Row 4 of", ex.Message);
     }
 
+    [Fact]
+    public void A_key_of_timestamps_is_the_same_text_in_every_time_zone()
+    {
+        using var t = new TempDir();
+        DuckSql.Run($"""
+            COPY (SELECT TIMESTAMP '2020-02-29 12:00:00' + INTERVAL (i % 2) HOUR AS wall, TIMESTAMPTZ '2020-02-29 12:00:00+00' AS utc, i AS n
+                  FROM range(6) r(i)) TO '{t["times.parquet"]}' (FORMAT parquet)
+            """);
+        // A timestamp of no time zone was keyed with the building machine's offset ("+00:00" here, "-05:00" in New
+        // York), so the same file gave other keys, other shards, elsewhere: its key is its wall-clock time.
+        Assert.Equal(["2020-02-29T12:00:00.0000000", "2020-02-29T13:00:00.0000000"], Keys("wall"));
+        Assert.Equal(["2020-02-29T12:00:00.0000000Z"], Keys("utc"));
+        // A local time given as a key (PowerShell's Get-Date) is the instant it names, as it is stored: in UTC.
+        var local = new DateTime(2020, 2, 29, 12, 0, 0, DateTimeKind.Utc).ToLocalTime();
+        Assert.Equal("2020-02-29T12:00:00.0000000Z", KeyText.Format(local));
+
+        List<string> Keys(string column)
+        {
+            var dest = t["by " + column];
+            using (var b = new GroupedDatasetBuilder(dest, new BuildOptions { Key = KeySpec.FromColumns(column) }))
+            {
+                using (var r = SourceFiles.Open(t["times.parquet"])) b.AddAll(r);
+                b.Complete();
+            }
+            Assert.Empty(DatasetVerifier.Verify(dest));
+            using var ds = GroupedDataset.Open(dest);
+            return ds.EnumerateGroups().Select(g => g.Key).ToList();
+        }
+    }
+
     /// <summary>Timestamps of every unit, UTC or not, as Parquet.Net reads them: the same instants, the same kinds.</summary>
     [Fact]
     public async Task Timestamps_read_without_ParquetNet_are_the_DateTimes_ParquetNet_reads()
