@@ -384,6 +384,22 @@ public sealed class ModuleTests : IDisposable
         var keys = _ps.Run("Get-Group bycity").Select(g => (string)g.Properties["Key"].Value).ToList();
         Assert.Equal(["LIMA-1", "OSLO-0"], keys);
         Assert.Equal("function", _ps.Run("(Get-GroupedDataset bycity).Manifest.Key.Kind").Single().ToString());
+
+        // One array is the parts of a composite key, as the values written one by one are (it was one group,
+        // "System.Object[]"); a hashtable or an object is no key.
+        _ps.Run("New-GroupedDataset people.csv pairs -KeyScript { ,@($_.city, ([int]$_.id % 2)) } | Out-Null");
+        _ps.Run("New-GroupedDataset people.csv pairs2 -KeyScript { $_.city; [int]$_.id % 2 } | Out-Null");
+        var pairs = _ps.Run("Get-Group pairs").Select(g => (string)g.Properties["Key"].Value).ToList();
+        Assert.Equal(["Lima|1", "Oslo|0"], pairs);
+        Assert.Equal(pairs, _ps.Run("Get-Group pairs2").Select(g => (string)g.Properties["Key"].Value));
+        foreach (var script in new[] { "@{ a = $_.user }", "[pscustomobject]@{ a = $_.user }" })
+        {
+            var err = TheError($"New-GroupedDataset people.csv bad -KeyScript {{ {script} }}");
+            Assert.Equal(ErrorCategory.InvalidData, err.CategoryInfo.Category);
+            Assert.Contains("hashtable or an object", err.Exception.Message);
+            Assert.Contains("people.csv, line 2", err.Exception.Message);
+        }
+        Assert.False(Directory.Exists(_ps["bad"]));
     }
 
     [Fact]

@@ -443,9 +443,26 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         object subject = _currentObject ?? RecordOf(reader);
         var result = KeyScript!.InvokeWithContext(null, [new PSVariable("_", subject), new PSVariable("PSItem", subject)]);
         if (result.Count == 0) return null;
-        if (result.Count == 1) return UnwrapKey(result[0]);
-        return KeyText.Compose(result.Select(r => UnwrapKey(r) is { } v ? KeyText.Format(v) : ""));
+        if (result.Count == 1)
+        {
+            var key = UnwrapKey(result[0]);
+            // One array (,@($_.a, $_.b)) is the parts of a composite key, as the same values written one by one are;
+            // it was keyed "System.Object[]", every record in one group.
+            if (key is IList parts and not byte[]) return parts.Count == 0 ? null : KeyText.Compose(parts.Cast<object?>().Select(KeyPart));
+            return KeyPart(key) is var text && text.Length == 0 ? null : key;
+        }
+        return KeyText.Compose(result.Select(KeyPart));
     }
+
+    // A key part's text; a hashtable or an object ("System.Collections.Hashtable", "@{a=alice}") is no key.
+    private static string KeyPart(object? value) => UnwrapKey(value) switch
+    {
+        null => "",
+        IDictionary or PSObject { BaseObject: PSCustomObject } => throw new InvalidOperationException(
+            "the key script returned a hashtable or an object; return text, a number or a date, or several values (one after the other, or an array) for a key of several parts"),
+        IList and not byte[] => throw new InvalidOperationException("the key script returned a list within a list; return one value for each part of the key"),
+        var v => KeyText.Format(v),
+    };
 
     protected override void EndProcessing()
     {
