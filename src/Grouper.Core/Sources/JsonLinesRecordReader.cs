@@ -238,7 +238,11 @@ public sealed class JsonLinesRecordReader : RecordReader
         }
         catch (JsonException ex)
         {
-            throw Bad(ex.Message, ex);
+            // Its message ends "LineNumber: 0 | BytePositionInLine: 7.": the reader sees one line at a time, so its line
+            // number is always 0; the byte is told as the line's.
+            var why = ex.Message;
+            if (why.IndexOf(" LineNumber:", StringComparison.Ordinal) is var cut and >= 0) why = why[..cut];
+            throw Bad(ex.BytePositionInLine is long at ? $"{why.TrimEnd('.', ' ')} (at byte {at + 1} of the line)" : why, ex);
         }
         catch (InvalidOperationException ex)
         {
@@ -451,7 +455,7 @@ public sealed class JsonLinesRecordReader : RecordReader
     private GrouperException Twice(int ordinal) => Bad($"the field '{_names[ordinal]}' appears twice");
 
     private GrouperException Bad(string why, Exception? inner = null) =>
-        new(GrouperErrorKind.InvalidData, $"{_path}, line {_line}: not valid JSON Lines: {why}.", _path, _line, inner);
+        new(GrouperErrorKind.InvalidData, $"{_path}, line {_line}: not valid JSON Lines: {why.TrimEnd('.', ' ')}.", _path, _line, inner);
 
     private Span<char> Reserve(int chars)
     {

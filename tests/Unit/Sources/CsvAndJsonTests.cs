@@ -150,6 +150,22 @@ public class CsvAndJsonTests
     }
 
     [Fact]
+    public void A_broken_json_line_is_named_by_its_line_and_byte_in_plain_words()
+    {
+        // The JSON reader sees one line at a time: its words ended "LineNumber: 0 | BytePositionInLine: 0.." (line 0
+        // of every file, and two periods).
+        foreach (var (text, at) in new[] { ("{\"k\":1}\n{\"k\": x}\n", "byte 7"), ("{\"k\":1}\n{\"k\":2,}\n", "byte 8"), ("{\"k\":\"\\ud800\"}\n", null) })
+        {
+            using var r = new JsonLinesRecordReader("d.jsonl", new MemoryStream(Encoding.UTF8.GetBytes(text)));
+            var ex = Assert.Throws<GrouperException>(() => { while (r.Read()) r.GetValue(0); });
+            Assert.StartsWith($"d.jsonl, line {ex.Row}: not valid JSON Lines: ", ex.Message);
+            Assert.DoesNotContain("LineNumber", ex.Message);
+            Assert.DoesNotContain("..", ex.Message);
+            Assert.EndsWith(at is null ? "." : $" (at {at} of the line).", ex.Message);
+        }
+    }
+
+    [Fact]
     public void Json_integers_beyond_a_long_are_read_exactly_or_refused()
     {
         // They were read as doubles: 18446744073709551615 as 1.8446744073709552E19.
