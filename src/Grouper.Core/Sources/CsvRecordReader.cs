@@ -67,7 +67,11 @@ public sealed class CsvRecordReader : RecordReader
         try
         {
             SkipByteOrderMark();
-            if (!ParseRecord(out _))
+            // Blank lines before the header are skipped as blank lines between records are (the first was taken for
+            // a header of one column without a name).
+            bool blank = true, any = false;
+            while (blank && (any = ParseRecord(out blank))) { }
+            if (!any)
                 throw new GrouperException(GrouperErrorKind.InvalidData,
                     $"{path} is empty{(stream is System.IO.Compression.GZipStream ? " once decompressed (a damaged gzip file decompresses to nothing)" : "")}: a CSV file needs a header row.", path, 1);
         }
@@ -82,9 +86,9 @@ public sealed class CsvRecordReader : RecordReader
         {
             _names[i] = Encoding.UTF8.GetString(FieldUtf8(i));
             if (_names[i].Length == 0)
-                throw new GrouperException(GrouperErrorKind.InvalidData, $"Column {i + 1} of the header of {path} has no name.", path, 1);
+                throw new GrouperException(GrouperErrorKind.InvalidData, $"Column {i + 1} of the header of {path} (line {_line}) has no name.", path, _line);
             if (!seen.Add(_names[i]))
-                throw new GrouperException(GrouperErrorKind.InvalidData, $"The header of {path} names column '{_names[i]}' twice.", path, 1);
+                throw new GrouperException(GrouperErrorKind.InvalidData, $"The header of {path} (line {_line}) names column '{_names[i]}' twice.", path, _line);
         }
     }
 

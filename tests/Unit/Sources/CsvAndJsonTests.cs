@@ -93,6 +93,22 @@ public class CsvAndJsonTests
         Assert.Contains("'a' twice", Assert.Throws<GrouperException>(() => SourceFiles.Open(t["h.csv"])).Message);
         File.WriteAllText(t["e.csv"], "");
         Assert.Contains("e.csv", Assert.Throws<GrouperException>(() => SourceFiles.Open(t["e.csv"])).Message);
+        File.WriteAllText(t["blanks.csv"], "\r\n\n");
+        Assert.Contains("is empty", Assert.Throws<GrouperException>(() => SourceFiles.Open(t["blanks.csv"])).Message);
+
+        // Blank lines before the header are skipped as those between records are: the first was taken for a header
+        // of one column without a name.
+        File.WriteAllText(t["lead.csv"], "\n\r\nk,v\na,1\n\nb,2\n");
+        using (var r = SourceFiles.Open(t["lead.csv"]))
+        {
+            Assert.Equal(["k", "v"], Enumerable.Range(0, r.FieldCount).Select(r.GetName));
+            var rows = new List<(long, string)>();
+            while (r.Read()) rows.Add((r.RowNumber, r.GetString(0)));
+            Assert.Equal([(4L, "a"), (6L, "b")], rows);
+        }
+        File.WriteAllText(t["gap.csv"], "\n\nk,,v\n");
+        var ex = Assert.Throws<GrouperException>(() => SourceFiles.Open(t["gap.csv"]));
+        Assert.Equal((3L, $"Column 2 of the header of {t["gap.csv"]} (line 3) has no name."), (ex.Row, ex.Message));
     }
 
     [Fact]
