@@ -92,6 +92,19 @@ public sealed class PartitionTests : IDisposable
         Assert.Equal("KeyParameterConflict,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
         (_, errors) = _ps.Invoke("New-GroupedDataset data.csv x -Scheme Shard -GroupCount 1 -LabelColumn label -LabelsPerGroup 1");
         Assert.Equal("BuildStart.InvalidArgument,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        // A scheme's parameter where it does nothing was ignored without a word (a label column that does not exist, even).
+        foreach (var (script, says) in new[]
+        {
+            ("New-GroupedDataset data.csv x -GroupBy id -LabelColumn nope", "-LabelColumn applies to -Scheme Dirichlet and Shard."),
+            ("New-GroupedDataset data.csv x -GroupBy id -GroupCount 4", "-GroupCount applies to -Scheme Iid and SizeSkew and Dirichlet and Shard."),
+            ("New-GroupedDataset data.csv x -Scheme Iid -GroupCount 4 -Alpha 0.5", "-Alpha applies to -Scheme Dirichlet, not Iid."),
+            ("New-GroupedDataset data.csv x -Scheme Dirichlet -GroupCount 4 -LabelColumn label -Alpha 1 -Exponent 2", "-Exponent applies to -Scheme SizeSkew, not Dirichlet."),
+        })
+        {
+            (_, errors) = _ps.Invoke(script);
+            Assert.Equal("SchemeParameterUnused,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+            Assert.Equal(says, errors[0].Exception.Message);
+        }
         Assert.False(Directory.Exists(_ps["x"]));
         Assert.Empty(Directory.GetDirectories(_ps.Dir, ".*"));
     }

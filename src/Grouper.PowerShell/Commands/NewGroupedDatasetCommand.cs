@@ -167,6 +167,11 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             if (Scheme == PartitionScheme.Shard && LabelsPerGroup < 1) Refuse("-Scheme Shard needs -LabelsPerGroup.", "SchemeNeedsLabelsPerGroup");
             if (MinGroupSize > 0 && Scheme != PartitionScheme.Dirichlet) Refuse("-MinGroupSize applies to -Scheme Dirichlet.", "MinGroupSizeWithoutDirichlet");
         }
+        // A scheme's parameter given to a build that does not use it (a -LabelColumn misspelt, -GroupBy given with
+        // -GroupCount) was ignored without a word; -MinGroupSize was the one refused.
+        foreach (var (name, schemes) in SchemeParameters)
+            if (MyInvocation.BoundParameters.ContainsKey(name) && !(Scheme is { } used && schemes.Contains(used)))
+                Refuse($"-{name} applies to -Scheme {string.Join(" and ", schemes)}{(Scheme is null ? "" : $", not {Scheme}")}.", "SchemeParameterUnused");
         if ((WorkerIndex >= 0) != (WorkerCount > 0)) Refuse("-WorkerIndex and -WorkerCount go together.", "WorkerParametersIncomplete");
         if (WorkerCount > 0 && WorkerIndex >= WorkerCount) Refuse($"-WorkerIndex {WorkerIndex} is not below -WorkerCount {WorkerCount}.", "WorkerIndexOutOfRange");
         if (WorkerCount > 0 && SplitBy == SplitBy.File && (Scheme is not null || HashBuckets > 0 || IdsPerGroup > 0))
@@ -181,6 +186,19 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
                 "DestinationExists", ErrorCategory.ResourceExists, _destination));
         _started = ShouldProcess(_destination, exists ? "Replace grouped dataset" : "Create grouped dataset");
     }
+
+    private static readonly (string Name, PartitionScheme[] Schemes)[] SchemeParameters =
+    [
+        ("GroupCount", [PartitionScheme.Iid, PartitionScheme.SizeSkew, PartitionScheme.Dirichlet, PartitionScheme.Shard]),
+        ("IdColumn", [PartitionScheme.Iid, PartitionScheme.SizeSkew, PartitionScheme.Dirichlet, PartitionScheme.Shard]),
+        ("LabelColumn", [PartitionScheme.Dirichlet, PartitionScheme.Shard]),
+        ("Labels", [PartitionScheme.Dirichlet, PartitionScheme.Shard]),
+        ("Alpha", [PartitionScheme.Dirichlet]),
+        ("DirichletMode", [PartitionScheme.Dirichlet]),
+        ("LabelsPerGroup", [PartitionScheme.Shard]),
+        ("SizeCurve", [PartitionScheme.SizeSkew]),
+        ("Exponent", [PartitionScheme.SizeSkew]),
+    ];
 
     private void Refuse(string message, string id) =>
         ThrowTerminatingError(new ErrorRecord(new PSArgumentException(message), id, ErrorCategory.InvalidArgument, null));
