@@ -112,7 +112,8 @@ public abstract class GrouperCmdlet : PSCmdlet
         if (provider.Name != "FileSystem")
             ThrowTerminatingError(new ErrorRecord(new PSArgumentException($"'{path}' is a {provider.Name} path; Grouper writes to the file system only."),
                 errorId, ErrorCategory.InvalidArgument, path));
-        return full;
+        // out/ (as tab completion writes a folder) is the folder out: the output's Path said "out/".
+        return System.IO.Path.TrimEndingDirectorySeparator(full);
     }
 
     protected static ErrorCategory CategoryOf(GrouperErrorKind kind) => kind switch

@@ -482,7 +482,7 @@ public sealed class ModuleTests : IDisposable
         // The destination as tab completion writes an existing folder: with a trailing separator, the same folder.
         var slashed = "out" + Path.DirectorySeparatorChar;
         Assert.Equal("DestinationExists,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", TheError($"New-GroupedDataset people.csv {slashed} -GroupBy user").FullyQualifiedErrorId);
-        _ps.Run($"New-GroupedDataset people.csv {slashed} -GroupBy user -Force | Out-Null");
+        Assert.Equal(_ps["out"], _ps.Run($"(New-GroupedDataset people.csv {slashed} -GroupBy user -Force).Path").Single().ToString());
         Assert.Equal(4L, _ps.Run("(Get-GroupedDataset out).GroupCount").Single().BaseObject);
         _ps.Run($"New-GroupedDataset people.csv new{Path.DirectorySeparatorChar} -GroupBy city | Out-Null");
         Assert.Equal(2L, _ps.Run("(Get-GroupedDataset new).GroupCount").Single().BaseObject);

@@ -58,7 +58,7 @@ public abstract class KeySpec
     {
         if (NullPolicy == NullKeyPolicy.Group) return NullGroupName;
         throw new GrouperException(GrouperErrorKind.InvalidKey,
-            $"The group key is null or empty ({what}) in {reader.Location}. Put such records in a group of their own with -NullKeyGroup NAME (in .NET: the key's NullPolicy and NullGroupName), or leave them out of the input.",
+            $"The group key is null or empty ({what}) in {reader.Location}. Put such records in a group of their own (New-GroupedDataset -NullKeyGroup NAME; in .NET the key's NullPolicy and NullGroupName; Import-GroupedDataset has no such choice), or leave them out of the input.",
             reader.SourceName, reader.RowNumber);
     }
 }
