@@ -188,6 +188,11 @@ public sealed class GroupedDataset : IDisposable
         var batch = BatchFor(columns);
         byte[] block = [];
         var entries = Array.Empty<GroupIndexReader.Entry>();
+        // Where each shard's groups so far end: a scan sees every group, so it checks that they tile the shards, each
+        // shard's groups in row order without gap or overlap (a merge's shards are each in key order, interleaved
+        // in the index). An index whose offsets or counts were changed handed out a neighbour's records, and one
+        // record more than the dataset holds, without a word.
+        var taken = new long[Manifest.Shards.Count];
         for (int b = 0; b < _index.BlockCount; b++)
         {
             int n = _index.ReadBlockEntries(b, ref block, ref entries);
@@ -202,6 +207,10 @@ public sealed class GroupedDataset : IDisposable
                 {
                     if (!NextRun(ref shard, ref row, remaining, batch.Wanted, scanning: true, ct, out var loaded, out int from, out int take))
                         throw RunsPast(System.Text.Encoding.UTF8.GetString(block, e.KeyStart, e.KeyLength));
+                    long start = OpenShard(loaded.Shard).RowGroupStarts[loaded.RowGroup] + from;
+                    if (start != taken[loaded.Shard])
+                        throw Untiled(System.Text.Encoding.UTF8.GetString(block, e.KeyStart, e.KeyLength), loaded.Shard, start, taken[loaded.Shard]);
+                    taken[loaded.Shard] = start + take;
                     batch.Set(loaded.Columns, from, take);
                     batch.SetGroup(block, e.KeyStart, e.KeyLength, ordinal, e.RecordCount, first);
                     yield return batch;
@@ -210,7 +219,19 @@ public sealed class GroupedDataset : IDisposable
                 }
             }
         }
+        for (int shard = 0; shard < taken.Length; shard++)
+        {
+            var open = OpenShard(shard);
+            long rows = open.RowGroupStarts.Length == 0 ? 0 : open.RowGroupStarts[^1] + open.RowsIn(open.RowGroupStarts.Length - 1);
+            if (taken[shard] != rows)
+                throw new GrouperException(GrouperErrorKind.InvalidDataset,
+                    $"The dataset {Path} is damaged: rows {taken[shard]} to {rows - 1} of its shard {Manifest.Shards[shard].File} are in no group of its index.", Path);
+        }
     }
+
+    private GrouperException Untiled(string key, int shard, long start, long expected) =>
+        new(GrouperErrorKind.InvalidDataset, $"The dataset {Path} is damaged: its index puts group '{key}' at row {start} of the shard " +
+            $"{Manifest.Shards[shard].File}, where the groups before it in that shard end at row {expected}.", Path);
 
     private GrouperException RunsPast(string key) =>
         new(GrouperErrorKind.InvalidDataset, $"The dataset {Path} is damaged: group '{key}' runs past the end of its shards.", Path);

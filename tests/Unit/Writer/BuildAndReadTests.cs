@@ -336,6 +336,48 @@ public class BuildAndReadTests
     }
 
     [Fact]
+    public void A_scan_refuses_an_index_whose_groups_do_not_tile_the_shards()
+    {
+        // The index rewritten as a careless edit leaves it: one group's offset moved a row on and the group before
+        // it a record longer (what a tester did to a byte of it), then one group a record shorter. A scan handed out
+        // the neighbour's record as the group's own, one record more than the dataset holds, without a word.
+        using var t = new TempDir();
+        Build(t["ds"], Enumerable.Range(0, 40).Select(i => new object?[] { $"g{i % 4}", (long)i, "x" }));
+        var index = Path.Combine(t["ds"], "index.gidx");
+        List<GroupInfo> groups;
+        using (var r = new GroupIndexReader(index)) groups = r.Enumerate().ToList();
+        Assert.Equal([0L, 10, 20, 30], groups.Select(g => g.RowOffset));
+
+        void Rewrite(Func<GroupInfo, (long Offset, long Count)> change, string says)
+        {
+            File.Delete(index);
+            using (var w = new GroupIndexWriter(index))
+            {
+                foreach (var g in groups)
+                {
+                    var (offset, count) = change(g);
+                    w.Add(Encoding.UTF8.GetBytes(g.Key), g.Shard, offset, count, g.ByteCount);
+                }
+                w.Finish();
+            }
+            var manifestPath = Path.Combine(t["ds"], DatasetManifest.FileName);
+            var m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), manifestPath);
+            File.WriteAllBytes(manifestPath, new DatasetManifest
+            {
+                CreatedBy = m.CreatedBy, Key = m.Key, Schema = m.Schema, GroupCount = m.GroupCount, RecordCount = m.RecordCount, ByteCount = m.ByteCount,
+                Sources = m.Sources, Shards = m.Shards, Index = new FileEntry { File = m.Index.File, Bytes = new FileInfo(index).Length, Xxh3 = Grouper.Util.FileChecksum.Compute(index) },
+            }.ToJson());
+            using var ds = GroupedDataset.Open(t["ds"]);
+            var ex = Assert.Throws<GrouperException>(() => { foreach (var b in ds.ScanBatches()) _ = b.Count; });
+            Assert.Equal(GrouperErrorKind.InvalidDataset, ex.Kind);
+            Assert.Contains(says, ex.Message);
+            Assert.Contains(ds.Manifest.Shards[0].File, ex.Message);
+        }
+        Rewrite(g => g.Key switch { "g1" => (10, 11), "g2" => (21, 10), _ => (g.RowOffset, g.RecordCount) }, "group 'g3' at row 30 of the shard");
+        Rewrite(g => g.Key == "g3" ? (30, 9) : (g.RowOffset, g.RecordCount), "rows 39 to 39");
+    }
+
+    [Fact]
     public void Many_tiny_groups_are_found_by_key()
     {
         using var t = new TempDir();
