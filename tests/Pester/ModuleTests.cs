@@ -340,6 +340,9 @@ public sealed class ModuleTests : IDisposable
         Assert.Contains("inside the destination", warning);
         // The dataset's folder as input: its shards, grouped again by another column.
         Assert.Equal(4L, _ps.Run("(New-GroupedDataset -LiteralPath 'in [put]/grouped' -Destination regrouped -GroupBy user).GroupCount").Single().BaseObject); // u0, u1, u2, u4: squares mod 7
+        // The same from Get-GroupedDataset's output (it was one record of the info object's properties).
+        var piped = _ps.Run("Get-GroupedDataset -LiteralPath 'in [put]/grouped' | New-GroupedDataset -Destination 'regrouped 2' -GroupBy user").Single();
+        Assert.Equal((4L, 200L), ((long)piped.Properties["GroupCount"].Value, (long)piped.Properties["RecordCount"].Value));
     }
 
     [Fact]

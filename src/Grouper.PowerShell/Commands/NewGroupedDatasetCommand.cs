@@ -356,6 +356,12 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             AddFiles([fsi.FullName]);
             return;
         }
+        if (obj.BaseObject is GroupedDatasetInfo dataset)
+        {
+            // Get-GroupedDataset output: its shards, grouped again (it was one record of the info object's properties).
+            AddFiles([dataset.Path]);
+            return;
+        }
         if (SplitsFiles)
             Refuse("-SplitBy File divides input files among workers; pipeline objects can only be split by key.", "FileSplitNeedsFiles");
         if (NeedsLabelScan)
