@@ -550,6 +550,19 @@ public sealed class GroupedDatasetBuilder : IDisposable
     }
 
     /// <summary>Merges, writes, verifies and commits the dataset; returns its manifest.</summary>
+    // A key column that no record had (misspelt, in JSON Lines or objects, whose columns come with their records), with
+    // -NullKeyGroup: every record went to the null group without a word. (Without it, the first record stops the build.)
+    private void CheckKeyColumnsSeen()
+    {
+        if (_recordsRead + _skipped == 0) return;
+        var names = Enumerable.Range(0, _schema.Count).Select(i => _schema[i].Name).ToList();
+        foreach (var column in _options.Key.Columns)
+            if (!names.Contains(column, StringComparer.Ordinal) && names.Count(n => string.Equals(n, column, StringComparison.OrdinalIgnoreCase)) != 1)
+                throw new GrouperException(GrouperErrorKind.MissingColumn,
+                    $"The key column '{column}' is in none of the {_recordsRead + _skipped:N0} records read (columns: {string.Join(", ", names)}): every record's key would be null.",
+                    _sources.Count == 1 ? _sources[0].Path : null);
+    }
+
     public DatasetManifest Complete(CancellationToken ct = default)
     {
         ThrowIfDone();
@@ -557,6 +570,7 @@ public sealed class GroupedDatasetBuilder : IDisposable
         try
         {
             _schema.Settle();
+            CheckKeyColumnsSeen();
             var columns = _schema.ToSpecs();
             ct.ThrowIfCancellationRequested();
 

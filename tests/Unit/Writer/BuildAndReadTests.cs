@@ -545,6 +545,22 @@ public class BuildAndReadTests
         using var ds = GroupedDataset.Open(t["ds"]);
         Assert.Equal(["(none)", "a"], ds.EnumerateGroups().Select(g => g.Key));
         Assert.Equal(2, ds.FindGroup("(none)")!.RecordCount);
+
+        // A key column no record has (misspelt, in JSON Lines, whose columns come with their records) put every
+        // record in the null group without a word; a column some records lack is what the null group is for.
+        File.WriteAllText(t["d.jsonl"], "{\"user\":\"a\",\"n\":1}\n{\"n\":2}\n");
+        foreach (var (column, fails) in new[] { ("usr", true), ("User", false), ("user", false) })
+        {
+            var dest = t["j " + column];
+            var key = new ColumnKeySpec([column]) { NullPolicy = NullKeyPolicy.Group, NullGroupName = "(none)" };
+            using var b = new GroupedDatasetBuilder(dest, new BuildOptions { Key = key });
+            using (var r = SourceFiles.Open(t["d.jsonl"])) b.AddAll(r);
+            if (!fails) { Assert.Equal(2, b.Complete().GroupCount); continue; }
+            var ex = Assert.Throws<GrouperException>(() => b.Complete());
+            Assert.Equal(GrouperErrorKind.MissingColumn, ex.Kind);
+            Assert.Contains("'usr' is in none of the 2 records read (columns: user, n)", ex.Message);
+            Assert.False(Directory.Exists(dest));
+        }
     }
 
     [Fact]
