@@ -105,6 +105,19 @@ public abstract class GrouperCmdlet : PSCmdlet
         return false;
     }
 
+    /// <summary>
+    /// Ends the command when one of <paramref name="dependents"/> is given without <paramref name="needed"/>, which it
+    /// modifies (-Side without a fraction read every group, as if no split had been asked for).
+    /// </summary>
+    protected void RequireWith(string needed, bool neededGiven, params string[] dependents)
+    {
+        if (neededGiven) return;
+        foreach (var name in dependents)
+            if (MyInvocation.BoundParameters.ContainsKey(name))
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException($"-{name} applies with -{needed}, which is not given."),
+                    "ParameterNeeds" + needed, ErrorCategory.InvalidArgument, null));
+    }
+
     /// <summary>An output path (which may not exist yet) as a file-system path; a path of another provider ends the command.</summary>
     protected string ResolveOutputPath(string path, string errorId)
     {

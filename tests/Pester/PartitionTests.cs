@@ -198,6 +198,24 @@ public sealed class PartitionTests : IDisposable
         var (output, errors) = _ps.Invoke("Get-Group ds -Key cat, nope -MaxRecords 1");
         Assert.Empty(output);
         Assert.Equal("GroupNotFound,Grouper.PowerShell.Commands.GetGroupCommand", Assert.Single(errors).FullyQualifiedErrorId);
+
+        // A side without a split read every group (every record), as if no split had been asked for; cohorts'
+        // parameters without cohorts, and a shuffle of cohorts drawn at random already, were ignored.
+        foreach (var (script, id) in new[]
+        {
+            ("Get-Group ds -Side Test", "ParameterNeedsHoldOutFraction,Grouper.PowerShell.Commands.GetGroupCommand"),
+            ("Get-Group ds -SplitSeed 4", "ParameterNeedsHoldOutFraction,Grouper.PowerShell.Commands.GetGroupCommand"),
+            ("Get-Group ds -Rounds 3", "ParameterNeedsGroupsPerRound,Grouper.PowerShell.Commands.GetGroupCommand"),
+            ("Get-Group ds -GroupsPerRound 2 -Shuffle", "ShuffleWithRounds,Grouper.PowerShell.Commands.GetGroupCommand"),
+            ("Get-GroupRecord ds -Key cat -Side Test", "ParameterNeedsTestFraction,Grouper.PowerShell.Commands.GetGroupRecordCommand"),
+            ("Get-GroupRecord ds -RandomSplit", "ParameterNeedsTestFraction,Grouper.PowerShell.Commands.GetGroupRecordCommand"),
+        })
+        {
+            (output, errors) = _ps.Invoke(script);
+            Assert.Empty(output);
+            Assert.Equal(id, Assert.Single(errors).FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, errors[0].CategoryInfo.Category);
+        }
     }
 
     [Fact]

@@ -52,6 +52,16 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
     private List<string>? _paths;
     private long _emitted;
 
+    protected override void BeginProcessing()
+    {
+        // Each was ignored without a word where it does nothing: -Side Test without a fraction read every group.
+        RequireWith("HoldOutFraction", HoldOutFraction >= 0, "Side", "SplitSeed");
+        RequireWith("GroupsPerRound", GroupsPerRound > 0, "Rounds", "FirstRound", "SizeWeighted");
+        if (Shuffle && GroupsPerRound > 0)
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-GroupsPerRound draws its cohorts at random (by -Seed) already; -Shuffle orders all groups. Use one or the other."),
+                "ShuffleWithRounds", ErrorCategory.InvalidArgument, null));
+    }
+
     protected override void ProcessRecord()
     {
         // Here rather than in BeginProcessing: keys piped in are bound only now, and were read without the

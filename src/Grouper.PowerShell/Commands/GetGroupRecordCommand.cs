@@ -40,6 +40,9 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     private readonly DatasetCache _datasets = new();
     private readonly CancellationTokenSource _cts = new();
 
+    // Ignored without a word before: -Side Test without -TestFraction read every record.
+    protected override void BeginProcessing() => RequireWith("TestFraction", TestFraction >= 0, "Side", "RandomSplit", "SplitSeed");
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == "Group")
