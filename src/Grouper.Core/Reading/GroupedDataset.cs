@@ -191,8 +191,9 @@ public sealed class GroupedDataset : IDisposable
         // Where each shard's groups so far end: a scan sees every group, so it checks that they tile the shards, each
         // shard's groups in row order without gap or overlap (a merge's shards are each in key order, interleaved
         // in the index). An index whose offsets or counts were changed handed out a neighbour's records, and one
-        // record more than the dataset holds, without a word.
-        var taken = new long[Manifest.Shards.Count];
+        // record more than the dataset holds, without a word. Not for imported files (no key column of their own),
+        // whose rows are in their writer's order: integers sorted as numbers, not as the index's key text.
+        var taken = Manifest.KeyColumn is null ? null : new long[Manifest.Shards.Count];
         for (int b = 0; b < _index.BlockCount; b++)
         {
             int n = _index.ReadBlockEntries(b, ref block, ref entries);
@@ -207,10 +208,13 @@ public sealed class GroupedDataset : IDisposable
                 {
                     if (!NextRun(ref shard, ref row, remaining, batch.Wanted, scanning: true, ct, out var loaded, out int from, out int take))
                         throw RunsPast(System.Text.Encoding.UTF8.GetString(block, e.KeyStart, e.KeyLength));
-                    long start = OpenShard(loaded.Shard).RowGroupStarts[loaded.RowGroup] + from;
-                    if (start != taken[loaded.Shard])
-                        throw Untiled(System.Text.Encoding.UTF8.GetString(block, e.KeyStart, e.KeyLength), loaded.Shard, start, taken[loaded.Shard]);
-                    taken[loaded.Shard] = start + take;
+                    if (taken is not null)
+                    {
+                        long start = OpenShard(loaded.Shard).RowGroupStarts[loaded.RowGroup] + from;
+                        if (start != taken[loaded.Shard])
+                            throw Untiled(System.Text.Encoding.UTF8.GetString(block, e.KeyStart, e.KeyLength), loaded.Shard, start, taken[loaded.Shard]);
+                        taken[loaded.Shard] = start + take;
+                    }
                     batch.Set(loaded.Columns, from, take);
                     batch.SetGroup(block, e.KeyStart, e.KeyLength, ordinal, e.RecordCount, first);
                     yield return batch;
@@ -219,7 +223,7 @@ public sealed class GroupedDataset : IDisposable
                 }
             }
         }
-        for (int shard = 0; shard < taken.Length; shard++)
+        for (int shard = 0; taken is not null && shard < taken.Length; shard++)
         {
             var open = OpenShard(shard);
             long rows = open.RowGroupStarts.Length == 0 ? 0 : open.RowGroupStarts[^1] + open.RowsIn(open.RowGroupStarts.Length - 1);
