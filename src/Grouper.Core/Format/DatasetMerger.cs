@@ -77,10 +77,25 @@ public static class DatasetMerger
                 return Rewrite(parts, columns, destination, overwrite, durable, progress, memoryLimit, ct);
             }
 
+            // A move takes the shards out of the parts: what can refuse the merge (parts that overlap, indexes that
+            // disagree with their manifests) is found before, not after (a refused move deleted the parts' shards
+            // with the work folder).
+            if (transfer == ShardTransfer.Move)
+            {
+                long indexed = 0;
+                foreach (var (_, g) in MergeByKey(parts))
+                {
+                    indexed += g.RecordCount;
+                    if ((indexed & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+                }
+                if (indexed != parts.Sum(p => p.Manifest.RecordCount))
+                    throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The parts' indexes hold {indexed} records but their manifests {parts.Sum(p => p.Manifest.RecordCount)}.");
+            }
             var parent = Path.GetDirectoryName(destination)!;
             Directory.CreateDirectory(parent);
             var work = DatasetCommit.NewWorkFolder(parent, Path.GetFileName(destination));
             Directory.CreateDirectory(Path.Combine(work, "data"));
+            var moved = new List<(string From, string To)>();
             try
             {
                 var report = new TransferProgress(progress, parts.Sum(p => p.Manifest.RecordCount));
@@ -96,6 +111,7 @@ public static class DatasetMerger
                         var from = GroupedDataset.Resolve(parts[i].Path, s.File);
                         report.Transferring(from);
                         Transfer(from, Path.Combine(work, name), transfer);
+                        if (transfer == ShardTransfer.Move) moved.Add((from, Path.Combine(work, name)));
                         shards.Add(new ShardInfo { File = name, Bytes = s.Bytes, Xxh3 = s.Xxh3, Records = s.Records, RowGroups = s.RowGroups });
                         report.Transferred(s.Records);
                     }
@@ -158,6 +174,13 @@ public static class DatasetMerger
             }
             catch (Exception ex)
             {
+                // Whatever stopped the merge after shards were moved (Ctrl+C, a shard that could not be moved): they
+                // go back into their parts before the work folder is deleted.
+                for (int i = moved.Count - 1; i >= 0; i--)
+                    try { File.Move(moved[i].To, moved[i].From); } catch (Exception back) when (back is IOException or UnauthorizedAccessException) { }
+                if (moved.Count(m => File.Exists(m.To)) is var stuck and > 0)
+                    throw new GrouperException(GrouperErrorKind.WriteFailed,
+                        $"The merge stopped ({ex.Message}), and {stuck} shard(s) moved out of the parts could not be moved back: they are in {work}.", work, 0, ex);
                 try { Directory.Delete(work, true); } catch (IOException) { }
                 // A full disk, a failed link or copy, a write-through the device refused: said as a build says it.
                 if (ex is IOException or UnauthorizedAccessException)

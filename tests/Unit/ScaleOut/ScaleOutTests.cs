@@ -450,6 +450,31 @@ public class ScaleOutTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_merge_that_moves_shards_and_fails_leaves_the_parts_whole()
+    {
+        using var t = new TempDir();
+        Directory.CreateDirectory(t["in"]);
+        // Group b in both files: a file split's parts overlap, which the merge found only after it had moved the
+        // first part's shards, and deleted them with its work folder.
+        File.WriteAllText(t["in/0.jsonl"], "{\"user\":\"a\",\"n\":1}\n{\"user\":\"b\",\"n\":2}\n");
+        File.WriteAllText(t["in/1.jsonl"], "{\"user\":\"b\",\"n\":3}\n{\"user\":\"c\",\"n\":4}\n");
+        var parts = FileSplitParts(t, [t["in/0.jsonl"], t["in/1.jsonl"]]);
+        var ex = Assert.Throws<GrouperException>(() => DatasetMerger.Merge(parts, t["merged"], transfer: ShardTransfer.Move));
+        Assert.Contains("overlap", ex.Message);
+        Assert.All(parts, p => Assert.Empty(DatasetVerifier.Verify(p)));
+
+        // A shard of the second part missing: the first part's shards, moved already, go back.
+        File.WriteAllText(t["in/1.jsonl"], "{\"user\":\"d\",\"n\":3}\n");
+        foreach (var p in parts) Directory.Delete(p, true);
+        parts = FileSplitParts(t, [t["in/0.jsonl"], t["in/1.jsonl"]]);
+        foreach (var f in Directory.GetFiles(Path.Combine(parts[1], "data"))) File.Delete(f);
+        Assert.ThrowsAny<Exception>(() => DatasetMerger.Merge(parts, t["merged"], transfer: ShardTransfer.Move));
+        Assert.Empty(DatasetVerifier.Verify(parts[0]));
+        Assert.False(Directory.Exists(t["merged"]));
+        Assert.Empty(Directory.GetDirectories(t.Path, ".*"));
+    }
+
+    [Fact]
     public void Files_sorted_by_a_number_import_and_scan_whole()
     {
         // DuckDB sorts integers as numbers (2 before 10), the index by the key's text ("10" before "2"): a scan that
