@@ -181,6 +181,9 @@ public static class DatasetVerifier
                         int rows = (int)rg.NumRows;
                         bool read;
                         // The shard's checksum was right, so its pages are as written: what cannot be read is said, not skipped.
+                        // A binary column's bounds are bytes, compared as bytes: its values are not text (a BLOB column of
+                        // DuckDB's, imported, was called damaged for not being UTF-8).
+                        values.Utf8Only = leaf.Physical != Parquet.Meta.Type.BYTE_ARRAY || leaf.Kind == ValueKind.String;
                         try { read = values.TryLoad(new RowGroupFile(fs.SafeFileHandle, file, rg), name, leaf.Nullable, rows, leaf.Physical, leaf.FixedLength); }
                         catch (Exception ex) when (ex is not OperationCanceledException)
                         {

@@ -1164,8 +1164,11 @@ internal sealed class PlainTextChunk(GrouperErrorKind errorKind = GrouperErrorKi
     // character, so the run is valid exactly when every value is valid on its own.
     private void CheckText(ReadOnlySpan<byte> values, string path)
     {
-        if (!Utf8.IsValid(values)) throw Damaged(path, "a text value is not valid UTF-8");
+        if (Utf8Only && !Utf8.IsValid(values)) throw Damaged(path, "a text value is not valid UTF-8");
     }
+
+    /// <summary>Whether byte arrays are text, checked as UTF-8 (the default); false for a binary column's bytes.</summary>
+    public bool Utf8Only { get; set; } = true;
 
     // A PLAIN value at p of a page that lies at `at` in the text buffer: its 4-byte length, then its bytes.
     [System.Runtime.CompilerServices.MethodImpl(Util.Hot.Path)]

@@ -65,6 +65,9 @@ internal abstract class ShardColumn
             TimeUnit.Nanos => new Converted<long>(new Values<long>(field, spec.Nullable), v => PlainValues.Time(v, TimeUnit.Nanos)),
             _ => new Converted<long>(new Values<long>(field, spec.Nullable), v => PlainValues.Time(v, TimeUnit.Micros)),
         },
+        // A UUID column of an imported file: its text, as a build from the same file keeps it (Parquet.Net gives Guids,
+        // and a text reader over it threw Parquet.Net's ArgumentException).
+        ValueKind.String when field.ClrType == typeof(Guid) => new GuidTexts(field),
         ValueKind.String => new Strings(new TextColumn(field, GrouperErrorKind.InvalidDataset)),
         ValueKind.Binary => new Binaries(field),
         _ => throw new GrouperException(GrouperErrorKind.InvalidDataset, $"Column '{spec.Name}' has an unknown type."),
@@ -152,6 +155,24 @@ internal abstract class ShardColumn
         public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct) => raw.Load(rg, file, count, ct);
         public override object? Get(int row) => raw.Get(row) is T v ? convert(v) : null;
         public override bool IsNull(int row) => raw.IsNull(row);
+    }
+
+    private sealed class GuidTexts(DataField field) : ShardColumn
+    {
+        private Guid?[] _values = [];
+        private string?[] _texts = [];
+
+        public override void Load(Func<ParquetRowGroupReader> rg, RowGroupFile file, int count, CancellationToken ct)
+        {
+            if (_values.Length != count) (_values, _texts) = (new Guid?[count], new string?[count]);
+            rg().ReadAsync<Guid>(field, _values.AsMemory(), null, ct).AsTask().GetAwaiter().GetResult();
+            for (int i = 0; i < count; i++) _texts[i] = _values[i]?.ToString();
+        }
+
+        public override object? Get(int row) => _texts[row];
+        public override bool IsNull(int row) => _texts[row] is null;
+        public override ReadOnlySpan<char> GetChars(int row) => _texts[row];
+        public override ReadOnlySpan<byte> GetUtf8(int row) => System.Text.Encoding.UTF8.GetBytes(_texts[row]!);
     }
 
     private sealed class Strings(TextColumn text) : ShardColumn
