@@ -162,7 +162,7 @@ CMDLETS = [
   params=[
    ("Path","string",True,"0","false","true","The dataset folder; wildcards are allowed but must name one dataset."),
    ("LiteralPath","string",True,"named","true (ByPropertyName)","false","The dataset folder taken exactly as written. Aliases: PSPath, LP."),
-   ("Destination","string",True,"1","false","false","The HTML file to write. Its folder must exist (it is not made, as with Out-File); an existing file is replaced only with -Force."),
+   ("Destination","string",True,"1","false","false","The HTML file to write. Its folder must exist (it is not made, as with Out-File); an existing file is replaced only with -Force. Not inside the dataset's folder (error ReportInsideDataset), whose files a report must not replace."),
    ("LabelColumn","string",False,"named","false","false","Adds label heterogeneity and a label heatmap. The name matches its column case aside, as -Property of Get-GroupRecord does."),
    ("Seed","long",False,"named","false","false","Seed of the heatmap's sample of groups."),
    ("Force","switch",False,"named","false","false","Replace an existing file."),

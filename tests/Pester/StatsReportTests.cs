@@ -153,6 +153,9 @@ public sealed class StatsReportTests : IDisposable
             ("ds", "ReportDestinationIsFolder", ErrorCategory.InvalidArgument),
             ("'new folder/'", "ReportDestinationIsFolder", ErrorCategory.InvalidArgument),
             ("'new folder/r.html'", "ReportFolderNotFound", ErrorCategory.ObjectNotFound),
+            // With -Force the report replaced the dataset's manifest, and the dataset was lost.
+            ("ds/manifest.json -Force", "ReportInsideDataset", ErrorCategory.InvalidArgument),
+            ("ds/report.html", "ReportInsideDataset", ErrorCategory.InvalidArgument),
         })
         {
             var (output, errs) = _ps.Invoke($"Export-GroupReport ds {destination}");
@@ -164,5 +167,6 @@ public sealed class StatsReportTests : IDisposable
         Assert.False(Directory.Exists(_ps["new folder"]));
         Assert.Empty(Directory.GetFiles(_ps.Dir, "*.tmp-*"));
         Assert.Empty(Directory.GetFiles(_ps["ds"], "*.tmp-*"));
+        Assert.Equal("True", _ps.Run("Test-GroupedDataset ds -Quiet").Single().ToString());
     }
 }

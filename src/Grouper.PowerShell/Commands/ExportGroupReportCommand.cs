@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Grouper.Sources;
 using Grouper.Stats;
 
 namespace Grouper.PowerShell.Commands;
@@ -57,6 +58,13 @@ public sealed class ExportGroupReportCommand : GrouperCmdlet, IDisposable
             // Not made here, as Out-File and Export-Csv do not make it either.
             WriteError(new ErrorRecord(new DirectoryNotFoundException($"The folder '{folder}' of the report '{destination}' does not exist."),
                 "ReportFolderNotFound", ErrorCategory.ObjectNotFound, destination));
+            return;
+        }
+        if (SourceFiles.IsWithin(destination, paths[0]))
+        {
+            // With -Force it replaced the dataset's manifest (or a shard) with the report, and the dataset was lost.
+            WriteError(new ErrorRecord(new PSArgumentException($"'{destination}' is inside the dataset {paths[0]}, whose files a report must not replace: write it elsewhere."),
+                "ReportInsideDataset", ErrorCategory.InvalidArgument, destination));
             return;
         }
         if (File.Exists(destination) && !Force)
