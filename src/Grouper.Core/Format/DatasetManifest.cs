@@ -68,7 +68,10 @@ public sealed class DatasetManifest
         // InvalidOperationException: text that is not UTF-8 where the reader did not expect any (a field's name).
         catch (Exception ex) when (ex is JsonException or ManifestReader.InvalidManifestException or InvalidOperationException)
         {
-            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The manifest {path} is not valid: {ex.Message}", path, inner: ex);
+            var why = ex is JsonException bad
+                ? Util.JsonMessages.Plain(bad) + (bad.LineNumber is long line ? $" (line {line + 1}, byte {bad.BytePositionInLine + 1})." : ".")
+                : ex.Message;
+            throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The manifest {path} is not valid: {why}", path, inner: ex);
         }
         if (m is null || m.Format != FormatName)
             throw new GrouperException(GrouperErrorKind.InvalidDataset, $"{path} is not a Grouper dataset manifest.", path);

@@ -240,9 +240,8 @@ public sealed class JsonLinesRecordReader : RecordReader
         {
             // Its message ends "LineNumber: 0 | BytePositionInLine: 7.": the reader sees one line at a time, so its line
             // number is always 0; the byte is told as the line's.
-            var why = ex.Message;
-            if (why.IndexOf(" LineNumber:", StringComparison.Ordinal) is var cut and >= 0) why = why[..cut];
-            throw Bad(ex.BytePositionInLine is long at ? $"{why.TrimEnd('.', ' ')} (at byte {at + 1} of the line)" : why, ex);
+            var why = Util.JsonMessages.Plain(ex);
+            throw Bad(ex.BytePositionInLine is long at ? $"{why} (at byte {at + 1} of the line)" : why, ex);
         }
         catch (InvalidOperationException ex)
         {

@@ -82,6 +82,9 @@ public class ManifestTests
 
     [Theory]
     [InlineData("{ not json", "not valid")]
+    // The JSON reader's words without their "LineNumber: 0 | BytePositionInLine: 0." tail, its place in people's count.
+    [InlineData("<html>", "is not valid: '<' is an invalid start of a value (line 1, byte 1).")]
+    [InlineData("{\n  \"format\": \"grouper-dataset\",\n  x\n}", "(line 3, byte 3).")]
     [InlineData("[]", "$ should be an object")]
     [InlineData("""{ "format": "grouper-dataset" }""", "$ has no 'key'")]
     [InlineData("""{ "format": "something-else", "key": { "kind": "columns" }, "schema": [], "sources": [], "shards": [], "index": { "file": "i", "xxh3": "0" } }""", "is not a Grouper dataset manifest")]
