@@ -122,9 +122,12 @@ internal sealed class SchemaBuilder
     {
         if (col.Declared)
         {
-            if (col.Kind != spec.Kind || col.Precision != spec.Precision || col.Scale != spec.Scale)
+            // Times of another unit or zone were taken as the first file's: microseconds cut to its milliseconds, a UTC
+            // instant stored as a wall-clock time, without a word (as int32 against int64 is refused).
+            bool timeDiffers = spec.Kind is ValueKind.Timestamp or ValueKind.Time && (col.Unit != spec.Unit || spec.Kind == ValueKind.Timestamp && col.AdjustedToUtc != spec.AdjustedToUtc);
+            if (col.Kind != spec.Kind || col.Precision != spec.Precision || col.Scale != spec.Scale || timeDiffers)
                 throw new GrouperException(GrouperErrorKind.SchemaMismatch,
-                    $"Column '{col.Name}' is {Describe(spec.Kind, spec.Precision, spec.Scale)} in {reader.SourceName} but {Describe(col.Kind, col.Precision, col.Scale)} in {col.FirstSource}.",
+                    $"Column '{col.Name}' is {Describe(spec)} in {reader.SourceName} but {Describe(col.Kind, col.Precision, col.Scale, col.Unit, col.AdjustedToUtc)} in {col.FirstSource}.",
                     reader.SourceName, reader.RowNumber);
             col.Nullable |= spec.Nullable;
             return;
@@ -143,7 +146,15 @@ internal sealed class SchemaBuilder
         col.AdjustedToUtc = spec.AdjustedToUtc;
     }
 
-    private static string Describe(ValueKind k, int p, int s) => k == ValueKind.Decimal ? $"decimal({p},{s})" : k.ToName();
+    private static string Describe(ValueKind k, int p, int s, TimeUnit unit = TimeUnit.Micros, bool utc = true) => k switch
+    {
+        ValueKind.Decimal => $"decimal({p},{s})",
+        ValueKind.Timestamp => $"a timestamp in {unit.ToString().ToLowerInvariant()}{(utc ? " (UTC)" : " (no time zone)")}",
+        ValueKind.Time => $"a time in {unit.ToString().ToLowerInvariant()}",
+        _ => k.ToName(),
+    };
+
+    private static string Describe(ColumnSpec c) => Describe(c.Kind, c.Precision, c.Scale, c.Unit, c.AdjustedToUtc);
 
     public void CountRecord() => _recordsSeen++;
 

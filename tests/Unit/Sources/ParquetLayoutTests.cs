@@ -453,6 +453,40 @@ public class ParquetLayoutTests
     }
 
     [Fact]
+    public void Files_whose_times_differ_in_unit_or_zone_are_refused()
+    {
+        // The first file's type was taken: microseconds cut to its milliseconds, a UTC instant stored as a wall-clock
+        // time, without a word, where int32 against int64 is refused.
+        using var t = new TempDir();
+        DuckSql.Run($"""
+            COPY (SELECT 'a' AS k, '2024-01-01 00:00:00.123'::TIMESTAMP_MS AS ts, TIME '01:02:03' AS tm) TO '{t["ms.parquet"]}' (FORMAT parquet);
+            COPY (SELECT 'b' AS k, TIMESTAMP '2024-01-01 00:00:00.123456' AS ts, TIME '01:02:03' AS tm) TO '{t["us.parquet"]}' (FORMAT parquet);
+            COPY (SELECT 'c' AS k, TIMESTAMPTZ '2024-01-01 00:00:00.123456+00' AS ts, TIME '01:02:03' AS tm) TO '{t["tz.parquet"]}' (FORMAT parquet);
+            COPY (SELECT 'd' AS k, TIMESTAMP '2024-01-01 00:00:00.5' AS ts, TIME '01:02:03' AS tm) TO '{t["us2.parquet"]}' (FORMAT parquet);
+            """);
+        foreach (var (first, second, says) in new[]
+        {
+            ("ms.parquet", "us.parquet", "is a timestamp in micros (no time zone) in"),
+            ("us.parquet", "tz.parquet", "is a timestamp in micros (UTC) in"),
+        })
+        {
+            using var b = new GroupedDatasetBuilder(t["ds " + second], new BuildOptions { Key = KeySpec.FromColumns("k") });
+            using (var r = SourceFiles.Open(t[first])) b.AddAll(r);
+            using var r2 = SourceFiles.Open(t[second]);
+            var ex = Assert.Throws<GrouperException>(() => b.AddAll(r2));
+            Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
+            Assert.Contains($"Column 'ts' {says} {t[second]} but a timestamp in ", ex.Message);
+        }
+        // The same types in both: one dataset.
+        using (var b = new GroupedDatasetBuilder(t["same"], new BuildOptions { Key = KeySpec.FromColumns("k") }))
+        {
+            foreach (var f in new[] { "us.parquet", "us2.parquet" })
+                using (var r = SourceFiles.Open(t[f])) b.AddAll(r);
+            Assert.Equal(2, b.Complete().RecordCount);
+        }
+    }
+
+    [Fact]
     public void A_key_of_timestamps_is_the_same_text_in_every_time_zone()
     {
         using var t = new TempDir();
