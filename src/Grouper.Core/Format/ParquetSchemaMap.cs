@@ -24,7 +24,9 @@ internal static class ParquetSchemaMap
         ValueKind.Binary => new DataField<byte[]>(c.Name, c.Nullable),
         ValueKind.Timestamp => new DateTimeDataField(c.Name, DateTimeFormat.Timestamp, c.AdjustedToUtc, ToUnit(c.Unit), c.Nullable),
         ValueKind.Date => new DataField<DateOnly>(c.Name, c.Nullable),
-        ValueKind.Time => new TimeDataField(c.Name, ToPrecision(c.Unit), c.Nullable),
+        // A time of day without a zone, as the sources' TIME is (Parquet.Net's default, adjusted to UTC, made DuckDB and
+        // Spark read every time column as TIME WITH TIME ZONE).
+        ValueKind.Time => new TimeDataField(c.Name, ToPrecision(c.Unit), c.Nullable) { IsAdjustedToUtc = false },
         _ => throw new ArgumentOutOfRangeException(nameof(c), c.Kind, "No Parquet type for this kind."),
     };
 

@@ -484,6 +484,9 @@ public class ParquetLayoutTests
                 using (var r = SourceFiles.Open(t[f])) b.AddAll(r);
             Assert.Equal(2, b.Complete().RecordCount);
         }
+        // A time of day is written as one, without a zone: engines read TIME back, not TIME WITH TIME ZONE.
+        var shards = Path.Combine(t["same"], "data", "*.parquet");
+        Assert.Equal(["TIME", "01:02:03"], DuckSql.Row($"SELECT typeof(tm), tm::VARCHAR FROM '{shards}' LIMIT 1"));
     }
 
     [Fact]
