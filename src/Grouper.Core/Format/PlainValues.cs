@@ -45,7 +45,9 @@ internal static class PlainValues
         ticks = 0;
         if (unit == TimeUnit.Millis) { if (v is > 400_000_000_000_000 or < -400_000_000_000_000) return false; }
         else if (unit != TimeUnit.Nanos && v is > 400_000_000_000_000_000 or < -400_000_000_000_000_000) return false;
-        ticks = unit switch { TimeUnit.Millis => v * TimeSpan.TicksPerMillisecond, TimeUnit.Nanos => v / 100, _ => v * 10 } + UnixEpochTicks;
+        // Nanoseconds below a tick are dropped toward the past, as a column's unit drops what lies below it (-1 ns was
+        // taken toward 0, to 1970-01-01 00:00:00).
+        ticks = unit switch { TimeUnit.Millis => v * TimeSpan.TicksPerMillisecond, TimeUnit.Nanos => v / 100 - (v % 100 < 0 ? 1 : 0), _ => v * 10 } + UnixEpochTicks;
         return (ulong)ticks <= (ulong)DateTime.MaxValue.Ticks;
     }
 

@@ -484,6 +484,15 @@ public class ParquetLayoutTests
                 using (var r = SourceFiles.Open(t[f])) b.AddAll(r);
             Assert.Equal(2, b.Complete().RecordCount);
         }
+        // Nanoseconds below .NET's tick are dropped toward the past, as below any unit: -1 ns is the tick before 1970,
+        // not 1970-01-01 00:00:00 itself.
+        DuckSql.Run($"COPY (SELECT '1969-12-31 23:59:59.999999999'::TIMESTAMP_NS AS ns, '2024-01-02 03:04:05.123456799'::TIMESTAMP_NS AS later) TO '{t["ns.parquet"]}' (FORMAT parquet)");
+        using (var r = SourceFiles.Open(t["ns.parquet"]))
+        {
+            Assert.True(r.Read());
+            Assert.Equal(DateTime.UnixEpoch.Ticks - 1, r.GetDateTime(0).Ticks);
+            Assert.Equal(new DateTime(2024, 1, 2, 3, 4, 5).Ticks + 1_234_567, r.GetDateTime(1).Ticks);
+        }
         // A time of day is written as one, without a zone: engines read TIME back, not TIME WITH TIME ZONE.
         var shards = Path.Combine(t["same"], "data", "*.parquet");
         Assert.Equal(["TIME", "01:02:03"], DuckSql.Row($"SELECT typeof(tm), tm::VARCHAR FROM '{shards}' LIMIT 1"));
