@@ -449,7 +449,19 @@ internal sealed class NestedJsonColumn : SourceColumn
             _entry++;
         }
 
-        protected virtual void WriteKey(JsonRows json, int i) => json.Property(Convert.ToString(Plain(Value(i)), CultureInfo.InvariantCulture) ?? "");
+        /// <summary>
+        /// A map's key other than text: the text of its JSON as a value (base64 for bytes, ISO 8601 for dates and
+        /// timestamps, as the format says). Its .NET text made every blob key "System.Byte[]" (one JSON name for
+        /// all, and engines keep the last) and timestamps "01/02/2024 03:04:05", their fractions gone.
+        /// </summary>
+        protected virtual void WriteKey(JsonRows json, int i)
+        {
+            var buffer = new ArrayBufferWriter<byte>(64);
+            using (var w = new Utf8JsonWriter(buffer, NestedJson.Options)) WriteValue(w, i);
+            var r = new Utf8JsonReader(buffer.WrittenSpan);
+            r.Read();
+            json.Property(r.TokenType == JsonTokenType.String ? r.GetString() ?? "" : Encoding.UTF8.GetString(buffer.WrittenSpan));
+        }
 
         public void CheckEnd(int rowsInGroup)
         {

@@ -453,6 +453,30 @@ public class ParquetLayoutTests
     }
 
     [Fact]
+    public void Map_keys_of_every_type_are_the_text_of_their_json()
+    {
+        // Their .NET text made every blob key "System.Byte[]" (one name for all: engines keep the last value) and
+        // timestamps "01/02/2024 03:04:05" (fractions gone, so two keys one).
+        using var t = new TempDir();
+        DuckSql.Run($$"""
+            COPY (SELECT 1 AS id, MAP {'\xAA'::BLOB: 1, '\xBB'::BLOB: 2} AS mb,
+                         MAP {TIMESTAMP '2024-01-02 03:04:05.1': 'a', TIMESTAMP '2024-01-02 03:04:05.2': 'b'} AS mt,
+                         MAP {DATE '2024-03-04': 1} AS md, MAP {true: 1} AS mbo, MAP {7: 'x'} AS mi) TO '{{t["maps.parquet"]}}' (FORMAT parquet)
+            """);
+        using var r = SourceFiles.Open(t["maps.parquet"]);
+        Assert.True(r.Read());
+        string[] Names(string column) =>
+            System.Text.Json.JsonDocument.Parse(r.GetString(r.GetOrdinal(column))).RootElement.EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Equal([Convert.ToBase64String([0xAA]), Convert.ToBase64String([0xBB])], Names("mb"));
+        var times = Names("mt");
+        Assert.Equal(2, times.Distinct().Count());
+        Assert.All(times, n => Assert.StartsWith("2024-01-02T03:04:05.", n));
+        Assert.Equal(["2024-03-04"], Names("md"));
+        Assert.Equal(["true"], Names("mbo"));
+        Assert.Equal(["7"], Names("mi"));
+    }
+
+    [Fact]
     public void Files_whose_times_differ_in_unit_or_zone_are_refused()
     {
         // The first file's type was taken: microseconds cut to its milliseconds, a UTC instant stored as a wall-clock
