@@ -176,7 +176,15 @@ public sealed class ParquetRecordReader : RecordReader
             };
             return Spec(ValueKind.Timestamp) with { Unit = unit, AdjustedToUtc = df.DateTimeFormat != DateTimeFormat.Timestamp || df.IsAdjustedToUTC };
         }
-        if (f is DecimalDataField dec) return Spec(ValueKind.Decimal) with { Precision = dec.Precision, Scale = dec.Scale };
+        if (f is DecimalDataField dec)
+        {
+            // Every value of such a column failed with .NET's words ("Value was either too large or too small for a
+            // Decimal"), naming no column; DECIMAL(38,38) is common in Spark's and Arrow's files.
+            if (dec.Scale > 28)
+                throw new GrouperException(GrouperErrorKind.SchemaMismatch,
+                    $"Column '{f.Name}' of {path} is decimal({dec.Precision},{dec.Scale}): .NET's decimal holds at most 28 digits after the point. Cast it to a double or to text where the file is written.", path);
+            return Spec(ValueKind.Decimal) with { Precision = dec.Precision, Scale = dec.Scale };
+        }
         if (t == typeof(bool)) return Spec(ValueKind.Boolean);
         if (t == typeof(sbyte)) return Spec(ValueKind.Int8);
         if (t == typeof(byte)) return Spec(ValueKind.UInt8);

@@ -453,6 +453,23 @@ public class ParquetLayoutTests
     }
 
     [Fact]
+    public void A_decimal_of_a_scale_beyond_net_s_is_refused_naming_its_column()
+    {
+        // Every value failed with .NET's "Value was either too large or too small for a Decimal", naming no column.
+        using var t = new TempDir();
+        DuckSql.Run($"COPY (SELECT 1 AS id, 0.5::DECIMAL(38,29) AS dd) TO '{t["d.parquet"]}' (FORMAT parquet)");
+        var ex = Assert.Throws<GrouperException>(() => { using var r = SourceFiles.Open(t["d.parquet"]); while (r.Read()) r.GetValue(1); });
+        Assert.Equal(GrouperErrorKind.SchemaMismatch, ex.Kind);
+        Assert.Contains($"Column 'dd' of {t["d.parquet"]} is decimal(38,29)", ex.Message);
+        DuckSql.Run($"COPY (SELECT 1 AS id, 0.5::DECIMAL(38,28) AS dd) TO '{t["ok.parquet"]}' (FORMAT parquet)");
+        using (var r = SourceFiles.Open(t["ok.parquet"]))
+        {
+            Assert.True(r.Read());
+            Assert.Equal(0.5m, r.GetDecimal(1));
+        }
+    }
+
+    [Fact]
     public void Map_keys_of_every_type_are_the_text_of_their_json()
     {
         // Their .NET text made every blob key "System.Byte[]" (one name for all: engines keep the last value) and
