@@ -576,8 +576,13 @@ internal sealed class NestedJsonColumn : SourceColumn
                 ValueKind.UInt64 => BinaryPrimitives.ReadUInt64LittleEndian(v),
                 ValueKind.Float => BinaryPrimitives.ReadSingleLittleEndian(v),
                 ValueKind.Double => BinaryPrimitives.ReadDoubleLittleEndian(v),
-                ValueKind.Date => PlainValues.Date(BinaryPrimitives.ReadInt32LittleEndian(v)),
-                ValueKind.Timestamp => PlainValues.Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v), _spec.Unit, _spec.AdjustedToUtc),
+                // Out of .NET's years (DuckDB's infinity, years past 9999): said as a flat column's is, not as .NET's
+                // "Specified argument was out of the range of valid values. (Parameter 'days')".
+                ValueKind.Date => PlainValues.TryDayNumber(BinaryPrimitives.ReadInt32LittleEndian(v), out int day) ? DateOnly.FromDayNumber(day)
+                    : throw new OverflowException($"'{Path.Field.Path}' holds a date outside the years .NET can hold (1-9999)."),
+                ValueKind.Timestamp => PlainValues.TryTimestampTicks(BinaryPrimitives.ReadInt64LittleEndian(v), _spec.Unit, out _)
+                    ? PlainValues.Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v), _spec.Unit, _spec.AdjustedToUtc)
+                    : throw new OverflowException($"'{Path.Field.Path}' holds a timestamp outside the years .NET can hold (1-9999)."),
                 _ => PlainValues.TryReadDecimal(v, _physical, _spec.Scale, out var d) ? d : throw new OverflowException($"'{Path.Field.Path}' holds a decimal of more digits than .NET's decimal holds."),
             };
         }

@@ -470,6 +470,20 @@ public class ParquetLayoutTests
     }
 
     [Fact]
+    public void A_nested_date_or_timestamp_beyond_net_s_years_is_said_as_a_flat_one_is()
+    {
+        // .NET's words came out: "Specified argument was out of the range of valid values. (Parameter 'days')".
+        using var t = new TempDir();
+        foreach (var (value, what) in new[] { ("DATE 'infinity'", "a date"), ("TIMESTAMP '12000-01-01'", "a timestamp") })
+        {
+            DuckSql.Run($"COPY (SELECT 1 AS id, [{value}] AS lx) TO '{t["inf.parquet"]}' (FORMAT parquet)");
+            var ex = Assert.Throws<GrouperException>(() => { using var r = SourceFiles.Open(t["inf.parquet"]); while (r.Read()) r.GetValue(1); });
+            Assert.Contains($"holds {what} outside the years .NET can hold (1-9999)", ex.Message);
+            Assert.DoesNotContain("Parameter", ex.Message);
+        }
+    }
+
+    [Fact]
     public void Map_keys_of_every_type_are_the_text_of_their_json()
     {
         // Their .NET text made every blob key "System.Byte[]" (one name for all: engines keep the last value) and
