@@ -297,12 +297,30 @@ internal sealed class NestedJsonColumn : SourceColumn
             public required T[] Values;
             protected override int Count => Values.Length;
             public override long MemoryHeld => base.MemoryHeld + (long)Values.Length * Unsafe.SizeOf<T>();
-            protected override object? Value(int i) => Values[i];
+            // A TIME leaf's raw values are its micro- or nanoseconds (milliseconds in INT32) since midnight: written as
+            // they were, bare numbers; a time of day is its text, as to_json gives it.
+            private TimeUnit? _time;
+            private bool _timeKnown;
+
+            private TimeUnit? Time
+            {
+                get
+                {
+                    if (!_timeKnown)
+                        (_time, _timeKnown) = (Path.Field is TimeDataField tf && (typeof(T) == typeof(long) || typeof(T) == typeof(int))
+                            ? tf.Precision switch { TimeUnitPrecision.Millis => TimeUnit.Millis, TimeUnitPrecision.Nanos => TimeUnit.Nanos, _ => TimeUnit.Micros }
+                            : null, true);
+                    return _time;
+                }
+            }
+
+            protected override object? Value(int i) => Time is { } unit ? PlainValues.Time(Convert.ToInt64(Values[i], CultureInfo.InvariantCulture), unit) : Values[i];
 
             // The common value types without boxing (each test is on a type the compiler knows: one survives).
             protected override void WriteValue(Utf8JsonWriter w, int i)
             {
-                if (typeof(T) == typeof(long)) w.WriteNumberValue((long)(object)Values[i]);
+                if (Time is not null) NestedJson.Write(w, Value(i), 0);
+                else if (typeof(T) == typeof(long)) w.WriteNumberValue((long)(object)Values[i]);
                 else if (typeof(T) == typeof(int)) w.WriteNumberValue((int)(object)Values[i]);
                 else if (typeof(T) == typeof(ReadOnlyMemory<char>)) w.WriteStringValue(((ReadOnlyMemory<char>)(object)Values[i]).Span);
                 else NestedJson.Write(w, Plain(Values[i]), 0);
@@ -583,6 +601,9 @@ internal sealed class NestedJsonColumn : SourceColumn
                 ValueKind.Timestamp => PlainValues.TryTimestampTicks(BinaryPrimitives.ReadInt64LittleEndian(v), _spec.Unit, out _)
                     ? PlainValues.Timestamp(BinaryPrimitives.ReadInt64LittleEndian(v), _spec.Unit, _spec.AdjustedToUtc)
                     : throw new OverflowException($"'{Path.Field.Path}' holds a timestamp outside the years .NET can hold (1-9999)."),
+                // A time of day is its text, as to_json gives it: read as a decimal below, it came out its micro- or
+                // nanoseconds since midnight, a bare number.
+                ValueKind.Time => PlainValues.Time(v.Length == 4 ? BinaryPrimitives.ReadInt32LittleEndian(v) : BinaryPrimitives.ReadInt64LittleEndian(v), _spec.Unit),
                 _ => PlainValues.TryReadDecimal(v, _physical, _spec.Scale, out var d) ? d : throw new OverflowException($"'{Path.Field.Path}' holds a decimal of more digits than .NET's decimal holds."),
             };
         }

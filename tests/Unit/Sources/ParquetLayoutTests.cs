@@ -505,6 +505,12 @@ public class ParquetLayoutTests
         Assert.Equal(["2024-03-04"], Names("md"));
         Assert.Equal(["true"], Names("mbo"));
         Assert.Equal(["7"], Names("mi"));
+
+        // Times inside lists and structs were their micro- or nanoseconds since midnight, bare numbers.
+        DuckSql.Run($"COPY (SELECT 1 AS id, [TIME '01:02:03.5'] AS l_tm, {{'tm': TIME '01:02:03'}} AS st, [TIME '23:59:59'::TIME_NS] AS l_ns FROM range(1)) TO '{t["times.parquet"]}' (FORMAT parquet)");
+        using var times2 = SourceFiles.Open(t["times.parquet"]);
+        Assert.True(times2.Read());
+        Assert.Equal(["[\"01:02:03.5\"]", "{\"tm\":\"01:02:03\"}", "[\"23:59:59\"]"], Enumerable.Range(1, 3).Select(times2.GetString));
     }
 
     [Fact]
