@@ -208,7 +208,7 @@ CMDLETS = [
    ("GroupBy","string[]",True,"named","false","false","The key columns the files are grouped by (a name matches its column case aside, as New-GroupedDataset's -GroupBy does)."),
    ("Destination","string",False,"1","false","false","A new dataset; without it the index and manifest go into the source folder."),
    ("Regroup","switch",False,"named","false","false","Build a new grouped dataset from the files (needs -Destination), with -MemoryLimit as its budget; Write-Progress shows the percentage of the files read, then of the records written."),
-   ("Transfer","TransferMode",False,"named","false","false","Link (default), Copy or Move the files into a new dataset."),
+   ("Transfer","TransferMode",False,"named","false","false","Link (default), Copy or Move the files into a new dataset: with -Destination and without -Regroup (which writes new shards); given elsewhere, an error (TransferUnused)."),
    ("MemoryLimit","long",False,"named","false","false","Memory for sorting the group entries. Default 256MB."),
    ("Force","switch",False,"named","false","false","Replace an existing dataset or manifest."),
    ("Durable","switch",False,"named","false","false","Write the new dataset through to the disk (fsync of its files and folders) before committing it, so that a power loss or a crash of the machine cannot leave a committed dataset whose files lack their data. Replacing a dataset with -Force always does this: the old dataset is deleted only once the new one is on the disk. Without -Durable a new dataset is committed as soon as it is written, as DuckDB's COPY and most tools do; a killed process never leaves a partial dataset either way."),

@@ -193,5 +193,13 @@ public sealed class ScaleOutTests : IDisposable
         Assert.False(Directory.Exists(_ps["nope"]));
         var regrouped = _ps.Run("Import-GroupedDataset loose -GroupBy user -Destination regrouped -Regroup").Single();
         Assert.Equal(Groups(_ps["single"]), Groups(_ps["regrouped"]));
+        // -Transfer where nothing is transferred was accepted without a word (-Regroup -Transfer Move left the files).
+        foreach (var script in new[] { "Import-GroupedDataset loose -GroupBy user -Destination again -Regroup -Transfer Move", "Import-GroupedDataset loose -GroupBy user -Transfer Copy" })
+        {
+            (_, errors) = _ps.Invoke(script);
+            Assert.Equal("TransferUnused,Grouper.PowerShell.Commands.ImportGroupedDatasetCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        }
+        Assert.True(File.Exists(_ps["loose/unsorted.parquet"]));
+        Assert.False(Directory.Exists(_ps["again"]));
     }
 }

@@ -65,6 +65,12 @@ public sealed class ImportGroupedDatasetCommand : GrouperCmdlet, IDisposable
         string? destination = Destination is null ? null : ResolveOutputPath(Destination, "DestinationNotFileSystem");
         if (Regroup && destination is null)
             ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-Regroup writes a new dataset: give -Destination."), "RegroupNeedsDestination", ErrorCategory.InvalidArgument, source));
+        // -Transfer Move with -Regroup left the files where they were, and an import in place has nothing to transfer:
+        // both were accepted without a word.
+        if (MyInvocation.BoundParameters.ContainsKey("Transfer") && (Regroup || destination is null))
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException(Regroup
+                ? "-Regroup writes the records again into new shards; its files are not transferred, so -Transfer does not apply."
+                : "An import in place leaves the files where they are; -Transfer applies with -Destination."), "TransferUnused", ErrorCategory.InvalidArgument, source));
         var target = destination ?? source;
         if (!ShouldProcess(target, Regroup ? "Regroup Parquet files into a grouped dataset" : "Index grouped Parquet files as a grouped dataset")) return;
         try
