@@ -260,6 +260,12 @@ public static class KeyText
                 sb.Append(r.GetInt64(o).ToString(CultureInfo.InvariantCulture)); return;
             case ValueKind.UInt8 or ValueKind.UInt16 or ValueKind.UInt32 or ValueKind.UInt64:
                 sb.Append(r.GetUInt64(o).ToString(CultureInfo.InvariantCulture)); return;
+            case ValueKind.Decimal when r.GetDeclaredColumn(o) is { Kind: ValueKind.Decimal, Scale: var scale and >= 0 and <= 28 }:
+                // With its column's scale, as the format says (12.50): a wide decimal's values, read by another way,
+                // lost their trailing zeros (1.1 beside 2.0000000000 in one column).
+                var digits = r.GetDecimal(o).ToString("F" + scale.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+                if (escape) AppendEscaped(sb, digits.AsSpan()); else sb.Append(digits);
+                return;
             case ValueKind.Timestamp when r.GetDeclaredColumn(o) is { AdjustedToUtc: false }:
                 // A timestamp of no time zone (Parquet's isAdjustedToUTC=false) is a wall-clock time, read with the
                 // local kind: its key is that time, without the offset of the machine that builds.

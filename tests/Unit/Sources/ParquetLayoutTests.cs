@@ -571,6 +571,23 @@ public class ParquetLayoutTests
         // York), so the same file gave other keys, other shards, elsewhere: its key is its wall-clock time.
         Assert.Equal(["2020-02-29T12:00:00.0000000", "2020-02-29T13:00:00.0000000"], Keys("wall"));
         Assert.Equal(["2020-02-29T12:00:00.0000000Z"], Keys("utc"));
+        // Decimals with their column's scale, narrow or wide (28 whole digits and a scale of 10 are more than .NET's
+        // decimal holds at that scale: such keys lost their trailing zeros, ...678 beside ...678.1).
+        DuckSql.Run($"""
+            COPY (SELECT * FROM (VALUES (1.25::DECIMAL(4,2), 1234567890123456789012345678.1::DECIMAL(38,10)), (0::DECIMAL(4,2), 1234567890123456789012345678::DECIMAL(38,10))) v(narrow, wide))
+            TO '{t["dec.parquet"]}' (FORMAT parquet)
+            """);
+        foreach (var (column, expected) in new[] { ("narrow", new[] { "0.00", "1.25" }), ("wide", ["1234567890123456789012345678.0000000000", "1234567890123456789012345678.1000000000"]) })
+        {
+            var dest = t["dec " + column];
+            using (var b = new GroupedDatasetBuilder(dest, new BuildOptions { Key = KeySpec.FromColumns(column) }))
+            {
+                using (var r = SourceFiles.Open(t["dec.parquet"])) b.AddAll(r);
+                b.Complete();
+            }
+            using var ds = GroupedDataset.Open(dest);
+            Assert.Equal(expected, ds.EnumerateGroups().Select(g => g.Key));
+        }
         // A local time given as a key (PowerShell's Get-Date) is the instant it names, as it is stored: in UTC.
         var local = new DateTime(2020, 2, 29, 12, 0, 0, DateTimeKind.Utc).ToLocalTime();
         Assert.Equal("2020-02-29T12:00:00.0000000Z", KeyText.Format(local));
