@@ -14,6 +14,8 @@ public enum GrouperErrorKind
     ResourceBusy,
     /// <summary>Writing failed: a full disk, an unwritable folder.</summary>
     WriteFailed,
+    /// <summary>Reading failed: a file or folder the user may not read, a link to nothing.</summary>
+    ReadFailed,
 }
 
 /// <summary>A failure Grouper explains: which file, which row, what was wrong.</summary>

@@ -137,6 +137,7 @@ public abstract class GrouperCmdlet : PSCmdlet
         GrouperErrorKind.NotFound => ErrorCategory.ObjectNotFound,
         GrouperErrorKind.ResourceBusy => ErrorCategory.ResourceBusy,
         GrouperErrorKind.WriteFailed => ErrorCategory.WriteError,
+        GrouperErrorKind.ReadFailed => ErrorCategory.ReadError,
         _ => ErrorCategory.InvalidArgument,
     };
 

@@ -16,6 +16,29 @@ public sealed class ReliabilityTests : IDisposable
     public void Dispose() => _ps.Dispose();
 
     [Fact]
+    public void A_file_that_cannot_be_read_is_an_error_of_Grouper_s_own_and_the_others_go_on()
+    {
+        // A link to nothing (as a file the user may not read): the runtime's FileNotFoundException or
+        // UnauthorizedAccessException stopped the whole command, naming no input, whatever -ErrorAction said.
+        File.CreateSymbolicLink(_ps["gone.csv"], _ps["nowhere.csv"]);
+        var (output, errors) = _ps.Invoke("New-GroupedDataset d.csv, gone.csv out -GroupBy user");
+        Assert.Empty(output);
+        Assert.Equal(["InputNotReadable.ReadFailed,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", "InputsFailed,Grouper.PowerShell.Commands.NewGroupedDatasetCommand"],
+            errors.Select(e => e.FullyQualifiedErrorId));
+        Assert.Equal(System.Management.Automation.ErrorCategory.ReadError, errors[0].CategoryInfo.Category);
+        Assert.Contains("gone.csv", errors[0].Exception.Message);
+        Assert.False(Directory.Exists(_ps["out"]));
+
+        // A dataset whose manifest cannot be read: said for it, and the next dataset is still given.
+        Directory.CreateDirectory(_ps["bad"]);
+        File.CreateSymbolicLink(_ps["bad/manifest.json"], _ps["nowhere.json"]);
+        (output, errors) = _ps.Invoke("Get-GroupedDataset -LiteralPath bad, ds");
+        Assert.Equal(_ps["ds"], (string)Assert.Single(output).Properties["Path"].Value);
+        Assert.Equal(System.Management.Automation.ErrorCategory.ReadError, Assert.Single(errors).CategoryInfo.Category);
+        Assert.EndsWith(".ReadFailed,Grouper.PowerShell.Commands.GetGroupedDatasetCommand", errors[0].FullyQualifiedErrorId);
+    }
+
+    [Fact]
     public void Test_GroupedDataset_reports_problems_as_objects()
     {
         using (var ps = System.Management.Automation.PowerShell.Create())

@@ -37,6 +37,17 @@ public sealed class GroupedDataset : IDisposable
     public static GroupedDataset Open(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
+        // A manifest, index or shard the user may not read came out as the runtime's UnauthorizedAccessException,
+        // which stopped a whole pipeline of datasets and named no file of Grouper's.
+        try { return OpenReadable(full); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new GrouperException(GrouperErrorKind.ReadFailed, $"Cannot read the dataset {full}: {ex.Message}", full, inner: ex);
+        }
+    }
+
+    private static GroupedDataset OpenReadable(string full)
+    {
         var manifestPath = System.IO.Path.Combine(full, DatasetManifest.FileName);
         if (!Directory.Exists(full))
             throw File.Exists(full)

@@ -120,14 +120,22 @@ public static class SourceFiles
         var full = Path.GetFullPath(path);
         var f = format ?? DetectFormat(full);
         if (!File.Exists(full)) throw new GrouperException(GrouperErrorKind.NotFound, $"The input {full} does not exist.", full);
-        return f switch
+        try
         {
-            SourceFormat.Csv => new CsvRecordReader(full, OpenText(full), ','),
-            SourceFormat.Tsv => new CsvRecordReader(full, OpenText(full), '\t'),
-            SourceFormat.JsonLines => new JsonLinesRecordReader(full, OpenText(full)),
-            SourceFormat.Parquet => new ParquetRecordReader(full),
-            _ => throw new ArgumentOutOfRangeException(nameof(format)),
-        };
+            return f switch
+            {
+                SourceFormat.Csv => new CsvRecordReader(full, OpenText(full), ','),
+                SourceFormat.Tsv => new CsvRecordReader(full, OpenText(full), '\t'),
+                SourceFormat.JsonLines => new JsonLinesRecordReader(full, OpenText(full)),
+                SourceFormat.Parquet => new ParquetRecordReader(full),
+                _ => throw new ArgumentOutOfRangeException(nameof(format)),
+            };
+        }
+        // A file the user may not read: the runtime's UnauthorizedAccessException stopped the build, naming no input.
+        catch (Exception ex) when (ex is UnauthorizedAccessException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new GrouperException(GrouperErrorKind.ReadFailed, $"Cannot read the input {full}: {ex.Message}", full, inner: ex);
+        }
     }
 
     /// <summary>The column names of a file, for completion and previews; reads only its header or schema.</summary>

@@ -340,6 +340,12 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             _failedInputs++;
             WriteError(ToErrorRecord(ex, "UnknownInputFormat", file));
         }
+        catch (GrouperException ex) when (ex.Kind is GrouperErrorKind.ReadFailed or GrouperErrorKind.NotFound && ex.Row == 0)
+        {
+            // A file that cannot be opened (not readable, a link to nothing): said, the others read, nothing committed.
+            _failedInputs++;
+            WriteError(ToErrorRecord(ex, "InputNotReadable", file));
+        }
         catch (GrouperException ex)
         {
             // Records of this file are already in the build: a dataset without the rest would be incomplete.
