@@ -36,6 +36,9 @@ public sealed class ReliabilityTests : IDisposable
         Assert.Equal(_ps["ds"], (string)Assert.Single(output).Properties["Path"].Value);
         Assert.Equal(System.Management.Automation.ErrorCategory.ReadError, Assert.Single(errors).CategoryInfo.Category);
         Assert.EndsWith(".ReadFailed,Grouper.PowerShell.Commands.GetGroupedDatasetCommand", errors[0].FullyQualifiedErrorId);
+        // The check reports it as a problem of the dataset, and answers for the next one.
+        Assert.Equal(["False", "True"], _ps.Run("Test-GroupedDataset -LiteralPath bad, ds -Quiet").Select(o => o.ToString()));
+        Assert.StartsWith("The manifest cannot be read", (string)_ps.Run("Test-GroupedDataset -LiteralPath bad").Single().Properties["Message"].Value);
     }
 
     [Fact]

@@ -53,6 +53,8 @@ public static class DatasetVerifier
         DatasetProblem? bad = null;
         try { m = DatasetManifest.Parse(File.ReadAllBytes(manifestPath), manifestPath); }
         catch (GrouperException ex) { bad = new("manifest", DatasetManifest.FileName, ex.Message); m = null!; }
+        // Not readable (no permission, a link to nothing): a problem to report, not the runtime's exception.
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { bad = new("manifest", DatasetManifest.FileName, $"The manifest cannot be read: {ex.Message}"); m = null!; }
         if (bad is not null) { yield return bad; yield break; }
 
         bool filesOk = true;
@@ -71,7 +73,10 @@ public static class DatasetVerifier
             if (size != f.Bytes) { filesOk = false; yield return new("file", f.File, $"The file has {size} bytes; the manifest says {f.Bytes}."); continue; }
             if (!quick)
             {
-                var sum = FileChecksum.Compute(full);
+                string? sum = null, unreadable = null;
+                try { sum = FileChecksum.Compute(full); }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { unreadable = ex.Message; }
+                if (unreadable is not null) { filesOk = false; yield return new("file", f.File, $"The file cannot be read: {unreadable}"); continue; }
                 if (sum != f.Xxh3) { filesOk = false; yield return new("checksum", f.File, $"The xxHash3 is {sum}; the manifest says {f.Xxh3}."); }
             }
         }
