@@ -217,8 +217,20 @@ internal sealed class DatasetCache : IDisposable
 {
     private readonly Dictionary<string, GroupedDataset> _open = new(StringComparer.Ordinal);
 
-    public GroupedDataset Get(string path)
+    /// <summary>
+    /// The dataset at <paramref name="path"/>, opened once. A relative path (a piped group's DatasetPath, a hashtable's
+    /// Path) is PowerShell's current location's, as -Path's is: it was the process's working folder, which pwsh does
+    /// not move with Set-Location.
+    /// </summary>
+    public GroupedDataset Get(string path, SessionState session)
     {
+        if (!System.IO.Path.IsPathFullyQualified(path))
+        {
+            var resolved = session.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+            if (provider.Name != "FileSystem")
+                throw new GrouperException(GrouperErrorKind.InvalidArgument, $"'{path}' is a {provider.Name} path; Grouper reads files only.", path);
+            path = resolved;
+        }
         if (!_open.TryGetValue(path, out var ds)) _open[path] = ds = GroupedDataset.Open(path);
         return ds;
     }

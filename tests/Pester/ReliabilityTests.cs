@@ -16,6 +16,16 @@ public sealed class ReliabilityTests : IDisposable
     public void Dispose() => _ps.Dispose();
 
     [Fact]
+    public void Relative_dataset_paths_of_piped_objects_are_the_current_location_s()
+    {
+        // They were the process's working folder ("There is no dataset at /tmp/ds"), which pwsh does not move.
+        int expected = Enumerable.Range(0, 3000).Count(i => i % 41 == 1);
+        Assert.Equal(expected, _ps.Run("Get-GroupRecord -Group @{ Key = 'u1'; DatasetPath = 'ds' }").Count);
+        Assert.Equal(3000, _ps.Run("[pscustomobject]@{ Path = './ds' } | Get-GroupRecord").Count);
+        Assert.Equal((long)expected, _ps.Run("Measure-GroupStats -InputObject @{ Key = 'u1'; DatasetPath = 'ds' }").Single().Properties["RecordCount"].Value);
+    }
+
+    [Fact]
     public void A_file_that_cannot_be_read_is_an_error_of_Grouper_s_own_and_the_others_go_on()
     {
         // A link to nothing (as a file the user may not read): the runtime's FileNotFoundException or

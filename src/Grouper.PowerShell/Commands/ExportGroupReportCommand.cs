@@ -75,7 +75,7 @@ public sealed class ExportGroupReportCommand : GrouperCmdlet, IDisposable
         if (!ShouldProcess(destination, "Write grouped dataset report")) return;
         try
         {
-            var ds = _datasets.Get(paths[0]);
+            var ds = _datasets.Get(paths[0], SessionState);
             // Written beside the destination and moved into place, so a failure leaves no half report.
             var temp = destination + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
             try

@@ -79,7 +79,7 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
         {
             try
             {
-                var ds = _datasets.Get(path);
+                var ds = _datasets.Get(path, SessionState);
                 if (keys is null)
                 {
                     if (GroupsPerRound > 0)

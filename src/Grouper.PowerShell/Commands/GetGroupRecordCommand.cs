@@ -67,7 +67,7 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     {
         try
         {
-            var ds = _datasets.Get(datasetPath);
+            var ds = _datasets.Get(datasetPath, SessionState);
             var shape = ShapeOf(ds);
             var split = Split;
             var values = new object?[shape.Names.Count];
@@ -104,7 +104,7 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     {
         try
         {
-            var ds = _datasets.Get(datasetPath);
+            var ds = _datasets.Get(datasetPath, SessionState);
             var g = ds.FindGroup(key);
             if (g is null)
             {

@@ -47,7 +47,7 @@ public sealed class MeasureGroupStatsCommand : DatasetPathCmdlet, IDisposable
         {
             try
             {
-                var ds = _datasets.Get(path);
+                var ds = _datasets.Get(path, SessionState);
                 Measure(ds, ds.EnumerateGroups(), ds.Path);
             }
             catch (GrouperException ex)
@@ -64,7 +64,7 @@ public sealed class MeasureGroupStatsCommand : DatasetPathCmdlet, IDisposable
         {
             try
             {
-                var ds = _datasets.Get(byDataset.Key);
+                var ds = _datasets.Get(byDataset.Key, SessionState);
                 Measure(ds, FindAgain(ds, byDataset), ds.Path);
             }
             catch (GrouperException ex)
