@@ -50,7 +50,8 @@ CMDLETS = [
    ("WhatIf","switch",False,"named","false","false","Shows what would be built without writing anything."),
    ("Confirm","switch",False,"named","false","false","Asks before building."),
   ],
-  outputs=[("Grouper.PowerShell.GroupedDatasetInfo","The new dataset: path, key, group and record counts, columns, shards.")],
+  outputs=[("Grouper.PowerShell.GroupedDatasetInfo","The new dataset: path, key, group and record counts, columns, shards."),
+           ("Grouper.PowerShell.GroupPreview","With -Preview: one object per group the build would make (key, record and byte counts), nothing written.")],
   examples=[
    ("New-GroupedDataset -Path ./samples/debian-packages.csv -Destination ./by-maintainer -GroupBy maintainer","Groups Debian packages by maintainer; each maintainer's packages are stored together."),
    ("Get-ChildItem ./logs/*.jsonl.gz | New-GroupedDataset -Destination ./by-user -GroupBy user_id -MemoryLimit 1GB -Force","Groups many compressed JSON Lines files by user with a 1 GB budget, replacing an earlier dataset."),

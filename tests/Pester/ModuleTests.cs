@@ -50,6 +50,9 @@ public sealed class ModuleTests : IDisposable
             Assert.NotEmpty(_ps.Run($"(Get-Help {n} -Full).parameters.parameter"));
             Assert.NotEmpty(_ps.Run($"(Get-Help {n} -Full).returnValues.returnValue.type.name"));
         }
+        // -Preview's objects are declared and described as the dataset's are.
+        Assert.Equal(["GroupedDatasetInfo", "GroupPreview"], _ps.Run("(Get-Command New-GroupedDataset).OutputType.Type.Name").Select(o => o.ToString()));
+        Assert.Contains("Grouper.PowerShell.GroupPreview", _ps.Run("(Get-Help New-GroupedDataset -Full).returnValues.returnValue.type.name").Select(o => o.ToString()));
         var getGroupExamples = string.Join("\n", _ps.Run("(Get-Help Get-Group -Full).examples.example.code").Select(o => o.ToString()));
         Assert.Contains("Grouper\\Get-Group", getGroupExamples);
         var about = string.Join("\n", _ps.Run("Get-Help about_Grouper").Select(o => o.ToString()));

@@ -11,6 +11,7 @@ namespace Grouper.PowerShell.Commands;
 /// <summary>Builds a grouped dataset from files or from objects on the pipeline.</summary>
 [Cmdlet(VerbsCommon.New, "GroupedDataset", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(GroupedDatasetInfo))]
+[OutputType(typeof(GroupPreview))]
 public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
 {
     private const string PathSet = "Path", LiteralSet = "LiteralPath", ObjectSet = "InputObject";
