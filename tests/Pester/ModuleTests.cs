@@ -419,6 +419,11 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal(2, ((string[])info.Properties["Sources"].Value).Length);
         info = _ps.Run("New-GroupedDataset -LiteralPath 'in [1]/a b.csv' -Destination 'lit [y]' -GroupBy user").Single();
         Assert.Equal(50L, info.Properties["RecordCount"].Value);
+        // Resolve-Path's PathInfo, and an object with a PSPath, are paths to read (each was one record of its properties).
+        info = _ps.Run("$ExecutionContext.SessionState.Path.GetResolvedPSPathFromPSPath([System.Management.Automation.WildcardPattern]::Escape('in [1]/c.csv')) | New-GroupedDataset -Destination 'resolved' -GroupBy user").Single();
+        Assert.Equal(30L, info.Properties["RecordCount"].Value);
+        info = _ps.Run("[pscustomobject]@{ PSPath = 'in [1]/a b.csv' } | New-GroupedDataset -Destination 'by pspath' -GroupBy user").Single();
+        Assert.Equal(50L, info.Properties["RecordCount"].Value);
         // A folder reads every file inside.
         info = _ps.Run("New-GroupedDataset -LiteralPath 'in [1]' -Destination folder -GroupBy user").Single();
         Assert.Equal(80L, info.Properties["RecordCount"].Value);

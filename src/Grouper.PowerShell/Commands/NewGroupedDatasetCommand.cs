@@ -369,6 +369,14 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             AddFiles([dataset.Path]);
             return;
         }
+        // Resolve-Path's PathInfo, or any object with a PSPath (what -LiteralPath binds by property name, which
+        // -InputObject's binding by value always took first): a path to read, not a record of its properties.
+        var pathLike = obj.BaseObject is PathInfo info ? info.Path : obj.Properties["PSPath"]?.Value as string;
+        if (pathLike is not null)
+        {
+            AddFiles(ResolveInputPaths([pathLike], literal: true));
+            return;
+        }
         if (SplitsFiles)
             Refuse("-SplitBy File divides input files among workers; pipeline objects can only be split by key.", "FileSplitNeedsFiles");
         if (NeedsLabelScan)
