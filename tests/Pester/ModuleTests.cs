@@ -398,6 +398,10 @@ public sealed class ModuleTests : IDisposable
         var pairs = _ps.Run("Get-Group pairs").Select(g => (string)g.Properties["Key"].Value).ToList();
         Assert.Equal(["Lima|1", "Oslo|0"], pairs);
         Assert.Equal(pairs, _ps.Run("Get-Group pairs2").Select(g => (string)g.Properties["Key"].Value));
+        // A piped record the key cannot be made of is the error's target.
+        var bad = TheError("[pscustomobject]@{ user = 'a' }, [pscustomobject]@{ user = '' } | New-GroupedDataset -Destination bad -GroupBy user");
+        Assert.Equal("BadInputObject.InvalidKey,Grouper.PowerShell.Commands.NewGroupedDatasetCommand", bad.FullyQualifiedErrorId);
+        Assert.Equal("", ((System.Management.Automation.PSObject)bad.TargetObject).Properties["user"].Value);
         foreach (var script in new[] { "@{ a = $_.user }", "[pscustomobject]@{ a = $_.user }" })
         {
             var err = TheError($"New-GroupedDataset people.csv bad -KeyScript {{ {script} }}");

@@ -388,7 +388,8 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         _objects.SetCurrent(Fields(obj), _objectCount);
         _currentObject = obj;
         try { Builder(null).Add(_objects); }
-        catch (GrouperException ex) { ThrowTerminatingError(ToErrorRecord(ex, "BadInputObject", obj)); }
+        // The object itself as the target (its source's name, "pipeline", said nothing of which).
+        catch (GrouperException ex) { ThrowTerminatingError(new ErrorRecord(ex, $"BadInputObject.{ex.Kind}", CategoryOf(ex.Kind), obj)); }
         finally { _currentObject = null; }
         if ((_objectCount & 0x3FF) == 0 && _cts.IsCancellationRequested) throw new PipelineStoppedException();
     }
