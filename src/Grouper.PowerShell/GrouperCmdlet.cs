@@ -207,9 +207,21 @@ public abstract class DatasetPathCmdlet : GrouperCmdlet
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = [];
 
-    /// <summary>The dataset folders named by -Path or -LiteralPath; bad ones are reported and skipped.</summary>
-    protected List<string> ResolveDatasetPaths() =>
-        ParameterSetName == "LiteralPath" ? ResolveInputPaths(LiteralPath, literal: true) : ResolveInputPaths(Path, literal: false);
+    /// <summary>
+    /// The dataset folders named by -Path or -LiteralPath; bad ones are reported and skipped. Resolved again only when
+    /// the paths change (a dataset piped in by PSPath): keys piped in with the same path reported a path that matched
+    /// nothing once for each key.
+    /// </summary>
+    protected List<string> ResolveDatasetPaths()
+    {
+        var given = ParameterSetName == "LiteralPath" ? LiteralPath : Path;
+        if (_resolved is not null && given.SequenceEqual(_resolvedFrom!, StringComparer.Ordinal)) return _resolved;
+        _resolvedFrom = given.ToArray();
+        return _resolved = ParameterSetName == "LiteralPath" ? ResolveInputPaths(LiteralPath, literal: true) : ResolveInputPaths(Path, literal: false);
+    }
+
+    private List<string>? _resolved;
+    private string[]? _resolvedFrom;
 }
 
 /// <summary>Open datasets by path, for cmdlets that take many groups from the pipeline.</summary>

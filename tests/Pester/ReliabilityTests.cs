@@ -23,6 +23,11 @@ public sealed class ReliabilityTests : IDisposable
         Assert.Equal(expected, _ps.Run("Get-GroupRecord -Group @{ Key = 'u1'; DatasetPath = 'ds' }").Count);
         Assert.Equal(3000, _ps.Run("[pscustomobject]@{ Path = './ds' } | Get-GroupRecord").Count);
         Assert.Equal((long)expected, _ps.Run("Measure-GroupStats -InputObject @{ Key = 'u1'; DatasetPath = 'ds' }").Single().Properties["RecordCount"].Value);
+        // A path that matches nothing is said once, not once for each key piped in.
+        var (output, errors) = _ps.Invoke("'u1', 'u2', 'u3' | Get-GroupRecord ./nope");
+        Assert.Empty(output);
+        Assert.Equal("PathNotFound,Grouper.PowerShell.Commands.GetGroupRecordCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        Assert.Equal(3 * expected, _ps.Run("'u1', 'u1', 'u1' | Get-GroupRecord ./ds").Count);
     }
 
     [Fact]
