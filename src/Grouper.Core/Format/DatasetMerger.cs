@@ -89,7 +89,7 @@ public static class DatasetMerger
                     if ((indexed & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
                 }
                 if (indexed != parts.Sum(p => p.Manifest.RecordCount))
-                    throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The parts' indexes hold {indexed} records but their manifests {parts.Sum(p => p.Manifest.RecordCount)}.");
+                    throw Miscounted(indexed, parts.Sum(p => p.Manifest.RecordCount));
             }
             var parent = Path.GetDirectoryName(destination)!;
             Directory.CreateDirectory(parent);
@@ -143,7 +143,7 @@ public static class DatasetMerger
                 }
                 long expected = parts.Sum(p => p.Manifest.RecordCount);
                 if (records != expected)
-                    throw new GrouperException(GrouperErrorKind.InvalidDataset, $"The parts' indexes hold {records} records but their manifests {expected}.");
+                    throw Miscounted(records, expected);
 
                 var first = parts[0].Manifest;
                 bool fileSplit = first.Worker!.Split == "file";
@@ -512,6 +512,9 @@ public static class DatasetMerger
             if (cursors[i].MoveNext()) heap.Enqueue(i, (Encoding.UTF8.GetBytes(cursors[i].Current.Key), i));
         }
     }
+
+    private static GrouperException Miscounted(long indexed, long expected) =>
+        new(GrouperErrorKind.InvalidDataset, $"The parts' indexes hold {indexed} records but their manifests {expected}.");
 
     internal static void Transfer(string from, string to, ShardTransfer how)
     {

@@ -552,10 +552,12 @@ public static class DatasetVerifier
         private IEnumerable<string> ImportedKeys(string file)
         {
             using var src = Sources.SourceFiles.Open(file, Sources.SourceFormat.Parquet);
+            var ordinals = m.Key.Columns.Select(src.FindOrdinal).ToArray(); // a Parquet file's columns are known before its rows
+            var key = new StringBuilder();
             while (src.Read())
             {
                 ct.ThrowIfCancellationRequested();
-                yield return KeyOf(src, m.Key.Columns);
+                yield return KeyOf(src, ordinals, key);
             }
         }
 
@@ -571,14 +573,15 @@ public static class DatasetVerifier
         public void Dispose() => Close();
     }
 
-    private static string KeyOf(Sources.RecordReader r, IReadOnlyList<string> columns)
+    // The key as a build makes it (KeyText.Compose's form for several columns), in one buffer for all the rows.
+    private static string KeyOf(Sources.RecordReader r, int[] ordinals, StringBuilder sb)
     {
-        var parts = columns.Select(c =>
+        sb.Clear();
+        for (int i = 0; i < ordinals.Length; i++)
         {
-            var sb = new StringBuilder();
-            KeyText.Append(r, r.FindOrdinal(c), sb, escape: false);
-            return sb.ToString();
-        }).ToList();
-        return parts.Count == 1 ? parts[0] : KeyText.Compose(parts);
+            if (i > 0) sb.Append('|');
+            KeyText.Append(r, ordinals[i], sb, escape: ordinals.Length > 1);
+        }
+        return sb.ToString();
     }
 }

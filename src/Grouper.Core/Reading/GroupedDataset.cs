@@ -123,16 +123,10 @@ public sealed class GroupedDataset : IDisposable
     /// <summary>The position in <see cref="Columns"/> of a column name, taken as <see cref="ColumnIndexes"/> takes them.</summary>
     public int ColumnIndex(string name)
     {
-        for (int i = 0; i < Columns.Count; i++) if (Columns[i].Name == name) return i;
-        int found = -1;
-        for (int i = 0; i < Columns.Count; i++)
-        {
-            if (!string.Equals(Columns[i].Name, name, StringComparison.OrdinalIgnoreCase)) continue;
-            if (found >= 0)
-                throw new GrouperException(GrouperErrorKind.MissingColumn,
-                    $"The dataset {Path} has no column '{name}', and two that differ from it only in case ('{Columns[found].Name}', '{Columns[i].Name}'): name one as it is written.", Path);
-            found = i;
-        }
+        int found = ColumnNames.Find(Columns.Count, i => Columns[i].Name, name, out var twins);
+        if (twins is var (a, b))
+            throw new GrouperException(GrouperErrorKind.MissingColumn,
+                $"The dataset {Path} has no column '{name}', and two that differ from it only in case ('{Columns[a].Name}', '{Columns[b].Name}'): name one as it is written.", Path);
         if (found >= 0) return found;
         throw new GrouperException(GrouperErrorKind.MissingColumn, $"The dataset {Path} has no column '{name}' (columns: {string.Join(", ", Columns.Select(c => c.Name))}).", Path);
     }

@@ -131,19 +131,8 @@ public abstract class RecordReader : IDisposable
     /// whose name differs only in case, as PowerShell matches property names; -1 when there is none, or when several
     /// differ only in case (then only the exact name can tell them apart).
     /// </summary>
-    public int FindOrdinal(string name)
-    {
-        int exact = GetOrdinal(name);
-        if (exact >= 0) return exact;
-        int found = -1;
-        for (int i = 0; i < FieldCount; i++)
-        {
-            if (!string.Equals(GetName(i), name, StringComparison.OrdinalIgnoreCase)) continue;
-            if (found >= 0) return -1;
-            found = i;
-        }
-        return found;
-    }
+    public int FindOrdinal(string name) =>
+        GetOrdinal(name) is var exact and >= 0 ? exact : ColumnNames.Find(FieldCount, GetName, name, out _);
 
     /// <summary>Where the current record is, as people read it: "file.csv, line 12".</summary>
     public string Location => $"{SourceName}, {RowNoun} {RowNumber}";

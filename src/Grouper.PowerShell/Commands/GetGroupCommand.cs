@@ -49,7 +49,6 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
     [Parameter] public SwitchParameter SizeWeighted { get; set; }
 
     private readonly DatasetCache _datasets = new();
-    private List<string>? _paths;
     private long _emitted;
 
     protected override void BeginProcessing()
@@ -73,9 +72,7 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
         // Get-GroupedDataset, a folder: anything with a PSPath).
         var keys = BoundKeys(Key);
         if (keys is { Count: 0 }) return;
-        if (_paths is null || ParameterSetName == "LiteralPath")
-            _paths = ResolveDatasetPaths();
-        foreach (var path in _paths)
+        foreach (var path in ResolveDatasetPaths())
         {
             try
             {
