@@ -145,12 +145,18 @@ public class ExternalSorterTests
         // Once first: what the first reader of the process initialises (the codec, the file's strategy) is
         // not what every open run takes.
         using (var first = new RunReader(path, blockSize)) while (first.MoveNext()) { }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        using var reader = new RunReader(path, blockSize);
-        int n = 0;
-        while (reader.MoveNext()) n++;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(20_000, n);
+        // The least of three readers: the runtime allocates on this thread too now and then (a method's tier-up
+        // in a Debug build took 6 KB once), which is not the run's.
+        long allocated = long.MaxValue;
+        for (int pass = 0; pass < 3; pass++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            int n = 0;
+            using (var reader = new RunReader(path, blockSize))
+                while (reader.MoveNext()) n++;
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(20_000, n);
+        }
         long reckoned = RunReader.MemoryPerRun(blockSize);
         Assert.InRange(allocated, reckoned * 9 / 10, reckoned);
     }
