@@ -32,11 +32,12 @@ internal static class PlainValues
 
     /// <summary>
     /// <paramref name="v"/> in <paramref name="unit"/> since the Unix epoch, of kind UTC in a column adjusted to
-    /// UTC and Local otherwise (its ticks unchanged); an <see cref="ArgumentOutOfRangeException"/> beyond .NET's
+    /// UTC and Unspecified otherwise (its ticks unchanged: a wall clock of no zone, which Local, Parquet.Net's kind
+    /// for it, would give this machine's); an <see cref="ArgumentOutOfRangeException"/> beyond .NET's
     /// years 1-9999 (checked before the ticks are counted, so that nothing overflows).
     /// </summary>
     public static DateTime Timestamp(long v, TimeUnit unit, bool adjustedToUtc) => TryTimestampTicks(v, unit, out long ticks)
-        ? new DateTime(ticks, adjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Local) : throw new ArgumentOutOfRangeException(nameof(v));
+        ? new DateTime(ticks, adjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Unspecified) : throw new ArgumentOutOfRangeException(nameof(v));
 
     /// <summary>The ticks of <see cref="Timestamp"/>; false beyond .NET's years 1-9999.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

@@ -57,6 +57,9 @@ internal abstract class ShardColumn
         // UTC (Parquet.Net gives no kind), to the microsecond below (Parquet.Net keeps tenths of one).
         ValueKind.Timestamp when field is DateTimeDataField { DateTimeFormat: DateTimeFormat.Impala } =>
             new Converted<DateTime>(new Values<DateTime>(field, spec.Nullable), static v => new DateTime(v.Ticks - v.Ticks % 10, DateTimeKind.Utc)),
+        // A timestamp not adjusted to UTC is a wall clock of no zone: Parquet.Net gives it this machine's (Local).
+        ValueKind.Timestamp when !spec.AdjustedToUtc =>
+            new Converted<DateTime>(new Values<DateTime>(field, spec.Nullable), static v => DateTime.SpecifyKind(v, DateTimeKind.Unspecified)),
         ValueKind.Timestamp => new Values<DateTime>(field, spec.Nullable),
         ValueKind.Date => new Values<DateOnly>(field, spec.Nullable),
         ValueKind.Time => spec.Unit switch

@@ -553,7 +553,8 @@ internal abstract class SourceColumn
             ValueKind.Decimal => new Of<decimal>(f, m: static v => v),
             // Parquet.Net gives an INT96 no kind: the column is UTC, as Grouper's own reading and the dataset give it.
             ValueKind.Timestamp when spec.AdjustedToUtc => new Of<DateTime>(f, ts: static v => v.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : v),
-            ValueKind.Timestamp => new Of<DateTime>(f, ts: static v => v),
+            // Not adjusted to UTC: a wall clock of no zone, where Parquet.Net gives this machine's (Local).
+            ValueKind.Timestamp => new Of<DateTime>(f, ts: static v => DateTime.SpecifyKind(v, DateTimeKind.Unspecified)),
             ValueKind.Date => new Of<DateOnly>(f, date: static v => v),
             ValueKind.Time when t == typeof(int) => new Of<int>(f, time: static v => PlainValues.Time(v, TimeUnit.Millis)),
             ValueKind.Time when t == typeof(long) && spec.Unit == TimeUnit.Nanos => new Of<long>(f, time: static v => PlainValues.Time(v, TimeUnit.Nanos)),

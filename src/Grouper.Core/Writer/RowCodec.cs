@@ -154,7 +154,7 @@ internal static class RowCodec
                     at = buf.GetSpan(10);
                     at[0] = (byte)ValueKind.Timestamp;
                     BinaryPrimitives.WriteInt64LittleEndian(at[1..], ticks);
-                    at[9] = (byte)(spec.AdjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Local);
+                    at[9] = (byte)(spec.AdjustedToUtc ? DateTimeKind.Utc : DateTimeKind.Unspecified);
                     buf.Length += 10;
                     return true;
                 case ValueKind.Date when v.Length == 4:

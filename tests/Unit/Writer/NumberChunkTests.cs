@@ -58,6 +58,57 @@ public class NumberChunkTests
         }
     }
 
+    /// <summary>
+    /// A timestamp not adjusted to UTC has no zone: read back as <see cref="DateTimeKind.Unspecified"/> by every reader
+    /// (Parquet.Net gives Local, which ConvertTo-Json wrote with this machine's offset, and records piped into a new
+    /// build were moved by it: 12:00 became 16:00 UTC four hours behind UTC).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Naive_timestamps_read_back_without_a_zone_and_keep_their_wall_clock_when_piped_into_a_build(bool parquetNetOnly)
+    {
+        using var t = new TempDir();
+        var noon = new DateTime(2024, 6, 1, 12, 0, 0).AddTicks(1_234_560);
+        ColumnSpec[] columns = [Col("user", ValueKind.String), Col("wall", ValueKind.Timestamp) with { AdjustedToUtc = false }, Col("utc", ValueKind.Timestamp)];
+        using (var b = new GroupedDatasetBuilder(t["ds"], new BuildOptions { Key = KeySpec.FromColumns("user") }))
+        {
+            using (var r = new TestRecords("test", columns, [["a", noon, DateTime.SpecifyKind(noon, DateTimeKind.Utc)]])) b.AddAll(r);
+            b.Complete();
+        }
+        object?[] record;
+        using (var ds = GroupedDataset.Open(t["ds"]))
+        {
+            ds.ReadWithParquetNetOnly = parquetNetOnly;
+            record = ds.ReadRecords(ds.FindGroup("a")!).Single();
+            var scanned = ds.ScanBatches([1, 2]).Single();
+            Assert.Equal((noon, DateTimeKind.Unspecified), ((DateTime)scanned.GetValue(0, 0)!, ((DateTime)scanned.GetValue(0, 0)!).Kind));
+            Assert.Equal(DateTimeKind.Utc, ((DateTime)scanned.GetValue(1, 0)!).Kind);
+        }
+        Assert.Equal((noon, DateTimeKind.Unspecified), ((DateTime)record[1]!, ((DateTime)record[1]!).Kind));
+        Assert.Equal((noon, DateTimeKind.Utc), ((DateTime)record[2]!, ((DateTime)record[2]!).Kind));
+        // The shard as a build's input, by Grouper's reader and by Parquet.Net's.
+        using (var source = new Grouper.Sources.ParquetRecordReader(Directory.GetFiles(Path.Combine(t["ds"], "data"), "*.parquet").Single(), parquetNetOnly))
+        {
+            Assert.True(source.Read());
+            int wall = source.GetOrdinal("wall");
+            Assert.Equal((noon, DateTimeKind.Unspecified), (source.GetDateTime(wall), source.GetDateTime(wall).Kind));
+        }
+
+        // The records piped into a build on a machine four hours behind UTC: the wall clock is kept.
+        using (var b = new GroupedDatasetBuilder(t["again"], new BuildOptions { Key = KeySpec.FromColumns("user"), LocalTimeZone = Behind }))
+        {
+            var r = new Grouper.Sources.ObjectRecordReader();
+            r.SetCurrent(columns.Select((c, i) => new KeyValuePair<string, object?>(c.Name, record[i])), 1);
+            b.Add(r);
+            b.Complete();
+        }
+        using var again = GroupedDataset.Open(t["again"]);
+        var back = again.ReadRecords(again.FindGroup("a")!).Single();
+        Assert.Equal(noon.Ticks, ((DateTime)back[1]!).Ticks);
+        Assert.Equal(noon.Ticks, ((DateTime)back[2]!).Ticks);
+    }
+
     [Fact]
     public void Timestamps_before_1970_drop_what_lies_below_the_unit_toward_the_past()
     {
