@@ -68,7 +68,7 @@ CMDLETS = [
   synopsis="Opens grouped datasets and shows their manifests.",
   description=["Reads and validates the manifest of each dataset folder (format version, files present with the sizes recorded) and emits an object describing it. The full manifest is in the Manifest property."],
   params=[
-   ("Path","string[]",True,"0","true (ByValue)","true","Dataset folders; wildcards are allowed."),
+   ("Path","string[]",True,"0","true (ByValue, ByPropertyName)","true","Dataset folders; wildcards are allowed. Strings bind by value; an object with a Path property (and no PSPath) by that property."),
    ("LiteralPath","string[]",True,"named","true (ByPropertyName)","false","Dataset folders taken exactly as written. Aliases: PSPath, LP."),
   ],
   outputs=[("Grouper.PowerShell.GroupedDatasetInfo","One object per dataset.")],

@@ -35,7 +35,7 @@ public sealed class GroupEntry
     public required string DatasetPath { get; init; }
     /// <summary>The federated round this group was sampled for (with -GroupsPerRound), else null.</summary>
     public int? Round { get; init; }
-    /// <summary>0-based position in the selected stream: pass it to -Skip to resume after this group.</summary>
+    /// <summary>0-based position in the selected stream: pass it to -Skip to resume after this group (groups found by -Key: their place among those found).</summary>
     public long Position { get; init; }
 }
 

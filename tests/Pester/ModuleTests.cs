@@ -208,6 +208,8 @@ public sealed class ModuleTests : IDisposable
                 New-GroupedDataset -Destination ht -GroupBy k | Out-Null
             """);
         var names = _ps.Run("(Get-GroupedDataset ht).Manifest.Schema | ForEach-Object { $_.Name }").Select(o => o.ToString()).ToList();
+        // An object with a Path binds -Path by its name, as Get-Item's does (it was the text "@{Path=ht}").
+        Assert.EndsWith("ht", (string)_ps.Run("[pscustomobject]@{ Path = 'h?' } | Get-GroupedDataset").Single().Properties["Path"].Value);
         Assert.Equal(["alpha", "beta", "gamma", "k", "o", "tags"], names);
         var a = _ps.Run("Get-GroupRecord -LiteralPath ht -Key a").Single();
         Assert.Equal("{\"z\":1,\"y\":[1,\"two\"]}", a.Properties["beta"].Value);

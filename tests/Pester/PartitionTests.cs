@@ -156,6 +156,9 @@ public sealed class PartitionTests : IDisposable
         var resumed = _ps.Run("Get-Group ds -GroupsPerRound 5 -Rounds 2 -Seed 1 -FirstRound 2");
         Assert.Equal(cohorts.Skip(10).Select(Key), resumed.Select(Key));
         Assert.Equal(10, _ps.Run("Get-Group ds -GroupsPerRound 5 -Rounds 2 -SizeWeighted").Count);
+        // Groups found by key count their place among those found, piped keys too (each was 0).
+        Assert.Equal([0L, 1L, 2L], _ps.Run("Get-Group ds -Key (Get-Group ds -First 3 | ForEach-Object Key)").Select(g => (long)g.Properties["Position"].Value));
+        Assert.Equal([0L, 1L], _ps.Run("Get-Group ds -Skip 5 -First 2 | ForEach-Object Key | Get-Group ds").Select(g => (long)g.Properties["Position"].Value));
         var (_, errors) = _ps.Invoke("Get-Group ds -Key 01 -Shuffle");
         Assert.Equal("KeyWithSelection,Grouper.PowerShell.Commands.GetGroupCommand", Assert.Single(errors).FullyQualifiedErrorId);
     }

@@ -121,7 +121,8 @@ public sealed class GetGroupCommand : DatasetPathCmdlet, IDisposable
                         continue;
                     }
                     if (!filter.Matches(g)) continue;
-                    WriteObject(ToEntry(ds.Path, g));
+                    // Its place among the groups this command found (every one was Position 0).
+                    WriteObject(ToEntry(ds.Path, g, _emitted));
                     _emitted++;
                 }
             }

@@ -8,7 +8,8 @@ namespace Grouper.PowerShell.Commands;
 [OutputType(typeof(GroupedDatasetInfo))]
 public sealed class GetGroupedDatasetCommand : GrouperCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path", ValueFromPipeline = true)]
+    // By property name too, as Get-Item's -Path: an object with a Path (and no PSPath) became the text "@{Path=…}".
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path", ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[] Path { get; set; } = [];
