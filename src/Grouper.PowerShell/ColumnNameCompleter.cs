@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
+using Grouper.Format;
 using Grouper.Sources;
 
 namespace Grouper.PowerShell;
@@ -10,14 +11,16 @@ namespace Grouper.PowerShell;
 public sealed class ColumnNameCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        CommandAst commandAst, IDictionary fakeBoundParameters)
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Complete(wordToComplete, () => FirstInput(fakeBoundParameters) is { } file ? SourceFiles.ReadColumnNames(file) : []);
+
+    /// <summary>The names among <paramref name="names"/> that start with what was typed, quoted where PowerShell needs it.</summary>
+    internal static IEnumerable<CompletionResult> Complete(string wordToComplete, Func<IEnumerable<string>> names)
     {
         try
         {
-            var file = FirstInput(fakeBoundParameters);
-            if (file is null) return [];
             var prefix = wordToComplete.Trim('\'', '"');
-            return SourceFiles.ReadColumnNames(file)
+            return names()
                 .Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
                 .Select(n => new CompletionResult(NeedsQuotes(n) ? $"'{n.Replace("'", "''")}'" : n, n, CompletionResultType.ParameterValue, n))
                 .ToList();
@@ -31,7 +34,12 @@ public sealed class ColumnNameCompleter : IArgumentCompleter
 
     private static bool NeedsQuotes(string n) => n.Any(c => char.IsWhiteSpace(c) || "'\"`$,;(){}[]|&@#<>".Contains(c));
 
-    private static string? FirstInput(IDictionary bound)
+    private static string? FirstInput(IDictionary bound) => FirstPath(bound) is { } path
+        ? Directory.Exists(path) || path.IndexOfAny(['*', '?']) >= 0 ? SourceFiles.Expand(path).FirstOrDefault() : File.Exists(path) ? path : null
+        : null;
+
+    /// <summary>The first of -Path (resolved) or -LiteralPath as a file-system path, against the session's location.</summary>
+    internal static string? FirstPath(IDictionary bound)
     {
         bool literal = bound.Contains("LiteralPath");
         var value = bound["Path"] ?? bound["LiteralPath"];
@@ -52,8 +60,20 @@ public sealed class ColumnNameCompleter : IArgumentCompleter
               .AddArgument(first).AddArgument(literal);
             resolved = ps.Invoke().FirstOrDefault()?.ToString() ?? first;
         }
-        resolved = System.IO.Path.GetFullPath(resolved);
-        if (Directory.Exists(resolved) || resolved.IndexOfAny(['*', '?']) >= 0) return SourceFiles.Expand(resolved).FirstOrDefault();
-        return File.Exists(resolved) ? resolved : null;
+        return System.IO.Path.GetFullPath(resolved);
     }
+}
+
+/// <summary>
+/// Completes a column of a dataset (-LabelColumn, -TextColumn, -Property) with the names its manifest declares: the
+/// dataset named by -Path or -LiteralPath, read without opening its shards or index.
+/// </summary>
+public sealed class DatasetColumnCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        ColumnNameCompleter.Complete(wordToComplete, () =>
+            ColumnNameCompleter.FirstPath(fakeBoundParameters) is { } folder && File.Exists(System.IO.Path.Combine(folder, DatasetManifest.FileName))
+                ? DatasetManifest.Parse(File.ReadAllBytes(System.IO.Path.Combine(folder, DatasetManifest.FileName)), folder).Schema.Select(c => c.Name)
+                : []);
 }

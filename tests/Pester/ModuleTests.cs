@@ -656,4 +656,21 @@ public sealed class ModuleTests : IDisposable
         line = "New-GroupedDataset -Path ./people.csv -Destination x -GroupBy ci";
         Assert.Equal(["city"], CommandCompletion.CompleteInput(line, line.Length, null, ps).CompletionMatches.Select(m => m.CompletionText));
     }
+
+    [Fact]
+    public void Dataset_cmdlets_complete_column_names_from_the_manifest()
+    {
+        WriteCsv(_ps["people.csv"]);
+        _ps.Run("New-GroupedDataset -LiteralPath people.csv -Destination 'by [city] x' -GroupBy city | Out-Null");
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _ps.Runspace;
+        List<string> Complete(string line) => CommandCompletion.CompleteInput(line, line.Length, null, ps).CompletionMatches.Select(m => m.CompletionText).ToList();
+        Assert.Equal(["user", "id", "city", "note"], Complete("Measure-GroupStats -LiteralPath 'by [city] x' -LabelColumn "));
+        Assert.Equal(["city"], Complete("Measure-GroupStats -LiteralPath 'by [city] x' -TextColumn c"));
+        Assert.Equal(["note"], Complete("Get-GroupRecord -LiteralPath 'by [city] x' -Property n"));
+        Assert.Equal(["user"], Complete("Export-GroupReport -LiteralPath 'by [city] x' -Destination r.html -LabelColumn u"));
+        // -Path resolves its pattern; a folder that is no dataset completes nothing.
+        Assert.Equal(["id"], Complete("Get-GroupRecord -Path 'by ?city? ?' -Property i"));
+        Assert.Empty(Complete("Measure-GroupStats -LiteralPath . -LabelColumn "));
+    }
 }

@@ -26,6 +26,7 @@ public sealed class ExportGroupReportCommand : GrouperCmdlet, IDisposable
     /// <summary>Adds label heterogeneity and a heatmap of the label mix of a sample of groups.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(DatasetColumnCompleter))]
     public string? LabelColumn { get; set; }
 
     /// <summary>Seed of the heatmap's sample of groups.</summary>

@@ -26,6 +26,7 @@ public sealed class GetGroupRecordCommand : DatasetPathCmdlet, IDisposable
     /// <summary>Only these columns (the others are not read at all).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(DatasetColumnCompleter))]
     public string[]? Property { get; set; }
 
     /// <summary>Read one side of a split of each group's records: the last fraction (or, with -RandomSplit, a seeded random fraction) is the test side.</summary>

@@ -21,11 +21,13 @@ public sealed class MeasureGroupStatsCommand : DatasetPathCmdlet, IDisposable
     /// <summary>Measure each group's label mix against the whole dataset's (reads the records).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(DatasetColumnCompleter))]
     public string? LabelColumn { get; set; }
 
     /// <summary>Count words (split on Unicode whitespace) and characters of this column (reads the records).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(DatasetColumnCompleter))]
     public string? TextColumn { get; set; }
 
     /// <summary>Emit one row per group instead of the summary.</summary>
