@@ -6,7 +6,7 @@ using Grouper.Sources;
 
 namespace Grouper.PowerShell;
 
-/// <summary>Completes -GroupBy with the column names of the first input file (its header or schema).</summary>
+/// <summary>Completes -GroupBy with the column names of the first input file (its header or schema), read as -Format, -Delimiter and -Quoting say.</summary>
 public sealed class ColumnNameCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
@@ -14,10 +14,11 @@ public sealed class ColumnNameCompleter : IArgumentCompleter
     {
         try
         {
-            var file = FirstInput(fakeBoundParameters);
+            var options = OptionsOf(fakeBoundParameters);
+            var file = FirstInput(fakeBoundParameters, options);
             if (file is null) return [];
             var prefix = wordToComplete.Trim('\'', '"');
-            return SourceFiles.ReadColumnNames(file)
+            return SourceFiles.ReadColumnNames(file, options)
                 .Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
                 .Select(n => new CompletionResult(NeedsQuotes(n) ? $"'{n.Replace("'", "''")}'" : n, n, CompletionResultType.ParameterValue, n))
                 .ToList();
@@ -31,7 +32,16 @@ public sealed class ColumnNameCompleter : IArgumentCompleter
 
     private static bool NeedsQuotes(string n) => n.Any(c => char.IsWhiteSpace(c) || "'\"`$,;(){}[]|&@#<>".Contains(c));
 
-    private static string? FirstInput(IDictionary bound)
+    /// <summary>The reading options already on the command line (a semicolon CSV's header is one column without -Delimiter).</summary>
+    private static SourceOptions OptionsOf(IDictionary bound)
+    {
+        SourceFormat? format = Enum.TryParse<InputFormat>(bound["Format"]?.ToString(), true, out var f) && f != InputFormat.Auto ? (SourceFormat)(f - 1) : null;
+        char? delimiter = bound["Delimiter"]?.ToString() is { Length: 1 } d ? d[0] : null;
+        var quoting = Enum.TryParse<InputQuoting>(bound["Quoting"]?.ToString(), true, out var q) ? (CsvQuoting)q : CsvQuoting.Standard;
+        return new SourceOptions { Format = format, Delimiter = delimiter, Quoting = quoting };
+    }
+
+    private static string? FirstInput(IDictionary bound, SourceOptions options)
     {
         bool literal = bound.Contains("LiteralPath");
         var value = bound["Path"] ?? bound["LiteralPath"];
@@ -53,7 +63,7 @@ public sealed class ColumnNameCompleter : IArgumentCompleter
             resolved = ps.Invoke().FirstOrDefault()?.ToString() ?? first;
         }
         resolved = System.IO.Path.GetFullPath(resolved);
-        if (Directory.Exists(resolved) || resolved.IndexOfAny(['*', '?']) >= 0) return SourceFiles.Expand(resolved).FirstOrDefault();
+        if (Directory.Exists(resolved) || resolved.IndexOfAny(['*', '?']) >= 0) return SourceFiles.Expand(resolved, options).FirstOrDefault();
         return File.Exists(resolved) ? resolved : null;
     }
 }
