@@ -7,12 +7,16 @@ using Grouper.Sources;
 
 namespace Grouper.PowerShell;
 
-/// <summary>Completes -GroupBy with the column names of the first input file (its header or schema).</summary>
+/// <summary>Completes -GroupBy with the column names of the first input file (its header or schema), read as -Format, -Delimiter and -Quoting say.</summary>
 public sealed class ColumnNameCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        Complete(wordToComplete, () => FirstInput(fakeBoundParameters) is { } file ? SourceFiles.ReadColumnNames(file) : []);
+        Complete(wordToComplete, () =>
+        {
+            var options = OptionsOf(fakeBoundParameters);
+            return FirstInput(fakeBoundParameters, options) is { } file ? SourceFiles.ReadColumnNames(file, options) : [];
+        });
 
     /// <summary>The names among <paramref name="names"/> that start with what was typed, quoted where PowerShell needs it.</summary>
     internal static IEnumerable<CompletionResult> Complete(string wordToComplete, Func<IEnumerable<string>> names)
@@ -34,8 +38,17 @@ public sealed class ColumnNameCompleter : IArgumentCompleter
 
     private static bool NeedsQuotes(string n) => n.Any(c => char.IsWhiteSpace(c) || "'\"`$,;(){}[]|&@#<>".Contains(c));
 
-    private static string? FirstInput(IDictionary bound) => FirstPath(bound) is { } path
-        ? Directory.Exists(path) || path.IndexOfAny(['*', '?']) >= 0 ? SourceFiles.Expand(path).FirstOrDefault() : File.Exists(path) ? path : null
+    /// <summary>The reading options already on the command line (a semicolon CSV's header is one column without -Delimiter).</summary>
+    private static SourceOptions OptionsOf(IDictionary bound)
+    {
+        SourceFormat? format = Enum.TryParse<InputFormat>(bound["Format"]?.ToString(), true, out var f) && f != InputFormat.Auto ? (SourceFormat)(f - 1) : null;
+        char? delimiter = bound["Delimiter"]?.ToString() is { Length: 1 } d ? d[0] : null;
+        var quoting = Enum.TryParse<InputQuoting>(bound["Quoting"]?.ToString(), true, out var q) ? (CsvQuoting)q : CsvQuoting.Standard;
+        return new SourceOptions { Format = format, Delimiter = delimiter, Quoting = quoting };
+    }
+
+    private static string? FirstInput(IDictionary bound, SourceOptions options) => FirstPath(bound) is { } path
+        ? Directory.Exists(path) || path.IndexOfAny(['*', '?']) >= 0 ? SourceFiles.Expand(path, options).FirstOrDefault() : File.Exists(path) ? path : null
         : null;
 
     /// <summary>The first of -Path (resolved) or -LiteralPath as a file-system path, against the session's location.</summary>

@@ -132,3 +132,6 @@ public enum Side { Train, Test }
 
 /// <summary>Input formats; Auto tells by the file extension.</summary>
 public enum InputFormat { Auto, Csv, Tsv, JsonLines, Parquet }
+
+/// <summary>How delimited text inputs are quoted: Standard (RFC 4180), or None (quotes are ordinary characters; a record is one line).</summary>
+public enum InputQuoting { Standard, None }

@@ -380,13 +380,17 @@ public static class LabelScan
 {
     /// <summary>How many records hold each label, over all the files; <paramref name="format"/> is the files' format when the
     /// build names it (a .txt CSV), null to tell it by extension.</summary>
-    public static SortedDictionary<string, long> Count(IEnumerable<string> files, string labelColumn, CancellationToken ct = default, SourceFormat? format = null)
+    public static SortedDictionary<string, long> Count(IEnumerable<string> files, string labelColumn, CancellationToken ct = default, SourceFormat? format = null) =>
+        Count(files, labelColumn, SourceOptions.Of(format), ct);
+
+    /// <summary>How many records hold each label, over all the files, read as the build reads them (format, delimiter, quoting).</summary>
+    public static SortedDictionary<string, long> Count(IEnumerable<string> files, string labelColumn, SourceOptions options, CancellationToken ct = default)
     {
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var text = new StringBuilder();
         foreach (var file in files)
         {
-            using var r = SourceFiles.Open(file, format);
+            using var r = SourceFiles.Open(file, options);
             int o = -1;
             long n = 0;
             while (r.Read())

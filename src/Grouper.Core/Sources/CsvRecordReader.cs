@@ -7,11 +7,21 @@ using Grouper.Util;
 
 namespace Grouper.Sources;
 
+/// <summary>How a delimited text file's quotes are read.</summary>
+public enum CsvQuoting
+{
+    /// <summary>RFC 4180: a field that starts with a quote is quoted (delimiters, doubled quotes and line breaks inside).</summary>
+    Standard,
+    /// <summary>Quotes are ordinary characters everywhere, and a record is one line (DuckDB's <c>quote=''</c>, pandas' QUOTE_NONE): IMDb's TSV files.</summary>
+    None,
+}
+
 /// <summary>
-/// CSV and TSV (RFC 4180: header row, quoted fields with delimiters, doubled quotes and line breaks inside;
-/// records end at LF, CRLF or a lone CR). Every value is a string; an empty field is the empty string. Blank
-/// lines are skipped. A quote inside an unquoted field is an ordinary character; anything but a delimiter
-/// or a line break after a closing quote is an error, as is a quote left open at the end of the file.
+/// CSV and TSV, or text with any ASCII delimiter (RFC 4180: header row, quoted fields with delimiters, doubled
+/// quotes and line breaks inside; records end at LF, CRLF or a lone CR). Every value is a string; an empty field
+/// is the empty string. Blank lines are skipped. A quote inside an unquoted field is an ordinary character;
+/// anything but a delimiter or a line break after a closing quote is an error, as is a quote left open at the end
+/// of the file. With <see cref="CsvQuoting.None"/> every quote is an ordinary character and a record is one line.
 /// </summary>
 /// <remarks>
 /// The file is tokenized as UTF-8 bytes and values are handed on as slices of the read buffer
@@ -33,6 +43,7 @@ public sealed class CsvRecordReader : RecordReader
     private Stream _stream;
     private readonly Stream? _file; // the file under _stream (under a decompressor or transcoder): progress
     private readonly byte _delimiter;
+    private readonly bool _quotes;  // CsvQuoting.Standard: a field that starts with a quote is quoted
     private readonly string[] _names;
 
     private byte[] _buffer = new byte[1 << 17];
@@ -56,14 +67,16 @@ public sealed class CsvRecordReader : RecordReader
     private long _line = 1;          // line where the current record starts
     private long _nextLine = 1;      // line where the next record starts
 
-    public CsvRecordReader(string path, Stream stream, char delimiter)
+    public CsvRecordReader(string path, Stream stream, char delimiter, CsvQuoting quoting = CsvQuoting.Standard)
     {
-        if (delimiter >= 0x80 || delimiter is '"' or '\r' or '\n')
+        if (!IsValidDelimiter(delimiter))
             throw new ArgumentOutOfRangeException(nameof(delimiter), delimiter, "The delimiter must be an ASCII character other than a quote or a line break.");
+        if (quoting is not (CsvQuoting.Standard or CsvQuoting.None)) throw new ArgumentOutOfRangeException(nameof(quoting), quoting, null);
         _path = path;
         _stream = stream;
         _file = PositionOf(stream);
         _delimiter = (byte)delimiter;
+        _quotes = quoting == CsvQuoting.Standard;
         try
         {
             SkipByteOrderMark();
@@ -91,6 +104,9 @@ public sealed class CsvRecordReader : RecordReader
                 throw new GrouperException(GrouperErrorKind.InvalidData, $"The header of {path} (line {_line}) names column '{_names[i]}' twice.", path, _line);
         }
     }
+
+    /// <summary>Whether <paramref name="delimiter"/> can separate fields: an ASCII character other than a quote, CR or LF.</summary>
+    public static bool IsValidDelimiter(char delimiter) => delimiter < 0x80 && delimiter is not ('"' or '\r' or '\n');
 
     public override string SourceName => _path;
     public override long BytesConsumed => _file is { CanSeek: true } f ? f.Position : -1;
@@ -169,7 +185,8 @@ public sealed class CsvRecordReader : RecordReader
             if (fields == _starts.Length) GrowFields();
             if (_recordStart + p < _end || Fill())
             {
-                if (_buffer[_recordStart + p] == Quote)
+                // Quoting off: a quote is checked for once per field that starts with one, never per byte.
+                if (_buffer[_recordStart + p] == Quote && _quotes)
                 {
                     int q = p + 1;                  // search position inside the quotes
                     bool escaped = false;
@@ -260,12 +277,15 @@ public sealed class CsvRecordReader : RecordReader
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowUnclosedQuote() =>
         throw new GrouperException(GrouperErrorKind.InvalidData,
-            $"{Location}: a quoted field opened on this line has no closing quote. Is a quote unbalanced?", _path, _line);
+            $"{Location}: a quoted field opened on this line has no closing quote. Is a quote unbalanced?{NoQuotingHint}", _path, _line);
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowAfterClosingQuote(byte b, int field) =>
         throw new GrouperException(GrouperErrorKind.InvalidData,
-            $"{Location}: {(b is >= 0x20 and < 0x7F ? $"'{(char)b}'" : $"byte 0x{b:X2}")} follows the closing quote of field {field}, where a delimiter or a line break must be. Is a quote unbalanced?", _path, _line);
+            $"{Location}: {(b is >= 0x20 and < 0x7F ? $"'{(char)b}'" : $"byte 0x{b:X2}")} follows the closing quote of field {field}, where a delimiter or a line break must be. Is a quote unbalanced?{NoQuotingHint}", _path, _line);
+
+    // The error a file whose quotes are text (IMDb's TSV files: a title "Quoted" title) meets first.
+    private const string NoQuotingHint = " If quotes are ordinary characters in this file, read it without quoting (New-GroupedDataset -Quoting None; in .NET CsvQuoting.None).";
 
     /// <summary>The length of the line break at <paramref name="p"/>: CRLF, or a lone LF or CR.</summary>
     private int LineBreak(int p)

@@ -133,6 +133,14 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
     [Parameter]
     public InputFormat Format { get; set; } = InputFormat.Auto;
 
+    /// <summary>The field delimiter of delimited text inputs (';' as Excel writes CSV in many locales, '|'), as Import-Csv names it.</summary>
+    [Parameter]
+    public char Delimiter { get; set; }
+
+    /// <summary>Standard (RFC 4180) or None: quotes are ordinary characters and a record is one line (IMDb's TSV files).</summary>
+    [Parameter]
+    public InputQuoting Quoting { get; set; } = InputQuoting.Standard;
+
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -179,6 +187,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             // Each worker would make groups 0..N-1 of its own files, and the merge needs the parts' groups disjoint
             // (-IdColumn was advised here, and its parts could not be merged either).
             Refuse($"{(Scheme is not null ? "-Scheme" : HashBuckets > 0 ? "-HashBuckets" : "-IdsPerGroup")} makes groups numbered alike in every worker of a file split, whose parts could then not be merged: use -SplitBy Key.", "FileSplitNumberedGroups");
+        CheckTextOptions();
         _destination = ResolveOutputPath(Destination, "DestinationNotFileSystem");
         if (Preview) return;
         bool exists = Directory.Exists(_destination) || File.Exists(_destination);
@@ -201,8 +210,41 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         ("Exponent", [PartitionScheme.SizeSkew]),
     ];
 
-    private void Refuse(string message, string id) =>
-        ThrowTerminatingError(new ErrorRecord(new PSArgumentException(message), id, ErrorCategory.InvalidArgument, null));
+    private void Refuse(string message, string id, object? target = null) =>
+        ThrowTerminatingError(new ErrorRecord(new PSArgumentException(message), id, ErrorCategory.InvalidArgument, target));
+
+    private bool DelimiterGiven => MyInvocation.BoundParameters.ContainsKey(nameof(Delimiter));
+    private bool QuotingGiven => MyInvocation.BoundParameters.ContainsKey(nameof(Quoting));
+
+    /// <summary>The text option given (-Delimiter first), for messages and error ids; null when neither is.</summary>
+    private string? TextOption => DelimiterGiven ? nameof(Delimiter) : QuotingGiven ? nameof(Quoting) : null;
+
+    /// <summary>
+    /// -Delimiter and -Quoting are for delimited text: refused with a format that is not, a delimiter that cannot
+    /// separate fields, and a delimiter other than tab with -Format Tsv (which names the tab).
+    /// </summary>
+    private void CheckTextOptions()
+    {
+        if (DelimiterGiven && !CsvRecordReader.IsValidDelimiter(Delimiter))
+            Refuse($"-Delimiter {SourceFiles.DescribeChar(Delimiter)} cannot separate fields: give an ASCII character other than a quote, CR or LF (';', '|', \"`t\").", "InvalidDelimiter", Delimiter);
+        if (Format is InputFormat.JsonLines or InputFormat.Parquet)
+        {
+            if (DelimiterGiven) Refuse($"-Delimiter is for delimited text (CSV, TSV), not -Format {Format}.", "DelimiterWithNonTextFormat", Format);
+            if (QuotingGiven) Refuse($"-Quoting is for delimited text (CSV, TSV), not -Format {Format}.", "QuotingWithNonTextFormat", Format);
+        }
+        if (Format == InputFormat.Tsv && DelimiterGiven && Delimiter != '\t')
+            Refuse($"-Format Tsv is text delimited by tabs, not by {SourceFiles.DescribeChar(Delimiter)}: give -Format Csv (or no -Format) with -Delimiter.", "DelimiterConflictsWithTsv", Delimiter);
+    }
+
+    private SourceOptions? _sourceOptions;
+
+    /// <summary>How input files are read: -Format, -Delimiter and -Quoting.</summary>
+    private SourceOptions Options => _sourceOptions ??= new SourceOptions
+    {
+        Format = SourceFormatOf(Format),
+        Delimiter = DelimiterGiven ? Delimiter : null,
+        Quoting = (CsvQuoting)Quoting,
+    };
 
     /// <summary>Schemes that must know the labels (or their counts) before the first record is assigned.</summary>
     private bool NeedsLabelScan => Scheme is PartitionScheme.Dirichlet && (MinGroupSize > 0 || DirichletMode == DirichletVariant.PerGroup && Labels is null)
@@ -243,7 +285,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             if (NeedsLabelScan)
             {
                 WriteProgress(new ProgressRecord(1, "New-GroupedDataset", $"Counting the labels of '{LabelColumn}'"));
-                counts = LabelScan.Count(files ?? [], LabelColumn!, _cts.Token, SourceFormatOf(Format));
+                counts = LabelScan.Count(files ?? [], LabelColumn!, Options, _cts.Token);
                 WriteVerbose($"Labels of '{LabelColumn}': {string.Join(", ", counts.Select(p => $"{p.Key} ({p.Value})"))}");
             }
             var target = Preview ? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "grouper-preview-" + Guid.NewGuid().ToString("N")) : _destination;
@@ -285,9 +327,9 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
             {
                 // A folder that holds the destination holds its dataset too: a rebuild with -Force read the old shards.
                 int skipped = 0, taken = 0;
-                foreach (var file in SourceFiles.Expand(path))
+                foreach (var file in SourceFiles.Expand(path, Options))
                     if (SourceFiles.IsWithin(file, _destination)) skipped++;
-                    else { _files.Add(file); taken++; }
+                    else { CheckDelimitedText(file); _files.Add(file); taken++; }
                 if (skipped > 0 && taken == 0)
                 {
                     // Grouping a dataset into itself (New-GroupedDataset ./ds ./ds -Force) replaced it with an empty one.
@@ -307,6 +349,21 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         }
         // Files are read at the end when all must be known first (a scheme counting labels, a split by file).
         if (!NeedsLabelScan && !SplitsFiles) ReadFiles();
+    }
+
+    /// <summary>
+    /// With -Delimiter or -Quoting None and no -Format, the inputs are delimited text: a file named (or matched by a
+    /// wildcard) whose extension says JSON Lines or Parquet ends the command before anything is read (a folder's
+    /// such files are not its inputs under these options). -Quoting Standard, the default, changes nothing.
+    /// </summary>
+    private void CheckDelimitedText(string file)
+    {
+        if (Format != InputFormat.Auto || !Options.SaysDelimitedText) return;
+        var option = DelimiterGiven ? nameof(Delimiter) : nameof(Quoting);
+        if (SourceFiles.TryDetectFormat(file, out var f) && f is SourceFormat.JsonLines or SourceFormat.Parquet)
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException(
+                $"{file} is a {SourceFiles.Name(f)} file by its extension; -{option} is for delimited text (CSV, TSV). Leave it out of this build, or give -Format Csv to read it as delimited text anyway."),
+                option + "WithNonTextInput", ErrorCategory.InvalidArgument, file));
     }
 
     private bool _ending; // in EndProcessing: every input file is known
@@ -332,7 +389,7 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         WriteVerbose($"Reading {file}");
         try
         {
-            using var reader = SourceFiles.Open(file, SourceFormatOf(Format));
+            using var reader = SourceFiles.Open(file, Options);
             builder.AddAll(reader, _cts.Token);
         }
         catch (GrouperException ex) when (ex.Kind == GrouperErrorKind.InvalidArgument && ex.Row == 0)
@@ -379,6 +436,9 @@ public sealed class NewGroupedDatasetCommand : GrouperCmdlet, IDisposable
         }
         if (SplitsFiles)
             Refuse("-SplitBy File divides input files among workers; pipeline objects can only be split by key.", "FileSplitNeedsFiles");
+        if (TextOption is { } option)
+            // A record's fields are its properties: there is no text to split (Import-Csv -Delimiter reads such text).
+            Refuse($"-{option} is for reading delimited text files; objects on the pipeline are records already (for text, give its files, or Import-Csv -Delimiter).", option + "WithPipelineRecords", obj);
         if (NeedsLabelScan)
             // Pipeline input is seen once: it cannot be counted first. (Checked here: in BeginProcessing the
             // parameter set of pipeline-bound input is not known yet.)
